@@ -1,0 +1,482 @@
+/* accumulator.c - counting pass and the streaming hot path (see accumulator.h). */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accumulator.h"
+#include "error.h"
+#include "permute.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+softent_params softent_default_params(void)
+{
+    softent_params p = {
+        .m = 100,
+        .seed = 0,
+        .calibration = SOFTENT_CAL_EXACT,
+        .eps = 0,
+        .weighting = SOFTENT_WEIGHT_PROB,
+        .min_count = 1,
+        .null_perms = 0,
+        .null_seed = 0,
+        .max_memory = 0,
+    };
+    return p;
+}
+
+int64_t softent_tile_rows(int64_t d)
+{
+    /* 256 rows keep sgemm near peak; wide rows get fewer so a tile's
+     * normalised copy stays near 16 MB. */
+    int64_t t = ((int64_t)1 << 22) / (d > 0 ? d : 1);
+    return t < 16 ? 16 : t > 256 ? 256 : t;
+}
+
+/* Tiles scored together, enough to keep every thread busy. */
+static int64_t tiles_per_block(int64_t tile, int64_t d)
+{
+    int64_t g = ((int64_t)1 << 23) / (tile * d);
+    return g < 1 ? 1 : g > 16 ? 16 : g;
+}
+
+int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, const float *w)
+{
+    *out = NULL;
+    softent_params p = params ? *params : softent_default_params();
+    if (d < 2) return se_fail(SOFTENT_E_INVALID, "embedding dimension d = %lld: need d >= 2 (one dimension has no sphere to spread over)", (long long)d);
+    if (p.m < 2) return se_fail(SOFTENT_E_INVALID, "m = %lld reference points: need m >= 2", (long long)p.m);
+    if (p.null_perms < 0 || p.null_perms > 100000) return se_fail(SOFTENT_E_INVALID, "null permutations must be in 0..100000, got %d", p.null_perms);
+    if (p.min_count < 0) return se_fail(SOFTENT_E_INVALID, "min-count must be >= 0, got %lld", (long long)p.min_count);
+    if (p.weighting != SOFTENT_WEIGHT_PROB && p.weighting != SOFTENT_WEIGHT_UNIFORM) return se_fail(SOFTENT_E_INVALID, "unknown weighting %d", (int)p.weighting);
+    if (p.calibration == SOFTENT_CAL_FIXED) {
+        if (!(p.eps > 0) || !isfinite(p.eps)) return se_fail(SOFTENT_E_INVALID, "a fixed temperature must be a positive number, got %g", p.eps);
+    } else {
+        int rc = softent_calibrate(p.calibration, d, p.m, &p.eps);
+        if (rc) return rc;
+    }
+
+    softent_acc *acc = calloc(1, sizeof *acc);
+    if (!acc) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    acc->p = p;
+    acc->m = p.m;
+    acc->d = d;
+    acc->tile = softent_tile_rows(d);
+    acc->block = acc->tile * tiles_per_block(acc->tile, d);
+    const int64_t m = p.m, B = acc->block;
+    acc->pending = malloc((size_t)(acc->tile * d) * sizeof *acc->pending);
+    acc->w = malloc((size_t)(m * d) * sizeof *acc->w);
+    acc->total = calloc((size_t)m, sizeof *acc->total);
+    acc->zn = malloc((size_t)(B * d) * sizeof *acc->zn);
+    acc->scores = malloc((size_t)(B * m) * sizeof *acc->scores);
+    acc->prob = malloc((size_t)(B * m) * sizeof *acc->prob);
+    acc->row_h = malloc((size_t)B * sizeof *acc->row_h);
+    acc->valid = malloc((size_t)B);
+    if (!acc->w || !acc->total || !acc->pending || !acc->zn || !acc->scores || !acc->prob || !acc->row_h || !acc->valid) {
+        softent_acc_free(acc);
+        return se_fail(SOFTENT_E_NOMEM, "out of memory for the accumulator (m = %lld, d = %lld)", (long long)m, (long long)d);
+    }
+
+    if (!w) {
+        int rc = softent_refpoints_gaussian(p.seed, m, d, acc->w);
+        if (rc) { softent_acc_free(acc); return rc; }
+    } else {
+        /* Rows already unit length to float32 rounding are kept bit for bit,
+         * so that saved reference points load back unchanged. */
+        for (int64_t i = 0; i < m; i++) {
+            const float *src = w + i * d;
+            double ss = 0;
+            for (int64_t j = 0; j < d; j++) ss += (double)src[j] * src[j];
+            if (!(ss > 0) || !isfinite(ss)) {
+                softent_acc_free(acc);
+                return se_fail(SOFTENT_E_INVALID, "reference point %lld has zero or non-finite norm", (long long)i);
+            }
+            double scale = fabs(sqrt(ss) - 1) < 1e-6 ? 1.0 : 1.0 / sqrt(ss);
+            for (int64_t j = 0; j < d; j++) acc->w[i * d + j] = (float)(src[j] * scale);
+        }
+    }
+    *out = acc;
+    return SOFTENT_OK;
+}
+
+static void labelset_free(se_labelset *s, int null_perms)
+{
+    free(s->name);
+    se_keytable_free(&s->table);
+    free(s->row_value);
+    free(s->value_slot);
+    free(s->value_h);
+    se_sums_free(&s->real);
+    if (s->null)
+        for (int r = 0; r < null_perms; r++) se_sums_free(&s->null[r]);
+    free(s->null);
+}
+
+void softent_acc_free(softent_acc *acc)
+{
+    if (!acc) return;
+    for (int k = 0; k < acc->n_sets; k++) labelset_free(&acc->sets[k], acc->p.null_perms);
+    free(acc->sets);
+    free(acc->w);
+    free(acc->total);
+    free(acc->pending);
+    free(acc->zn);
+    free(acc->scores);
+    free(acc->prob);
+    free(acc->row_h);
+    free(acc->valid);
+    free(acc);
+}
+
+int softent_acc_add_labelset(softent_acc *acc, const char *name, int arity, int *index)
+{
+    if (acc->frozen) return se_fail(SOFTENT_E_ORDER, "label set '%s' declared after rows were added", name);
+    if (arity < 1 || arity > SOFTENT_MAX_ARITY) return se_fail(SOFTENT_E_INVALID, "label set '%s': keys must be tuples of 1..%d integers, got %d", name, SOFTENT_MAX_ARITY, arity);
+    if (!name || !*name) return se_fail(SOFTENT_E_INVALID, "a label set needs a name");
+    if (softent_acc_find_labelset(acc, name) >= 0) return se_fail(SOFTENT_E_INVALID, "label set '%s' named twice", name);
+    se_labelset *sets = realloc(acc->sets, (size_t)(acc->n_sets + 1) * sizeof *sets);
+    if (!sets) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    acc->sets = sets;
+    se_labelset *s = &sets[acc->n_sets];
+    memset(s, 0, sizeof *s);
+    s->name = strdup(name);
+    int rc = s->name ? se_keytable_init(&s->table, arity) : se_fail(SOFTENT_E_NOMEM, "out of memory");
+    if (rc) { labelset_free(s, 0); return rc; }
+    if (index) *index = acc->n_sets;
+    acc->n_sets++;
+    return SOFTENT_OK;
+}
+
+int softent_acc_find_labelset(const softent_acc *acc, const char *name)
+{
+    for (int k = 0; k < acc->n_sets; k++)
+        if (strcmp(acc->sets[k].name, name) == 0) return k;
+    return -1;
+}
+
+int softent_acc_count(softent_acc *acc, int set, const int64_t *keys, int64_t n)
+{
+    if (set < 0 || set >= acc->n_sets) return se_fail(SOFTENT_E_INVALID, "no label set %d", set);
+    se_labelset *s = &acc->sets[set];
+    if (acc->frozen) return se_fail(SOFTENT_E_ORDER, "label set '%s': labels counted after rows were added; count every label first", s->name);
+    if (n < 0 || (n > 0 && !keys)) return se_fail(SOFTENT_E_INVALID, "bad label count");
+    if (s->n_rows + n > INT32_MAX * (int64_t)64) return se_fail(SOFTENT_E_LIMIT, "too many rows");
+    if (s->n_rows + n > s->row_cap) {
+        int64_t cap = s->row_cap ? s->row_cap : 4096;
+        while (cap < s->n_rows + n) cap *= 2;
+        int32_t *rv = realloc(s->row_value, (size_t)cap * sizeof *rv);
+        if (!rv) return se_fail(SOFTENT_E_NOMEM, "out of memory for the labels of '%s'", s->name);
+        s->row_value = rv;
+        s->row_cap = cap;
+    }
+    const int a = s->table.arity;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t id;
+        int rc = se_keytable_intern(&s->table, keys + i * a, &id);
+        if (rc) return rc;
+        s->table.count[id]++;
+        s->row_value[s->n_rows + i] = id;
+    }
+    s->n_rows += n;
+    return SOFTENT_OK;
+}
+
+/* Slots the label set will hold: values counted at least twice and kept. */
+static int64_t stored_values(const softent_acc *acc, const se_labelset *s)
+{
+    int64_t n = 0;
+    for (int64_t v = 0; v < s->table.n; v++) {
+        int64_t c = s->table.count[v];
+        if (c >= 2 && c >= acc->p.min_count) n++;
+    }
+    return n;
+}
+
+int64_t softent_acc_memory(const softent_acc *acc)
+{
+    const int64_t m = acc->m, R = acc->p.null_perms;
+    int64_t bytes = (int64_t)sizeof *acc + m * acc->d * 4 + m * 8;
+    bytes += acc->block * (acc->d * 4 + m * 4 + m * 8 + 9) + acc->tile * acc->d * 4;
+    for (int k = 0; k < acc->n_sets; k++) {
+        const se_labelset *s = &acc->sets[k];
+        int64_t stored = s->n_stored ? s->n_stored : stored_values(acc, s);
+        bytes += se_keytable_bytes(&s->table) + s->row_cap * 4 + s->table.n * (4 + 8);
+        bytes += (1 + R) * (stored * (m * 8 + 8) + m * 8 + 32);
+    }
+    return bytes;
+}
+
+int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m)
+{
+    memset(s, 0, sizeof *s);
+    s->sums = calloc((size_t)(n_stored * m) + 1, sizeof *s->sums);
+    s->seen = calloc((size_t)n_stored + 1, sizeof *s->seen);
+    s->kept_total = calloc((size_t)m, sizeof *s->kept_total);
+    if (!s->sums || !s->seen || !s->kept_total) {
+        se_sums_free(s);
+        return se_fail(SOFTENT_E_NOMEM, "out of memory for %lld label vectors of %lld bins", (long long)n_stored, (long long)m);
+    }
+    return SOFTENT_OK;
+}
+
+void se_sums_free(se_sums *s)
+{
+    free(s->sums);
+    free(s->seen);
+    free(s->kept_total);
+    memset(s, 0, sizeof *s);
+}
+
+int se_acc_freeze(softent_acc *acc)
+{
+    if (acc->frozen) return SOFTENT_OK;
+    for (int k = 1; k < acc->n_sets; k++)
+        if (acc->sets[k].n_rows != acc->sets[0].n_rows)
+            return se_fail(SOFTENT_E_MISMATCH, "label set '%s' has %lld labels but '%s' has %lld",
+                           acc->sets[k].name, (long long)acc->sets[k].n_rows, acc->sets[0].name, (long long)acc->sets[0].n_rows);
+    int64_t need = softent_acc_memory(acc);
+    if (acc->p.max_memory > 0 && need > acc->p.max_memory)
+        return se_fail(SOFTENT_E_LIMIT, "the run needs about %.1f MB, over the limit of %.1f MB; lower --null, raise --min-count, or raise --max-memory",
+                       need / 1e6, acc->p.max_memory / 1e6);
+    const int64_t m = acc->m;
+    for (int k = 0; k < acc->n_sets; k++) {
+        se_labelset *s = &acc->sets[k];
+        const int64_t nv = s->table.n;
+        s->value_slot = malloc((size_t)nv * sizeof *s->value_slot + 1);
+        s->value_h = malloc((size_t)nv * sizeof *s->value_h + 1);
+        if (!s->value_slot || !s->value_h) return se_fail(SOFTENT_E_NOMEM, "out of memory for label set '%s'", s->name);
+        s->n_stored = 0;
+        for (int64_t v = 0; v < nv; v++) {
+            int64_t c = s->table.count[v];
+            s->value_h[v] = NAN;
+            if (c < acc->p.min_count) s->value_slot[v] = SLOT_DROPPED;
+            else if (c == 1) s->value_slot[v] = SLOT_SINGLE;
+            else s->value_slot[v] = (int32_t)s->n_stored++;
+        }
+        int rc = se_sums_alloc(&s->real, s->n_stored, m);
+        if (rc) return rc;
+        if (acc->p.null_perms > 0) {
+            s->null = calloc((size_t)acc->p.null_perms, sizeof *s->null);
+            if (!s->null) return se_fail(SOFTENT_E_NOMEM, "out of memory for the null");
+            for (int r = 0; r < acc->p.null_perms; r++)
+                if ((rc = se_sums_alloc(&s->null[r], s->n_stored, m))) return rc;
+        }
+    }
+    acc->frozen = 1;
+    return SOFTENT_OK;
+}
+
+/* Score rows [i0, i1) of the block z: normalise in double into zn, one
+ * sgemm against W, softmax of scores/eps in double, and each row's entropy
+ * when some label set has singletons.  Runs on one thread per tile. */
+static void score_tile(softent_acc *acc, const float *z, int64_t i0, int64_t i1, int need_h)
+{
+    const int64_t m = acc->m, d = acc->d;
+    const double inv_eps = 1.0 / acc->p.eps, log_m = log((double)m);
+    for (int64_t i = i0; i < i1; i++) {
+        const float *x = z + i * d;
+        float *y = acc->zn + i * d;
+        double ss = 0;
+        for (int64_t j = 0; j < d; j++) ss += (double)x[j] * x[j];
+        int ok = ss > 0 && isfinite(ss);
+        acc->valid[i] = (unsigned char)ok;
+        double inv = ok ? 1.0 / sqrt(ss) : 0.0;
+        for (int64_t j = 0; j < d; j++) y[j] = (float)(x[j] * inv);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)m, (int)d, 1.0f,
+                acc->zn + i0 * d, (int)d, acc->w, (int)d, 0.0f, acc->scores + i0 * m, (int)m);
+    for (int64_t i = i0; i < i1; i++) {
+        if (!acc->valid[i]) continue;
+        const float *s = acc->scores + i * m;
+        double *p = acc->prob + i * m;
+        double mx = -INFINITY, sum = 0;
+        for (int64_t j = 0; j < m; j++) mx = fmax(mx, s[j] * inv_eps);
+        for (int64_t j = 0; j < m; j++) sum += p[j] = exp(s[j] * inv_eps - mx);
+        double norm = 1.0 / sum, h = 0;
+        for (int64_t j = 0; j < m; j++) {
+            p[j] *= norm;
+            if (need_h) h -= p[j] * log(fmax(p[j], 1e-9));
+        }
+        acc->row_h[i] = h / log_m;
+    }
+}
+
+/* Add columns j0..j1 of each usable, kept row's p to total.  Rows are summed
+ * in order, so the result does not depend on how columns are split. */
+static void add_columns(double *total, const double *prob, const unsigned char *valid,
+                        const int32_t *slot_of_row, int64_t n, int64_t m, int64_t j0, int64_t j1)
+{
+    for (int64_t i = 0; i < n; i++) {
+        if (!valid[i] || (slot_of_row && slot_of_row[i] == SLOT_DROPPED)) continue;
+        const double *p = prob + i * m;
+        for (int64_t j = j0; j < j1; j++) total[j] += p[j];
+    }
+}
+
+/* Accumulate one label assignment (real or permuted) of a block:
+ * slot_of_row[i] is row i's slot.  Thread t of T owns slots s with
+ * s % T == t and columns [t*m/T, (t+1)*m/T) of kept_total, so every sum is
+ * taken in row order whatever the thread count. */
+static void add_sums(se_sums *sums, const softent_acc *acc, const int32_t *slot_of_row,
+                     int64_t n, int tid, int nthreads)
+{
+    const int64_t m = acc->m;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t slot = slot_of_row[i];
+        if (!acc->valid[i] || slot < 0 || slot % nthreads != tid) continue;
+        double *dst = sums->sums + (int64_t)slot * m;
+        const double *p = acc->prob + i * m;
+        for (int64_t j = 0; j < m; j++) dst[j] += p[j];
+        sums->seen[slot]++;
+    }
+    add_columns(sums->kept_total, acc->prob, acc->valid, slot_of_row, n, m, m * tid / nthreads, m * (tid + 1) / nthreads);
+    if (tid != 0) return;
+    for (int64_t i = 0; i < n; i++) {
+        if (!acc->valid[i] || slot_of_row[i] == SLOT_DROPPED) continue;
+        sums->kept_rows++;
+        if (slot_of_row[i] == SLOT_SINGLE) {
+            sums->single_h += acc->row_h[i];
+            sums->single_seen++;
+        }
+    }
+}
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int thread_count(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Score n <= block rows starting at global row0 (tile aligned, or the end of
+ * the stream) and accumulate them into every label set and permutation.
+ * slot_buf holds [threads + 1, block] ints. */
+static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0, int32_t *slot_buf)
+{
+    const int64_t m = acc->m, tile = acc->tile;
+    int need_h = 0;
+    for (int k = 0; k < acc->n_sets; k++)
+        if (acc->sets[k].n_stored < acc->sets[k].table.n) need_h = 1;
+
+    #pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t i0 = 0; i0 < n; i0 += tile)
+        score_tile(acc, z, i0, i0 + tile < n ? i0 + tile : n, need_h);
+
+    for (int64_t i = 0; i < n; i++) acc->skipped += !acc->valid[i];
+    acc->rows += n;
+
+    #pragma omp parallel
+    {
+        int tid = thread_id(), nt = thread_count();
+        add_columns(acc->total, acc->prob, acc->valid, NULL, n, m, m * tid / nt, m * (tid + 1) / nt);
+    }
+
+    const int R = acc->p.null_perms;
+    for (int k = 0; k < acc->n_sets; k++) {
+        se_labelset *s = &acc->sets[k];
+        int32_t *slots = slot_buf; /* [n] */
+        for (int64_t i = 0; i < n; i++) {
+            int32_t v = s->row_value[row0 + i];
+            slots[i] = s->value_slot[v];
+            if (slots[i] == SLOT_SINGLE && acc->valid[i]) s->value_h[v] = acc->row_h[i];
+        }
+        #pragma omp parallel
+        add_sums(&s->real, acc, slots, n, thread_id(), thread_count());
+        if (R == 0) continue;
+        /* Each permutation is one thread's whole job, so its sums are taken
+         * in row order as in the real pass. */
+        #pragma omp parallel
+        {
+            int32_t *mine = slot_buf + (int64_t)(thread_id() + 1) * acc->block;
+            #pragma omp for schedule(dynamic, 1)
+            for (int r = 0; r < R; r++) {
+                se_permutation perm;
+                se_permutation_init(&perm, (uint64_t)s->n_rows, acc->p.null_seed, (uint64_t)r);
+                for (int64_t i = 0; i < n; i++)
+                    mine[i] = s->value_slot[s->row_value[se_permutation_apply(&perm, (uint64_t)(row0 + i))]];
+                add_sums(&s->null[r], acc, mine, n, 0, 1);
+            }
+        }
+    }
+}
+
+static int add_rows(softent_acc *acc, const float *z, int64_t n, int64_t row0)
+{
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    int32_t *slot_buf = malloc((size_t)(acc->block * (threads + 1)) * sizeof *slot_buf);
+    if (!slot_buf) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    for (int64_t off = 0; off < n; off += acc->block) {
+        int64_t b = n - off < acc->block ? n - off : acc->block;
+        add_block(acc, z + off * acc->d, b, row0 + off, slot_buf);
+    }
+    free(slot_buf);
+    return SOFTENT_OK;
+}
+
+int softent_acc_finish(softent_acc *acc)
+{
+    if (acc->pending_n == 0) return SOFTENT_OK;
+    int rc = add_rows(acc, acc->pending, acc->pending_n, acc->pending_row0);
+    acc->pending_n = 0;
+    return rc;
+}
+
+int se_acc_check_finished(const softent_acc *acc)
+{
+    if (acc->pending_n > 0)
+        return se_fail(SOFTENT_E_ORDER, "%lld rows await softent_acc_finish", (long long)acc->pending_n);
+    return SOFTENT_OK;
+}
+
+int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0)
+{
+    if (acc->loaded) return se_fail(SOFTENT_E_ORDER, "a state loaded from a file can be merged and reported, not extended");
+    if (n < 0 || row0 < 0 || (n > 0 && !z)) return se_fail(SOFTENT_E_INVALID, "bad rows (n = %lld, row0 = %lld)", (long long)n, (long long)row0);
+    int rc = se_acc_freeze(acc);
+    if (rc) return rc;
+    if (acc->n_sets > 0 && row0 + n > acc->sets[0].n_rows)
+        return se_fail(SOFTENT_E_MISMATCH, "rows %lld..%lld added but only %lld labels were counted",
+                       (long long)row0, (long long)(row0 + n - 1), (long long)acc->sets[0].n_rows);
+    const int64_t d = acc->d, tile = acc->tile;
+    /* Rows that do not continue the held ones end that tile where it is. */
+    if (acc->pending_n > 0 && row0 != acc->pending_row0 + acc->pending_n && (rc = softent_acc_finish(acc)))
+        return rc;
+    /* Complete the held tile first. */
+    if (acc->pending_n > 0 || row0 % tile != 0) {
+        if (acc->pending_n == 0) acc->pending_row0 = row0;
+        int64_t room = tile - (acc->pending_row0 + acc->pending_n) % tile;
+        int64_t take = n < room ? n : room;
+        memcpy(acc->pending + acc->pending_n * d, z, (size_t)(take * d) * sizeof *z);
+        acc->pending_n += take;
+        z += take * d;
+        n -= take;
+        row0 += take;
+        if (take == room && (rc = softent_acc_finish(acc))) return rc;
+    }
+    /* Whole tiles straight from the caller's rows; the remainder waits. */
+    int64_t whole = n / tile * tile;
+    if (whole > 0 && (rc = add_rows(acc, z, whole, row0))) return rc;
+    if (n > whole) {
+        acc->pending_row0 = row0 + whole;
+        acc->pending_n = n - whole;
+        memcpy(acc->pending, z + whole * d, (size_t)((n - whole) * d) * sizeof *z);
+    }
+    return SOFTENT_OK;
+}

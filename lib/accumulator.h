@@ -1,0 +1,77 @@
+/*
+ * accumulator.h - the accumulator's layout, shared by accumulator.c (counting
+ * and the hot path), measures.c (entropies) and state.c (files, merging).
+ *
+ * Life cycle: new -> add_labelset* -> count* -> freeze (at the first add:
+ * each value gets a slot) -> add* -> measures / save / merge.
+ */
+#ifndef SOFTENT_ACCUMULATOR_H
+#define SOFTENT_ACCUMULATOR_H
+
+#include "keytable.h"
+#include "softent.h"
+
+/* value_slot codes for values that hold no m-vector */
+#define SLOT_SINGLE (-1)  /* counted once: contributes H(p_i) directly */
+#define SLOT_DROPPED (-2) /* counted fewer than min_count times */
+
+typedef struct {
+    double *sums;        /* [n_stored, m] sum of p over the value's rows */
+    int64_t *seen;       /* [n_stored] rows of the value accumulated */
+    double *kept_total;  /* [m] sum of p over rows whose value is kept */
+    int64_t kept_rows;
+    double single_h;     /* sum of H(p_i) over rows of singleton values */
+    int64_t single_seen;
+} se_sums;
+
+typedef struct {
+    char *name;
+    se_keytable table;   /* keys and counts, ids in first-seen order */
+    int32_t *row_value;  /* [n_rows] value id of each counted row (not saved) */
+    int64_t n_rows, row_cap;
+    /* set at freeze */
+    int32_t *value_slot; /* [n_values] slot, SLOT_SINGLE or SLOT_DROPPED */
+    int64_t n_stored;
+    double *value_h;     /* [n_values] H(p_i) of a singleton's row, NaN if unseen */
+    se_sums real;
+    se_sums *null;       /* [null_perms] the same sums under permuted labels */
+} se_labelset;
+
+struct softent_acc {
+    softent_params p;    /* eps resolved */
+    int64_t m, d;
+    float *w;            /* [m, d] unit rows */
+    double *total;       /* [m] sum of p over all rows */
+    int64_t rows, skipped;
+    int frozen;          /* slots assigned; no more counting */
+    int loaded;          /* read from a state file: no row map, no adding */
+    int n_sets;
+    se_labelset *sets;   /* [n_sets] */
+    /* Rows are scored a tile at a time, tiles aligned to global row indices
+     * (row r lies in tile r / tile), each tile one single-threaded sgemm of
+     * fixed shape: a row's scores then do not depend on batch sizes, shard
+     * boundaries (aligned to tiles) or thread counts, so neither do the
+     * results.  A tile's rows that arrive in pieces wait in `pending`. */
+    int64_t tile;        /* rows per tile, fixed by d */
+    int64_t block;       /* rows scored together: a whole number of tiles */
+    float *pending;      /* [tile, d] rows of an incomplete tile */
+    int64_t pending_row0, pending_n;
+    float *zn;           /* [block, d] normalised rows */
+    float *scores;       /* [block, m] */
+    double *prob;        /* [block, m] soft assignments */
+    double *row_h;       /* [block] H(p_i) */
+    unsigned char *valid;/* [block] row was usable */
+};
+
+/* H of a nonnegative m-vector of soft counts, as efficiency in [0, 1]. */
+double se_entropy(const double *c, int64_t m);
+
+int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m);
+void se_sums_free(se_sums *s);
+
+/* Assign slots and allocate the sums (idempotent). */
+int se_acc_freeze(softent_acc *acc);
+/* Fail with SOFTENT_E_ORDER when rows are pending (softent_acc_finish). */
+int se_acc_check_finished(const softent_acc *acc);
+
+#endif

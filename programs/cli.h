@@ -1,0 +1,51 @@
+/*
+ * cli.h - what the softent subcommands share: error reporting, strict
+ * number parsing, and the result writers (output.c).
+ */
+#ifndef SOFTENT_CLI_H
+#define SOFTENT_CLI_H
+
+#include <stdint.h>
+
+#include "softent.h"
+
+#define EXIT_USAGE 2
+
+/* Print "softent: <message>" on stderr; return 1. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Report a library failure (its detail names the file); return 1. */
+int cli_lib_error(int status);
+/* Print "softent CMD: <message>" and a hint to run --help; return 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
+int parse_f64(const char *s, double *out);
+/* Sets OpenMP and OpenBLAS threads (0 leaves the defaults). */
+void cli_set_threads(int threads);
+
+/* What a run reads and asks for, recorded beside its results. */
+typedef struct {
+    const char *input;      /* embedding file */
+    const char *tensor;     /* safetensors tensor, or NULL */
+    const char *refpoints;  /* file the reference points came from, or NULL */
+    const char *shard;      /* "I/K" or NULL */
+    const char **label_paths; /* [n_labelsets] */
+    const char **pairs;     /* [n_pairs] "OUT,IN" optimality pairs */
+    int n_pairs;
+    int per_value;
+} run_info;
+
+/* The readable table on stdout, and JSON / CSV files when paths are given
+ * ("-" writes to stdout). */
+int write_table(const softent_acc *acc, const run_info *info);
+int write_json(const softent_acc *acc, const run_info *info, const char *path);
+int write_csv(const softent_acc *acc, const run_info *info, const char *path);
+/* Check that every OUT,IN pair names two label sets. */
+int check_pairs(const softent_acc *acc, const run_info *info);
+
+int cmd_estimate(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+#endif

@@ -1,0 +1,282 @@
+/* estimate.c - `softent estimate`: soft entropy and information of an embedding file. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "softent_io.h"
+
+static const char USAGE[] =
+    "usage: softent estimate Z [options]\n"
+    "\n"
+    "Soft entropy H(Z) of the rows of Z, and I(X;Z) for each label set X.\n"
+    "Z is a .npy (float16/32/64, 2-D), a .safetensors file (see --tensor) or a\n"
+    "CSV/TSV text matrix (.csv, .tsv, .txt).\n"
+    "\n"
+    "  --labels NAME=PATH     a label set: .npy int32/int64 of shape (N,) or (N,k) for\n"
+    "                         k-tuple keys, or a CSV/TSV column (NAME=PATH:COLUMN, a\n"
+    "                         header name or 0-based index); repeatable\n"
+    "  --bins M               reference points (default 100)\n"
+    "  --seed S               seed of the reference points (default 0)\n"
+    "  --calibration MODE     exact (default), bound, leading, or a number (eps)\n"
+    "  --weighting W          prob (P(x), default) or uniform (mean over values)\n"
+    "  --min-count K          drop label values seen fewer than K times (default 1)\n"
+    "  --null R               R label permutations: null mean/sd, corrected I, p-value\n"
+    "  --null-seed S          seed of the permutations (default 0)\n"
+    "  --optimality OUT,IN    report I(OUT;Z)/I(IN;Z); repeatable\n"
+    "  --refpoints W.npy      load the reference points (m x d) instead of drawing them\n"
+    "  --save-refpoints W.npy save the reference points used\n"
+    "  --tensor NAME          safetensors tensor (NAME:LAYER for [layers, N, d])\n"
+    "  --shard I/K            accumulate only shard I of K (rows split evenly); labels\n"
+    "                         are still counted over all rows, so states merge exactly\n"
+    "  --per-value            also report H(Z|X=x) for every label value\n"
+    "  --json FILE            write results as JSON ('-' for stdout)\n"
+    "  --csv FILE             write results as tidy CSV ('-' for stdout)\n"
+    "  --save-state FILE      save the accumulator state (for merge and report)\n"
+    "  --batch N              rows read at a time (default 8192)\n"
+    "  --threads N            threads (default: all cores)\n"
+    "  --max-memory MB        refuse a run whose accumulator would need more\n"
+    "  --quiet                no table on stdout\n"
+    "  -h, --help             this help\n";
+
+enum {
+    OPT_LABELS = 256, OPT_BINS, OPT_SEED, OPT_CAL, OPT_WEIGHT, OPT_MINCOUNT, OPT_NULL, OPT_NULLSEED,
+    OPT_OPT, OPT_REF, OPT_SAVEREF, OPT_TENSOR, OPT_SHARD, OPT_PERVALUE, OPT_JSON, OPT_CSV,
+    OPT_STATE, OPT_BATCH, OPT_THREADS, OPT_MAXMEM, OPT_QUIET
+};
+
+typedef struct {
+    char *name;
+    const char *path;   /* as given, column included */
+    int64_t *keys;      /* [n, arity] */
+    int64_t n;
+    int arity;
+} label_file;
+
+typedef struct {
+    softent_params params;
+    const char *input, *tensor, *refpoints, *save_refpoints, *json, *csv, *state, *shard;
+    label_file labels[64];
+    int n_labels;
+    const char *pairs[64];
+    int n_pairs;
+    int per_value, quiet, threads;
+    int64_t batch, shard_i, shard_k;
+} options;
+
+static int parse_labels_arg(options *o, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1]) return cli_usage_error("estimate", "--labels %s: give NAME=PATH", arg);
+    if (o->n_labels == 64) return cli_usage_error("estimate", "at most 64 label sets");
+    label_file *l = &o->labels[o->n_labels++];
+    l->name = strndup(arg, (size_t)(eq - arg));
+    l->path = eq + 1;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+    static const struct option longopts[] = {
+        {"labels", required_argument, 0, OPT_LABELS}, {"bins", required_argument, 0, OPT_BINS},
+        {"seed", required_argument, 0, OPT_SEED}, {"calibration", required_argument, 0, OPT_CAL},
+        {"weighting", required_argument, 0, OPT_WEIGHT}, {"min-count", required_argument, 0, OPT_MINCOUNT},
+        {"null", required_argument, 0, OPT_NULL}, {"null-seed", required_argument, 0, OPT_NULLSEED},
+        {"optimality", required_argument, 0, OPT_OPT}, {"refpoints", required_argument, 0, OPT_REF},
+        {"save-refpoints", required_argument, 0, OPT_SAVEREF}, {"tensor", required_argument, 0, OPT_TENSOR},
+        {"shard", required_argument, 0, OPT_SHARD}, {"per-value", no_argument, 0, OPT_PERVALUE},
+        {"json", required_argument, 0, OPT_JSON}, {"csv", required_argument, 0, OPT_CSV},
+        {"save-state", required_argument, 0, OPT_STATE}, {"batch", required_argument, 0, OPT_BATCH},
+        {"threads", required_argument, 0, OPT_THREADS}, {"max-memory", required_argument, 0, OPT_MAXMEM},
+        {"quiet", no_argument, 0, OPT_QUIET}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+    };
+    int64_t v;
+    int c, rc;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(USAGE, stdout); exit(0);
+        case OPT_LABELS: if ((rc = parse_labels_arg(o, optarg))) return rc; break;
+        case OPT_BINS:
+            if (!parse_i64(optarg, 2, 1000000, &o->params.m)) return cli_usage_error("estimate", "--bins %s: need an integer m in 2..1000000", optarg);
+            break;
+        case OPT_SEED:
+            if (!parse_i64(optarg, 0, INT64_MAX, &v)) return cli_usage_error("estimate", "--seed %s: need a non-negative integer", optarg);
+            o->params.seed = (uint64_t)v;
+            break;
+        case OPT_CAL:
+            if (softent_calibration_parse(optarg, &o->params.calibration, &o->params.eps))
+                return cli_usage_error("estimate", "--calibration %s: use exact, bound, leading or a positive number", optarg);
+            break;
+        case OPT_WEIGHT:
+            if (!strcmp(optarg, "prob")) o->params.weighting = SOFTENT_WEIGHT_PROB;
+            else if (!strcmp(optarg, "uniform")) o->params.weighting = SOFTENT_WEIGHT_UNIFORM;
+            else return cli_usage_error("estimate", "--weighting %s: use prob or uniform", optarg);
+            break;
+        case OPT_MINCOUNT:
+            if (!parse_i64(optarg, 1, INT64_MAX, &o->params.min_count)) return cli_usage_error("estimate", "--min-count %s: need an integer >= 1", optarg);
+            break;
+        case OPT_NULL:
+            if (!parse_i64(optarg, 0, 100000, &v)) return cli_usage_error("estimate", "--null %s: need R in 0..100000", optarg);
+            o->params.null_perms = (int)v;
+            break;
+        case OPT_NULLSEED:
+            if (!parse_i64(optarg, 0, INT64_MAX, &v)) return cli_usage_error("estimate", "--null-seed %s: need a non-negative integer", optarg);
+            o->params.null_seed = (uint64_t)v;
+            break;
+        case OPT_OPT:
+            if (o->n_pairs == 64 || !strchr(optarg, ',')) return cli_usage_error("estimate", "--optimality %s: give OUT,IN", optarg);
+            o->pairs[o->n_pairs++] = optarg;
+            break;
+        case OPT_REF: o->refpoints = optarg; break;
+        case OPT_SAVEREF: o->save_refpoints = optarg; break;
+        case OPT_TENSOR: o->tensor = optarg; break;
+        case OPT_SHARD: {
+            char *slash = strchr(optarg, '/');
+            if (!slash) return cli_usage_error("estimate", "--shard %s: give I/K", optarg);
+            *slash = '\0';
+            int ok = parse_i64(optarg, 0, 1 << 20, &o->shard_i) && parse_i64(slash + 1, 1, 1 << 20, &o->shard_k) && o->shard_i < o->shard_k;
+            *slash = '/';
+            if (!ok) return cli_usage_error("estimate", "--shard %s: need I/K with 0 <= I < K", optarg);
+            o->shard = optarg;
+            break;
+        }
+        case OPT_PERVALUE: o->per_value = 1; break;
+        case OPT_JSON: o->json = optarg; break;
+        case OPT_CSV: o->csv = optarg; break;
+        case OPT_STATE: o->state = optarg; break;
+        case OPT_BATCH:
+            if (!parse_i64(optarg, 1, 1 << 24, &o->batch)) return cli_usage_error("estimate", "--batch %s: need a positive integer", optarg);
+            break;
+        case OPT_THREADS:
+            if (!parse_i64(optarg, 1, 4096, &v)) return cli_usage_error("estimate", "--threads %s: need a positive integer", optarg);
+            o->threads = (int)v;
+            break;
+        case OPT_MAXMEM:
+            if (!parse_i64(optarg, 1, INT64_MAX / (1 << 20), &v)) return cli_usage_error("estimate", "--max-memory %s: need megabytes", optarg);
+            o->params.max_memory = v << 20;
+            break;
+        case OPT_QUIET: o->quiet = 1; break;
+        default:
+            return cli_usage_error("estimate", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1) return cli_usage_error("estimate", optind >= argc ? "no embedding file given" : "one embedding file, please");
+    o->input = argv[optind];
+    return 0;
+}
+
+/* Labels: NAME=PATH, or NAME=PATH:COLUMN when PATH alone is not a file. */
+static int load_labels(label_file *l, int64_t rows)
+{
+    char *path = strdup(l->path), *column = NULL;
+    char *colon = strrchr(path, ':');
+    if (access(path, F_OK) != 0 && colon) {
+        *colon = '\0';
+        column = colon + 1;
+    }
+    int rc = softent_labels_load(path, column, &l->keys, &l->n, &l->arity);
+    if (!rc && l->n != rows)
+        rc = cli_error("%s: %lld labels for '%s', but the embeddings have %lld rows; give one label per row",
+                       path, (long long)l->n, l->name, (long long)rows);
+    else if (rc)
+        rc = cli_lib_error(rc);
+    free(path);
+    return rc;
+}
+
+static int make_accumulator(options *o, int64_t d, softent_acc **acc)
+{
+    float *w = NULL;
+    int rc;
+    if (o->refpoints) {
+        int64_t m, wd;
+        if ((rc = softent_npy_load_f32(o->refpoints, &w, &m, &wd))) return cli_lib_error(rc);
+        if (wd != d) { free(w); return cli_error("%s: reference points have dimension %lld, the embeddings %lld", o->refpoints, (long long)wd, (long long)d); }
+        o->params.m = m;
+    }
+    rc = softent_acc_new(acc, &o->params, d, w);
+    free(w);
+    if (rc) return cli_lib_error(rc);
+    if (o->save_refpoints && (rc = softent_npy_save_f32(o->save_refpoints, softent_acc_refpoints(*acc), o->params.m, d)))
+        return cli_lib_error(rc);
+    for (int k = 0; k < o->n_labels; k++) {
+        label_file *l = &o->labels[k];
+        int set;
+        if ((rc = softent_acc_add_labelset(*acc, l->name, l->arity, &set)) ||
+            (rc = softent_acc_count(*acc, set, l->keys, l->n)))
+            return cli_lib_error(rc);
+        free(l->keys);
+        l->keys = NULL;
+    }
+    int64_t bytes = softent_acc_memory(*acc);
+    if (bytes > (256 << 20)) fprintf(stderr, "softent: the accumulator will hold about %.0f MB\n", bytes / 1e6);
+    return 0;
+}
+
+static int accumulate(options *o, softent_matrix *mat, softent_acc *acc)
+{
+    const int64_t rows = softent_matrix_rows(mat), d = softent_matrix_cols(mat);
+    int64_t first = 0, last = rows;
+    if (o->shard) {
+        /* Shards start on tile boundaries so their merge equals one pass. */
+        const int64_t tile = softent_tile_rows(d);
+        first = rows * o->shard_i / o->shard_k / tile * tile;
+        last = o->shard_i + 1 == o->shard_k ? rows : rows * (o->shard_i + 1) / o->shard_k / tile * tile;
+    }
+    float *buf = malloc((size_t)(o->batch * d) * sizeof *buf);
+    if (!buf) return cli_error("out of memory for a batch of %lld rows", (long long)o->batch);
+    int rc = 0;
+    for (int64_t r = first; r < last && !rc; r += o->batch) {
+        int64_t n = last - r < o->batch ? last - r : o->batch;
+        int status = softent_matrix_read(mat, r, n, buf);
+        if (!status) status = softent_acc_add(acc, buf, n, r);
+        if (status) rc = cli_lib_error(status);
+    }
+    free(buf);
+    if (!rc && (rc = softent_acc_finish(acc))) rc = cli_lib_error(rc);
+    if (rc) return rc;
+    softent_summary s;
+    softent_acc_summary(acc, &s);
+    if (s.rows > 0 && s.rows == s.skipped)
+        return cli_error("%s: no usable rows: all %lld have zero or non-finite norm", o->input, (long long)s.rows);
+    return 0;
+}
+
+int cmd_estimate(int argc, char **argv)
+{
+    options o = {.params = softent_default_params(), .batch = 8192};
+    int rc = parse_options(argc, argv, &o);
+    if (rc) return rc;
+    cli_set_threads(o.threads);
+
+    softent_matrix *mat = NULL;
+    softent_acc *acc = NULL;
+    const char *label_paths[64];
+    if ((rc = softent_matrix_open(&mat, o.input, o.tensor))) { rc = cli_lib_error(rc); goto done; }
+    const int64_t rows = softent_matrix_rows(mat), d = softent_matrix_cols(mat);
+    if (d < 2) { rc = cli_error("%s: rows have dimension %lld; soft entropy needs d >= 2", o.input, (long long)d); goto done; }
+    for (int k = 0; k < o.n_labels; k++) {
+        if ((rc = load_labels(&o.labels[k], rows))) goto done;
+        label_paths[k] = o.labels[k].path;
+    }
+    if ((rc = make_accumulator(&o, d, &acc))) goto done;
+    run_info info = {o.input, o.tensor, o.refpoints, o.shard, label_paths, o.pairs, o.n_pairs, o.per_value};
+    if ((rc = check_pairs(acc, &info))) goto done;
+    if ((rc = accumulate(&o, mat, acc))) goto done;
+
+    if (!o.quiet) write_table(acc, &info);
+    if (o.json && (rc = write_json(acc, &info, o.json))) goto done;
+    if (o.csv && (rc = write_csv(acc, &info, o.csv))) goto done;
+    if (o.state && (rc = softent_acc_save(acc, o.state))) rc = cli_lib_error(rc);
+done:
+    for (int k = 0; k < o.n_labels; k++) {
+        free(o.labels[k].name);
+        free(o.labels[k].keys);
+    }
+    softent_acc_free(acc);
+    softent_matrix_close(mat);
+    return rc;
+}

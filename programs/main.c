@@ -1,0 +1,34 @@
+/* main.c - the softent command: subcommand dispatch. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char USAGE[] =
+    "usage: softent COMMAND [options]\n"
+    "\n"
+    "Measure what representations remember and forget: soft entropy H(Z),\n"
+    "I(X;Z) for label sets, and the permutation null.\n"
+    "\n"
+    "commands:\n"
+    "  estimate Z [--labels NAME=PATH ...]   entropy and information of embeddings\n"
+    "  calibrate --dim D --bins M            the temperature eps\n"
+    "  merge STATE... -o OUT                 merge shard states\n"
+    "  report STATE                          measures of a saved state\n"
+    "\n"
+    "'softent COMMAND --help' describes each; --version prints the version.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) { fputs(USAGE, stderr); return EXIT_USAGE; }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { fputs(USAGE, stdout); return 0; }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) { printf("softent %s\n", SOFTENT_VERSION); return 0; }
+    static const struct { const char *name; int (*run)(int, char **); } commands[] = {
+        {"estimate", cmd_estimate}, {"calibrate", cmd_calibrate}, {"merge", cmd_merge}, {"report", cmd_report},
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "softent: unknown command '%s' (see 'softent --help')\n", cmd);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,228 @@
+/* output.c - results as a table, JSON (cJSON) and tidy CSV. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *weighting_name(softent_weighting w)
+{
+    return w == SOFTENT_WEIGHT_UNIFORM ? "uniform" : "prob";
+}
+
+/* Split an "OUT,IN" pair; returns 0 when it does not name two sets. */
+static int pair_sets(const softent_acc *acc, const char *pair, int *out, int *in)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", pair);
+    char *comma = strchr(buf, ',');
+    if (!comma) return 0;
+    *comma = '\0';
+    *out = softent_acc_find_labelset(acc, buf);
+    *in = softent_acc_find_labelset(acc, comma + 1);
+    return *out >= 0 && *in >= 0;
+}
+
+int check_pairs(const softent_acc *acc, const run_info *info)
+{
+    int out, in;
+    for (int i = 0; i < info->n_pairs; i++)
+        if (!pair_sets(acc, info->pairs[i], &out, &in))
+            return cli_usage_error("estimate", "--optimality %s: give OUT,IN, two label set names", info->pairs[i]);
+    return 0;
+}
+
+static double pair_optimality(const softent_acc *acc, const char *pair)
+{
+    int out, in;
+    softent_labelset_measures mo, mi;
+    if (!pair_sets(acc, pair, &out, &in)) return NAN;
+    softent_acc_labelset(acc, out, &mo);
+    softent_acc_labelset(acc, in, &mi);
+    return softent_optimality(mo.mi, mi.mi);
+}
+
+static void format_key(char *buf, size_t size, const int64_t *key, int arity)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < arity && used < size; k++)
+        used += (size_t)snprintf(buf + used, size - used, k ? " %lld" : "%lld", (long long)key[k]);
+}
+
+int write_table(const softent_acc *acc, const run_info *info)
+{
+    softent_summary s;
+    softent_params p;
+    softent_acc_summary(acc, &s);
+    softent_acc_params(acc, &p);
+    printf("softent %s: %s: %lld rows x %lld dims, %lld skipped (zero or non-finite norm)\n",
+           SOFTENT_VERSION, info->input, (long long)s.rows, (long long)s.d, (long long)s.skipped);
+    printf("m = %lld reference points (%s), eps = %.10f (%s), weighting %s, min-count %lld\n",
+           (long long)s.m, info->refpoints ? info->refpoints : "gaussian", s.eps,
+           softent_calibration_name(p.calibration), weighting_name(p.weighting), (long long)p.min_count);
+    printf("entropies are efficiencies: fractions of log m = %.4f nats\n\n", log((double)s.m));
+    printf("H(Z) = %.6f\n", s.H);
+    if (s.n_labelsets == 0) return 0;
+    printf("\n%-16s %9s %10s %10s %10s %10s %10s", "label set", "values", "rows", "H(Z)", "H(Z|X)", "I(X;Z)", "regularity");
+    if (p.null_perms > 0) printf(" %10s %10s %10s %8s", "I null", "null sd", "I - null", "p");
+    printf("\n");
+    for (int k = 0; k < s.n_labelsets; k++) {
+        softent_labelset_measures m;
+        softent_acc_labelset(acc, k, &m);
+        printf("%-16s %9lld %10lld %10.6f %10.6f %10.6f %10.6f", m.name, (long long)m.n_kept_values,
+               (long long)m.rows, m.H, m.H_cond, m.mi, m.regularity);
+        if (p.null_perms > 0) printf(" %10.6f %10.6f %10.6f %8.4f", m.mi_null_mean, m.mi_null_sd, m.mi_corrected, m.p_value);
+        printf("\n");
+    }
+    if (p.null_perms > 0)
+        printf("\nnull: %d label permutations (seed %llu); p = (1 + #{I_null >= I}) / (R + 1)\n",
+               p.null_perms, (unsigned long long)p.null_seed);
+    for (int i = 0; i < info->n_pairs; i++)
+        printf("optimality I(%s)/I(%s) = %.6f\n", info->pairs[i], strchr(info->pairs[i], ',') + 1,
+               pair_optimality(acc, info->pairs[i]));
+    return 0;
+}
+
+static cJSON *settings_json(const softent_acc *acc, const run_info *info)
+{
+    softent_params p;
+    softent_summary s;
+    softent_acc_params(acc, &p);
+    softent_acc_summary(acc, &s);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "m", (double)p.m);
+    cJSON_AddNumberToObject(o, "d", (double)s.d);
+    cJSON_AddNumberToObject(o, "seed", (double)p.seed);
+    cJSON_AddStringToObject(o, "refpoints", info->refpoints ? info->refpoints : "gaussian (numpy default_rng standard_normal, normalised)");
+    cJSON_AddStringToObject(o, "calibration", softent_calibration_name(p.calibration));
+    cJSON_AddNumberToObject(o, "eps", p.eps);
+    cJSON_AddStringToObject(o, "weighting", weighting_name(p.weighting));
+    cJSON_AddNumberToObject(o, "min_count", (double)p.min_count);
+    cJSON_AddNumberToObject(o, "null_perms", p.null_perms);
+    cJSON_AddNumberToObject(o, "null_seed", (double)p.null_seed);
+    cJSON_AddStringToObject(o, "units", "efficiency: entropy / log(m)");
+    cJSON_AddStringToObject(o, "layer_mean", "not applicable");
+    return o;
+}
+
+static cJSON *labelset_json(const softent_acc *acc, int k, const run_info *info)
+{
+    softent_labelset_measures m;
+    softent_acc_labelset(acc, k, &m);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", m.name);
+    if (info->label_paths && info->label_paths[k]) cJSON_AddStringToObject(o, "path", info->label_paths[k]);
+    cJSON_AddNumberToObject(o, "arity", m.arity);
+    cJSON_AddNumberToObject(o, "n_values", (double)m.n_values);
+    cJSON_AddNumberToObject(o, "n_kept_values", (double)m.n_kept_values);
+    cJSON_AddNumberToObject(o, "n_stored", (double)m.n_stored);
+    cJSON_AddNumberToObject(o, "rows", (double)m.rows);
+    cJSON_AddNumberToObject(o, "H", m.H);
+    cJSON_AddNumberToObject(o, "H_cond", m.H_cond);
+    cJSON_AddNumberToObject(o, "I", m.mi);
+    cJSON_AddNumberToObject(o, "regularity", m.regularity);
+    if (m.null_perms > 0) {
+        cJSON *n = cJSON_AddObjectToObject(o, "null");
+        cJSON_AddNumberToObject(n, "perms", m.null_perms);
+        cJSON_AddNumberToObject(n, "I_null_mean", m.mi_null_mean);
+        cJSON_AddNumberToObject(n, "I_null_sd", m.mi_null_sd);
+        cJSON_AddNumberToObject(n, "I_corrected", m.mi_corrected);
+        cJSON_AddNumberToObject(n, "p_value", m.p_value);
+    }
+    if (info->per_value) {
+        cJSON *values = cJSON_AddArrayToObject(o, "values");
+        for (int64_t i = 0; i < m.n_values; i++) {
+            int64_t key[SOFTENT_MAX_ARITY], count;
+            double h;
+            softent_acc_value(acc, k, i, key, &count, &h);
+            cJSON *v = cJSON_CreateObject();
+            cJSON *ka = cJSON_AddArrayToObject(v, "key");
+            for (int a = 0; a < m.arity; a++) cJSON_AddItemToArray(ka, cJSON_CreateNumber((double)key[a]));
+            cJSON_AddNumberToObject(v, "count", (double)count);
+            cJSON_AddNumberToObject(v, "H_cond", h);
+            cJSON_AddItemToArray(values, v);
+        }
+    }
+    return o;
+}
+
+static int write_text(const char *path, const char *text)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (!f) return cli_error("%s: cannot open for writing", path);
+    int ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    if (f != stdout && fclose(f) != 0) ok = 0;
+    return ok ? 0 : cli_error("%s: write failed", path);
+}
+
+int write_json(const softent_acc *acc, const run_info *info, const char *path)
+{
+    softent_summary s;
+    softent_acc_summary(acc, &s);
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "softent_version", SOFTENT_VERSION);
+    cJSON *in = cJSON_AddObjectToObject(root, "input");
+    cJSON_AddStringToObject(in, "path", info->input);
+    if (info->tensor) cJSON_AddStringToObject(in, "tensor", info->tensor);
+    if (info->shard) cJSON_AddStringToObject(in, "shard", info->shard);
+    cJSON_AddItemToObject(root, "settings", settings_json(acc, info));
+    cJSON_AddNumberToObject(root, "rows", (double)s.rows);
+    cJSON_AddNumberToObject(root, "skipped", (double)s.skipped);
+    cJSON_AddNumberToObject(root, "H", s.H);
+    cJSON *sets = cJSON_AddArrayToObject(root, "label_sets");
+    for (int k = 0; k < s.n_labelsets; k++) cJSON_AddItemToArray(sets, labelset_json(acc, k, info));
+    cJSON *opt = cJSON_AddArrayToObject(root, "optimality");
+    for (int i = 0; i < info->n_pairs; i++) {
+        cJSON *o = cJSON_CreateObject();
+        char out[256];
+        snprintf(out, sizeof out, "%s", info->pairs[i]);
+        *strchr(out, ',') = '\0';
+        cJSON_AddStringToObject(o, "out", out);
+        cJSON_AddStringToObject(o, "in", strchr(info->pairs[i], ',') + 1);
+        cJSON_AddNumberToObject(o, "value", pair_optimality(acc, info->pairs[i]));
+        cJSON_AddItemToArray(opt, o);
+    }
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text) return cli_error("out of memory writing JSON");
+    int rc = write_text(path, text);
+    free(text);
+    return rc;
+}
+
+int write_csv(const softent_acc *acc, const run_info *info, const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (!f) return cli_error("%s: cannot open for writing", path);
+    softent_summary s;
+    softent_acc_summary(acc, &s);
+    fprintf(f, "label_set,key,measure,value\n");
+    fprintf(f, ",,H,%.17g\n,,rows,%lld\n,,skipped,%lld\n,,eps,%.17g\n", s.H, (long long)s.rows, (long long)s.skipped, s.eps);
+    for (int k = 0; k < s.n_labelsets; k++) {
+        softent_labelset_measures m;
+        softent_acc_labelset(acc, k, &m);
+        const struct { const char *name; double v; } rows[] = {
+            {"n_values", (double)m.n_values}, {"rows", (double)m.rows}, {"H", m.H}, {"H_cond", m.H_cond},
+            {"I", m.mi}, {"regularity", m.regularity}, {"I_null_mean", m.mi_null_mean},
+            {"I_null_sd", m.mi_null_sd}, {"I_corrected", m.mi_corrected}, {"p_value", m.p_value},
+        };
+        int n_rows = m.null_perms > 0 ? 10 : 6;
+        for (int i = 0; i < n_rows; i++) fprintf(f, "%s,,%s,%.17g\n", m.name, rows[i].name, rows[i].v);
+        for (int64_t i = 0; info->per_value && i < m.n_values; i++) {
+            int64_t key[SOFTENT_MAX_ARITY], count;
+            double h;
+            char kb[128];
+            softent_acc_value(acc, k, i, key, &count, &h);
+            format_key(kb, sizeof kb, key, m.arity);
+            fprintf(f, "%s,%s,count,%lld\n%s,%s,H_cond,%.17g\n", m.name, kb, (long long)count, m.name, kb, h);
+        }
+    }
+    for (int i = 0; i < info->n_pairs; i++)
+        fprintf(f, "\"%s\",,optimality,%.17g\n", info->pairs[i], pair_optimality(acc, info->pairs[i]));
+    int ok = !ferror(f);
+    if (f != stdout && fclose(f) != 0) ok = 0;
+    return ok ? 0 : cli_error("%s: write failed", path);
+}

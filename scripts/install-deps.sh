@@ -1,0 +1,21 @@
+#!/bin/sh
+# Install the Debian packages softent builds and tests with, skipping those present.
+# Usage: scripts/install-deps.sh            (build + test dependencies)
+set -eu
+
+PKGS="build-essential pkg-config libopenblas-openmp-dev libcjson-dev
+      python3 python3-numpy python3-mpmath python3-sklearn"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

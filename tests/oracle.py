@@ -1,0 +1,105 @@
+"""A NumPy implementation of the soft-entropy estimator (SPEC section 2),
+written from the formulas, independent of softent's C code.  Tests compare
+softent against it.
+
+reference_points: numpy default_rng(seed).standard_normal((m, d)), rows
+normalised in float64, stored float32 (softent's convention).
+measures: H(Z), and per label set H, H(Z|X), I; in float64 throughout.
+eps_bound: the reference Python's find_eps (a lower bound on the vMF KL),
+solved with scipy's brentq as that code does.
+"""
+import math
+
+import numpy as np
+
+
+def reference_points(seed, m, d):
+    w = np.random.default_rng(seed).standard_normal((m, d))
+    return (w / np.linalg.norm(w, axis=1, keepdims=True)).astype(np.float32)
+
+
+def soft_assign(z, w, eps):
+    z = np.asarray(z, dtype=np.float64)
+    norms = np.linalg.norm(z, axis=1)
+    keep = np.isfinite(norms) & (norms > 0)
+    zn = z[keep] / norms[keep, None]
+    s = zn @ np.asarray(w, dtype=np.float64).T / eps
+    s -= s.max(axis=1, keepdims=True)
+    p = np.exp(s)
+    return p / p.sum(axis=1, keepdims=True), keep
+
+
+def entropy(c):
+    c = np.asarray(c, dtype=np.float64)
+    q = c / c.sum()
+    return float(-(q * np.log(np.clip(q, 1e-9, None))).sum() / math.log(len(c)))
+
+
+def key_ids(labels):
+    """Row -> id of its key (rows of a 2-D array are tuple keys)."""
+    labels = np.asarray(labels)
+    if labels.ndim == 1:
+        labels = labels[:, None]
+    _, ids, counts = np.unique(labels, axis=0, return_inverse=True, return_counts=True)
+    return ids.reshape(-1), counts
+
+
+def labelset_measures(p, labels, weighting="prob", min_count=1):
+    """H over kept rows, H(Z|X) and I for one label set, p over usable rows."""
+    ids, counts = key_ids(labels)
+    kept = counts[ids] >= min_count
+    p, ids = p[kept], ids[kept]
+    H = entropy(p.sum(axis=0))
+    hs, ws = [], []
+    for v in np.unique(ids):
+        rows = ids == v
+        hs.append(entropy(p[rows].sum(axis=0)))
+        ws.append(rows.sum())
+    hs, ws = np.array(hs), np.array(ws, dtype=np.float64)
+    H_cond = float(hs.mean()) if weighting == "uniform" else float((ws * hs).sum() / ws.sum())
+    return {"H": H, "H_cond": H_cond, "I": H - H_cond, "rows": int(kept.sum())}
+
+
+def measures(z, w, eps, label_sets=None, weighting="prob", min_count=1):
+    p, keep = soft_assign(z, w, eps)
+    out = {"H": entropy(p.sum(axis=0)), "skipped": int((~keep).sum()), "sets": {}}
+    for name, labels in (label_sets or {}).items():
+        labels = np.asarray(labels)[keep]
+        out["sets"][name] = labelset_measures(p, labels, weighting, min_count)
+    return out
+
+
+def eps_bound(m, d):
+    """The reference code's default temperature (its find_eps)."""
+    from scipy.optimize import brentq
+
+    nu = d / 2 - 1
+
+    def kl_lower(eps):
+        k = 1 / eps
+        g = k / (d / 2 + math.sqrt(k * k + (d / 2) ** 2))
+        r = math.sqrt(k * k + nu * nu)
+        phi = r - nu + nu * math.log((d - 2) / (nu + r))
+        return g / eps - phi
+
+    return brentq(lambda e: kl_lower(e) - math.log(m), 1e-5, 1)
+
+
+def reference_python_mi(z, labels, m, seed, eps):
+    """The reference Python's soft_mutual_information (soft_entropy.numpy):
+    float64 reference points, P(x)-weighted conditional entropies."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((m, z.shape[1]))
+    w = w / np.linalg.norm(w, axis=-1, keepdims=True)
+
+    def h(zz):
+        zn = zz / np.linalg.norm(zz, axis=-1, keepdims=True)
+        s = zn @ w.T / eps
+        s -= s.max(axis=-1, keepdims=True)
+        e = np.exp(s)
+        p = (e / e.sum(axis=-1, keepdims=True)).mean(axis=0)
+        return -(p * np.log(np.clip(p, 1e-9, None))).sum() / math.log(m)
+
+    hz = h(z)
+    hc = sum((labels == v).mean() * h(z[labels == v]) for v in np.unique(labels))
+    return hz, hz - hc

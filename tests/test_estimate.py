@@ -1,0 +1,194 @@
+"""softent estimate against the NumPy oracle (tests/oracle.py): H(Z) and
+I(X;Z) on scikit-learn's digits and on synthetic data, every input format,
+the weighting and min-count options, and the reference Python's numbers in
+--calibration bound mode."""
+import gzip
+import json
+import math
+import struct
+
+import numpy as np
+
+import oracle
+from common import Fail, close, estimate_json, main, run, save_npy, tmp
+
+DIGITS = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+TOL = 1e-6
+
+
+def digits():
+    with gzip.open(DIGITS, "rt") as f:
+        data = np.loadtxt(f, delimiter=",")
+    return data[:, :64].astype(np.float32), data[:, 64].astype(np.int64)
+
+
+def synthetic(n=3000, d=32, k=12, seed=7):
+    """Clustered rows: a label's rows share a direction, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, k, n)
+    centers = rng.standard_normal((k, d))
+    z = centers[labels] + 0.8 * rng.standard_normal((n, d))
+    second = rng.integers(0, 3, n)
+    return z.astype(np.float32), labels, np.stack([labels, second], axis=1)
+
+
+def compare_sets(result, want, names):
+    close("H", result["H"], want["H"], TOL)
+    got = {s["name"]: s for s in result["label_sets"]}
+    for name in names:
+        for key in ("H", "H_cond"):
+            close(f"{name}.{key}", got[name][key], want["sets"][name][key], TOL)
+        close(f"{name}.I", got[name]["I"], want["sets"][name]["I"], TOL)
+        if got[name]["rows"] != want["sets"][name]["rows"]:
+            raise Fail(f"{name}: {got[name]['rows']} rows used, oracle {want['sets'][name]['rows']}")
+
+
+def check_digits_exact():
+    z, y = digits()
+    r = estimate_json(save_npy("digits.npy", z), "--labels", "digit=" + save_npy("y.npy", y))
+    w = oracle.reference_points(0, 100, 64)
+    compare_sets(r, oracle.measures(z, w, r["settings"]["eps"], {"digit": y}), ["digit"])
+    assert r["rows"] == 1797 and r["skipped"] == 0
+
+
+def check_synthetic_sets_and_tuples():
+    z, y, pairs = synthetic()
+    zp = save_npy("syn.npy", z)
+    r = estimate_json(zp, "--labels", "y=" + save_npy("syn_y.npy", y), "--labels", "pair=" + save_npy("syn_pair.npy", pairs),
+                      "--bins", 50, "--seed", 3)
+    w = oracle.reference_points(3, 50, 32)
+    compare_sets(r, oracle.measures(z, w, r["settings"]["eps"], {"y": y, "pair": pairs}), ["y", "pair"])
+
+
+def check_uniform_weighting_and_min_count():
+    z, _, pairs = synthetic(n=2000, k=40)
+    labels = pairs[:, 0] * 3 + pairs[:, 1]
+    lp = save_npy("mc_y.npy", labels)
+    zp = save_npy("mc.npy", z)
+    w = oracle.reference_points(0, 100, 32)
+    for weighting in ("prob", "uniform"):
+        for mc in (1, 12):
+            r = estimate_json(zp, "--labels", "x=" + lp, "--weighting", weighting, "--min-count", mc)
+            want = oracle.measures(z, w, r["settings"]["eps"], {"x": labels}, weighting, mc)
+            compare_sets(r, want, ["x"])
+
+
+def check_bound_mode_equals_reference_python():
+    z, y = digits()
+    r = estimate_json(save_npy("digits.npy", z), "--labels", "digit=" + save_npy("y.npy", y), "--calibration", "bound")
+    eps = oracle.eps_bound(100, 64)
+    close("eps (bound)", r["settings"]["eps"], eps, 1e-10, rel=True)
+    hz, mi = oracle.reference_python_mi(z.astype(np.float64), y, 100, 0, eps)
+    close("H (reference python)", r["H"], hz, TOL)
+    close("I (reference python)", r["label_sets"][0]["I"], mi, TOL)
+
+
+def check_leading_and_fixed_eps():
+    z, y = digits()
+    zp = save_npy("digits.npy", z)
+    r = estimate_json(zp, "--calibration", "leading")
+    close("eps (leading)", r["settings"]["eps"], 1 / math.sqrt(2 * 64 * math.log(100)), 1e-14, rel=True)
+    r = estimate_json(zp, "--calibration", "0.05")
+    assert r["settings"]["eps"] == 0.05 and r["settings"]["calibration"] == "fixed"
+    close("H (eps 0.05)", r["H"], oracle.measures(z, oracle.reference_points(0, 100, 64), 0.05)["H"], TOL)
+
+
+def check_float16_float64_inputs():
+    z, y, _ = synthetic(n=1500)
+    w = oracle.reference_points(0, 100, 32)
+    for dtype in (np.float16, np.float64):
+        zz = z.astype(dtype)
+        r = estimate_json(save_npy(f"z_{dtype.__name__}.npy", zz), "--labels", "y=" + save_npy("y16.npy", y.astype(np.int32)))
+        # softent converts to float32 on reading; the oracle sees the same values
+        compare_sets(r, oracle.measures(zz.astype(np.float32), w, r["settings"]["eps"], {"y": y}), ["y"])
+
+
+def write_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name, (dtype, array) in tensors.items():
+        data = array.tobytes()
+        header[name] = {"dtype": dtype, "shape": list(array.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    header["__metadata__"] = {"format": "pt"}
+    text = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def check_safetensors_2d_3d_bf16():
+    z, y, _ = synthetic(n=1200)
+    w = oracle.reference_points(0, 100, 32)
+    layers = np.stack([z, -z, 2 * z + 1])
+    bf16 = (z.view(np.uint32) >> 16).astype(np.uint16)  # truncation is a valid bf16 value
+    path = tmp("z.safetensors")
+    write_safetensors(path, {"hidden": ("F32", z), "layers": ("F32", layers), "bf": ("BF16", bf16),
+                             "ids": ("I64", y)})
+    yp = save_npy("st_y.npy", y)
+    for tensor, values in (("hidden", z), ("layers:2", layers[2]), ("bf", (bf16.astype(np.uint32) << 16).view(np.float32))):
+        r = estimate_json(path, "--tensor", tensor, "--labels", "y=" + yp)
+        compare_sets(r, oracle.measures(values, w, r["settings"]["eps"], {"y": y}), ["y"])
+
+
+def check_csv_inputs():
+    z, y = digits()
+    zp = tmp("digits.csv")
+    np.savetxt(zp, z, delimiter=",", fmt="%g")
+    lp = tmp("labels.tsv")
+    with open(lp, "w") as f:
+        f.write("id\tdigit\n" + "".join(f"{i}\t{v}\n" for i, v in enumerate(y)))
+    r = estimate_json(zp, "--labels", f"digit={lp}:digit")
+    compare_sets(r, oracle.measures(z, oracle.reference_points(0, 100, 64), r["settings"]["eps"], {"digit": y}), ["digit"])
+
+
+def check_per_value_entropies():
+    z, y, _ = synthetic(n=800, k=6)
+    y = y.copy()
+    y[0] = 99  # a value seen once: no stored vector, its entropy still reported
+    r = estimate_json(save_npy("pv.npy", z), "--labels", "y=" + save_npy("pv_y.npy", y), "--per-value")
+    w = oracle.reference_points(0, 100, 32)
+    p, _ = oracle.soft_assign(z, w, r["settings"]["eps"])
+    values = r["label_sets"][0]["values"]
+    assert len(values) == 7, f"{len(values)} values reported, want 7"
+    for v in values:
+        rows = y == v["key"][0]
+        assert v["count"] == rows.sum()
+        close(f"H(Z|X={v['key'][0]})", v["H_cond"], oracle.entropy(p[rows].sum(axis=0)), TOL)
+
+
+def check_skipped_rows():
+    z, y, _ = synthetic(n=1000)
+    z[5] = 0
+    z[17, 3] = np.nan
+    z[400, 0] = np.inf
+    r = estimate_json(save_npy("skip.npy", z), "--labels", "y=" + save_npy("skip_y.npy", y))
+    assert r["skipped"] == 3, f"skipped {r['skipped']}, want 3"
+    compare_sets(r, oracle.measures(z, oracle.reference_points(0, 100, 32), r["settings"]["eps"], {"y": y}), ["y"])
+
+
+def check_json_records_settings():
+    z, y = digits()
+    r = estimate_json(save_npy("digits.npy", z), "--labels", "a=" + save_npy("y.npy", y), "--labels", "b=" + save_npy("y.npy", y),
+                      "--optimality", "a,b", "--null", 5, "--min-count", 2)
+    s = r["settings"]
+    for key in ("m", "d", "seed", "calibration", "eps", "weighting", "min_count", "null_perms", "null_seed", "units"):
+        assert key in s, f"settings lack {key}"
+    close("optimality of identical sets", r["optimality"][0]["value"], 1.0, 1e-12)
+
+
+def check_refpoints_roundtrip():
+    z, y = digits()
+    zp = save_npy("digits.npy", z)
+    wp = tmp("w.npy")
+    a = estimate_json(zp, "--save-refpoints", wp, "--seed", 11)
+    b = estimate_json(zp, "--refpoints", wp)
+    assert a["H"] == b["H"], f"H {a['H']} with drawn points, {b['H']} with the same points loaded"
+
+
+def check_table_output():
+    z, y = digits()
+    p = run("estimate", save_npy("digits.npy", z), "--labels", "digit=" + save_npy("y.npy", y))
+    assert "H(Z) =" in p.stdout and "digit" in p.stdout, p.stdout
+
+
+main(globals())

@@ -1,0 +1,95 @@
+"""State files and merging: four shards merged equal one pass; batch size
+and thread count do not move the numbers; a saved state reports the same
+numbers; merging refuses states that cannot be combined."""
+import json
+
+import numpy as np
+
+from common import Fail, estimate_json, main, run, save_npy, tmp
+
+
+def data(n=6000, d=48, seed=1):
+    rng = np.random.default_rng(seed)
+    tokens = rng.zipf(1.4, n) % 500
+    z = rng.standard_normal((n, d)).astype(np.float32) + np.eye(d, dtype=np.float32)[tokens % d] * 2
+    bigram = np.stack([tokens, np.roll(tokens, -1)], axis=1)
+    return save_npy("st_z.npy", z), save_npy("st_uni.npy", tokens), save_npy("st_bi.npy", bigram)
+
+
+def flat(result):
+    out = {"H": result["H"]}
+    for s in result["label_sets"]:
+        for key in ("H", "H_cond", "I"):
+            out[f"{s['name']}.{key}"] = s[key]
+        if "null" in s:
+            for key in ("I_null_mean", "I_null_sd"):
+                out[f"{s['name']}.{key}"] = s["null"][key]
+    return out
+
+
+def assert_close(a, b, tol, what):
+    for k in a:
+        if not abs(a[k] - b[k]) <= tol:
+            raise Fail(f"{what}: {k} differs: {a[k]!r} vs {b[k]!r} (tolerance {tol})")
+
+
+def report_json(state):
+    out = tmp("report.json")
+    run("report", state, "--json", out)
+    with open(out) as f:
+        return json.load(f)
+
+
+def check_four_shards_equal_one_pass():
+    z, uni, bi = data()
+    args = [z, "--labels", "uni=" + uni, "--labels", "bi=" + bi, "--null", 8]
+    whole = flat(estimate_json(*args))
+    states = []
+    for i in range(4):
+        states.append(tmp(f"shard{i}.state"))
+        run("estimate", *args, "--shard", f"{i}/4", "--save-state", states[-1], "--quiet")
+    run("merge", *states, "-o", tmp("merged.state"))
+    assert_close(whole, flat(report_json(tmp("merged.state"))), 1e-12, "merged shards vs one pass")
+
+
+def check_batch_size_and_threads():
+    z, uni, bi = data()
+    args = [z, "--labels", "uni=" + uni, "--labels", "bi=" + bi, "--null", 4]
+    base = flat(estimate_json(*args, "--batch", 8192, threads=1))
+    for batch, threads in ((7, 2), (1000, 2), (333, 1), (8192, 3)):
+        got = flat(estimate_json(*args, "--batch", batch, threads=threads))
+        assert_close(base, got, 1e-9, f"batch {batch}, {threads} threads")
+
+
+def check_state_roundtrip():
+    z, uni, bi = data()
+    r = estimate_json(z, "--labels", "uni=" + uni, "--save-state", tmp("one.state"))
+    assert_close(flat(r), flat(report_json(tmp("one.state"))), 0, "report of a saved state")
+
+
+def check_merge_refuses_mismatches():
+    z, uni, bi = data()
+    run("estimate", z, "--labels", "uni=" + uni, "--save-state", tmp("a.state"), "--quiet")
+    run("estimate", z, "--labels", "uni=" + uni, "--seed", 1, "--save-state", tmp("b.state"), "--quiet")
+    run("estimate", z, "--labels", "uni=" + bi, "--save-state", tmp("c.state"), "--quiet")
+    for other, word in ((tmp("b.state"), "reference points"), (tmp("c.state"), "label")):
+        p = run("merge", tmp("a.state"), other, "-o", tmp("x.state"), ok=False)
+        if p.returncode == 0 or word not in p.stderr:
+            raise Fail(f"merging with {other}: exit {p.returncode}, stderr {p.stderr!r}")
+
+
+def check_corrupt_state():
+    z, uni, _ = data()
+    run("estimate", z, "--labels", "uni=" + uni, "--save-state", tmp("good.state"), "--quiet")
+    blob = open(tmp("good.state"), "rb").read()
+    cases = {"truncated": blob[: len(blob) // 2], "flipped": blob[:200] + bytes([blob[200] ^ 1]) + blob[201:],
+             "empty": b"", "not a state": b"hello world\n" * 10}
+    for name, content in cases.items():
+        path = tmp(f"bad-{name.replace(' ', '_')}.state")
+        open(path, "wb").write(content)
+        p = run("report", path, ok=False)
+        if p.returncode != 1 or path not in p.stderr or len(p.stderr.strip().splitlines()) != 1:
+            raise Fail(f"{name} state: exit {p.returncode}, stderr {p.stderr!r}")
+
+
+main(globals())
