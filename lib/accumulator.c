@@ -30,16 +30,16 @@ softent_params softent_default_params(void)
 
 int64_t softent_tile_rows(int64_t d)
 {
-    /* 256 rows keep sgemm near peak; wide rows get fewer so a tile's
-     * normalised copy stays near 16 MB. */
+    /* 256 rows keep sgemm near peak; wide rows get fewer so that the rows
+     * held back for an incomplete tile stay near 16 MB. */
     int64_t t = ((int64_t)1 << 22) / (d > 0 ? d : 1);
     return t < 16 ? 16 : t > 256 ? 256 : t;
 }
 
-/* Tiles scored together, enough to keep every thread busy. */
-static int64_t tiles_per_block(int64_t tile, int64_t d)
+/* Tiles scored together: enough to keep every thread busy. */
+static int64_t tiles_per_block(int64_t tile, int64_t m)
 {
-    int64_t g = ((int64_t)1 << 23) / (tile * d);
+    int64_t g = ((int64_t)1 << 21) / (tile * m);
     return g < 1 ? 1 : g > 16 ? 16 : g;
 }
 
@@ -65,17 +65,16 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
     acc->m = p.m;
     acc->d = d;
     acc->tile = softent_tile_rows(d);
-    acc->block = acc->tile * tiles_per_block(acc->tile, d);
+    acc->block = acc->tile * tiles_per_block(acc->tile, p.m);
     const int64_t m = p.m, B = acc->block;
     acc->pending = malloc((size_t)(acc->tile * d) * sizeof *acc->pending);
     acc->w = malloc((size_t)(m * d) * sizeof *acc->w);
     acc->total = calloc((size_t)m, sizeof *acc->total);
-    acc->zn = malloc((size_t)(B * d) * sizeof *acc->zn);
     acc->scores = malloc((size_t)(B * m) * sizeof *acc->scores);
     acc->prob = malloc((size_t)(B * m) * sizeof *acc->prob);
     acc->row_h = malloc((size_t)B * sizeof *acc->row_h);
     acc->valid = malloc((size_t)B);
-    if (!acc->w || !acc->total || !acc->pending || !acc->zn || !acc->scores || !acc->prob || !acc->row_h || !acc->valid) {
+    if (!acc->w || !acc->total || !acc->pending || !acc->scores || !acc->prob || !acc->row_h || !acc->valid) {
         softent_acc_free(acc);
         return se_fail(SOFTENT_E_NOMEM, "out of memory for the accumulator (m = %lld, d = %lld)", (long long)m, (long long)d);
     }
@@ -123,7 +122,6 @@ void softent_acc_free(softent_acc *acc)
     free(acc->w);
     free(acc->total);
     free(acc->pending);
-    free(acc->zn);
     free(acc->scores);
     free(acc->prob);
     free(acc->row_h);
@@ -199,7 +197,7 @@ int64_t softent_acc_memory(const softent_acc *acc)
 {
     const int64_t m = acc->m, R = acc->p.null_perms;
     int64_t bytes = (int64_t)sizeof *acc + m * acc->d * 4 + m * 8;
-    bytes += acc->block * (acc->d * 4 + m * 4 + m * 8 + 9) + acc->tile * acc->d * 4;
+    bytes += acc->block * (m * 4 + m * 8 + 9) + acc->tile * acc->d * 4;
     for (int k = 0; k < acc->n_sets; k++) {
         const se_labelset *s = &acc->sets[k];
         int64_t stored = s->n_stored ? s->n_stored : stored_values(acc, s);
@@ -269,39 +267,43 @@ int se_acc_freeze(softent_acc *acc)
     return SOFTENT_OK;
 }
 
-/* Score rows [i0, i1) of the block z: normalise in double into zn, one
- * sgemm against W, softmax of scores/eps in double, and each row's entropy
- * when some label set has singletons.  Runs on one thread per tile. */
+/* Score rows [i0, i1) of the block z: one sgemm of the raw rows against W,
+ * then per row the softmax of (z.w / |z|) / eps in double.  Scaling the
+ * scores by 1/|z| instead of normalising z first saves a pass over the rows
+ * and rounds the same.  Runs on one thread per tile. */
+static double row_entropy(const softent_acc *acc, int64_t i);
+
 static void score_tile(softent_acc *acc, const float *z, int64_t i0, int64_t i1, int need_h)
 {
     const int64_t m = acc->m, d = acc->d;
-    const double inv_eps = 1.0 / acc->p.eps, log_m = log((double)m);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)m, (int)d, 1.0f,
+                z + i0 * d, (int)d, acc->w, (int)d, 0.0f, acc->scores + i0 * m, (int)m);
     for (int64_t i = i0; i < i1; i++) {
         const float *x = z + i * d;
-        float *y = acc->zn + i * d;
         double ss = 0;
         for (int64_t j = 0; j < d; j++) ss += (double)x[j] * x[j];
-        int ok = ss > 0 && isfinite(ss);
-        acc->valid[i] = (unsigned char)ok;
-        double inv = ok ? 1.0 / sqrt(ss) : 0.0;
-        for (int64_t j = 0; j < d; j++) y[j] = (float)(x[j] * inv);
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)m, (int)d, 1.0f,
-                acc->zn + i0 * d, (int)d, acc->w, (int)d, 0.0f, acc->scores + i0 * m, (int)m);
-    for (int64_t i = i0; i < i1; i++) {
+        acc->row_h[i] = NAN; /* computed on demand: only singletons need it */
+        acc->valid[i] = ss > 0 && isfinite(ss);
         if (!acc->valid[i]) continue;
+        const double scale = 1.0 / (sqrt(ss) * acc->p.eps);
         const float *s = acc->scores + i * m;
         double *p = acc->prob + i * m;
         double mx = -INFINITY, sum = 0;
-        for (int64_t j = 0; j < m; j++) mx = fmax(mx, s[j] * inv_eps);
-        for (int64_t j = 0; j < m; j++) sum += p[j] = exp(s[j] * inv_eps - mx);
-        double norm = 1.0 / sum, h = 0;
-        for (int64_t j = 0; j < m; j++) {
-            p[j] *= norm;
-            if (need_h) h -= p[j] * log(fmax(p[j], 1e-9));
-        }
-        acc->row_h[i] = h / log_m;
+        for (int64_t j = 0; j < m; j++) mx = fmax(mx, s[j] * scale);
+        for (int64_t j = 0; j < m; j++) sum += p[j] = exp(s[j] * scale - mx);
+        const double norm = 1.0 / sum;
+        for (int64_t j = 0; j < m; j++) p[j] *= norm;
+        if (need_h) acc->row_h[i] = row_entropy(acc, i);
     }
+}
+
+/* H(p_i) of a scored row, in efficiency units. */
+static double row_entropy(const softent_acc *acc, int64_t i)
+{
+    const double *p = acc->prob + i * acc->m;
+    double h = 0;
+    for (int64_t j = 0; j < acc->m; j++) h -= p[j] * log(fmax(p[j], 1e-9));
+    return h / log((double)acc->m);
 }
 
 /* Add columns j0..j1 of each usable, kept row's p to total.  Rows are summed
@@ -363,46 +365,53 @@ static int thread_count(void)
 }
 
 /* Score n <= block rows starting at global row0 (tile aligned, or the end of
- * the stream) and accumulate them into every label set and permutation.
- * slot_buf holds [threads + 1, block] ints. */
+ * the stream) and accumulate them into every label set and permutation, in
+ * one parallel region.  slot_buf holds [n_sets + threads, block] ints. */
 static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0, int32_t *slot_buf)
 {
-    const int64_t m = acc->m, tile = acc->tile;
+    const int64_t m = acc->m, tile = acc->tile, B = acc->block;
+    const int R = acc->p.null_perms;
+    int64_t skipped = 0;
+    /* Under a permutation any row may land on a singleton value, and
+     * permutations run concurrently: then every row's entropy is computed
+     * up front rather than on demand. */
     int need_h = 0;
-    for (int k = 0; k < acc->n_sets; k++)
+    for (int k = 0; k < acc->n_sets && R > 0; k++)
         if (acc->sets[k].n_stored < acc->sets[k].table.n) need_h = 1;
 
-    #pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t i0 = 0; i0 < n; i0 += tile)
-        score_tile(acc, z, i0, i0 + tile < n ? i0 + tile : n, need_h);
-
-    for (int64_t i = 0; i < n; i++) acc->skipped += !acc->valid[i];
-    acc->rows += n;
-
-    #pragma omp parallel
+    #pragma omp parallel reduction(+ : skipped)
     {
-        int tid = thread_id(), nt = thread_count();
-        add_columns(acc->total, acc->prob, acc->valid, NULL, n, m, m * tid / nt, m * (tid + 1) / nt);
-    }
+        const int tid = thread_id(), nt = thread_count();
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t i0 = 0; i0 < n; i0 += tile)
+            score_tile(acc, z, i0, i0 + tile < n ? i0 + tile : n, need_h);
 
-    const int R = acc->p.null_perms;
-    for (int k = 0; k < acc->n_sets; k++) {
-        se_labelset *s = &acc->sets[k];
-        int32_t *slots = slot_buf; /* [n] */
-        for (int64_t i = 0; i < n; i++) {
-            int32_t v = s->row_value[row0 + i];
-            slots[i] = s->value_slot[v];
-            if (slots[i] == SLOT_SINGLE && acc->valid[i]) s->value_h[v] = acc->row_h[i];
+        /* Each label set's slots, then its sums; the implicit barrier of
+         * the slot loop is the only wait per set. */
+        for (int k = 0; k < acc->n_sets; k++) {
+            se_labelset *s = &acc->sets[k];
+            int32_t *slots = slot_buf + k * B;
+            #pragma omp for schedule(static)
+            for (int64_t i = 0; i < n; i++) {
+                int32_t v = s->row_value[row0 + i];
+                slots[i] = s->value_slot[v];
+                if (slots[i] == SLOT_SINGLE && acc->valid[i]) {
+                    if (isnan(acc->row_h[i])) acc->row_h[i] = row_entropy(acc, i);
+                    s->value_h[v] = acc->row_h[i];
+                }
+            }
+            add_sums(&s->real, acc, slots, n, tid, nt);
         }
-        #pragma omp parallel
-        add_sums(&s->real, acc, slots, n, thread_id(), thread_count());
-        if (R == 0) continue;
+        add_columns(acc->total, acc->prob, acc->valid, NULL, n, m, m * tid / nt, m * (tid + 1) / nt);
+        if (tid == 0)
+            for (int64_t i = 0; i < n; i++) skipped += !acc->valid[i];
+
         /* Each permutation is one thread's whole job, so its sums are taken
          * in row order as in the real pass. */
-        #pragma omp parallel
-        {
-            int32_t *mine = slot_buf + (int64_t)(thread_id() + 1) * acc->block;
-            #pragma omp for schedule(dynamic, 1)
+        int32_t *mine = slot_buf + (acc->n_sets + tid) * B;
+        for (int k = 0; k < acc->n_sets && R > 0; k++) {
+            se_labelset *s = &acc->sets[k];
+            #pragma omp for schedule(dynamic, 1) nowait
             for (int r = 0; r < R; r++) {
                 se_permutation perm;
                 se_permutation_init(&perm, (uint64_t)s->n_rows, acc->p.null_seed, (uint64_t)r);
@@ -412,6 +421,8 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
             }
         }
     }
+    acc->skipped += skipped;
+    acc->rows += n;
 }
 
 static int add_rows(softent_acc *acc, const float *z, int64_t n, int64_t row0)
@@ -420,7 +431,7 @@ static int add_rows(softent_acc *acc, const float *z, int64_t n, int64_t row0)
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
-    int32_t *slot_buf = malloc((size_t)(acc->block * (threads + 1)) * sizeof *slot_buf);
+    int32_t *slot_buf = malloc((size_t)(acc->block * (threads + acc->n_sets)) * sizeof *slot_buf + 1);
     if (!slot_buf) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     for (int64_t off = 0; off < n; off += acc->block) {
         int64_t b = n - off < acc->block ? n - off : acc->block;

@@ -56,10 +56,9 @@ struct softent_acc {
     int64_t block;       /* rows scored together: a whole number of tiles */
     float *pending;      /* [tile, d] rows of an incomplete tile */
     int64_t pending_row0, pending_n;
-    float *zn;           /* [block, d] normalised rows */
     float *scores;       /* [block, m] */
     double *prob;        /* [block, m] soft assignments */
-    double *row_h;       /* [block] H(p_i) */
+    double *row_h;       /* [block] H(p_i), NaN until needed */
     unsigned char *valid;/* [block] row was usable */
 };
 

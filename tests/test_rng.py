@@ -1,11 +1,12 @@
 """Check that lib/rng.c reproduces NumPy's normal draws bit for bit.
 
-Usage: /usr/bin/python3 tests/test_rng.py PATH/TO/rng_driver
+Usage: /usr/bin/python3 tests/test_rng.py PATH/TO/rng_driver|BUILD_DIR
 
 The driver (tests/rng_driver.c) prints `rng_driver SEED N` draws as raw
 little-endian float64; each check compares them with
 numpy.random.default_rng(SEED).standard_normal(N).
 """
+import os
 import subprocess
 import sys
 
@@ -80,6 +81,8 @@ def main():
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
     DRIVER = sys.argv[1]
+    if os.path.isdir(DRIVER):  # tests/run.sh passes the build directory
+        DRIVER = os.path.join(DRIVER, "tests", "rng_driver")
 
     checks = [make_seed_check(s, n) for s, n in SEEDS.items()]
     checks += [check_tail_exercised, check_zero_draws, check_rejects_bad_args]

@@ -1,0 +1,10 @@
+#!/bin/sh
+# Run the benchmarks named by the issues; each prints its figure beside the
+# baseline measured in the same run.
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+mkdir -p "$BUILD/bench"
+cc -O2 -I/usr/include/$(cc -print-multiarch)/openblas-openmp bench/sgemm_rate.c -o "$BUILD/bench/sgemm_rate" \
+    -L/usr/lib/$(cc -print-multiarch)/openblas-openmp -Wl,-rpath,/usr/lib/$(cc -print-multiarch)/openblas-openmp -lopenblas
+/usr/bin/python3 bench/bench_estimate.py "$BUILD" "$@"
