@@ -6,7 +6,7 @@
 #   make bench      the benchmarks in bench/
 
 CC      ?= cc
-OPT     ?= -O2
+OPT     ?= -O3
 # OpenBLAS's OpenMP build: called inside our parallel regions it runs one
 # thread per call instead of fighting OpenMP for the cores.
 MULTIARCH := $(shell $(CC) -print-multiarch)

@@ -268,42 +268,40 @@ int se_acc_freeze(softent_acc *acc)
 }
 
 /* Score rows [i0, i1) of the block z: one sgemm of the raw rows against W,
- * then per row the softmax of (z.w / |z|) / eps in double.  Scaling the
- * scores by 1/|z| instead of normalising z first saves a pass over the rows
- * and rounds the same.  Runs on one thread per tile. */
-static double row_entropy(const softent_acc *acc, int64_t i);
-
-static void score_tile(softent_acc *acc, const float *z, int64_t i0, int64_t i1, int need_h)
+ * then per row the softmax of a_j = (z.w_j / |z|) / eps in double, and the
+ * row's entropy.  Scaling the scores by 1/|z| instead of normalising z
+ * first saves a pass over the rows and rounds the same.  Runs on one
+ * thread per tile. */
+static void score_tile(softent_acc *acc, const float *z, int64_t i0, int64_t i1)
 {
     const int64_t m = acc->m, d = acc->d;
+    const double log_floor = log(1e-9), inv_log_m = 1.0 / log((double)m);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)m, (int)d, 1.0f,
                 z + i0 * d, (int)d, acc->w, (int)d, 0.0f, acc->scores + i0 * m, (int)m);
     for (int64_t i = i0; i < i1; i++) {
         const float *x = z + i * d;
         double ss = 0;
         for (int64_t j = 0; j < d; j++) ss += (double)x[j] * x[j];
-        acc->row_h[i] = NAN; /* computed on demand: only singletons need it */
         acc->valid[i] = ss > 0 && isfinite(ss);
         if (!acc->valid[i]) continue;
         const double scale = 1.0 / (sqrt(ss) * acc->p.eps);
         const float *s = acc->scores + i * m;
         double *p = acc->prob + i * m;
-        double mx = -INFINITY, sum = 0;
-        for (int64_t j = 0; j < m; j++) mx = fmax(mx, s[j] * scale);
+        double mx = -INFINITY, sum = 0, pa = 0;
+        for (int64_t j = 0; j < m; j++) mx = s[j] * scale > mx ? s[j] * scale : mx;
         for (int64_t j = 0; j < m; j++) sum += p[j] = exp(s[j] * scale - mx);
-        const double norm = 1.0 / sum;
-        for (int64_t j = 0; j < m; j++) p[j] *= norm;
-        if (need_h) acc->row_h[i] = row_entropy(acc, i);
+        const double norm = 1.0 / sum, log_sum = log(sum);
+        for (int64_t j = 0; j < m; j++) {
+            p[j] *= norm;
+            pa += p[j] * (s[j] * scale - mx);
+        }
+        /* -sum p log max(p, 1e-9) without m logs: log p_j = a_j - log sum,
+         * then the few entries under the floor are put back on it. */
+        double h = log_sum - pa;
+        for (int64_t j = 0; j < m; j++)
+            if (p[j] < 1e-9) h += p[j] * ((s[j] * scale - mx) - log_sum - log_floor);
+        acc->row_h[i] = h * inv_log_m;
     }
-}
-
-/* H(p_i) of a scored row, in efficiency units. */
-static double row_entropy(const softent_acc *acc, int64_t i)
-{
-    const double *p = acc->prob + i * acc->m;
-    double h = 0;
-    for (int64_t j = 0; j < acc->m; j++) h -= p[j] * log(fmax(p[j], 1e-9));
-    return h / log((double)acc->m);
 }
 
 /* Add columns j0..j1 of each usable, kept row's p to total.  Rows are summed
@@ -372,19 +370,13 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
     const int64_t m = acc->m, tile = acc->tile, B = acc->block;
     const int R = acc->p.null_perms;
     int64_t skipped = 0;
-    /* Under a permutation any row may land on a singleton value, and
-     * permutations run concurrently: then every row's entropy is computed
-     * up front rather than on demand. */
-    int need_h = 0;
-    for (int k = 0; k < acc->n_sets && R > 0; k++)
-        if (acc->sets[k].n_stored < acc->sets[k].table.n) need_h = 1;
 
     #pragma omp parallel reduction(+ : skipped)
     {
         const int tid = thread_id(), nt = thread_count();
         #pragma omp for schedule(dynamic, 1)
         for (int64_t i0 = 0; i0 < n; i0 += tile)
-            score_tile(acc, z, i0, i0 + tile < n ? i0 + tile : n, need_h);
+            score_tile(acc, z, i0, i0 + tile < n ? i0 + tile : n);
 
         /* Each label set's slots, then its sums; the implicit barrier of
          * the slot loop is the only wait per set. */
@@ -395,10 +387,7 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
             for (int64_t i = 0; i < n; i++) {
                 int32_t v = s->row_value[row0 + i];
                 slots[i] = s->value_slot[v];
-                if (slots[i] == SLOT_SINGLE && acc->valid[i]) {
-                    if (isnan(acc->row_h[i])) acc->row_h[i] = row_entropy(acc, i);
-                    s->value_h[v] = acc->row_h[i];
-                }
+                if (slots[i] == SLOT_SINGLE && acc->valid[i]) s->value_h[v] = acc->row_h[i];
             }
             add_sums(&s->real, acc, slots, n, tid, nt);
         }

@@ -58,7 +58,7 @@ struct softent_acc {
     int64_t pending_row0, pending_n;
     float *scores;       /* [block, m] */
     double *prob;        /* [block, m] soft assignments */
-    double *row_h;       /* [block] H(p_i), NaN until needed */
+    double *row_h;       /* [block] H(p_i) */
     unsigned char *valid;/* [block] row was usable */
 };
 
