@@ -187,7 +187,7 @@ static int load_labels(label_file *l, int64_t rows)
     return rc;
 }
 
-static int make_accumulator(options *o, int64_t d, softent_acc **acc)
+static int make_accumulator(options *o, int64_t rows, int64_t d, softent_acc **acc)
 {
     float *w = NULL;
     int rc;
@@ -202,9 +202,11 @@ static int make_accumulator(options *o, int64_t d, softent_acc **acc)
     if (rc) return cli_lib_error(rc);
     if (o->save_refpoints && (rc = softent_npy_save_f32(o->save_refpoints, softent_acc_refpoints(*acc), o->params.m, d)))
         return cli_lib_error(rc);
+    /* One label file in memory at a time: load, count, free. */
     for (int k = 0; k < o->n_labels; k++) {
         label_file *l = &o->labels[k];
         int set;
+        if ((rc = load_labels(l, rows))) return rc;
         if ((rc = softent_acc_add_labelset(*acc, l->name, l->arity, &set)) ||
             (rc = softent_acc_count(*acc, set, l->keys, l->n)))
             return cli_lib_error(rc);
@@ -258,11 +260,8 @@ int cmd_estimate(int argc, char **argv)
     if ((rc = softent_matrix_open(&mat, o.input, o.tensor))) { rc = cli_lib_error(rc); goto done; }
     const int64_t rows = softent_matrix_rows(mat), d = softent_matrix_cols(mat);
     if (d < 2) { rc = cli_error("%s: rows have dimension %lld; soft entropy needs d >= 2", o.input, (long long)d); goto done; }
-    for (int k = 0; k < o.n_labels; k++) {
-        if ((rc = load_labels(&o.labels[k], rows))) goto done;
-        label_paths[k] = o.labels[k].path;
-    }
-    if ((rc = make_accumulator(&o, d, &acc))) goto done;
+    for (int k = 0; k < o.n_labels; k++) label_paths[k] = o.labels[k].path;
+    if ((rc = make_accumulator(&o, rows, d, &acc))) goto done;
     run_info info = {o.input, o.tensor, o.refpoints, o.shard, label_paths, o.pairs, o.n_pairs, o.per_value};
     if ((rc = check_pairs(acc, &info))) goto done;
     if ((rc = accumulate(&o, mat, acc))) goto done;
