@@ -12,6 +12,14 @@
 #include <omp.h>
 #endif
 
+/* The hot loops get an AVX2 clone chosen at load time (4 doubles a vector
+ * instead of 2); without FMA, so both clones round the same products. */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define SE_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define SE_HOT
+#endif
+
 softent_params softent_default_params(void)
 {
     softent_params p = {
@@ -30,10 +38,11 @@ softent_params softent_default_params(void)
 
 int64_t softent_tile_rows(int64_t d)
 {
-    /* 256 rows keep sgemm near peak; wide rows get fewer so that the rows
-     * held back for an incomplete tile stay near 16 MB. */
+    /* sgemm packs W again for every call, so a tile should be long (1024
+     * rows); wide rows get fewer so that the rows held back for an
+     * incomplete tile stay near 16 MB. */
     int64_t t = ((int64_t)1 << 22) / (d > 0 ? d : 1);
-    return t < 16 ? 16 : t > 256 ? 256 : t;
+    return t < 16 ? 16 : t > 1024 ? 1024 : t;
 }
 
 /* Tiles scored together: enough to keep every thread busy. */
@@ -246,11 +255,11 @@ int se_acc_freeze(softent_acc *acc)
         s->value_slot = malloc((size_t)nv * sizeof *s->value_slot + 1);
         s->value_h = malloc((size_t)nv * sizeof *s->value_h + 1);
         if (!s->value_slot || !s->value_h) return se_fail(SOFTENT_E_NOMEM, "out of memory for label set '%s'", s->name);
-        s->n_stored = 0;
+        s->n_stored = s->n_dropped = 0;
         for (int64_t v = 0; v < nv; v++) {
             int64_t c = s->table.count[v];
             s->value_h[v] = NAN;
-            if (c < acc->p.min_count) s->value_slot[v] = SLOT_DROPPED;
+            if (c < acc->p.min_count) s->value_slot[v] = SLOT_DROPPED, s->n_dropped++;
             else if (c == 1) s->value_slot[v] = SLOT_SINGLE;
             else s->value_slot[v] = (int32_t)s->n_stored++;
         }
@@ -267,12 +276,46 @@ int se_acc_freeze(softent_acc *acc)
     return SOFTENT_OK;
 }
 
+/* exp(x) for x <= 0, to about 1 ulp, in straight-line arithmetic that the
+ * compiler vectorises (libm's exp is a scalar call, and the softmax makes
+ * m of them per row).  x = k ln2 + r with |r| <= ln2/2 (ln2 split in two
+ * parts so k ln2 is exact), exp(r) by its Taylor series to r^13, 2^k by
+ * building the exponent bits.  Below -708 the result would be subnormal:
+ * it returns 0, which the entropy's 1e-9 floor cannot tell apart. */
+static inline double exp_nonpositive(double x)
+{
+    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    const double shifter = 6755399441055744.0; /* 1.5 * 2^52: adding it rounds to an integer */
+    x = x < -708.0 ? -708.0 : x;
+    double t = x * 1.44269504088896340736 + shifter;
+    double k = t - shifter;
+    double r = (x - k * ln2_hi) - k * ln2_lo;
+    double e = 1.0 / 6227020800.0;
+    e = e * r + 1.0 / 479001600.0;
+    e = e * r + 1.0 / 39916800.0;
+    e = e * r + 1.0 / 3628800.0;
+    e = e * r + 1.0 / 362880.0;
+    e = e * r + 1.0 / 40320.0;
+    e = e * r + 1.0 / 5040.0;
+    e = e * r + 1.0 / 720.0;
+    e = e * r + 1.0 / 120.0;
+    e = e * r + 1.0 / 24.0;
+    e = e * r + 1.0 / 6.0;
+    e = e * r + 0.5;
+    e = e * r + 1.0;
+    e = e * r + 1.0;
+    /* t's low mantissa bits hold k; k + 1023 shifted into place is 2^k. */
+    union { double d; uint64_t u; } bits = {.d = t};
+    bits.u = (bits.u + 1023) << 52;
+    return x <= -708.0 ? 0.0 : e * bits.d;
+}
+
 /* Score rows [i0, i1) of the block z: one sgemm of the raw rows against W,
  * then per row the softmax of a_j = (z.w_j / |z|) / eps in double, and the
  * row's entropy.  Scaling the scores by 1/|z| instead of normalising z
  * first saves a pass over the rows and rounds the same.  Runs on one
  * thread per tile. */
-static void score_tile(softent_acc *acc, const float *z, int64_t i0, int64_t i1)
+SE_HOT static void score_tile(softent_acc *acc, const float *z, int64_t i0, int64_t i1)
 {
     const int64_t m = acc->m, d = acc->d;
     const double log_floor = log(1e-9), inv_log_m = 1.0 / log((double)m);
@@ -281,32 +324,40 @@ static void score_tile(softent_acc *acc, const float *z, int64_t i0, int64_t i1)
     for (int64_t i = i0; i < i1; i++) {
         const float *x = z + i * d;
         double ss = 0;
+        #pragma omp simd reduction(+ : ss)
         for (int64_t j = 0; j < d; j++) ss += (double)x[j] * x[j];
         acc->valid[i] = ss > 0 && isfinite(ss);
         if (!acc->valid[i]) continue;
         const double scale = 1.0 / (sqrt(ss) * acc->p.eps);
-        const float *s = acc->scores + i * m;
-        double *p = acc->prob + i * m;
-        double mx = -INFINITY, sum = 0, pa = 0;
+        const float *restrict s = acc->scores + i * m;
+        double *restrict p = acc->prob + i * m;
+        double mx = -INFINITY, sum = 0, pa = 0, under = 0;
+        #pragma omp simd reduction(max : mx)
         for (int64_t j = 0; j < m; j++) mx = s[j] * scale > mx ? s[j] * scale : mx;
-        for (int64_t j = 0; j < m; j++) sum += p[j] = exp(s[j] * scale - mx);
+        /* a_j = scores shifted to max 0; e_j = exp(a_j); p_j = e_j / sum e */
+        #pragma omp simd reduction(+ : sum, pa)
+        for (int64_t j = 0; j < m; j++) {
+            double a = s[j] * scale - mx, e = exp_nonpositive(a);
+            p[j] = e;
+            sum += e;
+            pa += e * a;
+        }
         const double norm = 1.0 / sum, log_sum = log(sum);
+        #pragma omp simd reduction(+ : under)
         for (int64_t j = 0; j < m; j++) {
             p[j] *= norm;
-            pa += p[j] * (s[j] * scale - mx);
+            under += p[j] < 1e-9 ? p[j] * ((s[j] * scale - mx) - log_sum - log_floor) : 0.0;
         }
         /* -sum p log max(p, 1e-9) without m logs: log p_j = a_j - log sum,
-         * then the few entries under the floor are put back on it. */
-        double h = log_sum - pa;
-        for (int64_t j = 0; j < m; j++)
-            if (p[j] < 1e-9) h += p[j] * ((s[j] * scale - mx) - log_sum - log_floor);
+         * and the entries under the floor are put back on it. */
+        double h = log_sum - pa * norm + under;
         acc->row_h[i] = h * inv_log_m;
     }
 }
 
 /* Add columns j0..j1 of each usable, kept row's p to total.  Rows are summed
  * in order, so the result does not depend on how columns are split. */
-static void add_columns(double *total, const double *prob, const unsigned char *valid,
+SE_HOT static void add_columns(double *total, const double *prob, const unsigned char *valid,
                         const int32_t *slot_of_row, int64_t n, int64_t m, int64_t j0, int64_t j1)
 {
     for (int64_t i = 0; i < n; i++) {
@@ -320,7 +371,7 @@ static void add_columns(double *total, const double *prob, const unsigned char *
  * slot_of_row[i] is row i's slot.  Thread t of T owns slots s with
  * s % T == t and columns [t*m/T, (t+1)*m/T) of kept_total, so every sum is
  * taken in row order whatever the thread count. */
-static void add_sums(se_sums *sums, const softent_acc *acc, const int32_t *slot_of_row,
+SE_HOT static void add_sums(se_sums *sums, const softent_acc *acc, const se_labelset *s, const int32_t *slot_of_row,
                      int64_t n, int tid, int nthreads)
 {
     const int64_t m = acc->m;
@@ -332,7 +383,8 @@ static void add_sums(se_sums *sums, const softent_acc *acc, const int32_t *slot_
         for (int64_t j = 0; j < m; j++) dst[j] += p[j];
         sums->seen[slot]++;
     }
-    add_columns(sums->kept_total, acc->prob, acc->valid, slot_of_row, n, m, m * tid / nthreads, m * (tid + 1) / nthreads);
+    if (s->n_dropped > 0)
+        add_columns(sums->kept_total, acc->prob, acc->valid, slot_of_row, n, m, m * tid / nthreads, m * (tid + 1) / nthreads);
     if (tid != 0) return;
     for (int64_t i = 0; i < n; i++) {
         if (!acc->valid[i] || slot_of_row[i] == SLOT_DROPPED) continue;
@@ -389,7 +441,7 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
                 slots[i] = s->value_slot[v];
                 if (slots[i] == SLOT_SINGLE && acc->valid[i]) s->value_h[v] = acc->row_h[i];
             }
-            add_sums(&s->real, acc, slots, n, tid, nt);
+            add_sums(&s->real, acc, s, slots, n, tid, nt);
         }
         add_columns(acc->total, acc->prob, acc->valid, NULL, n, m, m * tid / nt, m * (tid + 1) / nt);
         if (tid == 0)
@@ -406,7 +458,7 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
                 se_permutation_init(&perm, (uint64_t)s->n_rows, acc->p.null_seed, (uint64_t)r);
                 for (int64_t i = 0; i < n; i++)
                     mine[i] = s->value_slot[s->row_value[se_permutation_apply(&perm, (uint64_t)(row0 + i))]];
-                add_sums(&s->null[r], acc, mine, n, 0, 1);
+                add_sums(&s->null[r], acc, s, mine, n, 0, 1);
             }
         }
     }

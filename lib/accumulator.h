@@ -18,7 +18,8 @@
 typedef struct {
     double *sums;        /* [n_stored, m] sum of p over the value's rows */
     int64_t *seen;       /* [n_stored] rows of the value accumulated */
-    double *kept_total;  /* [m] sum of p over rows whose value is kept */
+    double *kept_total;  /* [m] sum of p over rows whose value is kept; summed
+                          * only when the set drops values, else it is total */
     int64_t kept_rows;
     double single_h;     /* sum of H(p_i) over rows of singleton values */
     int64_t single_seen;
@@ -32,6 +33,7 @@ typedef struct {
     /* set at freeze */
     int32_t *value_slot; /* [n_values] slot, SLOT_SINGLE or SLOT_DROPPED */
     int64_t n_stored;
+    int64_t n_dropped;   /* values under min_count */
     double *value_h;     /* [n_values] H(p_i) of a singleton's row, NaN if unseen */
     se_sums real;
     se_sums *null;       /* [null_perms] the same sums under permuted labels */

@@ -15,7 +15,8 @@
 
 /* Above this peak index the series gets long; the asymptotic expansions take over. */
 #define SERIES_MAX_PEAK 1500.0
-/* Up to this order Hankel's expansion is used past the series (x > 3000 >= nu^2 / 0.5). */
+/* Up to this order Hankel's expansion takes over from the series: there x > 3000,
+ * so nu^2 / (2x) < 0.27 and its terms fall fast. */
 #define HANKEL_MAX_NU 40.0
 #define DEBYE_TERMS 12
 
@@ -88,7 +89,8 @@ static dd dd_ldexp(dd a, int e) { return (dd){ldexp(a.hi, e), ldexp(a.lo, e)}; }
 static const dd LN2_DD = {0.69314718055994529, 2.3190468138462996e-17};
 
 /* log of a positive double-double, good to ~1e-17 absolute + 1e-16 relative:
- * split off a power of two so the mantissa is near 1, where log1p is exact. */
+ * split off a power of two so the mantissa is near 1, where log1p loses nothing.
+ * extra_exp: a power of two the caller scaled a down by. */
 static dd dd_log(dd a, int extra_exp)
 {
     int e;
@@ -104,6 +106,28 @@ static dd dd_log(dd a, int extra_exp)
 }
 
 static double dd_val(dd a) { return a.hi + a.lo; }
+
+/* S(nu) = lgamma(nu+1) - ((nu + 1/2) ln nu - nu + ln(2 pi)/2), Stirling's series;
+ * the first omitted term is below 2e-18 for nu >= 10. */
+static double stirling_tail(double nu)
+{
+    static const double c[] = {1.0 / 12, -1.0 / 360, 1.0 / 1260, -1.0 / 1680, 1.0 / 1188,
+                               -691.0 / 360360, 1.0 / 156, -3617.0 / 122400};
+    double z2 = 1.0 / (nu * nu), y = 0.0;
+    for (int k = 7; k >= 0; k--)
+        y = y * z2 + c[k];
+    return y / nu;
+}
+
+/* log I_nu(x) = log Z - lgamma(nu+1) + nu ln(x/2).  For large nu the last two are
+ * ~nu ln nu each and cancel to ~nu ln(x/nu): Stirling merges them into one term
+ * first, so the error is an ulp of the result rather than of lgamma. */
+static double log_i_from_log_z(double nu, double x, double log_z)
+{
+    if (nu < 10.0)
+        return log_z - lgamma(nu + 1.0) + nu * log(0.5 * x);
+    return log_z + nu * (log(x / (2.0 * nu)) + 1.0) - 0.5 * (LN_2PI + log(nu)) - stirling_tail(nu);
+}
 
 /* ---- power series ----------------------------------------------------------
  * 0F1(; nu+1; q) = sum_j T_j with T_0 = 1, T_j = T_{j-1} q / (j (nu + j)), q = x^2/4.
@@ -145,7 +169,7 @@ static bessel_vmf eval_series(double nu, double x)
     r.log_z = dd_val(log_z);
     r.kl = dd_val(dd_add(xa, dd_neg(log_z)));
     r.ratio = dd_val(dd_div_d(xa, x));
-    r.log_i = r.log_z - lgamma(nu + 1.0) + nu * log(0.5 * x);
+    r.log_i = log_i_from_log_z(nu, x, r.log_z);
     return r;
 }
 
@@ -233,13 +257,6 @@ static double poly_p2(const double *c, int n, double p2)
     return y;
 }
 
-/* S(nu) = lgamma(nu+1) - ((nu + 1/2) ln nu - nu + ln(2 pi)/2), for nu > 40 */
-static double stirling_tail(double nu)
-{
-    double z2 = 1.0 / (nu * nu);
-    return (1.0 / 12 - z2 * (1.0 / 360 - z2 * (1.0 / 1260 - z2 * (1.0 / 1680 - z2 / 1188)))) / nu;
-}
-
 static bessel_vmf eval_debye(double nu, double x)
 {
     double t = x / nu, s = hypot(1.0, t), p = 1.0 / s, p2 = p * p;
@@ -266,6 +283,15 @@ static bessel_vmf eval_debye(double nu, double x)
     return r;
 }
 
+/* x so small that x^2/4 underflows: the series' first two terms are all there is. */
+static bessel_vmf eval_tiny(double nu, double x)
+{
+    double t1 = 0.25 * x * x / (nu + 1.0); /* second term; 0 or nearly */
+    bessel_vmf r = {0.0, 0.5 * x / (nu + 1.0), t1, t1};
+    r.log_i = log_i_from_log_z(nu, x, t1);
+    return r;
+}
+
 /* ---- entry points ------------------------------------------------------------ */
 
 bessel_vmf bessel_eval(double nu, double x)
@@ -274,6 +300,8 @@ bessel_vmf bessel_eval(double nu, double x)
         return (bessel_vmf){NAN, NAN, NAN, NAN};
     if (x == 0.0) /* I_nu(0) = [nu == 0]; the vMF is uniform */
         return (bessel_vmf){nu == 0.0 ? 0.0 : -INFINITY, 0.0, 0.0, 0.0};
+    if (x < 1e-100)
+        return eval_tiny(nu, x);
     if (series_peak(nu, x) <= SERIES_MAX_PEAK)
         return eval_series(nu, x);
     if (nu <= HANKEL_MAX_NU)

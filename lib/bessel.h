@@ -13,8 +13,12 @@
  *   nu <= 40, beyond   Hankel's large-x expansion (then x > 3000 > nu^2)
  *   nu >  40, beyond   Debye's uniform expansion in nu, 12 terms
  *
- * Range: any nu >= 0 and finite x >= 0; tested against mpmath for nu in [0, 32767],
- * x in [1e-8, 1e12], to ~1e-15 relative (log I: relative to max(1, |log I|)).
+ * (x < 1e-100, where x^2 underflows, uses the series' first two terms.)
+ *
+ * Range: any nu >= 0 and finite x >= 0.  Tested against mpmath for nu in [0, 32767],
+ * x in [1e-8, 1e12]: ratio and KL to < 1e-15 relative; log I to < 1e-15 of
+ * max(1, |log I|, x A + nu), the last being d log I / d log x, i.e. what rounding x
+ * itself costs (log I crosses 0 near x ~ 0.66 nu, where it has no relative accuracy).
  * nu < 0, x < 0, NaN or infinite arguments give NaN in every field.
  */
 #ifndef SOFTENT_BESSEL_H

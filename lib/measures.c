@@ -57,7 +57,7 @@ static void information(const softent_acc *acc, const se_labelset *s, const se_s
     }
     weighted += sums->single_h;
     weight += (double)sums->single_seen;
-    *H = se_entropy(sums->kept_total, m);
+    *H = se_entropy(s->n_dropped > 0 ? sums->kept_total : acc->total, m);
     *H_cond = weight > 0 ? weighted / weight : NAN;
 }
 

@@ -142,9 +142,11 @@ static int load_sets(softent_acc *acc, stream *st)
         get(st, t->count, (size_t)n_values * sizeof *t->count);
         get(st, s->value_slot, (size_t)n_values * sizeof *s->value_slot);
         get(st, s->value_h, (size_t)n_values * sizeof *s->value_h);
-        for (int64_t v = 0; v < n_values && !st->failed; v++)
+        for (int64_t v = 0; v < n_values && !st->failed; v++) {
             if (s->value_slot[v] < SLOT_DROPPED || s->value_slot[v] >= n_stored)
                 return se_fail(SOFTENT_E_FORMAT, "%s: corrupt slot table in label set '%s'", st->path, name);
+            s->n_dropped += s->value_slot[v] == SLOT_DROPPED;
+        }
         if ((rc = se_sums_alloc(&s->real, n_stored, m))) return rc;
         get_sums(st, &s->real, n_stored, m);
         if (acc->p.null_perms > 0) {
