@@ -15,7 +15,7 @@ BLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
 # -fno-trapping-math lets the compiler if-convert (and so vectorise) the
 # softmax loops; softent never reads floating-point exception flags.
 CFLAGS  += -std=gnu11 $(OPT) -g -Wall -Wextra -fopenmp -fno-trapping-math -Iinclude -Ilib -I$(BLAS_INC)
-LDLIBS  += -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lcjson -lm
+LDLIBS  += -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -lcjson -lpcre2-8 -lutf8proc -lm
 LDFLAGS += -fopenmp
 
 BUILD   ?= build

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -68,4 +69,12 @@ void cli_set_threads(int threads)
     omp_set_num_threads(threads);
 #endif
     openblas_set_num_threads(threads);
+}
+
+int parse_units(const char *s)
+{
+    if (!strcmp(s, "efficiency")) return UNITS_EFFICIENCY;
+    if (!strcmp(s, "nats")) return UNITS_NATS;
+    if (!strcmp(s, "bits")) return UNITS_BITS;
+    return -1;
 }

@@ -33,7 +33,13 @@ typedef struct {
     const char **pairs;     /* [n_pairs] "OUT,IN" optimality pairs */
     int n_pairs;
     int per_value;
+    int units;              /* UNITS_* */
 } run_info;
+
+/* Entropies are efficiencies (fractions of log m) unless asked otherwise. */
+enum { UNITS_EFFICIENCY = 0, UNITS_NATS = 1, UNITS_BITS = 2 };
+/* Parse "efficiency", "nats" or "bits"; -1 when none. */
+int parse_units(const char *s);
 
 /* The readable table on stdout, and JSON / CSV files when paths are given
  * ("-" writes to stdout). */

@@ -83,6 +83,7 @@ int cmd_merge(int argc, char **argv)
 
 static const char REPORT_USAGE[] =
     "usage: softent report STATE [--json FILE] [--csv FILE] [--per-value] [--optimality OUT,IN]\n"
+    "                      [--units efficiency|nats|bits]\n"
     "\n"
     "Print the measures of a saved state (after estimate --save-state or merge).\n";
 
@@ -91,10 +92,11 @@ int cmd_report(int argc, char **argv)
     static const struct option longopts[] = {
         {"json", required_argument, 0, 'j'}, {"csv", required_argument, 0, 'c'},
         {"per-value", no_argument, 0, 'v'}, {"optimality", required_argument, 0, 'p'},
+        {"units", required_argument, 0, 'u'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     const char *json = NULL, *csv = NULL, *pairs[64];
-    int c, n_pairs = 0, per_value = 0;
+    int c, n_pairs = 0, per_value = 0, units = UNITS_EFFICIENCY;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -102,6 +104,9 @@ int cmd_report(int argc, char **argv)
         case 'j': json = optarg; break;
         case 'c': csv = optarg; break;
         case 'v': per_value = 1; break;
+        case 'u':
+            if ((units = parse_units(optarg)) < 0) return cli_usage_error("report", "--units %s: use efficiency, nats or bits", optarg);
+            break;
         case 'p':
             if (n_pairs == 64 || !strchr(optarg, ',')) return cli_usage_error("report", "--optimality %s: give OUT,IN", optarg);
             pairs[n_pairs++] = optarg;
@@ -113,7 +118,7 @@ int cmd_report(int argc, char **argv)
     softent_acc *acc;
     int rc = softent_acc_load(&acc, argv[optind]);
     if (rc) return cli_lib_error(rc);
-    run_info info = {argv[optind], NULL, NULL, NULL, NULL, pairs, n_pairs, per_value};
+    run_info info = {argv[optind], NULL, NULL, NULL, NULL, pairs, n_pairs, per_value, units};
     rc = check_pairs(acc, &info);
     if (!rc) write_table(acc, &info);
     if (!rc && json) rc = write_json(acc, &info, json);

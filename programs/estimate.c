@@ -32,6 +32,7 @@ static const char USAGE[] =
     "  --shard I/K            accumulate only shard I of K (rows split evenly); labels\n"
     "                         are still counted over all rows, so states merge exactly\n"
     "  --per-value            also report H(Z|X=x) for every label value\n"
+    "  --units U              efficiency (fraction of log m, default), nats or bits\n"
     "  --json FILE            write results as JSON ('-' for stdout)\n"
     "  --csv FILE             write results as tidy CSV ('-' for stdout)\n"
     "  --save-state FILE      save the accumulator state (for merge and report)\n"
@@ -44,7 +45,7 @@ static const char USAGE[] =
 enum {
     OPT_LABELS = 256, OPT_BINS, OPT_SEED, OPT_CAL, OPT_WEIGHT, OPT_MINCOUNT, OPT_NULL, OPT_NULLSEED,
     OPT_OPT, OPT_REF, OPT_SAVEREF, OPT_TENSOR, OPT_SHARD, OPT_PERVALUE, OPT_JSON, OPT_CSV,
-    OPT_STATE, OPT_BATCH, OPT_THREADS, OPT_MAXMEM, OPT_QUIET
+    OPT_STATE, OPT_BATCH, OPT_THREADS, OPT_MAXMEM, OPT_QUIET, OPT_UNITS
 };
 
 typedef struct {
@@ -62,7 +63,7 @@ typedef struct {
     int n_labels;
     const char *pairs[64];
     int n_pairs;
-    int per_value, quiet, threads;
+    int per_value, quiet, threads, units;
     int64_t batch, shard_i, shard_k;
 } options;
 
@@ -90,7 +91,8 @@ static int parse_options(int argc, char **argv, options *o)
         {"json", required_argument, 0, OPT_JSON}, {"csv", required_argument, 0, OPT_CSV},
         {"save-state", required_argument, 0, OPT_STATE}, {"batch", required_argument, 0, OPT_BATCH},
         {"threads", required_argument, 0, OPT_THREADS}, {"max-memory", required_argument, 0, OPT_MAXMEM},
-        {"quiet", no_argument, 0, OPT_QUIET}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"quiet", no_argument, 0, OPT_QUIET}, {"units", required_argument, 0, OPT_UNITS},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     int64_t v;
     int c, rc;
@@ -159,6 +161,9 @@ static int parse_options(int argc, char **argv, options *o)
             o->params.max_memory = v << 20;
             break;
         case OPT_QUIET: o->quiet = 1; break;
+        case OPT_UNITS:
+            if ((o->units = parse_units(optarg)) < 0) return cli_usage_error("estimate", "--units %s: use efficiency, nats or bits", optarg);
+            break;
         default:
             return cli_usage_error("estimate", "unknown option '%s'", argv[optind - 1]);
         }
@@ -262,7 +267,7 @@ int cmd_estimate(int argc, char **argv)
     if (d < 2) { rc = cli_error("%s: rows have dimension %lld; soft entropy needs d >= 2", o.input, (long long)d); goto done; }
     for (int k = 0; k < o.n_labels; k++) label_paths[k] = o.labels[k].path;
     if ((rc = make_accumulator(&o, rows, d, &acc))) goto done;
-    run_info info = {o.input, o.tensor, o.refpoints, o.shard, label_paths, o.pairs, o.n_pairs, o.per_value};
+    run_info info = {o.input, o.tensor, o.refpoints, o.shard, label_paths, o.pairs, o.n_pairs, o.per_value, o.units};
     if ((rc = check_pairs(acc, &info))) goto done;
     if ((rc = accumulate(&o, mat, acc))) goto done;
 

@@ -7,6 +7,18 @@
 
 #include "cli.h"
 
+static const char *UNIT_NAMES[] = {"efficiency: entropy / log(m)", "nats", "bits"};
+
+/* An entropy or information in the units asked for. */
+static double in_units(const softent_acc *acc, const run_info *info, double x)
+{
+    softent_params p;
+    softent_acc_params(acc, &p);
+    if (info->units == UNITS_NATS) return x * log((double)p.m);
+    if (info->units == UNITS_BITS) return x * log2((double)p.m);
+    return x;
+}
+
 static const char *weighting_name(softent_weighting w)
 {
     return w == SOFTENT_WEIGHT_UNIFORM ? "uniform" : "prob";
@@ -63,8 +75,11 @@ int write_table(const softent_acc *acc, const run_info *info)
     printf("m = %lld reference points (%s), eps = %.10f (%s), weighting %s, min-count %lld\n",
            (long long)s.m, info->refpoints ? info->refpoints : "gaussian", s.eps,
            softent_calibration_name(p.calibration), weighting_name(p.weighting), (long long)p.min_count);
-    printf("entropies are efficiencies: fractions of log m = %.4f nats\n\n", log((double)s.m));
-    printf("H(Z) = %.6f\n", s.H);
+    if (info->units == UNITS_EFFICIENCY)
+        printf("entropies are efficiencies: fractions of log m = %.4f nats\n\n", log((double)s.m));
+    else
+        printf("entropies in %s\n\n", UNIT_NAMES[info->units]);
+    printf("H(Z) = %.6f\n", in_units(acc, info, s.H));
     if (s.n_labelsets == 0) return 0;
     printf("\n%-16s %9s %10s %10s %10s %10s %10s", "label set", "values", "rows", "H(Z)", "H(Z|X)", "I(X;Z)", "regularity");
     if (p.null_perms > 0) printf(" %10s %10s %10s %8s", "I null", "null sd", "I - null", "p");
@@ -73,8 +88,10 @@ int write_table(const softent_acc *acc, const run_info *info)
         softent_labelset_measures m;
         softent_acc_labelset(acc, k, &m);
         printf("%-16s %9lld %10lld %10.6f %10.6f %10.6f %10.6f", m.name, (long long)m.n_kept_values,
-               (long long)m.rows, m.H, m.H_cond, m.mi, m.regularity);
-        if (p.null_perms > 0) printf(" %10.6f %10.6f %10.6f %8.4f", m.mi_null_mean, m.mi_null_sd, m.mi_corrected, m.p_value);
+               (long long)m.rows, in_units(acc, info, m.H), in_units(acc, info, m.H_cond), in_units(acc, info, m.mi), m.regularity);
+        if (p.null_perms > 0)
+            printf(" %10.6f %10.6f %10.6f %8.4f", in_units(acc, info, m.mi_null_mean), in_units(acc, info, m.mi_null_sd),
+                   in_units(acc, info, m.mi_corrected), m.p_value);
         printf("\n");
     }
     if (p.null_perms > 0)
@@ -103,7 +120,7 @@ static cJSON *settings_json(const softent_acc *acc, const run_info *info)
     cJSON_AddNumberToObject(o, "min_count", (double)p.min_count);
     cJSON_AddNumberToObject(o, "null_perms", p.null_perms);
     cJSON_AddNumberToObject(o, "null_seed", (double)p.null_seed);
-    cJSON_AddStringToObject(o, "units", "efficiency: entropy / log(m)");
+    cJSON_AddStringToObject(o, "units", UNIT_NAMES[info->units]);
     cJSON_AddStringToObject(o, "layer_mean", "not applicable");
     return o;
 }
@@ -120,16 +137,16 @@ static cJSON *labelset_json(const softent_acc *acc, int k, const run_info *info)
     cJSON_AddNumberToObject(o, "n_kept_values", (double)m.n_kept_values);
     cJSON_AddNumberToObject(o, "n_stored", (double)m.n_stored);
     cJSON_AddNumberToObject(o, "rows", (double)m.rows);
-    cJSON_AddNumberToObject(o, "H", m.H);
-    cJSON_AddNumberToObject(o, "H_cond", m.H_cond);
-    cJSON_AddNumberToObject(o, "I", m.mi);
+    cJSON_AddNumberToObject(o, "H", in_units(acc, info, m.H));
+    cJSON_AddNumberToObject(o, "H_cond", in_units(acc, info, m.H_cond));
+    cJSON_AddNumberToObject(o, "I", in_units(acc, info, m.mi));
     cJSON_AddNumberToObject(o, "regularity", m.regularity);
     if (m.null_perms > 0) {
         cJSON *n = cJSON_AddObjectToObject(o, "null");
         cJSON_AddNumberToObject(n, "perms", m.null_perms);
-        cJSON_AddNumberToObject(n, "I_null_mean", m.mi_null_mean);
-        cJSON_AddNumberToObject(n, "I_null_sd", m.mi_null_sd);
-        cJSON_AddNumberToObject(n, "I_corrected", m.mi_corrected);
+        cJSON_AddNumberToObject(n, "I_null_mean", in_units(acc, info, m.mi_null_mean));
+        cJSON_AddNumberToObject(n, "I_null_sd", in_units(acc, info, m.mi_null_sd));
+        cJSON_AddNumberToObject(n, "I_corrected", in_units(acc, info, m.mi_corrected));
         cJSON_AddNumberToObject(n, "p_value", m.p_value);
     }
     if (info->per_value) {
@@ -142,7 +159,7 @@ static cJSON *labelset_json(const softent_acc *acc, int k, const run_info *info)
             cJSON *ka = cJSON_AddArrayToObject(v, "key");
             for (int a = 0; a < m.arity; a++) cJSON_AddItemToArray(ka, cJSON_CreateNumber((double)key[a]));
             cJSON_AddNumberToObject(v, "count", (double)count);
-            cJSON_AddNumberToObject(v, "H_cond", h);
+            cJSON_AddNumberToObject(v, "H_cond", in_units(acc, info, h));
             cJSON_AddItemToArray(values, v);
         }
     }
@@ -171,7 +188,7 @@ int write_json(const softent_acc *acc, const run_info *info, const char *path)
     cJSON_AddItemToObject(root, "settings", settings_json(acc, info));
     cJSON_AddNumberToObject(root, "rows", (double)s.rows);
     cJSON_AddNumberToObject(root, "skipped", (double)s.skipped);
-    cJSON_AddNumberToObject(root, "H", s.H);
+    cJSON_AddNumberToObject(root, "H", in_units(acc, info, s.H));
     cJSON *sets = cJSON_AddArrayToObject(root, "label_sets");
     for (int k = 0; k < s.n_labelsets; k++) cJSON_AddItemToArray(sets, labelset_json(acc, k, info));
     cJSON *opt = cJSON_AddArrayToObject(root, "optimality");
@@ -200,14 +217,15 @@ int write_csv(const softent_acc *acc, const run_info *info, const char *path)
     softent_summary s;
     softent_acc_summary(acc, &s);
     fprintf(f, "label_set,key,measure,value\n");
-    fprintf(f, ",,H,%.17g\n,,rows,%lld\n,,skipped,%lld\n,,eps,%.17g\n", s.H, (long long)s.rows, (long long)s.skipped, s.eps);
+    fprintf(f, ",,H,%.17g\n,,rows,%lld\n,,skipped,%lld\n,,eps,%.17g\n", in_units(acc, info, s.H), (long long)s.rows, (long long)s.skipped, s.eps);
     for (int k = 0; k < s.n_labelsets; k++) {
         softent_labelset_measures m;
         softent_acc_labelset(acc, k, &m);
         const struct { const char *name; double v; } rows[] = {
-            {"n_values", (double)m.n_values}, {"rows", (double)m.rows}, {"H", m.H}, {"H_cond", m.H_cond},
-            {"I", m.mi}, {"regularity", m.regularity}, {"I_null_mean", m.mi_null_mean},
-            {"I_null_sd", m.mi_null_sd}, {"I_corrected", m.mi_corrected}, {"p_value", m.p_value},
+            {"n_values", (double)m.n_values}, {"rows", (double)m.rows}, {"H", in_units(acc, info, m.H)},
+            {"H_cond", in_units(acc, info, m.H_cond)}, {"I", in_units(acc, info, m.mi)}, {"regularity", m.regularity},
+            {"I_null_mean", in_units(acc, info, m.mi_null_mean)}, {"I_null_sd", in_units(acc, info, m.mi_null_sd)},
+            {"I_corrected", in_units(acc, info, m.mi_corrected)}, {"p_value", m.p_value},
         };
         int n_rows = m.null_perms > 0 ? 10 : 6;
         for (int i = 0; i < n_rows; i++) fprintf(f, "%s,,%s,%.17g\n", m.name, rows[i].name, rows[i].v);
@@ -217,7 +235,7 @@ int write_csv(const softent_acc *acc, const run_info *info, const char *path)
             char kb[128];
             softent_acc_value(acc, k, i, key, &count, &h);
             format_key(kb, sizeof kb, key, m.arity);
-            fprintf(f, "%s,%s,count,%lld\n%s,%s,H_cond,%.17g\n", m.name, kb, (long long)count, m.name, kb, h);
+            fprintf(f, "%s,%s,count,%lld\n%s,%s,H_cond,%.17g\n", m.name, kb, (long long)count, m.name, kb, in_units(acc, info, h));
         }
     }
     for (int i = 0; i < info->n_pairs; i++)

@@ -3,13 +3,17 @@
 # Usage: scripts/install-deps.sh            (build + test dependencies)
 set -eu
 
-PKGS="build-essential pkg-config libopenblas-openmp-dev libcjson-dev
+PKGS="build-essential pkg-config libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev
+      gnuplot-nox python3-torch
       python3 python3-numpy python3-mpmath python3-sklearn"
 
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
+# Node.js for the tokenizer oracle (@huggingface/tokenizers); a machine that
+# has node from elsewhere (nodesource bundles npm) keeps it.
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 
 echo "installing:$missing" >&2

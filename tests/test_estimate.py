@@ -185,6 +185,18 @@ def check_refpoints_roundtrip():
     assert a["H"] == b["H"], f"H {a['H']} with drawn points, {b['H']} with the same points loaded"
 
 
+def check_units():
+    z, y = digits()
+    args = (save_npy("digits.npy", z), "--labels", "digit=" + save_npy("y.npy", y), "--bins", 64)
+    eff = estimate_json(*args)
+    for unit, scale in (("nats", math.log(64)), ("bits", 6.0)):
+        r = estimate_json(*args, "--units", unit)
+        assert r["settings"]["units"] == unit
+        close(f"H in {unit}", r["H"], eff["H"] * scale, 1e-12)
+        close(f"I in {unit}", r["label_sets"][0]["I"], eff["label_sets"][0]["I"] * scale, 1e-12)
+        close(f"regularity in {unit}", r["label_sets"][0]["regularity"], eff["label_sets"][0]["regularity"], 0)
+
+
 def check_table_output():
     z, y = digits()
     p = run("estimate", save_npy("digits.npy", z), "--labels", "digit=" + save_npy("y.npy", y))
