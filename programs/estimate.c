@@ -1,5 +1,6 @@
 /* estimate.c - `softent estimate`: soft entropy and information of an embedding file. */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +224,33 @@ static int make_accumulator(options *o, int64_t rows, int64_t d, softent_acc **a
     return 0;
 }
 
+/* One batch read on its own thread, so reading the next batch overlaps
+ * accumulating this one. */
+typedef struct {
+    softent_matrix *mat;
+    int64_t row0, n;
+    float *buf;           /* [n, d] */
+    int status;
+    char error[512];      /* the reader thread's softent_last_error() */
+    pthread_t thread;
+} batch_read;
+
+static void *read_batch(void *arg)
+{
+    batch_read *b = arg;
+    b->status = softent_matrix_read(b->mat, b->row0, b->n, b->buf);
+    if (b->status) snprintf(b->error, sizeof b->error, "%s", softent_last_error());
+    return NULL;
+}
+
+static int start_read(batch_read *b, int64_t row0, int64_t last, int64_t batch)
+{
+    b->row0 = row0;
+    b->n = last - row0 < batch ? last - row0 : batch;
+    if (pthread_create(&b->thread, NULL, read_batch, b) != 0) return cli_error("cannot start a reader thread");
+    return 0;
+}
+
 static int accumulate(options *o, softent_matrix *mat, softent_acc *acc)
 {
     const int64_t rows = softent_matrix_rows(mat), d = softent_matrix_cols(mat);
@@ -233,16 +261,29 @@ static int accumulate(options *o, softent_matrix *mat, softent_acc *acc)
         first = rows * o->shard_i / o->shard_k / tile * tile;
         last = o->shard_i + 1 == o->shard_k ? rows : rows * (o->shard_i + 1) / o->shard_k / tile * tile;
     }
-    float *buf = malloc((size_t)(o->batch * d) * sizeof *buf);
-    if (!buf) return cli_error("out of memory for a batch of %lld rows", (long long)o->batch);
-    int rc = 0;
-    for (int64_t r = first; r < last && !rc; r += o->batch) {
-        int64_t n = last - r < o->batch ? last - r : o->batch;
-        int status = softent_matrix_read(mat, r, n, buf);
-        if (!status) status = softent_acc_add(acc, buf, n, r);
+    batch_read b[2] = {{.mat = mat}, {.mat = mat}};
+    for (int k = 0; k < 2; k++)
+        if (!(b[k].buf = malloc((size_t)(o->batch * d) * sizeof(float) + 1))) {
+            free(b[0].buf);
+            return cli_error("out of memory for a batch of %lld rows", (long long)o->batch);
+        }
+    int rc = first < last ? start_read(&b[0], first, last, o->batch) : 0;
+    int pending = first < last && !rc;
+    for (int k = 0; pending; k ^= 1) {
+        pthread_join(b[k].thread, NULL);
+        pending = 0;
+        if (b[k].status) { rc = cli_error("%s", b[k].error); break; }
+        int64_t next = b[k].row0 + b[k].n;
+        if (next < last && !(rc = start_read(&b[k ^ 1], next, last, o->batch))) pending = 1;
+        int status = rc ? 0 : softent_acc_add(acc, b[k].buf, b[k].n, b[k].row0);
         if (status) rc = cli_lib_error(status);
+        if (rc) {
+            if (pending) pthread_join(b[k ^ 1].thread, NULL);
+            break;
+        }
     }
-    free(buf);
+    free(b[0].buf);
+    free(b[1].buf);
     if (!rc && (rc = softent_acc_finish(acc))) rc = cli_lib_error(rc);
     if (rc) return rc;
     softent_summary s;
