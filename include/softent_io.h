@@ -40,6 +40,13 @@ softent_dtype softent_matrix_dtype(const softent_matrix *mat);
 int softent_matrix_read(softent_matrix *mat, int64_t row0, int64_t n, float *out);
 void softent_matrix_close(softent_matrix *mat);
 
+/* Rows row0 .. row0+n-1 in place, without a copy, when the file stores
+ * float32 (mapped read-only); NULL otherwise (use softent_matrix_read).
+ * softent_matrix_release tells the kernel those rows are done with, so the
+ * mapping never holds more than the rows in use. */
+const float *softent_matrix_view(softent_matrix *mat, int64_t row0, int64_t n);
+void softent_matrix_release(softent_matrix *mat, int64_t row0, int64_t n);
+
 /* A whole float matrix as float32; *data is malloc'ed [rows, cols]. */
 int softent_npy_load_f32(const char *path, float **data, int64_t *rows, int64_t *cols);
 int softent_npy_save_f32(const char *path, const float *data /* [rows, cols] */, int64_t rows, int64_t cols);

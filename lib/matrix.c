@@ -3,7 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "matrix.h"
@@ -83,10 +85,42 @@ softent_dtype softent_matrix_dtype(const softent_matrix *mat) { return mat->dtyp
 void softent_matrix_close(softent_matrix *mat)
 {
     if (!mat) return;
+    if (mat->map) munmap(mat->map, mat->map_size);
     fclose(mat->f);
     free(mat->mem);
     free(mat->path);
     free(mat);
+}
+
+const float *softent_matrix_view(softent_matrix *mat, int64_t row0, int64_t n)
+{
+    if (mat->dtype != SOFTENT_F32 || mat->mem || row0 < 0 || n <= 0 || row0 + n > mat->rows) return NULL;
+    /* The data's offset in a .npy or safetensors file keeps floats aligned. */
+    if (mat->offset % (int64_t)sizeof(float) != 0) return NULL;
+    if (!mat->map) {
+        size_t size = (size_t)(mat->offset + mat->rows * mat->cols * 4);
+        void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fileno(mat->f), 0);
+        if (map == MAP_FAILED) return NULL;
+        mat->map = map;
+        mat->map_size = size;
+    }
+    const char *start = (const char *)mat->map + mat->offset + row0 * mat->cols * 4;
+    /* Start reading ahead now: the caller is about to walk these rows. */
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)start & ~(uintptr_t)(page - 1);
+    madvise((void *)lo, (size_t)((uintptr_t)start + (size_t)(n * mat->cols * 4) - lo), MADV_WILLNEED);
+    return (const float *)start;
+}
+
+void softent_matrix_release(softent_matrix *mat, int64_t row0, int64_t n)
+{
+    if (!mat->map || n <= 0) return;
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)mat->map + (uintptr_t)(mat->offset + row0 * mat->cols * 4);
+    uintptr_t end = start + (uintptr_t)(n * mat->cols * 4);
+    /* Only whole pages inside the range; a page shared with the next rows stays. */
+    uintptr_t lo = (start + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1), hi = end & ~(uintptr_t)(page - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 static float half_to_float(uint16_t h)

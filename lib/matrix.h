@@ -17,6 +17,8 @@ struct softent_matrix {
     int64_t rows, cols;
     softent_dtype dtype;
     float *mem;         /* [rows, cols] a text matrix, parsed whole; else NULL */
+    void *map;          /* the whole file mapped, for views; else NULL */
+    size_t map_size;
 };
 
 int se_dtype_size(softent_dtype t);

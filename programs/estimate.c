@@ -251,6 +251,15 @@ static int start_read(batch_read *b, int64_t row0, int64_t last, int64_t batch)
     return 0;
 }
 
+static int check_usable(const options *o, const softent_acc *acc)
+{
+    softent_summary s;
+    softent_acc_summary(acc, &s);
+    if (s.rows > 0 && s.rows == s.skipped)
+        return cli_error("%s: no usable rows: all %lld have zero or non-finite norm", o->input, (long long)s.rows);
+    return 0;
+}
+
 static int accumulate(options *o, softent_matrix *mat, softent_acc *acc)
 {
     const int64_t rows = softent_matrix_rows(mat), d = softent_matrix_cols(mat);
@@ -260,6 +269,19 @@ static int accumulate(options *o, softent_matrix *mat, softent_acc *acc)
         const int64_t tile = softent_tile_rows(d);
         first = rows * o->shard_i / o->shard_k / tile * tile;
         last = o->shard_i + 1 == o->shard_k ? rows : rows * (o->shard_i + 1) / o->shard_k / tile * tile;
+    }
+    /* float32 files are read in place (mapped, pages dropped behind us);
+     * other dtypes through a reader thread that converts the next batch. */
+    if (softent_matrix_view(mat, first, last > first ? 1 : 0)) {
+        int rc = 0;
+        for (int64_t r = first; r < last && !rc; r += o->batch) {
+            int64_t n = last - r < o->batch ? last - r : o->batch;
+            int status = softent_acc_add(acc, softent_matrix_view(mat, r, n), n, r);
+            softent_matrix_release(mat, r, n);
+            if (status) rc = cli_lib_error(status);
+        }
+        if (!rc && (rc = softent_acc_finish(acc))) rc = cli_lib_error(rc);
+        return rc ? rc : check_usable(o, acc);
     }
     batch_read b[2] = {{.mat = mat}, {.mat = mat}};
     for (int k = 0; k < 2; k++)
@@ -285,12 +307,7 @@ static int accumulate(options *o, softent_matrix *mat, softent_acc *acc)
     free(b[0].buf);
     free(b[1].buf);
     if (!rc && (rc = softent_acc_finish(acc))) rc = cli_lib_error(rc);
-    if (rc) return rc;
-    softent_summary s;
-    softent_acc_summary(acc, &s);
-    if (s.rows > 0 && s.rows == s.skipped)
-        return cli_error("%s: no usable rows: all %lld have zero or non-finite norm", o->input, (long long)s.rows);
-    return 0;
+    return rc ? rc : check_usable(o, acc);
 }
 
 int cmd_estimate(int argc, char **argv)

@@ -1,0 +1,52 @@
+/*
+ * st_model.h - the weights of a Hugging Face model directory, memory-mapped:
+ * model.safetensors, or the shards named by model.safetensors.index.json.
+ *
+ * Tensors stay in the files in their stored dtype; the forward pass asks
+ * for them by name (se_st_get, which checks shape and dtype and names the
+ * tensor when either is wrong) and converts them to float32 as it needs
+ * them (se_st_to_f32).  Only F32, F16 and BF16 are usable; other dtypes are
+ * indexed (so that the header is validated) but refused at lookup.
+ */
+#ifndef SOFTENT_ST_MODEL_H
+#define SOFTENT_ST_MODEL_H
+
+#include <stdint.h>
+
+#define SE_ST_MAX_DIMS 8
+
+typedef enum { SE_ST_F32 = 0, SE_ST_F16, SE_ST_BF16, SE_ST_OTHER } se_st_dtype;
+
+typedef struct {
+    const char *name;
+    const char *file;        /* the shard's path, for messages */
+    se_st_dtype dtype;
+    char dtype_name[12];     /* as the header spells it ("F32", "I8", ...) */
+    int ndim;
+    int64_t shape[SE_ST_MAX_DIMS];
+    int64_t numel;
+    const void *data;        /* into the mapping, numel elements */
+} se_st_tensor;
+
+typedef struct se_st_model se_st_model;
+
+/* Map dir/model.safetensors, or every shard of dir/model.safetensors.index.json
+ * (which wins when both exist, as in transformers). */
+int se_st_open(se_st_model **out, const char *dir);
+void se_st_close(se_st_model *st);
+
+/* The tensor called `name`, or NULL. */
+const se_st_tensor *se_st_find(const se_st_model *st, const char *name);
+
+/* The tensor called `name`, which must have exactly `ndim` dims of the
+ * given `shape` and a float dtype (F32/F16/BF16); else a failure naming the
+ * tensor, its file and what was expected. */
+int se_st_get(const se_st_model *st, const char *name, int ndim, const int64_t *shape, const se_st_tensor **out);
+
+/* Elements [first, first + n) of t, as float32, into dst [n] (threaded). */
+void se_st_to_f32(const se_st_tensor *t, int64_t first, int64_t n, float *dst);
+
+/* Whether t's data can be used as float32 where it lies (F32, aligned). */
+int se_st_is_f32(const se_st_tensor *t);
+
+#endif
