@@ -27,16 +27,13 @@ static int load_npy(FILE *f, const char *path, int64_t **keys, int64_t *n, int *
     int64_t count = shape[0] * a;
     int64_t *out = malloc((size_t)count * sizeof *out + 1);
     if (!out) { free(mat->path); free(mat); return se_fail(SOFTENT_E_NOMEM, "out of memory"); }
+    /* Read the whole array, then widen int32 in place from the top down. */
     size_t size = (size_t)se_dtype_size(t);
-    if (fseeko(f, offset, SEEK_SET) != 0) rc = se_fail(SOFTENT_E_IO, "%s: seek failed", path);
-    for (int64_t i = 0; i < count && !rc; i++) {
-        if (t == SOFTENT_I64) {
-            if (fread(&out[i], size, 1, f) != 1) rc = se_fail(SOFTENT_E_IO, "%s: read failed", path);
-        } else {
-            int32_t v;
-            if (fread(&v, size, 1, f) != 1) rc = se_fail(SOFTENT_E_IO, "%s: read failed", path);
-            out[i] = v;
-        }
+    if (fseeko(f, offset, SEEK_SET) != 0 || fread(out, size, (size_t)count, f) != (size_t)count)
+        rc = se_fail(SOFTENT_E_IO, "%s: read failed", path);
+    if (!rc && t == SOFTENT_I32) {
+        const int32_t *narrow = (const int32_t *)out;
+        for (int64_t i = count - 1; i >= 0; i--) out[i] = narrow[i];
     }
     free(mat->path);
     free(mat); /* the FILE belongs to the caller */

@@ -329,12 +329,12 @@ void se_st_to_f32(const se_st_tensor *t, int64_t first, int64_t n, float *dst)
             memcpy(dst + c0, src + 4 * (first + c0), (size_t)(c1 - c0) * 4);
         } else {
             const unsigned char *s = src + 2 * (first + c0);
-            int bf = t->dtype == SE_ST_BF16;
-            for (int64_t i = 0; i < c1 - c0; i++) {
-                uint16_t h;
-                memcpy(&h, s + 2 * i, 2);
-                dst[c0 + i] = bf ? bf16_to_f32(h) : f16_to_f32(h);
-            }
+            float *d = dst + c0;
+            uint16_t h;
+            if (t->dtype == SE_ST_BF16)
+                for (int64_t i = 0; i < c1 - c0; i++) { memcpy(&h, s + 2 * i, 2); d[i] = bf16_to_f32(h); }
+            else
+                for (int64_t i = 0; i < c1 - c0; i++) { memcpy(&h, s + 2 * i, 2); d[i] = f16_to_f32(h); }
         }
     }
 }

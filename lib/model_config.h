@@ -1,0 +1,46 @@
+/*
+ * model_config.h - a Hugging Face config.json, read into the numbers the
+ * forward pass needs, with transformers' defaults for the fields a config
+ * may leave out and each architecture's fixed choices (biases, norms)
+ * made explicit, so that forward.c branches on features, not on names.
+ */
+#ifndef SOFTENT_MODEL_CONFIG_H
+#define SOFTENT_MODEL_CONFIG_H
+
+#include <stdint.h>
+
+typedef enum { SE_ARCH_GPT2, SE_ARCH_LLAMA, SE_ARCH_MISTRAL, SE_ARCH_QWEN2, SE_ARCH_QWEN3, SE_ARCH_OLMO2 } se_arch;
+typedef enum { SE_ACT_SILU, SE_ACT_GELU, SE_ACT_GELU_TANH, SE_ACT_RELU } se_act;
+typedef enum { SE_ROPE_NONE, SE_ROPE_DEFAULT, SE_ROPE_LINEAR, SE_ROPE_LLAMA3 } se_rope_type;
+typedef enum { SE_QKNORM_NONE, SE_QKNORM_HEAD, SE_QKNORM_FULL } se_qk_norm;
+
+#define SE_SUPPORTED_ARCHS "gpt2, llama, mistral, qwen2, qwen3, olmo2"
+
+typedef struct {
+    se_arch arch;
+    char model_type[32];
+    int64_t n_layers, d_model, n_heads, n_kv_heads, head_dim, d_ff, vocab, max_pos;
+    double norm_eps;
+    se_act act;
+    int tie_embeddings;
+    int layer_norm;          /* LayerNorm with bias (gpt2), else RMSNorm */
+    int post_norm;           /* olmo2: h + norm(f(h)) instead of h + f(norm(h)) */
+    int gated_mlp;           /* down(act(gate(x)) * up(x)), else proj(act(fc(x))) */
+    int qkv_bias, o_bias, mlp_bias;
+    se_qk_norm qk_norm;      /* qwen3: per head; olmo2: over the whole projection */
+    double attn_scale;       /* 1 / sqrt(head_dim), or 1 without gpt2's scale_attn_weights */
+    int scale_by_layer;      /* gpt2's scale_attn_by_inverse_layer_idx */
+    /* RoPE */
+    se_rope_type rope;
+    double rope_theta, rope_factor;
+    double low_freq_factor, high_freq_factor, original_max_pos;  /* llama3 */
+    /* sliding-window attention: layer l sees keys j > i - sliding_window when sliding[l] */
+    int64_t sliding_window;
+    uint8_t *sliding;        /* [n_layers], NULL when no layer slides */
+} se_model_config;
+
+/* Read dir/config.json; failures name the file and the field. */
+int se_model_config_load(se_model_config *cfg, const char *dir);
+void se_model_config_free(se_model_config *cfg);
+
+#endif
