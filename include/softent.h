@@ -87,6 +87,8 @@ typedef struct {
     int null_perms;                  /* R permutations for the null; 0 = none */
     uint64_t null_seed;              /* seed of the permutations; 0 */
     int64_t max_memory;              /* bytes; 0 = no limit */
+    int per_value;                   /* keep H(Z|X=x) of values seen once
+                                      * (8 bytes a value); 0 */
 } softent_params;
 
 softent_params softent_default_params(void);
@@ -102,6 +104,12 @@ void softent_acc_free(softent_acc *acc);
 /* Declare a label set whose keys are tuples of `arity` (1..4) integers.
  * *index receives its index.  Names are unique. */
 int softent_acc_add_labelset(softent_acc *acc, const char *name, int arity, int *index);
+
+/* Share the label sets (names, counts, slots) of `src`, which must outlive
+ * `dst`: accumulators over the same rows, such as the layers of one model,
+ * then hold one copy of the counts.  dst has no label sets yet; counting
+ * through either counts for both, until either adds rows. */
+int softent_acc_share_labels(softent_acc *dst, const softent_acc *src);
 
 /* The counting pass: the label keys of consecutive rows, keys [n, arity].
  * Call it for the whole label array (at once or in pieces, in row order)
@@ -177,7 +185,8 @@ int softent_acc_find_labelset(const softent_acc *acc, const char *name);
 
 /* Per value: its key (arity integers), count and H(Z|X=x); `i` runs over
  * 0 .. n_values-1 in first-seen order.  *h is NaN for a value never seen
- * (all its rows skipped) or dropped by min_count. */
+ * (all its rows skipped) or dropped by min_count, and for a value seen once
+ * unless params.per_value was set. */
 int softent_acc_value(const softent_acc *acc, int set, int64_t i, int64_t key[SOFTENT_MAX_ARITY],
                       int64_t *count, double *h);
 

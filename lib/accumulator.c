@@ -32,6 +32,7 @@ softent_params softent_default_params(void)
         .null_perms = 0,
         .null_seed = 0,
         .max_memory = 0,
+        .per_value = 0,
     };
     return p;
 }
@@ -110,12 +111,29 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
     return SOFTENT_OK;
 }
 
+se_labels *se_labels_new(int arity, int64_t min_count)
+{
+    se_labels *lab = calloc(1, sizeof *lab);
+    if (!lab) return NULL;
+    lab->refs = 1;
+    lab->min_count = min_count;
+    if (se_keytable_init(&lab->table, arity)) { free(lab); return NULL; }
+    return lab;
+}
+
+void se_labels_release(se_labels *lab)
+{
+    if (!lab || --lab->refs > 0) return;
+    se_keytable_free(&lab->table);
+    free(lab->row_value);
+    free(lab->value_slot);
+    free(lab);
+}
+
 static void labelset_free(se_labelset *s, int null_perms)
 {
     free(s->name);
-    se_keytable_free(&s->table);
-    free(s->row_value);
-    free(s->value_slot);
+    se_labels_release(s->lab);
     free(s->value_h);
     se_sums_free(&s->real);
     if (s->null)
@@ -150,10 +168,25 @@ int softent_acc_add_labelset(softent_acc *acc, const char *name, int arity, int 
     se_labelset *s = &sets[acc->n_sets];
     memset(s, 0, sizeof *s);
     s->name = strdup(name);
-    int rc = s->name ? se_keytable_init(&s->table, arity) : se_fail(SOFTENT_E_NOMEM, "out of memory");
-    if (rc) { labelset_free(s, 0); return rc; }
+    s->lab = se_labels_new(arity, acc->p.min_count);
+    if (!s->name || !s->lab) { labelset_free(s, 0); return se_fail(SOFTENT_E_NOMEM, "out of memory"); }
     if (index) *index = acc->n_sets;
     acc->n_sets++;
+    return SOFTENT_OK;
+}
+
+int softent_acc_share_labels(softent_acc *dst, const softent_acc *src)
+{
+    if (dst->n_sets > 0 || dst->frozen) return se_fail(SOFTENT_E_ORDER, "share labels into an accumulator that has none yet");
+    if (dst->p.min_count != src->p.min_count) return se_fail(SOFTENT_E_MISMATCH, "accumulators sharing labels need the same min-count");
+    for (int k = 0; k < src->n_sets; k++) {
+        int rc = softent_acc_add_labelset(dst, src->sets[k].name, src->sets[k].lab->table.arity, NULL);
+        if (rc) return rc;
+        se_labelset *s = &dst->sets[k];
+        se_labels_release(s->lab);
+        s->lab = src->sets[k].lab;
+        s->lab->refs++;
+    }
     return SOFTENT_OK;
 }
 
@@ -168,36 +201,36 @@ int softent_acc_count(softent_acc *acc, int set, const int64_t *keys, int64_t n)
 {
     if (set < 0 || set >= acc->n_sets) return se_fail(SOFTENT_E_INVALID, "no label set %d", set);
     se_labelset *s = &acc->sets[set];
-    if (acc->frozen) return se_fail(SOFTENT_E_ORDER, "label set '%s': labels counted after rows were added; count every label first", s->name);
+    if (acc->frozen || s->lab->frozen) return se_fail(SOFTENT_E_ORDER, "label set '%s': labels counted after rows were added; count every label first", s->name);
     if (n < 0 || (n > 0 && !keys)) return se_fail(SOFTENT_E_INVALID, "bad label count");
-    if (s->n_rows + n > INT32_MAX * (int64_t)64) return se_fail(SOFTENT_E_LIMIT, "too many rows");
-    if (s->n_rows + n > s->row_cap) {
-        int64_t cap = s->row_cap ? s->row_cap : 4096;
-        while (cap < s->n_rows + n) cap *= 2;
-        int32_t *rv = realloc(s->row_value, (size_t)cap * sizeof *rv);
+    if (s->lab->n_rows + n > INT32_MAX * (int64_t)64) return se_fail(SOFTENT_E_LIMIT, "too many rows");
+    if (s->lab->n_rows + n > s->lab->row_cap) {
+        int64_t cap = s->lab->row_cap ? s->lab->row_cap : 4096;
+        while (cap < s->lab->n_rows + n) cap *= 2;
+        int32_t *rv = realloc(s->lab->row_value, (size_t)cap * sizeof *rv);
         if (!rv) return se_fail(SOFTENT_E_NOMEM, "out of memory for the labels of '%s'", s->name);
-        s->row_value = rv;
-        s->row_cap = cap;
+        s->lab->row_value = rv;
+        s->lab->row_cap = cap;
     }
-    const int a = s->table.arity;
+    const int a = s->lab->table.arity;
     for (int64_t i = 0; i < n; i++) {
         int32_t id;
-        int rc = se_keytable_intern(&s->table, keys + i * a, &id);
+        int rc = se_keytable_intern(&s->lab->table, keys + i * a, &id);
         if (rc) return rc;
-        s->table.count[id]++;
-        s->row_value[s->n_rows + i] = id;
+        s->lab->table.count[id]++;
+        s->lab->row_value[s->lab->n_rows + i] = id;
     }
-    s->n_rows += n;
+    s->lab->n_rows += n;
     return SOFTENT_OK;
 }
 
 /* Slots the label set will hold: values counted at least twice and kept. */
-static int64_t stored_values(const softent_acc *acc, const se_labelset *s)
+static int64_t stored_values(const se_labelset *s)
 {
     int64_t n = 0;
-    for (int64_t v = 0; v < s->table.n; v++) {
-        int64_t c = s->table.count[v];
-        if (c >= 2 && c >= acc->p.min_count) n++;
+    for (int64_t v = 0; v < s->lab->table.n; v++) {
+        int64_t c = s->lab->table.count[v];
+        if (c >= 2 && c >= s->lab->min_count) n++;
     }
     return n;
 }
@@ -209,8 +242,8 @@ int64_t softent_acc_memory(const softent_acc *acc)
     bytes += acc->block * (m * 4 + m * 8 + 9) + acc->tile * acc->d * 4;
     for (int k = 0; k < acc->n_sets; k++) {
         const se_labelset *s = &acc->sets[k];
-        int64_t stored = s->n_stored ? s->n_stored : stored_values(acc, s);
-        bytes += se_keytable_bytes(&s->table) + s->row_cap * 4 + s->table.n * (4 + 8);
+        int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s);
+        bytes += se_keytable_bytes(&s->lab->table) + s->lab->row_cap * 4 + s->lab->table.n * (4 + (acc->p.per_value ? 8 : 0));
         bytes += (1 + R) * (stored * (m * 8 + 8) + m * 8 + 32);
     }
     return bytes;
@@ -237,13 +270,31 @@ void se_sums_free(se_sums *s)
     memset(s, 0, sizeof *s);
 }
 
+/* Each value's slot: stored (counted twice or more), singleton, or dropped. */
+static int freeze_labels(se_labels *lab, const char *name)
+{
+    if (lab->frozen) return SOFTENT_OK;
+    const int64_t nv = lab->table.n;
+    lab->value_slot = malloc((size_t)nv * sizeof *lab->value_slot + 1);
+    if (!lab->value_slot) return se_fail(SOFTENT_E_NOMEM, "out of memory for label set '%s'", name);
+    lab->n_stored = lab->n_dropped = 0;
+    for (int64_t v = 0; v < nv; v++) {
+        int64_t c = lab->table.count[v];
+        if (c < lab->min_count) lab->value_slot[v] = SLOT_DROPPED, lab->n_dropped++;
+        else if (c == 1) lab->value_slot[v] = SLOT_SINGLE;
+        else lab->value_slot[v] = (int32_t)lab->n_stored++;
+    }
+    lab->frozen = 1;
+    return SOFTENT_OK;
+}
+
 int se_acc_freeze(softent_acc *acc)
 {
     if (acc->frozen) return SOFTENT_OK;
     for (int k = 1; k < acc->n_sets; k++)
-        if (acc->sets[k].n_rows != acc->sets[0].n_rows)
+        if (acc->sets[k].lab->n_rows != acc->sets[0].lab->n_rows)
             return se_fail(SOFTENT_E_MISMATCH, "label set '%s' has %lld labels but '%s' has %lld",
-                           acc->sets[k].name, (long long)acc->sets[k].n_rows, acc->sets[0].name, (long long)acc->sets[0].n_rows);
+                           acc->sets[k].name, (long long)acc->sets[k].lab->n_rows, acc->sets[0].name, (long long)acc->sets[0].lab->n_rows);
     int64_t need = softent_acc_memory(acc);
     if (acc->p.max_memory > 0 && need > acc->p.max_memory)
         return se_fail(SOFTENT_E_LIMIT, "the run needs about %.1f MB, over the limit of %.1f MB; lower --null, raise --min-count, or raise --max-memory",
@@ -251,25 +302,21 @@ int se_acc_freeze(softent_acc *acc)
     const int64_t m = acc->m;
     for (int k = 0; k < acc->n_sets; k++) {
         se_labelset *s = &acc->sets[k];
-        const int64_t nv = s->table.n;
-        s->value_slot = malloc((size_t)nv * sizeof *s->value_slot + 1);
-        s->value_h = malloc((size_t)nv * sizeof *s->value_h + 1);
-        if (!s->value_slot || !s->value_h) return se_fail(SOFTENT_E_NOMEM, "out of memory for label set '%s'", s->name);
-        s->n_stored = s->n_dropped = 0;
-        for (int64_t v = 0; v < nv; v++) {
-            int64_t c = s->table.count[v];
-            s->value_h[v] = NAN;
-            if (c < acc->p.min_count) s->value_slot[v] = SLOT_DROPPED, s->n_dropped++;
-            else if (c == 1) s->value_slot[v] = SLOT_SINGLE;
-            else s->value_slot[v] = (int32_t)s->n_stored++;
+        int rc = freeze_labels(s->lab, s->name);
+        if (rc) return rc;
+        const int64_t nv = s->lab->table.n;
+        if (acc->p.per_value) {
+            if (!(s->value_h = malloc((size_t)nv * sizeof *s->value_h + 1)))
+                return se_fail(SOFTENT_E_NOMEM, "out of memory for label set '%s'", s->name);
+            for (int64_t v = 0; v < nv; v++) s->value_h[v] = NAN;
         }
-        int rc = se_sums_alloc(&s->real, s->n_stored, m);
+        rc = se_sums_alloc(&s->real, s->lab->n_stored, m);
         if (rc) return rc;
         if (acc->p.null_perms > 0) {
             s->null = calloc((size_t)acc->p.null_perms, sizeof *s->null);
             if (!s->null) return se_fail(SOFTENT_E_NOMEM, "out of memory for the null");
             for (int r = 0; r < acc->p.null_perms; r++)
-                if ((rc = se_sums_alloc(&s->null[r], s->n_stored, m))) return rc;
+                if ((rc = se_sums_alloc(&s->null[r], s->lab->n_stored, m))) return rc;
         }
     }
     acc->frozen = 1;
@@ -383,7 +430,7 @@ SE_HOT static void add_sums(se_sums *sums, const softent_acc *acc, const se_labe
         for (int64_t j = 0; j < m; j++) dst[j] += p[j];
         sums->seen[slot]++;
     }
-    if (s->n_dropped > 0)
+    if (s->lab->n_dropped > 0)
         add_columns(sums->kept_total, acc->prob, acc->valid, slot_of_row, n, m, m * tid / nthreads, m * (tid + 1) / nthreads);
     if (tid != 0) return;
     for (int64_t i = 0; i < n; i++) {
@@ -437,9 +484,9 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
             int32_t *slots = slot_buf + k * B;
             #pragma omp for schedule(static)
             for (int64_t i = 0; i < n; i++) {
-                int32_t v = s->row_value[row0 + i];
-                slots[i] = s->value_slot[v];
-                if (slots[i] == SLOT_SINGLE && acc->valid[i]) s->value_h[v] = acc->row_h[i];
+                int32_t v = s->lab->row_value[row0 + i];
+                slots[i] = s->lab->value_slot[v];
+                if (slots[i] == SLOT_SINGLE && acc->valid[i] && s->value_h) s->value_h[v] = acc->row_h[i];
             }
             add_sums(&s->real, acc, s, slots, n, tid, nt);
         }
@@ -455,9 +502,9 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
             #pragma omp for schedule(dynamic, 1) nowait
             for (int r = 0; r < R; r++) {
                 se_permutation perm;
-                se_permutation_init(&perm, (uint64_t)s->n_rows, acc->p.null_seed, (uint64_t)r);
+                se_permutation_init(&perm, (uint64_t)s->lab->n_rows, acc->p.null_seed, (uint64_t)r);
                 for (int64_t i = 0; i < n; i++)
-                    mine[i] = s->value_slot[s->row_value[se_permutation_apply(&perm, (uint64_t)(row0 + i))]];
+                    mine[i] = s->lab->value_slot[s->lab->row_value[se_permutation_apply(&perm, (uint64_t)(row0 + i))]];
                 add_sums(&s->null[r], acc, s, mine, n, 0, 1);
             }
         }
@@ -503,9 +550,9 @@ int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0)
     if (n < 0 || row0 < 0 || (n > 0 && !z)) return se_fail(SOFTENT_E_INVALID, "bad rows (n = %lld, row0 = %lld)", (long long)n, (long long)row0);
     int rc = se_acc_freeze(acc);
     if (rc) return rc;
-    if (acc->n_sets > 0 && row0 + n > acc->sets[0].n_rows)
+    if (acc->n_sets > 0 && row0 + n > acc->sets[0].lab->n_rows)
         return se_fail(SOFTENT_E_MISMATCH, "rows %lld..%lld added but only %lld labels were counted",
-                       (long long)row0, (long long)(row0 + n - 1), (long long)acc->sets[0].n_rows);
+                       (long long)row0, (long long)(row0 + n - 1), (long long)acc->sets[0].lab->n_rows);
     const int64_t d = acc->d, tile = acc->tile;
     /* Rows that do not continue the held ones end that tile where it is. */
     if (acc->pending_n > 0 && row0 != acc->pending_row0 + acc->pending_n && (rc = softent_acc_finish(acc)))

@@ -25,16 +25,26 @@ typedef struct {
     int64_t single_seen;
 } se_sums;
 
+/* What counting a label array produced.  Accumulators over the same rows
+ * (the layers of one model) share it: it is read-only once frozen. */
 typedef struct {
-    char *name;
+    int refs;
     se_keytable table;   /* keys and counts, ids in first-seen order */
     int32_t *row_value;  /* [n_rows] value id of each counted row (not saved) */
     int64_t n_rows, row_cap;
+    int64_t min_count;   /* the min_count the slots were assigned with */
     /* set at freeze */
+    int frozen;
     int32_t *value_slot; /* [n_values] slot, SLOT_SINGLE or SLOT_DROPPED */
     int64_t n_stored;
     int64_t n_dropped;   /* values under min_count */
-    double *value_h;     /* [n_values] H(p_i) of a singleton's row, NaN if unseen */
+} se_labels;
+
+typedef struct {
+    char *name;
+    se_labels *lab;      /* counts and slots, maybe shared */
+    double *value_h;     /* [n_values] H(p_i) of a singleton's row, NaN if
+                          * unseen; NULL unless params.per_value */
     se_sums real;
     se_sums *null;       /* [null_perms] the same sums under permuted labels */
 } se_labelset;
@@ -70,8 +80,10 @@ double se_entropy(const double *c, int64_t m);
 int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m);
 void se_sums_free(se_sums *s);
 
-/* Assign slots and allocate the sums (idempotent). */
+/* Assign slots (once per shared labels) and allocate the sums (idempotent). */
 int se_acc_freeze(softent_acc *acc);
+se_labels *se_labels_new(int arity, int64_t min_count);
+void se_labels_release(se_labels *lab);
 /* Fail with SOFTENT_E_ORDER when rows are pending (softent_acc_finish). */
 int se_acc_check_finished(const softent_acc *acc);
 

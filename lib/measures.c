@@ -48,7 +48,7 @@ static void information(const softent_acc *acc, const se_labelset *s, const se_s
     double weighted = 0;  /* sum of w-numerators times H(Z|X=x) */
     double weight = 0;    /* their denominator */
     int uniform = acc->p.weighting == SOFTENT_WEIGHT_UNIFORM;
-    for (int64_t slot = 0; slot < s->n_stored; slot++) {
+    for (int64_t slot = 0; slot < s->lab->n_stored; slot++) {
         int64_t seen = sums->seen[slot];
         if (seen == 0) continue;
         double h = se_entropy(sums->sums + slot * m, m);
@@ -57,7 +57,7 @@ static void information(const softent_acc *acc, const se_labelset *s, const se_s
     }
     weighted += sums->single_h;
     weight += (double)sums->single_seen;
-    *H = se_entropy(s->n_dropped > 0 ? sums->kept_total : acc->total, m);
+    *H = se_entropy(s->lab->n_dropped > 0 ? sums->kept_total : acc->total, m);
     *H_cond = weight > 0 ? weighted / weight : NAN;
 }
 
@@ -69,19 +69,19 @@ int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measu
     const se_labelset *s = &acc->sets[set];
     memset(out, 0, sizeof *out);
     out->name = s->name;
-    out->arity = s->table.arity;
-    out->n_values = s->table.n;
-    out->n_stored = s->n_stored;
+    out->arity = s->lab->table.arity;
+    out->n_values = s->lab->table.n;
+    out->n_stored = s->lab->n_stored;
     if (!acc->frozen) {
         out->H = out->H_cond = out->mi = out->regularity = NAN;
         out->mi_null_mean = out->mi_null_sd = out->mi_corrected = out->p_value = NAN;
         return SOFTENT_OK;
     }
-    for (int64_t v = 0; v < s->table.n; v++) {
-        int32_t slot = s->value_slot[v];
-        if (slot >= 0 ? s->real.seen[slot] > 0 : slot == SLOT_SINGLE && !isnan(s->value_h[v]))
-            out->n_kept_values++;
+    for (int64_t v = 0; v < s->lab->table.n; v++) {
+        int32_t slot = s->lab->value_slot[v];
+        if (slot >= 0 && s->real.seen[slot] > 0) out->n_kept_values++;
     }
+    out->n_kept_values += s->real.single_seen; /* each singleton seen is one value */
     out->rows = s->real.kept_rows;
     information(acc, s, &s->real, &out->H, &out->H_cond);
     out->mi = out->H - out->H_cond;
@@ -115,15 +115,15 @@ int softent_acc_value(const softent_acc *acc, int set, int64_t i, int64_t key[SO
 {
     if (set < 0 || set >= acc->n_sets) return se_fail(SOFTENT_E_INVALID, "no label set %d", set);
     const se_labelset *s = &acc->sets[set];
-    if (i < 0 || i >= s->table.n) return se_fail(SOFTENT_E_INVALID, "label set '%s' has no value %lld", s->name, (long long)i);
-    const int a = s->table.arity;
-    for (int k = 0; k < SOFTENT_MAX_ARITY; k++) key[k] = k < a ? s->table.keys[i * a + k] : 0;
-    *count = s->table.count[i];
+    if (i < 0 || i >= s->lab->table.n) return se_fail(SOFTENT_E_INVALID, "label set '%s' has no value %lld", s->name, (long long)i);
+    const int a = s->lab->table.arity;
+    for (int k = 0; k < SOFTENT_MAX_ARITY; k++) key[k] = k < a ? s->lab->table.keys[i * a + k] : 0;
+    *count = s->lab->table.count[i];
     *h = NAN;
     if (acc->frozen) {
-        int32_t slot = s->value_slot[i];
+        int32_t slot = s->lab->value_slot[i];
         if (slot >= 0 && s->real.seen[slot] > 0) *h = se_entropy(s->real.sums + (int64_t)slot * acc->m, acc->m);
-        else if (slot == SLOT_SINGLE) *h = s->value_h[i];
+        else if (slot == SLOT_SINGLE && s->value_h) *h = s->value_h[i];
     }
     return SOFTENT_OK;
 }

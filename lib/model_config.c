@@ -176,10 +176,9 @@ static int parse_gpt2(const json_src *js, se_model_config *c)
 
 static int parse_llama_family(const json_src *js, se_model_config *c)
 {
-    static const struct { se_arch arch; int64_t max_pos; double eps; } defaults[] = {
-        [SE_ARCH_LLAMA] = {SE_ARCH_LLAMA, 2048, 1e-6}, [SE_ARCH_MISTRAL] = {SE_ARCH_MISTRAL, 4096 * 32, 1e-6},
-        [SE_ARCH_QWEN2] = {SE_ARCH_QWEN2, 32768, 1e-6}, [SE_ARCH_QWEN3] = {SE_ARCH_QWEN3, 32768, 1e-6},
-        [SE_ARCH_OLMO2] = {SE_ARCH_OLMO2, 2048, 1e-5},
+    static const struct { int64_t max_pos; double eps; } defaults[] = {
+        [SE_ARCH_LLAMA] = {2048, 1e-6}, [SE_ARCH_MISTRAL] = {4096 * 32, 1e-6}, [SE_ARCH_QWEN2] = {32768, 1e-6},
+        [SE_ARCH_QWEN3] = {32768, 1e-6}, [SE_ARCH_OLMO2] = {2048, 1e-5},
     };
     int rc = get_int(js, "num_hidden_layers", -1, &c->n_layers);
     if (!rc) rc = get_int(js, "hidden_size", -1, &c->d_model);

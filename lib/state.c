@@ -77,9 +77,9 @@ int softent_acc_save(const softent_acc *acc, const char *path)
     const softent_params *p = &acc->p;
     const int64_t m = acc->m;
     put(&st, MAGIC, sizeof MAGIC);
-    int32_t calibration = p->calibration, weighting = p->weighting, null_perms = p->null_perms;
+    int32_t calibration = p->calibration, weighting = p->weighting, null_perms = p->null_perms, per_value = p->per_value != 0;
     PUT(&st, acc->m); PUT(&st, acc->d); PUT(&st, p->seed); PUT(&st, calibration); PUT(&st, p->eps);
-    PUT(&st, weighting); PUT(&st, p->min_count); PUT(&st, null_perms); PUT(&st, p->null_seed);
+    PUT(&st, weighting); PUT(&st, p->min_count); PUT(&st, null_perms); PUT(&st, p->null_seed); PUT(&st, per_value);
     put(&st, acc->w, (size_t)(m * acc->d) * sizeof *acc->w);
     put(&st, acc->total, (size_t)m * sizeof *acc->total);
     PUT(&st, acc->rows); PUT(&st, acc->skipped);
@@ -87,16 +87,16 @@ int softent_acc_save(const softent_acc *acc, const char *path)
     PUT(&st, n_sets);
     for (int k = 0; k < acc->n_sets; k++) {
         const se_labelset *s = &acc->sets[k];
-        int32_t name_len = (int32_t)strlen(s->name), arity = s->table.arity;
+        int32_t name_len = (int32_t)strlen(s->name), arity = s->lab->table.arity;
         PUT(&st, name_len);
         put(&st, s->name, (size_t)name_len);
-        PUT(&st, arity); PUT(&st, s->table.n); PUT(&st, s->n_rows); PUT(&st, s->n_stored);
-        put(&st, s->table.keys, (size_t)(s->table.n * arity) * sizeof *s->table.keys);
-        put(&st, s->table.count, (size_t)s->table.n * sizeof *s->table.count);
-        put(&st, s->value_slot, (size_t)s->table.n * sizeof *s->value_slot);
-        put(&st, s->value_h, (size_t)s->table.n * sizeof *s->value_h);
-        put_sums(&st, &s->real, s->n_stored, m);
-        for (int r = 0; r < p->null_perms; r++) put_sums(&st, &s->null[r], s->n_stored, m);
+        PUT(&st, arity); PUT(&st, s->lab->table.n); PUT(&st, s->lab->n_rows); PUT(&st, s->lab->n_stored);
+        put(&st, s->lab->table.keys, (size_t)(s->lab->table.n * arity) * sizeof *s->lab->table.keys);
+        put(&st, s->lab->table.count, (size_t)s->lab->table.n * sizeof *s->lab->table.count);
+        put(&st, s->lab->value_slot, (size_t)s->lab->table.n * sizeof *s->lab->value_slot);
+        if (s->value_h) put(&st, s->value_h, (size_t)s->lab->table.n * sizeof *s->value_h);
+        put_sums(&st, &s->real, s->lab->n_stored, m);
+        for (int r = 0; r < p->null_perms; r++) put_sums(&st, &s->null[r], s->lab->n_stored, m);
     }
     uint64_t checksum = st.hash;
     if (!st.failed && fwrite(&checksum, sizeof checksum, 1, st.f) != 1) st.failed = 1;
@@ -127,26 +127,28 @@ static int load_sets(softent_acc *acc, stream *st)
         if (rc) return rc;
         se_labelset *s = &acc->sets[k];
         int64_t n_values, n_stored;
-        GET(st, n_values); GET(st, s->n_rows); GET(st, n_stored);
-        if (st->failed || !sane(n_values, 0, INT32_MAX) || !sane(n_stored, 0, n_values) || !sane(s->n_rows, n_values, INT64_MAX / 2))
+        GET(st, n_values); GET(st, s->lab->n_rows); GET(st, n_stored);
+        if (st->failed || !sane(n_values, 0, INT32_MAX) || !sane(n_stored, 0, n_values) || !sane(s->lab->n_rows, n_values, INT64_MAX / 2))
             return se_fail(SOFTENT_E_FORMAT, "%s: corrupt sizes in label set '%s'", st->path, name);
-        se_keytable *t = &s->table;
+        se_keytable *t = &s->lab->table;
         t->n = t->cap = n_values;
-        s->n_stored = n_stored;
+        s->lab->n_stored = n_stored;
         t->keys = malloc((size_t)(n_values * arity) * sizeof *t->keys + 1);
         t->count = malloc((size_t)n_values * sizeof *t->count + 1);
-        s->value_slot = malloc((size_t)n_values * sizeof *s->value_slot + 1);
-        s->value_h = malloc((size_t)n_values * sizeof *s->value_h + 1);
-        if (!t->keys || !t->count || !s->value_slot || !s->value_h) return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", st->path);
+        s->lab->value_slot = malloc((size_t)n_values * sizeof *s->lab->value_slot + 1);
+        if (acc->p.per_value) s->value_h = malloc((size_t)n_values * sizeof *s->value_h + 1);
+        if (!t->keys || !t->count || !s->lab->value_slot || (acc->p.per_value && !s->value_h))
+            return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", st->path);
         get(st, t->keys, (size_t)(n_values * arity) * sizeof *t->keys);
         get(st, t->count, (size_t)n_values * sizeof *t->count);
-        get(st, s->value_slot, (size_t)n_values * sizeof *s->value_slot);
-        get(st, s->value_h, (size_t)n_values * sizeof *s->value_h);
+        get(st, s->lab->value_slot, (size_t)n_values * sizeof *s->lab->value_slot);
+        if (s->value_h) get(st, s->value_h, (size_t)n_values * sizeof *s->value_h);
         for (int64_t v = 0; v < n_values && !st->failed; v++) {
-            if (s->value_slot[v] < SLOT_DROPPED || s->value_slot[v] >= n_stored)
+            if (s->lab->value_slot[v] < SLOT_DROPPED || s->lab->value_slot[v] >= n_stored)
                 return se_fail(SOFTENT_E_FORMAT, "%s: corrupt slot table in label set '%s'", st->path, name);
-            s->n_dropped += s->value_slot[v] == SLOT_DROPPED;
+            s->lab->n_dropped += s->lab->value_slot[v] == SLOT_DROPPED;
         }
+        s->lab->frozen = 1;
         if ((rc = se_sums_alloc(&s->real, n_stored, m))) return rc;
         get_sums(st, &s->real, n_stored, m);
         if (acc->p.null_perms > 0) {
@@ -175,11 +177,12 @@ int softent_acc_load(softent_acc **out, const char *path)
     }
     softent_params p = softent_default_params();
     int64_t m, d;
-    int32_t calibration, weighting, null_perms;
+    int32_t calibration, weighting, null_perms, per_value;
     GET(&st, m); GET(&st, d); GET(&st, p.seed); GET(&st, calibration); GET(&st, p.eps);
-    GET(&st, weighting); GET(&st, p.min_count); GET(&st, null_perms); GET(&st, p.null_seed);
+    GET(&st, weighting); GET(&st, p.min_count); GET(&st, null_perms); GET(&st, p.null_seed); GET(&st, per_value);
     if (st.failed || !sane(m, 2, 100000000) || !sane(d, 2, 100000000) || m * d > ((int64_t)1 << 34) ||
-        !sane(calibration, 0, 3) || !sane(weighting, 0, 1) || !sane(null_perms, 0, 100000) || !(p.eps > 0)) {
+        !sane(calibration, 0, 3) || !sane(weighting, 0, 1) || !sane(null_perms, 0, 100000) || !sane(per_value, 0, 1) ||
+        !sane(p.min_count, 0, INT64_MAX) || !(p.eps > 0)) {
         fclose(st.f);
         return se_fail(SOFTENT_E_FORMAT, "%s: corrupt header", path);
     }
@@ -187,6 +190,7 @@ int softent_acc_load(softent_acc **out, const char *path)
     p.calibration = SOFTENT_CAL_FIXED; /* eps is stored; no need to solve again */
     p.weighting = (softent_weighting)weighting;
     p.null_perms = null_perms;
+    p.per_value = per_value;
     float *w = malloc((size_t)(m * d) * sizeof *w);
     if (!w) { fclose(st.f); return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", path); }
     get(&st, w, (size_t)(m * d) * sizeof *w);
@@ -231,17 +235,18 @@ int softent_acc_merge(softent_acc *dst, const softent_acc *src)
     int rc = se_acc_check_finished(dst);
     if (rc || (rc = se_acc_check_finished(src))) return rc;
     if (dst->m != src->m || dst->d != src->d || a->eps != b->eps || a->weighting != b->weighting ||
-        a->min_count != b->min_count || a->null_perms != b->null_perms || a->null_seed != b->null_seed)
-        return se_fail(SOFTENT_E_MISMATCH, "states were made with different settings (m, d, eps, weighting, min-count or null)");
+        a->min_count != b->min_count || a->null_perms != b->null_perms || a->null_seed != b->null_seed ||
+        (a->per_value != 0) != (b->per_value != 0))
+        return se_fail(SOFTENT_E_MISMATCH, "states were made with different settings (m, d, eps, weighting, min-count, null or per-value)");
     if (memcmp(dst->w, src->w, (size_t)(dst->m * dst->d) * sizeof *dst->w) != 0)
         return se_fail(SOFTENT_E_MISMATCH, "states use different reference points");
     if (dst->n_sets != src->n_sets) return se_fail(SOFTENT_E_MISMATCH, "states have different label sets");
     for (int k = 0; k < dst->n_sets; k++) {
         const se_labelset *x = &dst->sets[k], *y = &src->sets[k];
-        if (strcmp(x->name, y->name) != 0 || x->table.arity != y->table.arity || x->table.n != y->table.n ||
-            x->n_rows != y->n_rows || x->n_stored != y->n_stored ||
-            memcmp(x->table.keys, y->table.keys, (size_t)(x->table.n * x->table.arity) * 8) != 0 ||
-            memcmp(x->table.count, y->table.count, (size_t)x->table.n * 8) != 0)
+        if (strcmp(x->name, y->name) != 0 || x->lab->table.arity != y->lab->table.arity || x->lab->table.n != y->lab->table.n ||
+            x->lab->n_rows != y->lab->n_rows || x->lab->n_stored != y->lab->n_stored ||
+            memcmp(x->lab->table.keys, y->lab->table.keys, (size_t)(x->lab->table.n * x->lab->table.arity) * 8) != 0 ||
+            memcmp(x->lab->table.count, y->lab->table.count, (size_t)x->lab->table.n * 8) != 0)
             return se_fail(SOFTENT_E_MISMATCH, "label set '%s' was counted on different labels in the two states; "
                            "every shard must count the full label arrays (softent estimate --shard I/K does)", x->name);
     }
@@ -252,9 +257,9 @@ int softent_acc_merge(softent_acc *dst, const softent_acc *src)
     for (int k = 0; k < dst->n_sets; k++) {
         se_labelset *x = &dst->sets[k];
         const se_labelset *y = &src->sets[k];
-        add_sums(&x->real, &y->real, x->n_stored, m);
-        for (int r = 0; r < a->null_perms; r++) add_sums(&x->null[r], &y->null[r], x->n_stored, m);
-        for (int64_t v = 0; v < x->table.n; v++)
+        add_sums(&x->real, &y->real, x->lab->n_stored, m);
+        for (int r = 0; r < a->null_perms; r++) add_sums(&x->null[r], &y->null[r], x->lab->n_stored, m);
+        for (int64_t v = 0; x->value_h && v < x->lab->table.n; v++)
             if (isnan(x->value_h[v])) x->value_h[v] = y->value_h[v];
     }
     return SOFTENT_OK;

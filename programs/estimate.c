@@ -146,7 +146,7 @@ static int parse_options(int argc, char **argv, options *o)
             o->shard = optarg;
             break;
         }
-        case OPT_PERVALUE: o->per_value = 1; break;
+        case OPT_PERVALUE: o->per_value = o->params.per_value = 1; break;
         case OPT_JSON: o->json = optarg; break;
         case OPT_CSV: o->csv = optarg; break;
         case OPT_STATE: o->state = optarg; break;

@@ -1,0 +1,57 @@
+/*
+ * softent_model.h - Hugging Face causal language models (gpt2, llama,
+ * mistral, qwen2, qwen3, olmo2) loaded from a model directory and run
+ * forward over one sequence (prefill only), handing out every hidden state
+ * in transformers' output_hidden_states convention.
+ *
+ * Weights are memory-mapped in their stored dtype (F32, F16, BF16) and
+ * converted to float32 one layer at a time, so a forward pass needs about
+ * the weights as stored + one layer in float32 + activations.  All
+ * arithmetic is float32 (OpenBLAS sgemm, OpenMP threads).
+ *
+ * Same conventions as softent.h: status codes, softent_last_error() for a
+ * one-line detail that names the file or tensor, no printing.
+ */
+#ifndef SOFTENT_MODEL_H
+#define SOFTENT_MODEL_H
+
+#include <stdint.h>
+
+#include "softent.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct softent_model softent_model;
+
+/* dir holds config.json and model.safetensors, or a sharded
+ * model.safetensors.index.json with its shards.  Every tensor the
+ * architecture needs is looked up and its shape and dtype checked here. */
+int softent_model_load(softent_model **out, const char *dir);
+void softent_model_free(softent_model *model);
+
+typedef struct {
+    char arch[32];           /* config.json's model_type */
+    int n_layers, d_model, n_heads, n_kv_heads, head_dim, d_ff, vocab_size, max_positions;
+} softent_model_config;
+
+int softent_model_get_config(const softent_model *model, softent_model_config *out);
+
+/* Called once per hidden state, in order, as soon as it exists:
+ * layer 0 = the embedding output, layer i = the output of block i, and the
+ * last (layer n_layers) AFTER the final norm, as transformers returns them.
+ * h [n, d] is only valid during the call.  A nonzero return stops the pass. */
+typedef int (*softent_hidden_fn)(int layer, const float *h, int64_t n, int64_t d, void *user);
+
+/* One sequence of n >= 1 token ids at positions 0..n-1, causal attention.
+ * on_hidden may be NULL; logits [n, vocab] may be NULL.  Returns the
+ * callback's nonzero value when it stops the pass.  A model runs one
+ * forward pass at a time (it owns the scratch buffers). */
+int softent_model_forward(softent_model *model, const int32_t *tokens /* [n] */, int64_t n,
+                          softent_hidden_fn on_hidden, void *user, float *logits /* [n, vocab] */);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
