@@ -381,6 +381,9 @@ SE_HOT static void score_tile(softent_acc *acc, const float *z, int64_t i0, int6
         double mx = -INFINITY, sum = 0, pa = 0, under = 0;
         #pragma omp simd reduction(max : mx)
         for (int64_t j = 0; j < m; j++) mx = s[j] * scale > mx ? s[j] * scale : mx;
+        /* float32 dot products of rows near FLT_MAX can overflow: such a row
+         * is skipped like a non-finite one rather than turned into NaN. */
+        if (!isfinite(mx)) { acc->valid[i] = 0; continue; }
         /* a_j = scores shifted to max 0; e_j = exp(a_j); p_j = e_j / sum e */
         #pragma omp simd reduction(+ : sum, pa)
         for (int64_t j = 0; j < m; j++) {

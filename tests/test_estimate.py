@@ -164,6 +164,10 @@ def check_skipped_rows():
     r = estimate_json(save_npy("skip.npy", z), "--labels", "y=" + save_npy("skip_y.npy", y))
     assert r["skipped"] == 3, f"skipped {r['skipped']}, want 3"
     compare_sets(r, oracle.measures(z, oracle.reference_points(0, 100, 32), r["settings"]["eps"], {"y": y}), ["y"])
+    # rows near float32's limit: their float32 scores overflow; skipped, never NaN
+    z[600] = 3e38
+    r = estimate_json(save_npy("huge.npy", z), "--labels", "y=" + save_npy("skip_y.npy", y))
+    assert r["skipped"] == 4 and r["H"] == r["H"], f"skipped {r['skipped']}, H {r['H']}"
 
 
 def check_json_records_settings():
