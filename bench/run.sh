@@ -8,3 +8,4 @@ mkdir -p "$BUILD/bench"
 cc -O2 -I/usr/include/$(cc -print-multiarch)/openblas-openmp bench/sgemm_rate.c -o "$BUILD/bench/sgemm_rate" \
     -L/usr/lib/$(cc -print-multiarch)/openblas-openmp -Wl,-rpath,/usr/lib/$(cc -print-multiarch)/openblas-openmp -lopenblas
 /usr/bin/python3 bench/bench_estimate.py "$BUILD" "$@"
+/usr/bin/python3 bench/bench_tokenizer.py "$BUILD"

@@ -76,9 +76,11 @@ static int layer_tensor(const se_model_config *c, const char *prefix, int64_t l,
  * "model." ("transformer." for gpt2); a bare base model has no prefix. */
 static const char *name_prefix(const softent_model *m)
 {
-    int gpt2 = m->c.arch == SE_ARCH_GPT2;
-    const char *with = gpt2 ? "transformer." : "model.";
-    return se_st_find(m->st, gpt2 ? "wte.weight" : "embed_tokens.weight") && !se_st_find(m->st, gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight") ? "" : with;
+    const int gpt2 = m->c.arch == SE_ARCH_GPT2;
+    const char *prefixed = gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight";
+    const char *bare = gpt2 ? "wte.weight" : "embed_tokens.weight";
+    if (!se_st_find(m->st, prefixed) && se_st_find(m->st, bare)) return "";
+    return gpt2 ? "transformer." : "model.";  /* also when neither: the error names the usual tensor */
 }
 
 static int get(const softent_model *m, const char *prefix, const char *suffix, int ndim, int64_t d0, int64_t d1,

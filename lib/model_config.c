@@ -4,6 +4,7 @@
  */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ static int get_int(const json_src *js, const char *key, int64_t def, int64_t *ou
         *out = def;
         return SOFTENT_OK;
     }
-    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e12 || v->valuedouble != floor(v->valuedouble))
+    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > INT32_MAX || v->valuedouble != floor(v->valuedouble))
         return se_fail(SOFTENT_E_FORMAT, "%s: \"%s\" must be a positive integer", js->path, key);
     *out = (int64_t)v->valuedouble;
     return SOFTENT_OK;
@@ -228,6 +229,7 @@ int se_model_config_load(se_model_config *cfg, const char *dir)
     cJSON *root = rc ? NULL : cJSON_Parse(text);
     free(text);
     json_src js = {root, path};
+    if (!rc && !root) rc = se_fail(SOFTENT_E_FORMAT, "%s: not valid JSON", path);
     if (!rc && !cJSON_IsObject(root)) rc = se_fail(SOFTENT_E_FORMAT, "%s: not a JSON object", path);
     const cJSON *mt = rc ? NULL : field(&js, NULL, "model_type");
     if (!rc && !cJSON_IsString(mt)) rc = se_fail(SOFTENT_E_FORMAT, "%s: no \"model_type\" string", path);

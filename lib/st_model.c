@@ -26,6 +26,7 @@ typedef struct {
 } st_file;
 
 struct se_st_model {
+    char *source;            /* model.safetensors or the index, for messages */
     int n_files;
     st_file *files;          /* [n_files] */
     int64_t n_tensors, cap;
@@ -219,14 +220,16 @@ int se_st_open(se_st_model **out, const char *dir)
     char *index = join(dir, "model.safetensors.index.json"), *single = join(dir, "model.safetensors");
     int rc = st && index && single ? SOFTENT_OK : se_fail(SOFTENT_E_NOMEM, "out of memory");
     if (!rc && access(index, F_OK) == 0) {
-        rc = open_index(st, dir, index);
+        st->source = index, index = NULL;
+        rc = open_index(st, dir, st->source);
     } else if (!rc) {
-        if (access(single, F_OK) != 0)
-            rc = se_fail(SOFTENT_E_IO, "%s: no such file (nor model.safetensors.index.json)", single);
+        st->source = single, single = NULL;
+        if (access(st->source, F_OK) != 0)
+            rc = se_fail(SOFTENT_E_IO, "%s: no such file (nor model.safetensors.index.json)", st->source);
         else if (!(st->files = calloc(1, sizeof *st->files)))
             rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
         else
-            rc = open_file(st, single);
+            rc = open_file(st, st->source);
         if (!rc) qsort(st->tensors, (size_t)st->n_tensors, sizeof *st->tensors, by_name);
     }
     for (int64_t i = 1; !rc && i < st->n_tensors; i++)
@@ -250,6 +253,7 @@ void se_st_close(se_st_model *st)
         free(st->files[i].path);
     }
     free(st->files);
+    free(st->source);
     free(st);
 }
 
@@ -272,7 +276,7 @@ int se_st_get(const se_st_model *st, const char *name, int ndim, const int64_t *
     *out = NULL;
     const se_st_tensor *t = se_st_find(st, name);
     if (!t)
-        return se_fail(SOFTENT_E_FORMAT, "%s: no tensor named '%s'", st->n_files ? st->files[0].path : "model", name);
+        return se_fail(SOFTENT_E_FORMAT, "%s: no tensor named '%s'", st->source, name);
     int same = t->ndim == ndim;
     for (int i = 0; same && i < ndim; i++) same = t->shape[i] == shape[i];
     if (!same) {

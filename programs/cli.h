@@ -53,5 +53,8 @@ int cmd_estimate(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
 
 #endif

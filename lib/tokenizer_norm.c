@@ -1,0 +1,222 @@
+/* tokenizer_norm.c - normalizers (see tokenizer_norm.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <utf8proc.h>
+
+#include "tokenizer_json.h"
+#include "tokenizer_norm.h"
+
+static const struct {
+    const char *name;
+    se_norm_kind kind;
+} KINDS[] = {
+    {"NFC", SE_NORM_NFC}, {"NFD", SE_NORM_NFD}, {"NFKC", SE_NORM_NFKC}, {"NFKD", SE_NORM_NFKD},
+    {"Lowercase", SE_NORM_LOWERCASE}, {"Strip", SE_NORM_STRIP}, {"StripAccents", SE_NORM_STRIP_ACCENTS},
+    {"Prepend", SE_NORM_PREPEND}, {"Replace", SE_NORM_REPLACE}, {"ByteLevel", SE_NORM_BYTE_LEVEL},
+};
+
+static int add_step(se_normalizer *nz, const cJSON *j, const char *path, int depth)
+{
+    const char *type = se_json_type(j);
+    char what[512];
+    if (!type) return se_fail(SOFTENT_E_FORMAT, "%s: a normalizer without a \"type\"", path);
+    snprintf(what, sizeof what, "%s: normalizer %s", path, type);
+    if (!strcmp(type, "Sequence")) {
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "normalizers"), *item;
+        if (!cJSON_IsArray(list)) return se_fail(SOFTENT_E_FORMAT, "%s: \"normalizers\" is not a list", what);
+        if (depth > 32) return se_fail(SOFTENT_E_FORMAT, "%s: Sequences nested too deep", what);
+        cJSON_ArrayForEach(item, list) {
+            int rc = add_step(nz, item, path, depth + 1);
+            if (rc) return rc;
+        }
+        return 0;
+    }
+    size_t k = 0, nk = sizeof KINDS / sizeof KINDS[0];
+    while (k < nk && strcmp(type, KINDS[k].name)) k++;
+    if (k == nk)
+        return se_fail(SOFTENT_E_FORMAT,
+                       "%s: unsupported normalizer type '%s' (softent supports NFC, NFD, NFKC, NFKD, Lowercase, "
+                       "Strip, StripAccents, Prepend, Replace, ByteLevel, Sequence)", path, type);
+    se_norm_step *steps = realloc(nz->steps, (size_t)(nz->n + 1) * sizeof *steps);
+    if (!steps) return se_fail(SOFTENT_E_NOMEM, "out of memory for a normalizer");
+    nz->steps = steps;
+    se_norm_step *st = &steps[nz->n++];
+    memset(st, 0, sizeof *st);
+    st->kind = KINDS[k].kind;
+    const char *text = NULL;
+    int rc = 0;
+    switch (st->kind) {
+    case SE_NORM_STRIP:
+        if ((rc = se_json_bool(j, "strip_left", 1, &st->left, what)) || (rc = se_json_bool(j, "strip_right", 1, &st->right, what)))
+            return rc;
+        break;
+    case SE_NORM_PREPEND:
+        if ((rc = se_json_str(j, "prepend", NULL, &text, what))) return rc;
+        if (!text) return se_fail(SOFTENT_E_FORMAT, "%s: no \"prepend\" string", what);
+        break;
+    case SE_NORM_REPLACE:
+        if ((rc = se_json_str(j, "content", NULL, &text, what))) return rc;
+        if (!text) return se_fail(SOFTENT_E_FORMAT, "%s: no \"content\" string", what);
+        if ((rc = se_json_pattern(j, &st->pattern, what))) return rc;
+        break;
+    default: break;
+    }
+    if (text) {
+        st->text_n = strlen(text);
+        if (!(st->text = strdup(text))) return se_fail(SOFTENT_E_NOMEM, "out of memory for a normalizer");
+    }
+    return 0;
+}
+
+int se_norm_parse(se_normalizer *nz, const cJSON *j, const char *path)
+{
+    memset(nz, 0, sizeof *nz);
+    if (!j || cJSON_IsNull(j)) return 0;
+    int rc = add_step(nz, j, path, 0);
+    if (rc) se_norm_free(nz);
+    return rc;
+}
+
+void se_norm_free(se_normalizer *nz)
+{
+    for (int i = 0; i < nz->n; i++) {
+        free(nz->steps[i].text);
+        se_regex_free(&nz->steps[i].pattern);
+    }
+    free(nz->steps);
+    memset(nz, 0, sizeof *nz);
+}
+
+void se_norm_work_free(se_norm_work *w)
+{
+    se_buf_free(&w->tmp);
+    se_spans_free(&w->matches);
+    se_regex_ctx_free(&w->rx);
+}
+
+static int all_ascii(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) return 0;
+    return 1;
+}
+
+static int unicode_form(se_norm_kind kind, const char *s, size_t n, se_buf *out)
+{
+    /* ASCII is its own normal form in all four. */
+    if (all_ascii(s, n)) return se_buf_append(out, s, n);
+    int opt = UTF8PROC_STABLE;
+    if (kind == SE_NORM_NFC || kind == SE_NORM_NFKC) opt |= UTF8PROC_COMPOSE;
+    else opt |= UTF8PROC_DECOMPOSE;
+    if (kind == SE_NORM_NFKC || kind == SE_NORM_NFKD) opt |= UTF8PROC_COMPAT;
+    utf8proc_uint8_t *dst = NULL;
+    utf8proc_ssize_t len = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &dst, (utf8proc_option_t)opt);
+    if (len < 0) return se_fail(SOFTENT_E_INVALID, "Unicode normalisation failed: %s", utf8proc_errmsg(len));
+    int rc = se_buf_append(out, dst, (size_t)len);
+    free(dst);
+    return rc;
+}
+
+/* Rust's char::to_lowercase, one character at a time (no final-sigma rule). */
+static int lowercase(const char *s, size_t n, se_buf *out)
+{
+    if (se_buf_reserve(out, n + 8)) return SOFTENT_E_NOMEM;
+    for (size_t i = 0; i < n;) {
+        int len;
+        uint32_t c = se_utf8_get(s + i, &len);
+        i += (size_t)len;
+        if (se_buf_reserve(out, 8)) return SOFTENT_E_NOMEM;
+        if (c == 0x130) { /* the one unconditional multi-character lowercase */
+            memcpy(out->p + out->n, "i\xCC\x87", 3);
+            out->n += 3;
+            continue;
+        }
+        if (c >= 'A' && c <= 'Z') c += 32;
+        else if (c >= 0x80) c = (uint32_t)utf8proc_tolower((utf8proc_int32_t)c);
+        out->n += (size_t)se_utf8_put(c, out->p + out->n);
+    }
+    return 0;
+}
+
+static int strip(const se_norm_step *st, const char *s, size_t n, se_buf *out)
+{
+    size_t a = 0, b = n;
+    while (st->left && a < b) {
+        int len;
+        uint32_t c = se_utf8_get(s + a, &len);
+        if (!se_uc_white_space(c)) break;
+        a += (size_t)len;
+    }
+    while (st->right && b > a) {
+        size_t k = b - 1;
+        while (k > a && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
+        int len;
+        if (!se_uc_white_space(se_utf8_get(s + k, &len))) break;
+        b = k;
+    }
+    return se_buf_append(out, s + a, b - a);
+}
+
+static int strip_accents(const char *s, size_t n, se_buf *out)
+{
+    for (size_t i = 0; i < n;) {
+        int len;
+        uint32_t c = se_utf8_get(s + i, &len);
+        if (!(c >= 0x300 && se_uc_mark(c)) && se_buf_append(out, s + i, (size_t)len)) return SOFTENT_E_NOMEM;
+        i += (size_t)len;
+    }
+    return 0;
+}
+
+static int replace(const se_norm_step *st, se_norm_work *w, const char *s, size_t n, se_buf *out)
+{
+    w->matches.n = 0;
+    int rc = se_regex_find_all(&st->pattern, &w->rx, s, n, &w->matches);
+    if (rc) return rc;
+    size_t prev = 0;
+    for (size_t k = 0; k < w->matches.n; k++) {
+        const se_span *m = &w->matches.v[k];
+        if (se_buf_append(out, s + prev, m->start - prev) || se_buf_append(out, st->text, st->text_n)) return SOFTENT_E_NOMEM;
+        prev = m->end;
+    }
+    return se_buf_append(out, s + prev, n - prev);
+}
+
+static int byte_level(const char *s, size_t n, se_buf *out)
+{
+    if (se_buf_reserve(out, 2 * n)) return SOFTENT_E_NOMEM;
+    for (size_t i = 0; i < n; i++) out->n += (size_t)se_utf8_put(se_byte_char((unsigned char)s[i]), out->p + out->n);
+    return 0;
+}
+
+static int apply_step(const se_norm_step *st, se_norm_work *w, const char *s, size_t n, se_buf *out)
+{
+    switch (st->kind) {
+    case SE_NORM_NFC: case SE_NORM_NFD: case SE_NORM_NFKC: case SE_NORM_NFKD: return unicode_form(st->kind, s, n, out);
+    case SE_NORM_LOWERCASE: return lowercase(s, n, out);
+    case SE_NORM_STRIP: return strip(st, s, n, out);
+    case SE_NORM_STRIP_ACCENTS: return strip_accents(s, n, out);
+    case SE_NORM_PREPEND:
+        /* Hugging Face prepends only to non-empty text. */
+        if (n && se_buf_append(out, st->text, st->text_n)) return SOFTENT_E_NOMEM;
+        return se_buf_append(out, s, n);
+    case SE_NORM_REPLACE: return replace(st, w, s, n, out);
+    case SE_NORM_BYTE_LEVEL: return byte_level(s, n, out);
+    }
+    return 0;
+}
+
+int se_norm_apply(const se_normalizer *nz, se_norm_work *w, const char *s, size_t n, se_buf *out)
+{
+    out->n = 0;
+    if (se_buf_append(out, s, n)) return SOFTENT_E_NOMEM;
+    for (int i = 0; i < nz->n; i++) {
+        w->tmp.n = 0;
+        int rc = apply_step(&nz->steps[i], w, out->p, out->n, &w->tmp);
+        if (rc) return rc;
+        se_buf t = *out;
+        *out = w->tmp;
+        w->tmp = t;
+    }
+    return 0;
+}

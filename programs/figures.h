@@ -1,0 +1,25 @@
+/*
+ * figures.h - the figures of an analysis, drawn with gnuplot.
+ */
+#ifndef SOFTENT_FIGURES_H
+#define SOFTENT_FIGURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *title;
+    int n_layers;
+    const int *layers;     /* [n_layers] layer indices */
+    const double *H;       /* [n_layers] */
+    int n_orders;
+    const int *orders;     /* [n_orders] n-gram orders */
+    const double *values;  /* [n_layers, n_orders, 3]: I_in, I_out, optimality */
+} figure_data;
+
+/* Write DIR/layers.tsv and draw DIR/layers.{png,svg} and
+ * DIR/plane_n{N}.{png,svg} with their .gp scripts.  Returns 0, or nonzero
+ * with a one-line warning (1 when gnuplot is missing: data only). */
+int figures_write(const char *dir, const figure_data *fd, char *warning, size_t warning_size);
+
+#endif

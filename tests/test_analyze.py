@@ -1,0 +1,241 @@
+"""softent analyze end to end: on fixture models (tests/make_models.py) and
+a corpus of real text, every selected layer's H and I(in/out n-gram) equal
+what the NumPy estimator (tests/oracle.py) gives on the PyTorch reference's
+hidden states (tests/torch_reference.py) at the same positions, to 1e-5;
+the outputs (JSON, tidy CSV, figures) are there; bad input is refused."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+import oracle
+from common import BUILD, Fail, main, run, tmp
+
+sys.path.insert(0, os.path.dirname(__file__))
+import torch_reference  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = tmp("models")
+TOL = 1e-5
+
+
+def byte_unicode():
+    """GPT-2's reversible map of bytes to printable characters."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {b: chr(c) for b, c in zip(bs, cs)}
+
+
+def write_tokenizer(model_dir, corpus_lines, vocab_limit=299):
+    """A byte-level BPE whose merges are the most frequent pairs of the
+    corpus (a few dozen, to stay inside the fixture's 300-token vocabulary),
+    with a BOS token added by a TemplateProcessing post-processor."""
+    b2u = byte_unicode()
+    vocab = {b2u[b]: b for b in range(256)}
+    words = {}
+    for line in corpus_lines:
+        for w in line.split(" "):
+            key = tuple(b2u[b] for b in ("Ġ" if False else " " + w).encode())
+            words[key] = words.get(key, 0) + 1
+    merges = []
+    while len(vocab) < vocab_limit - 1:
+        pairs = {}
+        for w, c in words.items():
+            for a, b in zip(w, w[1:]):
+                pairs[(a, b)] = pairs.get((a, b), 0) + c
+        if not pairs:
+            break
+        (a, b), _ = max(pairs.items(), key=lambda kv: (kv[1], kv[0]))
+        merges.append(f"{a} {b}")
+        vocab[a + b] = len(vocab)
+        new = {}
+        for w, c in words.items():
+            out, i = [], 0
+            while i < len(w):
+                if i + 1 < len(w) and w[i] == a and w[i + 1] == b:
+                    out.append(a + b)
+                    i += 2
+                else:
+                    out.append(w[i])
+                    i += 1
+            new[tuple(out)] = new.get(tuple(out), 0) + c
+        words = new
+    bos = vocab_limit
+    tok = {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": bos, "content": "<|bos|>", "single_word": False, "lstrip": False, "rstrip": False,
+                          "normalized": False, "special": True}],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "post_processor": {"type": "TemplateProcessing",
+                           "single": [{"SpecialToken": {"id": "<|bos|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+                           "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                           "special_tokens": {"<|bos|>": {"id": "<|bos|>", "ids": [bos], "tokens": ["<|bos|>"]}}},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "vocab": vocab, "merges": merges},
+    }
+    with open(os.path.join(model_dir, "tokenizer.json"), "w") as f:
+        json.dump(tok, f)
+
+
+def corpus():
+    lines = []
+    for name in ("GPL-3", "Apache-2.0"):
+        with open(f"/usr/share/common-licenses/{name}") as f:
+            lines += [" ".join(l.split()) for l in f if len(l.split()) >= 3]
+    return lines[:80]
+
+
+_made = {}
+
+
+def model(name):
+    if not _made:
+        subprocess.run(["/usr/bin/python3", os.path.join(HERE, "make_models.py"), MODELS], check=True, capture_output=True)
+        lines = corpus()
+        with open(tmp("corpus.txt"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        _made["lines"] = lines
+    path = os.path.join(MODELS, name)
+    if name not in _made:
+        write_tokenizer(path, _made["lines"])
+        _made[name] = path
+    return path
+
+
+def analyze(model_dir, out, *args):
+    run("analyze", model_dir, tmp("corpus.txt"), "--out", out, *args)
+    with open(os.path.join(out, "analysis.json")) as f:
+        return json.load(f)
+
+
+def reference(model_dir, max_length, orders, layers, m, seed, eps):
+    """PyTorch hidden states -> the NumPy estimator, at softent's positions."""
+    ids = run("tokenize", model_dir, tmp("corpus.txt")).stdout.splitlines()
+    config, weights = torch_reference.load(model_dir)
+    n_max = max(orders)
+    rows = {l: [] for l in layers}
+    labels = {f"{io}{n}": [] for n in orders for io in ("in", "out")}
+    for line in ids:
+        tokens = [int(t) for t in line.split()][:max_length]
+        if len(tokens) < 2 * n_max:
+            continue
+        hidden, _ = torch_reference.forward(config, weights, tokens)
+        pos = np.arange(n_max - 1, len(tokens) - n_max)
+        for l in layers:
+            rows[l].append(hidden[l].numpy()[pos])
+        t = np.array(tokens)
+        for n in orders:
+            labels[f"in{n}"].append(np.stack([t[pos - n + 1 + k] for k in range(n)], axis=1))
+            labels[f"out{n}"].append(np.stack([t[pos + 1 + k] for k in range(n)], axis=1))
+    w = oracle.reference_points(seed, m, config.get("hidden_size", config.get("n_embd")))
+    labels = {k: np.concatenate(v) for k, v in labels.items()}
+    return {l: oracle.measures(np.concatenate(rows[l]).astype(np.float32), w, eps, labels) for l in layers}
+
+
+def compare(result, model_dir, max_length, orders, m=32, seed=0):
+    layers = [l["layer"] for l in result["layers"]]
+    want = reference(model_dir, max_length, orders, layers, m, seed, result["settings"]["eps"])
+    for l in result["layers"]:
+        ref = want[l["layer"]]
+        if abs(l["H"] - ref["H"]) > TOL:
+            raise Fail(f"layer {l['layer']}: H {l['H']} vs reference {ref['H']}")
+        for o in l["orders"]:
+            for io in ("in", "out"):
+                got, exp = o[f"I_{io}"], ref["sets"][f"{io}{o['n']}"]["I"]
+                if abs(got - exp) > TOL:
+                    raise Fail(f"layer {l['layer']}, I_{io}{o['n']}: {got} vs reference {exp}")
+
+
+def check_gpt2_all_layers():
+    d = model("gpt2")
+    r = analyze(d, tmp("out_gpt2"), "--ngrams", "1,2", "--max-length", "48", "--bins", 32)
+    assert [l["layer"] for l in r["layers"]] == list(range(r["model"]["n_layers"] + 1))
+    compare(r, d, 48, [1, 2])
+
+
+def check_llama_selected_layers_trigrams():
+    d = model("llama")
+    r = analyze(d, tmp("out_llama"), "--ngrams", "1,3", "--max-length", "40", "--bins", 32, "--layers", "0,2")
+    assert [l["layer"] for l in r["layers"]] == [0, 2]
+    compare(r, d, 40, [1, 3])
+
+
+def check_outputs_and_layer_mean():
+    out = tmp("out_gpt2")
+    model("gpt2")
+    with open(os.path.join(out, "analysis.json")) as f:
+        r = json.load(f)
+    for name in ("analysis.csv", "layers.tsv", "layers.png", "layers.svg", "plane_n1.png", "plane_n2.svg", "layers.gp"):
+        p = os.path.join(out, name)
+        if not os.path.exists(p) or os.path.getsize(p) == 0:
+            raise Fail(f"{name} missing or empty")
+    with open(os.path.join(out, "analysis.png" if False else "analysis.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0].keys()) == ["model", "checkpoint", "layer", "label_set", "measure", "value"], rows[0].keys()
+    upper = [l for l in r["layers"] if l["layer"] >= 1]
+    mean_h = sum(l["H"] for l in upper) / len(upper)
+    assert abs(r["layer_mean"]["H"] - mean_h) < 1e-12, "layer mean must leave out layer 0"
+    for key in ("documents_used", "tokens", "positions", "token_stream_fnv1a64"):
+        assert key in r["corpus"], key
+
+
+def expect_error(args, *words):
+    p = run(*args, ok=False)
+    line = p.stderr.strip().splitlines()
+    if p.returncode == 0 or len(line) != 1 or any(w not in line[0] for w in words):
+        raise Fail(f"softent {' '.join(map(str, args))}: exit {p.returncode}, stderr {p.stderr!r}")
+
+
+def check_bad_input():
+    d = model("gpt2")
+    empty = tmp("empty.txt")
+    open(empty, "w").close()
+    expect_error(["analyze", d, empty, "--out", tmp("x")], "empty.txt")
+    short = tmp("short.txt")
+    with open(short, "w") as f:
+        f.write("a b\nhi\n")
+    expect_error(["analyze", d, short, "--out", tmp("x")], "short.txt", "too short")
+    expect_error(["analyze", tmp("no-such-model"), tmp("corpus.txt")], "no-such-model")
+    expect_error(["analyze", d, tmp("corpus.txt"), "--ngrams", "5"], "--ngrams")
+    expect_error(["analyze", d, tmp("corpus.txt"), "--layers", "99"], "--layers")
+    bad_jsonl = tmp("bad.jsonl")
+    with open(bad_jsonl, "w") as f:
+        f.write('{"title": "no text here"}\n')
+    expect_error(["analyze", d, bad_jsonl, "--out", tmp("x")], "bad.jsonl", "text field")
+
+
+def check_jsonl_and_directory_corpora():
+    d = model("gpt2")
+    lines = _made["lines"][:30]
+    with open(tmp("c.jsonl"), "w") as f:
+        for l in lines:
+            f.write(json.dumps({"id": 1, "content": l}) + "\n")
+    os.makedirs(tmp("cdir"), exist_ok=True)
+    for i, l in enumerate(lines):
+        with open(tmp(f"cdir/{i:03d}.txt"), "w") as f:
+            f.write(l)
+    with open(tmp("c.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    results = []
+    for c in (tmp("c.txt"), tmp("c.jsonl"), tmp("cdir")):
+        out = tmp("o_" + os.path.basename(c).replace(".", "_"))
+        run("analyze", d, c, "--out", out, "--bins", 16, "--max-length", 32)
+        with open(os.path.join(out, "analysis.json")) as f:
+            results.append(json.load(f))
+    hashes = {r["corpus"]["token_stream_fnv1a64"] for r in results}
+    if len(hashes) != 1:
+        raise Fail(f"the same documents as .txt, .jsonl and a directory gave different token streams: {hashes}")
+
+
+main(globals())

