@@ -56,5 +56,7 @@ int cmd_report(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_tokenizer(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 #endif

@@ -107,3 +107,85 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
     }
     return 0;
 }
+
+int figures_write_trajectory(const char *dir, const trajectory_data *td, char *warning, size_t warning_size)
+{
+    warning[0] = '\0';
+    char path[4096];
+    snprintf(path, sizeof path, "%s/trajectory.tsv", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) { snprintf(warning, warning_size, "%s: cannot write", path); return -1; }
+    fprintf(f, "step\tH\tval_loss");
+    for (int k = 0; k < td->n_orders; k++)
+        fprintf(f, "\tI_in%d\tI_out%d\toptimality%d", td->orders[k], td->orders[k], td->orders[k]);
+    fprintf(f, "\n");
+    for (int i = 0; i < td->n_points; i++) {
+        fprintf(f, "%lld\t%.9g\t", (long long)td->steps[i], td->H[i]);
+        if (td->val_loss[i] == td->val_loss[i]) fprintf(f, "%.9g", td->val_loss[i]);
+        else fprintf(f, "NaN");
+        for (int k = 0; k < td->n_orders; k++) {
+            const double *v = td->values + ((int64_t)i * td->n_orders + k) * 3;
+            fprintf(f, "\t%.9g\t%.9g\t%.9g", v[0], v[1], v[2]);
+        }
+        fprintf(f, "\n");
+    }
+    if (fclose(f) != 0) { snprintf(warning, warning_size, "%s: write failed", path); return -1; }
+    if (!gnuplot_available()) {
+        snprintf(warning, warning_size, "gnuplot is not installed: figures skipped (install gnuplot-nox; data in %s)", path);
+        return 1;
+    }
+    /* Steps are log-spaced, so step axes and colours are logarithmic; step 0
+     * (the initial weights, if present) sits at the left edge. */
+    const char *common =
+        "set datafile separator '\\t'\nset datafile missing 'NaN'\nset grid\n"
+        "set palette defined (0 '#440154', 1 '#31688e', 2 '#35b779', 3 '#fde725')\n";
+    char body[16384];
+    for (int k = 0; k < td->n_orders; k++) {
+        int c = 4 + 3 * k;
+        snprintf(body, sizeof body,
+                 "%sset size square\nset title '%s: information plane over training, n = %d (layer means)'\n"
+                 "set xlabel 'complexity I(X;Z), input %d-gram'\nset ylabel 'expressivity I(Y;Z), output %d-gram'\n"
+                 "stats 'trajectory.tsv' using %d:%d nooutput\nhi = (STATS_max_x > STATS_max_y ? STATS_max_x : STATS_max_y) * 1.1\n"
+                 "if (hi <= 0) hi = 1\nset xrange [0:hi]\nset yrange [0:hi]\nset logscale cb\nset cblabel 'step'\n"
+                 "plot x with lines dt 2 lc rgb 'gray40' title 'bound I(Y;Z) = I(X;Z)', \\\n"
+                 "     'trajectory.tsv' using %d:%d with lines lc rgb 'gray60' notitle, \\\n"
+                 "     '' using %d:%d:($1 > 0 ? $1 : 1) with points pt 7 ps 1.5 palette notitle, \\\n"
+                 "     '' using ($1 == %lld ? $%d : NaN):%d with points pt 6 ps 3.5 lw 2 lc rgb 'black' title 'start (step %lld)', \\\n"
+                 "     '' using ($1 == %lld ? $%d : NaN):%d with points pt 4 ps 3.5 lw 2 lc rgb 'red' title 'end (step %lld)'\n",
+                 common, td->title, td->orders[k], td->orders[k], td->orders[k], c, c + 1, c, c + 1, c, c + 1,
+                 (long long)td->steps[0], c, c + 1, (long long)td->steps[0],
+                 (long long)td->steps[td->n_points - 1], c, c + 1, (long long)td->steps[td->n_points - 1]);
+        char name[64];
+        snprintf(name, sizeof name, "trajectory_plane_n%d", td->orders[k]);
+        if (render(dir, name, body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/%s", dir, name); return -1; }
+    }
+    int n = snprintf(body, sizeof body,
+                     "%sset multiplot layout 2,2 title '%s: layer means over training'\nset xlabel 'step'\nset logscale x\n"
+                     "set title 'H(Z)'\nplot 'trajectory.tsv' using ($1 > 0 ? $1 : 1):2 with linespoints lw 2 notitle\n",
+                     common, td->title);
+    static const char *panels[] = {"complexity I(input n-gram; Z)", "expressivity I(output n-gram; Z)", "optimality I(out)/I(in)"};
+    for (int p = 0; p < 3; p++) {
+        n += snprintf(body + n, sizeof body - (size_t)n, "set title '%s'\nplot ", panels[p]);
+        for (int k = 0; k < td->n_orders; k++)
+            n += snprintf(body + n, sizeof body - (size_t)n, "%s'trajectory.tsv' using ($1 > 0 ? $1 : 1):%d with linespoints lw 2 title 'n = %d'",
+                          k ? ", " : "", 4 + 3 * k + p, td->orders[k]);
+        n += snprintf(body + n, sizeof body - (size_t)n, "\n");
+    }
+    snprintf(body + n, sizeof body - (size_t)n, "unset multiplot\n");
+    if (render(dir, "trajectory", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/trajectory", dir); return -1; }
+
+    int known_loss = 0;
+    for (int i = 0; i < td->n_points; i++) known_loss += td->val_loss[i] == td->val_loss[i];
+    if (known_loss == 0) return 0; /* no loss log: nothing to plot against */
+    n = snprintf(body, sizeof body,
+                 "%sset title '%s: validation loss against optimality'\nset xlabel 'optimality I(out)/I(in) (layer mean)'\n"
+                 "set ylabel 'validation loss (nats/token)'\nset logscale cb\nset cblabel 'step'\nplot ",
+                 common, td->title);
+    for (int k = 0; k < td->n_orders; k++)
+        n += snprintf(body + n, sizeof body - (size_t)n,
+                      "%s'trajectory.tsv' using %d:3 with lines lc rgb 'gray60' notitle, '' using %d:3:($1 > 0 ? $1 : 1) with points pt %d ps 1.5 palette title 'n = %d'",
+                      k ? ", " : "", 6 + 3 * k, 6 + 3 * k, 5 + 2 * k, td->orders[k]);
+    snprintf(body + n, sizeof body - (size_t)n, "\n");
+    if (render(dir, "loss_optimality", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/loss_optimality", dir); return -1; }
+    return 0;
+}

@@ -22,4 +22,20 @@ typedef struct {
  * with a one-line warning (1 when gnuplot is missing: data only). */
 int figures_write(const char *dir, const figure_data *fd, char *warning, size_t warning_size);
 
+/* A training trajectory: the layer means of each checkpoint. */
+typedef struct {
+    const char *title;
+    int n_points;
+    const int64_t *steps;      /* [n_points] ascending */
+    const double *H;           /* [n_points] */
+    const double *val_loss;    /* [n_points], NaN where unknown */
+    int n_orders;
+    const int *orders;
+    const double *values;      /* [n_points, n_orders, 3]: I_in, I_out, optimality */
+} trajectory_data;
+
+/* Write DIR/trajectory.tsv and draw DIR/trajectory_plane_n{N}, DIR/trajectory
+ * (measures against step) and DIR/loss_optimality, as PNG and SVG. */
+int figures_write_trajectory(const char *dir, const trajectory_data *td, char *warning, size_t warning_size);
+
 #endif

@@ -1,0 +1,379 @@
+/*
+ * trace.c - `softent trace CHECKPOINT... | RUN_DIR  CORPUS`: every checkpoint
+ * of a training run analysed on the same text with the same reference points,
+ * as a trajectory on the information plane (SPEC section 5).
+ *
+ * The corpus is tokenized and its labels counted once (the checkpoints must
+ * share their tokenizer and shape); each checkpoint then runs the forward
+ * pass of analysis.c.  The layer means (layers >= 1) of each checkpoint are
+ * the trajectory's points.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "analysis.h"
+#include "cli.h"
+#include "figures.h"
+
+static const char USAGE[] =
+    "usage: softent trace RUN_DIR CORPUS [options]\n"
+    "       softent trace CHECKPOINT_DIR... CORPUS [options]\n"
+    "\n"
+    "Analyse every checkpoint of a training run (RUN_DIR/step-N/, or the\n"
+    "directories given, in that order) on the same corpus with the same\n"
+    "reference points, and trace the layer means on the information plane.\n"
+    "RUN_DIR/loss.csv, when present, gives each checkpoint's validation loss.\n"
+    "\n"
+    "  --out DIR            where results and figures go (default trace)\n"
+    "  --max-length N, --max-docs N, --max-tokens N, --ngrams LIST, --layers SPEC,\n"
+    "  --text-field NAME, --bins M, --seed S, --calibration MODE, --weighting W,\n"
+    "  --min-count K, --null R, --null-seed S, --threads N, --max-memory MB\n"
+    "                       as for softent analyze\n"
+    "  -h, --help           this help\n";
+
+enum { OPT_OUT = ANALYSIS_OPT_LAST };
+
+typedef struct {
+    char *path;
+    int64_t step;     /* from the name step-N, else its position */
+    double val_loss;  /* NaN when unknown */
+    analysis_result result;
+} checkpoint;
+
+static int parse_step(const char *name, int64_t *step)
+{
+    const char *base = strrchr(name, '/');
+    base = base && base[1] ? base + 1 : name;
+    return strncmp(base, "step-", 5) == 0 && parse_i64(base + 5, 0, INT64_MAX, step);
+}
+
+static int by_step(const void *a, const void *b)
+{
+    const checkpoint *x = a, *y = b;
+    return (x->step > y->step) - (x->step < y->step);
+}
+
+static int is_dir(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+/* RUN_DIR's step-N directories, in step order. */
+static int list_run(const char *run_dir, checkpoint **out, int *n_out)
+{
+    DIR *dir = opendir(run_dir);
+    if (!dir) return cli_error("%s: cannot open: %s", run_dir, strerror(errno));
+    checkpoint *ck = NULL;
+    int n = 0, cap = 0, rc = 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(dir))) {
+        int64_t step;
+        if (!parse_step(e->d_name, &step)) continue; /* also skips step-N.tmp */
+        char *path = join(run_dir, e->d_name);
+        if (!path) { rc = cli_error("out of memory"); break; }
+        if (!is_dir(path)) { free(path); continue; }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            checkpoint *grown = realloc(ck, (size_t)cap * sizeof *grown);
+            if (!grown) { free(path); rc = cli_error("out of memory"); break; }
+            ck = grown;
+        }
+        ck[n++] = (checkpoint){.path = path, .step = step, .val_loss = NAN};
+    }
+    closedir(dir);
+    if (!rc && n == 0) rc = cli_error("%s: no step-N checkpoint directories (train with softent train --out %s)", run_dir, run_dir);
+    if (!rc) qsort(ck, (size_t)n, sizeof *ck, by_step);
+    *out = ck;
+    *n_out = n;
+    return rc;
+}
+
+/* Validation losses from RUN_DIR/loss.csv (step,lr,train_loss,val_loss,...). */
+static void read_losses(const char *run_dir, checkpoint *ck, int n)
+{
+    char *path = join(run_dir, "loss.csv");
+    FILE *f = path ? fopen(path, "r") : NULL;
+    free(path);
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        long long step;
+        double lr, train, val;
+        if (sscanf(line, "%lld,%lf,%lf,%lf", &step, &lr, &train, &val) != 4) continue;
+        for (int i = 0; i < n; i++)
+            if (ck[i].step == step) ck[i].val_loss = val;
+    }
+    fclose(f);
+}
+
+/* The bytes of DIR/tokenizer.json, hashed: checkpoints must share it. */
+static int tokenizer_hash(const char *dir, uint64_t *hash)
+{
+    char *path = join(dir, "tokenizer.json");
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f) { int rc = cli_error("%s: cannot open: %s", path ? path : dir, strerror(errno)); free(path); return rc; }
+    free(path);
+    uint64_t h = 0xcbf29ce484222325ull;
+    int c;
+    while ((c = fgetc(f)) != EOF) h = (h ^ (unsigned char)c) * 0x100000001b3ull;
+    fclose(f);
+    *hash = h;
+    return 0;
+}
+
+/* The turning points of a series: indices where it reverses direction by
+ * more than a tenth of its range (smaller wiggles are noise).  The first and
+ * last points are always included. */
+static int turning_points(const double *v, int n, int *turn)
+{
+    double lo = v[0], hi = v[0];
+    for (int i = 1; i < n; i++) lo = fmin(lo, v[i]), hi = fmax(hi, v[i]);
+    const double tol = 0.1 * (hi - lo);
+    int k = 0, dir = 0, ext = 0; /* ext: the extreme of the current run */
+    turn[k++] = 0;
+    for (int i = 1; i < n; i++) {
+        if (dir >= 0 && v[i] > v[ext]) { ext = i; if (dir == 0 && v[i] - v[0] > tol) dir = 1; }
+        else if (dir <= 0 && v[i] < v[ext]) { ext = i; if (dir == 0 && v[0] - v[i] > tol) dir = -1; }
+        if (dir == 1 && v[ext] - v[i] > tol) { turn[k++] = ext; dir = -1; ext = i; }
+        else if (dir == -1 && v[i] - v[ext] > tol) { turn[k++] = ext; dir = 1; ext = i; }
+    }
+    if (turn[k - 1] != n - 1) turn[k++] = n - 1;
+    return k;
+}
+
+/* "rose from A (step s) to B (step t), then fell to C (step u)" */
+static void describe(FILE *f, const double *v, const checkpoint *ck, int n, int *turn)
+{
+    int k = turning_points(v, n, turn);
+    if (k == 2 && fabs(v[n - 1] - v[0]) <= 0.05 * fmax(fabs(v[0]), 1e-12)) {
+        fprintf(f, "stayed near %.4f", v[0]);
+        return;
+    }
+    fprintf(f, "%.4f at step %lld", v[0], (long long)ck[0].step);
+    for (int t = 1; t < k; t++)
+        fprintf(f, "%s %s to %.4f (step %lld)", t > 1 ? ", then" : ",", v[turn[t]] > v[turn[t - 1]] ? "rose" : "fell",
+                v[turn[t]], (long long)ck[turn[t]].step);
+}
+
+/* A plain-language reading of the trajectory, for the terminal and summary.txt:
+ * the turning points of complexity and expressivity (layer means), whether
+ * complexity fell after having risen (fitting, then compression), and the
+ * final optimality. */
+static void summarise(FILE *f, const analysis_options *o, const checkpoint *ck, int n)
+{
+    double *in = malloc((size_t)n * sizeof *in), *out = malloc((size_t)n * sizeof *out);
+    int *turn = malloc(((size_t)n + 1) * sizeof *turn);
+    if (!in || !out || !turn) { free(in); free(out); free(turn); return; }
+    for (int k = 0; k < o->n_orders; k++) {
+        for (int i = 0; i < n; i++) in[i] = ck[i].result.mean_in[k], out[i] = ck[i].result.mean_out[k];
+        fprintf(f, "n = %d: complexity I(X;Z) ", o->orders[k]);
+        describe(f, in, ck, n, turn);
+        fprintf(f, "; expressivity I(Y;Z) ");
+        describe(f, out, ck, n, turn);
+        fprintf(f, ".\n  ");
+        int t = turning_points(in, n, turn), compressed = -1;
+        for (int s = 2; s < t && compressed < 0; s++)
+            if (in[turn[s - 1]] > in[turn[s - 2]] && in[turn[s]] < in[turn[s - 1]]) compressed = turn[s - 1];
+        if (compressed >= 0)
+            fprintf(f, "Fit, then compress: complexity peaked at step %lld and fell %.0f%% by step %lld, while expressivity went %.4f -> %.4f.",
+                    (long long)ck[compressed].step, 100 * (1 - in[n - 1] / in[compressed]), (long long)ck[n - 1].step,
+                    out[compressed], out[n - 1]);
+        else
+            fprintf(f, "No compression phase: complexity did not fall back from a peak reached in training%s.",
+                    in[n - 1] < in[0] ? " (it ends below its value at the first checkpoint, where an untrained model's "
+                                        "random embeddings still separate the input tokens)" : "");
+        fprintf(f, " Optimality at the end: %.4f (1 is the bound).\n", ck[n - 1].result.mean_opt[k]);
+    }
+    free(in);
+    free(out);
+    free(turn);
+}
+
+static int write_outputs(const analysis_options *o, const char *source, const char *corpus_path, const char *out,
+                         const analysis_corpus *c, const checkpoint *ck, int n)
+{
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) return cli_error("%s: cannot create the output directory: %s", out, strerror(errno));
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "softent_version", SOFTENT_VERSION);
+    cJSON_AddStringToObject(root, "command", "trace");
+    cJSON_AddStringToObject(root, "run", source);
+    cJSON_AddItemToObject(root, "corpus", analysis_corpus_json(c, corpus_path));
+    cJSON_AddItemToObject(root, "settings", analysis_settings_json(o, ck[0].result.eps));
+    cJSON *arr = cJSON_AddArrayToObject(root, "checkpoints");
+    for (int i = 0; i < n; i++) {
+        cJSON *cj = analysis_result_json(o, &ck[i].result);
+        cJSON_AddStringToObject(cj, "path", ck[i].path);
+        cJSON_AddNumberToObject(cj, "step", (double)ck[i].step);
+        cJSON_AddNumberToObject(cj, "val_loss", ck[i].val_loss);
+        cJSON_AddItemToArray(arr, cj);
+    }
+    char path[4096], *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    snprintf(path, sizeof path, "%s/trajectory.json", out);
+    FILE *f = fopen(path, "w");
+    int rc = !f || !text || fputs(text, f) < 0 || fputc('\n', f) == EOF;
+    if (f && fclose(f) != 0) rc = 1;
+    free(text);
+    if (rc) return cli_error("%s: write failed", path);
+
+    snprintf(path, sizeof path, "%s/trajectory.csv", out);
+    if (!(f = fopen(path, "w"))) return cli_error("%s: cannot write: %s", path, strerror(errno));
+    fprintf(f, "model,checkpoint,layer,label_set,measure,value\n");
+    for (int i = 0; i < n; i++) {
+        char step[32];
+        snprintf(step, sizeof step, "%lld", (long long)ck[i].step);
+        analysis_result_csv(f, ck[i].path, step, o, &ck[i].result);
+        const analysis_result *r = &ck[i].result;
+        fprintf(f, "\"%s\",%s,mean,,H,%.17g\n", ck[i].path, step, r->mean_H);
+        for (int k = 0; k < o->n_orders; k++) {
+            fprintf(f, "\"%s\",%s,mean,in%d,I,%.17g\n", ck[i].path, step, o->orders[k], r->mean_in[k]);
+            fprintf(f, "\"%s\",%s,mean,out%d,I,%.17g\n", ck[i].path, step, o->orders[k], r->mean_out[k]);
+            fprintf(f, "\"%s\",%s,mean,n%d,optimality,%.17g\n", ck[i].path, step, o->orders[k], r->mean_opt[k]);
+        }
+        if (ck[i].val_loss == ck[i].val_loss) fprintf(f, "\"%s\",%s,,,val_loss,%.17g\n", ck[i].path, step, ck[i].val_loss);
+    }
+    if (fclose(f) != 0) return cli_error("%s: write failed", path);
+
+    int64_t *steps = malloc((size_t)n * sizeof *steps);
+    double *H = malloc((size_t)n * sizeof *H), *loss = malloc((size_t)n * sizeof *loss);
+    double *values = malloc((size_t)(n * o->n_orders * 3) * sizeof *values);
+    if (!steps || !H || !loss || !values) rc = cli_error("out of memory");
+    for (int i = 0; !rc && i < n; i++) {
+        steps[i] = ck[i].step, H[i] = ck[i].result.mean_H, loss[i] = ck[i].val_loss;
+        for (int k = 0; k < o->n_orders; k++) {
+            double *v = values + ((int64_t)i * o->n_orders + k) * 3;
+            v[0] = ck[i].result.mean_in[k], v[1] = ck[i].result.mean_out[k], v[2] = ck[i].result.mean_opt[k];
+        }
+    }
+    if (!rc) {
+        char warning[1024];
+        trajectory_data td = {source, n, steps, H, loss, o->n_orders, o->orders, values};
+        if (figures_write_trajectory(out, &td, warning, sizeof warning) != 0) fprintf(stderr, "softent: %s\n", warning);
+    }
+    free(steps);
+    free(H);
+    free(loss);
+    free(values);
+    if (rc) return rc;
+
+    printf("softent %s trace: %d checkpoints of %s on %s (%lld documents, %lld positions)\n\n", SOFTENT_VERSION, n, source,
+           corpus_path, (long long)c->n_docs, (long long)c->positions);
+    printf("%10s %9s %9s", "step", "val_loss", "H");
+    for (int k = 0; k < o->n_orders; k++) printf("  %8s%d %8s%d %8s%d", "I_in", o->orders[k], "I_out", o->orders[k], "opt", o->orders[k]);
+    printf("\n");
+    for (int i = 0; i < n; i++) {
+        printf("%10lld %9.4f %9.6f", (long long)ck[i].step, ck[i].val_loss, ck[i].result.mean_H);
+        for (int k = 0; k < o->n_orders; k++)
+            printf("  %9.6f %9.6f %9.4f", ck[i].result.mean_in[k], ck[i].result.mean_out[k], ck[i].result.mean_opt[k]);
+        printf("\n");
+    }
+    printf("(layer means over layers >= 1; entropies are fractions of log m)\n\n");
+    summarise(stdout, o, ck, n);
+    snprintf(path, sizeof path, "%s/summary.txt", out);
+    if ((f = fopen(path, "w"))) {
+        summarise(f, o, ck, n);
+        fclose(f);
+    }
+    printf("\nresults: %s/trajectory.json, %s/trajectory.csv; figures: %s/trajectory_plane_n*.png, %s/trajectory.png, %s/loss_optimality.png\n",
+           out, out, out, out, out);
+    return 0;
+}
+
+int cmd_trace(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        ANALYSIS_LONGOPTS, {"out", required_argument, 0, OPT_OUT}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+    };
+    analysis_options o = analysis_default_options();
+    const char *out = "trace";
+    int c, rc;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'h') { fputs(USAGE, stdout); return 0; }
+        if (c == OPT_OUT) { out = optarg; continue; }
+        if (c >= ANALYSIS_OPT_FIRST && c < ANALYSIS_OPT_LAST) {
+            if ((rc = analysis_option(&o, c, optarg, "trace"))) return rc;
+            continue;
+        }
+        return cli_usage_error("trace", "unknown option '%s'", argv[optind - 1]);
+    }
+    if (argc - optind < 2) return cli_usage_error("trace", "give RUN_DIR (or checkpoint directories) and CORPUS");
+    cli_set_threads(o.threads);
+    const char *corpus_path = argv[argc - 1];
+    const int n_args = argc - optind - 1;
+    checkpoint *ck = NULL;
+    int n = 0;
+    char *config = join(argv[optind], "config.json");
+    int single_run = n_args == 1 && config && access(config, F_OK) != 0;
+    free(config);
+    if (single_run) {
+        if ((rc = list_run(argv[optind], &ck, &n))) goto done;
+        read_losses(argv[optind], ck, n);
+    } else {
+        if (!(ck = calloc((size_t)n_args, sizeof *ck))) { rc = cli_error("out of memory"); goto done; }
+        for (n = 0; n < n_args; n++) {
+            ck[n] = (checkpoint){.path = strdup(argv[optind + n]), .step = n, .val_loss = NAN};
+            if (!ck[n].path) { rc = cli_error("out of memory"); goto done; }
+            parse_step(ck[n].path, &ck[n].step);
+        }
+    }
+
+    softent_model *model = NULL;
+    softent_tokenizer *tok = NULL;
+    softent_model_config first, cfg;
+    analysis_corpus corpus = {0};
+    int *sel = NULL, n_sel = 0;
+    uint64_t tok0, tokh;
+    if ((rc = tokenizer_hash(ck[0].path, &tok0))) goto done_run;
+    if ((rc = softent_tokenizer_load(&tok, ck[0].path))) { rc = cli_lib_error(rc); goto done_run; }
+    for (int i = 0; i < n; i++) {
+        if ((rc = tokenizer_hash(ck[i].path, &tokh))) break;
+        if (tokh != tok0) { rc = cli_error("%s: tokenizer.json differs from %s's; a trajectory needs one tokenizer", ck[i].path, ck[0].path); break; }
+        if ((rc = softent_model_load(&model, ck[i].path))) { rc = cli_lib_error(rc); break; }
+        softent_model_get_config(model, &cfg);
+        if (i == 0) {
+            first = cfg;
+            if ((rc = analysis_select_layers(o.layers_spec, cfg.n_layers, &sel, &n_sel, "trace")) ||
+                (rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, cfg.vocab_size, cfg.d_model)))
+                break;
+        } else if (cfg.n_layers != first.n_layers || cfg.d_model != first.d_model || cfg.vocab_size != first.vocab_size) {
+            rc = cli_error("%s: %d layers, d = %d, vocabulary %d, but %s has %d, %d, %d; a trajectory needs one architecture", ck[i].path,
+                           cfg.n_layers, cfg.d_model, cfg.vocab_size, ck[0].path, first.n_layers, first.d_model, first.vocab_size);
+            break;
+        }
+        char what[64];
+        snprintf(what, sizeof what, "step %lld (%d/%d)", (long long)ck[i].step, i + 1, n);
+        rc = analysis_run(&o, model, &corpus, sel, n_sel, &ck[i].result, what);
+        softent_model_free(model);
+        model = NULL;
+        if (rc) break;
+    }
+    if (!rc) rc = write_outputs(&o, single_run ? argv[optind] : ck[0].path, corpus_path, out, &corpus, ck, n);
+done_run:
+    softent_model_free(model);
+    softent_tokenizer_free(tok);
+    analysis_corpus_free(&corpus);
+    free(sel);
+done:
+    for (int i = 0; ck && i < n; i++) {
+        free(ck[i].path);
+        analysis_result_free(&ck[i].result);
+    }
+    free(ck);
+    return rc;
+}
