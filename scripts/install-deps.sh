@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev
-      gnuplot-nox python3-torch
+      gnuplot-nox python3-torch bible-kjv
       python3 python3-numpy python3-mpmath python3-sklearn"
 
 missing=""

@@ -1,0 +1,52 @@
+#!/bin/sh
+# The main job: train a small GPT-2 on the King James Bible and trace its
+# checkpoints on the information plane.  Runs in under 10 minutes on two cores.
+#
+#   scripts/main-job.sh [OUT_DIR]        (default out/kjv)
+#
+# 1. the text: `bible -f "Gen1:1-Rev22:21"` (Debian's bible-kjv), verse
+#    references stripped, one chapter a document; every 10th chapter is held
+#    out for the analysis, the rest is the training corpus, of which
+#    softent train holds out its last 5% for the validation loss;
+# 2. a byte-level BPE tokenizer (vocabulary 4096) trained on the training corpus;
+# 3. a GPT-2 (4 layers, d = 128) trained with AdamW, 12 log-spaced checkpoints;
+# 4. softent trace over the checkpoints on the held-out chapters;
+# 5. OUT_DIR/report/: trajectory JSON and CSV, the figures, report.md.
+set -eu
+cd "$(dirname "$0")/.."
+OUT=${1:-out/kjv}
+SOFTENT=${SOFTENT:-build/softent}
+STEPS=${STEPS:-600}
+command -v bible >/dev/null 2>&1 || { echo "main job: 'bible' is missing; run scripts/install-deps.sh" >&2; exit 1; }
+mkdir -p "$OUT"
+start=$(date +%s)
+
+echo "== 1/4 the King James Bible, one chapter a document"
+# "Ge1:1 In the beginning ..." -> chapters; a new chapter starts at verse 1.
+bible -f "Gen1:1-Rev22:21" | awk '
+    { ref = $1; sub(/^[^ ]+ /, ""); split(ref, p, ":") }
+    p[2] == "1" && NR > 1 { print line; line = ""; n++ }
+    { line = line (line == "" ? "" : " ") $0 }
+    END { print line }' > "$OUT/chapters.txt"
+awk 'NR % 10 == 0' "$OUT/chapters.txt" > "$OUT/analysis.txt"
+awk 'NR % 10 != 0' "$OUT/chapters.txt" > "$OUT/train.txt"
+echo "$(wc -l < "$OUT/chapters.txt") chapters: $(wc -l < "$OUT/train.txt") to train on, $(wc -l < "$OUT/analysis.txt") held out for the analysis"
+
+echo "== 2/4 tokenizer (byte-level BPE, 4096 tokens)"
+"$SOFTENT" tokenizer train "$OUT/train.txt" --vocab 4096 -o "$OUT/tokenizer.json"
+
+echo "== 3/4 training a GPT-2 ($STEPS steps, 12 checkpoints)"
+rm -rf "$OUT/run"
+"$SOFTENT" train "$OUT/train.txt" --out "$OUT/run" --tokenizer "$OUT/tokenizer.json" \
+    --layers 4 --d-model 128 --heads 4 --context 128 --batch 16 --steps "$STEPS" \
+    --lr 3e-3 --warmup 0.05 --weight-decay 0.1 --checkpoints 12 --val-fraction 0.05 --seed 0
+
+echo "== 4/4 tracing the checkpoints on the held-out chapters"
+mkdir -p "$OUT/report"
+"$SOFTENT" trace "$OUT/run" "$OUT/analysis.txt" --out "$OUT/report" --ngrams 1,2,3 --max-length 256 --null 20 \
+    | tee "$OUT/report/trace.txt"
+
+end=$(date +%s)
+scripts/write-report.sh "$OUT" $((end - start)) > "$OUT/report/report.md"
+echo
+echo "report: $OUT/report/report.md (figures beside it); wall time $((end - start)) s"
