@@ -19,6 +19,11 @@ analysis_options analysis_default_options(void)
     return o;
 }
 
+void analysis_fit_model(analysis_options *o, const softent_model_config *cfg)
+{
+    if (!o->max_length_given && cfg->max_positions > 0 && o->max_length > cfg->max_positions) o->max_length = cfg->max_positions;
+}
+
 static int parse_orders(analysis_options *o, const char *s)
 {
     int orders[SOFTENT_MAX_ARITY], n = 0;
@@ -47,6 +52,7 @@ int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd
     switch (c) {
     case OPT_MAXLEN:
         if (!parse_i64(arg, 2, 1 << 24, &o->max_length)) return cli_usage_error(cmd, "--max-length %s: need an integer >= 2", arg);
+        o->max_length_given = 1;
         return 0;
     case OPT_MAXDOCS:
         if (!parse_i64(arg, 1, INT64_MAX, &o->max_docs)) return cli_usage_error(cmd, "--max-docs %s: need a positive integer", arg);

@@ -17,6 +17,7 @@
 typedef struct {
     softent_params params;
     int64_t max_length, max_docs, max_tokens;
+    int max_length_given;   /* else max_length is capped at the model's positions */
     int orders[SOFTENT_MAX_ARITY], n_orders, n_max;
     const char *text_field;
     const char *layers_spec;
@@ -24,6 +25,8 @@ typedef struct {
 } analysis_options;
 
 analysis_options analysis_default_options(void);
+/* Cap the default max_length at the positions a model was trained for. */
+void analysis_fit_model(analysis_options *o, const softent_model_config *cfg);
 
 /* The options analyze and trace share, for getopt_long: ANALYSIS_LONGOPTS
  * goes inside a struct option array, and analysis_option handles any value

@@ -23,7 +23,8 @@ static const char USAGE[] =
     "(or a sharded index) and tokenizer.json.  CORPUS is a .txt (a document a\n"
     "line), a .jsonl, a directory of .txt files, or - for stdin.\n"
     "\n"
-    "  --max-length N       tokens per document, after BOS/EOS (default 512)\n"
+    "  --max-length N       tokens per document, after BOS/EOS (default 512, or the\n"
+    "                       model's positions when fewer)\n"
     "  --max-docs N         documents to read (default: all)\n"
     "  --max-tokens N       stop once this many tokens are read (default: all)\n"
     "  --ngrams LIST        n-gram orders, 1..4 (default 1,2,3)\n"
@@ -147,6 +148,7 @@ int cmd_analyze(int argc, char **argv)
     int *sel = NULL, n_sel = 0;
     if ((rc = softent_model_load(&model, model_dir))) { rc = cli_lib_error(rc); goto done; }
     softent_model_get_config(model, &cfg);
+    analysis_fit_model(&o, &cfg);
     if ((rc = softent_tokenizer_load(&tok, model_dir))) { rc = cli_lib_error(rc); goto done; }
     if ((rc = analysis_select_layers(o.layers_spec, cfg.n_layers, &sel, &n_sel, "analyze")) ||
         (rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, cfg.vocab_size, cfg.d_model)) ||

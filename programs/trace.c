@@ -348,6 +348,7 @@ int cmd_trace(int argc, char **argv)
         softent_model_get_config(model, &cfg);
         if (i == 0) {
             first = cfg;
+            analysis_fit_model(&o, &cfg);
             if ((rc = analysis_select_layers(o.layers_spec, cfg.n_layers, &sel, &n_sel, "trace")) ||
                 (rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, cfg.vocab_size, cfg.d_model)))
                 break;

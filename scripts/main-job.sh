@@ -43,8 +43,9 @@ rm -rf "$OUT/run"
 
 echo "== 4/4 tracing the checkpoints on the held-out chapters"
 mkdir -p "$OUT/report"
-"$SOFTENT" trace "$OUT/run" "$OUT/analysis.txt" --out "$OUT/report" --ngrams 1,2,3 --max-length 256 --null 20 \
-    | tee "$OUT/report/trace.txt"
+"$SOFTENT" trace "$OUT/run" "$OUT/analysis.txt" --out "$OUT/report" --ngrams 1,2,3 --max-length 128 --null 20 \
+    > "$OUT/report/trace.txt"
+cat "$OUT/report/trace.txt"
 
 end=$(date +%s)
 scripts/write-report.sh "$OUT" $((end - start)) > "$OUT/report/report.md"

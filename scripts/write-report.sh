@@ -27,8 +27,8 @@ softent $(build/softent --version | cut -d' ' -f2) main job, $(date -u +%Y-%m-%d
   d = \`$(tr -d '\n ' < "$cfg" | sed 's/.*"n_embd":\([0-9]*\).*/\1/')\`, trained with AdamW (warmup, cosine decay,
   clipping); 12 checkpoints log-spaced over the steps. Validation loss went from
   ${first_loss} to ${last_loss} nats/token (\`run/loss.csv\`).
-- **Analysis**: \`softent trace\` on the held-out chapters (up to 256 tokens each),
-  every layer of every checkpoint with the same 100 reference points; input and
+- **Analysis**: \`softent trace\` on the held-out chapters,
+  the first 128 tokens of each, every layer of every checkpoint with the same 100 reference points; input and
   output n-grams of orders 1-3; a 20-permutation null. Points are layer means
   over layers 1..L (the embedding layer is left out).
 
