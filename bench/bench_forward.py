@@ -96,7 +96,7 @@ def main():
     # A kill still removes the model (the finally below runs on SystemExit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
-    work = tempfile.mkdtemp(prefix="softent-bench-forward-")
+    work = tempfile.mkdtemp(prefix="forward-bench-")
     try:
         model = os.path.join(work, "llama")
         params = write_llama(model)
@@ -120,7 +120,10 @@ def main():
             s = bench_softent(args.build, model, chunk, work, args.threads)
             s_secs += s["seconds"]
             peak = max(peak, s["peak_rss_mb"])
-            t_secs += bench_torch(config, weights, chunk)
+            t = bench_torch(config, weights, chunk)
+            t_secs += t
+            print(f"  documents {r0 + len(chunk):4d}/{args.docs}: softent {chunk.size / s['seconds']:7.1f} tokens/s, "
+                  f"PyTorch {chunk.size / t:7.1f} tokens/s", flush=True)
         n_tokens = docs.size
         s_rate, t_rate = n_tokens / s_secs, n_tokens / t_secs
         print(f"softent forward:   {s_rate:8.1f} tokens/s  ({s_secs:.1f} s; peak RSS {peak:.0f} MB)")

@@ -48,7 +48,7 @@ typedef struct {
     float *ln1_mean;  /* [L, B, T] */
     float *ln1_rstd;  /* [L, B, T] */
     float *qkv;       /* [L, B, T, 3C] */
-    float *att;       /* [L, B, NH, T, T] causal softmax weights, zero above the diagonal */
+    float *att;       /* [L, B, NH, T, T] causal softmax weights (row t: columns 0..t) */
     float *atty;      /* [L, B, T, C] attention output, heads side by side */
     float *residual2; /* [L, B, T, C] the residual after attention */
     float *ln2;       /* [L, B, T, C] */

@@ -335,7 +335,7 @@ int cmd_trace(int argc, char **argv)
 
     softent_model *model = NULL;
     softent_tokenizer *tok = NULL;
-    softent_model_config first, cfg;
+    softent_model_config first = {0}, cfg;
     analysis_corpus corpus = {0};
     int *sel = NULL, n_sel = 0;
     uint64_t tok0, tokh;

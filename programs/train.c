@@ -29,8 +29,9 @@ static const char USAGE[] =
     "RUN_DIR/loss.csv, and the state to resume from to RUN_DIR/train_state.bin.\n"
     "\n"
     "  --out DIR             the run directory (created)\n"
-    "  --tokenizer PATH      a tokenizer.json, or a directory holding one\n"
-    "                        (default: bytes, 256 tokens + <|endoftext|>)\n"
+    "  --tokenizer PATH      a tokenizer.json, or a directory holding one, e.g. from\n"
+    "                        'softent tokenizer train' (default: bytes, 256 tokens\n"
+    "                        + <|endoftext|>)\n"
     "  --text-field NAME     the .jsonl field holding the text (default: detected)\n"
     "  --layers N            blocks (default 4)\n"
     "  --d-model D           width (default 128)\n"
@@ -514,6 +515,7 @@ static int train_loop(run *r)
         return 0;
     }
     int64_t *ckpt = malloc((size_t)p->n_checkpoints * sizeof *ckpt);
+    if (!ckpt) return cli_error("out of memory");
     const int n_ckpt = softent_train_checkpoint_steps(p, ckpt);
     int next_ckpt = 0;
     while (next_ckpt < n_ckpt && ckpt[next_ckpt] <= softent_trainer_steps_done(r->t)) next_ckpt++;
