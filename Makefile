@@ -1,6 +1,7 @@
 # softent - build, test and benchmark.
 #   make            build/softent and build/libsoftent.a
-#   make demo       install missing packages, build, run the built-in example
+#   make demo       install missing packages, build, run the main job (KJV, train, trace)
+#   make digits     the small estimator example (scikit-learn's digits)
 #   make check      install missing packages, run the test suite, then again
 #                   under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      the benchmarks in bench/
@@ -46,7 +47,11 @@ deps:
 
 demo: deps
 	$(MAKE) all
-	scripts/demo.sh
+	scripts/main-job.sh
+
+digits: deps
+	$(MAKE) all
+	scripts/digits.sh
 
 # The suite runs twice: the optimised build, then a sanitizer build.
 check: deps
@@ -61,4 +66,4 @@ bench: all
 clean:
 	rm -rf build build-asan
 
-.PHONY: all deps demo check bench clean
+.PHONY: all deps demo digits check bench clean

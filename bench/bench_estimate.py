@@ -140,4 +140,5 @@ def main():
     subprocess.run(["rm", "-rf", tmp])
 
 
-main()
+if __name__ == "__main__":
+    main()

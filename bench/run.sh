@@ -9,3 +9,6 @@ cc -O2 -I/usr/include/$(cc -print-multiarch)/openblas-openmp bench/sgemm_rate.c 
     -L/usr/lib/$(cc -print-multiarch)/openblas-openmp -Wl,-rpath,/usr/lib/$(cc -print-multiarch)/openblas-openmp -lopenblas
 /usr/bin/python3 bench/bench_estimate.py "$BUILD" "$@"
 /usr/bin/python3 bench/bench_tokenizer.py "$BUILD"
+/usr/bin/python3 bench/bench_forward.py "$BUILD"
+/usr/bin/python3 bench/bench_analyze.py "$BUILD"
+/usr/bin/python3 bench/bench_train.py "$BUILD"
