@@ -16,7 +16,7 @@ set -eu
 cd "$(dirname "$0")/.."
 OUT=${1:-out/kjv}
 SOFTENT=${SOFTENT:-build/softent}
-STEPS=${STEPS:-600}
+STEPS=${STEPS:-1000}
 command -v bible >/dev/null 2>&1 || { echo "main job: 'bible' is missing; run scripts/install-deps.sh" >&2; exit 1; }
 mkdir -p "$OUT"
 start=$(date +%s)

@@ -23,8 +23,8 @@ softent $(build/softent --version | cut -d' ' -f2) main job, $(date -u +%Y-%m-%d
   trains on the rest, of which the last 5% of tokens is its validation set.
 - **Tokenizer**: byte-level BPE trained on the training chapters
   (\`softent tokenizer train --vocab 4096\`).
-- **Model**: GPT-2 architecture, \`$(tr -d '\n ' < "$cfg" | sed 's/.*"n_layer":\([0-9]*\).*/\1/')\` layers,
-  d = \`$(tr -d '\n ' < "$cfg" | sed 's/.*"n_embd":\([0-9]*\).*/\1/')\`, trained with AdamW (warmup, cosine decay,
+- **Model**: GPT-2 architecture, \`$(tr -d '\n\t ' < "$cfg" | sed 's/.*"n_layer":\([0-9]*\).*/\1/')\` layers,
+  d = \`$(tr -d '\n\t ' < "$cfg" | sed 's/.*"n_embd":\([0-9]*\).*/\1/')\`, trained with AdamW (warmup, cosine decay,
   clipping); 12 checkpoints log-spaced over the steps. Validation loss went from
   ${first_loss} to ${last_loss} nats/token (\`run/loss.csv\`).
 - **Analysis**: \`softent trace\` on the held-out chapters,
