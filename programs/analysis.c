@@ -104,6 +104,23 @@ int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd
     return cli_usage_error(cmd, "unknown option");
 }
 
+int analysis_parse_args(int argc, char **argv, analysis_options *o, const char **out, const char *usage, const char *cmd)
+{
+    enum { OPT_OUT = ANALYSIS_OPT_LAST };
+    static const struct option longopts[] = {
+        ANALYSIS_LONGOPTS, {"out", required_argument, 0, OPT_OUT}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+    };
+    int c, rc;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'h') { fputs(usage, stdout); return -1; }
+        if (c == OPT_OUT) { *out = optarg; continue; }
+        if (c < ANALYSIS_OPT_FIRST || c >= ANALYSIS_OPT_LAST) return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        if ((rc = analysis_option(o, c, optarg, cmd))) return rc;
+    }
+    return 0;
+}
+
 int analysis_select_layers(const char *spec, int top, int **sel, int *n_sel, const char *cmd)
 {
     *sel = calloc((size_t)top + 1, sizeof **sel);

@@ -44,6 +44,9 @@ enum { ANALYSIS_OPT_FIRST = 256, OPT_MAXLEN = 256, OPT_MAXDOCS, OPT_MAXTOK, OPT_
     {"null-seed", required_argument, 0, OPT_NULLSEED}, {"threads", required_argument, 0, OPT_THREADS},         \
     {"max-memory", required_argument, 0, OPT_MAXMEM}
 int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd);
+/* The options of analyze and trace, --out and --help included: 0 and
+ * optind at the first operand, -1 after printing usage, else an exit status. */
+int analysis_parse_args(int argc, char **argv, analysis_options *o, const char **out, const char *usage, const char *cmd);
 
 typedef struct {
     int32_t *tokens; /* [n], truncated to max_length */

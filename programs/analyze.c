@@ -37,8 +37,6 @@ static const char USAGE[] =
     "  --max-memory MB      refuse a run whose accumulators would need more\n"
     "  -h, --help           this help\n";
 
-enum { OPT_OUT = ANALYSIS_OPT_LAST };
-
 static int write_text_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -120,22 +118,10 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
 
 int cmd_analyze(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        ANALYSIS_LONGOPTS, {"out", required_argument, 0, OPT_OUT}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
-    };
     analysis_options o = analysis_default_options();
     const char *out = "analysis";
-    int c, rc;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'h') { fputs(USAGE, stdout); return 0; }
-        if (c == OPT_OUT) { out = optarg; continue; }
-        if (c >= ANALYSIS_OPT_FIRST && c < ANALYSIS_OPT_LAST) {
-            if ((rc = analysis_option(&o, c, optarg, "analyze"))) return rc;
-            continue;
-        }
-        return cli_usage_error("analyze", "unknown option '%s'", argv[optind - 1]);
-    }
+    int rc = analysis_parse_args(argc, argv, &o, &out, USAGE, "analyze");
+    if (rc) return rc < 0 ? 0 : rc;
     if (argc - optind != 2) return cli_usage_error("analyze", "give MODEL_DIR and CORPUS");
     const char *model_dir = argv[optind], *corpus_path = argv[optind + 1];
     cli_set_threads(o.threads);

@@ -37,8 +37,6 @@ static const char USAGE[] =
     "                       as for softent analyze\n"
     "  -h, --help           this help\n";
 
-enum { OPT_OUT = ANALYSIS_OPT_LAST };
-
 typedef struct {
     char *path;
     int64_t step;     /* from the name step-N, else its position */
@@ -296,22 +294,10 @@ static int write_outputs(const analysis_options *o, const char *source, const ch
 
 int cmd_trace(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        ANALYSIS_LONGOPTS, {"out", required_argument, 0, OPT_OUT}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
-    };
     analysis_options o = analysis_default_options();
     const char *out = "trace";
-    int c, rc;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'h') { fputs(USAGE, stdout); return 0; }
-        if (c == OPT_OUT) { out = optarg; continue; }
-        if (c >= ANALYSIS_OPT_FIRST && c < ANALYSIS_OPT_LAST) {
-            if ((rc = analysis_option(&o, c, optarg, "trace"))) return rc;
-            continue;
-        }
-        return cli_usage_error("trace", "unknown option '%s'", argv[optind - 1]);
-    }
+    int rc = analysis_parse_args(argc, argv, &o, &out, USAGE, "trace");
+    if (rc) return rc < 0 ? 0 : rc;
     if (argc - optind < 2) return cli_usage_error("trace", "give RUN_DIR (or checkpoint directories) and CORPUS");
     cli_set_threads(o.threads);
     const char *corpus_path = argv[argc - 1];
