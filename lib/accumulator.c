@@ -7,10 +7,7 @@
 #include "accumulator.h"
 #include "error.h"
 #include "permute.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "threads.h"
 
 /* The hot loops get an AVX2 clone chosen at load time (4 doubles a vector
  * instead of 2); without FMA, so both clones round the same products. */
@@ -446,24 +443,6 @@ SE_HOT static void add_sums(se_sums *sums, const softent_acc *acc, const se_labe
     }
 }
 
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-static int thread_count(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
 /* Score n <= block rows starting at global row0 (tile aligned, or the end of
  * the stream) and accumulate them into every label set and permutation, in
  * one parallel region.  slot_buf holds [n_sets + threads, block] ints. */
@@ -475,7 +454,7 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
 
     #pragma omp parallel reduction(+ : skipped)
     {
-        const int tid = thread_id(), nt = thread_count();
+        const int tid = se_thread_id(), nt = se_thread_count();
         #pragma omp for schedule(dynamic, 1)
         for (int64_t i0 = 0; i0 < n; i0 += tile)
             score_tile(acc, z, i0, i0 + tile < n ? i0 + tile : n);
@@ -518,10 +497,7 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
 
 static int add_rows(softent_acc *acc, const float *z, int64_t n, int64_t row0)
 {
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads();
-#endif
+    const int threads = se_max_threads();
     int32_t *slot_buf = malloc((size_t)(acc->block * (threads + acc->n_sets)) * sizeof *slot_buf + 1);
     if (!slot_buf) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     for (int64_t off = 0; off < n; off += acc->block) {

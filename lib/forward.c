@@ -17,27 +17,7 @@
 #include "error.h"
 #include "model.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-static int max_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
+#include "threads.h"
 
 /* ---- scratch ------------------------------------------------------------ */
 
@@ -46,7 +26,7 @@ static int run_state_reserve(softent_model *m, int64_t n)
 {
     se_run_state *s = &m->s;
     const se_model_config *c = &m->c;
-    int64_t threads = max_threads();
+    int64_t threads = se_max_threads();
     if (n <= s->n_cap && threads <= s->threads_cap) return SOFTENT_OK;
     if (n < s->n_cap) n = s->n_cap;
     if (threads < s->threads_cap) threads = s->threads_cap;
@@ -224,7 +204,7 @@ static void attention(softent_model *m, int64_t n, float scale, int64_t window)
         const int64_t blk = blocks - 1 - task / H, h = task % H, kvh = h / group;
         const int64_t i0 = blk * SE_ATT_BLOCK, i1 = i0 + SE_ATT_BLOCK < n ? i0 + SE_ATT_BLOCK : n, rows = i1 - i0;
         const int64_t j0 = window && i0 - window + 1 > 0 ? i0 - window + 1 : 0, keys = i1 - j0;
-        float *S = s->scores + (int64_t)thread_id() * SE_ATT_BLOCK * s->n_cap;  /* [rows, keys] */
+        float *S = s->scores + (int64_t)se_thread_id() * SE_ATT_BLOCK * s->n_cap;  /* [rows, keys] */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)keys, (int)hd, scale,
                     s->q + i0 * ldq + h * hd, (int)ldq, s->k + j0 * ldk + kvh * hd, (int)ldk, 0.0f, S, (int)keys);
         for (int64_t r = 0; r < rows; r++) {
