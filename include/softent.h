@@ -21,6 +21,13 @@
 extern "C" {
 #endif
 
+/* What the library exports; everything else is hidden (-fvisibility=hidden). */
+#if defined(__GNUC__)
+#define SOFTENT_API __attribute__((visibility("default")))
+#else
+#define SOFTENT_API
+#endif
+
 #define SOFTENT_VERSION "0.1.0"
 #define SOFTENT_MAX_ARITY 4 /* widest tuple a label key may be */
 
@@ -37,9 +44,9 @@ typedef enum {
     SOFTENT_E_EMPTY = 9     /* no usable rows */
 } softent_status;
 
-const char *softent_strerror(int status);
+SOFTENT_API const char *softent_strerror(int status);
 /* The detail of the last failure on this thread ("" when none). */
-const char *softent_last_error(void);
+SOFTENT_API const char *softent_last_error(void);
 
 /* ---- temperature -------------------------------------------------------- */
 
@@ -50,25 +57,25 @@ typedef enum {
     SOFTENT_CAL_FIXED = 3    /* a given eps */
 } softent_calibration;
 
-const char *softent_calibration_name(softent_calibration mode);
+SOFTENT_API const char *softent_calibration_name(softent_calibration mode);
 /* Parse "exact", "bound", "leading" or a positive number. */
-int softent_calibration_parse(const char *s, softent_calibration *mode, double *eps_fixed);
+SOFTENT_API int softent_calibration_parse(const char *s, softent_calibration *mode, double *eps_fixed);
 
 /* eps for dimension d >= 2 and m >= 2 reference points.  FIXED is not
  * accepted here (there is nothing to compute). */
-int softent_calibrate(softent_calibration mode, int64_t d, int64_t m, double *eps);
+SOFTENT_API int softent_calibrate(softent_calibration mode, int64_t d, int64_t m, double *eps);
 
 /* KL(vMF(kappa = 1/eps) on S^{d-1} || uniform), in nats. */
-int softent_kl_vmf(double eps, int64_t d, double *kl);
+SOFTENT_API int softent_kl_vmf(double eps, int64_t d, double *kl);
 
 /* ---- reference points --------------------------------------------------- */
 
 /* The float64 draws of numpy.random.default_rng(seed).standard_normal(n). */
-int softent_standard_normal(uint64_t seed, int64_t n, double *out /* [n] */);
+SOFTENT_API int softent_standard_normal(uint64_t seed, int64_t n, double *out /* [n] */);
 
 /* Reference points: NumPy's standard_normal((m, d)) for this seed, each row
  * normalised in float64, then stored as float32. */
-int softent_refpoints_gaussian(uint64_t seed, int64_t m, int64_t d, float *w /* [m, d] */);
+SOFTENT_API int softent_refpoints_gaussian(uint64_t seed, int64_t m, int64_t d, float *w /* [m, d] */);
 
 /* ---- the accumulator ---------------------------------------------------- */
 
@@ -91,59 +98,59 @@ typedef struct {
                                       * (8 bytes a value); 0 */
 } softent_params;
 
-softent_params softent_default_params(void);
+SOFTENT_API softent_params softent_default_params(void);
 
 typedef struct softent_acc softent_acc;
 
 /* A new accumulator for d-dimensional rows.  w [m, d] gives the reference
  * points (copied, rows need not be unit length: they are normalised); NULL
  * draws them from params->seed. */
-int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, const float *w);
-void softent_acc_free(softent_acc *acc);
+SOFTENT_API int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, const float *w);
+SOFTENT_API void softent_acc_free(softent_acc *acc);
 
 /* Declare a label set whose keys are tuples of `arity` (1..4) integers.
  * *index receives its index.  Names are unique. */
-int softent_acc_add_labelset(softent_acc *acc, const char *name, int arity, int *index);
+SOFTENT_API int softent_acc_add_labelset(softent_acc *acc, const char *name, int arity, int *index);
 
 /* Share the label sets (names, counts, slots) of `src`, which must outlive
  * `dst`: accumulators over the same rows, such as the layers of one model,
  * then hold one copy of the counts.  dst has no label sets yet; counting
  * through either counts for both, until either adds rows. */
-int softent_acc_share_labels(softent_acc *dst, const softent_acc *src);
+SOFTENT_API int softent_acc_share_labels(softent_acc *dst, const softent_acc *src);
 
 /* The counting pass: the label keys of consecutive rows, keys [n, arity].
  * Call it for the whole label array (at once or in pieces, in row order)
  * before the first softent_acc_add.  Counting lets a value seen once skip
  * its m-vector, and lets the null permute labels across all rows. */
-int softent_acc_count(softent_acc *acc, int set, const int64_t *keys, int64_t n);
+SOFTENT_API int softent_acc_count(softent_acc *acc, int set, const int64_t *keys, int64_t n);
 
 /* Bytes the accumulator will hold once counting is done (the tables, the
  * m-vectors of repeated values, the null's vectors, the row-to-value map). */
-int64_t softent_acc_memory(const softent_acc *acc);
+SOFTENT_API int64_t softent_acc_memory(const softent_acc *acc);
 
 /* Add rows row0 .. row0+n-1 of the embedding matrix: z [n, d].  Rows may
  * come in any batch size; a shard passes its own row0 (its labels were
  * counted over all rows).  Rows of zero or non-finite norm are skipped and
  * counted.  Rows that do not complete a tile are held (copied) until the
  * next call or softent_acc_finish. */
-int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0);
+SOFTENT_API int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0);
 
 /* Score the rows held back because their tile was incomplete.  Call it when
  * the stream (or a shard) ends, before reading measures or saving. */
-int softent_acc_finish(softent_acc *acc);
+SOFTENT_API int softent_acc_finish(softent_acc *acc);
 
 /* Rows per tile for dimension d.  Shards that start on a multiple of it
  * merge to the one-pass result to rounding of the final sums. */
-int64_t softent_tile_rows(int64_t d);
+SOFTENT_API int64_t softent_tile_rows(int64_t d);
 
 /* Add the statistics of `src` into `dst`: shards of the same rows, counted on
  * the same label arrays, with the same settings and reference points. */
-int softent_acc_merge(softent_acc *dst, const softent_acc *src);
+SOFTENT_API int softent_acc_merge(softent_acc *dst, const softent_acc *src);
 
 /* Save and load the accumulated statistics (not the row-to-value map: a
  * loaded state can be merged and reported, not extended). */
-int softent_acc_save(const softent_acc *acc, const char *path);
-int softent_acc_load(softent_acc **out, const char *path);
+SOFTENT_API int softent_acc_save(const softent_acc *acc, const char *path);
+SOFTENT_API int softent_acc_load(softent_acc **out, const char *path);
 
 /* ---- measures ----------------------------------------------------------- */
 
@@ -156,10 +163,10 @@ typedef struct {
     int n_labelsets;
 } softent_summary;
 
-int softent_acc_summary(const softent_acc *acc, softent_summary *out);
+SOFTENT_API int softent_acc_summary(const softent_acc *acc, softent_summary *out);
 /* The parameters the accumulator was made with (eps resolved). */
-int softent_acc_params(const softent_acc *acc, softent_params *out);
-const float *softent_acc_refpoints(const softent_acc *acc); /* [m, d] */
+SOFTENT_API int softent_acc_params(const softent_acc *acc, softent_params *out);
+SOFTENT_API const float *softent_acc_refpoints(const softent_acc *acc); /* [m, d] */
 
 typedef struct {
     const char *name;
@@ -179,19 +186,19 @@ typedef struct {
     double p_value;        /* (1 + #{I_null >= I}) / (R + 1) */
 } softent_labelset_measures;
 
-int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measures *out);
+SOFTENT_API int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measures *out);
 /* Index of a label set by name, or -1. */
-int softent_acc_find_labelset(const softent_acc *acc, const char *name);
+SOFTENT_API int softent_acc_find_labelset(const softent_acc *acc, const char *name);
 
 /* Per value: its key (arity integers), count and H(Z|X=x); `i` runs over
  * 0 .. n_values-1 in first-seen order.  *h is NaN for a value never seen
  * (all its rows skipped) or dropped by min_count, and for a value seen once
  * unless params.per_value was set. */
-int softent_acc_value(const softent_acc *acc, int set, int64_t i, int64_t key[SOFTENT_MAX_ARITY],
-                      int64_t *count, double *h);
+SOFTENT_API int softent_acc_value(const softent_acc *acc, int set, int64_t i, int64_t key[SOFTENT_MAX_ARITY],
+                                  int64_t *count, double *h);
 
 /* optimality = I(out) / I(in) (NaN when I(in) <= 0). */
-double softent_optimality(double I_out, double I_in);
+SOFTENT_API double softent_optimality(double I_out, double I_in);
 
 #ifdef __cplusplus
 }

@@ -24,7 +24,7 @@ typedef enum {
     SOFTENT_I64 = 5
 } softent_dtype;
 
-const char *softent_dtype_name(softent_dtype t);
+SOFTENT_API const char *softent_dtype_name(softent_dtype t);
 
 /* A 2-D array in a file, read a block of rows at a time (nothing is mapped,
  * so memory stays at the block the caller asks for). */
@@ -32,32 +32,32 @@ typedef struct softent_matrix softent_matrix;
 
 /* path: a .npy file, or a .safetensors file with `tensor` naming a 2-D
  * tensor (NULL: the file's only 2-D tensor).  Floating dtypes only. */
-int softent_matrix_open(softent_matrix **out, const char *path, const char *tensor);
-int64_t softent_matrix_rows(const softent_matrix *mat);
-int64_t softent_matrix_cols(const softent_matrix *mat);
-softent_dtype softent_matrix_dtype(const softent_matrix *mat);
+SOFTENT_API int softent_matrix_open(softent_matrix **out, const char *path, const char *tensor);
+SOFTENT_API int64_t softent_matrix_rows(const softent_matrix *mat);
+SOFTENT_API int64_t softent_matrix_cols(const softent_matrix *mat);
+SOFTENT_API softent_dtype softent_matrix_dtype(const softent_matrix *mat);
 /* Rows row0 .. row0+n-1 converted to float32: out [n, cols]. */
-int softent_matrix_read(softent_matrix *mat, int64_t row0, int64_t n, float *out);
-void softent_matrix_close(softent_matrix *mat);
+SOFTENT_API int softent_matrix_read(softent_matrix *mat, int64_t row0, int64_t n, float *out);
+SOFTENT_API void softent_matrix_close(softent_matrix *mat);
 
 /* Rows row0 .. row0+n-1 in place, without a copy, when the file stores
  * float32 (mapped read-only); NULL otherwise (use softent_matrix_read).
  * softent_matrix_release tells the kernel those rows are done with, so the
  * mapping never holds more than the rows in use. */
-const float *softent_matrix_view(softent_matrix *mat, int64_t row0, int64_t n);
-void softent_matrix_release(softent_matrix *mat, int64_t row0, int64_t n);
+SOFTENT_API const float *softent_matrix_view(softent_matrix *mat, int64_t row0, int64_t n);
+SOFTENT_API void softent_matrix_release(softent_matrix *mat, int64_t row0, int64_t n);
 
 /* A whole float matrix as float32; *data is malloc'ed [rows, cols]. */
-int softent_npy_load_f32(const char *path, float **data, int64_t *rows, int64_t *cols);
-int softent_npy_save_f32(const char *path, const float *data /* [rows, cols] */, int64_t rows, int64_t cols);
-int softent_npy_save_i64(const char *path, const int64_t *data /* [rows, cols] */, int64_t rows, int64_t cols, int one_d);
+SOFTENT_API int softent_npy_load_f32(const char *path, float **data, int64_t *rows, int64_t *cols);
+SOFTENT_API int softent_npy_save_f32(const char *path, const float *data /* [rows, cols] */, int64_t rows, int64_t cols);
+SOFTENT_API int softent_npy_save_i64(const char *path, const int64_t *data /* [rows, cols] */, int64_t rows, int64_t cols, int one_d);
 
 /* Integer labels.  A .npy of int32/int64 with shape (N,) gives arity 1; (N, k)
  * with k <= 4 gives tuple keys.  Any other file is CSV (TSV when the first
  * line has a tab): `column` is a header name or a 0-based index (NULL: the
  * first column); a first line whose field is not an integer is a header.
  * *keys is malloc'ed [n, arity]. */
-int softent_labels_load(const char *path, const char *column, int64_t **keys, int64_t *n, int *arity);
+SOFTENT_API int softent_labels_load(const char *path, const char *column, int64_t **keys, int64_t *n, int *arity);
 
 #ifdef __cplusplus
 }

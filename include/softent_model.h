@@ -28,15 +28,15 @@ typedef struct softent_model softent_model;
 /* dir holds config.json and model.safetensors, or a sharded
  * model.safetensors.index.json with its shards.  Every tensor the
  * architecture needs is looked up and its shape and dtype checked here. */
-int softent_model_load(softent_model **out, const char *dir);
-void softent_model_free(softent_model *model);
+SOFTENT_API int softent_model_load(softent_model **out, const char *dir);
+SOFTENT_API void softent_model_free(softent_model *model);
 
 typedef struct {
     char arch[32];           /* config.json's model_type */
     int n_layers, d_model, n_heads, n_kv_heads, head_dim, d_ff, vocab_size, max_positions;
 } softent_model_config;
 
-int softent_model_get_config(const softent_model *model, softent_model_config *out);
+SOFTENT_API int softent_model_get_config(const softent_model *model, softent_model_config *out);
 
 /* Called once per hidden state, in order, as soon as it exists:
  * layer 0 = the embedding output, layer i = the output of block i, and the
@@ -48,8 +48,8 @@ typedef int (*softent_hidden_fn)(int layer, const float *h, int64_t n, int64_t d
  * on_hidden may be NULL; logits [n, vocab] may be NULL.  Returns the
  * callback's nonzero value when it stops the pass.  A model runs one
  * forward pass at a time (it owns the scratch buffers). */
-int softent_model_forward(softent_model *model, const int32_t *tokens /* [n] */, int64_t n,
-                          softent_hidden_fn on_hidden, void *user, float *logits /* [n, vocab] */);
+SOFTENT_API int softent_model_forward(softent_model *model, const int32_t *tokens /* [n] */, int64_t n,
+                                      softent_hidden_fn on_hidden, void *user, float *logits /* [n, vocab] */);
 
 #ifdef __cplusplus
 }

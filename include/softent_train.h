@@ -55,19 +55,19 @@ typedef struct {
 /* 4 layers, d 128, 4 heads, context 128, batch 16, 2000 steps, lr 3e-3,
  * 5% warmup, cosine to 10%, weight decay 0.1, clip 1.0, betas (0.9, 0.95),
  * eps 1e-8, seed 0, 12 checkpoints, 5% validation over 8 batches. */
-softent_train_params softent_train_default_params(void);
+SOFTENT_API softent_train_params softent_train_default_params(void);
 
 /* Checks every setting; the detail names the offending one. */
-int softent_train_check_params(const softent_train_params *p);
+SOFTENT_API int softent_train_check_params(const softent_train_params *p);
 
 /* The learning rate of step s = 1..steps: lr * s / W for s <= W warmup
  * steps, then a cosine from lr down to lr * min_lr_frac at s = steps. */
-double softent_train_lr(const softent_train_params *p, int64_t step);
+SOFTENT_API double softent_train_lr(const softent_train_params *p, int64_t step);
 
 /* The steps that get a checkpoint: min(n_checkpoints, steps) distinct steps,
  * log-spaced from 1 to steps, always both.  Returns how many; steps_out
  * holds [n_checkpoints]. */
-int softent_train_checkpoint_steps(const softent_train_params *p, int64_t *steps_out);
+SOFTENT_API int softent_train_checkpoint_steps(const softent_train_params *p, int64_t *steps_out);
 
 /* ---- data -------------------------------------------------------------- */
 
@@ -76,55 +76,55 @@ int softent_train_checkpoint_steps(const softent_train_params *p, int64_t *steps
  * [0, n_train - context - 1], so that a resumed run draws what an
  * uninterrupted one would.  inputs, targets [B, T] (targets shifted by one).
  * n_train >= context + 1. */
-void softent_train_batch(const softent_train_params *p, const int32_t *tokens, int64_t n_train,
-                         int64_t step, int32_t *inputs, int32_t *targets);
+SOFTENT_API void softent_train_batch(const softent_train_params *p, const int32_t *tokens, int64_t n_train,
+                                     int64_t step, int32_t *inputs, int32_t *targets);
 
 /* Validation windows over tokens [n_train, n_total): evenly spaced, not
  * overlapping, at most val_batches * batch of them.  Returns how many
  * (0 when the held-out part is shorter than context + 1); starts_out holds
  * [val_batches * batch]. */
-int64_t softent_train_val_windows(const softent_train_params *p, int64_t n_train, int64_t n_total,
-                                  int64_t *starts_out);
+SOFTENT_API int64_t softent_train_val_windows(const softent_train_params *p, int64_t n_train, int64_t n_total,
+                                              int64_t *starts_out);
 
 /* A 64-bit fingerprint of a token stream (a resumed run checks that its
  * corpus still gives the same stream). */
-uint64_t softent_train_token_hash(const int32_t *tokens, int64_t n);
+SOFTENT_API uint64_t softent_train_token_hash(const int32_t *tokens, int64_t n);
 
 /* ---- the trainer ---------------------------------------------------------- */
 
-typedef struct softent_trainer softent_trainer;
+typedef struct softent_gpt2_trainer softent_gpt2_trainer;
 
 /* A model initialised as Hugging Face initialises GPT-2: N(0, 0.02) for
  * weights and embeddings (0.02 / sqrt(2 n_layer) for the two residual
  * projections of each block), zero biases, unit LayerNorm gains; drawn in
- * the order of softent_trainer_tensor from NumPy's default_rng(seed). */
-int softent_trainer_new(softent_trainer **out, const softent_train_params *p);
-void softent_trainer_free(softent_trainer *t);
+ * the order of softent_gpt2_trainer_tensor from NumPy's default_rng(seed). */
+SOFTENT_API int softent_gpt2_trainer_new(softent_gpt2_trainer **out, const softent_train_params *p);
+SOFTENT_API void softent_gpt2_trainer_free(softent_gpt2_trainer *t);
 
-const softent_train_params *softent_trainer_params(const softent_trainer *t);
+SOFTENT_API const softent_train_params *softent_gpt2_trainer_params(const softent_gpt2_trainer *t);
 /* Optimizer steps taken so far. */
-int64_t softent_trainer_steps_done(const softent_trainer *t);
+SOFTENT_API int64_t softent_gpt2_trainer_steps_done(const softent_gpt2_trainer *t);
 
 /* One optimizer step (number steps_done + 1) on B windows: forward,
  * backward, clipping, AdamW at that step's learning rate.  inputs,
  * targets [B, T], ids in [0, vocab_size).  *loss: the mean loss of the
  * batch before the update; *grad_norm (may be NULL): the global gradient
  * norm before clipping. */
-int softent_trainer_step(softent_trainer *t, const int32_t *inputs, const int32_t *targets,
-                         float *loss, float *grad_norm);
+SOFTENT_API int softent_gpt2_trainer_step(softent_gpt2_trainer *t, const int32_t *inputs, const int32_t *targets,
+                                     float *loss, float *grad_norm);
 
 /* Forward and backward without an update: the gradients of the mean loss
- * over rows <= B windows [rows, T] (read with softent_trainer_tensor). */
-int softent_trainer_gradients(softent_trainer *t, const int32_t *inputs, const int32_t *targets,
-                              int rows, float *loss);
+ * over rows <= B windows [rows, T] (read with softent_gpt2_trainer_tensor). */
+SOFTENT_API int softent_gpt2_trainer_gradients(softent_gpt2_trainer *t, const int32_t *inputs, const int32_t *targets,
+                                          int rows, float *loss);
 
 /* Mean loss over rows <= B windows of len <= T tokens [rows, len]; no
  * gradients. */
-int softent_trainer_eval(softent_trainer *t, const int32_t *inputs, const int32_t *targets,
-                         int rows, int len, double *loss);
+SOFTENT_API int softent_gpt2_trainer_eval(softent_gpt2_trainer *t, const int32_t *inputs, const int32_t *targets,
+                                     int rows, int len, double *loss);
 
 /* Logits [rows, len, vocab_size] of rows <= B sequences of len <= T tokens. */
-int softent_trainer_logits(softent_trainer *t, const int32_t *inputs, int rows, int len, float *logits);
+SOFTENT_API int softent_gpt2_trainer_logits(softent_gpt2_trainer *t, const int32_t *inputs, int rows, int len, float *logits);
 
 /* The parameters one by one, as Hugging Face's GPT2Model names them:
  * wte.weight, wpe.weight, h.N.{ln_1, attn.c_attn, attn.c_proj, ln_2,
@@ -141,14 +141,14 @@ typedef struct {
     int decay;              /* AdamW decays it (weights, embeddings; not biases or LayerNorms) */
 } softent_train_tensor;
 
-int softent_trainer_n_tensors(const softent_trainer *t);
-int softent_trainer_tensor(softent_trainer *t, int index, softent_train_tensor *out);
+SOFTENT_API int softent_gpt2_trainer_n_tensors(const softent_gpt2_trainer *t);
+SOFTENT_API int softent_gpt2_trainer_tensor(softent_gpt2_trainer *t, int index, softent_train_tensor *out);
 
 /* ---- files ------------------------------------------------------------------ */
 
 /* Write dir/config.json and dir/model.safetensors (F32, HF GPT-2 names, no
  * lm_head: tied).  dir must exist; each file appears whole (temp + rename). */
-int softent_trainer_save_hf(const softent_trainer *t, const char *dir);
+SOFTENT_API int softent_gpt2_trainer_save_hf(const softent_gpt2_trainer *t, const char *dir);
 
 /* What a run keeps beside the trainer to resume exactly. */
 typedef struct {
@@ -161,10 +161,10 @@ typedef struct {
 /* The whole training state (settings, step, parameters, AdamW moments) and
  * `run`, written to path.tmp and renamed over path, so that path is always
  * a complete state. */
-int softent_trainer_save_state(const softent_trainer *t, const softent_train_resume *run, const char *path);
+SOFTENT_API int softent_gpt2_trainer_save_state(const softent_gpt2_trainer *t, const softent_train_resume *run, const char *path);
 /* A trainer from a state file; a truncated, corrupt or foreign file is
  * refused (SOFTENT_E_FORMAT, naming it). */
-int softent_trainer_load_state(softent_trainer **out, softent_train_resume *run, const char *path);
+SOFTENT_API int softent_gpt2_trainer_load_state(softent_gpt2_trainer **out, softent_train_resume *run, const char *path);
 
 #ifdef __cplusplus
 }

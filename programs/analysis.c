@@ -8,6 +8,7 @@
 
 #include "analysis.h"
 #include "cli.h"
+#include "softent_analysis.h"
 #include "softent_corpus.h"
 
 analysis_options analysis_default_options(void)

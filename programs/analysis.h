@@ -4,15 +4,15 @@
  * forward pass feeding one accumulator per selected layer.  trace runs the
  * same corpus and labels through every checkpoint.
  */
-#ifndef SOFTENT_ANALYSIS_H
-#define SOFTENT_ANALYSIS_H
+#ifndef SOFTENT_PROGRAMS_ANALYSIS_H
+#define SOFTENT_PROGRAMS_ANALYSIS_H
 
 #include <getopt.h>
 #include <stdint.h>
 
 #include "softent.h"
 #include "softent_model.h"
-#include "softent_text.h"
+#include "softent_tokenizer.h"
 
 typedef struct {
     softent_params params;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "softent_text.h"
+#include "softent_tokenizer.h"
 
 static const char USAGE[] =
     "usage: softent tokenize MODEL_DIR|tokenizer.json [FILE|-] [options]\n"

@@ -1,12 +1,12 @@
 /* tokenizer_cmd.c - `softent tokenizer train`: train a byte-level BPE on a
- * corpus and write a Hugging Face tokenizer.json (softent_bpe_train.h). */
+ * corpus and write a Hugging Face tokenizer.json (softent_tokenizer.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "softent_bpe_train.h"
+#include "softent_tokenizer.h"
 
 static const char USAGE[] =
     "usage: softent tokenizer train CORPUS -o tokenizer.json [options]\n"

@@ -15,7 +15,7 @@
 
 #include "cli.h"
 #include "softent_corpus.h"
-#include "softent_text.h"
+#include "softent_tokenizer.h"
 #include "softent_train.h"
 
 static const char USAGE[] =
@@ -433,7 +433,7 @@ static int tokenize_corpus(const options *o, softent_tokenizer *tok, int32_t eos
 
 typedef struct {
     const options *o;
-    softent_trainer *t;
+    softent_gpt2_trainer *t;
     const softent_train_params *p;
     const int32_t *tokens;
     int64_t n_train, n_total;
@@ -464,7 +464,7 @@ static double val_loss(run *r)
             memcpy(r->targets + (int64_t)b * T, r->tokens + r->val_starts[i + b] + 1, (size_t)T * sizeof(int32_t));
         }
         double loss;
-        if (softent_trainer_eval(r->t, r->inputs, r->targets, rows, T, &loss)) return NAN;
+        if (softent_gpt2_trainer_eval(r->t, r->inputs, r->targets, rows, T, &loss)) return NAN;
         sum += loss * rows;
     }
     return sum / (double)r->n_val_windows;
@@ -480,7 +480,7 @@ static int save_checkpoint(run *r, int64_t step)
     char *tok = path_join(tmp, "tokenizer.json");
     int rc = remove_dir(tmp);
     if (!rc && mkdir(tmp, 0777) != 0) rc = cli_error("%s: cannot create directory: %s", tmp, strerror(errno));
-    if (!rc && (rc = softent_trainer_save_hf(r->t, tmp))) rc = cli_lib_error(rc);
+    if (!rc && (rc = softent_gpt2_trainer_save_hf(r->t, tmp))) rc = cli_lib_error(rc);
     if (!rc) rc = copy_file(r->tokenizer_path, tok);
     /* a resumed run redoes the steps since its state: replace what they wrote */
     if (!rc) rc = remove_dir(dir);
@@ -496,7 +496,7 @@ static int save_state(run *r, double elapsed)
     if (fflush(r->csv) != 0) return cli_error("%s: write failed", r->csv_path);
     r->resume.log_bytes = ftell(r->csv);
     r->resume.elapsed_s = elapsed;
-    int rc = softent_trainer_save_state(r->t, &r->resume, r->state_path);
+    int rc = softent_gpt2_trainer_save_state(r->t, &r->resume, r->state_path);
     return rc ? cli_lib_error(rc) : 0;
 }
 
@@ -510,7 +510,7 @@ static int train_loop(run *r)
 {
     const softent_train_params *p = r->p;
     const int64_t tokens_a_step = (int64_t)p->batch * p->context;
-    if (softent_trainer_steps_done(r->t) == p->steps) {
+    if (softent_gpt2_trainer_steps_done(r->t) == p->steps) {
         printf("%s: the run is complete (%lld steps); nothing to resume\n", r->o->out, (long long)p->steps);
         return 0;
     }
@@ -518,16 +518,16 @@ static int train_loop(run *r)
     if (!ckpt) return cli_error("out of memory");
     const int n_ckpt = softent_train_checkpoint_steps(p, ckpt);
     int next_ckpt = 0;
-    while (next_ckpt < n_ckpt && ckpt[next_ckpt] <= softent_trainer_steps_done(r->t)) next_ckpt++;
+    while (next_ckpt < n_ckpt && ckpt[next_ckpt] <= softent_gpt2_trainer_steps_done(r->t)) next_ckpt++;
     double elapsed = r->resume.elapsed_s, avg_step = 0, last_print = 0;
     int rc = 0;
     float loss = NAN;
     double vloss = NAN;
-    for (int64_t step = softent_trainer_steps_done(r->t) + 1; step <= p->steps && !rc; step++) {
+    for (int64_t step = softent_gpt2_trainer_steps_done(r->t) + 1; step <= p->steps && !rc; step++) {
         const double t0 = now();
         softent_train_batch(p, r->tokens, r->n_train, step, r->inputs, r->targets);
         float norm;
-        if ((rc = softent_trainer_step(r->t, r->inputs, r->targets, &loss, &norm))) { rc = cli_lib_error(rc); break; }
+        if ((rc = softent_gpt2_trainer_step(r->t, r->inputs, r->targets, &loss, &norm))) { rc = cli_lib_error(rc); break; }
         const double dt = now() - t0;
         elapsed += dt;
         avg_step = avg_step ? 0.9 * avg_step + 0.1 * dt : dt;
@@ -616,8 +616,8 @@ int cmd_train(int argc, char **argv)
 
     if (o.resume) {
         if (access(r.state_path, F_OK) != 0) { rc = cli_error("%s: no training state to resume (start the run without --resume)", r.state_path); goto done; }
-        if ((rc = softent_trainer_load_state(&r.t, &r.resume, r.state_path))) { rc = cli_lib_error(rc); goto done; }
-        p = *softent_trainer_params(r.t);
+        if ((rc = softent_gpt2_trainer_load_state(&r.t, &r.resume, r.state_path))) { rc = cli_lib_error(rc); goto done; }
+        p = *softent_gpt2_trainer_params(r.t);
         if ((rc = check_resume_options(&o, &p, r.state_path))) goto done;
     } else {
         if (access(r.state_path, F_OK) == 0) {
@@ -659,7 +659,7 @@ int cmd_train(int argc, char **argv)
     r.resume.n_tokens = s.n;
 
     if (!o.resume) {
-        if ((rc = softent_trainer_new(&r.t, &p))) { rc = cli_lib_error(rc); goto done; }
+        if ((rc = softent_gpt2_trainer_new(&r.t, &p))) { rc = cli_lib_error(rc); goto done; }
         if (!(r.csv = fopen(r.csv_path, "w"))) { rc = cli_error("%s: cannot write: %s", r.csv_path, strerror(errno)); goto done; }
         fputs("step,lr,train_loss,val_loss,tokens_per_s\n", r.csv);
     } else {
@@ -670,7 +670,7 @@ int cmd_train(int argc, char **argv)
         }
         if (!(r.csv = fopen(r.csv_path, "a"))) { rc = cli_error("%s: cannot write: %s", r.csv_path, strerror(errno)); goto done; }
     }
-    r.p = softent_trainer_params(r.t);
+    r.p = softent_gpt2_trainer_params(r.t);
     r.inputs = malloc((size_t)p.batch * p.context * sizeof *r.inputs);
     r.targets = malloc((size_t)p.batch * p.context * sizeof *r.targets);
     if (!r.inputs || !r.targets) { rc = cli_error("out of memory"); goto done; }
@@ -685,7 +685,7 @@ done:
         unlink(r.tokenizer_path);
         if (created) rmdir(o.out);
     }
-    softent_trainer_free(r.t);
+    softent_gpt2_trainer_free(r.t);
     softent_tokenizer_free(tok);
     free(tok_src);
     free(s.ids);

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bessel.h"
+#include "estimator/bessel.h"
 #include "softent.h"
 
 static int usage(void)

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "permute.h"
+#include "estimator/permute.h"
 
 int main(int argc, char **argv)
 {

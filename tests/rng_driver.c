@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rng.h"
+#include "common/rng.h"
 
 static int parse_u64(const char *s, uint64_t *out) {
     char *end;

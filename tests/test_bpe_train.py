@@ -1,4 +1,4 @@
-"""softent tokenizer train (include/softent_bpe_train.h) against outside
+"""softent tokenizer train (include/softent_tokenizer.h) against outside
 references: the tokenizer.json it writes must load in Hugging Face's
 JavaScript tokenizer (@huggingface/tokenizers) and encode a held-out text
 to the same ids as softent tokenize; its merges must equal those of an

@@ -6,7 +6,7 @@
  *   layers= d= heads= context= vocab= batch= lr= warmup= min_lr= wd= clip=
  *   beta1= beta2= eps= seed= steps= [the k below]  threads= [all]
  *   weights=FILE   start from these weights (raw float32, the tensors of
- *                  softent_trainer_tensor in order) instead of the seed's
+ *                  softent_gpt2_trainer_tensor in order) instead of the seed's
  *
  * train_driver grads tokens=FILE out=DIR
  *   tokens: raw int32 [B, T+1] (inputs are the first T of each row, targets
@@ -95,15 +95,15 @@ static void split(const int32_t *rows, int B, int T, int32_t *inputs, int32_t *t
     }
 }
 
-static int load_weights(softent_trainer *t, const char *path)
+static int load_weights(softent_gpt2_trainer *t, const char *path)
 {
     int64_t n;
     float *w = read_raw(path, sizeof(float), &n), *p = w;
     if (!w) return 1;
     int64_t need = 0;
-    for (int i = 0; i < softent_trainer_n_tensors(t); i++) {
+    for (int i = 0; i < softent_gpt2_trainer_n_tensors(t); i++) {
         softent_train_tensor x;
-        softent_trainer_tensor(t, i, &x);
+        softent_gpt2_trainer_tensor(t, i, &x);
         need += x.numel;
         if (need <= n) memcpy(x.data, p, (size_t)x.numel * sizeof(float));
         p += x.numel;
@@ -116,27 +116,27 @@ static int load_weights(softent_trainer *t, const char *path)
     return 0;
 }
 
-static int cmd_grads(softent_trainer *t, const int32_t *tok, int64_t n_tok, const char *out)
+static int cmd_grads(softent_gpt2_trainer *t, const int32_t *tok, int64_t n_tok, const char *out)
 {
-    const softent_train_params *p = softent_trainer_params(t);
+    const softent_train_params *p = softent_gpt2_trainer_params(t);
     const int B = p->batch, T = p->context;
     if (n_tok != (int64_t)B * (T + 1)) { fprintf(stderr, "train_driver: tokens: need [B, T+1]\n"); return 1; }
     int32_t *in = malloc(sizeof(int32_t) * B * T), *tg = malloc(sizeof(int32_t) * B * T);
     split(tok, B, T, in, tg);
     float loss;
-    if (softent_trainer_gradients(t, in, tg, B, &loss)) return fail("gradients");
-    const int nt = softent_trainer_n_tensors(t);
+    if (softent_gpt2_trainer_gradients(t, in, tg, B, &loss)) return fail("gradients");
+    const int nt = softent_gpt2_trainer_n_tensors(t);
     int64_t total = 0;
     for (int i = 0; i < nt; i++) {
         softent_train_tensor x;
-        softent_trainer_tensor(t, i, &x);
+        softent_gpt2_trainer_tensor(t, i, &x);
         total += x.numel;
     }
     float *grads = malloc(sizeof(float) * total), *fd = malloc(sizeof(float) * 3 * nt);
     int64_t off = 0;
     for (int i = 0; i < nt; i++) {
         softent_train_tensor x;
-        softent_trainer_tensor(t, i, &x);
+        softent_gpt2_trainer_tensor(t, i, &x);
         memcpy(grads + off, x.grad, (size_t)x.numel * sizeof(float));
         off += x.numel;
     }
@@ -145,7 +145,7 @@ static int cmd_grads(softent_trainer *t, const int32_t *tok, int64_t n_tok, cons
     off = 0;
     for (int i = 0; i < nt; i++) {
         softent_train_tensor x;
-        softent_trainer_tensor(t, i, &x);
+        softent_gpt2_trainer_tensor(t, i, &x);
         const float *g = grads + off;
         double norm = 0;
         for (int64_t j = 0; j < x.numel; j++) norm += (double)g[j] * g[j];
@@ -156,9 +156,9 @@ static int cmd_grads(softent_trainer *t, const int32_t *tok, int64_t n_tok, cons
         double lp = 0, lm = 0;
         if (norm > 0) {
             for (int64_t j = 0; j < x.numel; j++) x.data[j] = (float)(saved[j] + h * g[j] / norm);
-            softent_trainer_eval(t, in, tg, B, T, &lp);
+            softent_gpt2_trainer_eval(t, in, tg, B, T, &lp);
             for (int64_t j = 0; j < x.numel; j++) x.data[j] = (float)(saved[j] - h * g[j] / norm);
-            softent_trainer_eval(t, in, tg, B, T, &lm);
+            softent_gpt2_trainer_eval(t, in, tg, B, T, &lm);
             memcpy(x.data, saved, sizeof(float) * x.numel);
         }
         free(saved);
@@ -177,15 +177,15 @@ static int cmd_grads(softent_trainer *t, const int32_t *tok, int64_t n_tok, cons
     return rc ? fail(out) : 0;
 }
 
-static int save_checkpoint(softent_trainer *t, const char *dir)
+static int save_checkpoint(softent_gpt2_trainer *t, const char *dir)
 {
     mkdir(dir, 0777);
-    return softent_trainer_save_hf(t, dir) ? fail(dir) : 0;
+    return softent_gpt2_trainer_save_hf(t, dir) ? fail(dir) : 0;
 }
 
-static int cmd_train(softent_trainer *t, const int32_t *tok, int64_t n_tok, int K, const char *out)
+static int cmd_train(softent_gpt2_trainer *t, const int32_t *tok, int64_t n_tok, int K, const char *out)
 {
-    const softent_train_params *p = softent_trainer_params(t);
+    const softent_train_params *p = softent_gpt2_trainer_params(t);
     const int B = p->batch, T = p->context, V = p->vocab_size;
     if (n_tok != (int64_t)K * B * (T + 1)) { fprintf(stderr, "train_driver: tokens: need [K, B, T+1]\n"); return 1; }
     if (save_checkpoint(t, path_in(out, "init"))) return 1;
@@ -195,10 +195,10 @@ static int cmd_train(softent_trainer *t, const int32_t *tok, int64_t n_tok, int 
     for (int k = 0; k < K; k++) {
         split(tok + (int64_t)k * B * (T + 1), B, T, in, tg);
         lr[k] = (float)softent_train_lr(p, k + 1);
-        if (softent_trainer_step(t, in, tg, &losses[2 * k], &losses[2 * k + 1])) return fail("step");
+        if (softent_gpt2_trainer_step(t, in, tg, &losses[2 * k], &losses[2 * k + 1])) return fail("step");
     }
     split(tok, B, T, in, tg);
-    if (softent_trainer_logits(t, in, B, T, logits)) return fail("logits");
+    if (softent_gpt2_trainer_logits(t, in, B, T, logits)) return fail("logits");
     int rc = save_checkpoint(t, path_in(out, "final"));
     if (!rc && (softent_npy_save_f32(path_in(out, "losses.npy"), losses, K, 2) ||
                 softent_npy_save_f32(path_in(out, "lr.npy"), lr, K, 1) ||
@@ -219,9 +219,9 @@ static double now(void)
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-static int cmd_time(softent_trainer *t, const int32_t *tok, int64_t n_tok, int K)
+static int cmd_time(softent_gpt2_trainer *t, const int32_t *tok, int64_t n_tok, int K)
 {
-    const softent_train_params *p = softent_trainer_params(t);
+    const softent_train_params *p = softent_gpt2_trainer_params(t);
     const int B = p->batch, T = p->context;
     const int64_t per = (int64_t)B * (T + 1), n_batches = n_tok / per;
     if (n_batches < 1) { fprintf(stderr, "train_driver: tokens: need [n, B, T+1]\n"); return 1; }
@@ -231,7 +231,7 @@ static int cmd_time(softent_trainer *t, const int32_t *tok, int64_t n_tok, int K
         if (k == 1) t0 = now();
         float loss, norm;
         split(tok + (k % n_batches) * per, B, T, in, tg);
-        if (softent_trainer_step(t, in, tg, &loss, &norm)) return fail("step");
+        if (softent_gpt2_trainer_step(t, in, tg, &loss, &norm)) return fail("step");
     }
     printf("steps_per_s %.4f\n", K / (now() - t0));
     free(in);
@@ -275,8 +275,8 @@ int main(int argc, char **argv)
     const char *weights = arg(argc, argv, "weights", NULL);
     if (!tokens) { fprintf(stderr, "train_driver: give tokens=FILE\n"); return 2; }
 
-    softent_trainer *t;
-    if (softent_trainer_new(&t, &p)) return fail("trainer");
+    softent_gpt2_trainer *t;
+    if (softent_gpt2_trainer_new(&t, &p)) return fail("trainer");
     if (weights && load_weights(t, weights)) return 1;
     int64_t n_tok;
     int32_t *tok = read_raw(tokens, sizeof(int32_t), &n_tok);
@@ -288,6 +288,6 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "time")) rc = cmd_time(t, tok, n_tok, K);
     else { fprintf(stderr, "train_driver: unknown command '%s'\n", cmd); rc = 2; }
     free(tok);
-    softent_trainer_free(t);
+    softent_gpt2_trainer_free(t);
     return rc;
 }

@@ -1,0 +1,88 @@
+/*
+ * fastmath.h - the few transcendental functions of the hot loops, written
+ * in straight-line arithmetic that the compiler vectorises (libm's exp is a
+ * scalar call), and SE_HOT, which gives a hot loop an AVX2 clone chosen at
+ * load time.  The clones are built without FMA, so both round the same
+ * products and results do not depend on the machine.
+ */
+#ifndef SOFTENT_COMMON_FASTMATH_H
+#define SOFTENT_COMMON_FASTMATH_H
+
+#include <math.h>
+#include <stdint.h>
+
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define SE_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define SE_HOT
+#endif
+
+/* exp(x) for x <= 0, to about 1 ulp, in straight-line arithmetic that the
+ * compiler vectorises (libm's exp is a scalar call, and the softmax makes
+ * m of them per row).  x = k ln2 + r with |r| <= ln2/2 (ln2 split in two
+ * parts so k ln2 is exact), exp(r) by its Taylor series to r^13, 2^k by
+ * building the exponent bits.  Below -708 the result would be subnormal:
+ * it returns 0, which the entropy's 1e-9 floor cannot tell apart. */
+static inline double se_exp_nonpos(double x)
+{
+    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    const double shifter = 6755399441055744.0; /* 1.5 * 2^52: adding it rounds to an integer */
+    x = x < -708.0 ? -708.0 : x;
+    double t = x * 1.44269504088896340736 + shifter;
+    double k = t - shifter;
+    double r = (x - k * ln2_hi) - k * ln2_lo;
+    double e = 1.0 / 6227020800.0;
+    e = e * r + 1.0 / 479001600.0;
+    e = e * r + 1.0 / 39916800.0;
+    e = e * r + 1.0 / 3628800.0;
+    e = e * r + 1.0 / 362880.0;
+    e = e * r + 1.0 / 40320.0;
+    e = e * r + 1.0 / 5040.0;
+    e = e * r + 1.0 / 720.0;
+    e = e * r + 1.0 / 120.0;
+    e = e * r + 1.0 / 24.0;
+    e = e * r + 1.0 / 6.0;
+    e = e * r + 0.5;
+    e = e * r + 1.0;
+    e = e * r + 1.0;
+    /* t's low mantissa bits hold k; k + 1023 shifted into place is 2^k. */
+    union { double d; uint64_t u; } bits = {.d = t};
+    bits.u = (bits.u + 1023) << 52;
+    return x <= -708.0 ? 0.0 : e * bits.d;
+}
+
+/* exp(x) for x <= 0 to about 2 ulp, in straight-line float arithmetic the
+ * compiler vectorises (expf is a scalar libm call, and the softmaxes and
+ * GELU spend most of their time in it).  x = k ln2 + r with |r| <= ln2/2,
+ * exp(r) by its Taylor polynomial, 2^k built in the exponent bits.  From
+ * -87 down, where exp nears the subnormals, the result is 0. */
+static inline float se_expf_nonpos(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    /* round to nearest by adding and removing 1.5 * 2^23 (nearbyintf is a
+     * libm call without SSE4.1) */
+    float kf = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - kf * 0.693145751953125f;    /* ln2 split in two so k ln2 is exact */
+    r = r - kf * 1.42860682030941723e-6f;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    union { float f; int32_t i; } scale = {.i = ((int32_t)kf + 127) << 23};
+    float e = p * scale.f;
+    return x <= -87.0f ? 0.0f : e;
+}
+
+/* tanh through exp(-2|u|) <= 1, which cannot overflow. */
+static inline float se_tanhf(float u)
+{
+    float e = se_expf_nonpos(-2.0f * fabsf(u));
+    float t = (1.0f - e) / (1.0f + e);
+    return u < 0 ? -t : t;
+}
+
+#endif

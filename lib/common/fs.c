@@ -1,0 +1,152 @@
+/* fs.c - path joining, whole-file reads and atomic writes (see fs.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "fs.h"
+
+char *se_path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+int se_read_file(const char *path, size_t max_bytes, char **data, size_t *len)
+{
+    *data = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    int rc = buf ? SOFTENT_OK : se_fail(SOFTENT_E_NOMEM, "%s: out of memory", path);
+    while (!rc) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1) break;
+        if (n > max_bytes) {
+            rc = se_fail(SOFTENT_E_FORMAT, "%s: larger than the %zu MB softent reads for a file of this kind", path, max_bytes >> 20);
+            break;
+        }
+        char *grown = realloc(buf, cap * 2);
+        if (!grown) rc = se_fail(SOFTENT_E_NOMEM, "%s: out of memory", path);
+        else buf = grown, cap *= 2;
+    }
+    if (!rc && ferror(f)) rc = se_fail(SOFTENT_E_IO, "%s: read failed", path);
+    if (!rc && n > max_bytes)
+        rc = se_fail(SOFTENT_E_FORMAT, "%s: larger than the %zu MB softent reads for a file of this kind", path, max_bytes >> 20);
+    fclose(f);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    *data = buf;
+    if (len) *len = n;
+    return SOFTENT_OK;
+}
+
+int se_make_dirs(const char *path)
+{
+    char *p = strdup(path);
+    if (!p) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    int rc = SOFTENT_OK;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s) continue;
+        const char saved = *s;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            rc = se_fail(SOFTENT_E_IO, "%s: cannot create directory: %s", p, strerror(errno));
+            break;
+        }
+        if (saved == '\0') {
+            struct stat st;
+            if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) rc = se_fail(SOFTENT_E_IO, "%s: not a directory", p);
+            break;
+        }
+        *s = saved;
+    }
+    free(p);
+    return rc;
+}
+
+int se_atomic_open(se_atomic_file *a, const char *path)
+{
+    *a = (se_atomic_file){.path = path, .ok = 1};
+    if (!(a->tmp = malloc(strlen(path) + 12))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    sprintf(a->tmp, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(a->tmp);
+    if (fd < 0 || !(a->f = fdopen(fd, "wb"))) {
+        int err = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(a->tmp);
+        }
+        free(a->tmp);
+        a->tmp = NULL;
+        return se_fail(SOFTENT_E_IO, "%s: cannot write: %s", path, strerror(err));
+    }
+    /* mkstemp makes the file 0600; give it the mode an ordinary file gets */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    return SOFTENT_OK;
+}
+
+void se_atomic_write(se_atomic_file *a, const void *data, size_t n)
+{
+    if (a->ok && n && fwrite(data, 1, n, a->f) != n) a->ok = 0;
+}
+
+/* The rename is durable once the directory holding it is on disk. */
+static void sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY) : -1;
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+int se_atomic_commit(se_atomic_file *a)
+{
+    int err = 0;
+    if (!a->ok || ferror(a->f) || fflush(a->f) != 0 || fsync(fileno(a->f)) != 0) err = errno ? errno : EIO;
+    if (fclose(a->f) != 0 && !err) err = errno ? errno : EIO;
+    a->f = NULL;
+    if (!err && rename(a->tmp, a->path) != 0) err = errno;
+    if (err) {
+        unlink(a->tmp);
+        free(a->tmp);
+        a->tmp = NULL;
+        return se_fail(SOFTENT_E_IO, "%s: write failed: %s", a->path, strerror(err));
+    }
+    sync_parent(a->path);
+    free(a->tmp);
+    a->tmp = NULL;
+    return SOFTENT_OK;
+}
+
+void se_atomic_abort(se_atomic_file *a)
+{
+    if (a->f) fclose(a->f);
+    if (a->tmp) unlink(a->tmp);
+    free(a->tmp);
+    *a = (se_atomic_file){0};
+}
+
+int se_write_file(const char *path, const void *data, size_t n)
+{
+    se_atomic_file a;
+    int rc = se_atomic_open(&a, path);
+    if (rc) return rc;
+    se_atomic_write(&a, data, n);
+    return se_atomic_commit(&a);
+}

@@ -1,0 +1,519 @@
+/* accumulator.c - counting pass and the streaming hot path (see accumulator.h). */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accumulator.h"
+#include "common/error.h"
+#include "common/fastmath.h"
+#include "permute.h"
+#include "common/threads.h"
+
+softent_params softent_default_params(void)
+{
+    softent_params p = {
+        .m = 100,
+        .seed = 0,
+        .calibration = SOFTENT_CAL_EXACT,
+        .eps = 0,
+        .weighting = SOFTENT_WEIGHT_PROB,
+        .min_count = 1,
+        .null_perms = 0,
+        .null_seed = 0,
+        .max_memory = 0,
+        .per_value = 0,
+    };
+    return p;
+}
+
+int64_t softent_tile_rows(int64_t d)
+{
+    /* sgemm packs W again for every call, so a tile should be long (1024
+     * rows); wide rows get fewer so that the rows held back for an
+     * incomplete tile stay near 16 MB. */
+    int64_t t = ((int64_t)1 << 22) / (d > 0 ? d : 1);
+    return t < 16 ? 16 : t > 1024 ? 1024 : t;
+}
+
+/* Tiles scored together: enough to keep every thread busy. */
+static int64_t tiles_per_block(int64_t tile, int64_t m)
+{
+    int64_t g = ((int64_t)1 << 21) / (tile * m);
+    return g < 1 ? 1 : g > 16 ? 16 : g;
+}
+
+int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, const float *w)
+{
+    *out = NULL;
+    softent_params p = params ? *params : softent_default_params();
+    if (d < 2) return se_fail(SOFTENT_E_INVALID, "embedding dimension d = %lld: need d >= 2 (one dimension has no sphere to spread over)", (long long)d);
+    if (p.m < 2) return se_fail(SOFTENT_E_INVALID, "m = %lld reference points: need m >= 2", (long long)p.m);
+    if (p.null_perms < 0 || p.null_perms > 100000) return se_fail(SOFTENT_E_INVALID, "null permutations must be in 0..100000, got %d", p.null_perms);
+    if (p.min_count < 0) return se_fail(SOFTENT_E_INVALID, "min-count must be >= 0, got %lld", (long long)p.min_count);
+    if (p.weighting != SOFTENT_WEIGHT_PROB && p.weighting != SOFTENT_WEIGHT_UNIFORM) return se_fail(SOFTENT_E_INVALID, "unknown weighting %d", (int)p.weighting);
+    if (p.calibration == SOFTENT_CAL_FIXED) {
+        if (!(p.eps > 0) || !isfinite(p.eps)) return se_fail(SOFTENT_E_INVALID, "a fixed temperature must be a positive number, got %g", p.eps);
+    } else {
+        int rc = softent_calibrate(p.calibration, d, p.m, &p.eps);
+        if (rc) return rc;
+    }
+
+    softent_acc *acc = calloc(1, sizeof *acc);
+    if (!acc) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    acc->p = p;
+    acc->m = p.m;
+    acc->d = d;
+    acc->tile = softent_tile_rows(d);
+    acc->block = acc->tile * tiles_per_block(acc->tile, p.m);
+    const int64_t m = p.m, B = acc->block;
+    acc->pending = malloc((size_t)(acc->tile * d) * sizeof *acc->pending);
+    acc->w = malloc((size_t)(m * d) * sizeof *acc->w);
+    acc->total = calloc((size_t)m, sizeof *acc->total);
+    acc->scores = malloc((size_t)(B * m) * sizeof *acc->scores);
+    acc->prob = malloc((size_t)(B * m) * sizeof *acc->prob);
+    acc->row_h = malloc((size_t)B * sizeof *acc->row_h);
+    acc->valid = malloc((size_t)B);
+    if (!acc->w || !acc->total || !acc->pending || !acc->scores || !acc->prob || !acc->row_h || !acc->valid) {
+        softent_acc_free(acc);
+        return se_fail(SOFTENT_E_NOMEM, "out of memory for the accumulator (m = %lld, d = %lld)", (long long)m, (long long)d);
+    }
+
+    if (!w) {
+        int rc = softent_refpoints_gaussian(p.seed, m, d, acc->w);
+        if (rc) { softent_acc_free(acc); return rc; }
+    } else {
+        /* Rows already unit length to float32 rounding are kept bit for bit,
+         * so that saved reference points load back unchanged. */
+        for (int64_t i = 0; i < m; i++) {
+            const float *src = w + i * d;
+            double ss = 0;
+            for (int64_t j = 0; j < d; j++) ss += (double)src[j] * src[j];
+            if (!(ss > 0) || !isfinite(ss)) {
+                softent_acc_free(acc);
+                return se_fail(SOFTENT_E_INVALID, "reference point %lld has zero or non-finite norm", (long long)i);
+            }
+            double scale = fabs(sqrt(ss) - 1) < 1e-6 ? 1.0 : 1.0 / sqrt(ss);
+            for (int64_t j = 0; j < d; j++) acc->w[i * d + j] = (float)(src[j] * scale);
+        }
+    }
+    *out = acc;
+    return SOFTENT_OK;
+}
+
+se_labels *se_labels_new(int arity, int64_t min_count)
+{
+    se_labels *lab = calloc(1, sizeof *lab);
+    if (!lab) return NULL;
+    lab->refs = 1;
+    lab->min_count = min_count;
+    if (se_keytable_init(&lab->table, arity)) { free(lab); return NULL; }
+    return lab;
+}
+
+void se_labels_release(se_labels *lab)
+{
+    if (!lab || --lab->refs > 0) return;
+    se_keytable_free(&lab->table);
+    free(lab->row_value);
+    free(lab->value_slot);
+    free(lab);
+}
+
+static void labelset_free(se_labelset *s, int null_perms)
+{
+    free(s->name);
+    se_labels_release(s->lab);
+    free(s->value_h);
+    se_sums_free(&s->real);
+    if (s->null)
+        for (int r = 0; r < null_perms; r++) se_sums_free(&s->null[r]);
+    free(s->null);
+}
+
+void softent_acc_free(softent_acc *acc)
+{
+    if (!acc) return;
+    for (int k = 0; k < acc->n_sets; k++) labelset_free(&acc->sets[k], acc->p.null_perms);
+    free(acc->sets);
+    free(acc->w);
+    free(acc->total);
+    free(acc->pending);
+    free(acc->scores);
+    free(acc->prob);
+    free(acc->row_h);
+    free(acc->valid);
+    free(acc);
+}
+
+int softent_acc_add_labelset(softent_acc *acc, const char *name, int arity, int *index)
+{
+    if (acc->frozen) return se_fail(SOFTENT_E_ORDER, "label set '%s' declared after rows were added", name);
+    if (arity < 1 || arity > SOFTENT_MAX_ARITY) return se_fail(SOFTENT_E_INVALID, "label set '%s': keys must be tuples of 1..%d integers, got %d", name, SOFTENT_MAX_ARITY, arity);
+    if (!name || !*name) return se_fail(SOFTENT_E_INVALID, "a label set needs a name");
+    if (softent_acc_find_labelset(acc, name) >= 0) return se_fail(SOFTENT_E_INVALID, "label set '%s' named twice", name);
+    se_labelset *sets = realloc(acc->sets, (size_t)(acc->n_sets + 1) * sizeof *sets);
+    if (!sets) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    acc->sets = sets;
+    se_labelset *s = &sets[acc->n_sets];
+    memset(s, 0, sizeof *s);
+    s->name = strdup(name);
+    s->lab = se_labels_new(arity, acc->p.min_count);
+    if (!s->name || !s->lab) { labelset_free(s, 0); return se_fail(SOFTENT_E_NOMEM, "out of memory"); }
+    if (index) *index = acc->n_sets;
+    acc->n_sets++;
+    return SOFTENT_OK;
+}
+
+int softent_acc_share_labels(softent_acc *dst, const softent_acc *src)
+{
+    if (dst->n_sets > 0 || dst->frozen) return se_fail(SOFTENT_E_ORDER, "share labels into an accumulator that has none yet");
+    if (dst->p.min_count != src->p.min_count) return se_fail(SOFTENT_E_MISMATCH, "accumulators sharing labels need the same min-count");
+    for (int k = 0; k < src->n_sets; k++) {
+        int rc = softent_acc_add_labelset(dst, src->sets[k].name, src->sets[k].lab->table.arity, NULL);
+        if (rc) return rc;
+        se_labelset *s = &dst->sets[k];
+        se_labels_release(s->lab);
+        s->lab = src->sets[k].lab;
+        s->lab->refs++;
+    }
+    return SOFTENT_OK;
+}
+
+int softent_acc_find_labelset(const softent_acc *acc, const char *name)
+{
+    for (int k = 0; k < acc->n_sets; k++)
+        if (strcmp(acc->sets[k].name, name) == 0) return k;
+    return -1;
+}
+
+int softent_acc_count(softent_acc *acc, int set, const int64_t *keys, int64_t n)
+{
+    if (set < 0 || set >= acc->n_sets) return se_fail(SOFTENT_E_INVALID, "no label set %d", set);
+    se_labelset *s = &acc->sets[set];
+    if (acc->frozen || s->lab->frozen) return se_fail(SOFTENT_E_ORDER, "label set '%s': labels counted after rows were added; count every label first", s->name);
+    if (n < 0 || (n > 0 && !keys)) return se_fail(SOFTENT_E_INVALID, "bad label count");
+    if (s->lab->n_rows + n > INT32_MAX * (int64_t)64) return se_fail(SOFTENT_E_LIMIT, "too many rows");
+    if (s->lab->n_rows + n > s->lab->row_cap) {
+        int64_t cap = s->lab->row_cap ? s->lab->row_cap : 4096;
+        while (cap < s->lab->n_rows + n) cap *= 2;
+        int32_t *rv = realloc(s->lab->row_value, (size_t)cap * sizeof *rv);
+        if (!rv) return se_fail(SOFTENT_E_NOMEM, "out of memory for the labels of '%s'", s->name);
+        s->lab->row_value = rv;
+        s->lab->row_cap = cap;
+    }
+    const int a = s->lab->table.arity;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t id;
+        int rc = se_keytable_intern(&s->lab->table, keys + i * a, &id);
+        if (rc) return rc;
+        s->lab->table.count[id]++;
+        s->lab->row_value[s->lab->n_rows + i] = id;
+    }
+    s->lab->n_rows += n;
+    return SOFTENT_OK;
+}
+
+/* Slots the label set will hold: values counted at least twice and kept. */
+static int64_t stored_values(const se_labelset *s)
+{
+    int64_t n = 0;
+    for (int64_t v = 0; v < s->lab->table.n; v++) {
+        int64_t c = s->lab->table.count[v];
+        if (c >= 2 && c >= s->lab->min_count) n++;
+    }
+    return n;
+}
+
+int64_t softent_acc_memory(const softent_acc *acc)
+{
+    const int64_t m = acc->m, R = acc->p.null_perms;
+    int64_t bytes = (int64_t)sizeof *acc + m * acc->d * 4 + m * 8;
+    bytes += acc->block * (m * 4 + m * 8 + 9) + acc->tile * acc->d * 4;
+    for (int k = 0; k < acc->n_sets; k++) {
+        const se_labelset *s = &acc->sets[k];
+        int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s);
+        bytes += se_keytable_bytes(&s->lab->table) + s->lab->row_cap * 4 + s->lab->table.n * (4 + (acc->p.per_value ? 8 : 0));
+        bytes += (1 + R) * (stored * (m * 8 + 8) + m * 8 + 32);
+    }
+    return bytes;
+}
+
+int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m)
+{
+    memset(s, 0, sizeof *s);
+    s->sums = calloc((size_t)(n_stored * m) + 1, sizeof *s->sums);
+    s->seen = calloc((size_t)n_stored + 1, sizeof *s->seen);
+    s->kept_total = calloc((size_t)m, sizeof *s->kept_total);
+    if (!s->sums || !s->seen || !s->kept_total) {
+        se_sums_free(s);
+        return se_fail(SOFTENT_E_NOMEM, "out of memory for %lld label vectors of %lld bins", (long long)n_stored, (long long)m);
+    }
+    return SOFTENT_OK;
+}
+
+void se_sums_free(se_sums *s)
+{
+    free(s->sums);
+    free(s->seen);
+    free(s->kept_total);
+    memset(s, 0, sizeof *s);
+}
+
+/* Each value's slot: stored (counted twice or more), singleton, or dropped. */
+static int freeze_labels(se_labels *lab, const char *name)
+{
+    if (lab->frozen) return SOFTENT_OK;
+    const int64_t nv = lab->table.n;
+    lab->value_slot = malloc((size_t)nv * sizeof *lab->value_slot + 1);
+    if (!lab->value_slot) return se_fail(SOFTENT_E_NOMEM, "out of memory for label set '%s'", name);
+    lab->n_stored = lab->n_dropped = 0;
+    for (int64_t v = 0; v < nv; v++) {
+        int64_t c = lab->table.count[v];
+        if (c < lab->min_count) lab->value_slot[v] = SLOT_DROPPED, lab->n_dropped++;
+        else if (c == 1) lab->value_slot[v] = SLOT_SINGLE;
+        else lab->value_slot[v] = (int32_t)lab->n_stored++;
+    }
+    lab->frozen = 1;
+    return SOFTENT_OK;
+}
+
+int se_acc_freeze(softent_acc *acc)
+{
+    if (acc->frozen) return SOFTENT_OK;
+    for (int k = 1; k < acc->n_sets; k++)
+        if (acc->sets[k].lab->n_rows != acc->sets[0].lab->n_rows)
+            return se_fail(SOFTENT_E_MISMATCH, "label set '%s' has %lld labels but '%s' has %lld",
+                           acc->sets[k].name, (long long)acc->sets[k].lab->n_rows, acc->sets[0].name, (long long)acc->sets[0].lab->n_rows);
+    int64_t need = softent_acc_memory(acc);
+    if (acc->p.max_memory > 0 && need > acc->p.max_memory)
+        return se_fail(SOFTENT_E_LIMIT, "the run needs about %.1f MB, over the limit of %.1f MB; lower --null, raise --min-count, or raise --max-memory",
+                       need / 1e6, acc->p.max_memory / 1e6);
+    const int64_t m = acc->m;
+    for (int k = 0; k < acc->n_sets; k++) {
+        se_labelset *s = &acc->sets[k];
+        int rc = freeze_labels(s->lab, s->name);
+        if (rc) return rc;
+        const int64_t nv = s->lab->table.n;
+        if (acc->p.per_value) {
+            if (!(s->value_h = malloc((size_t)nv * sizeof *s->value_h + 1)))
+                return se_fail(SOFTENT_E_NOMEM, "out of memory for label set '%s'", s->name);
+            for (int64_t v = 0; v < nv; v++) s->value_h[v] = NAN;
+        }
+        rc = se_sums_alloc(&s->real, s->lab->n_stored, m);
+        if (rc) return rc;
+        if (acc->p.null_perms > 0) {
+            s->null = calloc((size_t)acc->p.null_perms, sizeof *s->null);
+            if (!s->null) return se_fail(SOFTENT_E_NOMEM, "out of memory for the null");
+            for (int r = 0; r < acc->p.null_perms; r++)
+                if ((rc = se_sums_alloc(&s->null[r], s->lab->n_stored, m))) return rc;
+        }
+    }
+    acc->frozen = 1;
+    return SOFTENT_OK;
+}
+
+/* Score rows [i0, i1) of the block z: one sgemm of the raw rows against W,
+ * then per row the softmax of a_j = (z.w_j / |z|) / eps in double, and the
+ * row's entropy.  Scaling the scores by 1/|z| instead of normalising z
+ * first saves a pass over the rows and rounds the same.  Runs on one
+ * thread per tile. */
+SE_HOT static void score_tile(softent_acc *acc, const float *z, int64_t i0, int64_t i1)
+{
+    const int64_t m = acc->m, d = acc->d;
+    const double log_floor = log(1e-9), inv_log_m = 1.0 / log((double)m);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)m, (int)d, 1.0f,
+                z + i0 * d, (int)d, acc->w, (int)d, 0.0f, acc->scores + i0 * m, (int)m);
+    for (int64_t i = i0; i < i1; i++) {
+        const float *x = z + i * d;
+        double ss = 0;
+        #pragma omp simd reduction(+ : ss)
+        for (int64_t j = 0; j < d; j++) ss += (double)x[j] * x[j];
+        acc->valid[i] = ss > 0 && isfinite(ss);
+        if (!acc->valid[i]) continue;
+        const double scale = 1.0 / (sqrt(ss) * acc->p.eps);
+        const float *restrict s = acc->scores + i * m;
+        double *restrict p = acc->prob + i * m;
+        double mx = -INFINITY, sum = 0, pa = 0, under = 0;
+        #pragma omp simd reduction(max : mx)
+        for (int64_t j = 0; j < m; j++) mx = s[j] * scale > mx ? s[j] * scale : mx;
+        /* float32 dot products of rows near FLT_MAX can overflow: such a row
+         * is skipped like a non-finite one rather than turned into NaN. */
+        if (!isfinite(mx)) { acc->valid[i] = 0; continue; }
+        /* a_j = scores shifted to max 0; e_j = exp(a_j); p_j = e_j / sum e */
+        #pragma omp simd reduction(+ : sum, pa)
+        for (int64_t j = 0; j < m; j++) {
+            double a = s[j] * scale - mx, e = se_exp_nonpos(a);
+            p[j] = e;
+            sum += e;
+            pa += e * a;
+        }
+        const double norm = 1.0 / sum, log_sum = log(sum);
+        #pragma omp simd reduction(+ : under)
+        for (int64_t j = 0; j < m; j++) {
+            p[j] *= norm;
+            under += p[j] < 1e-9 ? p[j] * ((s[j] * scale - mx) - log_sum - log_floor) : 0.0;
+        }
+        /* -sum p log max(p, 1e-9) without m logs: log p_j = a_j - log sum,
+         * and the entries under the floor are put back on it. */
+        double h = log_sum - pa * norm + under;
+        acc->row_h[i] = h * inv_log_m;
+    }
+}
+
+/* Add columns j0..j1 of each usable, kept row's p to total.  Rows are summed
+ * in order, so the result does not depend on how columns are split. */
+SE_HOT static void add_columns(double *total, const double *prob, const unsigned char *valid,
+                        const int32_t *slot_of_row, int64_t n, int64_t m, int64_t j0, int64_t j1)
+{
+    for (int64_t i = 0; i < n; i++) {
+        if (!valid[i] || (slot_of_row && slot_of_row[i] == SLOT_DROPPED)) continue;
+        const double *p = prob + i * m;
+        for (int64_t j = j0; j < j1; j++) total[j] += p[j];
+    }
+}
+
+/* Accumulate one label assignment (real or permuted) of a block:
+ * slot_of_row[i] is row i's slot.  Thread t of T owns slots s with
+ * s % T == t and columns [t*m/T, (t+1)*m/T) of kept_total, so every sum is
+ * taken in row order whatever the thread count. */
+SE_HOT static void add_sums(se_sums *sums, const softent_acc *acc, const se_labelset *s, const int32_t *slot_of_row,
+                     int64_t n, int tid, int nthreads)
+{
+    const int64_t m = acc->m;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t slot = slot_of_row[i];
+        if (!acc->valid[i] || slot < 0 || slot % nthreads != tid) continue;
+        double *dst = sums->sums + (int64_t)slot * m;
+        const double *p = acc->prob + i * m;
+        for (int64_t j = 0; j < m; j++) dst[j] += p[j];
+        sums->seen[slot]++;
+    }
+    if (s->lab->n_dropped > 0)
+        add_columns(sums->kept_total, acc->prob, acc->valid, slot_of_row, n, m, m * tid / nthreads, m * (tid + 1) / nthreads);
+    if (tid != 0) return;
+    for (int64_t i = 0; i < n; i++) {
+        if (!acc->valid[i] || slot_of_row[i] == SLOT_DROPPED) continue;
+        sums->kept_rows++;
+        if (slot_of_row[i] == SLOT_SINGLE) {
+            sums->single_h += acc->row_h[i];
+            sums->single_seen++;
+        }
+    }
+}
+
+/* Score n <= block rows starting at global row0 (tile aligned, or the end of
+ * the stream) and accumulate them into every label set and permutation, in
+ * one parallel region.  slot_buf holds [n_sets + threads, block] ints. */
+static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0, int32_t *slot_buf)
+{
+    const int64_t m = acc->m, tile = acc->tile, B = acc->block;
+    const int R = acc->p.null_perms;
+    int64_t skipped = 0;
+
+    #pragma omp parallel reduction(+ : skipped)
+    {
+        const int tid = se_thread_id(), nt = se_thread_count();
+        #pragma omp for schedule(dynamic, 1)
+        for (int64_t i0 = 0; i0 < n; i0 += tile)
+            score_tile(acc, z, i0, i0 + tile < n ? i0 + tile : n);
+
+        /* Each label set's slots, then its sums; the implicit barrier of
+         * the slot loop is the only wait per set. */
+        for (int k = 0; k < acc->n_sets; k++) {
+            se_labelset *s = &acc->sets[k];
+            int32_t *slots = slot_buf + k * B;
+            #pragma omp for schedule(static)
+            for (int64_t i = 0; i < n; i++) {
+                int32_t v = s->lab->row_value[row0 + i];
+                slots[i] = s->lab->value_slot[v];
+                if (slots[i] == SLOT_SINGLE && acc->valid[i] && s->value_h) s->value_h[v] = acc->row_h[i];
+            }
+            add_sums(&s->real, acc, s, slots, n, tid, nt);
+        }
+        add_columns(acc->total, acc->prob, acc->valid, NULL, n, m, m * tid / nt, m * (tid + 1) / nt);
+        if (tid == 0)
+            for (int64_t i = 0; i < n; i++) skipped += !acc->valid[i];
+
+        /* Each permutation is one thread's whole job, so its sums are taken
+         * in row order as in the real pass. */
+        int32_t *mine = slot_buf + (acc->n_sets + tid) * B;
+        for (int k = 0; k < acc->n_sets && R > 0; k++) {
+            se_labelset *s = &acc->sets[k];
+            #pragma omp for schedule(dynamic, 1) nowait
+            for (int r = 0; r < R; r++) {
+                se_permutation perm;
+                se_permutation_init(&perm, (uint64_t)s->lab->n_rows, acc->p.null_seed, (uint64_t)r);
+                for (int64_t i = 0; i < n; i++)
+                    mine[i] = s->lab->value_slot[s->lab->row_value[se_permutation_apply(&perm, (uint64_t)(row0 + i))]];
+                add_sums(&s->null[r], acc, s, mine, n, 0, 1);
+            }
+        }
+    }
+    acc->skipped += skipped;
+    acc->rows += n;
+}
+
+static int add_rows(softent_acc *acc, const float *z, int64_t n, int64_t row0)
+{
+    const int threads = se_max_threads();
+    int32_t *slot_buf = malloc((size_t)(acc->block * (threads + acc->n_sets)) * sizeof *slot_buf + 1);
+    if (!slot_buf) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    for (int64_t off = 0; off < n; off += acc->block) {
+        int64_t b = n - off < acc->block ? n - off : acc->block;
+        add_block(acc, z + off * acc->d, b, row0 + off, slot_buf);
+    }
+    free(slot_buf);
+    return SOFTENT_OK;
+}
+
+int softent_acc_finish(softent_acc *acc)
+{
+    if (acc->pending_n == 0) return SOFTENT_OK;
+    int rc = add_rows(acc, acc->pending, acc->pending_n, acc->pending_row0);
+    acc->pending_n = 0;
+    return rc;
+}
+
+int se_acc_check_finished(const softent_acc *acc)
+{
+    if (acc->pending_n > 0)
+        return se_fail(SOFTENT_E_ORDER, "%lld rows await softent_acc_finish", (long long)acc->pending_n);
+    return SOFTENT_OK;
+}
+
+int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0)
+{
+    if (acc->loaded) return se_fail(SOFTENT_E_ORDER, "a state loaded from a file can be merged and reported, not extended");
+    if (n < 0 || row0 < 0 || (n > 0 && !z)) return se_fail(SOFTENT_E_INVALID, "bad rows (n = %lld, row0 = %lld)", (long long)n, (long long)row0);
+    int rc = se_acc_freeze(acc);
+    if (rc) return rc;
+    if (acc->n_sets > 0 && row0 + n > acc->sets[0].lab->n_rows)
+        return se_fail(SOFTENT_E_MISMATCH, "rows %lld..%lld added but only %lld labels were counted",
+                       (long long)row0, (long long)(row0 + n - 1), (long long)acc->sets[0].lab->n_rows);
+    const int64_t d = acc->d, tile = acc->tile;
+    /* Rows that do not continue the held ones end that tile where it is. */
+    if (acc->pending_n > 0 && row0 != acc->pending_row0 + acc->pending_n && (rc = softent_acc_finish(acc)))
+        return rc;
+    /* Complete the held tile first. */
+    if (acc->pending_n > 0 || row0 % tile != 0) {
+        if (acc->pending_n == 0) acc->pending_row0 = row0;
+        int64_t room = tile - (acc->pending_row0 + acc->pending_n) % tile;
+        int64_t take = n < room ? n : room;
+        memcpy(acc->pending + acc->pending_n * d, z, (size_t)(take * d) * sizeof *z);
+        acc->pending_n += take;
+        z += take * d;
+        n -= take;
+        row0 += take;
+        if (take == room && (rc = softent_acc_finish(acc))) return rc;
+    }
+    /* Whole tiles straight from the caller's rows; the remainder waits. */
+    int64_t whole = n / tile * tile;
+    if (whole > 0 && (rc = add_rows(acc, z, whole, row0))) return rc;
+    if (n > whole) {
+        acc->pending_row0 = row0 + whole;
+        acc->pending_n = n - whole;
+        memcpy(acc->pending, z + whole * d, (size_t)((n - whole) * d) * sizeof *z);
+    }
+    return SOFTENT_OK;
+}

@@ -1,0 +1,134 @@
+/* measures.c - entropies and mutual information from accumulated sums. */
+#include <math.h>
+#include <string.h>
+
+#include "accumulator.h"
+#include "common/error.h"
+
+double se_entropy(const double *c, int64_t m)
+{
+    double total = 0;
+    for (int64_t j = 0; j < m; j++) total += c[j];
+    if (!(total > 0)) return NAN;
+    double h = 0;
+    for (int64_t j = 0; j < m; j++) {
+        double q = c[j] / total;
+        h -= q * log(fmax(q, 1e-9));
+    }
+    return h / log((double)m);
+}
+
+int softent_acc_summary(const softent_acc *acc, softent_summary *out)
+{
+    int rc = se_acc_check_finished(acc);
+    if (rc) return rc;
+    out->m = acc->m;
+    out->d = acc->d;
+    out->eps = acc->p.eps;
+    out->rows = acc->rows;
+    out->skipped = acc->skipped;
+    out->H = se_entropy(acc->total, acc->m);
+    out->n_labelsets = acc->n_sets;
+    return SOFTENT_OK;
+}
+
+int softent_acc_params(const softent_acc *acc, softent_params *out)
+{
+    *out = acc->p;
+    return SOFTENT_OK;
+}
+
+const float *softent_acc_refpoints(const softent_acc *acc) { return acc->w; }
+
+/* H(Z), H(Z|X) and I of one label assignment. */
+static void information(const softent_acc *acc, const se_labelset *s, const se_sums *sums,
+                        double *H, double *H_cond)
+{
+    const int64_t m = acc->m;
+    double weighted = 0;  /* sum of w-numerators times H(Z|X=x) */
+    double weight = 0;    /* their denominator */
+    int uniform = acc->p.weighting == SOFTENT_WEIGHT_UNIFORM;
+    for (int64_t slot = 0; slot < s->lab->n_stored; slot++) {
+        int64_t seen = sums->seen[slot];
+        if (seen == 0) continue;
+        double h = se_entropy(sums->sums + slot * m, m);
+        weighted += uniform ? h : (double)seen * h;
+        weight += uniform ? 1.0 : (double)seen;
+    }
+    weighted += sums->single_h;
+    weight += (double)sums->single_seen;
+    *H = se_entropy(s->lab->n_dropped > 0 ? sums->kept_total : acc->total, m);
+    *H_cond = weight > 0 ? weighted / weight : NAN;
+}
+
+int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measures *out)
+{
+    if (set < 0 || set >= acc->n_sets) return se_fail(SOFTENT_E_INVALID, "no label set %d", set);
+    int rc = se_acc_check_finished(acc);
+    if (rc) return rc;
+    const se_labelset *s = &acc->sets[set];
+    memset(out, 0, sizeof *out);
+    out->name = s->name;
+    out->arity = s->lab->table.arity;
+    out->n_values = s->lab->table.n;
+    out->n_stored = s->lab->n_stored;
+    if (!acc->frozen) {
+        out->H = out->H_cond = out->mi = out->regularity = NAN;
+        out->mi_null_mean = out->mi_null_sd = out->mi_corrected = out->p_value = NAN;
+        return SOFTENT_OK;
+    }
+    for (int64_t v = 0; v < s->lab->table.n; v++) {
+        int32_t slot = s->lab->value_slot[v];
+        if (slot >= 0 && s->real.seen[slot] > 0) out->n_kept_values++;
+    }
+    out->n_kept_values += s->real.single_seen; /* each singleton seen is one value */
+    out->rows = s->real.kept_rows;
+    information(acc, s, &s->real, &out->H, &out->H_cond);
+    out->mi = out->H - out->H_cond;
+    out->regularity = out->H > 0 ? out->mi / out->H : NAN;
+
+    const int R = acc->p.null_perms;
+    out->null_perms = R;
+    if (R == 0) {
+        out->mi_null_mean = out->mi_null_sd = out->mi_corrected = out->p_value = NAN;
+        return SOFTENT_OK;
+    }
+    double sum = 0, sumsq = 0;
+    int as_large = 0;
+    for (int r = 0; r < R; r++) {
+        double H, H_cond;
+        information(acc, s, &s->null[r], &H, &H_cond);
+        double mi = H - H_cond;
+        sum += mi;
+        sumsq += mi * mi;
+        as_large += mi >= out->mi;
+    }
+    out->mi_null_mean = sum / R;
+    out->mi_null_sd = R > 1 ? sqrt(fmax(0, (sumsq - sum * sum / R) / (R - 1))) : NAN;
+    out->mi_corrected = out->mi - out->mi_null_mean;
+    out->p_value = (1.0 + as_large) / (R + 1.0);
+    return SOFTENT_OK;
+}
+
+int softent_acc_value(const softent_acc *acc, int set, int64_t i, int64_t key[SOFTENT_MAX_ARITY],
+                      int64_t *count, double *h)
+{
+    if (set < 0 || set >= acc->n_sets) return se_fail(SOFTENT_E_INVALID, "no label set %d", set);
+    const se_labelset *s = &acc->sets[set];
+    if (i < 0 || i >= s->lab->table.n) return se_fail(SOFTENT_E_INVALID, "label set '%s' has no value %lld", s->name, (long long)i);
+    const int a = s->lab->table.arity;
+    for (int k = 0; k < SOFTENT_MAX_ARITY; k++) key[k] = k < a ? s->lab->table.keys[i * a + k] : 0;
+    *count = s->lab->table.count[i];
+    *h = NAN;
+    if (acc->frozen) {
+        int32_t slot = s->lab->value_slot[i];
+        if (slot >= 0 && s->real.seen[slot] > 0) *h = se_entropy(s->real.sums + (int64_t)slot * acc->m, acc->m);
+        else if (slot == SLOT_SINGLE && s->value_h) *h = s->value_h[i];
+    }
+    return SOFTENT_OK;
+}
+
+double softent_optimality(double I_out, double I_in)
+{
+    return I_in > 0 ? I_out / I_in : NAN;
+}

@@ -1,0 +1,265 @@
+/*
+ * state.c - accumulator state files and merging.
+ *
+ * A state file is little-endian binary: the magic "SOFTENT\x01", the
+ * settings and reference points, the totals, then per label set its keys,
+ * counts, slots and sums (real and null), and last an FNV-1a 64 checksum of
+ * every byte before it, so a truncated or corrupted file is refused rather
+ * than read as numbers.  Files are written atomically (common/fs.h).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accumulator.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "common/hash.h"
+
+static const char MAGIC[8] = {'S', 'O', 'F', 'T', 'E', 'N', 'T', 1};
+
+typedef struct {
+    FILE *f;
+    const char *path;
+    uint64_t hash;
+    int failed;
+} stream;
+
+static void put(stream *s, const void *p, size_t n)
+{
+    if (s->failed || n == 0) return;
+    s->hash = se_fnv1a64(s->hash, p, n);
+    if (fwrite(p, 1, n, s->f) != n) s->failed = 1;
+}
+
+static void get(stream *s, void *p, size_t n)
+{
+    if (s->failed || n == 0) return;
+    if (fread(p, 1, n, s->f) != n) { s->failed = 1; memset(p, 0, n); return; }
+    s->hash = se_fnv1a64(s->hash, p, n);
+}
+
+#define PUT(s, x) put(s, &(x), sizeof(x))
+#define GET(s, x) get(s, &(x), sizeof(x))
+
+static void put_sums(stream *st, const se_sums *s, int64_t n_stored, int64_t m)
+{
+    put(st, s->sums, (size_t)(n_stored * m) * sizeof *s->sums);
+    put(st, s->seen, (size_t)n_stored * sizeof *s->seen);
+    put(st, s->kept_total, (size_t)m * sizeof *s->kept_total);
+    PUT(st, s->kept_rows);
+    PUT(st, s->single_h);
+    PUT(st, s->single_seen);
+}
+
+static void get_sums(stream *st, se_sums *s, int64_t n_stored, int64_t m)
+{
+    get(st, s->sums, (size_t)(n_stored * m) * sizeof *s->sums);
+    get(st, s->seen, (size_t)n_stored * sizeof *s->seen);
+    get(st, s->kept_total, (size_t)m * sizeof *s->kept_total);
+    GET(st, s->kept_rows);
+    GET(st, s->single_h);
+    GET(st, s->single_seen);
+}
+
+int softent_acc_save(const softent_acc *acc, const char *path)
+{
+    if (!acc->frozen) return se_fail(SOFTENT_E_ORDER, "%s: nothing accumulated yet to save", path);
+    int rc = se_acc_check_finished(acc);
+    if (rc) return rc;
+    se_atomic_file out;
+    if ((rc = se_atomic_open(&out, path))) return rc;
+    stream st = {out.f, path, SE_FNV1A64_INIT, 0};
+    const softent_params *p = &acc->p;
+    const int64_t m = acc->m;
+    put(&st, MAGIC, sizeof MAGIC);
+    int32_t calibration = p->calibration, weighting = p->weighting, null_perms = p->null_perms, per_value = p->per_value != 0;
+    PUT(&st, acc->m); PUT(&st, acc->d); PUT(&st, p->seed); PUT(&st, calibration); PUT(&st, p->eps);
+    PUT(&st, weighting); PUT(&st, p->min_count); PUT(&st, null_perms); PUT(&st, p->null_seed); PUT(&st, per_value);
+    put(&st, acc->w, (size_t)(m * acc->d) * sizeof *acc->w);
+    put(&st, acc->total, (size_t)m * sizeof *acc->total);
+    PUT(&st, acc->rows); PUT(&st, acc->skipped);
+    int32_t n_sets = acc->n_sets;
+    PUT(&st, n_sets);
+    for (int k = 0; k < acc->n_sets; k++) {
+        const se_labelset *s = &acc->sets[k];
+        int32_t name_len = (int32_t)strlen(s->name), arity = s->lab->table.arity;
+        PUT(&st, name_len);
+        put(&st, s->name, (size_t)name_len);
+        PUT(&st, arity); PUT(&st, s->lab->table.n); PUT(&st, s->lab->n_rows); PUT(&st, s->lab->n_stored);
+        put(&st, s->lab->table.keys, (size_t)(s->lab->table.n * arity) * sizeof *s->lab->table.keys);
+        put(&st, s->lab->table.count, (size_t)s->lab->table.n * sizeof *s->lab->table.count);
+        put(&st, s->lab->value_slot, (size_t)s->lab->table.n * sizeof *s->lab->value_slot);
+        if (s->value_h) put(&st, s->value_h, (size_t)s->lab->table.n * sizeof *s->value_h);
+        put_sums(&st, &s->real, s->lab->n_stored, m);
+        for (int r = 0; r < p->null_perms; r++) put_sums(&st, &s->null[r], s->lab->n_stored, m);
+    }
+    uint64_t checksum = st.hash;
+    if (!st.failed && fwrite(&checksum, sizeof checksum, 1, st.f) != 1) st.failed = 1;
+    if (st.failed) {
+        se_atomic_abort(&out);
+        return se_fail(SOFTENT_E_IO, "%s: write failed (disk full?)", path);
+    }
+    return se_atomic_commit(&out);
+}
+
+/* Bounds that keep a corrupt header from asking for absurd allocations. */
+static int sane(int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi; }
+
+static int load_sets(softent_acc *acc, stream *st)
+{
+    const int64_t m = acc->m;
+    int32_t n_sets;
+    GET(st, n_sets);
+    if (st->failed || !sane(n_sets, 0, 4096)) return se_fail(SOFTENT_E_FORMAT, "%s: corrupt label-set count", st->path);
+    for (int k = 0; k < n_sets; k++) {
+        int32_t name_len, arity;
+        GET(st, name_len);
+        if (st->failed || !sane(name_len, 1, 4096)) return se_fail(SOFTENT_E_FORMAT, "%s: corrupt label-set name", st->path);
+        char name[4097];
+        get(st, name, (size_t)name_len);
+        name[name_len] = '\0';
+        GET(st, arity);
+        if (st->failed || !sane(arity, 1, SOFTENT_MAX_ARITY)) return se_fail(SOFTENT_E_FORMAT, "%s: corrupt label-set header", st->path);
+        int rc = softent_acc_add_labelset(acc, name, arity, NULL);
+        if (rc) return rc;
+        se_labelset *s = &acc->sets[k];
+        int64_t n_values, n_stored;
+        GET(st, n_values); GET(st, s->lab->n_rows); GET(st, n_stored);
+        if (st->failed || !sane(n_values, 0, INT32_MAX) || !sane(n_stored, 0, n_values) || !sane(s->lab->n_rows, n_values, INT64_MAX / 2))
+            return se_fail(SOFTENT_E_FORMAT, "%s: corrupt sizes in label set '%s'", st->path, name);
+        se_keytable *t = &s->lab->table;
+        t->n = t->cap = n_values;
+        s->lab->n_stored = n_stored;
+        t->keys = malloc((size_t)(n_values * arity) * sizeof *t->keys + 1);
+        t->count = malloc((size_t)n_values * sizeof *t->count + 1);
+        s->lab->value_slot = malloc((size_t)n_values * sizeof *s->lab->value_slot + 1);
+        if (acc->p.per_value) s->value_h = malloc((size_t)n_values * sizeof *s->value_h + 1);
+        if (!t->keys || !t->count || !s->lab->value_slot || (acc->p.per_value && !s->value_h))
+            return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", st->path);
+        get(st, t->keys, (size_t)(n_values * arity) * sizeof *t->keys);
+        get(st, t->count, (size_t)n_values * sizeof *t->count);
+        get(st, s->lab->value_slot, (size_t)n_values * sizeof *s->lab->value_slot);
+        if (s->value_h) get(st, s->value_h, (size_t)n_values * sizeof *s->value_h);
+        for (int64_t v = 0; v < n_values && !st->failed; v++) {
+            if (s->lab->value_slot[v] < SLOT_DROPPED || s->lab->value_slot[v] >= n_stored)
+                return se_fail(SOFTENT_E_FORMAT, "%s: corrupt slot table in label set '%s'", st->path, name);
+            s->lab->n_dropped += s->lab->value_slot[v] == SLOT_DROPPED;
+        }
+        s->lab->frozen = 1;
+        if ((rc = se_sums_alloc(&s->real, n_stored, m))) return rc;
+        get_sums(st, &s->real, n_stored, m);
+        if (acc->p.null_perms > 0) {
+            s->null = calloc((size_t)acc->p.null_perms, sizeof *s->null);
+            if (!s->null) return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", st->path);
+            for (int r = 0; r < acc->p.null_perms; r++) {
+                if ((rc = se_sums_alloc(&s->null[r], n_stored, m))) return rc;
+                get_sums(st, &s->null[r], n_stored, m);
+            }
+        }
+        if (st->failed) return se_fail(SOFTENT_E_FORMAT, "%s: truncated state file", st->path);
+    }
+    return SOFTENT_OK;
+}
+
+int softent_acc_load(softent_acc **out, const char *path)
+{
+    *out = NULL;
+    stream st = {fopen(path, "rb"), path, SE_FNV1A64_INIT, 0};
+    if (!st.f) return se_fail(SOFTENT_E_IO, "%s: cannot open", path);
+    char magic[8];
+    get(&st, magic, sizeof magic);
+    if (st.failed || memcmp(magic, MAGIC, sizeof MAGIC) != 0) {
+        fclose(st.f);
+        return se_fail(SOFTENT_E_FORMAT, "%s: not a softent state file (bad magic)", path);
+    }
+    softent_params p = softent_default_params();
+    int64_t m, d;
+    int32_t calibration, weighting, null_perms, per_value;
+    GET(&st, m); GET(&st, d); GET(&st, p.seed); GET(&st, calibration); GET(&st, p.eps);
+    GET(&st, weighting); GET(&st, p.min_count); GET(&st, null_perms); GET(&st, p.null_seed); GET(&st, per_value);
+    if (st.failed || !sane(m, 2, 100000000) || !sane(d, 2, 100000000) || m * d > ((int64_t)1 << 34) ||
+        !sane(calibration, 0, 3) || !sane(weighting, 0, 1) || !sane(null_perms, 0, 100000) || !sane(per_value, 0, 1) ||
+        !sane(p.min_count, 0, INT64_MAX) || !(p.eps > 0)) {
+        fclose(st.f);
+        return se_fail(SOFTENT_E_FORMAT, "%s: corrupt header", path);
+    }
+    p.m = m;
+    p.calibration = SOFTENT_CAL_FIXED; /* eps is stored; no need to solve again */
+    p.weighting = (softent_weighting)weighting;
+    p.null_perms = null_perms;
+    p.per_value = per_value;
+    float *w = malloc((size_t)(m * d) * sizeof *w);
+    if (!w) { fclose(st.f); return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", path); }
+    get(&st, w, (size_t)(m * d) * sizeof *w);
+    softent_acc *acc = NULL;
+    int rc = st.failed ? se_fail(SOFTENT_E_FORMAT, "%s: truncated state file", path) : softent_acc_new(&acc, &p, d, w);
+    free(w);
+    if (rc) { fclose(st.f); return rc; }
+    acc->p.calibration = (softent_calibration)calibration;
+    get(&st, acc->total, (size_t)m * sizeof *acc->total);
+    GET(&st, acc->rows); GET(&st, acc->skipped);
+    if (st.failed) rc = se_fail(SOFTENT_E_FORMAT, "%s: truncated state file", path);
+    if (!rc) rc = load_sets(acc, &st);
+    if (!rc) {
+        uint64_t expect = st.hash, checksum;
+        int extra;
+        if (fread(&checksum, sizeof checksum, 1, st.f) != 1) rc = se_fail(SOFTENT_E_FORMAT, "%s: truncated state file", path);
+        else if (checksum != expect) rc = se_fail(SOFTENT_E_FORMAT, "%s: checksum mismatch (the file is corrupt)", path);
+        else if ((extra = fgetc(st.f)) != EOF) rc = se_fail(SOFTENT_E_FORMAT, "%s: trailing bytes after the state", path);
+    }
+    fclose(st.f);
+    if (rc) { softent_acc_free(acc); return rc; }
+    acc->frozen = 1;
+    acc->loaded = 1;
+    *out = acc;
+    return SOFTENT_OK;
+}
+
+static void add_sums(se_sums *dst, const se_sums *src, int64_t n_stored, int64_t m)
+{
+    for (int64_t i = 0; i < n_stored * m; i++) dst->sums[i] += src->sums[i];
+    for (int64_t i = 0; i < n_stored; i++) dst->seen[i] += src->seen[i];
+    for (int64_t j = 0; j < m; j++) dst->kept_total[j] += src->kept_total[j];
+    dst->kept_rows += src->kept_rows;
+    dst->single_h += src->single_h;
+    dst->single_seen += src->single_seen;
+}
+
+int softent_acc_merge(softent_acc *dst, const softent_acc *src)
+{
+    const softent_params *a = &dst->p, *b = &src->p;
+    if (!dst->frozen || !src->frozen) return se_fail(SOFTENT_E_ORDER, "merge needs two accumulated states");
+    int rc = se_acc_check_finished(dst);
+    if (rc || (rc = se_acc_check_finished(src))) return rc;
+    if (dst->m != src->m || dst->d != src->d || a->eps != b->eps || a->weighting != b->weighting ||
+        a->min_count != b->min_count || a->null_perms != b->null_perms || a->null_seed != b->null_seed ||
+        (a->per_value != 0) != (b->per_value != 0))
+        return se_fail(SOFTENT_E_MISMATCH, "states were made with different settings (m, d, eps, weighting, min-count, null or per-value)");
+    if (memcmp(dst->w, src->w, (size_t)(dst->m * dst->d) * sizeof *dst->w) != 0)
+        return se_fail(SOFTENT_E_MISMATCH, "states use different reference points");
+    if (dst->n_sets != src->n_sets) return se_fail(SOFTENT_E_MISMATCH, "states have different label sets");
+    for (int k = 0; k < dst->n_sets; k++) {
+        const se_labelset *x = &dst->sets[k], *y = &src->sets[k];
+        if (strcmp(x->name, y->name) != 0 || x->lab->table.arity != y->lab->table.arity || x->lab->table.n != y->lab->table.n ||
+            x->lab->n_rows != y->lab->n_rows || x->lab->n_stored != y->lab->n_stored ||
+            memcmp(x->lab->table.keys, y->lab->table.keys, (size_t)(x->lab->table.n * x->lab->table.arity) * 8) != 0 ||
+            memcmp(x->lab->table.count, y->lab->table.count, (size_t)x->lab->table.n * 8) != 0)
+            return se_fail(SOFTENT_E_MISMATCH, "label set '%s' was counted on different labels in the two states; "
+                           "every shard must count the full label arrays (softent estimate --shard I/K does)", x->name);
+    }
+    const int64_t m = dst->m;
+    for (int64_t j = 0; j < m; j++) dst->total[j] += src->total[j];
+    dst->rows += src->rows;
+    dst->skipped += src->skipped;
+    for (int k = 0; k < dst->n_sets; k++) {
+        se_labelset *x = &dst->sets[k];
+        const se_labelset *y = &src->sets[k];
+        add_sums(&x->real, &y->real, x->lab->n_stored, m);
+        for (int r = 0; r < a->null_perms; r++) add_sums(&x->null[r], &y->null[r], x->lab->n_stored, m);
+        for (int64_t v = 0; x->value_h && v < x->lab->table.n; v++)
+            if (isnan(x->value_h[v])) x->value_h[v] = y->value_h[v];
+    }
+    return SOFTENT_OK;
+}

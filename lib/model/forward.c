@@ -1,0 +1,368 @@
+/*
+ * forward.c - the transformer forward pass over one sequence (prefill),
+ * following transformers' modeling_<arch>.py: GPT-2 (LayerNorm, learned
+ * positions, Conv1D) and the llama family (RMSNorm, RoPE in the rotate_half
+ * convention, GQA, SwiGLU), with qwen2's q/k/v biases, qwen3's per-head q/k
+ * norms and olmo2's post-sublayer norms and full-width q/k norms.
+ *
+ * Products go through OpenBLAS sgemm (threaded by OpenBLAS); attention runs
+ * one (head, query block) task per thread, each with single-threaded sgemms
+ * over the causal part only; elementwise work is OpenMP loops over rows.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "model.h"
+
+#include "common/threads.h"
+
+/* ---- scratch ------------------------------------------------------------ */
+
+/* Size the scratch for n tokens (grown, never shrunk). */
+static int run_state_reserve(softent_model *m, int64_t n)
+{
+    se_run_state *s = &m->s;
+    const se_model_config *c = &m->c;
+    int64_t threads = se_max_threads();
+    if (n <= s->n_cap && threads <= s->threads_cap) return SOFTENT_OK;
+    if (n < s->n_cap) n = s->n_cap;
+    if (threads < s->threads_cap) threads = s->threads_cap;
+    const int64_t d = c->d_model, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+    const int64_t half = c->head_dim / 2;
+    struct { float **p; int64_t len; } parts[] = {
+        {&s->x, n * d}, {&s->xb, n * d}, {&s->q, n * qd}, {&s->k, n * kvd}, {&s->v, n * kvd},
+        {&s->att, n * qd}, {&s->hb, n * c->d_ff}, {&s->hb2, c->gated_mlp ? n * c->d_ff : 0},
+        {&s->out, c->post_norm ? n * d : 0}, {&s->rope_cos, n * half}, {&s->rope_sin, n * half},
+        {&s->scores, threads * SE_ATT_BLOCK * n},
+    };
+    const int n_parts = (int)(sizeof parts / sizeof parts[0]);
+    int64_t total = 0;
+    for (int i = 0; i < n_parts; i++) total += (parts[i].len + 15) / 16 * 16;
+    free(s->mem);
+    s->n_cap = s->threads_cap = 0;
+    if (!(s->mem = aligned_alloc(64, (size_t)total * sizeof(float))))
+        return se_fail(SOFTENT_E_NOMEM, "out of memory for the activations of %lld tokens (%lld MB)", (long long)n,
+                       (long long)(total >> 18));
+    float *p = s->mem;
+    for (int i = 0; i < n_parts; i++) {
+        *parts[i].p = parts[i].len ? p : NULL;
+        p += (parts[i].len + 15) / 16 * 16;
+    }
+    s->n_cap = n;
+    s->threads_cap = threads;
+    return SOFTENT_OK;
+}
+
+/* ---- matrix products ----------------------------------------------------- */
+
+/* y [n, out] = beta * y + x [n, in] . W + b.  W is nn.Linear's [out, in]
+ * (x . W^T) or, for gpt2's Conv1D, [in, out] (x . W); ld is its row stride,
+ * so that a column block of a fused matrix is a linear of its own. */
+typedef struct {
+    const float *w, *b;
+    int64_t in, out, ld;
+    int conv1d;
+} linear;
+
+static linear lin(const se_layer *L, int w, int b, int64_t in, int64_t out)
+{
+    linear r = {L->w[w].f32, L->w[b].f32, in, out, in, 0};
+    return r;
+}
+
+static linear conv1d(const se_layer *L, int w, int b, int64_t in, int64_t out, int64_t ld, int64_t col)
+{
+    linear r = {L->w[w].f32 + col, L->w[b].f32 ? L->w[b].f32 + col : NULL, in, out, ld, 1};
+    return r;
+}
+
+static void matmul(float *y, const float *x, linear f, int64_t n, float beta)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, f.conv1d ? CblasNoTrans : CblasTrans, (int)n, (int)f.out, (int)f.in,
+                1.0f, x, (int)f.in, f.w, (int)f.ld, beta, y, (int)f.out);
+    if (!f.b) return;
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < f.out; j++) y[i * f.out + j] += f.b[j];
+}
+
+/* ---- elementwise --------------------------------------------------------- */
+
+/* out[i] = x[i] / sqrt(mean(x[i]^2) + eps) * w, each of `rows` rows of dim. */
+static void rms_norm(float *out, const float *x, const float *w, int64_t rows, int64_t dim, double eps)
+{
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < rows; i++) {
+        const float *xi = x + i * dim;
+        float *oi = out + i * dim;
+        double ss = 0;
+        for (int64_t j = 0; j < dim; j++) ss += (double)xi[j] * xi[j];
+        float r = (float)(1.0 / sqrt(ss / dim + eps));
+        for (int64_t j = 0; j < dim; j++) oi[j] = w[j] * (xi[j] * r);
+    }
+}
+
+/* GPT-2's LayerNorm: (x - mean) / sqrt(var + eps) * w + b, biased variance. */
+static void layer_norm(float *out, const float *x, const float *w, const float *b, int64_t rows, int64_t dim, double eps)
+{
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < rows; i++) {
+        const float *xi = x + i * dim;
+        float *oi = out + i * dim;
+        double sum = 0, ss = 0;
+        for (int64_t j = 0; j < dim; j++) sum += xi[j];
+        double mean = sum / dim;
+        for (int64_t j = 0; j < dim; j++) ss += (xi[j] - mean) * (xi[j] - mean);
+        float r = (float)(1.0 / sqrt(ss / dim + eps)), mu = (float)mean;
+        for (int64_t j = 0; j < dim; j++) oi[j] = (xi[j] - mu) * r * w[j] + b[j];
+    }
+}
+
+static void norm(const softent_model *m, float *out, const float *x, const float *w, const float *b, int64_t n)
+{
+    if (m->c.layer_norm) layer_norm(out, x, w, b, n, m->c.d_model, m->c.norm_eps);
+    else rms_norm(out, x, w, n, m->c.d_model, m->c.norm_eps);
+}
+
+static inline float activate(se_act act, float x)
+{
+    switch (act) {
+    case SE_ACT_SILU: return x / (1.0f + expf(-x));
+    case SE_ACT_GELU: return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
+    case SE_ACT_GELU_TANH: return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    default: return x > 0 ? x : 0;
+    }
+}
+
+/* h = act(h), or act(h) * up for a gated MLP; [n, ff]. */
+static void mlp_activate(float *h, const float *up, int64_t len, se_act act)
+{
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < len; i++) h[i] = up ? activate(act, h[i]) * up[i] : activate(act, h[i]);
+}
+
+static void add(float *x, const float *y, int64_t len)
+{
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < len; i++) x[i] += y[i];
+}
+
+/* ---- attention ----------------------------------------------------------- */
+
+/* cos/sin of position * inv_freq, the angle rounded to float32 as
+ * transformers computes it. */
+static void rope_table(const softent_model *m, int64_t n)
+{
+    const int64_t half = m->c.head_dim / 2;
+    #pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < n; p++)
+        for (int64_t i = 0; i < half; i++) {
+            float angle = (float)p * m->inv_freq[i];
+            m->s.rope_cos[p * half + i] = (float)cos(angle);
+            m->s.rope_sin[p * half + i] = (float)sin(angle);
+        }
+}
+
+/* x * cos + rotate_half(x) * sin on each head of each row: the first half of
+ * a head pairs with the second, rotate_half(x) = [-x2, x1]. */
+static void rope_apply(const softent_model *m, float *x, int64_t n, int64_t heads)
+{
+    const int64_t hd = m->c.head_dim, half = hd / 2;
+    #pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < n; p++) {
+        const float *cs = m->s.rope_cos + p * half, *sn = m->s.rope_sin + p * half;
+        for (int64_t h = 0; h < heads; h++) {
+            float *x1 = x + (p * heads + h) * hd, *x2 = x1 + half;
+            for (int64_t i = 0; i < half; i++) {
+                float a = x1[i], b = x2[i];
+                x1[i] = a * cs[i] - b * sn[i];
+                x2[i] = b * cs[i] + a * sn[i];
+            }
+        }
+    }
+}
+
+/* att = softmax(q k^T * scale + causal mask) v per head, a query head h
+ * reading kv head h / (H / KV).  A task is one head and SE_ATT_BLOCK
+ * queries; it scores only the keys its queries may see (up to the block's
+ * last query, from the sliding window's start), so causal attention does
+ * half the work of a masked full product. */
+static void attention(softent_model *m, int64_t n, float scale, int64_t window)
+{
+    const se_model_config *c = &m->c;
+    se_run_state *s = &m->s;
+    const int64_t H = c->n_heads, hd = c->head_dim, group = c->n_heads / c->n_kv_heads;
+    const int64_t ldq = H * hd, ldk = c->n_kv_heads * hd;
+    const int64_t blocks = (n + SE_ATT_BLOCK - 1) / SE_ATT_BLOCK;
+    /* Last blocks first: they are the longest, and dynamic scheduling then
+     * fills the gaps with short ones. */
+    #pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t task = 0; task < H * blocks; task++) {
+        const int64_t blk = blocks - 1 - task / H, h = task % H, kvh = h / group;
+        const int64_t i0 = blk * SE_ATT_BLOCK, i1 = i0 + SE_ATT_BLOCK < n ? i0 + SE_ATT_BLOCK : n, rows = i1 - i0;
+        const int64_t j0 = window && i0 - window + 1 > 0 ? i0 - window + 1 : 0, keys = i1 - j0;
+        float *S = s->scores + (int64_t)se_thread_id() * SE_ATT_BLOCK * s->n_cap;  /* [rows, keys] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)keys, (int)hd, scale,
+                    s->q + i0 * ldq + h * hd, (int)ldq, s->k + j0 * ldk + kvh * hd, (int)ldk, 0.0f, S, (int)keys);
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t i = i0 + r;
+            const int64_t lo = (window && i - window + 1 > j0 ? i - window + 1 : j0) - j0, hi = i - j0;  /* visible keys, inclusive */
+            float *row = S + r * keys, mx = row[lo], sum = 0;
+            for (int64_t j = lo + 1; j <= hi; j++) mx = row[j] > mx ? row[j] : mx;
+            for (int64_t j = lo; j <= hi; j++) sum += row[j] = expf(row[j] - mx);
+            const float inv = 1.0f / sum;
+            for (int64_t j = 0; j < lo; j++) row[j] = 0;
+            for (int64_t j = lo; j <= hi; j++) row[j] *= inv;
+            for (int64_t j = hi + 1; j < keys; j++) row[j] = 0;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)hd, (int)keys, 1.0f, S, (int)keys,
+                    s->v + j0 * ldk + kvh * hd, (int)ldk, 0.0f, s->att + i0 * ldq + h * hd, (int)ldq);
+    }
+}
+
+/* ---- blocks -------------------------------------------------------------- */
+
+/* The attention sublayer of layer l on in [n, d]: q, k, v, norms, RoPE,
+ * attention; leaves the heads' output in att (before o_proj). */
+static void attention_block(softent_model *m, int64_t l, const float *in, int64_t n)
+{
+    const se_model_config *c = &m->c;
+    const se_layer *L = &m->layers[l];
+    se_run_state *s = &m->s;
+    const int64_t d = c->d_model, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+    float scale = (float)c->attn_scale;
+    if (c->arch == SE_ARCH_GPT2) {
+        /* c_attn [d, 3d] holds q, k and v side by side */
+        matmul(s->q, in, conv1d(L, W_Q, W_Q_B, d, d, 3 * d, 0), n, 0);
+        matmul(s->k, in, conv1d(L, W_Q, W_Q_B, d, d, 3 * d, d), n, 0);
+        matmul(s->v, in, conv1d(L, W_Q, W_Q_B, d, d, 3 * d, 2 * d), n, 0);
+        if (c->scale_by_layer) scale /= (float)(l + 1);
+    } else {
+        matmul(s->q, in, lin(L, W_Q, W_Q_B, d, qd), n, 0);
+        matmul(s->k, in, lin(L, W_K, W_K_B, d, kvd), n, 0);
+        matmul(s->v, in, lin(L, W_V, W_V_B, d, kvd), n, 0);
+        if (c->qk_norm == SE_QKNORM_HEAD) {  /* qwen3: each head's vector */
+            rms_norm(s->q, s->q, L->w[W_Q_NORM].f32, n * c->n_heads, c->head_dim, c->norm_eps);
+            rms_norm(s->k, s->k, L->w[W_K_NORM].f32, n * c->n_kv_heads, c->head_dim, c->norm_eps);
+        } else if (c->qk_norm == SE_QKNORM_FULL) {  /* olmo2: the whole projection */
+            rms_norm(s->q, s->q, L->w[W_Q_NORM].f32, n, qd, c->norm_eps);
+            rms_norm(s->k, s->k, L->w[W_K_NORM].f32, n, kvd, c->norm_eps);
+        }
+        rope_apply(m, s->q, n, c->n_heads);
+        rope_apply(m, s->k, n, c->n_kv_heads);
+    }
+    attention(m, n, scale, c->sliding && c->sliding[l] ? c->sliding_window : 0);
+}
+
+/* The MLP's hidden layer on in [n, d], activated, into hb. */
+static void mlp_block(softent_model *m, const se_layer *L, const float *in, int64_t n)
+{
+    const se_model_config *c = &m->c;
+    se_run_state *s = &m->s;
+    if (c->gated_mlp) {
+        matmul(s->hb, in, lin(L, W_GATE, W_GATE_B, c->d_model, c->d_ff), n, 0);
+        matmul(s->hb2, in, lin(L, W_UP, W_UP_B, c->d_model, c->d_ff), n, 0);
+        mlp_activate(s->hb, s->hb2, n * c->d_ff, c->act);
+    } else {
+        matmul(s->hb, in, conv1d(L, W_GATE, W_GATE_B, c->d_model, c->d_ff, c->d_ff, 0), n, 0);
+        mlp_activate(s->hb, NULL, n * c->d_ff, c->act);
+    }
+}
+
+static void layer_forward(softent_model *m, int64_t l, int64_t n)
+{
+    const se_model_config *c = &m->c;
+    const se_layer *L = &m->layers[l];
+    se_run_state *s = &m->s;
+    const int64_t d = c->d_model, qd = c->n_heads * c->head_dim;
+    const linear o = c->arch == SE_ARCH_GPT2 ? conv1d(L, W_O, W_O_B, d, d, d, 0) : lin(L, W_O, W_O_B, qd, d);
+    const linear down = c->arch == SE_ARCH_GPT2 ? conv1d(L, W_DOWN, W_DOWN_B, c->d_ff, d, d, 0) : lin(L, W_DOWN, W_DOWN_B, c->d_ff, d);
+    if (c->post_norm) {
+        /* olmo2: h = h + norm(attn(h)); h = h + norm(mlp(h)) */
+        attention_block(m, l, s->x, n);
+        matmul(s->out, s->att, o, n, 0);
+        rms_norm(s->out, s->out, L->w[W_ATTN_NORM].f32, n, d, c->norm_eps);
+        add(s->x, s->out, n * d);
+        mlp_block(m, L, s->x, n);
+        matmul(s->out, s->hb, down, n, 0);
+        rms_norm(s->out, s->out, L->w[W_MLP_NORM].f32, n, d, c->norm_eps);
+        add(s->x, s->out, n * d);
+    } else {
+        /* h = h + attn(norm(h)); h = h + mlp(norm(h)): the output
+         * projections add into the residual stream directly (beta = 1) */
+        norm(m, s->xb, s->x, L->w[W_ATTN_NORM].f32, L->w[W_ATTN_NORM_B].f32, n);
+        attention_block(m, l, s->xb, n);
+        matmul(s->x, s->att, o, n, 1);
+        norm(m, s->xb, s->x, L->w[W_MLP_NORM].f32, L->w[W_MLP_NORM_B].f32, n);
+        mlp_block(m, L, s->xb, n);
+        matmul(s->x, s->hb, down, n, 1);
+    }
+}
+
+/* Token embeddings (+ gpt2's position embeddings) into x. */
+static void embed(softent_model *m, const int32_t *tokens, int64_t n)
+{
+    const int64_t d = m->c.d_model;
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) se_st_to_f32(m->embed, (int64_t)tokens[i] * d, d, m->s.x + i * d);
+    if (m->pos) {  /* positions 0..n-1 are the first n rows */
+        se_st_to_f32(m->pos, 0, n * d, m->s.xb);
+        add(m->s.x, m->s.xb, n * d);
+    }
+}
+
+/* logits [n, vocab] = h . lm_head^T, converting the head a chunk of rows
+ * at a time when it is not float32. */
+static void lm_head(softent_model *m, const float *h, int64_t n, float *logits)
+{
+    const int64_t d = m->c.d_model, V = m->c.vocab;
+    if (se_st_is_f32(m->lm_head)) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)V, (int)d, 1.0f, h, (int)d,
+                    (const float *)m->lm_head->data, (int)d, 0.0f, logits, (int)V);
+        return;
+    }
+    for (int64_t v0 = 0; v0 < V; v0 += m->lm_chunk) {
+        const int64_t rows = v0 + m->lm_chunk < V ? m->lm_chunk : V - v0;
+        se_st_to_f32(m->lm_head, v0 * d, rows * d, m->wbuf);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)rows, (int)d, 1.0f, h, (int)d,
+                    m->wbuf, (int)d, 0.0f, logits + v0, (int)V);
+    }
+}
+
+int softent_model_forward(softent_model *m, const int32_t *tokens, int64_t n, softent_hidden_fn on_hidden,
+                          void *user, float *logits)
+{
+    if (!m || !tokens) return se_fail(SOFTENT_E_INVALID, "softent_model_forward: NULL model or tokens");
+    const se_model_config *c = &m->c;
+    if (n < 1) return se_fail(SOFTENT_E_INVALID, "softent_model_forward: %lld tokens; need at least one", (long long)n);
+    if (n > INT32_MAX / SE_ATT_BLOCK)  /* sgemm takes int dimensions */
+        return se_fail(SOFTENT_E_INVALID, "softent_model_forward: %lld tokens is too many for one pass", (long long)n);
+    if (m->pos && n > c->max_pos)
+        return se_fail(SOFTENT_E_INVALID, "%lld tokens exceed the model's %lld learned positions (n_positions)", (long long)n,
+                       (long long)c->max_pos);
+    for (int64_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= c->vocab)
+            return se_fail(SOFTENT_E_INVALID, "token %lld at position %lld is outside the vocabulary [0, %lld)",
+                           (long long)tokens[i], (long long)i, (long long)c->vocab);
+    int rc = run_state_reserve(m, n);
+    if (rc) return rc;
+    se_run_state *s = &m->s;
+    const int64_t d = c->d_model;
+
+    embed(m, tokens, n);
+    if (c->rope != SE_ROPE_NONE) rope_table(m, n);
+    if (on_hidden && (rc = on_hidden(0, s->x, n, d, user))) return rc;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        se_model_load_layer(m, l);
+        layer_forward(m, l, n);
+        if (on_hidden && l + 1 < c->n_layers && (rc = on_hidden((int)l + 1, s->x, n, d, user))) return rc;
+    }
+    /* The last hidden state is taken after the final norm, as transformers does. */
+    norm(m, s->xb, s->x, m->final_norm, m->final_norm + d, n);
+    if (on_hidden && (rc = on_hidden((int)c->n_layers, s->xb, n, d, user))) return rc;
+    if (logits) lm_head(m, s->xb, n, logits);
+    return SOFTENT_OK;
+}

@@ -1,0 +1,233 @@
+/*
+ * model.c - loading a model directory: config, mapped weights, each tensor
+ * the architecture needs bound by its transformers name with its shape
+ * checked, the RoPE frequencies, and the float32 buffer that one layer at
+ * a time is converted into (see model.h).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "model.h"
+
+#define ALIGN_FLOATS 16  /* converted weights start on 64-byte boundaries */
+
+/* The name and shape of a layer weight in this architecture; 0 when the
+ * architecture (or this config of it) has no such weight. */
+static int layer_tensor(const se_model_config *c, const char *prefix, int64_t l, int slot,
+                        char *name, size_t cap, int *ndim, int64_t shape[2])
+{
+    const int64_t d = c->d_model, ff = c->d_ff, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+    const char *suffix = NULL;
+    int64_t rows = 0, cols = 0;  /* cols 0: a vector */
+    if (c->arch == SE_ARCH_GPT2) {
+        switch (slot) {
+        case W_ATTN_NORM: suffix = "ln_1.weight", rows = d; break;
+        case W_ATTN_NORM_B: suffix = "ln_1.bias", rows = d; break;
+        case W_Q: suffix = "attn.c_attn.weight", rows = d, cols = 3 * d; break;  /* Conv1D: [in, out] */
+        case W_Q_B: suffix = "attn.c_attn.bias", rows = 3 * d; break;
+        case W_O: suffix = "attn.c_proj.weight", rows = d, cols = d; break;
+        case W_O_B: suffix = "attn.c_proj.bias", rows = d; break;
+        case W_MLP_NORM: suffix = "ln_2.weight", rows = d; break;
+        case W_MLP_NORM_B: suffix = "ln_2.bias", rows = d; break;
+        case W_GATE: suffix = "mlp.c_fc.weight", rows = d, cols = ff; break;
+        case W_GATE_B: suffix = "mlp.c_fc.bias", rows = ff; break;
+        case W_DOWN: suffix = "mlp.c_proj.weight", rows = ff, cols = d; break;
+        case W_DOWN_B: suffix = "mlp.c_proj.bias", rows = d; break;
+        default: return 0;
+        }
+        snprintf(name, cap, "%sh.%lld.%s", prefix, (long long)l, suffix);
+    } else {
+        const int64_t qk_norm = c->qk_norm == SE_QKNORM_HEAD ? c->head_dim : qd;
+        switch (slot) {
+        case W_ATTN_NORM: suffix = c->post_norm ? "post_attention_layernorm.weight" : "input_layernorm.weight", rows = d; break;
+        case W_Q: suffix = "self_attn.q_proj.weight", rows = qd, cols = d; break;
+        case W_K: suffix = "self_attn.k_proj.weight", rows = kvd, cols = d; break;
+        case W_V: suffix = "self_attn.v_proj.weight", rows = kvd, cols = d; break;
+        case W_O: suffix = "self_attn.o_proj.weight", rows = d, cols = qd; break;
+        case W_Q_B: if (c->qkv_bias) suffix = "self_attn.q_proj.bias", rows = qd; break;
+        case W_K_B: if (c->qkv_bias) suffix = "self_attn.k_proj.bias", rows = kvd; break;
+        case W_V_B: if (c->qkv_bias) suffix = "self_attn.v_proj.bias", rows = kvd; break;
+        case W_O_B: if (c->o_bias) suffix = "self_attn.o_proj.bias", rows = d; break;
+        case W_Q_NORM: if (c->qk_norm) suffix = "self_attn.q_norm.weight", rows = qk_norm; break;
+        case W_K_NORM:
+            if (c->qk_norm) suffix = "self_attn.k_norm.weight", rows = c->qk_norm == SE_QKNORM_HEAD ? c->head_dim : kvd;
+            break;
+        case W_MLP_NORM: suffix = c->post_norm ? "post_feedforward_layernorm.weight" : "post_attention_layernorm.weight", rows = d; break;
+        case W_GATE: suffix = "mlp.gate_proj.weight", rows = ff, cols = d; break;
+        case W_UP: suffix = "mlp.up_proj.weight", rows = ff, cols = d; break;
+        case W_DOWN: suffix = "mlp.down_proj.weight", rows = d, cols = ff; break;
+        case W_GATE_B: if (c->mlp_bias) suffix = "mlp.gate_proj.bias", rows = ff; break;
+        case W_UP_B: if (c->mlp_bias) suffix = "mlp.up_proj.bias", rows = ff; break;
+        case W_DOWN_B: if (c->mlp_bias) suffix = "mlp.down_proj.bias", rows = d; break;
+        default: break;
+        }
+        if (!suffix) return 0;
+        snprintf(name, cap, "%slayers.%lld.%s", prefix, (long long)l, suffix);
+    }
+    shape[0] = rows, shape[1] = cols;
+    *ndim = cols ? 2 : 1;
+    return 1;
+}
+
+/* transformers saves the *ForCausalLM model, whose base model sits under
+ * "model." ("transformer." for gpt2); a bare base model has no prefix. */
+static const char *name_prefix(const softent_model *m)
+{
+    const int gpt2 = m->c.arch == SE_ARCH_GPT2;
+    const char *prefixed = gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight";
+    const char *bare = gpt2 ? "wte.weight" : "embed_tokens.weight";
+    if (!se_st_find(m->st, prefixed) && se_st_find(m->st, bare)) return "";
+    return gpt2 ? "transformer." : "model.";  /* also when neither: the error names the usual tensor */
+}
+
+static int get(const softent_model *m, const char *prefix, const char *suffix, int ndim, int64_t d0, int64_t d1,
+               const se_st_tensor **out)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s%s", prefix, suffix);
+    int64_t shape[2] = {d0, d1};
+    return se_st_get(m->st, name, ndim, shape, out);
+}
+
+static int bind_tensors(softent_model *m)
+{
+    const se_model_config *c = &m->c;
+    const char *prefix = name_prefix(m);
+    const int gpt2 = c->arch == SE_ARCH_GPT2;
+    const se_st_tensor *norm_w, *norm_b = NULL;
+    int rc = get(m, prefix, gpt2 ? "wte.weight" : "embed_tokens.weight", 2, c->vocab, c->d_model, &m->embed);
+    if (!rc && gpt2) rc = get(m, prefix, "wpe.weight", 2, c->max_pos, c->d_model, &m->pos);
+    if (!rc) rc = get(m, prefix, gpt2 ? "ln_f.weight" : "norm.weight", 1, c->d_model, 0, &norm_w);
+    if (!rc && gpt2) rc = get(m, prefix, "ln_f.bias", 1, c->d_model, 0, &norm_b);
+    m->lm_head = m->embed;
+    if (!rc && !c->tie_embeddings) rc = get(m, "", "lm_head.weight", 2, c->vocab, c->d_model, &m->lm_head);
+    if (rc) return rc;
+
+    if (!(m->final_norm = calloc(2 * (size_t)c->d_model, sizeof(float))) ||
+        !(m->layers = calloc((size_t)c->n_layers, sizeof *m->layers)))
+        return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    se_st_to_f32(norm_w, 0, c->d_model, m->final_norm);
+    if (norm_b) se_st_to_f32(norm_b, 0, c->d_model, m->final_norm + c->d_model);
+
+    /* Each layer's tensors; those not usable in place get a slot in wbuf. */
+    int64_t need = 0;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        int64_t off = 0;
+        for (int slot = 0; slot < W_COUNT; slot++) {
+            se_weight *w = &m->layers[l].w[slot];
+            char name[256];
+            int ndim;
+            int64_t shape[2];
+            w->buf_off = -1;
+            if (!layer_tensor(c, prefix, l, slot, name, sizeof name, &ndim, shape)) continue;
+            if ((rc = se_st_get(m->st, name, ndim, shape, &w->t))) return rc;
+            if (!se_st_is_f32(w->t)) {
+                w->buf_off = off;
+                off += (w->t->numel + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+            }
+        }
+        if (off > need) need = off;
+    }
+    /* The lm_head is converted in chunks of rows into the same buffer. */
+    if (!se_st_is_f32(m->lm_head)) {
+        int64_t rows = need / c->d_model;
+        m->lm_chunk = rows < 4096 ? 4096 : rows;
+        if (m->lm_chunk > c->vocab) m->lm_chunk = c->vocab;
+        if (m->lm_chunk * c->d_model > need) need = m->lm_chunk * c->d_model;
+    }
+    m->wbuf_len = need;
+    if (need && !(m->wbuf = aligned_alloc(64, (size_t)need * sizeof(float))))
+        return se_fail(SOFTENT_E_NOMEM, "out of memory for a layer's weights in float32 (%lld MB)", (long long)(need >> 18));
+    return SOFTENT_OK;
+}
+
+/* inv_freq as transformers' rope init functions compute it (in float32):
+ * theta^(-2i/hd), then "linear" divides by factor and "llama3" divides the
+ * long wavelengths by factor and blends the middle band. */
+static int init_rope(softent_model *m)
+{
+    const se_model_config *c = &m->c;
+    if (c->rope == SE_ROPE_NONE) return SOFTENT_OK;
+    const int64_t half = c->head_dim / 2;
+    if (!(m->inv_freq = malloc((size_t)half * sizeof(float)))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    for (int64_t i = 0; i < half; i++) {
+        float inv = (float)(1.0 / pow(c->rope_theta, (double)(2 * i) / (double)c->head_dim));
+        if (c->rope == SE_ROPE_LINEAR) {
+            inv = (float)(inv / c->rope_factor);
+        } else if (c->rope == SE_ROPE_LLAMA3) {
+            double wavelen = 2 * M_PI / inv;
+            double low_wavelen = c->original_max_pos / c->low_freq_factor;
+            double high_wavelen = c->original_max_pos / c->high_freq_factor;
+            if (wavelen > low_wavelen) {
+                inv = (float)(inv / c->rope_factor);
+            } else if (wavelen >= high_wavelen) {
+                double smooth = (c->original_max_pos / wavelen - c->low_freq_factor) / (c->high_freq_factor - c->low_freq_factor);
+                inv = (float)((1 - smooth) * inv / c->rope_factor + smooth * inv);
+            }
+        }
+        m->inv_freq[i] = inv;
+    }
+    return SOFTENT_OK;
+}
+
+int softent_model_load(softent_model **out, const char *dir)
+{
+    *out = NULL;
+    softent_model *m = calloc(1, sizeof *m);
+    if (!m) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    int rc = se_model_config_load(&m->c, dir);
+    if (!rc) rc = se_st_open(&m->st, dir);
+    if (!rc) rc = bind_tensors(m);
+    if (!rc) rc = init_rope(m);
+    if (rc) { softent_model_free(m); return rc; }
+    *out = m;
+    return SOFTENT_OK;
+}
+
+void softent_model_free(softent_model *m)
+{
+    if (!m) return;
+    free(m->s.mem);
+    free(m->wbuf);
+    free(m->layers);
+    free(m->inv_freq);
+    free(m->final_norm);
+    se_st_close(m->st);
+    se_model_config_free(&m->c);
+    free(m);
+}
+
+int softent_model_get_config(const softent_model *m, softent_model_config *out)
+{
+    if (!m || !out) return se_fail(SOFTENT_E_INVALID, "softent_model_get_config: NULL argument");
+    const se_model_config *c = &m->c;
+    memset(out, 0, sizeof *out);
+    snprintf(out->arch, sizeof out->arch, "%s", c->model_type);
+    out->n_layers = (int)c->n_layers;
+    out->d_model = (int)c->d_model;
+    out->n_heads = (int)c->n_heads;
+    out->n_kv_heads = (int)c->n_kv_heads;
+    out->head_dim = (int)c->head_dim;
+    out->d_ff = (int)c->d_ff;
+    out->vocab_size = (int)c->vocab;
+    out->max_positions = c->max_pos > INT32_MAX ? INT32_MAX : (int)c->max_pos;
+    return SOFTENT_OK;
+}
+
+void se_model_load_layer(softent_model *m, int64_t l)
+{
+    for (int slot = 0; slot < W_COUNT; slot++) {
+        se_weight *w = &m->layers[l].w[slot];
+        if (!w->t) {
+            w->f32 = NULL;
+        } else if (w->buf_off < 0) {
+            w->f32 = (const float *)w->t->data;
+        } else {
+            se_st_to_f32(w->t, 0, w->t->numel, m->wbuf + w->buf_off);
+            w->f32 = m->wbuf + w->buf_off;
+        }
+    }
+}

@@ -1,0 +1,82 @@
+/*
+ * model.h - the layout of a loaded model, shared by model.c (binding the
+ * checkpoint's tensors, converting a layer to float32) and forward.c (the
+ * transformer forward pass).
+ *
+ * Every layer's tensors sit in the mapped files in their stored dtype.
+ * Before a layer runs, se_model_load_layer() makes each of its weights
+ * usable as float32: F32 weights in place, the others converted into
+ * `wbuf`, one buffer reused by every layer (and, in chunks of rows, by the
+ * lm_head).
+ */
+#ifndef SOFTENT_MODEL_INTERNAL_H
+#define SOFTENT_MODEL_INTERNAL_H
+
+#include "model_config.h"
+#include "softent_model.h"
+#include "weights.h"
+
+/* A layer's weights.  Names are the llama family's; gpt2 keeps its fused
+ * c_attn [d, 3d] in W_Q, c_fc in W_GATE and mlp.c_proj in W_DOWN.  With
+ * post_norm (olmo2) the two norms are applied after attention and after
+ * the MLP instead of before. */
+enum {
+    W_ATTN_NORM, W_ATTN_NORM_B,  /* [d] */
+    W_Q, W_Q_B,                  /* [H*hd, d], [H*hd]  (gpt2: [d, 3d], [3d]) */
+    W_K, W_K_B,                  /* [KV*hd, d], [KV*hd] */
+    W_V, W_V_B,                  /* [KV*hd, d], [KV*hd] */
+    W_O, W_O_B,                  /* [d, H*hd], [d]  (gpt2: [d, d]) */
+    W_Q_NORM, W_K_NORM,          /* qwen3: [hd], [hd]; olmo2: [H*hd], [KV*hd] */
+    W_MLP_NORM, W_MLP_NORM_B,    /* [d] */
+    W_GATE, W_GATE_B,            /* [ff, d] (gpt2 c_fc: [d, ff], [ff]) */
+    W_UP, W_UP_B,                /* [ff, d] */
+    W_DOWN, W_DOWN_B,            /* [d, ff] (gpt2: [ff, d]), [d] */
+    W_COUNT
+};
+
+typedef struct {
+    const se_st_tensor *t;   /* NULL: this architecture has no such weight */
+    int64_t buf_off;         /* where it is converted in wbuf; -1: used in place */
+    const float *f32;        /* its float32 data, valid while its layer is loaded */
+} se_weight;
+
+typedef struct {
+    se_weight w[W_COUNT];
+} se_layer;
+
+/* The forward pass's activations for n tokens: one allocation, carved. */
+typedef struct {
+    int64_t n_cap, threads_cap;
+    float *mem;
+    float *x;                /* [n, d] the residual stream */
+    float *xb;               /* [n, d] normed input of a sublayer; the final norm */
+    float *q;                /* [n, H*hd] */
+    float *k, *v;            /* [n, KV*hd] */
+    float *att;              /* [n, H*hd] attention output, heads side by side */
+    float *hb, *hb2;         /* [n, ff] MLP hidden (gate, up) */
+    float *out;              /* [n, d] a sublayer's output before its post-norm */
+    float *rope_cos, *rope_sin; /* [n, hd/2] */
+    float *scores;           /* [threads, SE_ATT_BLOCK, n] attention weights of a query block */
+} se_run_state;
+
+#define SE_ATT_BLOCK 32      /* queries per attention task */
+
+struct softent_model {
+    se_model_config c;
+    se_st_model *st;
+    const se_st_tensor *embed;   /* [vocab, d] */
+    const se_st_tensor *pos;     /* [max_pos, d] gpt2's learned positions, else NULL */
+    const se_st_tensor *lm_head; /* [vocab, d] (the embedding when tied) */
+    float *final_norm;           /* [2, d] weight, bias (bias: LayerNorm only) */
+    float *inv_freq;             /* [hd/2] RoPE frequencies after scaling */
+    se_layer *layers;            /* [n_layers] */
+    float *wbuf;                 /* [wbuf_len] the converted layer / lm_head chunk */
+    int64_t wbuf_len;
+    int64_t lm_chunk;            /* lm_head rows converted at a time (when not F32) */
+    se_run_state s;
+};
+
+/* Make layer l's weights usable as float32 (converting into wbuf). */
+void se_model_load_layer(softent_model *m, int64_t l);
+
+#endif

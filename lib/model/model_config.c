@@ -1,0 +1,256 @@
+/*
+ * model_config.c - config.json (see model_config.h).  Field names and
+ * defaults are those of transformers' configuration_<arch>.py.
+ */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "model_config.h"
+#include "weights.h"
+
+typedef struct {
+    const cJSON *root;
+    const char *path;
+} json_src;
+
+/* A present, non-null field (transformers writes absent options as null). */
+static const cJSON *field(const json_src *js, const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj ? obj : js->root, key);
+    return v && !cJSON_IsNull(v) ? v : NULL;
+}
+
+/* A positive integer; `def` < 0 means required. */
+static int get_int(const json_src *js, const char *key, int64_t def, int64_t *out)
+{
+    const cJSON *v = field(js, NULL, key);
+    if (!v) {
+        if (def < 0) return se_fail(SOFTENT_E_FORMAT, "%s: missing \"%s\"", js->path, key);
+        *out = def;
+        return SOFTENT_OK;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > INT32_MAX || v->valuedouble != floor(v->valuedouble))
+        return se_fail(SOFTENT_E_FORMAT, "%s: \"%s\" must be a positive integer", js->path, key);
+    *out = (int64_t)v->valuedouble;
+    return SOFTENT_OK;
+}
+
+static int get_num(const json_src *js, const cJSON *obj, const char *key, double def, double *out)
+{
+    const cJSON *v = field(js, obj, key);
+    if (!v) {
+        if (isnan(def)) return se_fail(SOFTENT_E_FORMAT, "%s: missing \"%s\"", js->path, key);
+        *out = def;
+        return SOFTENT_OK;
+    }
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        return se_fail(SOFTENT_E_FORMAT, "%s: \"%s\" must be a number", js->path, key);
+    *out = v->valuedouble;
+    return SOFTENT_OK;
+}
+
+static int get_bool(const json_src *js, const char *key, int def, int *out)
+{
+    const cJSON *v = field(js, NULL, key);
+    if (!v) { *out = def; return SOFTENT_OK; }
+    if (!cJSON_IsBool(v)) return se_fail(SOFTENT_E_FORMAT, "%s: \"%s\" must be true or false", js->path, key);
+    *out = cJSON_IsTrue(v);
+    return SOFTENT_OK;
+}
+
+static int parse_act(const json_src *js, const char *key, const char *def, se_act *out)
+{
+    const cJSON *v = field(js, NULL, key);
+    const char *s = v && cJSON_IsString(v) ? v->valuestring : def;
+    if (v && !cJSON_IsString(v)) return se_fail(SOFTENT_E_FORMAT, "%s: \"%s\" must be a string", js->path, key);
+    if (!strcmp(s, "silu") || !strcmp(s, "swish")) *out = SE_ACT_SILU;
+    else if (!strcmp(s, "gelu")) *out = SE_ACT_GELU;
+    else if (!strcmp(s, "gelu_new") || !strcmp(s, "gelu_pytorch_tanh") || !strcmp(s, "gelu_fast")) *out = SE_ACT_GELU_TANH;
+    else if (!strcmp(s, "relu")) *out = SE_ACT_RELU;
+    else return se_fail(SOFTENT_E_FORMAT, "%s: %s \"%s\" is not supported (silu, gelu, gelu_new, gelu_pytorch_tanh, relu)", js->path, key, s);
+    return SOFTENT_OK;
+}
+
+/* rope_theta and rope_scaling (transformers 4.x), or rope_parameters (5.x),
+ * which holds both. */
+static int parse_rope(const json_src *js, se_model_config *c)
+{
+    const cJSON *params = field(js, NULL, "rope_parameters");
+    const cJSON *scaling = params ? params : field(js, NULL, "rope_scaling");
+    const char *what = params ? "rope_parameters" : "rope_scaling";
+    if (scaling && !cJSON_IsObject(scaling)) return se_fail(SOFTENT_E_FORMAT, "%s: \"%s\" must be an object", js->path, what);
+    int rc = get_num(js, NULL, "rope_theta", 10000.0, &c->rope_theta);
+    if (!rc && params) rc = get_num(js, params, "rope_theta", c->rope_theta, &c->rope_theta);
+    double partial = 1.0;
+    if (!rc) rc = get_num(js, NULL, "partial_rotary_factor", 1.0, &partial);
+    if (!rc && partial != 1.0) return se_fail(SOFTENT_E_FORMAT, "%s: partial_rotary_factor %g is not supported (only 1)", js->path, partial);
+    if (rc) return rc;
+    if (!(c->rope_theta > 0)) return se_fail(SOFTENT_E_FORMAT, "%s: rope_theta must be positive", js->path);
+
+    c->rope = SE_ROPE_DEFAULT;
+    c->rope_factor = 1.0;
+    if (!scaling) return SOFTENT_OK;
+    const cJSON *type = field(js, scaling, "rope_type");
+    if (!type) type = field(js, scaling, "type");
+    const char *t = cJSON_IsString(type) ? type->valuestring : "default";
+    if (!strcmp(t, "default")) return SOFTENT_OK;
+    rc = get_num(js, scaling, "factor", NAN, &c->rope_factor);
+    if (!rc && !(c->rope_factor > 0)) rc = se_fail(SOFTENT_E_FORMAT, "%s: %s factor must be positive", js->path, what);
+    if (rc) return rc;
+    if (!strcmp(t, "linear")) {
+        c->rope = SE_ROPE_LINEAR;
+    } else if (!strcmp(t, "llama3")) {
+        c->rope = SE_ROPE_LLAMA3;
+        rc = get_num(js, scaling, "low_freq_factor", NAN, &c->low_freq_factor);
+        if (!rc) rc = get_num(js, scaling, "high_freq_factor", NAN, &c->high_freq_factor);
+        if (!rc) rc = get_num(js, scaling, "original_max_position_embeddings", NAN, &c->original_max_pos);
+        if (!rc && !(c->high_freq_factor > c->low_freq_factor && c->low_freq_factor > 0 && c->original_max_pos > 0))
+            rc = se_fail(SOFTENT_E_FORMAT, "%s: llama3 %s needs 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0", js->path, what);
+    } else {
+        rc = se_fail(SOFTENT_E_FORMAT, "%s: %s type \"%s\" is not supported (default, linear, llama3)", js->path, what, t);
+    }
+    return rc;
+}
+
+/* Which layers slide: transformers' layer_types when given, else mistral
+ * slides everywhere and qwen2/qwen3 from max_window_layers on, and only
+ * with use_sliding_window. */
+static int parse_sliding(const json_src *js, se_model_config *c)
+{
+    int64_t window = 0, from = 0;
+    int use = 1, rc = SOFTENT_OK;
+    if (c->arch == SE_ARCH_GPT2 || c->arch == SE_ARCH_LLAMA || c->arch == SE_ARCH_OLMO2) return SOFTENT_OK;
+    if (c->arch != SE_ARCH_MISTRAL) {
+        rc = get_bool(js, "use_sliding_window", 0, &use);
+        if (!rc) rc = get_int(js, "max_window_layers", c->n_layers, &from);
+    }
+    if (!rc && use) rc = get_int(js, "sliding_window", 0, &window);
+    if (rc || !use || !window) return rc;
+    c->sliding_window = window;
+    if (!(c->sliding = calloc((size_t)c->n_layers, 1))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    const cJSON *types = field(js, NULL, "layer_types");
+    if (types && (!cJSON_IsArray(types) || cJSON_GetArraySize(types) != c->n_layers))
+        return se_fail(SOFTENT_E_FORMAT, "%s: \"layer_types\" must list one type per layer", js->path);
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        if (types) {
+            const cJSON *t = cJSON_GetArrayItem(types, (int)l);
+            if (!cJSON_IsString(t)) return se_fail(SOFTENT_E_FORMAT, "%s: layer_types[%lld] is not a string", js->path, (long long)l);
+            if (!strcmp(t->valuestring, "sliding_attention")) c->sliding[l] = 1;
+            else if (strcmp(t->valuestring, "full_attention") != 0)
+                return se_fail(SOFTENT_E_FORMAT, "%s: layer type \"%s\" is not supported", js->path, t->valuestring);
+        } else {
+            c->sliding[l] = c->arch == SE_ARCH_MISTRAL || l >= from;
+        }
+    }
+    return SOFTENT_OK;
+}
+
+static int parse_gpt2(const json_src *js, se_model_config *c)
+{
+    int rc = get_int(js, "n_layer", -1, &c->n_layers);
+    if (!rc) rc = get_int(js, "n_embd", -1, &c->d_model);
+    if (!rc) rc = get_int(js, "n_head", -1, &c->n_heads);
+    if (!rc) rc = get_int(js, "vocab_size", -1, &c->vocab);
+    if (!rc) rc = get_int(js, "n_positions", 1024, &c->max_pos);
+    if (!rc) rc = get_int(js, "n_inner", 4 * c->d_model, &c->d_ff);
+    if (!rc) rc = get_num(js, NULL, "layer_norm_epsilon", 1e-5, &c->norm_eps);
+    if (!rc) rc = parse_act(js, "activation_function", "gelu_new", &c->act);
+    if (!rc) rc = get_bool(js, "tie_word_embeddings", 1, &c->tie_embeddings);
+    int scale = 1;
+    if (!rc) rc = get_bool(js, "scale_attn_weights", 1, &scale);
+    if (!rc) rc = get_bool(js, "scale_attn_by_inverse_layer_idx", 0, &c->scale_by_layer);
+    if (rc) return rc;
+    if (c->d_model % c->n_heads) return se_fail(SOFTENT_E_FORMAT, "%s: n_embd %lld is not a multiple of n_head %lld", js->path, (long long)c->d_model, (long long)c->n_heads);
+    c->n_kv_heads = c->n_heads;
+    c->head_dim = c->d_model / c->n_heads;
+    c->attn_scale = scale ? 1.0 / sqrt((double)c->head_dim) : 1.0;
+    c->layer_norm = 1;
+    c->qkv_bias = c->o_bias = c->mlp_bias = 1;
+    c->rope = SE_ROPE_NONE;
+    return SOFTENT_OK;
+}
+
+static int parse_llama_family(const json_src *js, se_model_config *c)
+{
+    static const struct { int64_t max_pos; double eps; } defaults[] = {
+        [SE_ARCH_LLAMA] = {2048, 1e-6}, [SE_ARCH_MISTRAL] = {4096 * 32, 1e-6}, [SE_ARCH_QWEN2] = {32768, 1e-6},
+        [SE_ARCH_QWEN3] = {32768, 1e-6}, [SE_ARCH_OLMO2] = {2048, 1e-5},
+    };
+    int rc = get_int(js, "num_hidden_layers", -1, &c->n_layers);
+    if (!rc) rc = get_int(js, "hidden_size", -1, &c->d_model);
+    if (!rc) rc = get_int(js, "num_attention_heads", -1, &c->n_heads);
+    if (!rc) rc = get_int(js, "num_key_value_heads", c->n_heads, &c->n_kv_heads);
+    if (!rc) rc = get_int(js, "head_dim", c->d_model / c->n_heads, &c->head_dim);
+    if (!rc) rc = get_int(js, "intermediate_size", -1, &c->d_ff);
+    if (!rc) rc = get_int(js, "vocab_size", -1, &c->vocab);
+    if (!rc) rc = get_int(js, "max_position_embeddings", defaults[c->arch].max_pos, &c->max_pos);
+    if (!rc) rc = get_num(js, NULL, "rms_norm_eps", defaults[c->arch].eps, &c->norm_eps);
+    if (!rc) rc = parse_act(js, "hidden_act", "silu", &c->act);
+    if (!rc) rc = get_bool(js, "tie_word_embeddings", 0, &c->tie_embeddings);
+    int attention_bias = 0, mlp_bias = 0;
+    if (!rc) rc = get_bool(js, "attention_bias", 0, &attention_bias);
+    if (!rc) rc = get_bool(js, "mlp_bias", 0, &mlp_bias);
+    if (!rc) rc = parse_rope(js, c);
+    if (rc) return rc;
+    if (!field(js, NULL, "head_dim") && c->d_model % c->n_heads)
+        return se_fail(SOFTENT_E_FORMAT, "%s: hidden_size %lld is not a multiple of num_attention_heads %lld", js->path, (long long)c->d_model, (long long)c->n_heads);
+    if (c->n_heads % c->n_kv_heads)
+        return se_fail(SOFTENT_E_FORMAT, "%s: num_attention_heads %lld is not a multiple of num_key_value_heads %lld", js->path, (long long)c->n_heads, (long long)c->n_kv_heads);
+    if (c->head_dim % 2) return se_fail(SOFTENT_E_FORMAT, "%s: head_dim %lld is odd; RoPE rotates pairs", js->path, (long long)c->head_dim);
+    c->attn_scale = 1.0 / sqrt((double)c->head_dim);
+    c->gated_mlp = 1;
+    switch (c->arch) {
+    case SE_ARCH_LLAMA: c->qkv_bias = c->o_bias = attention_bias; c->mlp_bias = mlp_bias; break;
+    case SE_ARCH_QWEN2: c->qkv_bias = 1; break;  /* q/k/v always carry a bias, o_proj never */
+    case SE_ARCH_QWEN3: c->qkv_bias = c->o_bias = attention_bias; c->qk_norm = SE_QKNORM_HEAD; break;
+    case SE_ARCH_OLMO2: c->qkv_bias = c->o_bias = attention_bias; c->qk_norm = SE_QKNORM_FULL; c->post_norm = 1; break;
+    default: break;  /* mistral: no biases */
+    }
+    return SOFTENT_OK;
+}
+
+int se_model_config_load(se_model_config *cfg, const char *dir)
+{
+    static const struct { const char *name; se_arch arch; } archs[] = {
+        {"gpt2", SE_ARCH_GPT2}, {"llama", SE_ARCH_LLAMA}, {"mistral", SE_ARCH_MISTRAL},
+        {"qwen2", SE_ARCH_QWEN2}, {"qwen3", SE_ARCH_QWEN3}, {"olmo2", SE_ARCH_OLMO2},
+    };
+    memset(cfg, 0, sizeof *cfg);
+    size_t n = strlen(dir) + sizeof "/config.json";
+    char *path = malloc(n), *text = NULL;
+    if (!path) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    snprintf(path, n, "%s/config.json", dir);
+    int rc = se_read_text_file(path, &text);
+    cJSON *root = rc ? NULL : cJSON_Parse(text);
+    free(text);
+    json_src js = {root, path};
+    if (!rc && !root) rc = se_fail(SOFTENT_E_FORMAT, "%s: not valid JSON", path);
+    if (!rc && !cJSON_IsObject(root)) rc = se_fail(SOFTENT_E_FORMAT, "%s: not a JSON object", path);
+    const cJSON *mt = rc ? NULL : field(&js, NULL, "model_type");
+    if (!rc && !cJSON_IsString(mt)) rc = se_fail(SOFTENT_E_FORMAT, "%s: no \"model_type\" string", path);
+    if (!rc) {
+        size_t i = 0;
+        while (i < sizeof archs / sizeof archs[0] && strcmp(archs[i].name, mt->valuestring) != 0) i++;
+        if (i == sizeof archs / sizeof archs[0])
+            rc = se_fail(SOFTENT_E_FORMAT, "%s: model_type \"%.40s\" is not supported (supported: " SE_SUPPORTED_ARCHS ")", path, mt->valuestring);
+        else
+            cfg->arch = archs[i].arch, snprintf(cfg->model_type, sizeof cfg->model_type, "%s", archs[i].name);
+    }
+    if (!rc) rc = cfg->arch == SE_ARCH_GPT2 ? parse_gpt2(&js, cfg) : parse_llama_family(&js, cfg);
+    if (!rc) rc = parse_sliding(&js, cfg);
+    cJSON_Delete(root);
+    free(path);
+    if (rc) se_model_config_free(cfg);
+    return rc;
+}
+
+void se_model_config_free(se_model_config *cfg)
+{
+    free(cfg->sliding);
+    cfg->sliding = NULL;
+}

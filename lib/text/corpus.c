@@ -1,0 +1,196 @@
+/* corpus.c - documents from .txt, .jsonl, a directory of .txt, or stdin. */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/error.h"
+#include "softent_corpus.h"
+
+typedef enum { LINES, JSONL, DIRECTORY } corpus_kind;
+
+struct softent_corpus {
+    corpus_kind kind;
+    char *path;
+    FILE *f;              /* LINES, JSONL: the open file (stdin for "-") */
+    char *line;           /* getline's buffer */
+    size_t line_cap;
+    int64_t lineno;
+    char field[64];       /* JSONL: the text field */
+    char *doc;            /* JSONL, DIRECTORY: the current document */
+    char **files;         /* DIRECTORY: sorted file names */
+    size_t n_files, next_file;
+};
+
+static const char *AUTO_FIELDS[] = {"text", "body", "sentence", "content", "document", "passage"};
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_directory(softent_corpus *c)
+{
+    DIR *dir = opendir(c->path);
+    if (!dir) return se_fail(SOFTENT_E_IO, "%s: cannot open directory: %s", c->path, strerror(errno));
+    size_t cap = 0;
+    struct dirent *e;
+    int rc = SOFTENT_OK;
+    while (!rc && (e = readdir(dir))) {
+        if (!has_suffix(e->d_name, ".txt")) continue;
+        if (c->n_files == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **grown = realloc(c->files, cap * sizeof *grown);
+            if (!grown) { rc = se_fail(SOFTENT_E_NOMEM, "out of memory listing %s", c->path); break; }
+            c->files = grown;
+        }
+        if (!(c->files[c->n_files] = strdup(e->d_name))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
+        else c->n_files++;
+    }
+    closedir(dir);
+    if (!rc && c->n_files == 0) rc = se_fail(SOFTENT_E_EMPTY, "%s: no .txt files in the directory", c->path);
+    if (!rc) qsort(c->files, c->n_files, sizeof *c->files, compare_names);
+    return rc;
+}
+
+int softent_corpus_open(softent_corpus **out, const char *path, const char *text_field)
+{
+    *out = NULL;
+    softent_corpus *c = calloc(1, sizeof *c);
+    if (!c || !(c->path = strdup(path))) { free(c); return se_fail(SOFTENT_E_NOMEM, "out of memory"); }
+    if (text_field) snprintf(c->field, sizeof c->field, "%s", text_field);
+    struct stat sb;
+    int rc = SOFTENT_OK;
+    if (strcmp(path, "-") == 0) {
+        c->kind = LINES;
+        c->f = stdin;
+    } else if (stat(path, &sb) != 0) {
+        rc = se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    } else if (S_ISDIR(sb.st_mode)) {
+        c->kind = DIRECTORY;
+        rc = list_directory(c);
+    } else {
+        c->kind = has_suffix(path, ".jsonl") || has_suffix(path, ".json") ? JSONL : LINES;
+        if (!(c->f = fopen(path, "rb"))) rc = se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
+    if (rc) { softent_corpus_close(c); return rc; }
+    *out = c;
+    return SOFTENT_OK;
+}
+
+const char *softent_corpus_field(const softent_corpus *c) { return c->kind == JSONL ? c->field : ""; }
+
+/* The text of one JSON line, in c->doc; NULL text for a record without it. */
+static int json_text(softent_corpus *c, const char **text, size_t *len)
+{
+    cJSON *o = cJSON_Parse(c->line);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return se_fail(SOFTENT_E_FORMAT, "%s:%lld: not a JSON object", c->path, (long long)c->lineno);
+    }
+    if (!c->field[0]) {
+        for (size_t i = 0; i < sizeof AUTO_FIELDS / sizeof *AUTO_FIELDS && !c->field[0]; i++)
+            if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, AUTO_FIELDS[i])))
+                snprintf(c->field, sizeof c->field, "%s", AUTO_FIELDS[i]);
+        if (!c->field[0]) {
+            cJSON_Delete(o);
+            return se_fail(SOFTENT_E_FORMAT, "%s:%lld: no text field (text, body, sentence, content, document or passage); name it with --text-field",
+                           c->path, (long long)c->lineno);
+        }
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, c->field);
+    if (!cJSON_IsString(t)) {
+        cJSON_Delete(o);
+        return se_fail(SOFTENT_E_FORMAT, "%s:%lld: field '%s' is missing or not a string", c->path, (long long)c->lineno, c->field);
+    }
+    free(c->doc);
+    c->doc = strdup(t->valuestring);
+    cJSON_Delete(o);
+    if (!c->doc) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    *text = c->doc;
+    *len = strlen(c->doc);
+    return SOFTENT_OK;
+}
+
+static int read_file_doc(softent_corpus *c, const char *name, const char **text, size_t *len)
+{
+    size_t plen = strlen(c->path) + strlen(name) + 2;
+    char *full = malloc(plen);
+    if (!full) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    snprintf(full, plen, "%s/%s", c->path, name);
+    FILE *f = fopen(full, "rb");
+    int rc = SOFTENT_OK;
+    free(c->doc);
+    c->doc = NULL;
+    if (!f) {
+        rc = se_fail(SOFTENT_E_IO, "%s: cannot open: %s", full, strerror(errno));
+    } else {
+        size_t cap = 0, n = 0, got;
+        char buf[1 << 16];
+        while (!rc && (got = fread(buf, 1, sizeof buf, f)) > 0) {
+            if (n + got + 1 > cap) {
+                cap = (n + got + 1) * 2;
+                char *grown = realloc(c->doc, cap);
+                if (!grown) { rc = se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", full); break; }
+                c->doc = grown;
+            }
+            memcpy(c->doc + n, buf, got);
+            n += got;
+        }
+        if (!rc && ferror(f)) rc = se_fail(SOFTENT_E_IO, "%s: read failed", full);
+        fclose(f);
+        if (!rc && c->doc) { c->doc[n] = '\0'; *text = c->doc; *len = n; }
+    }
+    free(full);
+    return rc;
+}
+
+int softent_corpus_next(softent_corpus *c, const char **text, size_t *len)
+{
+    *text = NULL;
+    *len = 0;
+    if (c->kind == DIRECTORY) {
+        while (c->next_file < c->n_files) {
+            int rc = read_file_doc(c, c->files[c->next_file++], text, len);
+            if (rc || *len > 0) return rc;
+        }
+        return SOFTENT_OK;
+    }
+    ssize_t got;
+    while ((got = getline(&c->line, &c->line_cap, c->f)) >= 0) {
+        c->lineno++;
+        while (got > 0 && (c->line[got - 1] == '\n' || c->line[got - 1] == '\r')) c->line[--got] = '\0';
+        if (got == 0) continue;
+        if (c->kind == JSONL) {
+            int rc = json_text(c, text, len);
+            if (rc || *len > 0) return rc;
+            continue;
+        }
+        *text = c->line;
+        *len = (size_t)got;
+        return SOFTENT_OK;
+    }
+    if (ferror(c->f)) return se_fail(SOFTENT_E_IO, "%s: read failed", c->path);
+    return SOFTENT_OK;
+}
+
+void softent_corpus_close(softent_corpus *c)
+{
+    if (!c) return;
+    if (c->f && c->f != stdin) fclose(c->f);
+    for (size_t i = 0; i < c->n_files; i++) free(c->files[i]);
+    free(c->files);
+    free(c->line);
+    free(c->doc);
+    free(c->path);
+    free(c);
+}

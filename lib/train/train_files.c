@@ -1,0 +1,310 @@
+/* train_io.c - the trainer's files: Hugging Face checkpoints and the state a run resumes from (see softent_train.h). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "trainer.h"
+
+/* Every file format here stores numbers little-endian, as the host does. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "softent's training files assume a little-endian host"
+#endif
+
+/* ---- writing a file whole ------------------------------------------------ */
+
+typedef struct {
+    const char *path;
+    char tmp[4096];
+    FILE *f;
+    int ok;
+} atomic_file;
+
+static int atomic_open(atomic_file *a, const char *path)
+{
+    a->path = path;
+    a->ok = 1;
+    if (snprintf(a->tmp, sizeof a->tmp, "%s.tmp", path) >= (int)sizeof a->tmp)
+        return se_fail(SOFTENT_E_INVALID, "%s: path too long", path);
+    if (!(a->f = fopen(a->tmp, "wb"))) return se_fail(SOFTENT_E_IO, "%s: cannot write: %s", a->tmp, strerror(errno));
+    return SOFTENT_OK;
+}
+
+static void atomic_write(atomic_file *a, const void *data, size_t n)
+{
+    if (a->ok && n && fwrite(data, 1, n, a->f) != n) a->ok = 0;
+}
+
+/* Flush to disk and rename over the target, so that a reader (or a run
+ * killed here) sees either the old file or the new one, never a part. */
+static int atomic_close(atomic_file *a)
+{
+    int err = 0;
+    if (!a->ok || fflush(a->f) != 0 || fsync(fileno(a->f)) != 0) err = errno ? errno : EIO;
+    if (fclose(a->f) != 0 && !err) err = errno;
+    if (!err && rename(a->tmp, a->path) != 0) err = errno;
+    if (err) {
+        remove(a->tmp);
+        return se_fail(SOFTENT_E_IO, "%s: write failed: %s", a->path, strerror(err));
+    }
+    return SOFTENT_OK;
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *s = malloc(n);
+    if (s) snprintf(s, n, "%s/%s", dir, name);
+    return s;
+}
+
+/* ---- Hugging Face checkpoint -------------------------------------------- */
+
+static int write_config(const softent_gpt2_trainer *t, const char *path)
+{
+    const softent_train_params *p = &t->p;
+    cJSON *c = cJSON_CreateObject();
+    if (!c) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    const char *arch = "GPT2LMHeadModel";
+    cJSON_AddItemToObject(c, "architectures", cJSON_CreateStringArray(&arch, 1));
+    cJSON_AddStringToObject(c, "model_type", "gpt2");
+    cJSON_AddNumberToObject(c, "vocab_size", p->vocab_size);
+    cJSON_AddNumberToObject(c, "n_positions", p->context);
+    cJSON_AddNumberToObject(c, "n_ctx", p->context);
+    cJSON_AddNumberToObject(c, "n_embd", p->d_model);
+    cJSON_AddNumberToObject(c, "n_layer", p->n_layer);
+    cJSON_AddNumberToObject(c, "n_head", p->n_head);
+    cJSON_AddNullToObject(c, "n_inner");
+    cJSON_AddStringToObject(c, "activation_function", "gelu_new");
+    cJSON_AddNumberToObject(c, "layer_norm_epsilon", 1e-5);
+    cJSON_AddNumberToObject(c, "initializer_range", 0.02);
+    /* trained without dropout */
+    cJSON_AddNumberToObject(c, "resid_pdrop", 0.0);
+    cJSON_AddNumberToObject(c, "embd_pdrop", 0.0);
+    cJSON_AddNumberToObject(c, "attn_pdrop", 0.0);
+    cJSON_AddBoolToObject(c, "scale_attn_weights", 1);
+    cJSON_AddBoolToObject(c, "scale_attn_by_inverse_layer_idx", 0);
+    cJSON_AddBoolToObject(c, "reorder_and_upcast_attn", 0);
+    cJSON_AddBoolToObject(c, "tie_word_embeddings", 1);
+    if (p->eos_id >= 0) {
+        cJSON_AddNumberToObject(c, "bos_token_id", p->eos_id);
+        cJSON_AddNumberToObject(c, "eos_token_id", p->eos_id);
+    } else {
+        cJSON_AddNullToObject(c, "bos_token_id");
+        cJSON_AddNullToObject(c, "eos_token_id");
+    }
+    cJSON_AddStringToObject(c, "torch_dtype", "float32");
+    cJSON_AddBoolToObject(c, "use_cache", 1);
+    char *text = cJSON_Print(c);
+    cJSON_Delete(c);
+    if (!text) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    atomic_file a;
+    int rc = atomic_open(&a, path);
+    if (!rc) {
+        atomic_write(&a, text, strlen(text));
+        atomic_write(&a, "\n", 1);
+        rc = atomic_close(&a);
+    }
+    free(text);
+    return rc;
+}
+
+static int write_safetensors(softent_gpt2_trainer *t, const char *path)
+{
+    /* header: {"NAME": {"dtype": "F32", "shape": [...], "data_offsets": [a, b]}, ...},
+     * padded with spaces to a multiple of 8 bytes, after its u64 length */
+    const int n = softent_gpt2_trainer_n_tensors(t);
+    cJSON *h = cJSON_CreateObject(), *meta = cJSON_CreateObject();
+    if (!h || !meta) { cJSON_Delete(h); cJSON_Delete(meta); return se_fail(SOFTENT_E_NOMEM, "out of memory"); }
+    cJSON_AddStringToObject(meta, "format", "pt");
+    cJSON_AddItemToObject(h, "__metadata__", meta);
+    int64_t off = 0;
+    for (int i = 0; i < n; i++) {
+        softent_train_tensor x;
+        softent_gpt2_trainer_tensor(t, i, &x);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "dtype", "F32");
+        double shape[2] = {(double)x.shape[0], (double)x.shape[1]};
+        cJSON_AddItemToObject(e, "shape", cJSON_CreateDoubleArray(shape, x.ndim));
+        double offsets[2] = {(double)off, (double)(off + 4 * x.numel)};
+        cJSON_AddItemToObject(e, "data_offsets", cJSON_CreateDoubleArray(offsets, 2));
+        cJSON_AddItemToObject(h, x.name, e);
+        off += 4 * x.numel;
+    }
+    char *json = cJSON_PrintUnformatted(h);
+    cJSON_Delete(h);
+    if (!json) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    size_t len = strlen(json), padded = (len + 7) / 8 * 8;
+    unsigned char size[8];
+    for (int b = 0; b < 8; b++) size[b] = (unsigned char)((uint64_t)padded >> (8 * b));
+
+    atomic_file a;
+    int rc = atomic_open(&a, path);
+    if (!rc) {
+        atomic_write(&a, size, 8);
+        atomic_write(&a, json, len);
+        atomic_write(&a, "        ", padded - len);
+        for (int i = 0; i < n; i++) {
+            softent_train_tensor x;
+            softent_gpt2_trainer_tensor(t, i, &x);
+            atomic_write(&a, x.data, (size_t)x.numel * sizeof(float));
+        }
+        rc = atomic_close(&a);
+    }
+    free(json);
+    return rc;
+}
+
+int softent_gpt2_trainer_save_hf(const softent_gpt2_trainer *t, const char *dir)
+{
+    char *config = join(dir, "config.json"), *weights = join(dir, "model.safetensors");
+    int rc = !config || !weights ? se_fail(SOFTENT_E_NOMEM, "out of memory") : SOFTENT_OK;
+    /* the tensor views hand out writable pointers; nothing is written here */
+    if (!rc) rc = write_safetensors((softent_gpt2_trainer *)t, weights);
+    if (!rc) rc = write_config(t, config);
+    free(config);
+    free(weights);
+    return rc;
+}
+
+/* ---- the state file --------------------------------------------------------
+ *
+ *   "SETRAIN\0"  u32 version  u32 n_slots
+ *   n_slots 8-byte slots: the settings, the step and the run (see slots())
+ *   params, m, v: [num_params] f32 each
+ *   u64 checksum of everything before it
+ */
+
+#define STATE_MAGIC "SETRAIN"
+#define STATE_VERSION 1u
+#define STATE_SLOTS 26
+
+typedef union { int64_t i; double d; uint64_t u; } slot;
+
+static void to_slots(const softent_gpt2_trainer *t, const softent_train_resume *r, slot *s)
+{
+    const softent_train_params *p = &t->p;
+    slot v[STATE_SLOTS] = {
+        {.i = p->n_layer}, {.i = p->d_model}, {.i = p->n_head}, {.i = p->context}, {.i = p->vocab_size},
+        {.i = p->eos_id}, {.i = p->batch}, {.i = p->steps}, {.d = p->lr}, {.d = p->warmup_frac},
+        {.d = p->min_lr_frac}, {.d = p->weight_decay}, {.d = p->grad_clip}, {.d = p->beta1}, {.d = p->beta2},
+        {.d = p->adam_eps}, {.u = p->seed}, {.i = p->n_checkpoints}, {.d = p->val_fraction}, {.i = p->val_batches},
+        {.i = t->step}, {.u = t->model.num_params}, {.u = r->data_hash}, {.i = r->n_tokens}, {.i = r->log_bytes},
+        {.d = r->elapsed_s},
+    };
+    memcpy(s, v, sizeof v);
+}
+
+static int fits_int(int64_t x) { return x >= INT32_MIN && x <= INT32_MAX; }
+
+static int from_slots(const slot *s, softent_train_params *p, int64_t *step, uint64_t *num_params, softent_train_resume *r)
+{
+    for (int k = 0; k < 8; k++)
+        if (k != 7 && !fits_int(s[k].i)) return 0;
+    if (!fits_int(s[17].i) || !fits_int(s[19].i)) return 0;
+    *p = (softent_train_params){
+        .n_layer = (int)s[0].i, .d_model = (int)s[1].i, .n_head = (int)s[2].i, .context = (int)s[3].i,
+        .vocab_size = (int)s[4].i, .eos_id = (int)s[5].i, .batch = (int)s[6].i, .steps = s[7].i,
+        .lr = s[8].d, .warmup_frac = s[9].d, .min_lr_frac = s[10].d, .weight_decay = s[11].d,
+        .grad_clip = s[12].d, .beta1 = s[13].d, .beta2 = s[14].d, .adam_eps = s[15].d, .seed = s[16].u,
+        .n_checkpoints = (int)s[17].i, .val_fraction = s[18].d, .val_batches = (int)s[19].i,
+    };
+    *step = s[20].i;
+    *num_params = s[21].u;
+    *r = (softent_train_resume){.data_hash = s[22].u, .n_tokens = s[23].i, .log_bytes = s[24].i, .elapsed_s = s[25].d};
+    return 1;
+}
+
+int softent_gpt2_trainer_save_state(const softent_gpt2_trainer *t, const softent_train_resume *run, const char *path)
+{
+    unsigned char head[16] = STATE_MAGIC;
+    const uint32_t version = STATE_VERSION, n_slots = STATE_SLOTS;
+    memcpy(head + 8, &version, 4);
+    memcpy(head + 12, &n_slots, 4);
+    slot s[STATE_SLOTS];
+    to_slots(t, run, s);
+    const size_t bytes = t->model.num_params * sizeof(float);
+    uint64_t h = se_hash_words(0, head, sizeof head);
+    h = se_hash_words(h, s, sizeof s);
+    h = se_hash_words(h, t->model.params_memory, bytes);
+    h = se_hash_words(h, t->m, bytes);
+    h = se_hash_words(h, t->v, bytes);
+
+    atomic_file a;
+    int rc = atomic_open(&a, path);
+    if (rc) return rc;
+    atomic_write(&a, head, sizeof head);
+    atomic_write(&a, s, sizeof s);
+    atomic_write(&a, t->model.params_memory, bytes);
+    atomic_write(&a, t->m, bytes);
+    atomic_write(&a, t->v, bytes);
+    atomic_write(&a, &h, sizeof h);
+    return atomic_close(&a);
+}
+
+int softent_gpt2_trainer_load_state(softent_gpt2_trainer **out, softent_train_resume *run, const char *path)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char head[16];
+    slot s[STATE_SLOTS];
+    uint32_t version = 0, n_slots = 0;
+    int rc = SOFTENT_OK;
+    if (fread(head, 1, sizeof head, f) != sizeof head || memcmp(head, STATE_MAGIC, 8) != 0) {
+        fclose(f);
+        return se_fail(SOFTENT_E_FORMAT, "%s: not a softent training state", path);
+    }
+    memcpy(&version, head + 8, 4);
+    memcpy(&n_slots, head + 12, 4);
+    if (version != STATE_VERSION || n_slots != STATE_SLOTS) {
+        fclose(f);
+        return se_fail(SOFTENT_E_FORMAT, "%s: training state version %u with %u fields; this softent reads version %u",
+                       path, version, n_slots, STATE_VERSION);
+    }
+    softent_train_params p;
+    int64_t step = 0;
+    uint64_t num_params = 0;
+    if (fread(s, 1, sizeof s, f) != sizeof s) rc = se_fail(SOFTENT_E_FORMAT, "%s: truncated training state", path);
+    else if (!from_slots(s, &p, &step, &num_params, run)) rc = se_fail(SOFTENT_E_FORMAT, "%s: corrupt training state (settings out of range)", path);
+    else if (softent_train_check_params(&p)) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", softent_last_error());
+        rc = se_fail(SOFTENT_E_FORMAT, "%s: corrupt training state: %s", path, why);
+    }
+    if (rc) { fclose(f); return rc; }
+
+    softent_gpt2_trainer *t;
+    if ((rc = se_gpt2_trainer_alloc(&t, &p))) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", softent_last_error());
+        fclose(f);
+        return se_fail(rc, "%s: %s", path, why);
+    }
+    const size_t bytes = t->model.num_params * sizeof(float);
+    uint64_t stored = 0, h = se_hash_words(0, head, sizeof head);
+    h = se_hash_words(h, s, sizeof s);
+    if (num_params != t->model.num_params || step < 0 || step > p.steps || run->n_tokens < 0 || run->log_bytes < 0) {
+        rc = se_fail(SOFTENT_E_FORMAT, "%s: corrupt training state (inconsistent fields)", path);
+    } else if (fread(t->model.params_memory, 1, bytes, f) != bytes || fread(t->m, 1, bytes, f) != bytes ||
+               fread(t->v, 1, bytes, f) != bytes || fread(&stored, 1, 8, f) != 8) {
+        rc = se_fail(SOFTENT_E_FORMAT, "%s: truncated training state", path);
+    } else {
+        h = se_hash_words(h, t->model.params_memory, bytes);
+        h = se_hash_words(h, t->m, bytes);
+        h = se_hash_words(h, t->v, bytes);
+        if (h != stored) rc = se_fail(SOFTENT_E_FORMAT, "%s: checksum mismatch: the training state is corrupt", path);
+        else if (fgetc(f) != EOF) rc = se_fail(SOFTENT_E_FORMAT, "%s: trailing bytes after the training state", path);
+    }
+    fclose(f);
+    if (rc) {
+        softent_gpt2_trainer_free(t);
+        return rc;
+    }
+    t->step = step;
+    *out = t;
+    return SOFTENT_OK;
+}
