@@ -96,6 +96,25 @@ def oracle_eps(d):
     return float(re.search(r"^eps\s+(\S+)", out, re.M).group(1))
 
 
+def check_archive_links_as_the_readme_says():
+    # the README's link line, for a program of the public API alone
+    prog = os.path.join(BUILD, "tests", "estimator_from_archive")
+    flags = subprocess.run(["sh", "-c", "PKG_CONFIG_PATH=/usr/lib/$(cc -print-multiarch)/openblas-openmp/pkgconfig "
+                            "pkg-config --cflags --libs openblas"], capture_output=True, text=True, check=True).stdout.split()
+    cc = subprocess.run(["cc", "-std=gnu11", "-O1", "-I" + os.path.join(ROOT, "include"), "-o", prog,
+                         os.path.join(ROOT, "tests", "c", "estimator_only.c"), os.path.join(BUILD, "libsoftent.a"),
+                         *flags, "-lcjson", "-lpcre2-8", "-lutf8proc", "-lm", "-fopenmp",
+                         *(["-fsanitize=address,undefined"] if "asan" in BUILD else [])],
+                        capture_output=True, text=True)
+    if cc.returncode != 0:
+        raise Fail(f"linking against libsoftent.a as the README says failed:\n{cc.stderr[-2000:]}")
+    args = ["1000", "16", "3", "5"]
+    a = subprocess.run([prog, *args], capture_output=True, text=True, check=True).stdout
+    b = subprocess.run([os.path.join(BUILD, "tests", "estimator_only"), *args], capture_output=True, text=True, check=True).stdout
+    if a != b:
+        raise Fail(f"the archive's estimator gives {a.strip()}, the objects' {b.strip()}")
+
+
 def check_archive_exports_the_api_alone():
     nm = subprocess.run(["nm", "-g", "--defined-only", os.path.join(BUILD, "libsoftent.a")],
                         capture_output=True, text=True, check=True).stdout
