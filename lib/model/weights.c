@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "formats/dtype.h"
 #include "weights.h"
 
 typedef struct {
@@ -32,22 +33,6 @@ struct se_st_model {
     int64_t n_tensors, cap;
     se_st_tensor *tensors;   /* [n_tensors] sorted by name */
 };
-
-/* Bytes per element; 0 for a dtype we do not know (its size is not checked). */
-static int dtype_size(const char *s, se_st_dtype *t)
-{
-    static const struct { const char *name; int size; se_st_dtype t; } known[] = {
-        {"F32", 4, SE_ST_F32}, {"F16", 2, SE_ST_F16}, {"BF16", 2, SE_ST_BF16},
-        {"F64", 8, SE_ST_OTHER}, {"I64", 8, SE_ST_OTHER}, {"U64", 8, SE_ST_OTHER},
-        {"I32", 4, SE_ST_OTHER}, {"U32", 4, SE_ST_OTHER}, {"I16", 2, SE_ST_OTHER},
-        {"U16", 2, SE_ST_OTHER}, {"I8", 1, SE_ST_OTHER}, {"U8", 1, SE_ST_OTHER},
-        {"BOOL", 1, SE_ST_OTHER}, {"F8_E4M3", 1, SE_ST_OTHER}, {"F8_E5M2", 1, SE_ST_OTHER},
-    };
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (!strcmp(s, known[i].name)) { *t = known[i].t; return known[i].size; }
-    *t = SE_ST_OTHER;
-    return 0;
-}
 
 static char *join(const char *dir, const char *name)
 {
@@ -103,7 +88,8 @@ static int parse_entry(se_st_model *st, const st_file *file, const cJSON *e, con
     if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2)
         return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has a corrupt header entry", path, name);
     se_st_tensor t = {.file = path, .numel = 1};
-    int size = dtype_size(dt->valuestring, &t.dtype);
+    t.dtype = se_dtype_from_st(dt->valuestring);
+    int size = se_dtype_size(t.dtype);
     snprintf(t.dtype_name, sizeof t.dtype_name, "%s", dt->valuestring);
     t.ndim = cJSON_GetArraySize(sh);
     if (t.ndim > SE_ST_MAX_DIMS) return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has %d dims", path, name, t.ndim);
@@ -285,7 +271,7 @@ int se_st_get(const se_st_model *st, const char *name, int ndim, const int64_t *
         shape_text(want, sizeof want, ndim, shape);
         return se_fail(SOFTENT_E_MISMATCH, "%s: tensor '%s' has shape %s, but config.json implies %s", t->file, name, got, want);
     }
-    if (t->dtype == SE_ST_OTHER)
+    if (t->dtype != SOFTENT_F32 && t->dtype != SOFTENT_F16 && t->dtype != SOFTENT_BF16)
         return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has dtype %s; supported: F32, F16, BF16", t->file, name, t->dtype_name);
     *out = t;
     return SOFTENT_OK;
@@ -293,52 +279,16 @@ int se_st_get(const se_st_model *st, const char *name, int ndim, const int64_t *
 
 int se_st_is_f32(const se_st_tensor *t)
 {
-    return t->dtype == SE_ST_F32 && ((uintptr_t)t->data % sizeof(float)) == 0;
-}
-
-/* Half precision without branches (so that the loop vectorises): the
- * exponent and mantissa shifted into a float's place read as the value times
- * 2^-112, exactly, subnormals included; infinities and NaNs get the float's
- * all-ones exponent. */
-static inline float f16_to_f32(uint16_t h)
-{
-    uint32_t em = h & 0x7fffu, bits = em << 13;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    f *= 0x1p112f;
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    u = em >= 0x7c00u ? (bits | 0x7f800000u) : u;
-    u |= (uint32_t)(h & 0x8000u) << 16;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static inline float bf16_to_f32(uint16_t b)
-{
-    uint32_t u = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
+    return t->dtype == SOFTENT_F32 && ((uintptr_t)t->data % sizeof(float)) == 0;
 }
 
 void se_st_to_f32(const se_st_tensor *t, int64_t first, int64_t n, float *dst)
 {
-    const unsigned char *src = (const unsigned char *)t->data;
+    const unsigned char *src = (const unsigned char *)t->data + (size_t)first * (size_t)se_dtype_size(t->dtype);
     const int64_t chunk = 1 << 16;
     #pragma omp parallel for schedule(static) if (n > chunk)
     for (int64_t c0 = 0; c0 < n; c0 += chunk) {
         int64_t c1 = c0 + chunk < n ? c0 + chunk : n;
-        if (t->dtype == SE_ST_F32) {
-            memcpy(dst + c0, src + 4 * (first + c0), (size_t)(c1 - c0) * 4);
-        } else {
-            const unsigned char *s = src + 2 * (first + c0);
-            float *d = dst + c0;
-            uint16_t h;
-            if (t->dtype == SE_ST_BF16)
-                for (int64_t i = 0; i < c1 - c0; i++) { memcpy(&h, s + 2 * i, 2); d[i] = bf16_to_f32(h); }
-            else
-                for (int64_t i = 0; i < c1 - c0; i++) { memcpy(&h, s + 2 * i, 2); d[i] = f16_to_f32(h); }
-        }
+        se_dtype_to_f32(dst + c0, src + (size_t)c0 * (size_t)se_dtype_size(t->dtype), c1 - c0, t->dtype);
     }
 }

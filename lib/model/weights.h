@@ -13,14 +13,14 @@
 
 #include <stdint.h>
 
-#define SE_ST_MAX_DIMS 8
+#include "softent_io.h"
 
-typedef enum { SE_ST_F32 = 0, SE_ST_F16, SE_ST_BF16, SE_ST_OTHER } se_st_dtype;
+#define SE_ST_MAX_DIMS 8
 
 typedef struct {
     const char *name;
     const char *file;        /* the shard's path, for messages */
-    se_st_dtype dtype;
+    softent_dtype dtype;     /* SOFTENT_UNKNOWN: a dtype softent does not know */
     char dtype_name[12];     /* as the header spells it ("F32", "I8", ...) */
     int ndim;
     int64_t shape[SE_ST_MAX_DIMS];
