@@ -1,10 +1,9 @@
 /*
- * st_model.c - memory-mapped safetensors model files (see st_model.h).
+ * weights.c - memory-mapped safetensors model files (see weights.h).
  *
- * A file is an 8-byte little-endian header length, a JSON header
- * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}
- * and the data, offsets counted from the end of the header.  A sharded
- * model's index is {"weight_map": {name: shard file name}}.
+ * Each file's header is parsed by formats/safetensors.c; this file maps
+ * the files, indexes their tensors by name and follows a sharded model's
+ * index, {"weight_map": {name: shard file name}}.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -18,6 +17,7 @@
 
 #include "common/error.h"
 #include "formats/dtype.h"
+#include "formats/safetensors.h"
 #include "weights.h"
 
 typedef struct {
@@ -78,45 +78,6 @@ static int add_tensor(se_st_model *st, const se_st_tensor *t)
     return SOFTENT_OK;
 }
 
-/* One header entry: dtype, shape, offsets inside the data section. */
-static int parse_entry(se_st_model *st, const st_file *file, const cJSON *e, const unsigned char *data, uint64_t data_len)
-{
-    const char *path = file->path, *name = e->string;
-    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
-    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
-    const cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
-    if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2)
-        return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has a corrupt header entry", path, name);
-    se_st_tensor t = {.file = path, .numel = 1};
-    t.dtype = se_dtype_from_st(dt->valuestring);
-    int size = se_dtype_size(t.dtype);
-    snprintf(t.dtype_name, sizeof t.dtype_name, "%s", dt->valuestring);
-    t.ndim = cJSON_GetArraySize(sh);
-    if (t.ndim > SE_ST_MAX_DIMS) return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has %d dims", path, name, t.ndim);
-    for (int i = 0; i < t.ndim; i++) {
-        const cJSON *v = cJSON_GetArrayItem(sh, i);
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
-            return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has a corrupt shape", path, name);
-        t.shape[i] = (int64_t)v->valuedouble;
-        if (t.shape[i] && t.numel > ((int64_t)1 << 50) / t.shape[i])
-            return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has an absurd shape", path, name);
-        t.numel *= t.shape[i];
-    }
-    double begin = cJSON_GetArrayItem(off, 0)->valuedouble, end = cJSON_GetArrayItem(off, 1)->valuedouble;
-    if (!cJSON_IsNumber(cJSON_GetArrayItem(off, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(off, 1)) ||
-        begin < 0 || end < begin || end > (double)data_len)
-        return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s': data offsets [%.0f, %.0f] lie outside the file's %llu data bytes (truncated?)",
-                       path, name, begin, end, (unsigned long long)data_len);
-    if (size && (int64_t)(end - begin) != t.numel * size)
-        return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s': %.0f data bytes for %lld %s elements", path, name,
-                       end - begin, (long long)t.numel, t.dtype_name);
-    t.data = data + (uint64_t)begin;
-    if (!(t.name = strdup(name))) return se_fail(SOFTENT_E_NOMEM, "%s: out of memory", path);
-    int rc = add_tensor(st, &t);
-    if (rc) free((char *)t.name);
-    return rc;
-}
-
 /* Map one safetensors file and index its tensors. */
 static int open_file(se_st_model *st, const char *path)
 {
@@ -127,25 +88,31 @@ static int open_file(se_st_model *st, const char *path)
     if (fd < 0) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) { close(fd); return se_fail(SOFTENT_E_IO, "%s: cannot stat: %s", path, strerror(errno)); }
-    if (sb.st_size < 8) { close(fd); return se_fail(SOFTENT_E_FORMAT, "%s: %s", path, sb.st_size ? "truncated safetensors header" : "empty file"); }
+    uint64_t hlen = 0;
+    if (sb.st_size < 8) {  /* nothing to map: the length check says what is wrong */
+        close(fd);
+        const unsigned char none[8] = {0};
+        return se_safetensors_header_len(path, none, (uint64_t)sb.st_size, &hlen);
+    }
     void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) return se_fail(SOFTENT_E_IO, "%s: cannot map: %s", path, strerror(errno));
     file->map = map;
     file->size = (size_t)sb.st_size;
 
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | file->map[i];
-    if (hlen < 2 || hlen > file->size - 8 || hlen > (100u << 20))
-        return se_fail(SOFTENT_E_FORMAT, "%s: not a safetensors file (header length %llu, file size %zu)", path,
-                       (unsigned long long)hlen, file->size);
-    cJSON *root = cJSON_ParseWithLength((const char *)file->map + 8, (size_t)hlen);
-    if (!cJSON_IsObject(root)) { cJSON_Delete(root); return se_fail(SOFTENT_E_FORMAT, "%s: safetensors header is not a JSON object", path); }
-    int rc = SOFTENT_OK;
-    for (const cJSON *e = root->child; e && !rc; e = e->next)
-        if (strcmp(e->string, "__metadata__") != 0)
-            rc = parse_entry(st, file, e, file->map + 8 + hlen, file->size - 8 - hlen);
-    cJSON_Delete(root);
+    int rc = se_safetensors_header_len(path, file->map, file->size, &hlen);
+    se_st_entry *entries = NULL;
+    int64_t n = 0;
+    if (!rc) rc = se_safetensors_parse(path, (const char *)file->map + 8, (size_t)hlen, file->size - 8 - hlen, NULL, &entries, &n);
+    for (int64_t i = 0; i < n && !rc; i++) {
+        const se_st_entry *e = &entries[i];
+        se_st_tensor t = {.name = e->name, .file = file->path, .dtype = e->dtype, .ndim = e->ndim, .numel = e->numel,
+                          .data = file->map + 8 + hlen + e->begin};
+        memcpy(t.dtype_name, e->dtype_name, sizeof t.dtype_name);
+        memcpy(t.shape, e->shape, sizeof t.shape);
+        if (!(rc = add_tensor(st, &t))) entries[i].name = NULL;  /* the index owns it now */
+    }
+    se_safetensors_free(entries, n);
     return rc;
 }
 

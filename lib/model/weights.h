@@ -1,5 +1,5 @@
 /*
- * st_model.h - the weights of a Hugging Face model directory, memory-mapped:
+ * weights.h - the weights of a Hugging Face model directory, memory-mapped:
  * model.safetensors, or the shards named by model.safetensors.index.json.
  *
  * Tensors stay in the files in their stored dtype; the forward pass asks
@@ -13,9 +13,8 @@
 
 #include <stdint.h>
 
+#include "formats/safetensors.h"
 #include "softent_io.h"
-
-#define SE_ST_MAX_DIMS 8
 
 typedef struct {
     const char *name;
