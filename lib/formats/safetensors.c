@@ -198,3 +198,54 @@ int se_safetensors_find(FILE *f, const char *path, const char *tensor, softent_d
     se_safetensors_free(list, n);
     return rc;
 }
+
+/* ---- writing ------------------------------------------------------------- */
+
+int se_safetensors_write(const char *path, const se_st_out *tensors, int n, const char *const *meta_keys,
+                         const char *const *meta_values, int n_meta)
+{
+    /* header: {"__metadata__": {...}, "NAME": {"dtype": "F32", "shape": [...],
+     * "data_offsets": [a, b]}, ...}, padded with spaces to a multiple of 8
+     * bytes, after its u64 length */
+    cJSON *h = cJSON_CreateObject();
+    int ok = h != NULL;
+    if (ok && n_meta) {
+        cJSON *meta = cJSON_AddObjectToObject(h, "__metadata__");
+        for (int i = 0; ok && i < n_meta; i++) ok = meta && cJSON_AddStringToObject(meta, meta_keys[i], meta_values[i]);
+    }
+    int64_t off = 0;
+    for (int i = 0; ok && i < n; i++) {
+        const se_st_out *x = &tensors[i];
+        int64_t numel = 1;
+        double shape[SE_ST_MAX_DIMS];
+        for (int k = 0; k < x->ndim; k++) numel *= x->shape[k], shape[k] = (double)x->shape[k];
+        cJSON *e = cJSON_AddObjectToObject(h, x->name);
+        const double offsets[2] = {(double)off, (double)(off + 4 * numel)};
+        ok = e && cJSON_AddStringToObject(e, "dtype", "F32") &&
+             cJSON_AddItemToObject(e, "shape", cJSON_CreateDoubleArray(shape, x->ndim)) &&
+             cJSON_AddItemToObject(e, "data_offsets", cJSON_CreateDoubleArray(offsets, 2));
+        off += 4 * numel;
+    }
+    char *json = ok ? cJSON_PrintUnformatted(h) : NULL;
+    cJSON_Delete(h);
+    if (!json) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    const size_t len = strlen(json), padded = (len + 7) / 8 * 8;
+    unsigned char size[8];
+    for (int b = 0; b < 8; b++) size[b] = (unsigned char)((uint64_t)padded >> (8 * b));
+
+    se_atomic_file a;
+    int rc = se_atomic_open(&a, path);
+    if (!rc) {
+        se_atomic_write(&a, size, 8);
+        se_atomic_write(&a, json, len);
+        se_atomic_write(&a, "        ", padded - len);
+        for (int i = 0; i < n; i++) {
+            int64_t numel = 1;
+            for (int k = 0; k < tensors[i].ndim; k++) numel *= tensors[i].shape[k];
+            se_atomic_write(&a, tensors[i].data, (size_t)numel * sizeof(float));
+        }
+        rc = se_atomic_commit(&a);
+    }
+    free(json);
+    return rc;
+}

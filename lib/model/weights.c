@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fs.h"
 #include "formats/dtype.h"
 #include "formats/safetensors.h"
 #include "weights.h"
@@ -33,38 +34,6 @@ struct se_st_model {
     int64_t n_tensors, cap;
     se_st_tensor *tensors;   /* [n_tensors] sorted by name */
 };
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
-/* The whole of a small file (config, index), NUL-terminated. */
-int se_read_text_file(const char *path, char **text)
-{
-    *text = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len - 1, f);
-        if (len < cap - 1) break;
-        char *grown = realloc(buf, cap * 2);
-        if (!grown) { free(buf); buf = NULL; break; }
-        buf = grown, cap *= 2;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf) return se_fail(SOFTENT_E_NOMEM, "%s: out of memory", path);
-    if (bad) { free(buf); return se_fail(SOFTENT_E_IO, "%s: read failed", path); }
-    buf[len] = '\0';
-    *text = buf;
-    return SOFTENT_OK;
-}
 
 static int add_tensor(se_st_model *st, const se_st_tensor *t)
 {
@@ -125,7 +94,7 @@ static int by_name(const void *a, const void *b)
 static int open_index(se_st_model *st, const char *dir, const char *index_path)
 {
     char *text;
-    int rc = se_read_text_file(index_path, &text);
+    int rc = se_read_file(index_path, SE_MAX_JSON_BYTES, &text, NULL);
     if (rc) return rc;
     cJSON *root = cJSON_Parse(text);
     free(text);
@@ -149,7 +118,7 @@ static int open_index(se_st_model *st, const char *dir, const char *index_path)
         if (!seen) shards[n_shards++] = e->valuestring;
     }
     for (int i = 0; i < n_shards && !rc; i++) {
-        char *path = join(dir, shards[i]);
+        char *path = se_path_join(dir, shards[i]);
         rc = path ? open_file(st, path) : se_fail(SOFTENT_E_NOMEM, "out of memory");
         free(path);
     }
@@ -170,7 +139,7 @@ int se_st_open(se_st_model **out, const char *dir)
 {
     *out = NULL;
     se_st_model *st = calloc(1, sizeof *st);
-    char *index = join(dir, "model.safetensors.index.json"), *single = join(dir, "model.safetensors");
+    char *index = se_path_join(dir, "model.safetensors.index.json"), *single = se_path_join(dir, "model.safetensors");
     int rc = st && index && single ? SOFTENT_OK : se_fail(SOFTENT_E_NOMEM, "out of memory");
     if (!rc && access(index, F_OK) == 0) {
         st->source = index, index = NULL;

@@ -45,9 +45,9 @@ int se_st_get(const se_st_model *st, const char *name, int ndim, const int64_t *
 /* Elements [first, first + n) of t, as float32, into dst [n] (threaded). */
 void se_st_to_f32(const se_st_tensor *t, int64_t first, int64_t n, float *dst);
 
-/* A whole small file (config.json, an index) as a NUL-terminated string;
- * *text is malloc'ed. */
-int se_read_text_file(const char *path, char **text);
+/* The most softent reads of a model directory's JSON files (config.json,
+ * the shard index) with se_read_file. */
+#define SE_MAX_JSON_BYTES ((size_t)64 << 20)
 
 /* Whether t's data can be used as float32 where it lies (F32, aligned). */
 int se_st_is_f32(const se_st_tensor *t);
