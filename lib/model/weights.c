@@ -75,10 +75,7 @@ static int open_file(se_st_model *st, const char *path)
     if (!rc) rc = se_safetensors_parse(path, (const char *)file->map + 8, (size_t)hlen, file->size - 8 - hlen, NULL, &entries, &n);
     for (int64_t i = 0; i < n && !rc; i++) {
         const se_st_entry *e = &entries[i];
-        se_st_tensor t = {.name = e->name, .file = file->path, .dtype = e->dtype, .ndim = e->ndim, .numel = e->numel,
-                          .data = file->map + 8 + hlen + e->begin};
-        memcpy(t.dtype_name, e->dtype_name, sizeof t.dtype_name);
-        memcpy(t.shape, e->shape, sizeof t.shape);
+        const se_st_tensor t = {.e = *e, .file = file->path, .data = file->map + 8 + hlen + e->begin};
         if (!(rc = add_tensor(st, &t))) entries[i].name = NULL;  /* the index owns it now */
     }
     se_safetensors_free(entries, n);
@@ -87,7 +84,7 @@ static int open_file(se_st_model *st, const char *path)
 
 static int by_name(const void *a, const void *b)
 {
-    return strcmp(((const se_st_tensor *)a)->name, ((const se_st_tensor *)b)->name);
+    return strcmp(((const se_st_tensor *)a)->e.name, ((const se_st_tensor *)b)->e.name);
 }
 
 /* The shards of an index, each named once, in order of first mention. */
@@ -155,9 +152,9 @@ int se_st_open(se_st_model **out, const char *dir)
         if (!rc) qsort(st->tensors, (size_t)st->n_tensors, sizeof *st->tensors, by_name);
     }
     for (int64_t i = 1; !rc && i < st->n_tensors; i++)
-        if (!strcmp(st->tensors[i - 1].name, st->tensors[i].name))
+        if (!strcmp(st->tensors[i - 1].e.name, st->tensors[i].e.name))
             rc = se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' appears twice (also in %s)", st->tensors[i].file,
-                         st->tensors[i].name, st->tensors[i - 1].file);
+                         st->tensors[i].e.name, st->tensors[i - 1].file);
     free(index);
     free(single);
     if (rc) { se_st_close(st); return rc; }
@@ -168,7 +165,7 @@ int se_st_open(se_st_model **out, const char *dir)
 void se_st_close(se_st_model *st)
 {
     if (!st) return;
-    for (int64_t i = 0; i < st->n_tensors; i++) free((char *)st->tensors[i].name);
+    for (int64_t i = 0; i < st->n_tensors; i++) free(st->tensors[i].e.name);
     free(st->tensors);
     for (int i = 0; i < st->n_files; i++) {
         if (st->files[i].map) munmap((void *)st->files[i].map, st->files[i].size);
@@ -181,7 +178,7 @@ void se_st_close(se_st_model *st)
 
 const se_st_tensor *se_st_find(const se_st_model *st, const char *name)
 {
-    se_st_tensor key = {.name = name};
+    se_st_tensor key = {.e.name = (char *)name};
     return st->n_tensors ? bsearch(&key, st->tensors, (size_t)st->n_tensors, sizeof key, by_name) : NULL;
 }
 
@@ -199,32 +196,32 @@ int se_st_get(const se_st_model *st, const char *name, int ndim, const int64_t *
     const se_st_tensor *t = se_st_find(st, name);
     if (!t)
         return se_fail(SOFTENT_E_FORMAT, "%s: no tensor named '%s'", st->source, name);
-    int same = t->ndim == ndim;
-    for (int i = 0; same && i < ndim; i++) same = t->shape[i] == shape[i];
+    int same = t->e.ndim == ndim;
+    for (int i = 0; same && i < ndim; i++) same = t->e.shape[i] == shape[i];
     if (!same) {
         char got[128], want[128];
-        shape_text(got, sizeof got, t->ndim, t->shape);
+        shape_text(got, sizeof got, t->e.ndim, t->e.shape);
         shape_text(want, sizeof want, ndim, shape);
         return se_fail(SOFTENT_E_MISMATCH, "%s: tensor '%s' has shape %s, but config.json implies %s", t->file, name, got, want);
     }
-    if (t->dtype != SOFTENT_F32 && t->dtype != SOFTENT_F16 && t->dtype != SOFTENT_BF16)
-        return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has dtype %s; supported: F32, F16, BF16", t->file, name, t->dtype_name);
+    if (t->e.dtype != SOFTENT_F32 && t->e.dtype != SOFTENT_F16 && t->e.dtype != SOFTENT_BF16)
+        return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has dtype %s; supported: F32, F16, BF16", t->file, name, t->e.dtype_name);
     *out = t;
     return SOFTENT_OK;
 }
 
 int se_st_is_f32(const se_st_tensor *t)
 {
-    return t->dtype == SOFTENT_F32 && ((uintptr_t)t->data % sizeof(float)) == 0;
+    return t->e.dtype == SOFTENT_F32 && ((uintptr_t)t->data % sizeof(float)) == 0;
 }
 
 void se_st_to_f32(const se_st_tensor *t, int64_t first, int64_t n, float *dst)
 {
-    const unsigned char *src = (const unsigned char *)t->data + (size_t)first * (size_t)se_dtype_size(t->dtype);
+    const unsigned char *src = (const unsigned char *)t->data + (size_t)first * (size_t)se_dtype_size(t->e.dtype);
     const int64_t chunk = 1 << 16;
     #pragma omp parallel for schedule(static) if (n > chunk)
     for (int64_t c0 = 0; c0 < n; c0 += chunk) {
         int64_t c1 = c0 + chunk < n ? c0 + chunk : n;
-        se_dtype_to_f32(dst + c0, src + (size_t)c0 * (size_t)se_dtype_size(t->dtype), c1 - c0, t->dtype);
+        se_dtype_to_f32(dst + c0, src + (size_t)c0 * (size_t)se_dtype_size(t->e.dtype), c1 - c0, t->e.dtype);
     }
 }

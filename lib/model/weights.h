@@ -17,14 +17,9 @@
 #include "softent_io.h"
 
 typedef struct {
-    const char *name;
-    const char *file;        /* the shard's path, for messages */
-    softent_dtype dtype;     /* SOFTENT_UNKNOWN: a dtype softent does not know */
-    char dtype_name[12];     /* as the header spells it ("F32", "I8", ...) */
-    int ndim;
-    int64_t shape[SE_ST_MAX_DIMS];
-    int64_t numel;
-    const void *data;        /* into the mapping, numel elements */
+    se_st_entry e;           /* name, dtype, shape, numel as the header has them; e.name owned by the index */
+    const char *file;        /* the shard's path, for messages; owned by the index */
+    const void *data;        /* into the mapping, e.numel elements */
 } se_st_tensor;
 
 typedef struct se_st_model se_st_model;

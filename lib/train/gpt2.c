@@ -282,23 +282,25 @@ static void param_sizes(const se_gpt2_config *c, size_t *s)
     memcpy(s, sizes, sizeof sizes);
 }
 
-float *se_gpt2_param_tensor(se_gpt2_params *p, int i)
+/* Where parameter tensor i lives in p, in the order of param_sizes. */
+static float **param_slot(se_gpt2_params *p, int i)
 {
     float **ptrs[SE_GPT2_NUM_PARAMS] = {
         &p->wte, &p->wpe, &p->ln1w, &p->ln1b, &p->qkvw, &p->qkvb, &p->attprojw, &p->attprojb,
         &p->ln2w, &p->ln2b, &p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb, &p->lnfw, &p->lnfb,
     };
-    return *ptrs[i];
+    return ptrs[i];
+}
+
+float *se_gpt2_param_tensor(se_gpt2_params *p, int i)
+{
+    return *param_slot(p, i);
 }
 
 static void point_params(se_gpt2_params *p, float *mem, const size_t *sizes)
 {
-    float **ptrs[SE_GPT2_NUM_PARAMS] = {
-        &p->wte, &p->wpe, &p->ln1w, &p->ln1b, &p->qkvw, &p->qkvb, &p->attprojw, &p->attprojb,
-        &p->ln2w, &p->ln2b, &p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb, &p->lnfw, &p->lnfb,
-    };
     for (int i = 0; i < SE_GPT2_NUM_PARAMS; i++) {
-        *ptrs[i] = mem;
+        *param_slot(p, i) = mem;
         mem += sizes[i];
     }
 }
