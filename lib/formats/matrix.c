@@ -14,8 +14,9 @@ int se_matrix_make(softent_matrix **out, const char *path, FILE *f, int64_t offs
 {
     struct stat sb;
     if (fstat(fileno(f), &sb) != 0) return se_fail(SOFTENT_E_IO, "%s: cannot stat: %s", path, strerror(errno));
+    /* checked before the product, which would overflow */
+    if (rows < 0 || cols < 0 || (rows > 0 && cols > INT64_MAX / 8 / rows)) return se_fail(SOFTENT_E_FORMAT, "%s: absurd shape", path);
     int64_t need = rows * cols * se_dtype_size(dtype);
-    if (rows > 0 && cols > INT64_MAX / 8 / rows) return se_fail(SOFTENT_E_FORMAT, "%s: absurd shape", path);
     if (offset + need > (int64_t)sb.st_size)
         return se_fail(SOFTENT_E_FORMAT, "%s: truncated: the header promises %lld x %lld %s (%lld bytes of data) but the file holds %lld",
                        path, (long long)rows, (long long)cols, softent_dtype_name(dtype), (long long)need,
