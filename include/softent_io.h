@@ -21,7 +21,19 @@ typedef enum {
     SOFTENT_F32 = 2,
     SOFTENT_F64 = 3,
     SOFTENT_I32 = 4,
-    SOFTENT_I64 = 5
+    SOFTENT_I64 = 5,
+    /* Indexed in safetensors model files (so that their headers are
+     * validated) but never converted: */
+    SOFTENT_I8 = 6,
+    SOFTENT_U8 = 7,
+    SOFTENT_I16 = 8,
+    SOFTENT_U16 = 9,
+    SOFTENT_U32 = 10,
+    SOFTENT_U64 = 11,
+    SOFTENT_BOOL = 12,
+    SOFTENT_F8_E4M3 = 13,
+    SOFTENT_F8_E5M2 = 14,
+    SOFTENT_UNKNOWN = 15   /* a dtype softent does not know */
 } softent_dtype;
 
 SOFTENT_API const char *softent_dtype_name(softent_dtype t);

@@ -1,6 +1,5 @@
 /* matrix.c - row-block reading with dtype conversion (see matrix.h). */
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -10,25 +9,14 @@
 #include "common/error.h"
 #include "matrix.h"
 
-const char *softent_dtype_name(softent_dtype t)
-{
-    static const char *names[] = {"float16", "bfloat16", "float32", "float64", "int32", "int64"};
-    return (unsigned)t < 6 ? names[t] : "unknown";
-}
-
-int se_dtype_size(softent_dtype t)
-{
-    static const int sizes[] = {2, 2, 4, 8, 4, 8};
-    return sizes[t];
-}
-
 int se_matrix_make(softent_matrix **out, const char *path, FILE *f, int64_t offset,
                    int64_t rows, int64_t cols, softent_dtype dtype)
 {
     struct stat sb;
     if (fstat(fileno(f), &sb) != 0) return se_fail(SOFTENT_E_IO, "%s: cannot stat: %s", path, strerror(errno));
+    /* checked before the product, which would overflow */
+    if (rows < 0 || cols < 0 || (rows > 0 && cols > INT64_MAX / 8 / rows)) return se_fail(SOFTENT_E_FORMAT, "%s: absurd shape", path);
     int64_t need = rows * cols * se_dtype_size(dtype);
-    if (rows > 0 && cols > INT64_MAX / 8 / rows) return se_fail(SOFTENT_E_FORMAT, "%s: absurd shape", path);
     if (offset + need > (int64_t)sb.st_size)
         return se_fail(SOFTENT_E_FORMAT, "%s: truncated: the header promises %lld x %lld %s (%lld bytes of data) but the file holds %lld",
                        path, (long long)rows, (long long)cols, softent_dtype_name(dtype), (long long)need,
@@ -123,37 +111,6 @@ void softent_matrix_release(softent_matrix *mat, int64_t row0, int64_t n)
     if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
-static float half_to_float(uint16_t h)
-{
-    int sign = h >> 15, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
-    float v;
-    if (exp == 0) v = ldexpf((float)frac, -24);
-    else if (exp == 31) v = frac ? NAN : INFINITY;
-    else v = ldexpf((float)(frac | 0x400), exp - 25);
-    return sign ? -v : v;
-}
-
-static float bf16_to_float(uint16_t b)
-{
-    uint32_t u = (uint32_t)b << 16;
-    float v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
-
-/* Convert n little-endian elements of type t at src to float32. */
-static void to_f32(float *dst, const unsigned char *src, int64_t n, softent_dtype t)
-{
-    for (int64_t i = 0; i < n; i++) {
-        switch (t) {
-        case SOFTENT_F16: { uint16_t h; memcpy(&h, src + 2 * i, 2); dst[i] = half_to_float(h); break; }
-        case SOFTENT_BF16: { uint16_t h; memcpy(&h, src + 2 * i, 2); dst[i] = bf16_to_float(h); break; }
-        case SOFTENT_F64: { double x; memcpy(&x, src + 8 * i, 8); dst[i] = (float)x; break; }
-        default: break;
-        }
-    }
-}
-
 int softent_matrix_read(softent_matrix *mat, int64_t row0, int64_t n, float *out)
 {
     if (row0 < 0 || n < 0 || row0 + n > mat->rows)
@@ -179,7 +136,7 @@ int softent_matrix_read(softent_matrix *mat, int64_t row0, int64_t n, float *out
         int64_t k = count - done < per ? count - done : per;
         if (fread(buf, (size_t)size, (size_t)k, mat->f) != (size_t)k)
             return se_fail(SOFTENT_E_IO, "%s: read failed at row %lld", mat->path, (long long)row0);
-        to_f32(out + done, buf, k, mat->dtype);
+        se_dtype_to_f32(out + done, buf, k, mat->dtype);
     }
     return SOFTENT_OK;
 }

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include "dtype.h"
 #include "softent_io.h"
 
 struct softent_matrix {
@@ -21,7 +22,6 @@ struct softent_matrix {
     size_t map_size;
 };
 
-int se_dtype_size(softent_dtype t);
 /* Open `path`, check that offset + rows*cols elements fit in it. */
 int se_matrix_make(softent_matrix **out, const char *path, FILE *f, int64_t offset,
                    int64_t rows, int64_t cols, softent_dtype dtype);

@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "model.h"
-
 #include "common/threads.h"
+#include "kernels.h"
+#include "model.h"
 
 /* ---- scratch ------------------------------------------------------------ */
 
@@ -105,25 +105,9 @@ static void rms_norm(float *out, const float *x, const float *w, int64_t rows, i
     }
 }
 
-/* GPT-2's LayerNorm: (x - mean) / sqrt(var + eps) * w + b, biased variance. */
-static void layer_norm(float *out, const float *x, const float *w, const float *b, int64_t rows, int64_t dim, double eps)
-{
-    #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < rows; i++) {
-        const float *xi = x + i * dim;
-        float *oi = out + i * dim;
-        double sum = 0, ss = 0;
-        for (int64_t j = 0; j < dim; j++) sum += xi[j];
-        double mean = sum / dim;
-        for (int64_t j = 0; j < dim; j++) ss += (xi[j] - mean) * (xi[j] - mean);
-        float r = (float)(1.0 / sqrt(ss / dim + eps)), mu = (float)mean;
-        for (int64_t j = 0; j < dim; j++) oi[j] = (xi[j] - mu) * r * w[j] + b[j];
-    }
-}
-
 static void norm(const softent_model *m, float *out, const float *x, const float *w, const float *b, int64_t n)
 {
-    if (m->c.layer_norm) layer_norm(out, x, w, b, n, m->c.d_model, m->c.norm_eps);
+    if (m->c.layer_norm) se_layernorm(out, NULL, NULL, x, w, b, n, m->c.d_model, m->c.norm_eps);
     else rms_norm(out, x, w, n, m->c.d_model, m->c.norm_eps);
 }
 
@@ -132,7 +116,7 @@ static inline float activate(se_act act, float x)
     switch (act) {
     case SE_ACT_SILU: return x / (1.0f + expf(-x));
     case SE_ACT_GELU: return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
-    case SE_ACT_GELU_TANH: return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    case SE_ACT_GELU_TANH: return se_gelu_tanh1(x);
     default: return x > 0 ? x : 0;
     }
 }
@@ -210,12 +194,9 @@ static void attention(softent_model *m, int64_t n, float scale, int64_t window)
         for (int64_t r = 0; r < rows; r++) {
             const int64_t i = i0 + r;
             const int64_t lo = (window && i - window + 1 > j0 ? i - window + 1 : j0) - j0, hi = i - j0;  /* visible keys, inclusive */
-            float *row = S + r * keys, mx = row[lo], sum = 0;
-            for (int64_t j = lo + 1; j <= hi; j++) mx = row[j] > mx ? row[j] : mx;
-            for (int64_t j = lo; j <= hi; j++) sum += row[j] = expf(row[j] - mx);
-            const float inv = 1.0f / sum;
+            float *row = S + r * keys;
+            se_softmax_row(row + lo, hi - lo + 1);
             for (int64_t j = 0; j < lo; j++) row[j] = 0;
-            for (int64_t j = lo; j <= hi; j++) row[j] *= inv;
             for (int64_t j = hi + 1; j < keys; j++) row[j] = 0;
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)hd, (int)keys, 1.0f, S, (int)keys,

@@ -126,7 +126,7 @@ static int bind_tensors(softent_model *m)
             if ((rc = se_st_get(m->st, name, ndim, shape, &w->t))) return rc;
             if (!se_st_is_f32(w->t)) {
                 w->buf_off = off;
-                off += (w->t->numel + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+                off += (w->t->e.numel + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
             }
         }
         if (off > need) need = off;
@@ -226,7 +226,7 @@ void se_model_load_layer(softent_model *m, int64_t l)
         } else if (w->buf_off < 0) {
             w->f32 = (const float *)w->t->data;
         } else {
-            se_st_to_f32(w->t, 0, w->t->numel, m->wbuf + w->buf_off);
+            se_st_to_f32(w->t, 0, w->t->e.numel, m->wbuf + w->buf_off);
             w->f32 = m->wbuf + w->buf_off;
         }
     }

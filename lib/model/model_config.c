@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/fs.h"
 #include "model_config.h"
 #include "weights.h"
 
@@ -221,11 +222,9 @@ int se_model_config_load(se_model_config *cfg, const char *dir)
         {"qwen2", SE_ARCH_QWEN2}, {"qwen3", SE_ARCH_QWEN3}, {"olmo2", SE_ARCH_OLMO2},
     };
     memset(cfg, 0, sizeof *cfg);
-    size_t n = strlen(dir) + sizeof "/config.json";
-    char *path = malloc(n), *text = NULL;
+    char *path = se_path_join(dir, "config.json"), *text = NULL;
     if (!path) return se_fail(SOFTENT_E_NOMEM, "out of memory");
-    snprintf(path, n, "%s/config.json", dir);
-    int rc = se_read_text_file(path, &text);
+    int rc = se_read_file(path, SE_MAX_JSON_BYTES, &text, NULL);
     cJSON *root = rc ? NULL : cJSON_Parse(text);
     free(text);
     json_src js = {root, path};

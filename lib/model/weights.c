@@ -1,10 +1,9 @@
 /*
- * st_model.c - memory-mapped safetensors model files (see st_model.h).
+ * weights.c - memory-mapped safetensors model files (see weights.h).
  *
- * A file is an 8-byte little-endian header length, a JSON header
- * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}
- * and the data, offsets counted from the end of the header.  A sharded
- * model's index is {"weight_map": {name: shard file name}}.
+ * Each file's header is parsed by formats/safetensors.c; this file maps
+ * the files, indexes their tensors by name and follows a sharded model's
+ * index, {"weight_map": {name: shard file name}}.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -17,6 +16,9 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fs.h"
+#include "formats/dtype.h"
+#include "formats/safetensors.h"
 #include "weights.h"
 
 typedef struct {
@@ -33,54 +35,6 @@ struct se_st_model {
     se_st_tensor *tensors;   /* [n_tensors] sorted by name */
 };
 
-/* Bytes per element; 0 for a dtype we do not know (its size is not checked). */
-static int dtype_size(const char *s, se_st_dtype *t)
-{
-    static const struct { const char *name; int size; se_st_dtype t; } known[] = {
-        {"F32", 4, SE_ST_F32}, {"F16", 2, SE_ST_F16}, {"BF16", 2, SE_ST_BF16},
-        {"F64", 8, SE_ST_OTHER}, {"I64", 8, SE_ST_OTHER}, {"U64", 8, SE_ST_OTHER},
-        {"I32", 4, SE_ST_OTHER}, {"U32", 4, SE_ST_OTHER}, {"I16", 2, SE_ST_OTHER},
-        {"U16", 2, SE_ST_OTHER}, {"I8", 1, SE_ST_OTHER}, {"U8", 1, SE_ST_OTHER},
-        {"BOOL", 1, SE_ST_OTHER}, {"F8_E4M3", 1, SE_ST_OTHER}, {"F8_E5M2", 1, SE_ST_OTHER},
-    };
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (!strcmp(s, known[i].name)) { *t = known[i].t; return known[i].size; }
-    *t = SE_ST_OTHER;
-    return 0;
-}
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
-/* The whole of a small file (config, index), NUL-terminated. */
-int se_read_text_file(const char *path, char **text)
-{
-    *text = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len - 1, f);
-        if (len < cap - 1) break;
-        char *grown = realloc(buf, cap * 2);
-        if (!grown) { free(buf); buf = NULL; break; }
-        buf = grown, cap *= 2;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf) return se_fail(SOFTENT_E_NOMEM, "%s: out of memory", path);
-    if (bad) { free(buf); return se_fail(SOFTENT_E_IO, "%s: read failed", path); }
-    buf[len] = '\0';
-    *text = buf;
-    return SOFTENT_OK;
-}
-
 static int add_tensor(se_st_model *st, const se_st_tensor *t)
 {
     if (st->n_tensors == st->cap) {
@@ -93,44 +47,6 @@ static int add_tensor(se_st_model *st, const se_st_tensor *t)
     return SOFTENT_OK;
 }
 
-/* One header entry: dtype, shape, offsets inside the data section. */
-static int parse_entry(se_st_model *st, const st_file *file, const cJSON *e, const unsigned char *data, uint64_t data_len)
-{
-    const char *path = file->path, *name = e->string;
-    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
-    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
-    const cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
-    if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2)
-        return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has a corrupt header entry", path, name);
-    se_st_tensor t = {.file = path, .numel = 1};
-    int size = dtype_size(dt->valuestring, &t.dtype);
-    snprintf(t.dtype_name, sizeof t.dtype_name, "%s", dt->valuestring);
-    t.ndim = cJSON_GetArraySize(sh);
-    if (t.ndim > SE_ST_MAX_DIMS) return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has %d dims", path, name, t.ndim);
-    for (int i = 0; i < t.ndim; i++) {
-        const cJSON *v = cJSON_GetArrayItem(sh, i);
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
-            return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has a corrupt shape", path, name);
-        t.shape[i] = (int64_t)v->valuedouble;
-        if (t.shape[i] && t.numel > ((int64_t)1 << 50) / t.shape[i])
-            return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has an absurd shape", path, name);
-        t.numel *= t.shape[i];
-    }
-    double begin = cJSON_GetArrayItem(off, 0)->valuedouble, end = cJSON_GetArrayItem(off, 1)->valuedouble;
-    if (!cJSON_IsNumber(cJSON_GetArrayItem(off, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(off, 1)) ||
-        begin < 0 || end < begin || end > (double)data_len)
-        return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s': data offsets [%.0f, %.0f] lie outside the file's %llu data bytes (truncated?)",
-                       path, name, begin, end, (unsigned long long)data_len);
-    if (size && (int64_t)(end - begin) != t.numel * size)
-        return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s': %.0f data bytes for %lld %s elements", path, name,
-                       end - begin, (long long)t.numel, t.dtype_name);
-    t.data = data + (uint64_t)begin;
-    if (!(t.name = strdup(name))) return se_fail(SOFTENT_E_NOMEM, "%s: out of memory", path);
-    int rc = add_tensor(st, &t);
-    if (rc) free((char *)t.name);
-    return rc;
-}
-
 /* Map one safetensors file and index its tensors. */
 static int open_file(se_st_model *st, const char *path)
 {
@@ -141,38 +57,41 @@ static int open_file(se_st_model *st, const char *path)
     if (fd < 0) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) { close(fd); return se_fail(SOFTENT_E_IO, "%s: cannot stat: %s", path, strerror(errno)); }
-    if (sb.st_size < 8) { close(fd); return se_fail(SOFTENT_E_FORMAT, "%s: %s", path, sb.st_size ? "truncated safetensors header" : "empty file"); }
+    uint64_t hlen = 0;
+    if (sb.st_size < 8) {  /* nothing to map: the length check says what is wrong */
+        close(fd);
+        const unsigned char none[8] = {0};
+        return se_safetensors_header_len(path, none, (uint64_t)sb.st_size, &hlen);
+    }
     void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) return se_fail(SOFTENT_E_IO, "%s: cannot map: %s", path, strerror(errno));
     file->map = map;
     file->size = (size_t)sb.st_size;
 
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | file->map[i];
-    if (hlen < 2 || hlen > file->size - 8 || hlen > (100u << 20))
-        return se_fail(SOFTENT_E_FORMAT, "%s: not a safetensors file (header length %llu, file size %zu)", path,
-                       (unsigned long long)hlen, file->size);
-    cJSON *root = cJSON_ParseWithLength((const char *)file->map + 8, (size_t)hlen);
-    if (!cJSON_IsObject(root)) { cJSON_Delete(root); return se_fail(SOFTENT_E_FORMAT, "%s: safetensors header is not a JSON object", path); }
-    int rc = SOFTENT_OK;
-    for (const cJSON *e = root->child; e && !rc; e = e->next)
-        if (strcmp(e->string, "__metadata__") != 0)
-            rc = parse_entry(st, file, e, file->map + 8 + hlen, file->size - 8 - hlen);
-    cJSON_Delete(root);
+    int rc = se_safetensors_header_len(path, file->map, file->size, &hlen);
+    se_st_entry *entries = NULL;
+    int64_t n = 0;
+    if (!rc) rc = se_safetensors_parse(path, (const char *)file->map + 8, (size_t)hlen, file->size - 8 - hlen, NULL, &entries, &n);
+    for (int64_t i = 0; i < n && !rc; i++) {
+        const se_st_entry *e = &entries[i];
+        const se_st_tensor t = {.e = *e, .file = file->path, .data = file->map + 8 + hlen + e->begin};
+        if (!(rc = add_tensor(st, &t))) entries[i].name = NULL;  /* the index owns it now */
+    }
+    se_safetensors_free(entries, n);
     return rc;
 }
 
 static int by_name(const void *a, const void *b)
 {
-    return strcmp(((const se_st_tensor *)a)->name, ((const se_st_tensor *)b)->name);
+    return strcmp(((const se_st_tensor *)a)->e.name, ((const se_st_tensor *)b)->e.name);
 }
 
 /* The shards of an index, each named once, in order of first mention. */
 static int open_index(se_st_model *st, const char *dir, const char *index_path)
 {
     char *text;
-    int rc = se_read_text_file(index_path, &text);
+    int rc = se_read_file(index_path, SE_MAX_JSON_BYTES, &text, NULL);
     if (rc) return rc;
     cJSON *root = cJSON_Parse(text);
     free(text);
@@ -196,7 +115,7 @@ static int open_index(se_st_model *st, const char *dir, const char *index_path)
         if (!seen) shards[n_shards++] = e->valuestring;
     }
     for (int i = 0; i < n_shards && !rc; i++) {
-        char *path = join(dir, shards[i]);
+        char *path = se_path_join(dir, shards[i]);
         rc = path ? open_file(st, path) : se_fail(SOFTENT_E_NOMEM, "out of memory");
         free(path);
     }
@@ -217,7 +136,7 @@ int se_st_open(se_st_model **out, const char *dir)
 {
     *out = NULL;
     se_st_model *st = calloc(1, sizeof *st);
-    char *index = join(dir, "model.safetensors.index.json"), *single = join(dir, "model.safetensors");
+    char *index = se_path_join(dir, "model.safetensors.index.json"), *single = se_path_join(dir, "model.safetensors");
     int rc = st && index && single ? SOFTENT_OK : se_fail(SOFTENT_E_NOMEM, "out of memory");
     if (!rc && access(index, F_OK) == 0) {
         st->source = index, index = NULL;
@@ -233,9 +152,9 @@ int se_st_open(se_st_model **out, const char *dir)
         if (!rc) qsort(st->tensors, (size_t)st->n_tensors, sizeof *st->tensors, by_name);
     }
     for (int64_t i = 1; !rc && i < st->n_tensors; i++)
-        if (!strcmp(st->tensors[i - 1].name, st->tensors[i].name))
+        if (!strcmp(st->tensors[i - 1].e.name, st->tensors[i].e.name))
             rc = se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' appears twice (also in %s)", st->tensors[i].file,
-                         st->tensors[i].name, st->tensors[i - 1].file);
+                         st->tensors[i].e.name, st->tensors[i - 1].file);
     free(index);
     free(single);
     if (rc) { se_st_close(st); return rc; }
@@ -246,7 +165,7 @@ int se_st_open(se_st_model **out, const char *dir)
 void se_st_close(se_st_model *st)
 {
     if (!st) return;
-    for (int64_t i = 0; i < st->n_tensors; i++) free((char *)st->tensors[i].name);
+    for (int64_t i = 0; i < st->n_tensors; i++) free(st->tensors[i].e.name);
     free(st->tensors);
     for (int i = 0; i < st->n_files; i++) {
         if (st->files[i].map) munmap((void *)st->files[i].map, st->files[i].size);
@@ -259,7 +178,7 @@ void se_st_close(se_st_model *st)
 
 const se_st_tensor *se_st_find(const se_st_model *st, const char *name)
 {
-    se_st_tensor key = {.name = name};
+    se_st_tensor key = {.e.name = (char *)name};
     return st->n_tensors ? bsearch(&key, st->tensors, (size_t)st->n_tensors, sizeof key, by_name) : NULL;
 }
 
@@ -277,68 +196,32 @@ int se_st_get(const se_st_model *st, const char *name, int ndim, const int64_t *
     const se_st_tensor *t = se_st_find(st, name);
     if (!t)
         return se_fail(SOFTENT_E_FORMAT, "%s: no tensor named '%s'", st->source, name);
-    int same = t->ndim == ndim;
-    for (int i = 0; same && i < ndim; i++) same = t->shape[i] == shape[i];
+    int same = t->e.ndim == ndim;
+    for (int i = 0; same && i < ndim; i++) same = t->e.shape[i] == shape[i];
     if (!same) {
         char got[128], want[128];
-        shape_text(got, sizeof got, t->ndim, t->shape);
+        shape_text(got, sizeof got, t->e.ndim, t->e.shape);
         shape_text(want, sizeof want, ndim, shape);
         return se_fail(SOFTENT_E_MISMATCH, "%s: tensor '%s' has shape %s, but config.json implies %s", t->file, name, got, want);
     }
-    if (t->dtype == SE_ST_OTHER)
-        return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has dtype %s; supported: F32, F16, BF16", t->file, name, t->dtype_name);
+    if (t->e.dtype != SOFTENT_F32 && t->e.dtype != SOFTENT_F16 && t->e.dtype != SOFTENT_BF16)
+        return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has dtype %s; supported: F32, F16, BF16", t->file, name, t->e.dtype_name);
     *out = t;
     return SOFTENT_OK;
 }
 
 int se_st_is_f32(const se_st_tensor *t)
 {
-    return t->dtype == SE_ST_F32 && ((uintptr_t)t->data % sizeof(float)) == 0;
-}
-
-/* Half precision without branches (so that the loop vectorises): the
- * exponent and mantissa shifted into a float's place read as the value times
- * 2^-112, exactly, subnormals included; infinities and NaNs get the float's
- * all-ones exponent. */
-static inline float f16_to_f32(uint16_t h)
-{
-    uint32_t em = h & 0x7fffu, bits = em << 13;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    f *= 0x1p112f;
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    u = em >= 0x7c00u ? (bits | 0x7f800000u) : u;
-    u |= (uint32_t)(h & 0x8000u) << 16;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static inline float bf16_to_f32(uint16_t b)
-{
-    uint32_t u = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
+    return t->e.dtype == SOFTENT_F32 && ((uintptr_t)t->data % sizeof(float)) == 0;
 }
 
 void se_st_to_f32(const se_st_tensor *t, int64_t first, int64_t n, float *dst)
 {
-    const unsigned char *src = (const unsigned char *)t->data;
+    const unsigned char *src = (const unsigned char *)t->data + (size_t)first * (size_t)se_dtype_size(t->e.dtype);
     const int64_t chunk = 1 << 16;
     #pragma omp parallel for schedule(static) if (n > chunk)
     for (int64_t c0 = 0; c0 < n; c0 += chunk) {
         int64_t c1 = c0 + chunk < n ? c0 + chunk : n;
-        if (t->dtype == SE_ST_F32) {
-            memcpy(dst + c0, src + 4 * (first + c0), (size_t)(c1 - c0) * 4);
-        } else {
-            const unsigned char *s = src + 2 * (first + c0);
-            float *d = dst + c0;
-            uint16_t h;
-            if (t->dtype == SE_ST_BF16)
-                for (int64_t i = 0; i < c1 - c0; i++) { memcpy(&h, s + 2 * i, 2); d[i] = bf16_to_f32(h); }
-            else
-                for (int64_t i = 0; i < c1 - c0; i++) { memcpy(&h, s + 2 * i, 2); d[i] = f16_to_f32(h); }
-        }
+        se_dtype_to_f32(dst + c0, src + (size_t)c0 * (size_t)se_dtype_size(t->e.dtype), c1 - c0, t->e.dtype);
     }
 }

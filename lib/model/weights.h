@@ -1,5 +1,5 @@
 /*
- * st_model.h - the weights of a Hugging Face model directory, memory-mapped:
+ * weights.h - the weights of a Hugging Face model directory, memory-mapped:
  * model.safetensors, or the shards named by model.safetensors.index.json.
  *
  * Tensors stay in the files in their stored dtype; the forward pass asks
@@ -13,19 +13,13 @@
 
 #include <stdint.h>
 
-#define SE_ST_MAX_DIMS 8
-
-typedef enum { SE_ST_F32 = 0, SE_ST_F16, SE_ST_BF16, SE_ST_OTHER } se_st_dtype;
+#include "formats/safetensors.h"
+#include "softent_io.h"
 
 typedef struct {
-    const char *name;
-    const char *file;        /* the shard's path, for messages */
-    se_st_dtype dtype;
-    char dtype_name[12];     /* as the header spells it ("F32", "I8", ...) */
-    int ndim;
-    int64_t shape[SE_ST_MAX_DIMS];
-    int64_t numel;
-    const void *data;        /* into the mapping, numel elements */
+    se_st_entry e;           /* name, dtype, shape, numel as the header has them; e.name owned by the index */
+    const char *file;        /* the shard's path, for messages; owned by the index */
+    const void *data;        /* into the mapping, e.numel elements */
 } se_st_tensor;
 
 typedef struct se_st_model se_st_model;
@@ -46,9 +40,9 @@ int se_st_get(const se_st_model *st, const char *name, int ndim, const int64_t *
 /* Elements [first, first + n) of t, as float32, into dst [n] (threaded). */
 void se_st_to_f32(const se_st_tensor *t, int64_t first, int64_t n, float *dst);
 
-/* A whole small file (config.json, an index) as a NUL-terminated string;
- * *text is malloc'ed. */
-int se_read_text_file(const char *path, char **text);
+/* The most softent reads of a model directory's JSON files (config.json,
+ * the shard index) with se_read_file. */
+#define SE_MAX_JSON_BYTES ((size_t)64 << 20)
 
 /* Whether t's data can be used as float32 where it lies (F32, aligned). */
 int se_st_is_f32(const se_st_tensor *t);

@@ -7,9 +7,9 @@
 #include "common/error.h"
 #include "common/fastmath.h"
 #include "gpt2.h"
+#include "model/kernels.h"
 
 #define LN_EPS 1e-5f          /* GPT-2's layer_norm_epsilon */
-#define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
 #define COL_CHUNK 16          /* columns a thread owns in a column reduction */
 
 /* ---- scalar helpers ----------------------------------------------------- */
@@ -64,26 +64,6 @@ static void encoder_backward(float *dwte, float *dwpe, const float *dout, const 
                 pe[i] += d[i];
             }
         }
-    }
-}
-
-SE_HOT static void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
-                                     const float *w, const float *b, int64_t N, int C)
-{
-    /* out [N, C] = (inp - mean) / sqrt(var + eps) * w + b, row by row;
-     * mean and rstd [N] are kept for the backward pass. */
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < N; r++) {
-        const float *x = inp + r * C;
-        double s = 0, ss = 0;
-        for (int i = 0; i < C; i++) s += x[i];
-        const float m = (float)(s / C);
-        for (int i = 0; i < C; i++) ss += (double)(x[i] - m) * (x[i] - m);
-        const float rs = (float)(1.0 / sqrt(ss / C + LN_EPS));
-        float *o = out + r * C;
-        for (int i = 0; i < C; i++) o[i] = (x[i] - m) * rs * w[i] + b[i];
-        mean[r] = m;
-        rstd[r] = rs;
     }
 }
 
@@ -178,14 +158,7 @@ SE_HOT static void attention_forward(float *out, float *att, const float *qkv, i
                         k, C3, 0.0f, ab, T);
             for (int t = t0; t < t1; t++) {
                 float *row = a + (int64_t)t * T;
-                float mx = row[0], sum = 0;
-                for (int s = 1; s <= t; s++) mx = row[s] > mx ? row[s] : mx;
-                for (int s = 0; s <= t; s++) {
-                    row[s] = se_expf_nonpos(row[s] - mx);
-                    sum += row[s];
-                }
-                const float inv = 1.0f / sum;
-                for (int s = 0; s <= t; s++) row[s] *= inv;
+                se_softmax_row(row, t + 1);
                 for (int s = t + 1; s < t1; s++) row[s] = 0.0f;   /* so that A V needs no mask */
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hs, t1, 1.0f, ab, T, v, C3, 0.0f,
@@ -237,24 +210,14 @@ SE_HOT static void attention_backward(float *dqkv, float *datt, const float *dou
     }
 }
 
-SE_HOT static void gelu_forward(float *out, const float *inp, int64_t n)
-{
-    /* Hugging Face's gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        const float x = inp[i];
-        out[i] = 0.5f * x * (1.0f + se_tanhf(GELU_K * (x + 0.044715f * x * x * x)));
-    }
-}
-
 SE_HOT static void gelu_backward(float *d, const float *inp, int64_t n)
 {
     /* d [n]: the gradient at GELU's output in, at its input out */
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
         const float x = inp[i];
-        const float th = se_tanhf(GELU_K * (x + 0.044715f * x * x * x));
-        const float local = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
+        const float th = se_tanhf(SE_GELU_K * (x + 0.044715f * x * x * x));
+        const float local = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * SE_GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
         d[i] *= local;
     }
 }
@@ -319,23 +282,25 @@ static void param_sizes(const se_gpt2_config *c, size_t *s)
     memcpy(s, sizes, sizeof sizes);
 }
 
-float *se_gpt2_param_tensor(se_gpt2_params *p, int i)
+/* Where parameter tensor i lives in p, in the order of param_sizes. */
+static float **param_slot(se_gpt2_params *p, int i)
 {
     float **ptrs[SE_GPT2_NUM_PARAMS] = {
         &p->wte, &p->wpe, &p->ln1w, &p->ln1b, &p->qkvw, &p->qkvb, &p->attprojw, &p->attprojb,
         &p->ln2w, &p->ln2b, &p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb, &p->lnfw, &p->lnfb,
     };
-    return *ptrs[i];
+    return ptrs[i];
+}
+
+float *se_gpt2_param_tensor(se_gpt2_params *p, int i)
+{
+    return *param_slot(p, i);
 }
 
 static void point_params(se_gpt2_params *p, float *mem, const size_t *sizes)
 {
-    float **ptrs[SE_GPT2_NUM_PARAMS] = {
-        &p->wte, &p->wpe, &p->ln1w, &p->ln1b, &p->qkvw, &p->qkvb, &p->attprojw, &p->attprojb,
-        &p->ln2w, &p->ln2b, &p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb, &p->lnfw, &p->lnfb,
-    };
     for (int i = 0; i < SE_GPT2_NUM_PARAMS; i++) {
-        *ptrs[i] = mem;
+        *param_slot(p, i) = mem;
         mem += sizes[i];
     }
 }
@@ -431,17 +396,17 @@ void se_gpt2_forward(se_gpt2 *m, const int32_t *inputs, const int32_t *targets, 
         float *fch = a.fch + l * BT * 4 * C, *fch_gelu = a.fch_gelu + l * BT * 4 * C;
         float *residual3 = a.residual3 + l * BT * C;
 
-        layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, ln1w, ln1b, BT, C);
+        se_layernorm(ln1, ln1_mean, ln1_rstd, residual, ln1w, ln1b, BT, C, LN_EPS);
         matmul_forward(qkv, ln1, qkvw, qkvb, NULL, BT, C, 3 * C);
         attention_forward(atty, att, qkv, B, T, C, NH);
         matmul_forward(residual2, atty, attprojw, attprojb, residual, BT, C, C);
-        layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, ln2w, ln2b, BT, C);
+        se_layernorm(ln2, ln2_mean, ln2_rstd, residual2, ln2w, ln2b, BT, C, LN_EPS);
         matmul_forward(fch, ln2, fcw, fcb, NULL, BT, C, 4 * C);
-        gelu_forward(fch_gelu, fch, BT * 4 * C);
+        se_gelu_tanh(fch_gelu, fch, BT * 4 * C);
         matmul_forward(residual3, fch_gelu, fcprojw, fcprojb, residual2, BT, 4 * C, C);
     }
     const float *last = a.residual3 + (L - 1) * BT * C;
-    layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, last, p.lnfw, p.lnfb, BT, C);
+    se_layernorm(a.lnf, a.lnf_mean, a.lnf_rstd, last, p.lnfw, p.lnfb, BT, C, LN_EPS);
     /* the lm_head is the token embedding: logits = lnf wte^T */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)BT, V, C, 1.0f, a.lnf, C, p.wte, C, 0.0f, a.logits, V);
 

@@ -1,4 +1,4 @@
-/* train_io.c - the trainer's files: Hugging Face checkpoints and the state a run resumes from (see softent_train.h). */
+/* train_files.c - the trainer's files: Hugging Face checkpoints and the state a run resumes from (see softent_train.h). */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -7,59 +7,14 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fs.h"
+#include "formats/safetensors.h"
 #include "trainer.h"
 
 /* Every file format here stores numbers little-endian, as the host does. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "softent's training files assume a little-endian host"
 #endif
-
-/* ---- writing a file whole ------------------------------------------------ */
-
-typedef struct {
-    const char *path;
-    char tmp[4096];
-    FILE *f;
-    int ok;
-} atomic_file;
-
-static int atomic_open(atomic_file *a, const char *path)
-{
-    a->path = path;
-    a->ok = 1;
-    if (snprintf(a->tmp, sizeof a->tmp, "%s.tmp", path) >= (int)sizeof a->tmp)
-        return se_fail(SOFTENT_E_INVALID, "%s: path too long", path);
-    if (!(a->f = fopen(a->tmp, "wb"))) return se_fail(SOFTENT_E_IO, "%s: cannot write: %s", a->tmp, strerror(errno));
-    return SOFTENT_OK;
-}
-
-static void atomic_write(atomic_file *a, const void *data, size_t n)
-{
-    if (a->ok && n && fwrite(data, 1, n, a->f) != n) a->ok = 0;
-}
-
-/* Flush to disk and rename over the target, so that a reader (or a run
- * killed here) sees either the old file or the new one, never a part. */
-static int atomic_close(atomic_file *a)
-{
-    int err = 0;
-    if (!a->ok || fflush(a->f) != 0 || fsync(fileno(a->f)) != 0) err = errno ? errno : EIO;
-    if (fclose(a->f) != 0 && !err) err = errno;
-    if (!err && rename(a->tmp, a->path) != 0) err = errno;
-    if (err) {
-        remove(a->tmp);
-        return se_fail(SOFTENT_E_IO, "%s: write failed: %s", a->path, strerror(err));
-    }
-    return SOFTENT_OK;
-}
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = malloc(n);
-    if (s) snprintf(s, n, "%s/%s", dir, name);
-    return s;
-}
 
 /* ---- Hugging Face checkpoint -------------------------------------------- */
 
@@ -101,12 +56,12 @@ static int write_config(const softent_gpt2_trainer *t, const char *path)
     char *text = cJSON_Print(c);
     cJSON_Delete(c);
     if (!text) return se_fail(SOFTENT_E_NOMEM, "out of memory");
-    atomic_file a;
-    int rc = atomic_open(&a, path);
+    se_atomic_file a;
+    int rc = se_atomic_open(&a, path);
     if (!rc) {
-        atomic_write(&a, text, strlen(text));
-        atomic_write(&a, "\n", 1);
-        rc = atomic_close(&a);
+        se_atomic_write(&a, text, strlen(text));
+        se_atomic_write(&a, "\n", 1);
+        rc = se_atomic_commit(&a);
     }
     free(text);
     return rc;
@@ -114,53 +69,25 @@ static int write_config(const softent_gpt2_trainer *t, const char *path)
 
 static int write_safetensors(softent_gpt2_trainer *t, const char *path)
 {
-    /* header: {"NAME": {"dtype": "F32", "shape": [...], "data_offsets": [a, b]}, ...},
-     * padded with spaces to a multiple of 8 bytes, after its u64 length */
     const int n = softent_gpt2_trainer_n_tensors(t);
-    cJSON *h = cJSON_CreateObject(), *meta = cJSON_CreateObject();
-    if (!h || !meta) { cJSON_Delete(h); cJSON_Delete(meta); return se_fail(SOFTENT_E_NOMEM, "out of memory"); }
-    cJSON_AddStringToObject(meta, "format", "pt");
-    cJSON_AddItemToObject(h, "__metadata__", meta);
-    int64_t off = 0;
-    for (int i = 0; i < n; i++) {
-        softent_train_tensor x;
-        softent_gpt2_trainer_tensor(t, i, &x);
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "dtype", "F32");
-        double shape[2] = {(double)x.shape[0], (double)x.shape[1]};
-        cJSON_AddItemToObject(e, "shape", cJSON_CreateDoubleArray(shape, x.ndim));
-        double offsets[2] = {(double)off, (double)(off + 4 * x.numel)};
-        cJSON_AddItemToObject(e, "data_offsets", cJSON_CreateDoubleArray(offsets, 2));
-        cJSON_AddItemToObject(h, x.name, e);
-        off += 4 * x.numel;
+    se_st_out *out = calloc((size_t)n, sizeof *out);
+    softent_train_tensor *views = calloc((size_t)n, sizeof *views);  /* own the names out[] borrows */
+    int rc = out && views ? SOFTENT_OK : se_fail(SOFTENT_E_NOMEM, "out of memory");
+    for (int i = 0; !rc && i < n; i++) {
+        softent_gpt2_trainer_tensor(t, i, &views[i]);
+        out[i] = (se_st_out){.name = views[i].name, .ndim = views[i].ndim, .data = views[i].data};
+        memcpy(out[i].shape, views[i].shape, sizeof views[i].shape);
     }
-    char *json = cJSON_PrintUnformatted(h);
-    cJSON_Delete(h);
-    if (!json) return se_fail(SOFTENT_E_NOMEM, "out of memory");
-    size_t len = strlen(json), padded = (len + 7) / 8 * 8;
-    unsigned char size[8];
-    for (int b = 0; b < 8; b++) size[b] = (unsigned char)((uint64_t)padded >> (8 * b));
-
-    atomic_file a;
-    int rc = atomic_open(&a, path);
-    if (!rc) {
-        atomic_write(&a, size, 8);
-        atomic_write(&a, json, len);
-        atomic_write(&a, "        ", padded - len);
-        for (int i = 0; i < n; i++) {
-            softent_train_tensor x;
-            softent_gpt2_trainer_tensor(t, i, &x);
-            atomic_write(&a, x.data, (size_t)x.numel * sizeof(float));
-        }
-        rc = atomic_close(&a);
-    }
-    free(json);
+    const char *key = "format", *value = "pt";
+    if (!rc) rc = se_safetensors_write(path, out, n, &key, &value, 1);
+    free(out);
+    free(views);
     return rc;
 }
 
 int softent_gpt2_trainer_save_hf(const softent_gpt2_trainer *t, const char *dir)
 {
-    char *config = join(dir, "config.json"), *weights = join(dir, "model.safetensors");
+    char *config = se_path_join(dir, "config.json"), *weights = se_path_join(dir, "model.safetensors");
     int rc = !config || !weights ? se_fail(SOFTENT_E_NOMEM, "out of memory") : SOFTENT_OK;
     /* the tensor views hand out writable pointers; nothing is written here */
     if (!rc) rc = write_safetensors((softent_gpt2_trainer *)t, weights);
@@ -233,16 +160,16 @@ int softent_gpt2_trainer_save_state(const softent_gpt2_trainer *t, const softent
     h = se_hash_words(h, t->m, bytes);
     h = se_hash_words(h, t->v, bytes);
 
-    atomic_file a;
-    int rc = atomic_open(&a, path);
+    se_atomic_file a;
+    int rc = se_atomic_open(&a, path);
     if (rc) return rc;
-    atomic_write(&a, head, sizeof head);
-    atomic_write(&a, s, sizeof s);
-    atomic_write(&a, t->model.params_memory, bytes);
-    atomic_write(&a, t->m, bytes);
-    atomic_write(&a, t->v, bytes);
-    atomic_write(&a, &h, sizeof h);
-    return atomic_close(&a);
+    se_atomic_write(&a, head, sizeof head);
+    se_atomic_write(&a, s, sizeof s);
+    se_atomic_write(&a, t->model.params_memory, bytes);
+    se_atomic_write(&a, t->m, bytes);
+    se_atomic_write(&a, t->v, bytes);
+    se_atomic_write(&a, &h, sizeof h);
+    return se_atomic_commit(&a);
 }
 
 int softent_gpt2_trainer_load_state(softent_gpt2_trainer **out, softent_train_resume *run, const char *path)
