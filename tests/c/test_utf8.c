@@ -40,14 +40,14 @@ static const struct { const char *in; size_t n; const char *want; size_t want_n;
     /* table 3-8: a, F1 80 80 (truncated 4-byte), E1 80 (truncated 3-byte),
      * C2 (truncated), b, 80, c, 80 BF (two lone continuations), d */
     {"\x61\xF1\x80\x80\xE1\x80\xC2\x62\x80\x63\x80\xBF\x64", 13,
-     "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD" "d"},
-    {"\xC0\x80", 2, "\xEF\xBF\xBD\xEF\xBF\xBD"},                 /* overlong NUL: C0 is never valid */
-    {"\xE0\x80\x80", 3, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}, /* overlong 3-byte */
-    {"\xED\xA0\x80", 3, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}, /* a surrogate */
-    {"\xF4\x90\x80\x80", 4, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}, /* above U+10FFFF */
-    {"\xF5", 1, "\xEF\xBF\xBD"},
-    {"x\xE2\x82", 3, "x\xEF\xBF\xBD"},                            /* truncated at the end: one */
-    {"\xE2\x82\xAC", 3, "\xE2\x82\xAC"},                          /* the euro sign is left alone */
+     "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD" "d", 0},
+    {"\xC0\x80", 2, "\xEF\xBF\xBD\xEF\xBF\xBD", 0},                 /* overlong NUL: C0 is never valid */
+    {"\xE0\x80\x80", 3, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD", 0}, /* overlong 3-byte */
+    {"\xED\xA0\x80", 3, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD", 0}, /* a surrogate */
+    {"\xF4\x90\x80\x80", 4, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD", 0}, /* above U+10FFFF */
+    {"\xF5", 1, "\xEF\xBF\xBD", 0},
+    {"x\xE2\x82", 3, "x\xEF\xBF\xBD", 0},                            /* truncated at the end: one */
+    {"\xE2\x82\xAC", 3, "\xE2\x82\xAC", 0},                          /* the euro sign is left alone */
     {"a\0b", 3, "a\0b", 3},                                        /* NUL is a character */
 };
 
