@@ -57,6 +57,12 @@ SOFTENT_API int64_t softent_tokenizer_vocab_size(const softent_tokenizer *tok);
  * their GPT-2 alphabet, e.g. "Ġthe"), or NULL for an id with no token. */
 SOFTENT_API const char *softent_tokenizer_token(const softent_tokenizer *tok, int32_t id);
 
+/* Write (atomically) the tokenizer that has no merges: byte b is id b,
+ * spelled in GPT-2's byte alphabet, and <|endoftext|> is id 256; ByteLevel
+ * pre-tokenizer, post-processor and decoder.  `softent train` uses it when
+ * it is given no tokenizer. */
+SOFTENT_API int softent_tokenizer_write_bytes(const char *path);
+
 /* ---- training a tokenizer ------------------------------------------------
  *
  * A byte-level BPE tokenizer trained on a corpus and written as a Hugging

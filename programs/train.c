@@ -262,70 +262,6 @@ static int remove_dir(const char *dir)
     return rmdir(dir) == 0 ? 0 : cli_error("%s: cannot remove the old checkpoint: %s", dir, strerror(errno));
 }
 
-/* A byte-level tokenizer.json: token b is byte b (spelled in GPT-2's
- * byte-to-character alphabet), 256 is <|endoftext|>, no merges, so any
- * text encodes to its UTF-8 bytes (after invalid sequences become U+FFFD,
- * as Hugging Face's bindings do). */
-static int write_byte_tokenizer(const char *path)
-{
-    cJSON *root = cJSON_CreateObject(), *vocab = cJSON_CreateObject(), *added = cJSON_CreateArray();
-    cJSON *model = cJSON_CreateObject(), *tok = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "version", "1.0");
-    cJSON_AddNullToObject(root, "truncation");
-    cJSON_AddNullToObject(root, "padding");
-    cJSON_AddNumberToObject(tok, "id", 256);
-    cJSON_AddStringToObject(tok, "content", "<|endoftext|>");
-    cJSON_AddBoolToObject(tok, "single_word", 0);
-    cJSON_AddBoolToObject(tok, "lstrip", 0);
-    cJSON_AddBoolToObject(tok, "rstrip", 0);
-    cJSON_AddBoolToObject(tok, "normalized", 1);
-    cJSON_AddBoolToObject(tok, "special", 1);
-    cJSON_AddItemToArray(added, tok);
-    cJSON_AddItemToObject(root, "added_tokens", added);
-    cJSON_AddNullToObject(root, "normalizer");
-    const char *parts[3] = {"pre_tokenizer", "post_processor", "decoder"};
-    for (int i = 0; i < 3; i++) {
-        cJSON *bl = cJSON_CreateObject();
-        cJSON_AddStringToObject(bl, "type", "ByteLevel");
-        cJSON_AddBoolToObject(bl, "add_prefix_space", i > 0);   /* as GPT-2's own tokenizer.json */
-        cJSON_AddBoolToObject(bl, "trim_offsets", i != 1);
-        cJSON_AddBoolToObject(bl, "use_regex", 1);
-        cJSON_AddItemToObject(root, parts[i], bl);
-    }
-    /* GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for
-     * themselves, the others for U+0100 onwards in byte order */
-    int next = 256;
-    for (int b = 0; b < 256; b++) {
-        const int printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-        const int cp = printable ? b : next++;
-        char utf8[3] = {0};
-        if (cp < 0x80) utf8[0] = (char)cp;
-        else {
-            utf8[0] = (char)(0xC0 | (cp >> 6));
-            utf8[1] = (char)(0x80 | (cp & 0x3F));
-        }
-        cJSON_AddNumberToObject(vocab, utf8, b);
-    }
-    cJSON_AddStringToObject(model, "type", "BPE");
-    cJSON_AddNullToObject(model, "dropout");
-    cJSON_AddNullToObject(model, "unk_token");
-    cJSON_AddStringToObject(model, "continuing_subword_prefix", "");
-    cJSON_AddStringToObject(model, "end_of_word_suffix", "");
-    cJSON_AddBoolToObject(model, "fuse_unk", 0);
-    cJSON_AddBoolToObject(model, "byte_fallback", 0);
-    cJSON_AddItemToObject(model, "vocab", vocab);
-    cJSON_AddItemToObject(model, "merges", cJSON_CreateArray());
-    cJSON_AddItemToObject(root, "model", model);
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    FILE *f = fopen(path, "w");
-    int rc = !text || !f ? cli_error("%s: cannot write: %s", path, strerror(errno)) : 0;
-    if (!rc && (fputs(text, f) < 0 || fputc('\n', f) == EOF)) rc = cli_error("%s: write failed", path);
-    if (f && fclose(f) != 0 && !rc) rc = cli_error("%s: write failed", path);
-    free(text);
-    return rc;
-}
-
 /* ---- the token stream ---------------------------------------------------------- */
 
 typedef struct {
@@ -632,7 +568,8 @@ int cmd_train(int argc, char **argv)
             if ((rc = softent_tokenizer_load(&tok, tok_src))) { rc = cli_lib_error(rc); goto done; }
             rc = copy_file(tok_src, r.tokenizer_path);
         } else {
-            rc = write_byte_tokenizer(r.tokenizer_path);
+            /* a byte-level tokenizer, so any text encodes to its UTF-8 bytes */
+            if ((rc = softent_tokenizer_write_bytes(r.tokenizer_path))) rc = cli_lib_error(rc);
         }
         if (rc) goto done;
     }

@@ -22,18 +22,18 @@
  * where HF can emit the same merge twice.  softent never writes a merge
  * twice: the merges are exactly those of a full recount every round.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "common/error.h"
+#include "common/fs.h"
 #include "softent_tokenizer.h"
 #include "softent_corpus.h"
 #include "tokenizer_pretok.h"
+#include "tokenizer_write.h"
 
 #define N_BYTES 256
 
@@ -577,116 +577,52 @@ int softent_bpe_trainer_train(softent_bpe_trainer *t)
 
 /* ---- tokenizer.json ---------------------------------------------------------------- */
 
-/* The inside of a JSON string as serde_json writes it: UTF-8 as is,
- * short escapes. */
-static void put_escaped(FILE *f, const char *s, size_t n)
+static const char *vocab_token(const void *ctx, size_t id, size_t *len)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        case '\b': fputs("\\b", f); break;
-        case '\f': fputs("\\f", f); break;
-        default:
-            if (c < 0x20) fprintf(f, "\\u%04x", c);
-            else putc(c, f);
-        }
-    }
+    const softent_bpe_trainer *t = ctx;
+    *len = t->tok[id].len;
+    return t->text.p + t->tok[id].off;
 }
 
-static void put_token(FILE *f, const softent_bpe_trainer *t, int32_t id)
+/* The file's description; added points to n_special entries the caller
+ * frees (NULL when there are none). */
+static int describe(const softent_bpe_trainer *t, se_tokenizer_json *j)
 {
-    putc('"', f);
-    put_escaped(f, t->text.p + t->tok[id].off, t->tok[id].len);
-    putc('"', f);
-}
-
-/* Laid out as Hugging Face writes tokenizer.json (two-space indent, the
- * vocabulary in id order). */
-static void write_json(const softent_bpe_trainer *t, FILE *f)
-{
-    static const char byte_level[] =
-        "{\n    \"type\": \"ByteLevel\",\n    \"add_prefix_space\": false,\n    \"trim_offsets\": %s,\n    \"use_regex\": true\n  }";
-    fputs("{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [", f);
-    for (int64_t i = 0; i < t->stats.n_special; i++) {
-        fprintf(f, "%s\n    {\n      \"id\": %lld,\n      \"content\": ", i ? "," : "", (long long)i);
-        put_token(f, t, (int32_t)i);
-        fputs(",\n      \"single_word\": false,\n      \"lstrip\": false,\n      \"rstrip\": false,\n"
-              "      \"normalized\": false,\n      \"special\": true\n    }", f);
-    }
-    fputs(t->stats.n_special ? "\n  ],\n" : "],\n", f);
-    fputs("  \"normalizer\": null,\n  \"pre_tokenizer\": ", f);
-    fprintf(f, byte_level, "true");
-    fputs(",\n  \"post_processor\": ", f);
-    fprintf(f, byte_level, "false");
-    fputs(",\n  \"decoder\": ", f);
-    fprintf(f, byte_level, "true");
-    fputs(",\n  \"model\": {\n    \"type\": \"BPE\",\n    \"dropout\": null,\n    \"unk_token\": null,\n"
-          "    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n    \"fuse_unk\": false,\n"
-          "    \"byte_fallback\": false,\n    \"ignore_merges\": false,\n    \"vocab\": {",
-          f);
-    for (size_t id = 0; id < t->n_tokens; id++) {
-        fputs(id ? ",\n      " : "\n      ", f);
-        put_token(f, t, (int32_t)id);
-        fprintf(f, ": %zu", id);
-    }
-    fputs(t->n_tokens ? "\n    },\n    \"merges\": [" : "},\n    \"merges\": [", f);
-    for (size_t k = 0; k < t->n_merges; k++) {
-        /* "a b": byte-level tokens never hold a space (it is "Ġ"). */
-        const int32_t *g = t->merges[k];
-        fputs(k ? ",\n      \"" : "\n      \"", f);
-        put_escaped(f, t->text.p + t->tok[g[0]].off, t->tok[g[0]].len);
-        putc(' ', f);
-        put_escaped(f, t->text.p + t->tok[g[1]].off, t->tok[g[1]].len);
-        putc('"', f);
-    }
-    fputs(t->n_merges ? "\n    ]\n  }\n}\n" : "]\n  }\n}\n", f);
-}
-
-/* Output goes to PATH.tmpPID, renamed over PATH once complete. */
-static int open_output(const char *path, FILE **f, char **tmp)
-{
-    size_t n = strlen(path) + 32;
-    *f = NULL;
-    if (!(*tmp = malloc(n))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
-    snprintf(*tmp, n, "%s.tmp%ld", path, (long)getpid());
-    if (!(*f = fopen(*tmp, "wb"))) {
-        int e = errno;
-        free(*tmp);
-        *tmp = NULL;
-        return se_fail(SOFTENT_E_IO, "%s: cannot write: %s", path, strerror(e));
-    }
+    se_added_token *added = NULL;
+    size_t n = (size_t)t->stats.n_special;
+    if (n && !(added = calloc(n, sizeof *added))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) added[i] = (se_added_token){(int64_t)i, t->text.p + t->tok[i].off, t->tok[i].len, 0};
+    /* GPT-2's pre-tokenizer as HF's trainer is usually given it; the
+     * post-processor keeps offsets as they are. */
+    *j = (se_tokenizer_json){
+        .n_vocab = t->n_tokens, .token = vocab_token, .ctx = t,
+        .merges = (const int32_t (*)[2])t->merges, .n_merges = t->n_merges, .added = added, .n_added = n,
+        .add_prefix_space = {0, 0, 0}, .trim_offsets = {1, 0, 1}, .affix = NULL,
+    };
     return 0;
 }
 
-static int close_output(const char *path, FILE *f, char *tmp, int rc)
+/* Write the trained tokenizer into a, committing it (or, on failure,
+ * dropping it). */
+static int write_json(const softent_bpe_trainer *t, se_atomic_file *a)
 {
-    int bad = ferror(f) | fflush(f);
-    int e = errno;
-    if (fclose(f)) {
-        bad = 1;
-        e = errno;
+    se_tokenizer_json j;
+    int rc = describe(t, &j);
+    if (rc) {
+        se_atomic_abort(a);
+        return rc;
     }
-    if (!rc && bad) rc = se_fail(SOFTENT_E_IO, "%s: write failed: %s", path, strerror(e));
-    if (!rc && rename(tmp, path)) rc = se_fail(SOFTENT_E_IO, "%s: cannot write: %s", path, strerror(errno));
-    if (rc) unlink(tmp);
-    free(tmp);
-    return rc;
+    se_tokenizer_json_put(&j, a->f);
+    free((void *)j.added);
+    return se_atomic_commit(a);
 }
 
 int softent_bpe_trainer_write(const softent_bpe_trainer *t, const char *path)
 {
     if (!t->trained) return se_fail(SOFTENT_E_ORDER, "%s: the tokenizer is written before it is trained", path);
-    FILE *f;
-    char *tmp;
-    int rc = open_output(path, &f, &tmp);
-    if (rc) return rc;
-    write_json(t, f);
-    return close_output(path, f, tmp, 0);
+    se_atomic_file a;
+    int rc = se_atomic_open(&a, path);
+    return rc ? rc : write_json(t, &a);
 }
 
 int softent_bpe_train(const char *corpus, const softent_bpe_train_params *p, const char *out_path, softent_bpe_train_stats *stats)
@@ -696,10 +632,10 @@ int softent_bpe_train(const char *corpus, const softent_bpe_train_params *p, con
     if (stats) memset(stats, 0, sizeof *stats);
     softent_bpe_trainer *t = NULL;
     softent_corpus *c = NULL;
-    FILE *f = NULL;
-    char *tmp = NULL;
+    /* opened first, so that an unwritable path fails before the work */
+    se_atomic_file out = {0};
     int rc = softent_bpe_trainer_new(&t, p);
-    if (!rc) rc = open_output(out_path, &f, &tmp);
+    if (!rc) rc = se_atomic_open(&out, out_path);
     if (!rc) rc = softent_corpus_open(&c, corpus, p->text_field);
     while (!rc && (!p->max_docs || t->stats.documents < p->max_docs)) {
         const char *text;
@@ -713,8 +649,8 @@ int softent_bpe_train(const char *corpus, const softent_bpe_train_params *p, con
     }
     if (!rc && t->stats.documents == 0) rc = se_fail(SOFTENT_E_EMPTY, "%s: no documents to train on (the corpus is empty)", corpus);
     if (!rc) rc = softent_bpe_trainer_train(t);
-    if (!rc) write_json(t, f);
-    if (f) rc = close_output(out_path, f, tmp, rc);
+    if (!rc) rc = write_json(t, &out);
+    else se_atomic_abort(&out);
     if (stats && t) softent_bpe_trainer_stats(t, stats);
     softent_corpus_close(c);
     softent_bpe_trainer_free(t);
