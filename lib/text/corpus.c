@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "common/error.h"
+#include "common/fs.h"
 #include "softent_corpus.h"
 
 typedef enum { LINES, JSONL, DIRECTORY } corpus_kind;
@@ -121,36 +122,20 @@ static int json_text(softent_corpus *c, const char **text, size_t *len)
     return SOFTENT_OK;
 }
 
+/* A file of a directory corpus is one document, held whole with its
+ * token ids (up to 4 bytes a byte); past this a corpus belongs in .txt
+ * lines or .jsonl, which are read a document at a time. */
+#define DOC_FILE_MAX ((size_t)1 << 30)
+
 static int read_file_doc(softent_corpus *c, const char *name, const char **text, size_t *len)
 {
-    size_t plen = strlen(c->path) + strlen(name) + 2;
-    char *full = malloc(plen);
-    if (!full) return se_fail(SOFTENT_E_NOMEM, "out of memory");
-    snprintf(full, plen, "%s/%s", c->path, name);
-    FILE *f = fopen(full, "rb");
-    int rc = SOFTENT_OK;
     free(c->doc);
     c->doc = NULL;
-    if (!f) {
-        rc = se_fail(SOFTENT_E_IO, "%s: cannot open: %s", full, strerror(errno));
-    } else {
-        size_t cap = 0, n = 0, got;
-        char buf[1 << 16];
-        while (!rc && (got = fread(buf, 1, sizeof buf, f)) > 0) {
-            if (n + got + 1 > cap) {
-                cap = (n + got + 1) * 2;
-                char *grown = realloc(c->doc, cap);
-                if (!grown) { rc = se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", full); break; }
-                c->doc = grown;
-            }
-            memcpy(c->doc + n, buf, got);
-            n += got;
-        }
-        if (!rc && ferror(f)) rc = se_fail(SOFTENT_E_IO, "%s: read failed", full);
-        fclose(f);
-        if (!rc && c->doc) { c->doc[n] = '\0'; *text = c->doc; *len = n; }
-    }
+    char *full = se_path_join(c->path, name);
+    if (!full) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    int rc = se_read_file(full, DOC_FILE_MAX, &c->doc, len);
     free(full);
+    if (!rc) *text = c->doc;
     return rc;
 }
 

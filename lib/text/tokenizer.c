@@ -9,12 +9,12 @@
  *
  * The pieces are in tokenizer_{norm,pretok,bpe,added,regex,util}.c.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "common/fs.h"
 #include "softent_tokenizer.h"
 #include "tokenizer_added.h"
 #include "tokenizer_json.h"
@@ -184,29 +184,10 @@ static int parse_padding(softent_tokenizer *tok, const cJSON *j)
 
 /* ---- loading ------------------------------------------------------------------- */
 
-static int read_file(const char *path, char **data, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return se_fail(SOFTENT_E_IO, "%s: %s", path, strerror(errno));
-    se_buf b = {0};
-    char chunk[1 << 16];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (se_buf_append(&b, chunk, got)) {
-            fclose(f);
-            se_buf_free(&b);
-            return SOFTENT_E_NOMEM;
-        }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        se_buf_free(&b);
-        return se_fail(SOFTENT_E_IO, "%s: read error", path);
-    }
-    *data = b.p;
-    *n = b.n;
-    return 0;
-}
+/* tokenizer.json files run to ~30 MB (large vocabularies with their
+ * merges); the bound only stops a wrong path (a disk image, a dataset) from
+ * being read into memory whole. */
+#define TOKENIZER_JSON_MAX ((size_t)1 << 30)
 
 /* The line and column of byte `at` in data, for parse errors. */
 static void position(const char *data, size_t at, size_t *line, size_t *col)
@@ -285,7 +266,7 @@ int softent_tokenizer_load(softent_tokenizer **out, const char *path)
     char *data = NULL;
     size_t len = 0;
     int rc = is_dir && stat(tok->path, &st) != 0 ? se_fail(SOFTENT_E_IO, "%s: the directory has no tokenizer.json", path)
-                                                  : read_file(tok->path, &data, &len);
+                                                  : se_read_file(tok->path, TOKENIZER_JSON_MAX, &data, &len);
     cJSON *root = NULL;
     if (!rc && !(root = cJSON_ParseWithLength(data, len))) {
         const char *at = cJSON_GetErrorPtr();
