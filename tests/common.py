@@ -26,19 +26,63 @@ def tmp(name):
     return os.path.join(TMP, name)
 
 
-def run(*args, ok=True, threads=None):
-    """Run softent; with ok=True a nonzero exit is a failure."""
+def run_process(cmd, what, ok=True, threads=None, report=2000):
+    """Run cmd (a list); what names it in failures.  A sanitizer report or
+    a signal is always a failure, a nonzero exit when ok=True; report is
+    how much of stderr's tail a sanitizer failure shows."""
     env = dict(os.environ)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
-    p = subprocess.run([SOFTENT, *map(str, args)], capture_output=True, text=True, env=env)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if "Sanitizer" in p.stderr or "runtime error" in p.stderr:
-        raise Fail(f"sanitizer report from softent {' '.join(map(str, args))}:\n{p.stderr[-2000:]}")
+        raise Fail(f"sanitizer report from {what}:\n{p.stderr[-report:]}")
     if p.returncode < 0:
-        raise Fail(f"softent {' '.join(map(str, args))} died of signal {-p.returncode}")
+        raise Fail(f"{what} died of signal {-p.returncode}")
     if ok and p.returncode != 0:
-        raise Fail(f"softent {' '.join(map(str, args))} exited {p.returncode}: {p.stderr.strip()}")
+        raise Fail(f"{what} exited {p.returncode}: {p.stderr.strip()}")
     return p
+
+
+def run(*args, ok=True, threads=None):
+    """Run softent; with ok=True a nonzero exit is a failure."""
+    return run_process([SOFTENT, *map(str, args)], f"softent {' '.join(map(str, args))}", ok=ok, threads=threads)
+
+
+def expect_failure(p, what, words, code=None, results=None):
+    """p (a finished process, named what) failed as bad input must: a
+    nonzero exit (exactly code when given), one line on stderr holding each
+    of words, and, when results says what stdout would have held, nothing
+    on stdout."""
+    lines = p.stderr.strip().splitlines()
+    if code is None and p.returncode == 0:
+        raise Fail(f"{what} succeeded; stdout {p.stdout[:200]!r}")
+    if code is not None and p.returncode != code:
+        raise Fail(f"{what}: exit {p.returncode}, want {code}: {p.stderr!r}")
+    if len(lines) != 1:
+        raise Fail(f"want a one-line error, got {p.stderr!r}")
+    for w in words:
+        if w not in lines[0]:
+            raise Fail(f"error {lines[0]!r} does not mention {w!r}")
+    if results and p.stdout.strip():
+        raise Fail(f"printed {results} despite the error: {p.stdout[:200]!r}")
+
+
+def expect_error(args, *words, code=None, results=None):
+    """softent ARGS fails as bad input must (expect_failure)."""
+    expect_failure(run(*args, ok=False), f"softent {' '.join(map(str, args))}", words, code=code, results=results)
+
+
+def bytes_to_unicode():
+    """GPT-2's byte alphabet (OpenAI's encoder.py): byte -> character."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
 
 
 def estimate_json(*args, threads=None):

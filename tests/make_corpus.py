@@ -112,9 +112,9 @@ def prose(sec, per_file=12_000):
             used += len(p)
 
 
-def changelogs(sec, per_file=3_000):
-    paths = glob.glob("/usr/share/doc/*/changelog*.gz")
-    for path in spread(paths, 150):
+def lines_of(sec, paths, per_file):
+    """Each file's lines as documents, until per_file characters of it."""
+    for path in paths:
         if sec.full():
             return
         used = 0
@@ -123,6 +123,10 @@ def changelogs(sec, per_file=3_000):
                 break
             sec.add(line)
             used += len(line)
+
+
+def changelogs(sec, per_file=3_000):
+    lines_of(sec, spread(glob.glob("/usr/share/doc/*/changelog*.gz"), 150), per_file)
 
 
 def code(sec, rng, per_file=2_500):
@@ -144,15 +148,7 @@ def code(sec, rng, per_file=2_500):
 
 
 def man_pages(sec, per_file=2_000):
-    for path in spread(glob.glob("/usr/share/man/man1/*.gz"), 100):
-        if sec.full():
-            return
-        used = 0
-        for line in read_text(path).splitlines():
-            if used > per_file:
-                break
-            sec.add(line)
-            used += len(line)
+    lines_of(sec, spread(glob.glob("/usr/share/man/man1/*.gz"), 100), per_file)
 
 
 def catalogue_strings(path):

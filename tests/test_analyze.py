@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 import oracle
-from common import BUILD, Fail, main, run, tmp
+from common import BUILD, Fail, bytes_to_unicode, expect_error, main, run, tmp
 
 sys.path.insert(0, os.path.dirname(__file__))
 import torch_reference  # noqa: E402
@@ -22,24 +22,11 @@ MODELS = tmp("models")
 TOL = 1e-5
 
 
-def byte_unicode():
-    """GPT-2's reversible map of bytes to printable characters."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
-
-
 def write_tokenizer(model_dir, corpus_lines, vocab_limit=299):
     """A byte-level BPE whose merges are the most frequent pairs of the
     corpus (a few dozen, to stay inside the fixture's 300-token vocabulary),
     with a BOS token added by a TemplateProcessing post-processor."""
-    b2u = byte_unicode()
+    b2u = bytes_to_unicode()
     vocab = {b2u[b]: b for b in range(256)}
     words = {}
     for line in corpus_lines:
@@ -188,13 +175,6 @@ def check_outputs_and_layer_mean():
     assert abs(r["layer_mean"]["H"] - mean_h) < 1e-12, "layer mean must leave out layer 0"
     for key in ("documents_used", "tokens", "positions", "token_stream_fnv1a64"):
         assert key in r["corpus"], key
-
-
-def expect_error(args, *words):
-    p = run(*args, ok=False)
-    line = p.stderr.strip().splitlines()
-    if p.returncode == 0 or len(line) != 1 or any(w not in line[0] for w in words):
-        raise Fail(f"softent {' '.join(map(str, args))}: exit {p.returncode}, stderr {p.stderr!r}")
 
 
 def check_bad_input():

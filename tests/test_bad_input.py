@@ -3,7 +3,8 @@ a nonzero exit; never a crash (the sanitizer build runs this too) and never
 a number."""
 import numpy as np
 
-from common import Fail, main, run, save_npy, tmp
+import common
+from common import main, save_npy, tmp
 
 
 def good():
@@ -12,19 +13,7 @@ def good():
 
 
 def expect_error(args, *words, code=None):
-    p = run(*args, ok=False)
-    lines = p.stderr.strip().splitlines()
-    if p.returncode == 0:
-        raise Fail(f"softent {' '.join(map(str, args))} succeeded; stdout {p.stdout[:200]!r}")
-    if code is not None and p.returncode != code:
-        raise Fail(f"exit {p.returncode}, want {code}: {p.stderr!r}")
-    if len(lines) != 1:
-        raise Fail(f"want a one-line error, got {p.stderr!r}")
-    for w in words:
-        if w not in lines[0]:
-            raise Fail(f"error {lines[0]!r} does not mention {w!r}")
-    if p.stdout.strip():
-        raise Fail(f"printed results despite the error: {p.stdout[:200]!r}")
+    common.expect_error(args, *words, code=code, results="results")
 
 
 def write(name, data):

@@ -20,7 +20,8 @@ import sys
 import unicodedata
 from collections import Counter
 
-from common import SOFTENT, TMP, Fail, main, run, tmp
+import common
+from common import SOFTENT, TMP, Fail, bytes_to_unicode, main, run, tmp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NPM = os.path.join(ROOT, "tests", "npm", "node_modules")
@@ -75,19 +76,6 @@ def trained():
 def load(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)
-
-
-def bytes_to_unicode():
-    """GPT-2's byte alphabet (OpenAI's encoder.py)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs)))
 
 
 # ---- (a) Hugging Face encodes with it as softent does -----------------------------------
@@ -408,17 +396,7 @@ def check_jsonl_max_docs_and_stdin():
 
 
 def expect_error(args, *words, code=1):
-    p = run(*args, ok=False)
-    lines = p.stderr.strip().splitlines()
-    if p.returncode != code:
-        raise Fail(f"softent {' '.join(map(str, args))}: exit {p.returncode}, want {code}: {p.stderr!r}")
-    if len(lines) != 1:
-        raise Fail(f"want a one-line error, got {p.stderr!r}")
-    for w in words:
-        if w not in lines[0]:
-            raise Fail(f"error {lines[0]!r} does not mention {w!r}")
-    if p.stdout.strip():
-        raise Fail(f"printed a summary despite the error: {p.stdout[:200]!r}")
+    common.expect_error(args, *words, code=code, results="a summary")
 
 
 def check_bad_input():

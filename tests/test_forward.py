@@ -25,7 +25,7 @@ except ImportError as e:  # say why in the suite's own format, not as a tracebac
     print(f"FAIL forward: the reference needs Debian's python3-torch ({e})")
     sys.exit(1)
 import make_models  # noqa: E402
-from common import BUILD, Fail, main, tmp  # noqa: E402
+from common import BUILD, Fail, expect_failure, main, run_process, tmp  # noqa: E402
 
 DRIVER = os.path.join(BUILD, "tests", "forward_driver")
 TOL = 1e-4
@@ -43,14 +43,7 @@ def run_driver(mdir, tokens, ok=True, threads=None):
     tok_path = tmp("tokens.bin")
     np.asarray(tokens, dtype="<i4").tofile(tok_path)
     prefix = tmp("out")
-    env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
-    p = subprocess.run([DRIVER, mdir, tok_path, prefix], capture_output=True, text=True, env=env)
-    if "Sanitizer" in p.stderr or "runtime error" in p.stderr:
-        raise Fail(f"sanitizer report from forward_driver {mdir}:\n{p.stderr[-3000:]}")
-    if p.returncode < 0:
-        raise Fail(f"forward_driver {mdir} died of signal {-p.returncode}")
-    if ok and p.returncode != 0:
-        raise Fail(f"forward_driver {mdir} exited {p.returncode}: {p.stderr.strip()}")
+    p = run_process([DRIVER, mdir, tok_path, prefix], f"forward_driver {mdir}", ok=ok, threads=threads, report=3000)
     if not ok:
         return p
     return np.load(prefix + ".hidden.npy"), np.load(prefix + ".logits.npy")
@@ -125,15 +118,7 @@ def check_callback_stops_pass():
 # ---- bad input -----------------------------------------------------------------
 
 def expect_error(mdir, *words, tokens=(1, 2, 3)):
-    p = run_driver(mdir, tokens, ok=False)
-    lines = p.stderr.strip().splitlines()
-    if p.returncode == 0:
-        raise Fail(f"forward_driver {mdir} succeeded")
-    if len(lines) != 1:
-        raise Fail(f"want a one-line error, got {p.stderr!r}")
-    for w in words:
-        if w not in lines[0]:
-            raise Fail(f"error {lines[0]!r} does not mention {w!r}")
+    expect_failure(run_driver(mdir, tokens, ok=False), f"forward_driver {mdir}", words)
 
 
 def variant(name, base="llama-linear", config=None, drop=(), reshape=None, dtypes=None, shards=None):

@@ -20,6 +20,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import common
 from common import SOFTENT, TMP, Fail, main, run, tmp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -366,17 +367,7 @@ def check_model_directory_and_stdin():
 
 
 def expect_error(args, *words, code=1):
-    p = run(*args, ok=False)
-    lines = p.stderr.strip().splitlines()
-    if p.returncode != code:
-        raise Fail(f"softent {' '.join(map(str, args))}: exit {p.returncode}, want {code}: {p.stderr!r}")
-    if len(lines) != 1:
-        raise Fail(f"want a one-line error, got {p.stderr!r}")
-    for w in words:
-        if w not in lines[0]:
-            raise Fail(f"error {lines[0]!r} does not mention {w!r}")
-    if p.stdout.strip():
-        raise Fail(f"printed ids despite the error: {p.stdout[:200]!r}")
+    common.expect_error(args, *words, code=code, results="ids")
 
 
 def broken(name, edit):

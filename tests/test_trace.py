@@ -8,7 +8,7 @@ import math
 import os
 import shutil
 
-from common import Fail, main, run, tmp
+from common import Fail, expect_error, main, run, tmp
 
 RUN = tmp("run")
 CORPUS = tmp("corpus.txt")
@@ -78,13 +78,6 @@ def check_checkpoint_list_in_given_order():
     t = trace(tmp("trace3"), *dirs)
     if [c["step"] for c in t["checkpoints"]] != [8, 1]:
         raise Fail("checkpoint directories given by hand keep their order")
-
-
-def expect_error(args, *words):
-    p = run(*args, ok=False)
-    line = p.stderr.strip().splitlines()
-    if p.returncode == 0 or len(line) != 1 or any(w not in line[0] for w in words):
-        raise Fail(f"softent {' '.join(map(str, args))}: exit {p.returncode}, stderr {p.stderr!r}")
 
 
 def check_bad_runs():

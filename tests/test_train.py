@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import BUILD, Fail, main, run, tmp
+from common import BUILD, Fail, bytes_to_unicode, expect_error, main, run, tmp
 
 DRIVER = os.path.join(BUILD, "tests", "train_driver")
 torch.set_num_threads(1)
@@ -433,12 +433,7 @@ def check_run_directory():
 def check_given_tokenizer():
     """--tokenizer: a BPE tokenizer.json with merges and its end-of-text token
     elsewhere than 256 is copied into the run and its checkpoints."""
-    # GPT-2's bytes_to_unicode: printable bytes stand for themselves
-    printable = [*range(33, 127), *range(161, 173), *range(174, 256)]
-    chars, extra = {}, 256
-    for b in range(256):
-        chars[b] = chr(b) if b in printable else chr(extra)
-        extra += b not in printable
+    chars = bytes_to_unicode()
     vocab = {chars[b]: b for b in range(256)}
     vocab.update({"Ġt": 256, "Ġth": 257, "Ġthe": 258})     # "Ġ" is the space byte
     byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
@@ -463,19 +458,6 @@ def check_given_tokenizer():
 
 
 # ---- (e) bad input ------------------------------------------------------------------
-
-def expect_error(args, *words, code=None):
-    p = run(*args, ok=False)
-    lines = p.stderr.strip().splitlines()
-    if p.returncode == 0:
-        raise Fail(f"softent {' '.join(map(str, args))} succeeded")
-    if code is not None and p.returncode != code:
-        raise Fail(f"exit {p.returncode}, want {code}: {p.stderr!r}")
-    if len(lines) != 1:
-        raise Fail(f"want a one-line error, got {p.stderr!r}")
-    for w in words:
-        if w not in lines[0]:
-            raise Fail(f"error {lines[0]!r} does not mention {w!r}")
 
 
 def check_bad_corpus():
