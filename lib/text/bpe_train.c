@@ -584,36 +584,26 @@ static const char *vocab_token(const void *ctx, size_t id, size_t *len)
     return t->text.p + t->tok[id].off;
 }
 
-/* The file's description; added points to n_special entries the caller
- * frees (NULL when there are none). */
-static int describe(const softent_bpe_trainer *t, se_tokenizer_json *j)
-{
-    se_added_token *added = NULL;
-    size_t n = (size_t)t->stats.n_special;
-    if (n && !(added = calloc(n, sizeof *added))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) added[i] = (se_added_token){(int64_t)i, t->text.p + t->tok[i].off, t->tok[i].len, 0};
-    /* GPT-2's pre-tokenizer as HF's trainer is usually given it; the
-     * post-processor keeps offsets as they are. */
-    *j = (se_tokenizer_json){
-        .n_vocab = t->n_tokens, .token = vocab_token, .ctx = t,
-        .merges = (const int32_t (*)[2])t->merges, .n_merges = t->n_merges, .added = added, .n_added = n,
-        .add_prefix_space = {0, 0, 0}, .trim_offsets = {1, 0, 1}, .affix = NULL,
-    };
-    return 0;
-}
-
 /* Write the trained tokenizer into a, committing it (or, on failure,
  * dropping it). */
 static int write_json(const softent_bpe_trainer *t, se_atomic_file *a)
 {
-    se_tokenizer_json j;
-    int rc = describe(t, &j);
-    if (rc) {
+    size_t n = (size_t)t->stats.n_special;
+    se_added_token *added = n ? calloc(n, sizeof *added) : NULL; /* owned; the strings borrowed from t */
+    if (n && !added) {
         se_atomic_abort(a);
-        return rc;
+        return se_fail(SOFTENT_E_NOMEM, "out of memory");
     }
+    for (size_t i = 0; i < n; i++) added[i] = (se_added_token){(int64_t)i, t->text.p + t->tok[i].off, t->tok[i].len, 0};
+    /* GPT-2's pre-tokenizer as HF's trainer is usually given it (as
+     * PRE_TOKENIZER); the post-processor leaves offsets as they are. */
+    const se_tokenizer_json j = {
+        .n_vocab = t->n_tokens, .token = vocab_token, .ctx = t,
+        .merges = (const int32_t (*)[2])t->merges, .n_merges = t->n_merges, .added = added, .n_added = n,
+        .add_prefix_space = {0, 0, 0}, .trim_offsets = {1, 0, 1}, .affix = NULL,
+    };
     se_tokenizer_json_put(&j, a->f);
-    free((void *)j.added);
+    free(added);
     return se_atomic_commit(a);
 }
 
