@@ -46,11 +46,12 @@ CTESTS  := $(patsubst tests/c/%.c,$(BUILD)/tests/c/%,$(wildcard tests/c/test_*.c
 
 all: $(BUILD)/softent $(BUILD)/libsoftent.a $(DRIVERS) $(CTESTS) $(BUILD)/tests/estimator_only
 
-# One relocatable object with every internal (se_*) symbol made local, so
-# that the archive exports the softent_* API alone.
+# One relocatable object with every symbol but softent_* made local (the
+# clones SE_HOT makes ignore -fvisibility), so that the archive exports the
+# softent_* API alone.
 $(BUILD)/libsoftent.a: $(LIB_OBJ)
 	$(LD) -r -o $(BUILD)/softent_all.o $^
-	objcopy --localize-hidden $(BUILD)/softent_all.o
+	objcopy --localize-hidden --wildcard --keep-global-symbol='softent_*' $(BUILD)/softent_all.o
 	rm -f $@
 	$(AR) rcs $@ $(BUILD)/softent_all.o
 
