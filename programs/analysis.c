@@ -49,7 +49,6 @@ static int parse_orders(analysis_options *o, const char *s)
 
 int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd)
 {
-    int64_t v;
     switch (c) {
     case OPT_MAXLEN:
         if (!parse_i64(arg, 2, 1 << 24, &o->max_length)) return cli_usage_error(cmd, "--max-length %s: need an integer >= 2", arg);
@@ -66,43 +65,8 @@ int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd
         return 0;
     case OPT_LAYERS: o->layers_spec = arg; return 0;
     case OPT_FIELD: o->text_field = arg; return 0;
-    case OPT_BINS:
-        if (!parse_i64(arg, 2, 1000000, &o->params.m)) return cli_usage_error(cmd, "--bins %s: need an integer m in 2..1000000", arg);
-        return 0;
-    case OPT_SEED:
-        if (!parse_i64(arg, 0, INT64_MAX, &v)) return cli_usage_error(cmd, "--seed %s: need a non-negative integer", arg);
-        o->params.seed = (uint64_t)v;
-        return 0;
-    case OPT_CAL:
-        if (softent_calibration_parse(arg, &o->params.calibration, &o->params.eps))
-            return cli_usage_error(cmd, "--calibration %s: use exact, bound, leading or a positive number", arg);
-        return 0;
-    case OPT_WEIGHT:
-        if (!strcmp(arg, "prob")) o->params.weighting = SOFTENT_WEIGHT_PROB;
-        else if (!strcmp(arg, "uniform")) o->params.weighting = SOFTENT_WEIGHT_UNIFORM;
-        else return cli_usage_error(cmd, "--weighting %s: use prob or uniform", arg);
-        return 0;
-    case OPT_MINCOUNT:
-        if (!parse_i64(arg, 1, INT64_MAX, &o->params.min_count)) return cli_usage_error(cmd, "--min-count %s: need an integer >= 1", arg);
-        return 0;
-    case OPT_NULL:
-        if (!parse_i64(arg, 0, 100000, &v)) return cli_usage_error(cmd, "--null %s: need R in 0..100000", arg);
-        o->params.null_perms = (int)v;
-        return 0;
-    case OPT_NULLSEED:
-        if (!parse_i64(arg, 0, INT64_MAX, &v)) return cli_usage_error(cmd, "--null-seed %s: need a non-negative integer", arg);
-        o->params.null_seed = (uint64_t)v;
-        return 0;
-    case OPT_THREADS:
-        if (!parse_i64(arg, 1, 4096, &v)) return cli_usage_error(cmd, "--threads %s: need a positive integer", arg);
-        o->threads = (int)v;
-        return 0;
-    case OPT_MAXMEM:
-        if (!parse_i64(arg, 1, INT64_MAX / (1 << 20), &v)) return cli_usage_error(cmd, "--max-memory %s: need megabytes", arg);
-        o->params.max_memory = v << 20;
-        return 0;
     }
-    return cli_usage_error(cmd, "unknown option");
+    return is_estimator_option(c) ? estimator_option(&o->params, &o->threads, c, arg, cmd) : cli_usage_error(cmd, "unknown option");
 }
 
 int analysis_parse_args(int argc, char **argv, analysis_options *o, const char **out, const char *usage, const char *cmd)
@@ -116,7 +80,7 @@ int analysis_parse_args(int argc, char **argv, analysis_options *o, const char *
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (c == 'h') { fputs(usage, stdout); return -1; }
         if (c == OPT_OUT) { *out = optarg; continue; }
-        if (c < ANALYSIS_OPT_FIRST || c >= ANALYSIS_OPT_LAST) return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        if ((c < ANALYSIS_OPT_FIRST || c >= ANALYSIS_OPT_LAST) && !is_estimator_option(c)) return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         if ((rc = analysis_option(o, c, optarg, cmd))) return rc;
     }
     return 0;

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <stdint.h>
 
+#include "estimator_options.h"
 #include "softent.h"
 #include "softent_model.h"
 #include "softent_tokenizer.h"
@@ -29,20 +30,16 @@ analysis_options analysis_default_options(void);
 void analysis_fit_model(analysis_options *o, const softent_model_config *cfg);
 
 /* The options analyze and trace share, for getopt_long: ANALYSIS_LONGOPTS
- * goes inside a struct option array, and analysis_option handles any value
- * of c at or above ANALYSIS_OPT_FIRST (0 handled, else an exit status). */
+ * goes inside a struct option array, and analysis_option handles its codes
+ * (ANALYSIS_OPT_FIRST .. ANALYSIS_OPT_LAST - 1, and the estimator's):
+ * 0 handled, else an exit status. */
 enum { ANALYSIS_OPT_FIRST = 256, OPT_MAXLEN = 256, OPT_MAXDOCS, OPT_MAXTOK, OPT_NGRAMS, OPT_LAYERS, OPT_FIELD,
-       OPT_BINS, OPT_SEED, OPT_CAL, OPT_WEIGHT, OPT_MINCOUNT, OPT_NULL, OPT_NULLSEED, OPT_THREADS, OPT_MAXMEM,
        ANALYSIS_OPT_LAST };
 #define ANALYSIS_LONGOPTS                                                                                       \
     {"max-length", required_argument, 0, OPT_MAXLEN}, {"max-docs", required_argument, 0, OPT_MAXDOCS},         \
     {"max-tokens", required_argument, 0, OPT_MAXTOK}, {"ngrams", required_argument, 0, OPT_NGRAMS},             \
     {"layers", required_argument, 0, OPT_LAYERS}, {"text-field", required_argument, 0, OPT_FIELD},             \
-    {"bins", required_argument, 0, OPT_BINS}, {"seed", required_argument, 0, OPT_SEED},                         \
-    {"calibration", required_argument, 0, OPT_CAL}, {"weighting", required_argument, 0, OPT_WEIGHT},           \
-    {"min-count", required_argument, 0, OPT_MINCOUNT}, {"null", required_argument, 0, OPT_NULL},               \
-    {"null-seed", required_argument, 0, OPT_NULLSEED}, {"threads", required_argument, 0, OPT_THREADS},         \
-    {"max-memory", required_argument, 0, OPT_MAXMEM}
+    ESTIMATOR_LONGOPTS
 int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd);
 /* The options of analyze and trace, --out and --help included: 0 and
  * optind at the first operand, -1 after printing usage, else an exit status. */

@@ -46,8 +46,8 @@ int parse_units(const char *s);
 int write_table(const softent_acc *acc, const run_info *info);
 int write_json(const softent_acc *acc, const run_info *info, const char *path);
 int write_csv(const softent_acc *acc, const run_info *info, const char *path);
-/* Check that every OUT,IN pair names two label sets. */
-int check_pairs(const softent_acc *acc, const run_info *info);
+/* Check that every OUT,IN pair names two label sets (a usage error of cmd). */
+int check_pairs(const softent_acc *acc, const run_info *info, const char *cmd);
 
 int cmd_estimate(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);

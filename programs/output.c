@@ -37,12 +37,12 @@ static int pair_sets(const softent_acc *acc, const char *pair, int *out, int *in
     return *out >= 0 && *in >= 0;
 }
 
-int check_pairs(const softent_acc *acc, const run_info *info)
+int check_pairs(const softent_acc *acc, const run_info *info, const char *cmd)
 {
     int out, in;
     for (int i = 0; i < info->n_pairs; i++)
         if (!pair_sets(acc, info->pairs[i], &out, &in))
-            return cli_usage_error("estimate", "--optimality %s: give OUT,IN, two label set names", info->pairs[i]);
+            return cli_usage_error(cmd, "--optimality %s: give OUT,IN, two label set names", info->pairs[i]);
     return 0;
 }
 
