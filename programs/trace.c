@@ -4,8 +4,8 @@
  * as a trajectory on the information plane (SPEC section 5).
  *
  * The corpus is tokenized and its labels counted once (the checkpoints must
- * share their tokenizer and shape); each checkpoint then runs the forward
- * pass of analysis.c.  The layer means (layers >= 1) of each checkpoint are
+ * share their tokenizer and shape); each checkpoint then runs the library's
+ * forward pass (softent_analysis_run).  The layer means (layers >= 1) of each checkpoint are
  * the trajectory's points.
  */
 #include <dirent.h>
@@ -41,7 +41,7 @@ typedef struct {
     char *path;
     int64_t step;     /* from the name step-N, else its position */
     double val_loss;  /* NaN when unknown */
-    analysis_result result;
+    softent_analysis_result result;
 } checkpoint;
 
 static int parse_step(const char *name, int64_t *step)
@@ -172,14 +172,14 @@ static void describe(FILE *f, const double *v, const checkpoint *ck, int n, int 
  * the turning points of complexity and expressivity (layer means), whether
  * complexity fell after having risen (fitting, then compression), and the
  * final optimality. */
-static void summarise(FILE *f, const analysis_options *o, const checkpoint *ck, int n)
+static void summarise(FILE *f, const softent_analysis_result *r0, const checkpoint *ck, int n)
 {
     double *in = malloc((size_t)n * sizeof *in), *out = malloc((size_t)n * sizeof *out);
     int *turn = malloc(((size_t)n + 1) * sizeof *turn);
     if (!in || !out || !turn) { free(in); free(out); free(turn); return; }
-    for (int k = 0; k < o->n_orders; k++) {
+    for (int k = 0; k < r0->n_orders; k++) {
         for (int i = 0; i < n; i++) in[i] = ck[i].result.mean_in[k], out[i] = ck[i].result.mean_out[k];
-        fprintf(f, "n = %d: complexity I(X;Z) ", o->orders[k]);
+        fprintf(f, "n = %d: complexity I(X;Z) ", r0->orders[k]);
         describe(f, in, ck, n, turn);
         fprintf(f, "; expressivity I(Y;Z) ");
         describe(f, out, ck, n, turn);
@@ -203,7 +203,7 @@ static void summarise(FILE *f, const analysis_options *o, const checkpoint *ck, 
 }
 
 static int write_outputs(const analysis_options *o, const char *source, const char *corpus_path, const char *out,
-                         const analysis_corpus *c, const checkpoint *ck, int n)
+                         const softent_analysis_corpus *c, const checkpoint *ck, int n)
 {
     if (mkdir(out, 0777) != 0 && errno != EEXIST) return cli_error("%s: cannot create the output directory: %s", out, strerror(errno));
     cJSON *root = cJSON_CreateObject();
@@ -214,7 +214,7 @@ static int write_outputs(const analysis_options *o, const char *source, const ch
     cJSON_AddItemToObject(root, "settings", analysis_settings_json(o, ck[0].result.eps));
     cJSON *arr = cJSON_AddArrayToObject(root, "checkpoints");
     for (int i = 0; i < n; i++) {
-        cJSON *cj = analysis_result_json(o, &ck[i].result);
+        cJSON *cj = analysis_result_json(&ck[i].result);
         cJSON_AddStringToObject(cj, "path", ck[i].path);
         cJSON_AddNumberToObject(cj, "step", (double)ck[i].step);
         cJSON_AddNumberToObject(cj, "val_loss", ck[i].val_loss);
@@ -235,13 +235,13 @@ static int write_outputs(const analysis_options *o, const char *source, const ch
     for (int i = 0; i < n; i++) {
         char step[32];
         snprintf(step, sizeof step, "%lld", (long long)ck[i].step);
-        analysis_result_csv(f, ck[i].path, step, o, &ck[i].result);
-        const analysis_result *r = &ck[i].result;
+        analysis_result_csv(f, ck[i].path, step, &ck[i].result);
+        const softent_analysis_result *r = &ck[i].result;
         fprintf(f, "\"%s\",%s,mean,,H,%.17g\n", ck[i].path, step, r->mean_H);
-        for (int k = 0; k < o->n_orders; k++) {
-            fprintf(f, "\"%s\",%s,mean,in%d,I,%.17g\n", ck[i].path, step, o->orders[k], r->mean_in[k]);
-            fprintf(f, "\"%s\",%s,mean,out%d,I,%.17g\n", ck[i].path, step, o->orders[k], r->mean_out[k]);
-            fprintf(f, "\"%s\",%s,mean,n%d,optimality,%.17g\n", ck[i].path, step, o->orders[k], r->mean_opt[k]);
+        for (int k = 0; k < o->a.n_orders; k++) {
+            fprintf(f, "\"%s\",%s,mean,in%d,I,%.17g\n", ck[i].path, step, o->a.orders[k], r->mean_in[k]);
+            fprintf(f, "\"%s\",%s,mean,out%d,I,%.17g\n", ck[i].path, step, o->a.orders[k], r->mean_out[k]);
+            fprintf(f, "\"%s\",%s,mean,n%d,optimality,%.17g\n", ck[i].path, step, o->a.orders[k], r->mean_opt[k]);
         }
         if (ck[i].val_loss == ck[i].val_loss) fprintf(f, "\"%s\",%s,,,val_loss,%.17g\n", ck[i].path, step, ck[i].val_loss);
     }
@@ -249,18 +249,18 @@ static int write_outputs(const analysis_options *o, const char *source, const ch
 
     int64_t *steps = malloc((size_t)n * sizeof *steps);
     double *H = malloc((size_t)n * sizeof *H), *loss = malloc((size_t)n * sizeof *loss);
-    double *values = malloc((size_t)(n * o->n_orders * 3) * sizeof *values);
+    double *values = malloc((size_t)(n * o->a.n_orders * 3) * sizeof *values);
     if (!steps || !H || !loss || !values) rc = cli_error("out of memory");
     for (int i = 0; !rc && i < n; i++) {
         steps[i] = ck[i].step, H[i] = ck[i].result.mean_H, loss[i] = ck[i].val_loss;
-        for (int k = 0; k < o->n_orders; k++) {
-            double *v = values + ((int64_t)i * o->n_orders + k) * 3;
+        for (int k = 0; k < o->a.n_orders; k++) {
+            double *v = values + ((int64_t)i * o->a.n_orders + k) * 3;
             v[0] = ck[i].result.mean_in[k], v[1] = ck[i].result.mean_out[k], v[2] = ck[i].result.mean_opt[k];
         }
     }
     if (!rc) {
         char warning[1024];
-        trajectory_data td = {source, n, steps, H, loss, o->n_orders, o->orders, values};
+        trajectory_data td = {source, n, steps, H, loss, o->a.n_orders, o->a.orders, values};
         if (figures_write_trajectory(out, &td, warning, sizeof warning) != 0) fprintf(stderr, "softent: %s\n", warning);
     }
     free(steps);
@@ -269,22 +269,24 @@ static int write_outputs(const analysis_options *o, const char *source, const ch
     free(values);
     if (rc) return rc;
 
+    softent_analysis_corpus_info ci;
+    softent_analysis_corpus_get_info(c, &ci);
     printf("softent %s trace: %d checkpoints of %s on %s (%lld documents, %lld positions)\n\n", SOFTENT_VERSION, n, source,
-           corpus_path, (long long)c->n_docs, (long long)c->positions);
+           corpus_path, (long long)ci.docs_used, (long long)ci.positions);
     printf("%10s %9s %9s", "step", "val_loss", "H");
-    for (int k = 0; k < o->n_orders; k++) printf("  %8s%d %8s%d %8s%d", "I_in", o->orders[k], "I_out", o->orders[k], "opt", o->orders[k]);
+    for (int k = 0; k < o->a.n_orders; k++) printf("  %8s%d %8s%d %8s%d", "I_in", o->a.orders[k], "I_out", o->a.orders[k], "opt", o->a.orders[k]);
     printf("\n");
     for (int i = 0; i < n; i++) {
         printf("%10lld %9.4f %9.6f", (long long)ck[i].step, ck[i].val_loss, ck[i].result.mean_H);
-        for (int k = 0; k < o->n_orders; k++)
+        for (int k = 0; k < o->a.n_orders; k++)
             printf("  %9.6f %9.6f %9.4f", ck[i].result.mean_in[k], ck[i].result.mean_out[k], ck[i].result.mean_opt[k]);
         printf("\n");
     }
     printf("(layer means over layers >= 1; entropies are fractions of log m)\n\n");
-    summarise(stdout, o, ck, n);
+    summarise(stdout, &ck[0].result, ck, n);
     snprintf(path, sizeof path, "%s/summary.txt", out);
     if ((f = fopen(path, "w"))) {
-        summarise(f, o, ck, n);
+        summarise(f, &ck[0].result, ck, n);
         fclose(f);
     }
     printf("\nresults: %s/trajectory.json, %s/trajectory.csv; figures: %s/trajectory_plane_n*.png, %s/trajectory.png, %s/loss_optimality.png\n",
@@ -322,7 +324,7 @@ int cmd_trace(int argc, char **argv)
     softent_model *model = NULL;
     softent_tokenizer *tok = NULL;
     softent_model_config first = {0}, cfg;
-    analysis_corpus corpus = {0};
+    softent_analysis_corpus *corpus = NULL;
     int *sel = NULL, n_sel = 0;
     uint64_t tok0, tokh;
     if ((rc = tokenizer_hash(ck[0].path, &tok0))) goto done_run;
@@ -336,7 +338,7 @@ int cmd_trace(int argc, char **argv)
             first = cfg;
             analysis_fit_model(&o, &cfg);
             if ((rc = analysis_select_layers(o.layers_spec, cfg.n_layers, &sel, &n_sel, "trace")) ||
-                (rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, cfg.vocab_size, cfg.d_model)))
+                (rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, &cfg)))
                 break;
         } else if (cfg.n_layers != first.n_layers || cfg.d_model != first.d_model || cfg.vocab_size != first.vocab_size) {
             rc = cli_error("%s: %d layers, d = %d, vocabulary %d, but %s has %d, %d, %d; a trajectory needs one architecture", ck[i].path,
@@ -345,21 +347,21 @@ int cmd_trace(int argc, char **argv)
         }
         char what[64];
         snprintf(what, sizeof what, "step %lld (%d/%d)", (long long)ck[i].step, i + 1, n);
-        rc = analysis_run(&o, model, &corpus, sel, n_sel, &ck[i].result, what);
+        rc = analysis_run(model, corpus, sel, n_sel, &ck[i].result, what);
         softent_model_free(model);
         model = NULL;
         if (rc) break;
     }
-    if (!rc) rc = write_outputs(&o, single_run ? argv[optind] : ck[0].path, corpus_path, out, &corpus, ck, n);
+    if (!rc) rc = write_outputs(&o, single_run ? argv[optind] : ck[0].path, corpus_path, out, corpus, ck, n);
 done_run:
     softent_model_free(model);
     softent_tokenizer_free(tok);
-    analysis_corpus_free(&corpus);
+    softent_analysis_corpus_free(corpus);
     free(sel);
 done:
     for (int i = 0; ck && i < n; i++) {
         free(ck[i].path);
-        analysis_result_free(&ck[i].result);
+        softent_analysis_result_free(&ck[i].result);
     }
     free(ck);
     return rc;
