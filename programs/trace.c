@@ -8,7 +8,6 @@
  * forward pass (softent_analysis_run).  The layer means (layers >= 1) of each checkpoint are
  * the trajectory's points.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,7 +18,11 @@
 
 #include "analysis.h"
 #include "cli.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "common/hash.h"
 #include "figures.h"
+#include "softent_io.h"
 
 static const char USAGE[] =
     "usage: softent trace RUN_DIR CORPUS [options]\n"
@@ -44,93 +47,52 @@ typedef struct {
     softent_analysis_result result;
 } checkpoint;
 
-static int parse_step(const char *name, int64_t *step)
-{
-    const char *base = strrchr(name, '/');
-    base = base && base[1] ? base + 1 : name;
-    return strncmp(base, "step-", 5) == 0 && parse_i64(base + 5, 0, INT64_MAX, step);
-}
-
-static int by_step(const void *a, const void *b)
-{
-    const checkpoint *x = a, *y = b;
-    return (x->step > y->step) - (x->step < y->step);
-}
-
-static int is_dir(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 /* RUN_DIR's step-N directories, in step order. */
 static int list_run(const char *run_dir, checkpoint **out, int *n_out)
 {
-    DIR *dir = opendir(run_dir);
-    if (!dir) return cli_error("%s: cannot open: %s", run_dir, strerror(errno));
-    checkpoint *ck = NULL;
-    int n = 0, cap = 0, rc = 0;
-    struct dirent *e;
-    while (!rc && (e = readdir(dir))) {
-        int64_t step;
-        if (!parse_step(e->d_name, &step)) continue; /* also skips step-N.tmp */
-        char *path = join(run_dir, e->d_name);
-        if (!path) { rc = cli_error("out of memory"); break; }
-        if (!is_dir(path)) { free(path); continue; }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            checkpoint *grown = realloc(ck, (size_t)cap * sizeof *grown);
-            if (!grown) { free(path); rc = cli_error("out of memory"); break; }
-            ck = grown;
-        }
-        ck[n++] = (checkpoint){.path = path, .step = step, .val_loss = NAN};
+    softent_rundir_checkpoint *list;
+    int n, rc = softent_rundir_list(run_dir, &list, &n);
+    *out = NULL;
+    *n_out = 0;
+    if (rc) return cli_lib_error(rc);
+    if (n == 0) rc = cli_error("%s: no step-N checkpoint directories (train with softent train --out %s)", run_dir, run_dir);
+    else if (!(*out = calloc((size_t)n, sizeof **out))) rc = cli_error("out of memory");
+    for (int i = 0; !rc && i < n; i++) {
+        (*out)[i] = (checkpoint){.path = list[i].path, .step = list[i].step, .val_loss = NAN};
+        list[i].path = NULL; /* now the checkpoint's */
     }
-    closedir(dir);
-    if (!rc && n == 0) rc = cli_error("%s: no step-N checkpoint directories (train with softent train --out %s)", run_dir, run_dir);
-    if (!rc) qsort(ck, (size_t)n, sizeof *ck, by_step);
-    *out = ck;
-    *n_out = n;
+    if (!rc) *n_out = n;
+    softent_rundir_list_free(list, n);
     return rc;
 }
 
-/* Validation losses from RUN_DIR/loss.csv (step,lr,train_loss,val_loss,...). */
+/* Validation losses from RUN_DIR/loss.csv, when it has them; a run
+ * without one traces all the same. */
 static void read_losses(const char *run_dir, checkpoint *ck, int n)
 {
-    char *path = join(run_dir, "loss.csv");
-    FILE *f = path ? fopen(path, "r") : NULL;
-    free(path);
-    if (!f) return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        long long step;
-        double lr, train, val;
-        if (sscanf(line, "%lld,%lf,%lf,%lf", &step, &lr, &train, &val) != 4) continue;
-        for (int i = 0; i < n; i++)
-            if (ck[i].step == step) ck[i].val_loss = val;
+    char *path = se_path_join(run_dir, "loss.csv");
+    int64_t *steps, rows;
+    double *val;
+    if (path && softent_loss_csv_read(path, &steps, &val, &rows) == SOFTENT_OK) {
+        for (int64_t r = 0; r < rows; r++)
+            for (int i = 0; i < n; i++)
+                if (ck[i].step == steps[r]) ck[i].val_loss = val[r];
+        free(steps);
+        free(val);
     }
-    fclose(f);
+    free(path);
 }
 
 /* The bytes of DIR/tokenizer.json, hashed: checkpoints must share it. */
 static int tokenizer_hash(const char *dir, uint64_t *hash)
 {
-    char *path = join(dir, "tokenizer.json");
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (!f) { int rc = cli_error("%s: cannot open: %s", path ? path : dir, strerror(errno)); free(path); return rc; }
+    char *path = se_path_join(dir, "tokenizer.json"), *text;
+    size_t len;
+    int rc = path ? se_read_file(path, (size_t)1 << 30, &text, &len) : se_fail(SOFTENT_E_NOMEM, "out of memory");
     free(path);
-    uint64_t h = 0xcbf29ce484222325ull;
-    int c;
-    while ((c = fgetc(f)) != EOF) h = (h ^ (unsigned char)c) * 0x100000001b3ull;
-    fclose(f);
-    *hash = h;
+    if (rc) return cli_lib_error(rc);
+    *hash = se_fnv1a64(SE_FNV1A64_INIT, text, len);
+    free(text);
     return 0;
 }
 
@@ -306,7 +268,7 @@ int cmd_trace(int argc, char **argv)
     const int n_args = argc - optind - 1;
     checkpoint *ck = NULL;
     int n = 0;
-    char *config = join(argv[optind], "config.json");
+    char *config = se_path_join(argv[optind], "config.json");
     int single_run = n_args == 1 && config && access(config, F_OK) != 0;
     free(config);
     if (single_run) {
@@ -317,7 +279,7 @@ int cmd_trace(int argc, char **argv)
         for (n = 0; n < n_args; n++) {
             ck[n] = (checkpoint){.path = strdup(argv[optind + n]), .step = n, .val_loss = NAN};
             if (!ck[n].path) { rc = cli_error("out of memory"); goto done; }
-            parse_step(ck[n].path, &ck[n].step);
+            softent_rundir_parse_step(ck[n].path, &ck[n].step);
         }
     }
 

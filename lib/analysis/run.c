@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "corpus.h"
 
@@ -80,17 +80,10 @@ static int on_hidden(int layer, const float *h, int64_t n, int64_t d, void *user
     return softent_acc_add(f->acc[slot], h + (int64_t)(n_max - 1) * d, softent_ngram_positions(n, n_max), f->row0);
 }
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 static int forward_all(feed *f, softent_model *model, softent_analysis_progress_fn progress, void *user)
 {
     const softent_analysis_corpus *c = f->c;
-    const double t0 = now();
+    const double t0 = se_seconds();
     int64_t done = 0;
     f->row0 = 0;
     for (int64_t i = 0; i < c->info.docs_used; i++) {
@@ -99,7 +92,7 @@ static int forward_all(feed *f, softent_model *model, softent_analysis_progress_
         if (rc) return rc;
         f->row0 += softent_ngram_positions(doc->n, c->n_max);
         done += doc->n;
-        if (progress) progress(i + 1, c->info.docs_used, done, c->info.tokens, now() - t0, user);
+        if (progress) progress(i + 1, c->info.docs_used, done, c->info.tokens, se_seconds() - t0, user);
     }
     return SOFTENT_OK;
 }
