@@ -38,15 +38,6 @@ static const char USAGE[] =
     "  --max-memory MB      refuse a run whose accumulators would need more\n"
     "  -h, --help           this help\n";
 
-static int write_text_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) return cli_error("%s: cannot write: %s", path, strerror(errno));
-    int ok = text && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (fclose(f) != 0) ok = 0;
-    return ok ? 0 : cli_error("%s: write failed", path);
-}
-
 static void print_table(const softent_analysis_result *r)
 {
     printf("%6s %9s", "layer", "H");
@@ -86,16 +77,16 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     char path[4096], *text = cJSON_Print(root);
     cJSON_Delete(root);
     snprintf(path, sizeof path, "%s/analysis.json", out);
-    int rc = write_text_file(path, text);
+    int rc = cli_write_text(path, text);
     free(text);
     if (rc) return rc;
 
     snprintf(path, sizeof path, "%s/analysis.csv", out);
-    FILE *f = fopen(path, "w");
-    if (!f) return cli_error("%s: cannot write: %s", path, strerror(errno));
-    fprintf(f, "model,checkpoint,layer,label_set,measure,value\n");
-    analysis_result_csv(f, model_dir, "", r);
-    if (fclose(f) != 0) return cli_error("%s: write failed", path);
+    cli_file csv;
+    if (cli_file_open(&csv, path)) return 1;
+    fprintf(csv.f, "model,checkpoint,layer,label_set,measure,value\n");
+    analysis_result_csv(csv.f, model_dir, "", r);
+    if ((rc = cli_file_commit(&csv, 1))) return rc;
 
     printf("softent %s analyze: %s (%s, %d layers, d = %d) on %s\n", SOFTENT_VERSION, model_dir, cfg->arch,
            cfg->n_layers, cfg->d_model, corpus_path);

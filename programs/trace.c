@@ -164,10 +164,9 @@ static void summarise(FILE *f, const softent_analysis_result *r0, const checkpoi
     free(turn);
 }
 
-static int write_outputs(const analysis_options *o, const char *source, const char *corpus_path, const char *out,
-                         const softent_analysis_corpus *c, const checkpoint *ck, int n)
+static int write_trajectory_json(const analysis_options *o, const char *source, const char *corpus_path, const char *path,
+                                 const softent_analysis_corpus *c, const checkpoint *ck, int n)
 {
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) return cli_error("%s: cannot create the output directory: %s", out, strerror(errno));
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "softent_version", SOFTENT_VERSION);
     cJSON_AddStringToObject(root, "command", "trace");
@@ -182,74 +181,102 @@ static int write_outputs(const analysis_options *o, const char *source, const ch
         cJSON_AddNumberToObject(cj, "val_loss", ck[i].val_loss);
         cJSON_AddItemToArray(arr, cj);
     }
-    char path[4096], *text = cJSON_Print(root);
+    char *text = cJSON_Print(root);
     cJSON_Delete(root);
-    snprintf(path, sizeof path, "%s/trajectory.json", out);
-    FILE *f = fopen(path, "w");
-    int rc = !f || !text || fputs(text, f) < 0 || fputc('\n', f) == EOF;
-    if (f && fclose(f) != 0) rc = 1;
+    int rc = cli_write_text(path, text);
     free(text);
-    if (rc) return cli_error("%s: write failed", path);
+    return rc;
+}
 
-    snprintf(path, sizeof path, "%s/trajectory.csv", out);
-    if (!(f = fopen(path, "w"))) return cli_error("%s: cannot write: %s", path, strerror(errno));
-    fprintf(f, "model,checkpoint,layer,label_set,measure,value\n");
-    for (int i = 0; i < n; i++) {
-        char step[32];
-        snprintf(step, sizeof step, "%lld", (long long)ck[i].step);
-        analysis_result_csv(f, ck[i].path, step, &ck[i].result);
-        const softent_analysis_result *r = &ck[i].result;
-        fprintf(f, "\"%s\",%s,mean,,H,%.17g\n", ck[i].path, step, r->mean_H);
-        for (int k = 0; k < o->a.n_orders; k++) {
-            fprintf(f, "\"%s\",%s,mean,in%d,I,%.17g\n", ck[i].path, step, o->a.orders[k], r->mean_in[k]);
-            fprintf(f, "\"%s\",%s,mean,out%d,I,%.17g\n", ck[i].path, step, o->a.orders[k], r->mean_out[k]);
-            fprintf(f, "\"%s\",%s,mean,n%d,optimality,%.17g\n", ck[i].path, step, o->a.orders[k], r->mean_opt[k]);
-        }
-        if (ck[i].val_loss == ck[i].val_loss) fprintf(f, "\"%s\",%s,,,val_loss,%.17g\n", ck[i].path, step, ck[i].val_loss);
+/* Each checkpoint's layer rows, then its means and validation loss. */
+static void checkpoint_csv(FILE *f, const checkpoint *ck)
+{
+    char step[32];
+    snprintf(step, sizeof step, "%lld", (long long)ck->step);
+    const softent_analysis_result *r = &ck->result;
+    analysis_result_csv(f, ck->path, step, r);
+    fprintf(f, "\"%s\",%s,mean,,H,%.17g\n", ck->path, step, r->mean_H);
+    for (int k = 0; k < r->n_orders; k++) {
+        fprintf(f, "\"%s\",%s,mean,in%d,I,%.17g\n", ck->path, step, r->orders[k], r->mean_in[k]);
+        fprintf(f, "\"%s\",%s,mean,out%d,I,%.17g\n", ck->path, step, r->orders[k], r->mean_out[k]);
+        fprintf(f, "\"%s\",%s,mean,n%d,optimality,%.17g\n", ck->path, step, r->orders[k], r->mean_opt[k]);
     }
-    if (fclose(f) != 0) return cli_error("%s: write failed", path);
+    if (ck->val_loss == ck->val_loss) fprintf(f, "\"%s\",%s,,,val_loss,%.17g\n", ck->path, step, ck->val_loss);
+}
 
+static int write_trajectory_csv(const char *path, const checkpoint *ck, int n)
+{
+    cli_file cf;
+    if (cli_file_open(&cf, path)) return 1;
+    fprintf(cf.f, "model,checkpoint,layer,label_set,measure,value\n");
+    for (int i = 0; i < n; i++) checkpoint_csv(cf.f, &ck[i]);
+    return cli_file_commit(&cf, 1);
+}
+
+/* The figures are a bonus: a failure is a warning, not an error. */
+static int write_figures(const char *source, const char *out, const checkpoint *ck, int n)
+{
+    const softent_analysis_result *r0 = &ck[0].result;
     int64_t *steps = malloc((size_t)n * sizeof *steps);
     double *H = malloc((size_t)n * sizeof *H), *loss = malloc((size_t)n * sizeof *loss);
-    double *values = malloc((size_t)(n * o->a.n_orders * 3) * sizeof *values);
-    if (!steps || !H || !loss || !values) rc = cli_error("out of memory");
+    double *values = malloc((size_t)(n * r0->n_orders * 3) * sizeof *values);
+    int rc = !steps || !H || !loss || !values ? cli_error("out of memory") : 0;
     for (int i = 0; !rc && i < n; i++) {
         steps[i] = ck[i].step, H[i] = ck[i].result.mean_H, loss[i] = ck[i].val_loss;
-        for (int k = 0; k < o->a.n_orders; k++) {
-            double *v = values + ((int64_t)i * o->a.n_orders + k) * 3;
+        for (int k = 0; k < r0->n_orders; k++) {
+            double *v = values + ((int64_t)i * r0->n_orders + k) * 3;
             v[0] = ck[i].result.mean_in[k], v[1] = ck[i].result.mean_out[k], v[2] = ck[i].result.mean_opt[k];
         }
     }
     if (!rc) {
         char warning[1024];
-        trajectory_data td = {source, n, steps, H, loss, o->a.n_orders, o->a.orders, values};
+        trajectory_data td = {source, n, steps, H, loss, r0->n_orders, r0->orders, values};
         if (figures_write_trajectory(out, &td, warning, sizeof warning) != 0) fprintf(stderr, "softent: %s\n", warning);
     }
     free(steps);
     free(H);
     free(loss);
     free(values);
-    if (rc) return rc;
+    return rc;
+}
 
+static void print_table(const char *source, const char *corpus_path, const softent_analysis_corpus *c, const checkpoint *ck, int n)
+{
+    const softent_analysis_result *r0 = &ck[0].result;
     softent_analysis_corpus_info ci;
     softent_analysis_corpus_get_info(c, &ci);
     printf("softent %s trace: %d checkpoints of %s on %s (%lld documents, %lld positions)\n\n", SOFTENT_VERSION, n, source,
            corpus_path, (long long)ci.docs_used, (long long)ci.positions);
     printf("%10s %9s %9s", "step", "val_loss", "H");
-    for (int k = 0; k < o->a.n_orders; k++) printf("  %8s%d %8s%d %8s%d", "I_in", o->a.orders[k], "I_out", o->a.orders[k], "opt", o->a.orders[k]);
+    for (int k = 0; k < r0->n_orders; k++) printf("  %8s%d %8s%d %8s%d", "I_in", r0->orders[k], "I_out", r0->orders[k], "opt", r0->orders[k]);
     printf("\n");
     for (int i = 0; i < n; i++) {
         printf("%10lld %9.4f %9.6f", (long long)ck[i].step, ck[i].val_loss, ck[i].result.mean_H);
-        for (int k = 0; k < o->a.n_orders; k++)
+        for (int k = 0; k < r0->n_orders; k++)
             printf("  %9.6f %9.6f %9.4f", ck[i].result.mean_in[k], ck[i].result.mean_out[k], ck[i].result.mean_opt[k]);
         printf("\n");
     }
     printf("(layer means over layers >= 1; entropies are fractions of log m)\n\n");
+}
+
+static int write_outputs(const analysis_options *o, const char *source, const char *corpus_path, const char *out,
+                         const softent_analysis_corpus *c, const checkpoint *ck, int n)
+{
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) return cli_error("%s: cannot create the output directory: %s", out, strerror(errno));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/trajectory.json", out);
+    int rc = write_trajectory_json(o, source, corpus_path, path, c, ck, n);
+    if (!rc) snprintf(path, sizeof path, "%s/trajectory.csv", out), rc = write_trajectory_csv(path, ck, n);
+    if (!rc) rc = write_figures(source, out, ck, n);
+    if (rc) return rc;
+    print_table(source, corpus_path, c, ck, n);
     summarise(stdout, &ck[0].result, ck, n);
+    /* summary.txt repeats the terminal's reading; not having it is no error */
+    cli_file cf;
     snprintf(path, sizeof path, "%s/summary.txt", out);
-    if ((f = fopen(path, "w"))) {
-        summarise(f, &ck[0].result, ck, n);
-        fclose(f);
+    if (cli_file_open(&cf, path) == 0) {
+        summarise(cf.f, &ck[0].result, ck, n);
+        cli_file_commit(&cf, 1);
     }
     printf("\nresults: %s/trajectory.json, %s/trajectory.csv; figures: %s/trajectory_plane_n*.png, %s/trajectory.png, %s/loss_optimality.png\n",
            out, out, out, out, out);
