@@ -41,6 +41,22 @@ static int render(const char *dir, const char *name, const char *body)
     return 0;
 }
 
+/* The three measure panels that follow H(Z) in a 2x2 multiplot, a line per
+ * order, appended to body at n: `using` is "'FILE.tsv' using X", col0 the
+ * column of the first order's I_in. */
+static void measure_panels(char *body, size_t size, int n, const char *using, int col0, int n_orders, const int *orders)
+{
+    static const char *panels[] = {"complexity I(input n-gram; Z)", "expressivity I(output n-gram; Z)", "optimality I(out)/I(in)"};
+    for (int p = 0; p < 3; p++) {
+        n += snprintf(body + n, size - (size_t)n, "set title '%s'\nplot ", panels[p]);
+        for (int k = 0; k < n_orders; k++)
+            n += snprintf(body + n, size - (size_t)n, "%s%s:%d with linespoints lw 2 title 'n = %d'", k ? ", " : "", using,
+                          col0 + 3 * k + p, orders[k]);
+        n += snprintf(body + n, size - (size_t)n, "\n");
+    }
+    snprintf(body + n, size - (size_t)n, "unset multiplot\n");
+}
+
 /* The data behind a figure, DIR/NAME: a row a point, its leading columns
  * (head names them, lead writes them), then I_in, I_out and optimality of
  * each order from values [n_points, n_orders, 3].  Written atomically, so a
@@ -102,15 +118,7 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
                      "set multiplot layout 2,2 title '%s'\nset xlabel 'layer'\n%s"
                      "set title 'H(Z)'\nplot 'layers.tsv' using 1:2 with linespoints lw 2 notitle\n",
                      fd->title, fd->layers[fd->n_layers - 1] - fd->layers[0] <= 24 ? "set xtics 1\n" : "");
-    static const char *panels[] = {"complexity I(input n-gram; Z)", "expressivity I(output n-gram; Z)", "optimality I(out)/I(in)"};
-    for (int p = 0; p < 3; p++) {
-        n += snprintf(body + n, sizeof body - (size_t)n, "set title '%s'\nplot ", panels[p]);
-        for (int k = 0; k < fd->n_orders; k++)
-            n += snprintf(body + n, sizeof body - (size_t)n, "%s'layers.tsv' using 1:%d with linespoints lw 2 title 'n = %d'",
-                          k ? ", " : "", 3 + 3 * k + p, fd->orders[k]);
-        n += snprintf(body + n, sizeof body - (size_t)n, "\n");
-    }
-    snprintf(body + n, sizeof body - (size_t)n, "unset multiplot\n");
+    measure_panels(body, sizeof body, n, "'layers.tsv' using 1", 3, fd->n_orders, fd->orders);
     if (render(dir, "layers", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/layers", dir); return -1; }
 
     /* The information plane per order: one point a layer, the bound diagonal. */
@@ -172,15 +180,7 @@ int figures_write_trajectory(const char *dir, const trajectory_data *td, char *w
                      "%sset multiplot layout 2,2 title '%s: layer means over training'\nset xlabel 'step'\nset logscale x\n"
                      "set title 'H(Z)'\nplot 'trajectory.tsv' using ($1 > 0 ? $1 : 1):2 with linespoints lw 2 notitle\n",
                      common, td->title);
-    static const char *panels[] = {"complexity I(input n-gram; Z)", "expressivity I(output n-gram; Z)", "optimality I(out)/I(in)"};
-    for (int p = 0; p < 3; p++) {
-        n += snprintf(body + n, sizeof body - (size_t)n, "set title '%s'\nplot ", panels[p]);
-        for (int k = 0; k < td->n_orders; k++)
-            n += snprintf(body + n, sizeof body - (size_t)n, "%s'trajectory.tsv' using ($1 > 0 ? $1 : 1):%d with linespoints lw 2 title 'n = %d'",
-                          k ? ", " : "", 4 + 3 * k + p, td->orders[k]);
-        n += snprintf(body + n, sizeof body - (size_t)n, "\n");
-    }
-    snprintf(body + n, sizeof body - (size_t)n, "unset multiplot\n");
+    measure_panels(body, sizeof body, n, "'trajectory.tsv' using ($1 > 0 ? $1 : 1)", 4, td->n_orders, td->orders);
     if (render(dir, "trajectory", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/trajectory", dir); return -1; }
 
     int known_loss = 0;
