@@ -8,7 +8,6 @@
 #define SOFTENT_IO_H
 
 #include <stdint.h>
-#include <stdio.h>
 
 #include "softent.h"
 
@@ -86,11 +85,12 @@ SOFTENT_API int softent_rundir_stage(const char *run_dir, int64_t step, char **t
  * the steps since its state). */
 SOFTENT_API int softent_rundir_commit(const char *run_dir, int64_t step);
 
-/* loss.csv: the header line (with its newline), and a row (val_loss NaN
- * when the step has none) written to f. */
+/* loss.csv: the header line, and a row (val_loss NaN when the step has
+ * none), each with its newline.  The row goes to buf [size]; returns its
+ * length, as snprintf does. */
 SOFTENT_API const char *softent_loss_csv_header(void);
-SOFTENT_API int softent_loss_csv_write_row(FILE *f, int64_t step, double lr, double train_loss, double val_loss,
-                                           double tokens_per_s);
+SOFTENT_API int softent_loss_csv_row(char *buf, size_t size, int64_t step, double lr, double train_loss, double val_loss,
+                                     double tokens_per_s);
 /* The steps of path that have a validation loss, and those losses; both
  * malloc'ed [*n]. */
 SOFTENT_API int softent_loss_csv_read(const char *path, int64_t **steps, double **val_loss, int64_t *n);

@@ -481,7 +481,9 @@ static int train_loop(run *r)
             if (r->n_val_windows) vloss = val_loss(r);
             if ((rc = save_checkpoint(r, step))) break;
         }
-        softent_loss_csv_write_row(r->csv, step, softent_train_lr(p, step), loss, vloss, tokens_a_step / dt);
+        char row[256];
+        softent_loss_csv_row(row, sizeof row, step, softent_train_lr(p, step), loss, vloss, tokens_a_step / dt);
+        fputs(row, r->csv);
         if (is_ckpt || step % r->o->save_every == 0 || step == p->steps)
             if ((rc = save_state(r, elapsed))) break;
         if (r->progress && (is_ckpt || se_seconds() - last_print > 0.25 || step == p->steps)) {

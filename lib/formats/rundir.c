@@ -5,6 +5,7 @@
  * (softent trace) share it here, so the format is written down once.
  */
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -145,12 +146,11 @@ const char *softent_loss_csv_header(void)
     return LOSS_CSV_HEADER;
 }
 
-int softent_loss_csv_write_row(FILE *f, int64_t step, double lr, double train_loss, double val_loss, double tokens_per_s)
+int softent_loss_csv_row(char *buf, size_t size, int64_t step, double lr, double train_loss, double val_loss, double tokens_per_s)
 {
-    fprintf(f, "%lld,%.6g,%.6f,", (long long)step, lr, train_loss);
-    if (!isnan(val_loss)) fprintf(f, "%.6f", val_loss);
-    fprintf(f, ",%.0f\n", tokens_per_s);
-    return ferror(f) ? se_fail(SOFTENT_E_IO, "loss.csv: write failed") : SOFTENT_OK;
+    char val[32] = "";
+    if (!isnan(val_loss)) snprintf(val, sizeof val, "%.6f", val_loss);
+    return snprintf(buf, size, "%lld,%.6g,%.6f,%s,%.0f\n", (long long)step, lr, train_loss, val, tokens_per_s);
 }
 
 /* step,lr,train_loss,val_loss: 1 when the row has all four (a step
