@@ -79,7 +79,7 @@ int softent_rundir_list(const char *run_dir, softent_rundir_checkpoint **out, in
         softent_rundir_list_free(list, n);
         return rc;
     }
-    qsort(list, (size_t)n, sizeof *list, by_step);
+    if (n > 1) qsort(list, (size_t)n, sizeof *list, by_step); /* qsort wants a non-null array */
     *out = list;
     *n_out = n;
     return SOFTENT_OK;
