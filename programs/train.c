@@ -198,7 +198,7 @@ static int check_resume_options(const options *o, const softent_train_params *sa
 
 /* ---- files -------------------------------------------------------------------- */
 
-/* Runs' files are written as the library writes its own: whole, or not at all. */
+/* se_path_join, for the paths a run cannot do without. */
 static char *path_join(const char *dir, const char *name)
 {
     char *s = se_path_join(dir, name);
@@ -209,6 +209,7 @@ static char *path_join(const char *dir, const char *name)
 /* A tokenizer.json is a few MB at most; a GB is something else. */
 #define MAX_TOKENIZER_BYTES ((size_t)1 << 30)
 
+/* Copied whole and written atomically, so a checkpoint never holds half a tokenizer. */
 static int copy_file(const char *from, const char *to)
 {
     char *data;
