@@ -1,8 +1,9 @@
 /*
  * softent_analysis.h - a model measured over a corpus (SPEC section 4): the
- * token positions of each document, their n-gram labels, and (to come in
- * this header) the engine that feeds each layer's hidden states to an
- * accumulator.
+ * token positions of each document, their n-gram labels, and the engine
+ * that feeds each layer's hidden states to an accumulator.  `softent
+ * analyze` is one corpus pass and one run; `softent trace` is one corpus
+ * pass and a run per checkpoint, all sharing its labels and reference points.
  *
  * Same conventions as softent.h: status codes, softent_last_error() for the
  * detail, no printing.
@@ -13,6 +14,8 @@
 #include <stdint.h>
 
 #include "softent.h"
+#include "softent_model.h"
+#include "softent_tokenizer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,6 +31,81 @@ SOFTENT_API int64_t softent_ngram_positions(int64_t len, int n_max);
  * n-gram (t+1 .. t+n), keys_in and keys_out [positions, n], exact token ids. */
 SOFTENT_API void softent_ngram_labels(const int32_t *tokens, int64_t len, int n_max, int n,
                                       int64_t *keys_in, int64_t *keys_out);
+
+/* ---- the analysis engine ------------------------------------------------- */
+
+typedef struct {
+    softent_params params;  /* the estimator's, the same for every layer */
+    int64_t max_length;     /* tokens a document keeps, BOS/EOS included (>= 2) */
+    int64_t max_docs;       /* documents to read; 0: all */
+    int64_t max_tokens;     /* stop reading once this many are kept; 0: all */
+    int orders[SOFTENT_MAX_ARITY]; /* [n_orders] distinct n-gram orders, 1..SOFTENT_MAX_ARITY */
+    int n_orders;
+    const char *text_field; /* the .jsonl text field, borrowed; NULL: detected */
+} softent_analysis_params;
+
+/* max_length 512, orders 1,2,3, softent_default_params(). */
+SOFTENT_API softent_analysis_params softent_analysis_default_params(void);
+
+/* Called after each document of a run: documents and tokens done of their
+ * totals, seconds since the run began. */
+typedef void (*softent_analysis_progress_fn)(int64_t docs_done, int64_t docs_total, int64_t tokens_done,
+                                             int64_t tokens_total, double seconds, void *user);
+
+/* Pass 1: a corpus read, tokenized, truncated to max_length, and its input
+ * and output n-gram labels (in{n}, out{n} for each order) counted over every
+ * position.  Documents too short for any position are dropped. */
+typedef struct softent_analysis_corpus softent_analysis_corpus;
+
+/* path: as softent_corpus_open.  Token ids must be below vocab_size (the
+ * model's); d_model sizes the reference points the runs share.  The params
+ * are copied.  *out is freed with softent_analysis_corpus_free. */
+SOFTENT_API int softent_analysis_corpus_read(softent_analysis_corpus **out, const softent_analysis_params *p,
+                                             const char *path, softent_tokenizer *tok, int vocab_size, int64_t d_model);
+SOFTENT_API void softent_analysis_corpus_free(softent_analysis_corpus *c);
+
+typedef struct {
+    int64_t docs_read, docs_used, docs_short; /* used + short = read */
+    int64_t tokens, positions;                /* over the documents used */
+    uint64_t token_hash;                      /* FNV-1a 64 of the token ids (int32, host order) used */
+} softent_analysis_corpus_info;
+
+SOFTENT_API void softent_analysis_corpus_get_info(const softent_analysis_corpus *c, softent_analysis_corpus_info *info);
+
+/* Layers to measure, from "all", "every:K" (0, K, 2K, ... and the last) or a
+ * list "0,6,12"; 0 is the embeddings, n_layers the last block.  *sel is
+ * malloc'ed [*n_sel], ascending.  SOFTENT_E_INVALID names the spec. */
+SOFTENT_API int softent_analysis_select_layers(const char *spec, int n_layers, int **sel, int *n_sel);
+
+typedef struct {
+    int layer;
+    double H;
+    int64_t rows;
+    /* [n_orders] per order of the corpus' params, in that order; names unset */
+    softent_labelset_measures in[SOFTENT_MAX_ARITY], out[SOFTENT_MAX_ARITY];
+    double optimality[SOFTENT_MAX_ARITY]; /* I(out) / I(in) */
+} softent_analysis_layer;
+
+typedef struct {
+    int n_layers;
+    softent_analysis_layer *layers; /* [n_layers] the selected layers, ascending; owned */
+    int n_orders;
+    int orders[SOFTENT_MAX_ARITY];
+    /* means over the selected layers >= 1 (the embeddings are left out);
+     * NaN when there are none */
+    int n_mean;
+    double mean_H, mean_in[SOFTENT_MAX_ARITY], mean_out[SOFTENT_MAX_ARITY], mean_opt[SOFTENT_MAX_ARITY];
+    double eps;
+} softent_analysis_result;
+
+/* Pass 2: the model's forward pass over every document of c, the hidden
+ * states of each layer in sel [n_sel] (ascending, from
+ * softent_analysis_select_layers) feeding its own accumulator; the model
+ * must have c's d_model.  progress may be NULL.  *out is freed with
+ * softent_analysis_result_free (also after a failure). */
+SOFTENT_API int softent_analysis_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
+                                     softent_analysis_progress_fn progress, void *user, softent_analysis_result *out);
+SOFTENT_API void softent_analysis_result_free(softent_analysis_result *r);
 
 #ifdef __cplusplus
 }

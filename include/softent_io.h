@@ -71,6 +71,42 @@ SOFTENT_API int softent_npy_save_i64(const char *path, const int64_t *data /* [r
  * *keys is malloc'ed [n, arity]. */
 SOFTENT_API int softent_labels_load(const char *path, const char *column, int64_t **keys, int64_t *n, int *arity);
 
+/* ---- run directories ------------------------------------------------------
+ * What `softent train` writes and `softent trace` reads: RUN_DIR/step-N/,
+ * one Hugging Face directory per checkpoint, built as step-N.tmp/ and
+ * renamed into place, and RUN_DIR/loss.csv, a row a step. */
+
+typedef struct {
+    int64_t step;
+    char *path; /* RUN_DIR/<name as found>, owned by the list */
+} softent_rundir_checkpoint;
+
+/* 1 when the base name of path is step-N (N a non-negative integer), with
+ * N in *step; step-N.tmp is not. */
+SOFTENT_API int softent_rundir_parse_step(const char *path, int64_t *step);
+/* RUN_DIR's step-N directories in step order; *out is malloc'ed [*n] (none
+ * found is not an error).  Free with softent_rundir_list_free. */
+SOFTENT_API int softent_rundir_list(const char *run_dir, softent_rundir_checkpoint **out, int *n);
+SOFTENT_API void softent_rundir_list_free(softent_rundir_checkpoint *list, int n);
+/* RUN_DIR/step-N, malloc'ed; NULL when out of memory. */
+SOFTENT_API char *softent_rundir_step_path(const char *run_dir, int64_t step);
+/* A checkpoint being written: RUN_DIR/step-N.tmp created empty (a stale
+ * one from a killed run removed first); *tmp_dir malloc'ed. */
+SOFTENT_API int softent_rundir_stage(const char *run_dir, int64_t step, char **tmp_dir);
+/* step-N.tmp renamed to step-N, replacing any step-N (a resumed run redoes
+ * the steps since its state). */
+SOFTENT_API int softent_rundir_commit(const char *run_dir, int64_t step);
+
+/* loss.csv: the header line, and a row (val_loss NaN when the step has
+ * none), each with its newline.  The row goes to buf [size]; returns its
+ * length, as snprintf does. */
+SOFTENT_API const char *softent_loss_csv_header(void);
+SOFTENT_API int softent_loss_csv_row(char *buf, size_t size, int64_t step, double lr, double train_loss, double val_loss,
+                                     double tokens_per_s);
+/* The steps of path that have a validation loss, and those losses; both
+ * malloc'ed [*n]. */
+SOFTENT_API int softent_loss_csv_read(const char *path, int64_t **steps, double **val_loss, int64_t *n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,7 +2,8 @@
  * analyze.c - `softent analyze MODEL_DIR CORPUS`: per-layer H(Z), complexity
  * I(input n-gram; Z), expressivity I(output n-gram; Z) and optimality of a
  * Hugging Face model's hidden states over a text corpus (SPEC section 4),
- * written as JSON, tidy CSV and figures.  The work is in analysis.c.
+ * written as JSON, tidy CSV and figures.  The work is the library's
+ * (softent_analysis.h); this file prints and writes its results.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,33 +38,24 @@ static const char USAGE[] =
     "  --max-memory MB      refuse a run whose accumulators would need more\n"
     "  -h, --help           this help\n";
 
-static int write_text_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) return cli_error("%s: cannot write: %s", path, strerror(errno));
-    int ok = text && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (fclose(f) != 0) ok = 0;
-    return ok ? 0 : cli_error("%s: write failed", path);
-}
-
-static void print_table(const analysis_options *o, const analysis_result *r)
+static void print_table(const softent_analysis_result *r)
 {
     printf("%6s %9s", "layer", "H");
-    for (int k = 0; k < o->n_orders; k++) printf("  %8s%d %8s%d %8s%d", "I_in", o->orders[k], "I_out", o->orders[k], "opt", o->orders[k]);
+    for (int k = 0; k < r->n_orders; k++) printf("  %8s%d %8s%d %8s%d", "I_in", r->orders[k], "I_out", r->orders[k], "opt", r->orders[k]);
     printf("\n");
     for (int s = 0; s < r->n_layers; s++) {
-        const analysis_layer *l = &r->layers[s];
+        const softent_analysis_layer *l = &r->layers[s];
         printf("%6d %9.6f", l->layer, l->H);
-        for (int k = 0; k < o->n_orders; k++) printf("  %9.6f %9.6f %9.4f", l->in[k].mi, l->out[k].mi, l->optimality[k]);
+        for (int k = 0; k < r->n_orders; k++) printf("  %9.6f %9.6f %9.4f", l->in[k].mi, l->out[k].mi, l->optimality[k]);
         printf("\n");
     }
     printf("%6s %9.6f", "mean", r->mean_H);
-    for (int k = 0; k < o->n_orders; k++) printf("  %9.6f %9.6f %9.4f", r->mean_in[k], r->mean_out[k], r->mean_opt[k]);
+    for (int k = 0; k < r->n_orders; k++) printf("  %9.6f %9.6f %9.4f", r->mean_in[k], r->mean_out[k], r->mean_opt[k]);
     printf("\n(mean over the %d selected layers >= 1: the embedding layer is excluded)\n", r->n_mean);
 }
 
 static int write_outputs(const analysis_options *o, const char *model_dir, const char *corpus_path, const char *out,
-                         const softent_model_config *cfg, const analysis_corpus *c, const analysis_result *r)
+                         const softent_model_config *cfg, const softent_analysis_corpus *c, const softent_analysis_result *r)
 {
     if (mkdir(out, 0777) != 0 && errno != EEXIST) return cli_error("%s: cannot create the output directory: %s", out, strerror(errno));
     cJSON *root = cJSON_CreateObject();
@@ -78,35 +70,37 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     cJSON_AddNumberToObject(model, "vocab_size", cfg->vocab_size);
     cJSON_AddItemToObject(root, "corpus", analysis_corpus_json(c, corpus_path));
     cJSON_AddItemToObject(root, "settings", analysis_settings_json(o, r->eps));
-    cJSON *res = analysis_result_json(o, r);
+    cJSON *res = analysis_result_json(r);
     cJSON_AddItemToObject(root, "layers", cJSON_DetachItemFromObject(res, "layers"));
     cJSON_AddItemToObject(root, "layer_mean", cJSON_DetachItemFromObject(res, "layer_mean"));
     cJSON_Delete(res);
     char path[4096], *text = cJSON_Print(root);
     cJSON_Delete(root);
     snprintf(path, sizeof path, "%s/analysis.json", out);
-    int rc = write_text_file(path, text);
+    int rc = cli_write_text(path, text);
     free(text);
     if (rc) return rc;
 
     snprintf(path, sizeof path, "%s/analysis.csv", out);
-    FILE *f = fopen(path, "w");
-    if (!f) return cli_error("%s: cannot write: %s", path, strerror(errno));
-    fprintf(f, "model,checkpoint,layer,label_set,measure,value\n");
-    analysis_result_csv(f, model_dir, "", o, r);
-    if (fclose(f) != 0) return cli_error("%s: write failed", path);
+    cli_file csv;
+    if (cli_file_open(&csv, path)) return 1;
+    fprintf(csv.f, "model,checkpoint,layer,label_set,measure,value\n");
+    analysis_result_csv(csv.f, model_dir, "", r);
+    if ((rc = cli_file_commit(&csv, 1))) return rc;
 
     printf("softent %s analyze: %s (%s, %d layers, d = %d) on %s\n", SOFTENT_VERSION, model_dir, cfg->arch,
            cfg->n_layers, cfg->d_model, corpus_path);
+    softent_analysis_corpus_info ci;
+    softent_analysis_corpus_get_info(c, &ci);
     printf("%lld documents (%lld too short), %lld tokens, %lld positions; entropies are fractions of log m\n\n",
-           (long long)c->n_docs, (long long)c->docs_short, (long long)c->tokens, (long long)c->positions);
-    print_table(o, r);
+           (long long)ci.docs_used, (long long)ci.docs_short, (long long)ci.tokens, (long long)ci.positions);
+    print_table(r);
 
     int *layers;
     double *H, *values;
-    if ((rc = analysis_figure_values(o, r, &layers, &H, &values)) == 0) {
+    if ((rc = analysis_figure_values(r, &layers, &H, &values)) == 0) {
         char warning[1024];
-        figure_data fd = {model_dir, r->n_layers, layers, H, o->n_orders, o->orders, values};
+        figure_data fd = {model_dir, r->n_layers, layers, H, r->n_orders, r->orders, values};
         if (figures_write(out, &fd, warning, sizeof warning) != 0) fprintf(stderr, "softent: %s\n", warning);
         printf("\nresults: %s/analysis.json, %s/analysis.csv; figures: %s/layers.png, %s/plane_n*.png (and .svg)\n", out, out, out, out);
     }
@@ -129,21 +123,21 @@ int cmd_analyze(int argc, char **argv)
     softent_model *model = NULL;
     softent_tokenizer *tok = NULL;
     softent_model_config cfg;
-    analysis_corpus corpus = {0};
-    analysis_result result = {0};
+    softent_analysis_corpus *corpus = NULL;
+    softent_analysis_result result = {0};
     int *sel = NULL, n_sel = 0;
     if ((rc = softent_model_load(&model, model_dir))) { rc = cli_lib_error(rc); goto done; }
     softent_model_get_config(model, &cfg);
     analysis_fit_model(&o, &cfg);
     if ((rc = softent_tokenizer_load(&tok, model_dir))) { rc = cli_lib_error(rc); goto done; }
     if ((rc = analysis_select_layers(o.layers_spec, cfg.n_layers, &sel, &n_sel, "analyze")) ||
-        (rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, cfg.vocab_size, cfg.d_model)) ||
-        (rc = analysis_run(&o, model, &corpus, sel, n_sel, &result, "forward")))
+        (rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, &cfg)) ||
+        (rc = analysis_run(model, corpus, sel, n_sel, &result, "forward")))
         goto done;
-    rc = write_outputs(&o, model_dir, corpus_path, out, &cfg, &corpus, &result);
+    rc = write_outputs(&o, model_dir, corpus_path, out, &cfg, corpus, &result);
 done:
-    analysis_result_free(&result);
-    analysis_corpus_free(&corpus);
+    softent_analysis_result_free(&result);
+    softent_analysis_corpus_free(corpus);
     free(sel);
     softent_tokenizer_free(tok);
     softent_model_free(model);

@@ -42,6 +42,36 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+int cli_file_open(cli_file *cf, const char *path)
+{
+    memset(cf, 0, sizeof *cf);
+    cf->path = path;
+    if (!strcmp(path, "-")) {
+        cf->f = stdout;
+        return 0;
+    }
+    if (se_atomic_open(&cf->a, path)) return cli_lib_error(SOFTENT_E_IO);
+    cf->f = cf->a.f;
+    return 0;
+}
+
+int cli_file_commit(cli_file *cf, int ok)
+{
+    if (cf->f == stdout) return ok && !ferror(stdout) ? 0 : cli_error("%s: write failed", cf->path);
+    if (ok && !ferror(cf->f)) return se_atomic_commit(&cf->a) ? cli_lib_error(SOFTENT_E_IO) : 0;
+    se_atomic_abort(&cf->a);
+    return cli_error("%s: write failed", cf->path);
+}
+
+int cli_write_text(const char *path, const char *text)
+{
+    cli_file cf;
+    if (!text) return cli_error("%s: out of memory", path);
+    if (cli_file_open(&cf, path)) return 1;
+    int ok = fputs(text, cf.f) >= 0 && fputc('\n', cf.f) != EOF;
+    return cli_file_commit(&cf, ok);
+}
+
 int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
     char *end;

@@ -6,7 +6,9 @@
 #define SOFTENT_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
+#include "common/fs.h"
 #include "softent.h"
 
 #define EXIT_USAGE 2
@@ -17,6 +19,21 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_lib_error(int status);
 /* Print "softent CMD: <message>" and a hint to run --help; return 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A result file written atomically (common/fs.h: a reader, or a run killed
+ * midway, sees the old file or the whole new one); "-" is stdout.  Write
+ * through f.  Both print their error ("PATH: cannot write: ..." or "PATH:
+ * write failed") and return 1; cli_file_commit also drops the file when
+ * ok is 0 (a write the caller saw fail). */
+typedef struct {
+    se_atomic_file a;
+    FILE *f;
+    const char *path; /* borrowed */
+} cli_file;
+int cli_file_open(cli_file *cf, const char *path);
+int cli_file_commit(cli_file *cf, int ok);
+/* text and a newline, to path. */
+int cli_write_text(const char *path, const char *text);
 
 int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
 int parse_f64(const char *s, double *out);
@@ -46,8 +63,8 @@ int parse_units(const char *s);
 int write_table(const softent_acc *acc, const run_info *info);
 int write_json(const softent_acc *acc, const run_info *info, const char *path);
 int write_csv(const softent_acc *acc, const run_info *info, const char *path);
-/* Check that every OUT,IN pair names two label sets. */
-int check_pairs(const softent_acc *acc, const run_info *info);
+/* Check that every OUT,IN pair names two label sets (a usage error of cmd). */
+int check_pairs(const softent_acc *acc, const run_info *info, const char *cmd);
 
 int cmd_estimate(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);

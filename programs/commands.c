@@ -119,7 +119,7 @@ int cmd_report(int argc, char **argv)
     int rc = softent_acc_load(&acc, argv[optind]);
     if (rc) return cli_lib_error(rc);
     run_info info = {argv[optind], NULL, NULL, NULL, NULL, pairs, n_pairs, per_value, units};
-    rc = check_pairs(acc, &info);
+    rc = check_pairs(acc, &info, "report");
     if (!rc) write_table(acc, &info);
     if (!rc && json) rc = write_json(acc, &info, json);
     if (!rc && csv) rc = write_csv(acc, &info, csv);

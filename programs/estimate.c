@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "estimator_options.h"
 #include "softent_io.h"
 
 static const char USAGE[] =
@@ -44,9 +45,8 @@ static const char USAGE[] =
     "  -h, --help             this help\n";
 
 enum {
-    OPT_LABELS = 256, OPT_BINS, OPT_SEED, OPT_CAL, OPT_WEIGHT, OPT_MINCOUNT, OPT_NULL, OPT_NULLSEED,
-    OPT_OPT, OPT_REF, OPT_SAVEREF, OPT_TENSOR, OPT_SHARD, OPT_PERVALUE, OPT_JSON, OPT_CSV,
-    OPT_STATE, OPT_BATCH, OPT_THREADS, OPT_MAXMEM, OPT_QUIET, OPT_UNITS
+    OPT_LABELS = 256, OPT_OPT, OPT_REF, OPT_SAVEREF, OPT_TENSOR, OPT_SHARD, OPT_PERVALUE, OPT_JSON, OPT_CSV,
+    OPT_STATE, OPT_BATCH, OPT_QUIET, OPT_UNITS
 };
 
 typedef struct {
@@ -82,53 +82,25 @@ static int parse_labels_arg(options *o, const char *arg)
 static int parse_options(int argc, char **argv, options *o)
 {
     static const struct option longopts[] = {
-        {"labels", required_argument, 0, OPT_LABELS}, {"bins", required_argument, 0, OPT_BINS},
-        {"seed", required_argument, 0, OPT_SEED}, {"calibration", required_argument, 0, OPT_CAL},
-        {"weighting", required_argument, 0, OPT_WEIGHT}, {"min-count", required_argument, 0, OPT_MINCOUNT},
-        {"null", required_argument, 0, OPT_NULL}, {"null-seed", required_argument, 0, OPT_NULLSEED},
+        ESTIMATOR_LONGOPTS, {"labels", required_argument, 0, OPT_LABELS},
         {"optimality", required_argument, 0, OPT_OPT}, {"refpoints", required_argument, 0, OPT_REF},
         {"save-refpoints", required_argument, 0, OPT_SAVEREF}, {"tensor", required_argument, 0, OPT_TENSOR},
         {"shard", required_argument, 0, OPT_SHARD}, {"per-value", no_argument, 0, OPT_PERVALUE},
         {"json", required_argument, 0, OPT_JSON}, {"csv", required_argument, 0, OPT_CSV},
         {"save-state", required_argument, 0, OPT_STATE}, {"batch", required_argument, 0, OPT_BATCH},
-        {"threads", required_argument, 0, OPT_THREADS}, {"max-memory", required_argument, 0, OPT_MAXMEM},
         {"quiet", no_argument, 0, OPT_QUIET}, {"units", required_argument, 0, OPT_UNITS},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
-    int64_t v;
     int c, rc;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (is_estimator_option(c)) {
+            if ((rc = estimator_option(&o->params, &o->threads, c, optarg, "estimate"))) return rc;
+            continue;
+        }
         switch (c) {
         case 'h': fputs(USAGE, stdout); exit(0);
         case OPT_LABELS: if ((rc = parse_labels_arg(o, optarg))) return rc; break;
-        case OPT_BINS:
-            if (!parse_i64(optarg, 2, 1000000, &o->params.m)) return cli_usage_error("estimate", "--bins %s: need an integer m in 2..1000000", optarg);
-            break;
-        case OPT_SEED:
-            if (!parse_i64(optarg, 0, INT64_MAX, &v)) return cli_usage_error("estimate", "--seed %s: need a non-negative integer", optarg);
-            o->params.seed = (uint64_t)v;
-            break;
-        case OPT_CAL:
-            if (softent_calibration_parse(optarg, &o->params.calibration, &o->params.eps))
-                return cli_usage_error("estimate", "--calibration %s: use exact, bound, leading or a positive number", optarg);
-            break;
-        case OPT_WEIGHT:
-            if (!strcmp(optarg, "prob")) o->params.weighting = SOFTENT_WEIGHT_PROB;
-            else if (!strcmp(optarg, "uniform")) o->params.weighting = SOFTENT_WEIGHT_UNIFORM;
-            else return cli_usage_error("estimate", "--weighting %s: use prob or uniform", optarg);
-            break;
-        case OPT_MINCOUNT:
-            if (!parse_i64(optarg, 1, INT64_MAX, &o->params.min_count)) return cli_usage_error("estimate", "--min-count %s: need an integer >= 1", optarg);
-            break;
-        case OPT_NULL:
-            if (!parse_i64(optarg, 0, 100000, &v)) return cli_usage_error("estimate", "--null %s: need R in 0..100000", optarg);
-            o->params.null_perms = (int)v;
-            break;
-        case OPT_NULLSEED:
-            if (!parse_i64(optarg, 0, INT64_MAX, &v)) return cli_usage_error("estimate", "--null-seed %s: need a non-negative integer", optarg);
-            o->params.null_seed = (uint64_t)v;
-            break;
         case OPT_OPT:
             if (o->n_pairs == 64 || !strchr(optarg, ',')) return cli_usage_error("estimate", "--optimality %s: give OUT,IN", optarg);
             o->pairs[o->n_pairs++] = optarg;
@@ -152,14 +124,6 @@ static int parse_options(int argc, char **argv, options *o)
         case OPT_STATE: o->state = optarg; break;
         case OPT_BATCH:
             if (!parse_i64(optarg, 1, 1 << 24, &o->batch)) return cli_usage_error("estimate", "--batch %s: need a positive integer", optarg);
-            break;
-        case OPT_THREADS:
-            if (!parse_i64(optarg, 1, 4096, &v)) return cli_usage_error("estimate", "--threads %s: need a positive integer", optarg);
-            o->threads = (int)v;
-            break;
-        case OPT_MAXMEM:
-            if (!parse_i64(optarg, 1, INT64_MAX / (1 << 20), &v)) return cli_usage_error("estimate", "--max-memory %s: need megabytes", optarg);
-            o->params.max_memory = v << 20;
             break;
         case OPT_QUIET: o->quiet = 1; break;
         case OPT_UNITS:
@@ -326,7 +290,7 @@ int cmd_estimate(int argc, char **argv)
     for (int k = 0; k < o.n_labels; k++) label_paths[k] = o.labels[k].path;
     if ((rc = make_accumulator(&o, rows, d, &acc))) goto done;
     run_info info = {o.input, o.tensor, o.refpoints, o.shard, label_paths, o.pairs, o.n_pairs, o.per_value, o.units};
-    if ((rc = check_pairs(acc, &info))) goto done;
+    if ((rc = check_pairs(acc, &info, "estimate"))) goto done;
     if ((rc = accumulate(&o, mat, acc))) goto done;
 
     if (!o.quiet) write_table(acc, &info);

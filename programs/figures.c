@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "figures.h"
 
 static int gnuplot_available(void)
@@ -25,12 +26,12 @@ static int render(const char *dir, const char *name, const char *body)
     };
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.gp", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    fprintf(f, "# softent figure; rerun with: gnuplot %s.gp (from %s)\n", name, dir);
-    fprintf(f, "if (!exists(\"term\")) term = \"pngcairo size 1200,900 font 'sans,11'\"; if (!exists(\"ext\")) ext = \"png\"\n");
-    fprintf(f, "set terminal @term\nset output '%s.'.ext\n%s", name, body);
-    if (fclose(f) != 0) return -1;
+    se_atomic_file gp;
+    if (se_atomic_open(&gp, path)) return -1;
+    fprintf(gp.f, "# softent figure; rerun with: gnuplot %s.gp (from %s)\n", name, dir);
+    fprintf(gp.f, "if (!exists(\"term\")) term = \"pngcairo size 1200,900 font 'sans,11'\"; if (!exists(\"ext\")) ext = \"png\"\n");
+    fprintf(gp.f, "set terminal @term\nset output '%s.'.ext\n%s", name, body);
+    if (se_atomic_commit(&gp)) return -1;
     for (int t = 0; t < 2; t++) {
         char cmd[8192];
         snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot -e \"term = \\\"%s\\\"; ext = '%s'\" '%s.gp' 2>/dev/null", dir,
@@ -40,31 +41,75 @@ static int render(const char *dir, const char *name, const char *body)
     return 0;
 }
 
-int figures_write(const char *dir, const figure_data *fd, char *warning, size_t warning_size)
+/* The three measure panels that follow H(Z) in a 2x2 multiplot, a line per
+ * order, appended to body at n: `using` is "'FILE.tsv' using X", col0 the
+ * column of the first order's I_in. */
+static void measure_panels(char *body, size_t size, int n, const char *using, int col0, int n_orders, const int *orders)
 {
-    warning[0] = '\0';
-    /* The data: one row a layer, columns layer, H, then per order I_in, I_out, optimality. */
-    char path[4096];
-    snprintf(path, sizeof path, "%s/layers.tsv", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) { snprintf(warning, warning_size, "%s: cannot write", path); return -1; }
-    fprintf(f, "layer\tH");
-    for (int k = 0; k < fd->n_orders; k++)
-        fprintf(f, "\tI_in%d\tI_out%d\toptimality%d", fd->orders[k], fd->orders[k], fd->orders[k]);
-    fprintf(f, "\n");
-    for (int l = 0; l < fd->n_layers; l++) {
-        fprintf(f, "%d\t%.9g", fd->layers[l], fd->H[l]);
-        for (int k = 0; k < fd->n_orders; k++) {
-            const double *v = fd->values + ((int64_t)l * fd->n_orders + k) * 3;
-            fprintf(f, "\t%.9g\t%.9g\t%.9g", v[0], v[1], v[2]);
-        }
-        fprintf(f, "\n");
+    static const char *panels[] = {"complexity I(input n-gram; Z)", "expressivity I(output n-gram; Z)", "optimality I(out)/I(in)"};
+    for (int p = 0; p < 3; p++) {
+        n += snprintf(body + n, size - (size_t)n, "set title '%s'\nplot ", panels[p]);
+        for (int k = 0; k < n_orders; k++)
+            n += snprintf(body + n, size - (size_t)n, "%s%s:%d with linespoints lw 2 title 'n = %d'", k ? ", " : "", using,
+                          col0 + 3 * k + p, orders[k]);
+        n += snprintf(body + n, size - (size_t)n, "\n");
     }
-    if (fclose(f) != 0) { snprintf(warning, warning_size, "%s: write failed", path); return -1; }
+    snprintf(body + n, size - (size_t)n, "unset multiplot\n");
+}
+
+/* The data behind a figure, DIR/NAME: a row a point, its leading columns
+ * (head names them, lead writes them), then I_in, I_out and optimality of
+ * each order from values [n_points, n_orders, 3].  Written atomically, so a
+ * rerun of the .gp never reads half a file. */
+typedef void (*lead_fn)(FILE *f, int i, const void *data);
+
+static int write_tsv(const char *dir, const char *name, const char *head, lead_fn lead, const void *data, int n_points,
+                     int n_orders, const int *orders, const double *values, char *warning, size_t warning_size)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    se_atomic_file a;
+    if (se_atomic_open(&a, path)) { snprintf(warning, warning_size, "%s: cannot write", path); return -1; }
+    fprintf(a.f, "%s", head);
+    for (int k = 0; k < n_orders; k++) fprintf(a.f, "\tI_in%d\tI_out%d\toptimality%d", orders[k], orders[k], orders[k]);
+    fprintf(a.f, "\n");
+    for (int i = 0; i < n_points; i++) {
+        lead(a.f, i, data);
+        for (int k = 0; k < n_orders; k++) {
+            const double *v = values + ((int64_t)i * n_orders + k) * 3;
+            fprintf(a.f, "\t%.9g\t%.9g\t%.9g", v[0], v[1], v[2]);
+        }
+        fprintf(a.f, "\n");
+    }
+    if (se_atomic_commit(&a)) { snprintf(warning, warning_size, "%s: write failed", path); return -1; }
     if (!gnuplot_available()) {
         snprintf(warning, warning_size, "gnuplot is not installed: figures skipped (install gnuplot-nox; data in %s)", path);
         return 1;
     }
+    return 0;
+}
+
+static void layer_lead(FILE *f, int i, const void *data)
+{
+    const figure_data *fd = data;
+    fprintf(f, "%d\t%.9g", fd->layers[i], fd->H[i]);
+}
+
+static void step_lead(FILE *f, int i, const void *data)
+{
+    const trajectory_data *td = data;
+    fprintf(f, "%lld\t%.9g\t", (long long)td->steps[i], td->H[i]);
+    if (td->val_loss[i] == td->val_loss[i]) fprintf(f, "%.9g", td->val_loss[i]);
+    else fprintf(f, "NaN");
+}
+
+int figures_write(const char *dir, const figure_data *fd, char *warning, size_t warning_size)
+{
+    warning[0] = '\0';
+    /* The data: one row a layer, columns layer, H, then per order I_in, I_out, optimality. */
+    int rc = write_tsv(dir, "layers.tsv", "layer\tH", layer_lead, fd, fd->n_layers, fd->n_orders, fd->orders, fd->values,
+                       warning, warning_size);
+    if (rc) return rc;
 
     /* Per-layer curves: four panels, one line per n-gram order. */
     char body[16384];
@@ -73,15 +118,7 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
                      "set multiplot layout 2,2 title '%s'\nset xlabel 'layer'\n%s"
                      "set title 'H(Z)'\nplot 'layers.tsv' using 1:2 with linespoints lw 2 notitle\n",
                      fd->title, fd->layers[fd->n_layers - 1] - fd->layers[0] <= 24 ? "set xtics 1\n" : "");
-    static const char *panels[] = {"complexity I(input n-gram; Z)", "expressivity I(output n-gram; Z)", "optimality I(out)/I(in)"};
-    for (int p = 0; p < 3; p++) {
-        n += snprintf(body + n, sizeof body - (size_t)n, "set title '%s'\nplot ", panels[p]);
-        for (int k = 0; k < fd->n_orders; k++)
-            n += snprintf(body + n, sizeof body - (size_t)n, "%s'layers.tsv' using 1:%d with linespoints lw 2 title 'n = %d'",
-                          k ? ", " : "", 3 + 3 * k + p, fd->orders[k]);
-        n += snprintf(body + n, sizeof body - (size_t)n, "\n");
-    }
-    snprintf(body + n, sizeof body - (size_t)n, "unset multiplot\n");
+    measure_panels(body, sizeof body, n, "'layers.tsv' using 1", 3, fd->n_orders, fd->orders);
     if (render(dir, "layers", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/layers", dir); return -1; }
 
     /* The information plane per order: one point a layer, the bound diagonal. */
@@ -111,29 +148,9 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
 int figures_write_trajectory(const char *dir, const trajectory_data *td, char *warning, size_t warning_size)
 {
     warning[0] = '\0';
-    char path[4096];
-    snprintf(path, sizeof path, "%s/trajectory.tsv", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) { snprintf(warning, warning_size, "%s: cannot write", path); return -1; }
-    fprintf(f, "step\tH\tval_loss");
-    for (int k = 0; k < td->n_orders; k++)
-        fprintf(f, "\tI_in%d\tI_out%d\toptimality%d", td->orders[k], td->orders[k], td->orders[k]);
-    fprintf(f, "\n");
-    for (int i = 0; i < td->n_points; i++) {
-        fprintf(f, "%lld\t%.9g\t", (long long)td->steps[i], td->H[i]);
-        if (td->val_loss[i] == td->val_loss[i]) fprintf(f, "%.9g", td->val_loss[i]);
-        else fprintf(f, "NaN");
-        for (int k = 0; k < td->n_orders; k++) {
-            const double *v = td->values + ((int64_t)i * td->n_orders + k) * 3;
-            fprintf(f, "\t%.9g\t%.9g\t%.9g", v[0], v[1], v[2]);
-        }
-        fprintf(f, "\n");
-    }
-    if (fclose(f) != 0) { snprintf(warning, warning_size, "%s: write failed", path); return -1; }
-    if (!gnuplot_available()) {
-        snprintf(warning, warning_size, "gnuplot is not installed: figures skipped (install gnuplot-nox; data in %s)", path);
-        return 1;
-    }
+    int rc = write_tsv(dir, "trajectory.tsv", "step\tH\tval_loss", step_lead, td, td->n_points, td->n_orders, td->orders,
+                       td->values, warning, warning_size);
+    if (rc) return rc;
     /* Steps are log-spaced, so step axes and colours are logarithmic; step 0
      * (the initial weights, if present) sits at the left edge. */
     const char *common =
@@ -163,15 +180,7 @@ int figures_write_trajectory(const char *dir, const trajectory_data *td, char *w
                      "%sset multiplot layout 2,2 title '%s: layer means over training'\nset xlabel 'step'\nset logscale x\n"
                      "set title 'H(Z)'\nplot 'trajectory.tsv' using ($1 > 0 ? $1 : 1):2 with linespoints lw 2 notitle\n",
                      common, td->title);
-    static const char *panels[] = {"complexity I(input n-gram; Z)", "expressivity I(output n-gram; Z)", "optimality I(out)/I(in)"};
-    for (int p = 0; p < 3; p++) {
-        n += snprintf(body + n, sizeof body - (size_t)n, "set title '%s'\nplot ", panels[p]);
-        for (int k = 0; k < td->n_orders; k++)
-            n += snprintf(body + n, sizeof body - (size_t)n, "%s'trajectory.tsv' using ($1 > 0 ? $1 : 1):%d with linespoints lw 2 title 'n = %d'",
-                          k ? ", " : "", 4 + 3 * k + p, td->orders[k]);
-        n += snprintf(body + n, sizeof body - (size_t)n, "\n");
-    }
-    snprintf(body + n, sizeof body - (size_t)n, "unset multiplot\n");
+    measure_panels(body, sizeof body, n, "'trajectory.tsv' using ($1 > 0 ? $1 : 1)", 4, td->n_orders, td->orders);
     if (render(dir, "trajectory", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/trajectory", dir); return -1; }
 
     int known_loss = 0;

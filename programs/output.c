@@ -37,12 +37,12 @@ static int pair_sets(const softent_acc *acc, const char *pair, int *out, int *in
     return *out >= 0 && *in >= 0;
 }
 
-int check_pairs(const softent_acc *acc, const run_info *info)
+int check_pairs(const softent_acc *acc, const run_info *info, const char *cmd)
 {
     int out, in;
     for (int i = 0; i < info->n_pairs; i++)
         if (!pair_sets(acc, info->pairs[i], &out, &in))
-            return cli_usage_error("estimate", "--optimality %s: give OUT,IN, two label set names", info->pairs[i]);
+            return cli_usage_error(cmd, "--optimality %s: give OUT,IN, two label set names", info->pairs[i]);
     return 0;
 }
 
@@ -166,15 +166,6 @@ static cJSON *labelset_json(const softent_acc *acc, int k, const run_info *info)
     return o;
 }
 
-static int write_text(const char *path, const char *text)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-    if (!f) return cli_error("%s: cannot open for writing", path);
-    int ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (f != stdout && fclose(f) != 0) ok = 0;
-    return ok ? 0 : cli_error("%s: write failed", path);
-}
-
 int write_json(const softent_acc *acc, const run_info *info, const char *path)
 {
     softent_summary s;
@@ -205,15 +196,16 @@ int write_json(const softent_acc *acc, const run_info *info, const char *path)
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text) return cli_error("out of memory writing JSON");
-    int rc = write_text(path, text);
+    int rc = cli_write_text(path, text);
     free(text);
     return rc;
 }
 
 int write_csv(const softent_acc *acc, const run_info *info, const char *path)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-    if (!f) return cli_error("%s: cannot open for writing", path);
+    cli_file cf;
+    if (cli_file_open(&cf, path)) return 1;
+    FILE *f = cf.f;
     softent_summary s;
     softent_acc_summary(acc, &s);
     fprintf(f, "label_set,key,measure,value\n");
@@ -240,7 +232,5 @@ int write_csv(const softent_acc *acc, const run_info *info, const char *path)
     }
     for (int i = 0; i < info->n_pairs; i++)
         fprintf(f, "\"%s\",,optimality,%.17g\n", info->pairs[i], pair_optimality(acc, info->pairs[i]));
-    int ok = !ferror(f);
-    if (f != stdout && fclose(f) != 0) ok = 0;
-    return ok ? 0 : cli_error("%s: write failed", path);
+    return cli_file_commit(&cf, 1);
 }

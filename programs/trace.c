@@ -4,11 +4,10 @@
  * as a trajectory on the information plane (SPEC section 5).
  *
  * The corpus is tokenized and its labels counted once (the checkpoints must
- * share their tokenizer and shape); each checkpoint then runs the forward
- * pass of analysis.c.  The layer means (layers >= 1) of each checkpoint are
+ * share their tokenizer and shape); each checkpoint then runs the library's
+ * forward pass (softent_analysis_run).  The layer means (layers >= 1) of each checkpoint are
  * the trajectory's points.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,7 +18,11 @@
 
 #include "analysis.h"
 #include "cli.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "common/hash.h"
 #include "figures.h"
+#include "softent_io.h"
 
 static const char USAGE[] =
     "usage: softent trace RUN_DIR CORPUS [options]\n"
@@ -41,96 +44,55 @@ typedef struct {
     char *path;
     int64_t step;     /* from the name step-N, else its position */
     double val_loss;  /* NaN when unknown */
-    analysis_result result;
+    softent_analysis_result result;
 } checkpoint;
-
-static int parse_step(const char *name, int64_t *step)
-{
-    const char *base = strrchr(name, '/');
-    base = base && base[1] ? base + 1 : name;
-    return strncmp(base, "step-", 5) == 0 && parse_i64(base + 5, 0, INT64_MAX, step);
-}
-
-static int by_step(const void *a, const void *b)
-{
-    const checkpoint *x = a, *y = b;
-    return (x->step > y->step) - (x->step < y->step);
-}
-
-static int is_dir(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
 
 /* RUN_DIR's step-N directories, in step order. */
 static int list_run(const char *run_dir, checkpoint **out, int *n_out)
 {
-    DIR *dir = opendir(run_dir);
-    if (!dir) return cli_error("%s: cannot open: %s", run_dir, strerror(errno));
-    checkpoint *ck = NULL;
-    int n = 0, cap = 0, rc = 0;
-    struct dirent *e;
-    while (!rc && (e = readdir(dir))) {
-        int64_t step;
-        if (!parse_step(e->d_name, &step)) continue; /* also skips step-N.tmp */
-        char *path = join(run_dir, e->d_name);
-        if (!path) { rc = cli_error("out of memory"); break; }
-        if (!is_dir(path)) { free(path); continue; }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            checkpoint *grown = realloc(ck, (size_t)cap * sizeof *grown);
-            if (!grown) { free(path); rc = cli_error("out of memory"); break; }
-            ck = grown;
-        }
-        ck[n++] = (checkpoint){.path = path, .step = step, .val_loss = NAN};
+    softent_rundir_checkpoint *list;
+    int n, rc = softent_rundir_list(run_dir, &list, &n);
+    *out = NULL;
+    *n_out = 0;
+    if (rc) return cli_lib_error(rc);
+    if (n == 0) rc = cli_error("%s: no step-N checkpoint directories (train with softent train --out %s)", run_dir, run_dir);
+    else if (!(*out = calloc((size_t)n, sizeof **out))) rc = cli_error("out of memory");
+    for (int i = 0; !rc && i < n; i++) {
+        (*out)[i] = (checkpoint){.path = list[i].path, .step = list[i].step, .val_loss = NAN};
+        list[i].path = NULL; /* now the checkpoint's */
     }
-    closedir(dir);
-    if (!rc && n == 0) rc = cli_error("%s: no step-N checkpoint directories (train with softent train --out %s)", run_dir, run_dir);
-    if (!rc) qsort(ck, (size_t)n, sizeof *ck, by_step);
-    *out = ck;
-    *n_out = n;
+    if (!rc) *n_out = n;
+    softent_rundir_list_free(list, n);
     return rc;
 }
 
-/* Validation losses from RUN_DIR/loss.csv (step,lr,train_loss,val_loss,...). */
+/* Validation losses from RUN_DIR/loss.csv, when it has them; a run
+ * without one traces all the same. */
 static void read_losses(const char *run_dir, checkpoint *ck, int n)
 {
-    char *path = join(run_dir, "loss.csv");
-    FILE *f = path ? fopen(path, "r") : NULL;
-    free(path);
-    if (!f) return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        long long step;
-        double lr, train, val;
-        if (sscanf(line, "%lld,%lf,%lf,%lf", &step, &lr, &train, &val) != 4) continue;
-        for (int i = 0; i < n; i++)
-            if (ck[i].step == step) ck[i].val_loss = val;
+    char *path = se_path_join(run_dir, "loss.csv");
+    int64_t *steps, rows;
+    double *val;
+    if (path && softent_loss_csv_read(path, &steps, &val, &rows) == SOFTENT_OK) {
+        for (int64_t r = 0; r < rows; r++)
+            for (int i = 0; i < n; i++)
+                if (ck[i].step == steps[r]) ck[i].val_loss = val[r];
+        free(steps);
+        free(val);
     }
-    fclose(f);
+    free(path);
 }
 
 /* The bytes of DIR/tokenizer.json, hashed: checkpoints must share it. */
 static int tokenizer_hash(const char *dir, uint64_t *hash)
 {
-    char *path = join(dir, "tokenizer.json");
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (!f) { int rc = cli_error("%s: cannot open: %s", path ? path : dir, strerror(errno)); free(path); return rc; }
+    char *path = se_path_join(dir, "tokenizer.json"), *text;
+    size_t len;
+    int rc = path ? se_read_file(path, (size_t)1 << 30, &text, &len) : se_fail(SOFTENT_E_NOMEM, "out of memory");
     free(path);
-    uint64_t h = 0xcbf29ce484222325ull;
-    int c;
-    while ((c = fgetc(f)) != EOF) h = (h ^ (unsigned char)c) * 0x100000001b3ull;
-    fclose(f);
-    *hash = h;
+    if (rc) return cli_lib_error(rc);
+    *hash = se_fnv1a64(SE_FNV1A64_INIT, text, len);
+    free(text);
     return 0;
 }
 
@@ -172,14 +134,14 @@ static void describe(FILE *f, const double *v, const checkpoint *ck, int n, int 
  * the turning points of complexity and expressivity (layer means), whether
  * complexity fell after having risen (fitting, then compression), and the
  * final optimality. */
-static void summarise(FILE *f, const analysis_options *o, const checkpoint *ck, int n)
+static void summarise(FILE *f, const softent_analysis_result *r0, const checkpoint *ck, int n)
 {
     double *in = malloc((size_t)n * sizeof *in), *out = malloc((size_t)n * sizeof *out);
     int *turn = malloc(((size_t)n + 1) * sizeof *turn);
     if (!in || !out || !turn) { free(in); free(out); free(turn); return; }
-    for (int k = 0; k < o->n_orders; k++) {
+    for (int k = 0; k < r0->n_orders; k++) {
         for (int i = 0; i < n; i++) in[i] = ck[i].result.mean_in[k], out[i] = ck[i].result.mean_out[k];
-        fprintf(f, "n = %d: complexity I(X;Z) ", o->orders[k]);
+        fprintf(f, "n = %d: complexity I(X;Z) ", r0->orders[k]);
         describe(f, in, ck, n, turn);
         fprintf(f, "; expressivity I(Y;Z) ");
         describe(f, out, ck, n, turn);
@@ -202,10 +164,9 @@ static void summarise(FILE *f, const analysis_options *o, const checkpoint *ck, 
     free(turn);
 }
 
-static int write_outputs(const analysis_options *o, const char *source, const char *corpus_path, const char *out,
-                         const analysis_corpus *c, const checkpoint *ck, int n)
+static int write_trajectory_json(const analysis_options *o, const char *source, const char *corpus_path, const char *path,
+                                 const softent_analysis_corpus *c, const checkpoint *ck, int n)
 {
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) return cli_error("%s: cannot create the output directory: %s", out, strerror(errno));
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "softent_version", SOFTENT_VERSION);
     cJSON_AddStringToObject(root, "command", "trace");
@@ -214,78 +175,108 @@ static int write_outputs(const analysis_options *o, const char *source, const ch
     cJSON_AddItemToObject(root, "settings", analysis_settings_json(o, ck[0].result.eps));
     cJSON *arr = cJSON_AddArrayToObject(root, "checkpoints");
     for (int i = 0; i < n; i++) {
-        cJSON *cj = analysis_result_json(o, &ck[i].result);
+        cJSON *cj = analysis_result_json(&ck[i].result);
         cJSON_AddStringToObject(cj, "path", ck[i].path);
         cJSON_AddNumberToObject(cj, "step", (double)ck[i].step);
         cJSON_AddNumberToObject(cj, "val_loss", ck[i].val_loss);
         cJSON_AddItemToArray(arr, cj);
     }
-    char path[4096], *text = cJSON_Print(root);
+    char *text = cJSON_Print(root);
     cJSON_Delete(root);
-    snprintf(path, sizeof path, "%s/trajectory.json", out);
-    FILE *f = fopen(path, "w");
-    int rc = !f || !text || fputs(text, f) < 0 || fputc('\n', f) == EOF;
-    if (f && fclose(f) != 0) rc = 1;
+    int rc = cli_write_text(path, text);
     free(text);
-    if (rc) return cli_error("%s: write failed", path);
+    return rc;
+}
 
-    snprintf(path, sizeof path, "%s/trajectory.csv", out);
-    if (!(f = fopen(path, "w"))) return cli_error("%s: cannot write: %s", path, strerror(errno));
-    fprintf(f, "model,checkpoint,layer,label_set,measure,value\n");
-    for (int i = 0; i < n; i++) {
-        char step[32];
-        snprintf(step, sizeof step, "%lld", (long long)ck[i].step);
-        analysis_result_csv(f, ck[i].path, step, o, &ck[i].result);
-        const analysis_result *r = &ck[i].result;
-        fprintf(f, "\"%s\",%s,mean,,H,%.17g\n", ck[i].path, step, r->mean_H);
-        for (int k = 0; k < o->n_orders; k++) {
-            fprintf(f, "\"%s\",%s,mean,in%d,I,%.17g\n", ck[i].path, step, o->orders[k], r->mean_in[k]);
-            fprintf(f, "\"%s\",%s,mean,out%d,I,%.17g\n", ck[i].path, step, o->orders[k], r->mean_out[k]);
-            fprintf(f, "\"%s\",%s,mean,n%d,optimality,%.17g\n", ck[i].path, step, o->orders[k], r->mean_opt[k]);
-        }
-        if (ck[i].val_loss == ck[i].val_loss) fprintf(f, "\"%s\",%s,,,val_loss,%.17g\n", ck[i].path, step, ck[i].val_loss);
+/* Each checkpoint's layer rows, then its means and validation loss. */
+static void checkpoint_csv(FILE *f, const checkpoint *ck)
+{
+    char step[32];
+    snprintf(step, sizeof step, "%lld", (long long)ck->step);
+    const softent_analysis_result *r = &ck->result;
+    analysis_result_csv(f, ck->path, step, r);
+    fprintf(f, "\"%s\",%s,mean,,H,%.17g\n", ck->path, step, r->mean_H);
+    for (int k = 0; k < r->n_orders; k++) {
+        fprintf(f, "\"%s\",%s,mean,in%d,I,%.17g\n", ck->path, step, r->orders[k], r->mean_in[k]);
+        fprintf(f, "\"%s\",%s,mean,out%d,I,%.17g\n", ck->path, step, r->orders[k], r->mean_out[k]);
+        fprintf(f, "\"%s\",%s,mean,n%d,optimality,%.17g\n", ck->path, step, r->orders[k], r->mean_opt[k]);
     }
-    if (fclose(f) != 0) return cli_error("%s: write failed", path);
+    if (ck->val_loss == ck->val_loss) fprintf(f, "\"%s\",%s,,,val_loss,%.17g\n", ck->path, step, ck->val_loss);
+}
 
+static int write_trajectory_csv(const char *path, const checkpoint *ck, int n)
+{
+    cli_file cf;
+    if (cli_file_open(&cf, path)) return 1;
+    fprintf(cf.f, "model,checkpoint,layer,label_set,measure,value\n");
+    for (int i = 0; i < n; i++) checkpoint_csv(cf.f, &ck[i]);
+    return cli_file_commit(&cf, 1);
+}
+
+/* The figures are a bonus: a failure is a warning, not an error. */
+static int write_figures(const char *source, const char *out, const checkpoint *ck, int n)
+{
+    const softent_analysis_result *r0 = &ck[0].result;
     int64_t *steps = malloc((size_t)n * sizeof *steps);
     double *H = malloc((size_t)n * sizeof *H), *loss = malloc((size_t)n * sizeof *loss);
-    double *values = malloc((size_t)(n * o->n_orders * 3) * sizeof *values);
-    if (!steps || !H || !loss || !values) rc = cli_error("out of memory");
+    double *values = malloc((size_t)(n * r0->n_orders * 3) * sizeof *values);
+    int rc = !steps || !H || !loss || !values ? cli_error("out of memory") : 0;
     for (int i = 0; !rc && i < n; i++) {
         steps[i] = ck[i].step, H[i] = ck[i].result.mean_H, loss[i] = ck[i].val_loss;
-        for (int k = 0; k < o->n_orders; k++) {
-            double *v = values + ((int64_t)i * o->n_orders + k) * 3;
+        for (int k = 0; k < r0->n_orders; k++) {
+            double *v = values + ((int64_t)i * r0->n_orders + k) * 3;
             v[0] = ck[i].result.mean_in[k], v[1] = ck[i].result.mean_out[k], v[2] = ck[i].result.mean_opt[k];
         }
     }
     if (!rc) {
         char warning[1024];
-        trajectory_data td = {source, n, steps, H, loss, o->n_orders, o->orders, values};
+        trajectory_data td = {source, n, steps, H, loss, r0->n_orders, r0->orders, values};
         if (figures_write_trajectory(out, &td, warning, sizeof warning) != 0) fprintf(stderr, "softent: %s\n", warning);
     }
     free(steps);
     free(H);
     free(loss);
     free(values);
-    if (rc) return rc;
+    return rc;
+}
 
+static void print_table(const char *source, const char *corpus_path, const softent_analysis_corpus *c, const checkpoint *ck, int n)
+{
+    const softent_analysis_result *r0 = &ck[0].result;
+    softent_analysis_corpus_info ci;
+    softent_analysis_corpus_get_info(c, &ci);
     printf("softent %s trace: %d checkpoints of %s on %s (%lld documents, %lld positions)\n\n", SOFTENT_VERSION, n, source,
-           corpus_path, (long long)c->n_docs, (long long)c->positions);
+           corpus_path, (long long)ci.docs_used, (long long)ci.positions);
     printf("%10s %9s %9s", "step", "val_loss", "H");
-    for (int k = 0; k < o->n_orders; k++) printf("  %8s%d %8s%d %8s%d", "I_in", o->orders[k], "I_out", o->orders[k], "opt", o->orders[k]);
+    for (int k = 0; k < r0->n_orders; k++) printf("  %8s%d %8s%d %8s%d", "I_in", r0->orders[k], "I_out", r0->orders[k], "opt", r0->orders[k]);
     printf("\n");
     for (int i = 0; i < n; i++) {
         printf("%10lld %9.4f %9.6f", (long long)ck[i].step, ck[i].val_loss, ck[i].result.mean_H);
-        for (int k = 0; k < o->n_orders; k++)
+        for (int k = 0; k < r0->n_orders; k++)
             printf("  %9.6f %9.6f %9.4f", ck[i].result.mean_in[k], ck[i].result.mean_out[k], ck[i].result.mean_opt[k]);
         printf("\n");
     }
     printf("(layer means over layers >= 1; entropies are fractions of log m)\n\n");
-    summarise(stdout, o, ck, n);
+}
+
+static int write_outputs(const analysis_options *o, const char *source, const char *corpus_path, const char *out,
+                         const softent_analysis_corpus *c, const checkpoint *ck, int n)
+{
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) return cli_error("%s: cannot create the output directory: %s", out, strerror(errno));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/trajectory.json", out);
+    int rc = write_trajectory_json(o, source, corpus_path, path, c, ck, n);
+    if (!rc) snprintf(path, sizeof path, "%s/trajectory.csv", out), rc = write_trajectory_csv(path, ck, n);
+    if (!rc) rc = write_figures(source, out, ck, n);
+    if (rc) return rc;
+    print_table(source, corpus_path, c, ck, n);
+    summarise(stdout, &ck[0].result, ck, n);
+    /* summary.txt repeats the terminal's reading; not having it is no error */
+    cli_file cf;
     snprintf(path, sizeof path, "%s/summary.txt", out);
-    if ((f = fopen(path, "w"))) {
-        summarise(f, o, ck, n);
-        fclose(f);
+    if (cli_file_open(&cf, path) == 0) {
+        summarise(cf.f, &ck[0].result, ck, n);
+        cli_file_commit(&cf, 1);
     }
     printf("\nresults: %s/trajectory.json, %s/trajectory.csv; figures: %s/trajectory_plane_n*.png, %s/trajectory.png, %s/loss_optimality.png\n",
            out, out, out, out, out);
@@ -304,7 +295,7 @@ int cmd_trace(int argc, char **argv)
     const int n_args = argc - optind - 1;
     checkpoint *ck = NULL;
     int n = 0;
-    char *config = join(argv[optind], "config.json");
+    char *config = se_path_join(argv[optind], "config.json");
     int single_run = n_args == 1 && config && access(config, F_OK) != 0;
     free(config);
     if (single_run) {
@@ -315,14 +306,14 @@ int cmd_trace(int argc, char **argv)
         for (n = 0; n < n_args; n++) {
             ck[n] = (checkpoint){.path = strdup(argv[optind + n]), .step = n, .val_loss = NAN};
             if (!ck[n].path) { rc = cli_error("out of memory"); goto done; }
-            parse_step(ck[n].path, &ck[n].step);
+            softent_rundir_parse_step(ck[n].path, &ck[n].step);
         }
     }
 
     softent_model *model = NULL;
     softent_tokenizer *tok = NULL;
     softent_model_config first = {0}, cfg;
-    analysis_corpus corpus = {0};
+    softent_analysis_corpus *corpus = NULL;
     int *sel = NULL, n_sel = 0;
     uint64_t tok0, tokh;
     if ((rc = tokenizer_hash(ck[0].path, &tok0))) goto done_run;
@@ -336,7 +327,7 @@ int cmd_trace(int argc, char **argv)
             first = cfg;
             analysis_fit_model(&o, &cfg);
             if ((rc = analysis_select_layers(o.layers_spec, cfg.n_layers, &sel, &n_sel, "trace")) ||
-                (rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, cfg.vocab_size, cfg.d_model)))
+                (rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, &cfg)))
                 break;
         } else if (cfg.n_layers != first.n_layers || cfg.d_model != first.d_model || cfg.vocab_size != first.vocab_size) {
             rc = cli_error("%s: %d layers, d = %d, vocabulary %d, but %s has %d, %d, %d; a trajectory needs one architecture", ck[i].path,
@@ -345,21 +336,21 @@ int cmd_trace(int argc, char **argv)
         }
         char what[64];
         snprintf(what, sizeof what, "step %lld (%d/%d)", (long long)ck[i].step, i + 1, n);
-        rc = analysis_run(&o, model, &corpus, sel, n_sel, &ck[i].result, what);
+        rc = analysis_run(model, corpus, sel, n_sel, &ck[i].result, what);
         softent_model_free(model);
         model = NULL;
         if (rc) break;
     }
-    if (!rc) rc = write_outputs(&o, single_run ? argv[optind] : ck[0].path, corpus_path, out, &corpus, ck, n);
+    if (!rc) rc = write_outputs(&o, single_run ? argv[optind] : ck[0].path, corpus_path, out, corpus, ck, n);
 done_run:
     softent_model_free(model);
     softent_tokenizer_free(tok);
-    analysis_corpus_free(&corpus);
+    softent_analysis_corpus_free(corpus);
     free(sel);
 done:
     for (int i = 0; ck && i < n; i++) {
         free(ck[i].path);
-        analysis_result_free(&ck[i].result);
+        softent_analysis_result_free(&ck[i].result);
     }
     free(ck);
     return rc;

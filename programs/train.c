@@ -1,5 +1,4 @@
 /* train.c - `softent train`: a small GPT-2 trained on a text corpus, checkpointed as Hugging Face directories. */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -8,13 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "common/clock.h"
+#include "common/fs.h"
 #include "softent_corpus.h"
+#include "softent_io.h"
 #include "softent_tokenizer.h"
 #include "softent_train.h"
 
@@ -197,69 +198,26 @@ static int check_resume_options(const options *o, const softent_train_params *sa
 
 /* ---- files -------------------------------------------------------------------- */
 
+/* se_path_join, for the paths a run cannot do without. */
 static char *path_join(const char *dir, const char *name)
 {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = malloc(n);
+    char *s = se_path_join(dir, name);
     if (!s) { perror("softent"); exit(1); }
-    snprintf(s, n, "%s/%s", dir, name);
     return s;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-    char *p = strdup(path);
-    int rc = 0;
-    for (char *s = p + 1; !rc; s++) {
-        if (*s != '/' && *s) continue;
-        const char saved = *s;
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) rc = cli_error("%s: cannot create directory: %s", p, strerror(errno));
-        else if (saved == '\0') {
-            struct stat st;
-            if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) rc = cli_error("%s: not a directory", p);
-            break;
-        }
-        *s = saved;
-    }
-    free(p);
-    return rc;
-}
+/* A tokenizer.json is a few MB at most; a GB is something else. */
+#define MAX_TOKENIZER_BYTES ((size_t)1 << 30)
 
+/* Copied whole and written atomically, so a checkpoint never holds half a tokenizer. */
 static int copy_file(const char *from, const char *to)
 {
-    FILE *in = fopen(from, "rb");
-    if (!in) return cli_error("%s: cannot open: %s", from, strerror(errno));
-    FILE *out = fopen(to, "wb");
-    if (!out) {
-        fclose(in);
-        return cli_error("%s: cannot write: %s", to, strerror(errno));
-    }
-    char buf[1 << 16];
-    size_t n;
-    int ok = 1;
-    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, n, out) == n;
-    ok = ok && !ferror(in);
-    fclose(in);
-    if (fclose(out) != 0) ok = 0;
-    return ok ? 0 : cli_error("%s: write failed", to);
-}
-
-/* Remove a checkpoint directory of ours: its files, then itself. */
-static int remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? 0 : cli_error("%s: cannot open: %s", dir, strerror(errno));
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char *f = path_join(dir, e->d_name);
-        unlink(f);
-        free(f);
-    }
-    closedir(d);
-    return rmdir(dir) == 0 ? 0 : cli_error("%s: cannot remove the old checkpoint: %s", dir, strerror(errno));
+    char *data;
+    size_t len;
+    int rc = se_read_file(from, MAX_TOKENIZER_BYTES, &data, &len);
+    if (!rc) rc = se_write_file(to, data, len);
+    free(data);
+    return rc ? cli_lib_error(rc) : 0;
 }
 
 /* ---- the token stream ---------------------------------------------------------- */
@@ -382,13 +340,6 @@ typedef struct {
     int progress;             /* stderr is a terminal */
 } run;
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static double val_loss(run *r)
 {
     const int B = r->p->batch, T = r->p->context;
@@ -409,19 +360,12 @@ static double val_loss(run *r)
 /* RUN_DIR/step-N: built in step-N.tmp, then renamed into place. */
 static int save_checkpoint(run *r, int64_t step)
 {
-    char name[64], tmp_name[64];
-    snprintf(name, sizeof name, "step-%lld", (long long)step);
-    snprintf(tmp_name, sizeof tmp_name, "step-%lld.tmp", (long long)step);
-    char *dir = path_join(r->o->out, name), *tmp = path_join(r->o->out, tmp_name);
-    char *tok = path_join(tmp, "tokenizer.json");
-    int rc = remove_dir(tmp);
-    if (!rc && mkdir(tmp, 0777) != 0) rc = cli_error("%s: cannot create directory: %s", tmp, strerror(errno));
-    if (!rc && (rc = softent_gpt2_trainer_save_hf(r->t, tmp))) rc = cli_lib_error(rc);
-    if (!rc) rc = copy_file(r->tokenizer_path, tok);
-    /* a resumed run redoes the steps since its state: replace what they wrote */
-    if (!rc) rc = remove_dir(dir);
-    if (!rc && rename(tmp, dir) != 0) rc = cli_error("%s: cannot rename to %s: %s", tmp, dir, strerror(errno));
-    free(dir);
+    char *tmp, *tok = NULL;
+    int rc = softent_rundir_stage(r->o->out, step, &tmp);
+    if (!rc) rc = softent_gpt2_trainer_save_hf(r->t, tmp);
+    if (rc) rc = cli_lib_error(rc);
+    if (!rc) rc = copy_file(r->tokenizer_path, tok = path_join(tmp, "tokenizer.json"));
+    if (!rc && (rc = softent_rundir_commit(r->o->out, step))) rc = cli_lib_error(rc);
     free(tmp);
     free(tok);
     return rc;
@@ -460,11 +404,11 @@ static int train_loop(run *r)
     float loss = NAN;
     double vloss = NAN;
     for (int64_t step = softent_gpt2_trainer_steps_done(r->t) + 1; step <= p->steps && !rc; step++) {
-        const double t0 = now();
+        const double t0 = se_seconds();
         softent_train_batch(p, r->tokens, r->n_train, step, r->inputs, r->targets);
         float norm;
         if ((rc = softent_gpt2_trainer_step(r->t, r->inputs, r->targets, &loss, &norm))) { rc = cli_lib_error(rc); break; }
-        const double dt = now() - t0;
+        const double dt = se_seconds() - t0;
         elapsed += dt;
         avg_step = avg_step ? 0.9 * avg_step + 0.1 * dt : dt;
         const int is_ckpt = next_ckpt < n_ckpt && ckpt[next_ckpt] == step;
@@ -474,18 +418,18 @@ static int train_loop(run *r)
             if (r->n_val_windows) vloss = val_loss(r);
             if ((rc = save_checkpoint(r, step))) break;
         }
-        fprintf(r->csv, "%lld,%.6g,%.6f,", (long long)step, softent_train_lr(p, step), loss);
-        if (!isnan(vloss)) fprintf(r->csv, "%.6f", vloss);
-        fprintf(r->csv, ",%.0f\n", tokens_a_step / dt);
+        char row[256];
+        softent_loss_csv_row(row, sizeof row, step, softent_train_lr(p, step), loss, vloss, tokens_a_step / dt);
+        fputs(row, r->csv);
         if (is_ckpt || step % r->o->save_every == 0 || step == p->steps)
             if ((rc = save_state(r, elapsed))) break;
-        if (r->progress && (is_ckpt || now() - last_print > 0.25 || step == p->steps)) {
+        if (r->progress && (is_ckpt || se_seconds() - last_print > 0.25 || step == p->steps)) {
             char eta[32];
             format_eta(eta, sizeof eta, avg_step * (double)(p->steps - step));
             fprintf(stderr, "\rstep %lld/%lld  loss %.4f  %.0f tok/s  ETA %s   ", (long long)step, (long long)p->steps,
                     loss, tokens_a_step / avg_step, eta);
             if (is_ckpt) fprintf(stderr, "\rstep %lld: train loss %.4f, val loss %.4f -> step-%lld%20s\n", (long long)step, loss, vloss, (long long)step, "");
-            last_print = now();
+            last_print = se_seconds();
         }
         if (r->o->stop_after && step == r->o->stop_after && step < p->steps) {
             /* as if killed here: nothing more is saved */
@@ -560,7 +504,7 @@ int cmd_train(int argc, char **argv)
             rc = cli_error("%s: the run directory already holds a run; continue it with --resume, or give another --out", r.state_path);
             goto done;
         }
-        if ((rc = make_dirs(o.out))) goto done;
+        if ((rc = se_make_dirs(o.out))) { rc = cli_lib_error(rc); goto done; }
         made = 1;
         /* the run keeps its own copy, which --resume and the checkpoints use */
         if (o.tokenizer) {

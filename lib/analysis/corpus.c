@@ -1,0 +1,161 @@
+/*
+ * corpus.c - pass 1 of an analysis: the corpus read, tokenized and
+ * truncated once, and its n-gram labels counted once, so that every layer
+ * (and, in a trace, every checkpoint) shares the same positions, labels
+ * and reference points.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/hash.h"
+#include "corpus.h"
+#include "softent_corpus.h"
+
+softent_analysis_params softent_analysis_default_params(void)
+{
+    softent_analysis_params p = {.params = softent_default_params(), .max_length = 512, .n_orders = 3};
+    for (int k = 0; k < 3; k++) p.orders[k] = k + 1;
+    return p;
+}
+
+static int check_params(const softent_analysis_params *p)
+{
+    if (p->max_length < 2) return se_fail(SOFTENT_E_INVALID, "max_length %lld: need >= 2", (long long)p->max_length);
+    if (p->n_orders < 1 || p->n_orders > SOFTENT_MAX_ARITY) return se_fail(SOFTENT_E_INVALID, "%d n-gram orders: need 1..%d", p->n_orders, SOFTENT_MAX_ARITY);
+    for (int k = 0; k < p->n_orders; k++)
+        if (p->orders[k] < 1 || p->orders[k] > SOFTENT_MAX_ARITY)
+            return se_fail(SOFTENT_E_INVALID, "n-gram order %d: need 1..%d", p->orders[k], SOFTENT_MAX_ARITY);
+    return SOFTENT_OK;
+}
+
+static int check_ids(const char *path, const int32_t *ids, int64_t n, int vocab_size)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= vocab_size)
+            return se_fail(SOFTENT_E_MISMATCH, "%s: token id %d is outside the model's vocabulary (%d): the tokenizer does not belong to this model",
+                           path, ids[i], vocab_size);
+    return SOFTENT_OK;
+}
+
+/* Keep a document (ids is taken over, also on failure). */
+static int keep(softent_analysis_corpus *c, int64_t *cap, int32_t *ids, int64_t n)
+{
+    if (c->info.docs_used == *cap) {
+        int64_t grown_cap = *cap ? *cap * 2 : 256;
+        se_analysis_doc *grown = realloc(c->docs, (size_t)grown_cap * sizeof *grown);
+        if (!grown) {
+            free(ids);
+            return se_fail(SOFTENT_E_NOMEM, "out of memory");
+        }
+        c->docs = grown;
+        *cap = grown_cap;
+    }
+    c->docs[c->info.docs_used++] = (se_analysis_doc){ids, n};
+    c->info.tokens += n;
+    c->info.positions += softent_ngram_positions(n, c->n_max);
+    c->info.token_hash = se_fnv1a64(c->info.token_hash, ids, (size_t)n * sizeof *ids);
+    return SOFTENT_OK;
+}
+
+static int done_reading(const softent_analysis_corpus *c)
+{
+    return (c->p.max_docs && c->info.docs_read >= c->p.max_docs) || (c->p.max_tokens && c->info.tokens >= c->p.max_tokens);
+}
+
+static int read_documents(softent_analysis_corpus *c, const char *path, softent_tokenizer *tok, int vocab_size)
+{
+    softent_corpus *in;
+    int rc = softent_corpus_open(&in, path, c->p.text_field);
+    if (rc) return rc;
+    int64_t cap = 0;
+    c->info.token_hash = SE_FNV1A64_INIT;
+    while (!rc && !done_reading(c)) {
+        const char *text;
+        size_t len;
+        if ((rc = softent_corpus_next(in, &text, &len)) || !text) break;
+        c->info.docs_read++;
+        int32_t *ids;
+        int64_t n;
+        if ((rc = softent_tokenizer_encode(tok, text, len, 1, &ids, &n))) break;
+        if (n > c->p.max_length) n = c->p.max_length;
+        if (softent_ngram_positions(n, c->n_max) == 0) {
+            c->info.docs_short++;
+            free(ids);
+            continue;
+        }
+        if ((rc = check_ids(path, ids, n, vocab_size))) free(ids);
+        else rc = keep(c, &cap, ids, n);
+    }
+    softent_corpus_close(in);
+    if (!rc && c->info.docs_used == 0)
+        rc = se_fail(SOFTENT_E_EMPTY, "%s: no document has the %d tokens that %d-grams on both sides of a position need (%lld read, %lld too short)",
+                     path, 2 * c->n_max, c->n_max, (long long)c->info.docs_read, (long long)c->info.docs_short);
+    return rc;
+}
+
+/* The labels of one order n over every document: in{n} and out{n}. */
+static int count_order(softent_analysis_corpus *c, int n, int64_t **in, int64_t **out)
+{
+    char name[2][16];
+    int set[2], rc = SOFTENT_OK;
+    snprintf(name[0], sizeof name[0], "in%d", n);
+    snprintf(name[1], sizeof name[1], "out%d", n);
+    for (int s = 0; s < 2 && !rc; s++) rc = softent_acc_add_labelset(c->labels, name[s], n, &set[s]);
+    for (int64_t i = 0; i < c->info.docs_used && !rc; i++) {
+        const se_analysis_doc *doc = &c->docs[i];
+        const int64_t npos = softent_ngram_positions(doc->n, c->n_max);
+        int64_t *grown_in = realloc(*in, (size_t)(npos * n) * sizeof **in);
+        if (grown_in) *in = grown_in;
+        int64_t *grown_out = realloc(*out, (size_t)(npos * n) * sizeof **out);
+        if (grown_out) *out = grown_out;
+        if (!grown_in || !grown_out) return se_fail(SOFTENT_E_NOMEM, "out of memory counting labels");
+        softent_ngram_labels(doc->tokens, doc->n, c->n_max, n, *in, *out);
+        if (!(rc = softent_acc_count(c->labels, set[0], *in, npos))) rc = softent_acc_count(c->labels, set[1], *out, npos);
+    }
+    return rc;
+}
+
+static int count_labels(softent_analysis_corpus *c)
+{
+    int rc = softent_acc_new(&c->labels, &c->p.params, c->d_model, NULL);
+    if (rc) return rc;
+    int64_t *in = NULL, *out = NULL; /* scratch [positions, n] of the largest document */
+    for (int k = 0; k < c->p.n_orders && !rc; k++) rc = count_order(c, c->p.orders[k], &in, &out);
+    free(in);
+    free(out);
+    return rc == SOFTENT_E_NOMEM ? se_fail(rc, "out of memory counting labels") : rc;
+}
+
+int softent_analysis_corpus_read(softent_analysis_corpus **out, const softent_analysis_params *p, const char *path,
+                                 softent_tokenizer *tok, int vocab_size, int64_t d_model)
+{
+    *out = NULL;
+    int rc = check_params(p);
+    if (rc) return rc;
+    softent_analysis_corpus *c = calloc(1, sizeof *c);
+    if (!c) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    c->p = *p;
+    c->d_model = d_model;
+    for (int k = 0; k < p->n_orders; k++) c->n_max = p->orders[k] > c->n_max ? p->orders[k] : c->n_max;
+    if (!(rc = read_documents(c, path, tok, vocab_size))) rc = count_labels(c);
+    c->p.text_field = NULL; /* borrowed, and read only above */
+    if (rc) softent_analysis_corpus_free(c);
+    else *out = c;
+    return rc;
+}
+
+void softent_analysis_corpus_get_info(const softent_analysis_corpus *c, softent_analysis_corpus_info *info)
+{
+    *info = c->info;
+}
+
+void softent_analysis_corpus_free(softent_analysis_corpus *c)
+{
+    if (!c) return;
+    for (int64_t i = 0; i < c->info.docs_used; i++) free(c->docs[i].tokens);
+    free(c->docs);
+    softent_acc_free(c->labels);
+    free(c);
+}

@@ -1,0 +1,24 @@
+/*
+ * corpus.h - what a corpus pass leaves for the runs (corpus.c writes it,
+ * run.c reads it): the truncated documents and the label counts.
+ */
+#ifndef SOFTENT_ANALYSIS_CORPUS_H
+#define SOFTENT_ANALYSIS_CORPUS_H
+
+#include "softent_analysis.h"
+
+typedef struct {
+    int32_t *tokens; /* [n] owned, truncated to max_length */
+    int64_t n;
+} se_analysis_doc;
+
+struct softent_analysis_corpus {
+    softent_analysis_params p; /* a copy; text_field is not used after the read */
+    int n_max;                 /* the largest order: the positions of every order */
+    int64_t d_model;
+    se_analysis_doc *docs;     /* [info.docs_used] owned */
+    softent_analysis_corpus_info info;
+    softent_acc *labels;       /* in{n}, out{n} counted over every position; no rows; owned */
+};
+
+#endif

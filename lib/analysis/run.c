@@ -1,0 +1,199 @@
+/*
+ * run.c - pass 2 of an analysis: a model's forward pass over a corpus,
+ * each selected layer's hidden states at the corpus' positions feeding its
+ * own accumulator (the label counts and reference points are the corpus'),
+ * and the measures gathered as data.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "corpus.h"
+
+/* strtoll, whole string, in [lo, hi]. */
+static int parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) return 0;
+    *out = v;
+    return 1;
+}
+
+/* chosen [top + 1] flags from a list "0,6,12". */
+static int choose_list(const char *spec, int top, char *chosen)
+{
+    char buf[1024];
+    int64_t k;
+    snprintf(buf, sizeof buf, "%s", spec);
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ","))
+        if (!parse_int(t, 0, top, &k)) return se_fail(SOFTENT_E_INVALID, "%s: layers run from 0 (embeddings) to %d", spec, top);
+        else chosen[k] = 1;
+    return SOFTENT_OK;
+}
+
+static int choose(const char *spec, int top, char *chosen)
+{
+    int64_t k;
+    if (!strcmp(spec, "all")) {
+        memset(chosen, 1, (size_t)top + 1);
+        return SOFTENT_OK;
+    }
+    if (strncmp(spec, "every:", 6)) return choose_list(spec, top, chosen);
+    if (!parse_int(spec + 6, 1, top > 0 ? top : 1, &k)) return se_fail(SOFTENT_E_INVALID, "%s: K must be 1..%d", spec, top);
+    for (int l = 0; l <= top; l += (int)k) chosen[l] = 1;
+    chosen[top] = 1;
+    return SOFTENT_OK;
+}
+
+int softent_analysis_select_layers(const char *spec, int top, int **sel, int *n_sel)
+{
+    *n_sel = 0;
+    *sel = calloc((size_t)top + 1, sizeof **sel);
+    char *chosen = calloc((size_t)top + 1, 1);
+    int rc = *sel && chosen ? choose(spec, top, chosen) : se_fail(SOFTENT_E_NOMEM, "out of memory");
+    for (int l = 0; !rc && l <= top; l++)
+        if (chosen[l]) (*sel)[(*n_sel)++] = l;
+    free(chosen);
+    return rc;
+}
+
+typedef struct {
+    const softent_analysis_corpus *c;
+    int *slot_of_layer; /* [n_layers + 1] accumulator index or -1; owned */
+    softent_acc **acc;  /* [n_sel] owned */
+    int n_acc;
+    int64_t row0;       /* first row of the document in flight */
+} feed;
+
+static int on_hidden(int layer, const float *h, int64_t n, int64_t d, void *user)
+{
+    feed *f = user;
+    int slot = f->slot_of_layer[layer];
+    if (slot < 0) return 0;
+    const int n_max = f->c->n_max;
+    return softent_acc_add(f->acc[slot], h + (int64_t)(n_max - 1) * d, softent_ngram_positions(n, n_max), f->row0);
+}
+
+static int forward_all(feed *f, softent_model *model, softent_analysis_progress_fn progress, void *user)
+{
+    const softent_analysis_corpus *c = f->c;
+    const double t0 = se_seconds();
+    int64_t done = 0;
+    f->row0 = 0;
+    for (int64_t i = 0; i < c->info.docs_used; i++) {
+        const se_analysis_doc *doc = &c->docs[i];
+        int rc = softent_model_forward(model, doc->tokens, doc->n, on_hidden, f, NULL);
+        if (rc) return rc;
+        f->row0 += softent_ngram_positions(doc->n, c->n_max);
+        done += doc->n;
+        if (progress) progress(i + 1, c->info.docs_used, done, c->info.tokens, se_seconds() - t0, user);
+    }
+    return SOFTENT_OK;
+}
+
+/* One accumulator per selected layer, sharing the corpus' labels. */
+static int make_feed(feed *f, const softent_analysis_corpus *c, int n_layers, const int *sel, int n_sel)
+{
+    *f = (feed){.c = c};
+    f->slot_of_layer = malloc(((size_t)n_layers + 1) * sizeof *f->slot_of_layer);
+    f->acc = calloc((size_t)n_sel, sizeof *f->acc);
+    if (!f->slot_of_layer || !f->acc) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    for (int l = 0; l <= n_layers; l++) f->slot_of_layer[l] = -1;
+    const float *w = softent_acc_refpoints(c->labels);
+    int64_t bytes = 0;
+    for (int s = 0; s < n_sel; s++) {
+        if (sel[s] < 0 || sel[s] > n_layers) return se_fail(SOFTENT_E_INVALID, "layer %d: the model has layers 0 to %d", sel[s], n_layers);
+        f->slot_of_layer[sel[s]] = s;
+        int rc = softent_acc_new(&f->acc[s], &c->p.params, c->d_model, w);
+        f->n_acc = s + (rc == SOFTENT_OK);
+        if (!rc) rc = softent_acc_share_labels(f->acc[s], c->labels);
+        if (rc) return rc;
+        bytes += softent_acc_memory(f->acc[s]);
+    }
+    const int64_t max = c->p.params.max_memory;
+    if (max > 0 && bytes > max)
+        return se_fail(SOFTENT_E_LIMIT, "the accumulators need about %.0f MB, over --max-memory %.0f MB; lower --null or --ngrams, select fewer --layers, or raise --max-memory",
+                       bytes / 1e6, max / 1e6);
+    return SOFTENT_OK;
+}
+
+static void free_feed(feed *f)
+{
+    for (int s = 0; s < f->n_acc; s++) softent_acc_free(f->acc[s]);
+    free(f->acc);
+    free(f->slot_of_layer);
+}
+
+static void collect_layer(const softent_analysis_corpus *c, softent_acc *acc, int layer, softent_analysis_result *r)
+{
+    softent_analysis_layer *l = &r->layers[r->n_layers++];
+    softent_summary sum;
+    softent_acc_summary(acc, &sum);
+    l->layer = layer;
+    l->H = sum.H;
+    l->rows = sum.rows;
+    r->eps = sum.eps;
+    for (int k = 0; k < c->p.n_orders; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "in%d", c->p.orders[k]);
+        softent_acc_labelset(acc, softent_acc_find_labelset(acc, name), &l->in[k]);
+        snprintf(name, sizeof name, "out%d", c->p.orders[k]);
+        softent_acc_labelset(acc, softent_acc_find_labelset(acc, name), &l->out[k]);
+        l->in[k].name = l->out[k].name = NULL; /* they die with the accumulators */
+        l->optimality[k] = softent_optimality(l->out[k].mi, l->in[k].mi);
+    }
+}
+
+/* The means over layers >= 1: the embedding layer is left out, as in the
+ * reference code, since it measures the tokenizer rather than the model. */
+static void layer_means(softent_analysis_result *r)
+{
+    for (int s = 0; s < r->n_layers; s++) {
+        const softent_analysis_layer *l = &r->layers[s];
+        if (l->layer == 0) continue;
+        r->n_mean++;
+        r->mean_H += l->H;
+        for (int k = 0; k < r->n_orders; k++) r->mean_in[k] += l->in[k].mi, r->mean_out[k] += l->out[k].mi;
+    }
+    r->mean_H = r->n_mean ? r->mean_H / r->n_mean : NAN;
+    for (int k = 0; k < r->n_orders; k++) {
+        r->mean_in[k] = r->n_mean ? r->mean_in[k] / r->n_mean : NAN;
+        r->mean_out[k] = r->n_mean ? r->mean_out[k] / r->n_mean : NAN;
+        r->mean_opt[k] = softent_optimality(r->mean_out[k], r->mean_in[k]);
+    }
+}
+
+int softent_analysis_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
+                         softent_analysis_progress_fn progress, void *user, softent_analysis_result *out)
+{
+    memset(out, 0, sizeof *out);
+    softent_model_config cfg;
+    softent_model_get_config(model, &cfg);
+    if (cfg.d_model != c->d_model)
+        return se_fail(SOFTENT_E_MISMATCH, "the model has d = %d, the corpus' reference points %lld", cfg.d_model, (long long)c->d_model);
+    feed f;
+    int rc = make_feed(&f, c, cfg.n_layers, sel, n_sel);
+    if (!rc) rc = forward_all(&f, model, progress, user);
+    for (int s = 0; s < n_sel && !rc; s++) rc = softent_acc_finish(f.acc[s]);
+    if (!rc && !(out->layers = calloc((size_t)n_sel, sizeof *out->layers))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
+    if (!rc) {
+        out->n_orders = c->p.n_orders;
+        memcpy(out->orders, c->p.orders, sizeof out->orders);
+        for (int s = 0; s < n_sel; s++) collect_layer(c, f.acc[s], sel[s], out);
+        layer_means(out);
+    }
+    free_feed(&f);
+    return rc;
+}
+
+void softent_analysis_result_free(softent_analysis_result *r)
+{
+    free(r->layers);
+    memset(r, 0, sizeof *r);
+}

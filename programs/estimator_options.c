@@ -1,0 +1,52 @@
+/* estimator_options.c - the estimator's options, parsed once (see estimator_options.h). */
+#include <string.h>
+
+#include "cli.h"
+#include "estimator_options.h"
+
+static int parse_weighting(softent_params *p, const char *arg, const char *cmd)
+{
+    if (!strcmp(arg, "prob")) p->weighting = SOFTENT_WEIGHT_PROB;
+    else if (!strcmp(arg, "uniform")) p->weighting = SOFTENT_WEIGHT_UNIFORM;
+    else return cli_usage_error(cmd, "--weighting %s: use prob or uniform", arg);
+    return 0;
+}
+
+int estimator_option(softent_params *p, int *threads, int c, const char *arg, const char *cmd)
+{
+    int64_t v;
+    switch (c) {
+    case OPT_BINS:
+        if (!parse_i64(arg, 2, 1000000, &p->m)) return cli_usage_error(cmd, "--bins %s: need an integer m in 2..1000000", arg);
+        return 0;
+    case OPT_SEED:
+        if (!parse_i64(arg, 0, INT64_MAX, &v)) return cli_usage_error(cmd, "--seed %s: need a non-negative integer", arg);
+        p->seed = (uint64_t)v;
+        return 0;
+    case OPT_CAL:
+        if (softent_calibration_parse(arg, &p->calibration, &p->eps))
+            return cli_usage_error(cmd, "--calibration %s: use exact, bound, leading or a positive number", arg);
+        return 0;
+    case OPT_WEIGHT: return parse_weighting(p, arg, cmd);
+    case OPT_MINCOUNT:
+        if (!parse_i64(arg, 1, INT64_MAX, &p->min_count)) return cli_usage_error(cmd, "--min-count %s: need an integer >= 1", arg);
+        return 0;
+    case OPT_NULL:
+        if (!parse_i64(arg, 0, 100000, &v)) return cli_usage_error(cmd, "--null %s: need R in 0..100000", arg);
+        p->null_perms = (int)v;
+        return 0;
+    case OPT_NULLSEED:
+        if (!parse_i64(arg, 0, INT64_MAX, &v)) return cli_usage_error(cmd, "--null-seed %s: need a non-negative integer", arg);
+        p->null_seed = (uint64_t)v;
+        return 0;
+    case OPT_THREADS:
+        if (!parse_i64(arg, 1, 4096, &v)) return cli_usage_error(cmd, "--threads %s: need a positive integer", arg);
+        *threads = (int)v;
+        return 0;
+    case OPT_MAXMEM:
+        if (!parse_i64(arg, 1, INT64_MAX / (1 << 20), &v)) return cli_usage_error(cmd, "--max-memory %s: need megabytes", arg);
+        p->max_memory = v << 20;
+        return 0;
+    }
+    return cli_usage_error(cmd, "unknown option");
+}
