@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "softent_tokenizer.h"
+#include "text/tokenizer_write.h"
 
 static const char USAGE[] =
     "usage: softent tokenize MODEL_DIR|tokenizer.json [FILE|-] [options]\n"
@@ -27,6 +28,8 @@ static const char USAGE[] =
 enum { OPT_JSON = 256, OPT_NO_SPECIAL };
 
 /* JSON string of a token (valid UTF-8 from the vocabulary, written as is). */
+/* A token as a JSON string (null for an id without one), escaped as the
+ * tokenizer.json writer escapes. */
 static void put_json_string(const char *s, FILE *out)
 {
     if (!s) {
@@ -34,17 +37,7 @@ static void put_json_string(const char *s, FILE *out)
         return;
     }
     putc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            putc('\\', out);
-            putc(c, out);
-        } else if (c < 0x20) {
-            fprintf(out, "\\u%04x", c);
-        } else {
-            putc(c, out);
-        }
-    }
+    se_json_put_escaped(out, s, strlen(s));
     putc('"', out);
 }
 

@@ -28,6 +28,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "softent_tokenizer.h"
@@ -109,13 +110,6 @@ struct softent_bpe_trainer {
     size_t n_merges, cap_merges;
     int trained;
 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- parameters and the initial vocabulary ----------------------------------- */
 
@@ -291,7 +285,7 @@ static int count_word(void *ctx, const char *w, size_t n)
 int softent_bpe_trainer_feed(softent_bpe_trainer *t, const char *text, size_t len)
 {
     if (t->trained) return se_fail(SOFTENT_E_ORDER, "tokenizer training: a document fed after training");
-    double t0 = now();
+    double t0 = se_seconds();
     const char *s = text;
     size_t n = len;
     /* The encoder reads invalid UTF-8 as U+FFFD: train on what it will see. */
@@ -305,7 +299,7 @@ int softent_bpe_trainer_feed(softent_bpe_trainer *t, const char *text, size_t le
     t->stats.documents++;
     t->stats.bytes += (int64_t)len;
     t->stats.distinct_words = (int64_t)t->n_words;
-    t->stats.count_seconds += now() - t0;
+    t->stats.count_seconds += se_seconds() - t0;
     return rc;
 }
 
@@ -555,7 +549,7 @@ int softent_bpe_trainer_train(softent_bpe_trainer *t)
 {
     if (t->trained) return se_fail(SOFTENT_E_ORDER, "tokenizer training: trained twice");
     if (!t->n_words) return se_fail(SOFTENT_E_EMPTY, "tokenizer training: no text to train on");
-    double t0 = now();
+    double t0 = se_seconds();
     state s = {0};
     int rc = state_init(t, &s);
     while (!rc && (int64_t)t->n_tokens < t->vocab_size && s.n_heap) {
@@ -571,7 +565,7 @@ int softent_bpe_trainer_train(softent_bpe_trainer *t)
     }
     state_free(&s);
     t->trained = 1;
-    t->stats.merge_seconds = now() - t0;
+    t->stats.merge_seconds = se_seconds() - t0;
     return rc;
 }
 
