@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "corpus.h"
@@ -40,17 +41,11 @@ static int check_ids(const char *path, const int32_t *ids, int64_t n, int vocab_
 }
 
 /* Keep a document (ids is taken over, also on failure). */
-static int keep(softent_analysis_corpus *c, int64_t *cap, int32_t *ids, int64_t n)
+static int keep(softent_analysis_corpus *c, size_t *cap, int32_t *ids, int64_t n)
 {
-    if (c->info.docs_used == *cap) {
-        int64_t grown_cap = *cap ? *cap * 2 : 256;
-        se_analysis_doc *grown = realloc(c->docs, (size_t)grown_cap * sizeof *grown);
-        if (!grown) {
-            free(ids);
-            return se_fail(SOFTENT_E_NOMEM, "out of memory");
-        }
-        c->docs = grown;
-        *cap = grown_cap;
+    if (se_grow(&c->docs, cap, (size_t)c->info.docs_used + 1, sizeof *c->docs)) {
+        free(ids);
+        return SOFTENT_E_NOMEM;
     }
     c->docs[c->info.docs_used++] = (se_analysis_doc){ids, n};
     c->info.tokens += n;
@@ -69,7 +64,7 @@ static int read_documents(softent_analysis_corpus *c, const char *path, softent_
     softent_corpus *in;
     int rc = softent_corpus_open(&in, path, c->p.text_field);
     if (rc) return rc;
-    int64_t cap = 0;
+    size_t cap = 0;
     c->info.token_hash = SE_FNV1A64_INIT;
     while (!rc && !done_reading(c)) {
         const char *text;

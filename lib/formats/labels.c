@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "matrix.h"
 
@@ -79,7 +80,8 @@ static int load_csv(FILE *f, const char *path, const char *column, int64_t **key
     char *fields[4096];
     int col = -1, rc = SOFTENT_OK;
     char sep = ',';
-    int64_t count = 0, out_cap = 0, lineno = 0;
+    int64_t count = 0, lineno = 0;
+    size_t out_cap = 0;
     int64_t *out = NULL;
     rewind(f);
     while ((len = getline(&line, &cap, f)) >= 0 && !rc) {
@@ -108,11 +110,9 @@ static int load_csv(FILE *f, const char *path, const char *column, int64_t **key
             rc = se_fail(SOFTENT_E_FORMAT, "%s:%lld: column %d is not an integer label", path, (long long)lineno, col);
             break;
         }
-        if (count == out_cap) {
-            out_cap = out_cap ? out_cap * 2 : 4096;
-            int64_t *grown = realloc(out, (size_t)out_cap * sizeof *out);
-            if (!grown) { rc = se_fail(SOFTENT_E_NOMEM, "out of memory"); break; }
-            out = grown;
+        if (se_grow(&out, &out_cap, (size_t)count + 1, sizeof *out)) {
+            rc = se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", path);
+            break;
         }
         out[count++] = v;
     }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "matrix.h"
 
@@ -145,7 +146,8 @@ int se_text_matrix(softent_matrix **out, const char *path, FILE *f)
 {
     char *line = NULL;
     size_t cap = 0;
-    int64_t rows = 0, cols = -1, lineno = 0, n = 0, mem_cap = 0;
+    int64_t rows = 0, cols = -1, lineno = 0, n = 0;
+    size_t mem_cap = 0;
     float *mem = NULL;
     int rc = SOFTENT_OK;
     while (!rc && getline(&line, &cap, f) >= 0) {
@@ -161,11 +163,9 @@ int se_text_matrix(softent_matrix **out, const char *path, FILE *f)
                 rc = se_fail(SOFTENT_E_FORMAT, "%s:%lld: field %lld is not a number", path, (long long)lineno, (long long)k + 1);
                 break;
             }
-            if (n == mem_cap) {
-                mem_cap = mem_cap ? mem_cap * 2 : 4096;
-                float *grown = realloc(mem, (size_t)mem_cap * sizeof *mem);
-                if (!grown) { rc = se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", path); break; }
-                mem = grown;
+            if (se_grow(&mem, &mem_cap, (size_t)n + 1, sizeof *mem)) {
+                rc = se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", path);
+                break;
             }
             mem[n++] = v;
             k++;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "softent_io.h"
@@ -44,17 +45,12 @@ static int is_dir(const char *path)
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-static int append(softent_rundir_checkpoint **list, int *n, int *cap, int64_t step, char *path)
+static int append(softent_rundir_checkpoint **list, int *n, size_t *cap, int64_t step, char *path)
 {
-    if (*n == *cap) {
-        int grown_cap = *cap ? *cap * 2 : 16;
-        softent_rundir_checkpoint *grown = realloc(*list, (size_t)grown_cap * sizeof *grown);
-        if (!grown) return se_fail(SOFTENT_E_NOMEM, "out of memory");
-        *list = grown;
-        *cap = grown_cap;
-    }
-    (*list)[(*n)++] = (softent_rundir_checkpoint){step, path};
-    return SOFTENT_OK;
+    if (*n == INT32_MAX) return se_fail(SOFTENT_E_LIMIT, "more than 2^31 checkpoints");
+    int rc = se_grow(list, cap, (size_t)*n + 1, sizeof **list);
+    if (!rc) (*list)[(*n)++] = (softent_rundir_checkpoint){step, path};
+    return rc;
 }
 
 int softent_rundir_list(const char *run_dir, softent_rundir_checkpoint **out, int *n_out)
@@ -64,7 +60,8 @@ int softent_rundir_list(const char *run_dir, softent_rundir_checkpoint **out, in
     DIR *dir = opendir(run_dir);
     if (!dir) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", run_dir, strerror(errno));
     softent_rundir_checkpoint *list = NULL;
-    int n = 0, cap = 0, rc = SOFTENT_OK;
+    int n = 0, rc = SOFTENT_OK;
+    size_t cap = 0;
     struct dirent *e;
     while (!rc && (e = readdir(dir))) {
         int64_t step;
@@ -171,21 +168,16 @@ int softent_loss_csv_read(const char *path, int64_t **steps, double **val_loss, 
     *n = 0;
     FILE *f = fopen(path, "r");
     if (!f) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    int64_t cap = 0;
+    size_t cap = 0, cap_val = 0;
     int rc = SOFTENT_OK;
     char line[512];
     while (!rc && fgets(line, sizeof line, f)) {
         int64_t step;
         double val;
         if (!parse_row(line, &step, &val)) continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 256;
-            int64_t *gs = realloc(*steps, (size_t)cap * sizeof *gs);
-            if (gs) *steps = gs;
-            double *gv = realloc(*val_loss, (size_t)cap * sizeof *gv);
-            if (gv) *val_loss = gv;
-            if (!gs || !gv) { rc = se_fail(SOFTENT_E_NOMEM, "out of memory"); break; }
-        }
+        if ((rc = se_grow(steps, &cap, (size_t)*n + 1, sizeof **steps)) ||
+            (rc = se_grow(val_loss, &cap_val, (size_t)*n + 1, sizeof **val_loss)))
+            break;
         (*steps)[*n] = step;
         (*val_loss)[(*n)++] = val;
     }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "formats/dtype.h"
@@ -31,18 +32,15 @@ struct se_st_model {
     char *source;            /* model.safetensors or the index, for messages */
     int n_files;
     st_file *files;          /* [n_files] */
-    int64_t n_tensors, cap;
+    int64_t n_tensors;
+    size_t cap;
     se_st_tensor *tensors;   /* [n_tensors] sorted by name */
 };
 
 static int add_tensor(se_st_model *st, const se_st_tensor *t)
 {
-    if (st->n_tensors == st->cap) {
-        int64_t cap = st->cap ? 2 * st->cap : 256;
-        se_st_tensor *grown = realloc(st->tensors, (size_t)cap * sizeof *grown);
-        if (!grown) return se_fail(SOFTENT_E_NOMEM, "%s: out of memory indexing tensors", t->file);
-        st->tensors = grown, st->cap = cap;
-    }
+    if (se_grow(&st->tensors, &st->cap, (size_t)st->n_tensors + 1, sizeof *st->tensors))
+        return se_fail(SOFTENT_E_NOMEM, "%s: out of memory indexing tensors", t->file);
     st->tensors[st->n_tensors++] = *t;
     return SOFTENT_OK;
 }

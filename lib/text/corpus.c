@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "softent_corpus.h"
@@ -48,11 +49,9 @@ static int list_directory(softent_corpus *c)
     int rc = SOFTENT_OK;
     while (!rc && (e = readdir(dir))) {
         if (!has_suffix(e->d_name, ".txt")) continue;
-        if (c->n_files == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **grown = realloc(c->files, cap * sizeof *grown);
-            if (!grown) { rc = se_fail(SOFTENT_E_NOMEM, "out of memory listing %s", c->path); break; }
-            c->files = grown;
+        if (se_grow(&c->files, &cap, c->n_files + 1, sizeof *c->files)) {
+            rc = se_fail(SOFTENT_E_NOMEM, "out of memory listing %s", c->path);
+            break;
         }
         if (!(c->files[c->n_files] = strdup(e->d_name))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
         else c->n_files++;
