@@ -147,6 +147,7 @@ static void collect_layer(const softent_analysis_corpus *c, softent_acc *acc, in
         softent_acc_labelset(acc, softent_acc_find_labelset(acc, name), &l->out[k]);
         l->in[k].name = l->out[k].name = NULL; /* they die with the accumulators */
         l->optimality[k] = softent_optimality(l->out[k].mi, l->in[k].mi);
+        l->optimality_corrected[k] = l->in[k].null_perms > 0 ? softent_optimality(l->out[k].mi_corrected, l->in[k].mi_corrected) : NAN;
     }
 }
 
@@ -159,13 +160,22 @@ static void layer_means(softent_analysis_result *r)
         if (l->layer == 0) continue;
         r->n_mean++;
         r->mean_H += l->H;
-        for (int k = 0; k < r->n_orders; k++) r->mean_in[k] += l->in[k].mi, r->mean_out[k] += l->out[k].mi;
+        for (int k = 0; k < r->n_orders; k++) {
+            r->mean_in[k] += l->in[k].mi, r->mean_out[k] += l->out[k].mi;
+            r->mean_in_corrected[k] += l->in[k].mi_corrected, r->mean_out_corrected[k] += l->out[k].mi_corrected;
+            r->mean_in_null_sd[k] += l->in[k].mi_null_sd, r->mean_out_null_sd[k] += l->out[k].mi_null_sd;
+        }
     }
-    r->mean_H = r->n_mean ? r->mean_H / r->n_mean : NAN;
+    const int null = r->n_layers > 0 && r->layers[0].in[0].null_perms > 0;
+    const double n = r->n_mean ? r->n_mean : NAN;
+    r->mean_H /= n;
     for (int k = 0; k < r->n_orders; k++) {
-        r->mean_in[k] = r->n_mean ? r->mean_in[k] / r->n_mean : NAN;
-        r->mean_out[k] = r->n_mean ? r->mean_out[k] / r->n_mean : NAN;
+        r->mean_in[k] /= n;
+        r->mean_out[k] /= n;
         r->mean_opt[k] = softent_optimality(r->mean_out[k], r->mean_in[k]);
+        double *corrected[] = {&r->mean_in_corrected[k], &r->mean_out_corrected[k], &r->mean_in_null_sd[k], &r->mean_out_null_sd[k]};
+        for (int i = 0; i < 4; i++) *corrected[i] = null ? *corrected[i] / n : NAN;
+        r->mean_opt_corrected[k] = null ? softent_optimality(r->mean_out_corrected[k], r->mean_in_corrected[k]) : NAN;
     }
 }
 
