@@ -19,6 +19,13 @@ static double in_units(const softent_acc *acc, const run_info *info, double x)
     return x;
 }
 
+static int has_null(const softent_acc *acc)
+{
+    softent_params p;
+    softent_acc_params(acc, &p);
+    return p.null_perms > 0;
+}
+
 static const char *weighting_name(softent_weighting w)
 {
     return w == SOFTENT_WEIGHT_UNIFORM ? "uniform" : "prob";
@@ -46,14 +53,30 @@ int check_pairs(const softent_acc *acc, const run_info *info, const char *cmd)
     return 0;
 }
 
-static double pair_optimality(const softent_acc *acc, const char *pair)
+/* The measures of a pair's two sets; 0 when the pair names none. */
+static int pair_measures(const softent_acc *acc, const char *pair, softent_labelset_measures *mo,
+                         softent_labelset_measures *mi)
 {
     int out, in;
+    if (!pair_sets(acc, pair, &out, &in)) return 0;
+    softent_acc_labelset(acc, out, mo);
+    softent_acc_labelset(acc, in, mi);
+    return 1;
+}
+
+static double pair_optimality(const softent_acc *acc, const char *pair)
+{
     softent_labelset_measures mo, mi;
-    if (!pair_sets(acc, pair, &out, &in)) return NAN;
-    softent_acc_labelset(acc, out, &mo);
-    softent_acc_labelset(acc, in, &mi);
-    return softent_optimality(mo.mi, mi.mi);
+    return pair_measures(acc, pair, &mo, &mi) ? softent_optimality(mo.mi, mi.mi) : NAN;
+}
+
+/* I_c(out) / I_c(in) with I_c = I - mean(I_null); NaN without a null or
+ * when I_c(in) <= 0 (the plug-in ratio's rule, applied to the headline). */
+static double pair_optimality_corrected(const softent_acc *acc, const char *pair)
+{
+    softent_labelset_measures mo, mi;
+    if (!pair_measures(acc, pair, &mo, &mi) || mo.null_perms <= 0 || mi.null_perms <= 0) return NAN;
+    return softent_optimality(mo.mi_corrected, mi.mi_corrected);
 }
 
 static void format_key(char *buf, size_t size, const int64_t *key, int arity)
@@ -62,6 +85,66 @@ static void format_key(char *buf, size_t size, const int64_t *key, int arity)
     buf[0] = '\0';
     for (int k = 0; k < arity && used < size; k++)
         used += (size_t)snprintf(buf + used, size - used, k ? " %lld" : "%lld", (long long)key[k]);
+}
+
+/* The first column's width: name, values, rows and H(Z) come before the
+ * corrected block. */
+#define LEAD_WIDTH 48
+
+static void table_header(int with_null)
+{
+    if (with_null)
+        printf("\n%-*s %-31s | %s\n", LEAD_WIDTH, "", "corrected:", "plug-in (biased upward):");
+    else
+        printf("\n");
+    printf("%-16s %9s %10s %10s", "label set", "values", "rows", "H(Z)");
+    if (with_null)
+        printf(" %11s %10s %8s | %10s %10s %10s %10s\n", "I corrected", "null sd", "p", "I(X;Z)", "H(Z|X)",
+               "regularity", "null mean");
+    else
+        printf(" %10s %10s %10s\n", "H(Z|X)", "I(X;Z)", "regularity");
+}
+
+/* With a null the row leads with the corrected I; the plug-in I, H(Z|X)
+ * and regularity follow it, after the bar. */
+static void table_row(const softent_acc *acc, const run_info *info, int k, int with_null)
+{
+    softent_labelset_measures m;
+    softent_acc_labelset(acc, k, &m);
+    printf("%-16s %9lld %10lld %10.6f", m.name, (long long)m.n_kept_values, (long long)m.rows, in_units(acc, info, m.H));
+    if (with_null)
+        printf(" %11.6f %10.6f %8.4f | %10.6f %10.6f %10.6f %10.6f\n", in_units(acc, info, m.mi_corrected),
+               in_units(acc, info, m.mi_null_sd), m.p_value, in_units(acc, info, m.mi), in_units(acc, info, m.H_cond),
+               m.regularity, in_units(acc, info, m.mi_null_mean));
+    else
+        printf(" %10.6f %10.6f %10.6f\n", in_units(acc, info, m.H_cond), in_units(acc, info, m.mi), m.regularity);
+}
+
+/* A ratio, or why it has none: the table never prints "nan".  Returns
+ * whether it was defined. */
+static int print_ratio(double v, const char *in_name, const char *what)
+{
+    if (isfinite(v)) printf("%.6f", v);
+    else printf("undefined (%sI(%s) <= 0)", what, in_name);
+    return isfinite(v);
+}
+
+/* With a null the corrected ratio leads; the plug-in follows, labelled. */
+static void table_optimality(const softent_acc *acc, const run_info *info, int with_null)
+{
+    for (int i = 0; i < info->n_pairs; i++) {
+        char out[256];
+        snprintf(out, sizeof out, "%s", info->pairs[i]);
+        char *in = strchr(out, ',');
+        *in++ = '\0';
+        printf("optimality I(%s)/I(%s) = ", out, in);
+        if (with_null) {
+            if (print_ratio(pair_optimality_corrected(acc, info->pairs[i]), in, "corrected ")) printf(" (corrected)");
+            printf("; plug-in ");
+        }
+        print_ratio(pair_optimality(acc, info->pairs[i]), in, "");
+        printf("\n");
+    }
 }
 
 int write_table(const softent_acc *acc, const run_info *info)
@@ -81,25 +164,17 @@ int write_table(const softent_acc *acc, const run_info *info)
         printf("entropies in %s\n\n", UNIT_NAMES[info->units]);
     printf("H(Z) = %.6f\n", in_units(acc, info, s.H));
     if (s.n_labelsets == 0) return 0;
-    printf("\n%-16s %9s %10s %10s %10s %10s %10s", "label set", "values", "rows", "H(Z)", "H(Z|X)", "I(X;Z)", "regularity");
-    if (p.null_perms > 0) printf(" %10s %10s %10s %8s", "I null", "null sd", "I - null", "p");
-    printf("\n");
-    for (int k = 0; k < s.n_labelsets; k++) {
-        softent_labelset_measures m;
-        softent_acc_labelset(acc, k, &m);
-        printf("%-16s %9lld %10lld %10.6f %10.6f %10.6f %10.6f", m.name, (long long)m.n_kept_values,
-               (long long)m.rows, in_units(acc, info, m.H), in_units(acc, info, m.H_cond), in_units(acc, info, m.mi), m.regularity);
-        if (p.null_perms > 0)
-            printf(" %10.6f %10.6f %10.6f %8.4f", in_units(acc, info, m.mi_null_mean), in_units(acc, info, m.mi_null_sd),
-                   in_units(acc, info, m.mi_corrected), m.p_value);
-        printf("\n");
-    }
-    if (p.null_perms > 0)
-        printf("\nnull: %d label permutations (seed %llu); p = (1 + #{I_null >= I}) / (R + 1)\n",
+    int with_null = has_null(acc);
+    table_header(with_null);
+    for (int k = 0; k < s.n_labelsets; k++) table_row(acc, info, k, with_null);
+    if (with_null) {
+        printf("\ncorrected: I(X;Z) minus the mean I of %d label permutations (the null); read it first.\n"
+               "The plug-in I(X;Z) is biased upward, most for label sets with many rare values.\n",
+               p.null_perms);
+        printf("null: %d label permutations (seed %llu); p = (1 + #{I_null >= I}) / (R + 1)\n",
                p.null_perms, (unsigned long long)p.null_seed);
-    for (int i = 0; i < info->n_pairs; i++)
-        printf("optimality I(%s)/I(%s) = %.6f\n", info->pairs[i], strchr(info->pairs[i], ',') + 1,
-               pair_optimality(acc, info->pairs[i]));
+    }
+    table_optimality(acc, info, with_null);
     return 0;
 }
 
@@ -166,10 +241,18 @@ static cJSON *labelset_json(const softent_acc *acc, int k, const run_info *info)
     return o;
 }
 
+/* NaN as JSON null, spelled out rather than left to cJSON's printer. */
+static void add_number_or_null(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
 int write_json(const softent_acc *acc, const run_info *info, const char *path)
 {
     softent_summary s;
     softent_acc_summary(acc, &s);
+    int with_null = has_null(acc);
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "softent_version", SOFTENT_VERSION);
     cJSON *in = cJSON_AddObjectToObject(root, "input");
@@ -191,6 +274,7 @@ int write_json(const softent_acc *acc, const run_info *info, const char *path)
         cJSON_AddStringToObject(o, "out", out);
         cJSON_AddStringToObject(o, "in", strchr(info->pairs[i], ',') + 1);
         cJSON_AddNumberToObject(o, "value", pair_optimality(acc, info->pairs[i]));
+        if (with_null) add_number_or_null(o, "value_corrected", pair_optimality_corrected(acc, info->pairs[i]));
         cJSON_AddItemToArray(opt, o);
     }
     char *text = cJSON_Print(root);
@@ -208,6 +292,7 @@ int write_csv(const softent_acc *acc, const run_info *info, const char *path)
     FILE *f = cf.f;
     softent_summary s;
     softent_acc_summary(acc, &s);
+    int with_null = has_null(acc);
     fprintf(f, "label_set,key,measure,value\n");
     fprintf(f, ",,H,%.17g\n,,rows,%lld\n,,skipped,%lld\n,,eps,%.17g\n", in_units(acc, info, s.H), (long long)s.rows, (long long)s.skipped, s.eps);
     for (int k = 0; k < s.n_labelsets; k++) {
@@ -230,7 +315,14 @@ int write_csv(const softent_acc *acc, const run_info *info, const char *path)
             fprintf(f, "%s,%s,count,%lld\n%s,%s,H_cond,%.17g\n", m.name, kb, (long long)count, m.name, kb, in_units(acc, info, h));
         }
     }
-    for (int i = 0; i < info->n_pairs; i++)
+    for (int i = 0; i < info->n_pairs; i++) {
         fprintf(f, "\"%s\",,optimality,%.17g\n", info->pairs[i], pair_optimality(acc, info->pairs[i]));
+        if (!with_null) continue;
+        /* undefined (I_c(in) <= 0) is an empty value: readers take it as missing */
+        char v[32] = "";
+        double c = pair_optimality_corrected(acc, info->pairs[i]);
+        if (isfinite(c)) snprintf(v, sizeof v, "%.17g", c);
+        fprintf(f, "\"%s\",,optimality_corrected,%s\n", info->pairs[i], v);
+    }
     return cli_file_commit(&cf, 1);
 }

@@ -1,7 +1,9 @@
 """softent estimate against the NumPy oracle (tests/oracle.py): H(Z) and
 I(X;Z) on scikit-learn's digits and on synthetic data, every input format,
-the weighting and min-count options, and the reference Python's numbers in
---calibration bound mode."""
+the weighting and min-count options, the reference Python's numbers in
+--calibration bound mode, and the readable table (led by the corrected I
+when a null was run) and corrected optimality in table, JSON and CSV."""
+import csv
 import gzip
 import json
 import math
@@ -10,6 +12,7 @@ import struct
 import numpy as np
 
 import oracle
+import table
 from common import Fail, close, estimate_json, main, run, save_npy, tmp
 
 DIGITS = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
@@ -201,10 +204,79 @@ def check_units():
         close(f"regularity in {unit}", r["label_sets"][0]["regularity"], eff["label_sets"][0]["regularity"], 0)
 
 
+PRINTED = 5e-7 + TOL  # the table prints 6 decimals
+
+
+def table_json_csv(*args):
+    """One run's table (stdout), JSON and CSV ({(label_set, measure): value})."""
+    jp, cp = tmp("t.json"), tmp("t.csv")
+    stdout = run("estimate", *args, "--json", jp, "--csv", cp).stdout
+    with open(jp) as f:
+        result = json.load(f)
+    with open(cp) as f:
+        rows = {(r["label_set"], r["measure"]): r["value"] for r in csv.DictReader(f) if not r["key"]}
+    return stdout, result, rows
+
+
 def check_table_output():
     z, y = digits()
-    p = run("estimate", save_npy("digits.npy", z), "--labels", "digit=" + save_npy("y.npy", y))
-    assert "H(Z) =" in p.stdout and "digit" in p.stdout, p.stdout
+    stdout, r, _ = table_json_csv(save_npy("digits.npy", z), "--labels", "digit=" + save_npy("y.npy", y))
+    assert "H(Z) =" in stdout and "I corrected" not in stdout and "plug-in" not in stdout, stdout
+    got = table.labelsets(stdout)["digit"]
+    want = oracle.measures(z, oracle.reference_points(0, 100, 64), r["settings"]["eps"], {"digit": y})["sets"]["digit"]
+    for key in ("H", "H_cond", "I"):
+        close(f"table {key}", got[key], want[key], PRINTED)
+    close("table regularity", got["regularity"], r["label_sets"][0]["regularity"], 5e-7)
+    assert got["values"] == 10 and got["rows"] == 1797, got
+
+
+def check_table_leads_with_corrected():
+    z, y = digits()
+    stdout, r, _ = table_json_csv(save_npy("digits.npy", z), "--labels", "digit=" + save_npy("y.npy", y), "--null", 20)
+    header = next(line for line in stdout.splitlines() if line.startswith("label set"))
+    if not header.index("I corrected") < header.index("I(X;Z)") or "plug-in" not in stdout:
+        raise Fail(f"the table does not lead with the corrected I:\n{stdout}")
+    got, js = table.labelsets(stdout)["digit"], r["label_sets"][0]
+    want = oracle.measures(z, oracle.reference_points(0, 100, 64), r["settings"]["eps"], {"digit": y})["sets"]["digit"]
+    close("table I corrected = JSON I_corrected", got["I_corrected"], js["null"]["I_corrected"], 5e-7)
+    close("table plug-in I = JSON I", got["I"], js["I"], 5e-7)
+    close("table plug-in I = oracle I", got["I"], want["I"], PRINTED)
+    close("table H(Z|X) = oracle", got["H_cond"], want["H_cond"], PRINTED)
+    close("table null mean = JSON", got["I_null_mean"], js["null"]["I_null_mean"], 5e-7)
+    close("table corrected = plug-in - null mean", got["I_corrected"], got["I"] - got["I_null_mean"], 1.5e-6)
+    for words in ("minus the mean I of 20 label permutations", "biased upward"):
+        assert words in stdout, f"no {words!r} under the table:\n{stdout}"
+    assert not table.has_nan(stdout), stdout
+
+
+def check_corrected_optimality():
+    """JSON's and CSV's corrected optimality against I_c = oracle I - the
+    null mean softent reports; a set with I_c(in) = 0 (one label value)
+    gives null / empty / "undefined", never NaN."""
+    z, y, pairs = synthetic()
+    const = np.zeros(len(y), dtype=np.int64)
+    sets = {"y": y, "pair": pairs, "c": const}
+    args = [save_npy("o_z.npy", z)] + [a for n, v in sets.items() for a in ("--labels", f"{n}=" + save_npy(f"o_{n}.npy", v))]
+    opts = ["--optimality", "pair,y", "--optimality", "y,pair", "--optimality", "y,c", "--null", 20]
+    stdout, r, rows = table_json_csv(*args, *opts)
+    want = oracle.measures(z, oracle.reference_points(0, 100, 32), r["settings"]["eps"], sets)["sets"]
+    js = {s["name"]: s for s in r["label_sets"]}
+    ic = {n: want[n]["I"] - js[n]["null"]["I_null_mean"] for n in sets}
+    printed = table.optimality(stdout)
+    for o in r["optimality"]:
+        out, inn, key = o["out"], o["in"], f"{o['out']},{o['in']}"
+        if inn == "c":
+            assert o["value_corrected"] is None and rows[(key, "optimality_corrected")] == "", (o, rows)
+            assert printed[(out, inn)]["text"].startswith("undefined (corrected I(c) <= 0)"), printed
+            continue
+        assert ic[inn] > 0.01, f"I_c({inn}) = {ic[inn]}: the check needs it well above 0"
+        expect = ic[out] / ic[inn]
+        close(f"JSON corrected optimality {key}", o["value_corrected"], expect, 1e-5, rel=True)
+        close(f"CSV corrected optimality {key}", float(rows[(key, "optimality_corrected")]), expect, 1e-5, rel=True)
+        close(f"table corrected optimality {key}", printed[(out, inn)]["corrected"], expect, 1e-5 + 5e-7 / expect, rel=True)
+        close(f"JSON plug-in optimality {key}", o["value"], want[out]["I"] / want[inn]["I"], 1e-5, rel=True)
+        close(f"table plug-in optimality {key}", printed[(out, inn)]["plug_in"], o["value"], 5e-7)
+    assert not table.has_nan(stdout), stdout
 
 
 main(globals())
