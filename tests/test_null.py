@@ -1,11 +1,18 @@
 """The permutation null: with labels independent of Z the bias-corrected I
 sits within 3 null sd of 0 (unigram- and bigram-like label sets); with
-labels that carry information the p-value is below 0.01; and the null
-agrees with an explicit NumPy permutation test in distribution."""
+labels that carry information the p-value is below 0.01; the null
+agrees with an explicit NumPy permutation test in distribution; and an
+optimality over independent labels (corrected I(in) near or below 0) is
+"undefined" or a number in the table, null or a number in JSON, never
+NaN."""
+import csv
+import json
+
 import numpy as np
 
 import oracle
-from common import Fail, estimate_json, main, save_npy
+import table
+from common import Fail, estimate_json, main, run, save_npy, tmp
 
 
 def zipf_tokens(n, v, seed):
@@ -63,6 +70,35 @@ def check_null_matches_numpy_permutations():
         raise Fail(f"null mean {null['I_null_mean']:.6f} vs NumPy permutations {np.mean(ref):.6f} (se {se:.2g})")
     if not 0.6 < null["I_null_sd"] / np.std(ref, ddof=1) < 1.6:
         raise Fail(f"null sd {null['I_null_sd']:.3g} vs NumPy permutations {np.std(ref, ddof=1):.3g}")
+
+
+def check_optimality_over_independent_labels():
+    rng = np.random.default_rng(12)
+    n, d, k = 4000, 16, 8
+    y = rng.integers(0, k, n)
+    z = (rng.standard_normal((k, d))[y] + rng.standard_normal((n, d))).astype(np.float32)
+    args = [save_npy("o_z.npy", z), "--labels", "y=" + save_npy("o_y.npy", y), "--null", 30]
+    names = [f"u{i}" for i in range(4)]  # independent of Z: I_c near 0, some below
+    for i, name in enumerate(names):
+        args += ["--labels", f"{name}=" + save_npy(f"o_{name}.npy", zipf_tokens(n, 200, 20 + i)), "--optimality", f"y,{name}"]
+    stdout = run("estimate", *args, "--json", tmp("o.json"), "--csv", tmp("o.csv")).stdout
+    with open(tmp("o.json")) as f:
+        r = json.load(f)
+    with open(tmp("o.csv")) as f:
+        rows = {r["label_set"]: r["value"] for r in csv.DictReader(f) if r["measure"] == "optimality_corrected"}
+    ic = {s["name"]: s["null"]["I_corrected"] for s in r["label_sets"]}
+    printed = table.optimality(stdout)
+    if table.has_nan(stdout):
+        raise Fail(f"nan in the table:\n{stdout}")
+    for o in r["optimality"]:
+        name, v = o["in"], o["value_corrected"]
+        undefined = printed[("y", name)]["text"].startswith(f"undefined (corrected I({name}) <= 0)")
+        if (ic[name] <= 0) != (v is None) or (v is None) != undefined or (v is None) != (rows[f"y,{name}"] == ""):
+            raise Fail(f"I_c({name}) = {ic[name]}: JSON {v}, CSV {rows[f'y,{name}']!r}, table {printed[('y', name)]}")
+        if v is not None and not abs(v - ic["y"] / ic[name]) <= 1e-9 * abs(v):
+            raise Fail(f"corrected optimality y,{name} = {v}, I_c ratio {ic['y'] / ic[name]}")
+    if all(v > 0 for v in ic.values()):
+        raise Fail(f"no independent set with I_c <= 0 ({ic}): the undefined case went untested")
 
 
 main(globals())

@@ -1,9 +1,12 @@
 """State files and merging: four shards merged equal one pass; batch size
 and thread count do not move the numbers; a saved state reports the same
-numbers; merging refuses states that cannot be combined."""
+numbers, its table led by the corrected I; merging refuses states that
+cannot be combined."""
 import json
 
 import numpy as np
+
+import table
 
 from common import Fail, estimate_json, main, run, save_npy, tmp
 
@@ -65,6 +68,23 @@ def check_state_roundtrip():
     z, uni, bi = data()
     r = estimate_json(z, "--labels", "uni=" + uni, "--save-state", tmp("one.state"))
     assert_close(flat(r), flat(report_json(tmp("one.state"))), 0, "report of a saved state")
+
+
+def check_report_table_leads_with_corrected():
+    z, uni, bi = data()
+    run("estimate", z, "--labels", "uni=" + uni, "--labels", "bi=" + bi, "--null", 8, "--save-state", tmp("n.state"), "--quiet")
+    p = run("report", tmp("n.state"), "--json", tmp("n.json"), "--optimality", "bi,uni")
+    with open(tmp("n.json")) as f:
+        r = json.load(f)
+    rows = table.labelsets(p.stdout)
+    for s in r["label_sets"]:
+        got = rows[s["name"]]
+        for col, want in (("I_corrected", s["null"]["I_corrected"]), ("I", s["I"]), ("I_null_mean", s["null"]["I_null_mean"])):
+            if not abs(got[col] - want) <= 5e-7:
+                raise Fail(f"report table {s['name']}.{col} = {got[col]}, JSON {want}")
+    opt = table.optimality(p.stdout)[("bi", "uni")]
+    if not abs(opt["corrected"] - r["optimality"][0]["value_corrected"]) <= 5e-7 or table.has_nan(p.stdout):
+        raise Fail(f"report optimality {opt}, JSON {r['optimality'][0]}")
 
 
 def check_merge_refuses_mismatches():
