@@ -285,6 +285,15 @@ int write_json(const softent_acc *acc, const run_info *info, const char *path)
     return rc;
 }
 
+/* A CSV value and the line's end; an undefined value (an optimality whose
+ * I(in) <= 0, the H of a value kept no vector for) is left empty, which
+ * readers take as missing, never "nan". */
+static void put_csv_number(FILE *f, double v)
+{
+    if (isfinite(v)) fprintf(f, "%.17g", v);
+    fputc('\n', f);
+}
+
 int write_csv(const softent_acc *acc, const run_info *info, const char *path)
 {
     cli_file cf;
@@ -312,17 +321,16 @@ int write_csv(const softent_acc *acc, const run_info *info, const char *path)
             char kb[128];
             softent_acc_value(acc, k, i, key, &count, &h);
             format_key(kb, sizeof kb, key, m.arity);
-            fprintf(f, "%s,%s,count,%lld\n%s,%s,H_cond,%.17g\n", m.name, kb, (long long)count, m.name, kb, in_units(acc, info, h));
+            fprintf(f, "%s,%s,count,%lld\n%s,%s,H_cond,", m.name, kb, (long long)count, m.name, kb);
+            put_csv_number(f, in_units(acc, info, h));
         }
     }
     for (int i = 0; i < info->n_pairs; i++) {
-        fprintf(f, "\"%s\",,optimality,%.17g\n", info->pairs[i], pair_optimality(acc, info->pairs[i]));
+        fprintf(f, "\"%s\",,optimality,", info->pairs[i]);
+        put_csv_number(f, pair_optimality(acc, info->pairs[i]));
         if (!with_null) continue;
-        /* undefined (I_c(in) <= 0) is an empty value: readers take it as missing */
-        char v[32] = "";
-        double c = pair_optimality_corrected(acc, info->pairs[i]);
-        if (isfinite(c)) snprintf(v, sizeof v, "%.17g", c);
-        fprintf(f, "\"%s\",,optimality_corrected,%s\n", info->pairs[i], v);
+        fprintf(f, "\"%s\",,optimality_corrected,", info->pairs[i]);
+        put_csv_number(f, pair_optimality_corrected(acc, info->pairs[i]));
     }
     return cli_file_commit(&cf, 1);
 }
