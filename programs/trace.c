@@ -178,7 +178,8 @@ static int write_trajectory_json(const analysis_options *o, const char *source, 
         cJSON *cj = analysis_result_json(&ck[i].result);
         cJSON_AddStringToObject(cj, "path", ck[i].path);
         cJSON_AddNumberToObject(cj, "step", (double)ck[i].step);
-        cJSON_AddNumberToObject(cj, "val_loss", ck[i].val_loss);
+        if (isfinite(ck[i].val_loss)) cJSON_AddNumberToObject(cj, "val_loss", ck[i].val_loss);
+        else cJSON_AddNullToObject(cj, "val_loss");
         cJSON_AddItemToArray(arr, cj);
     }
     char *text = cJSON_Print(root);
@@ -195,12 +196,7 @@ static void checkpoint_csv(FILE *f, const checkpoint *ck)
     snprintf(step, sizeof step, "%lld", (long long)ck->step);
     const softent_analysis_result *r = &ck->result;
     analysis_result_csv(f, ck->path, step, r);
-    fprintf(f, "\"%s\",%s,mean,,H,%.17g\n", ck->path, step, r->mean_H);
-    for (int k = 0; k < r->n_orders; k++) {
-        fprintf(f, "\"%s\",%s,mean,in%d,I,%.17g\n", ck->path, step, r->orders[k], r->mean_in[k]);
-        fprintf(f, "\"%s\",%s,mean,out%d,I,%.17g\n", ck->path, step, r->orders[k], r->mean_out[k]);
-        fprintf(f, "\"%s\",%s,mean,n%d,optimality,%.17g\n", ck->path, step, r->orders[k], r->mean_opt[k]);
-    }
+    analysis_mean_csv(f, ck->path, step, r);
     if (ck->val_loss == ck->val_loss) fprintf(f, "\"%s\",%s,,,val_loss,%.17g\n", ck->path, step, ck->val_loss);
 }
 
@@ -219,18 +215,22 @@ static int write_figures(const char *source, const char *out, const checkpoint *
     const softent_analysis_result *r0 = &ck[0].result;
     int64_t *steps = malloc((size_t)n * sizeof *steps);
     double *H = malloc((size_t)n * sizeof *H), *loss = malloc((size_t)n * sizeof *loss);
-    double *values = malloc((size_t)(n * r0->n_orders * 3) * sizeof *values);
+    double *values = malloc((size_t)(n * r0->n_orders * FIG_NV) * sizeof *values);
     int rc = !steps || !H || !loss || !values ? cli_error("out of memory") : 0;
     for (int i = 0; !rc && i < n; i++) {
         steps[i] = ck[i].step, H[i] = ck[i].result.mean_H, loss[i] = ck[i].val_loss;
         for (int k = 0; k < r0->n_orders; k++) {
-            double *v = values + ((int64_t)i * r0->n_orders + k) * 3;
-            v[0] = ck[i].result.mean_in[k], v[1] = ck[i].result.mean_out[k], v[2] = ck[i].result.mean_opt[k];
+            const softent_analysis_result *r = &ck[i].result;
+            double *v = values + ((int64_t)i * r0->n_orders + k) * FIG_NV;
+            v[FIG_I_IN] = r->mean_in[k], v[FIG_I_OUT] = r->mean_out[k], v[FIG_OPT] = r->mean_opt[k];
+            v[FIG_IC_IN] = r->mean_in_corrected[k], v[FIG_IC_OUT] = r->mean_out_corrected[k];
+            v[FIG_OPT_C] = r->mean_opt_corrected[k];
+            v[FIG_SD_IN] = r->mean_in_null_sd[k], v[FIG_SD_OUT] = r->mean_out_null_sd[k];
         }
     }
     if (!rc) {
         char warning[1024];
-        trajectory_data td = {source, n, steps, H, loss, r0->n_orders, r0->orders, values};
+        trajectory_data td = {source, analysis_has_null(r0), n, steps, H, loss, r0->n_orders, r0->orders, values};
         if (figures_write_trajectory(out, &td, warning, sizeof warning) != 0) fprintf(stderr, "softent: %s\n", warning);
     }
     free(steps);
@@ -247,16 +247,21 @@ static void print_table(const char *source, const char *corpus_path, const softe
     softent_analysis_corpus_get_info(c, &ci);
     printf("softent %s trace: %d checkpoints of %s on %s (%lld documents, %lld positions)\n\n", SOFTENT_VERSION, n, source,
            corpus_path, (long long)ci.docs_used, (long long)ci.positions);
-    printf("%10s %9s %9s", "step", "val_loss", "H");
-    for (int k = 0; k < r0->n_orders; k++) printf("  %8s%d %8s%d %8s%d", "I_in", r0->orders[k], "I_out", r0->orders[k], "opt", r0->orders[k]);
-    printf("\n");
+    char lead[64];
+    snprintf(lead, sizeof lead, "%10s %9s %9s", "step", "val_loss", "H");
+    analysis_table_head(stdout, r0, lead);
+    int undefined = 0;
     for (int i = 0; i < n; i++) {
-        printf("%10lld %9.4f %9.6f", (long long)ck[i].step, ck[i].val_loss, ck[i].result.mean_H);
-        for (int k = 0; k < r0->n_orders; k++)
-            printf("  %9.6f %9.6f %9.4f", ck[i].result.mean_in[k], ck[i].result.mean_out[k], ck[i].result.mean_opt[k]);
-        printf("\n");
+        printf("%10lld", (long long)ck[i].step);
+        if (isfinite(ck[i].val_loss)) printf(" %9.4f", ck[i].val_loss);
+        else printf(" %9s", "-"), undefined++;
+        if (isfinite(ck[i].result.mean_H)) printf(" %9.6f", ck[i].result.mean_H);
+        else printf(" %9s", "-"), undefined++;
+        undefined += analysis_table_row(stdout, &ck[i].result, -1);
     }
-    printf("(layer means over layers >= 1; entropies are fractions of log m)\n\n");
+    printf("(layer means over layers >= 1; entropies are fractions of log m)\n");
+    analysis_table_notes(stdout, r0, undefined);
+    printf("\n");
 }
 
 static int write_outputs(const analysis_options *o, const char *source, const char *corpus_path, const char *out,
