@@ -357,5 +357,5 @@ void analysis_table_notes(FILE *f, const softent_analysis_result *r, int undefin
                 r->layers[0].in[0].null_perms);
     else
         fprintf(f, "plug-in values only: no null run, so I is biased upward for label sets with many rare values (use --null R)\n");
-    if (undefined) fprintf(f, "-: undefined (optimality where I(in) <= 0, or a value not measured)\n");
+    if (undefined) fprintf(f, "-: undefined or unknown (optimality where I(in) <= 0; a validation loss without loss.csv)\n");
 }
