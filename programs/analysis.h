@@ -56,13 +56,32 @@ int analysis_run(softent_model *model, const softent_analysis_corpus *c, const i
                  softent_analysis_result *out, const char *what);
 
 /* Outputs shared by analyze and trace (analysis_output.c). */
-/* {"layers": [...], "layer_mean": {...}} */
+/* Whether r ran a permutation null; with one the corrected I is the headline. */
+int analysis_has_null(const softent_analysis_result *r);
+/* A label set's headline I: corrected with a null, else plug-in. */
+double analysis_headline(const softent_labelset_measures *m);
+/* "corrected (I - null mean)" or "plug-in (no null run: biased upward)". */
+const char *analysis_basis(const softent_analysis_result *r);
+/* {"headline", "context_width_basis", "layers": [...], "layer_mean": {...}}; no NaN (null instead) */
 cJSON *analysis_result_json(const softent_analysis_result *r);
 cJSON *analysis_settings_json(const analysis_options *o, double eps);
 cJSON *analysis_corpus_json(const softent_analysis_corpus *c, const char *path);
-/* Tidy rows model,checkpoint,layer,label_set,measure,value (no header). */
+/* Tidy rows model,checkpoint,layer,label_set,measure,value (no header); an
+ * undefined value is an empty field.  _mean: the layer means (layer "mean"). */
 void analysis_result_csv(FILE *f, const char *model, const char *checkpoint, const softent_analysis_result *r);
-/* The values figures_write wants: [n_layers] H and [n_layers, n_orders, 3]. */
+void analysis_mean_csv(FILE *f, const char *model, const char *checkpoint, const softent_analysis_result *r);
+/* The values figures_write wants: [n_layers] H and [n_layers, n_orders, FIG_NV]. */
 int analysis_figure_values(const softent_analysis_result *r, int **layers, double **H, double **values);
+/* One point's FIG_NV values (figures.h) from its label sets; NaN where no null ran. */
+void figure_point(double *v, const softent_labelset_measures *in, const softent_labelset_measures *out, double opt,
+                  double opt_corrected);
+/* The printed tables: two header lines (lead names the leading columns),
+ * then a row's columns after its leading ones (layer s of r, or its layer
+ * means when s < 0): with a null the corrected I_in, I_out, optimality per
+ * order, then "|" and the plug-in ones; "-" where undefined.  _row returns
+ * how many cells were undefined, _notes explains the table. */
+void analysis_table_head(FILE *f, const softent_analysis_result *r, const char *lead);
+int analysis_table_row(FILE *f, const softent_analysis_result *r, int s);
+void analysis_table_notes(FILE *f, const softent_analysis_result *r, int undefined);
 
 #endif

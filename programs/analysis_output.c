@@ -3,62 +3,148 @@
  * and figure data, shared by analyze and trace (see analysis.h).  The
  * numbers come from the library as data; only their formatting is here.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "analysis.h"
 #include "cli.h"
+#include "figures.h"
+
+/* JSON has no NaN: an undefined value (no null run, I(in) <= 0) is null. */
+static void add_num(cJSON *o, const char *name, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, name, v);
+    else cJSON_AddNullToObject(o, name);
+}
+
+int analysis_has_null(const softent_analysis_result *r)
+{
+    return r->n_layers > 0 && r->n_orders > 0 && r->layers[0].in[0].null_perms > 0;
+}
+
+double analysis_headline(const softent_labelset_measures *m)
+{
+    return m->null_perms > 0 ? m->mi_corrected : m->mi;
+}
+
+const char *analysis_basis(const softent_analysis_result *r)
+{
+    return analysis_has_null(r) ? "corrected (I - null mean)" : "plug-in (no null run: biased upward)";
+}
 
 static void add_null(cJSON *o, const softent_labelset_measures *m)
 {
     if (m->null_perms == 0) return;
     cJSON *n = cJSON_AddObjectToObject(o, "null");
-    cJSON_AddNumberToObject(n, "I_null_mean", m->mi_null_mean);
-    cJSON_AddNumberToObject(n, "I_null_sd", m->mi_null_sd);
-    cJSON_AddNumberToObject(n, "I_corrected", m->mi_corrected);
-    cJSON_AddNumberToObject(n, "p_value", m->p_value);
+    add_num(n, "I_null_mean", m->mi_null_mean);
+    add_num(n, "I_null_sd", m->mi_null_sd);
+    add_num(n, "I_corrected", m->mi_corrected);
+    add_num(n, "p_value", m->p_value);
+    cJSON_AddNumberToObject(n, "permutations", m->null_perms);
+}
+
+/* The label set's own rows and H over them: with min-count they differ
+ * from the layer's. */
+static void add_labelset(cJSON *o, const softent_labelset_measures *m)
+{
+    cJSON_AddNumberToObject(o, "rows", (double)m->rows);
+    add_num(o, "H", m->H);
+    add_num(o, "I", m->mi);
+    add_null(o, m);
+}
+
+/* Index of order n among r's orders, or -1. */
+static int order_index(const softent_analysis_result *r, int n)
+{
+    for (int k = 0; k < r->n_orders; k++)
+        if (r->orders[k] == n) return k;
+    return -1;
+}
+
+/* What one more token of context adds: I(n) - I(n-1) of the headline
+ * values, for every order whose predecessor was measured too.  in/out are
+ * [n_orders] in r's order. */
+static cJSON *context_width_json(const softent_analysis_result *r, const double *in, const double *out)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (int k = 0; k < r->n_orders; k++) {
+        int j = order_index(r, r->orders[k] - 1);
+        if (j < 0) continue;
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddNumberToObject(d, "n", r->orders[k]);
+        add_num(d, "dI_in", in[k] - in[j]);
+        add_num(d, "dI_out", out[k] - out[j]);
+        cJSON_AddItemToArray(arr, d);
+    }
+    return arr;
+}
+
+static cJSON *layer_json(const softent_analysis_result *r, const softent_analysis_layer *l)
+{
+    cJSON *lj = cJSON_CreateObject();
+    cJSON_AddNumberToObject(lj, "layer", l->layer);
+    add_num(lj, "H", l->H);
+    cJSON_AddNumberToObject(lj, "rows", (double)l->rows);
+    cJSON *orders = cJSON_AddArrayToObject(lj, "orders");
+    double hin[SOFTENT_MAX_ARITY], hout[SOFTENT_MAX_ARITY];
+    for (int k = 0; k < r->n_orders; k++) {
+        cJSON *ok = cJSON_CreateObject();
+        cJSON_AddNumberToObject(ok, "n", r->orders[k]);
+        add_num(ok, "I_in", l->in[k].mi);
+        add_num(ok, "I_out", l->out[k].mi);
+        add_num(ok, "optimality", l->optimality[k]);
+        add_num(ok, "optimality_corrected", l->optimality_corrected[k]);
+        add_num(ok, "H_cond_in", l->in[k].H_cond);
+        add_num(ok, "H_cond_out", l->out[k].H_cond);
+        cJSON_AddNumberToObject(ok, "values_in", (double)l->in[k].n_values);
+        cJSON_AddNumberToObject(ok, "values_out", (double)l->out[k].n_values);
+        add_labelset(cJSON_AddObjectToObject(ok, "in"), &l->in[k]);
+        add_labelset(cJSON_AddObjectToObject(ok, "out"), &l->out[k]);
+        cJSON_AddItemToArray(orders, ok);
+        hin[k] = analysis_headline(&l->in[k]), hout[k] = analysis_headline(&l->out[k]);
+    }
+    cJSON_AddItemToObject(lj, "context_width", context_width_json(r, hin, hout));
+    return lj;
+}
+
+static cJSON *layer_mean_json(const softent_analysis_result *r)
+{
+    const int corrected = analysis_has_null(r);
+    cJSON *lm = cJSON_CreateObject();
+    cJSON_AddStringToObject(lm, "over", "selected layers >= 1 (the embedding layer 0 is excluded, as in the reference code)");
+    cJSON_AddNumberToObject(lm, "n_layers", r->n_mean);
+    add_num(lm, "H", r->mean_H);
+    cJSON *mo = cJSON_AddArrayToObject(lm, "orders");
+    for (int k = 0; k < r->n_orders; k++) {
+        cJSON *ok = cJSON_CreateObject();
+        cJSON_AddNumberToObject(ok, "n", r->orders[k]);
+        add_num(ok, "I_in", r->mean_in[k]);
+        add_num(ok, "I_out", r->mean_out[k]);
+        add_num(ok, "optimality", r->mean_opt[k]);
+        add_num(ok, "I_in_corrected", r->mean_in_corrected[k]);
+        add_num(ok, "I_out_corrected", r->mean_out_corrected[k]);
+        add_num(ok, "optimality_corrected", r->mean_opt_corrected[k]);
+        add_num(ok, "I_in_null_sd", r->mean_in_null_sd[k]);
+        add_num(ok, "I_out_null_sd", r->mean_out_null_sd[k]);
+        cJSON_AddItemToArray(mo, ok);
+    }
+    cJSON_AddItemToObject(lm, "context_width", context_width_json(r, corrected ? r->mean_in_corrected : r->mean_in,
+                                                                  corrected ? r->mean_out_corrected : r->mean_out));
+    return lm;
 }
 
 cJSON *analysis_result_json(const softent_analysis_result *r)
 {
     cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "headline", analysis_basis(r));
+    cJSON_AddStringToObject(root, "context_width_basis",
+                            analysis_has_null(r) ? "corrected: I_c(n) - I_c(n-1), I_c = I - null mean"
+                                                 : "plug-in: I(n) - I(n-1) (no null run: biased upward)");
     cJSON *layers = cJSON_AddArrayToObject(root, "layers");
-    for (int s = 0; s < r->n_layers; s++) {
-        const softent_analysis_layer *l = &r->layers[s];
-        cJSON *lj = cJSON_CreateObject();
-        cJSON_AddNumberToObject(lj, "layer", l->layer);
-        cJSON_AddNumberToObject(lj, "H", l->H);
-        cJSON_AddNumberToObject(lj, "rows", (double)l->rows);
-        cJSON *orders = cJSON_AddArrayToObject(lj, "orders");
-        for (int k = 0; k < r->n_orders; k++) {
-            cJSON *ok = cJSON_CreateObject();
-            cJSON_AddNumberToObject(ok, "n", r->orders[k]);
-            cJSON_AddNumberToObject(ok, "I_in", l->in[k].mi);
-            cJSON_AddNumberToObject(ok, "I_out", l->out[k].mi);
-            cJSON_AddNumberToObject(ok, "optimality", l->optimality[k]);
-            cJSON_AddNumberToObject(ok, "H_cond_in", l->in[k].H_cond);
-            cJSON_AddNumberToObject(ok, "H_cond_out", l->out[k].H_cond);
-            cJSON_AddNumberToObject(ok, "values_in", (double)l->in[k].n_values);
-            cJSON_AddNumberToObject(ok, "values_out", (double)l->out[k].n_values);
-            add_null(cJSON_AddObjectToObject(ok, "in"), &l->in[k]);
-            add_null(cJSON_AddObjectToObject(ok, "out"), &l->out[k]);
-            cJSON_AddItemToArray(orders, ok);
-        }
-        cJSON_AddItemToArray(layers, lj);
-    }
-    cJSON *lm = cJSON_AddObjectToObject(root, "layer_mean");
-    cJSON_AddStringToObject(lm, "over", "selected layers >= 1 (the embedding layer 0 is excluded, as in the reference code)");
-    cJSON_AddNumberToObject(lm, "n_layers", r->n_mean);
-    cJSON_AddNumberToObject(lm, "H", r->mean_H);
-    cJSON *mo = cJSON_AddArrayToObject(lm, "orders");
-    for (int k = 0; k < r->n_orders; k++) {
-        cJSON *ok = cJSON_CreateObject();
-        cJSON_AddNumberToObject(ok, "n", r->orders[k]);
-        cJSON_AddNumberToObject(ok, "I_in", r->mean_in[k]);
-        cJSON_AddNumberToObject(ok, "I_out", r->mean_out[k]);
-        cJSON_AddNumberToObject(ok, "optimality", r->mean_opt[k]);
-        cJSON_AddItemToArray(mo, ok);
-    }
+    for (int s = 0; s < r->n_layers; s++) cJSON_AddItemToArray(layers, layer_json(r, &r->layers[s]));
+    cJSON_AddItemToObject(root, "layer_mean", layer_mean_json(r));
     return root;
 }
 
@@ -104,38 +190,172 @@ cJSON *analysis_corpus_json(const softent_analysis_corpus *corpus, const char *p
     return o;
 }
 
+/* One tidy row; an undefined value is an empty field, never "nan". */
+static void csv_row(FILE *f, const char *model, const char *checkpoint, const char *layer, const char *set, int n,
+                    const char *measure, double v)
+{
+    char label[32] = "";
+    if (set[0]) snprintf(label, sizeof label, "%s%d", set, n);
+    fprintf(f, "\"%s\",%s,%s,%s,%s,", model, checkpoint, layer, label, measure);
+    if (isfinite(v)) fprintf(f, "%.17g", v);
+    fprintf(f, "\n");
+}
+
+static void labelset_csv(FILE *f, const char *model, const char *checkpoint, const char *layer, const char *set, int n,
+                         const softent_labelset_measures *m)
+{
+    csv_row(f, model, checkpoint, layer, set, n, "I", m->mi);
+    csv_row(f, model, checkpoint, layer, set, n, "rows", (double)m->rows);
+    csv_row(f, model, checkpoint, layer, set, n, "H", m->H);
+    if (m->null_perms == 0) return;
+    csv_row(f, model, checkpoint, layer, set, n, "I_corrected", m->mi_corrected);
+    csv_row(f, model, checkpoint, layer, set, n, "p_value", m->p_value);
+    csv_row(f, model, checkpoint, layer, set, n, "I_null_mean", m->mi_null_mean);
+    csv_row(f, model, checkpoint, layer, set, n, "I_null_sd", m->mi_null_sd);
+}
+
+/* Rows n{N},dI_in / dI_out of the headline values, as context_width_json. */
+static void context_width_csv(FILE *f, const char *model, const char *checkpoint, const char *layer,
+                              const softent_analysis_result *r, const double *in, const double *out)
+{
+    for (int k = 0; k < r->n_orders; k++) {
+        int j = order_index(r, r->orders[k] - 1);
+        if (j < 0) continue;
+        csv_row(f, model, checkpoint, layer, "n", r->orders[k], "dI_in", in[k] - in[j]);
+        csv_row(f, model, checkpoint, layer, "n", r->orders[k], "dI_out", out[k] - out[j]);
+    }
+}
+
 void analysis_result_csv(FILE *f, const char *model, const char *checkpoint, const softent_analysis_result *r)
 {
     for (int s = 0; s < r->n_layers; s++) {
         const softent_analysis_layer *l = &r->layers[s];
-        fprintf(f, "\"%s\",%s,%d,,H,%.17g\n", model, checkpoint, l->layer, l->H);
+        char layer[16];
+        snprintf(layer, sizeof layer, "%d", l->layer);
+        csv_row(f, model, checkpoint, layer, "", 0, "H", l->H);
+        double hin[SOFTENT_MAX_ARITY], hout[SOFTENT_MAX_ARITY];
         for (int k = 0; k < r->n_orders; k++) {
             const int n = r->orders[k];
-            fprintf(f, "\"%s\",%s,%d,in%d,I,%.17g\n", model, checkpoint, l->layer, n, l->in[k].mi);
-            fprintf(f, "\"%s\",%s,%d,out%d,I,%.17g\n", model, checkpoint, l->layer, n, l->out[k].mi);
-            fprintf(f, "\"%s\",%s,%d,n%d,optimality,%.17g\n", model, checkpoint, l->layer, n, l->optimality[k]);
-            for (int io = 0; io < 2 && l->in[k].null_perms > 0; io++) {
-                const softent_labelset_measures *m = io ? &l->out[k] : &l->in[k];
-                fprintf(f, "\"%s\",%s,%d,%s%d,I_corrected,%.17g\n", model, checkpoint, l->layer, io ? "out" : "in", n, m->mi_corrected);
-                fprintf(f, "\"%s\",%s,%d,%s%d,p_value,%.17g\n", model, checkpoint, l->layer, io ? "out" : "in", n, m->p_value);
-            }
+            labelset_csv(f, model, checkpoint, layer, "in", n, &l->in[k]);
+            labelset_csv(f, model, checkpoint, layer, "out", n, &l->out[k]);
+            csv_row(f, model, checkpoint, layer, "n", n, "optimality", l->optimality[k]);
+            if (l->in[k].null_perms > 0) csv_row(f, model, checkpoint, layer, "n", n, "optimality_corrected", l->optimality_corrected[k]);
+            hin[k] = analysis_headline(&l->in[k]), hout[k] = analysis_headline(&l->out[k]);
         }
+        context_width_csv(f, model, checkpoint, layer, r, hin, hout);
     }
+}
+
+void analysis_mean_csv(FILE *f, const char *model, const char *checkpoint, const softent_analysis_result *r)
+{
+    const int corrected = analysis_has_null(r);
+    csv_row(f, model, checkpoint, "mean", "", 0, "H", r->mean_H);
+    for (int k = 0; k < r->n_orders; k++) {
+        const int n = r->orders[k];
+        csv_row(f, model, checkpoint, "mean", "in", n, "I", r->mean_in[k]);
+        csv_row(f, model, checkpoint, "mean", "out", n, "I", r->mean_out[k]);
+        csv_row(f, model, checkpoint, "mean", "n", n, "optimality", r->mean_opt[k]);
+        if (!corrected) continue;
+        csv_row(f, model, checkpoint, "mean", "in", n, "I_corrected", r->mean_in_corrected[k]);
+        csv_row(f, model, checkpoint, "mean", "out", n, "I_corrected", r->mean_out_corrected[k]);
+        csv_row(f, model, checkpoint, "mean", "in", n, "I_null_sd", r->mean_in_null_sd[k]);
+        csv_row(f, model, checkpoint, "mean", "out", n, "I_null_sd", r->mean_out_null_sd[k]);
+        csv_row(f, model, checkpoint, "mean", "n", n, "optimality_corrected", r->mean_opt_corrected[k]);
+    }
+    context_width_csv(f, model, checkpoint, "mean", r, corrected ? r->mean_in_corrected : r->mean_in,
+                      corrected ? r->mean_out_corrected : r->mean_out);
 }
 
 int analysis_figure_values(const softent_analysis_result *r, int **layers, double **H, double **values)
 {
     *layers = malloc((size_t)r->n_layers * sizeof **layers);
     *H = malloc((size_t)r->n_layers * sizeof **H);
-    *values = malloc((size_t)(r->n_layers * r->n_orders * 3) * sizeof **values);
+    *values = malloc((size_t)(r->n_layers * r->n_orders * FIG_NV) * sizeof **values);
     if (!*layers || !*H || !*values) return cli_error("out of memory");
     for (int s = 0; s < r->n_layers; s++) {
-        (*layers)[s] = r->layers[s].layer;
-        (*H)[s] = r->layers[s].H;
-        for (int k = 0; k < r->n_orders; k++) {
-            double *v = *values + ((int64_t)s * r->n_orders + k) * 3;
-            v[0] = r->layers[s].in[k].mi, v[1] = r->layers[s].out[k].mi, v[2] = r->layers[s].optimality[k];
-        }
+        const softent_analysis_layer *l = &r->layers[s];
+        (*layers)[s] = l->layer;
+        (*H)[s] = l->H;
+        for (int k = 0; k < r->n_orders; k++)
+            figure_point(*values + ((int64_t)s * r->n_orders + k) * FIG_NV, &l->in[k], &l->out[k], l->optimality[k],
+                         l->optimality_corrected[k]);
     }
     return 0;
+}
+
+void figure_point(double *v, const softent_labelset_measures *in, const softent_labelset_measures *out, double opt,
+                  double opt_corrected)
+{
+    const int null = in->null_perms > 0;
+    v[FIG_I_IN] = in->mi, v[FIG_I_OUT] = out->mi, v[FIG_OPT] = opt;
+    v[FIG_IC_IN] = null ? in->mi_corrected : NAN, v[FIG_IC_OUT] = null ? out->mi_corrected : NAN;
+    v[FIG_OPT_C] = opt_corrected;
+    v[FIG_SD_IN] = null ? in->mi_null_sd : NAN, v[FIG_SD_OUT] = null ? out->mi_null_sd : NAN;
+}
+
+/* ---- the printed tables ---------------------------------------------------- */
+
+/* A value, or "-" where undefined (no "nan" in a table). */
+static int cell(FILE *f, double v, int prec)
+{
+    if (isfinite(v)) { fprintf(f, " %9.*f", prec, v); return 0; }
+    fprintf(f, " %9s", "-");
+    return 1;
+}
+
+/* One order group's width: a space and three cells of 10. */
+#define GROUP_WIDTH 31
+
+void analysis_table_head(FILE *f, const softent_analysis_result *r, const char *lead)
+{
+    const int corrected = analysis_has_null(r), width = GROUP_WIDTH * r->n_orders;
+    fprintf(f, "%*s", (int)strlen(lead), "");
+    if (corrected) fprintf(f, "  %-*s |  %s\n", width - 2, "corrected (I - null mean)", "plug-in");
+    else fprintf(f, "  %s\n", "plug-in (no null run: biased upward)");
+    fprintf(f, "%s", lead);
+    for (int g = 0; g < 1 + corrected; g++) {
+        if (g) fprintf(f, " |");
+        for (int k = 0; k < r->n_orders; k++) {
+            char a[16], b[16], c[16];
+            snprintf(a, sizeof a, "I_in%d", r->orders[k]);
+            snprintf(b, sizeof b, "I_out%d", r->orders[k]);
+            snprintf(c, sizeof c, "opt%d", r->orders[k]);
+            fprintf(f, "  %9s %9s %9s", a, b, c);
+        }
+    }
+    fprintf(f, "\n");
+}
+
+int analysis_table_row(FILE *f, const softent_analysis_result *r, int s)
+{
+    const int corrected = analysis_has_null(r);
+    int undefined = 0;
+    for (int g = corrected ? 0 : 1; g < 2; g++) {
+        if (g && corrected) fprintf(f, " |");
+        for (int k = 0; k < r->n_orders; k++) {
+            double in, out, opt;
+            if (s >= 0) {
+                const softent_analysis_layer *l = &r->layers[s];
+                in = g ? l->in[k].mi : l->in[k].mi_corrected, out = g ? l->out[k].mi : l->out[k].mi_corrected;
+                opt = g ? l->optimality[k] : l->optimality_corrected[k];
+            } else {
+                in = g ? r->mean_in[k] : r->mean_in_corrected[k], out = g ? r->mean_out[k] : r->mean_out_corrected[k];
+                opt = g ? r->mean_opt[k] : r->mean_opt_corrected[k];
+            }
+            fprintf(f, " ");
+            undefined += cell(f, in, 6) + cell(f, out, 6) + cell(f, opt, 4);
+        }
+    }
+    fprintf(f, "\n");
+    return undefined;
+}
+
+void analysis_table_notes(FILE *f, const softent_analysis_result *r, int undefined)
+{
+    if (analysis_has_null(r))
+        fprintf(f, "corrected = plug-in I minus the mean of a %d-permutation null (the headline); plug-in values beside them\n",
+                r->layers[0].in[0].null_perms);
+    else
+        fprintf(f, "plug-in values only: no null run, so I is biased upward for label sets with many rare values (use --null R)\n");
+    if (undefined) fprintf(f, "-: undefined or unknown (optimality where I(in) <= 0; a validation loss without loss.csv)\n");
 }

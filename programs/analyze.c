@@ -6,6 +6,7 @@
  * (softent_analysis.h); this file prints and writes its results.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,18 +41,19 @@ static const char USAGE[] =
 
 static void print_table(const softent_analysis_result *r)
 {
-    printf("%6s %9s", "layer", "H");
-    for (int k = 0; k < r->n_orders; k++) printf("  %8s%d %8s%d %8s%d", "I_in", r->orders[k], "I_out", r->orders[k], "opt", r->orders[k]);
-    printf("\n");
+    char lead[32];
+    snprintf(lead, sizeof lead, "%6s %9s", "layer", "H");
+    analysis_table_head(stdout, r, lead);
+    int undefined = 0;
     for (int s = 0; s < r->n_layers; s++) {
-        const softent_analysis_layer *l = &r->layers[s];
-        printf("%6d %9.6f", l->layer, l->H);
-        for (int k = 0; k < r->n_orders; k++) printf("  %9.6f %9.6f %9.4f", l->in[k].mi, l->out[k].mi, l->optimality[k]);
-        printf("\n");
+        printf("%6d %9.6f", r->layers[s].layer, r->layers[s].H);
+        undefined += analysis_table_row(stdout, r, s);
     }
-    printf("%6s %9.6f", "mean", r->mean_H);
-    for (int k = 0; k < r->n_orders; k++) printf("  %9.6f %9.6f %9.4f", r->mean_in[k], r->mean_out[k], r->mean_opt[k]);
-    printf("\n(mean over the %d selected layers >= 1: the embedding layer is excluded)\n", r->n_mean);
+    if (isfinite(r->mean_H)) printf("%6s %9.6f", "mean", r->mean_H);
+    else printf("%6s %9s", "mean", "-");
+    undefined += analysis_table_row(stdout, r, -1);
+    printf("(mean over the %d selected layers >= 1: the embedding layer is excluded)\n", r->n_mean);
+    analysis_table_notes(stdout, r, undefined);
 }
 
 static int write_outputs(const analysis_options *o, const char *model_dir, const char *corpus_path, const char *out,
@@ -71,6 +73,8 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     cJSON_AddItemToObject(root, "corpus", analysis_corpus_json(c, corpus_path));
     cJSON_AddItemToObject(root, "settings", analysis_settings_json(o, r->eps));
     cJSON *res = analysis_result_json(r);
+    cJSON_AddItemToObject(root, "headline", cJSON_DetachItemFromObject(res, "headline"));
+    cJSON_AddItemToObject(root, "context_width_basis", cJSON_DetachItemFromObject(res, "context_width_basis"));
     cJSON_AddItemToObject(root, "layers", cJSON_DetachItemFromObject(res, "layers"));
     cJSON_AddItemToObject(root, "layer_mean", cJSON_DetachItemFromObject(res, "layer_mean"));
     cJSON_Delete(res);
@@ -86,6 +90,7 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     if (cli_file_open(&csv, path)) return 1;
     fprintf(csv.f, "model,checkpoint,layer,label_set,measure,value\n");
     analysis_result_csv(csv.f, model_dir, "", r);
+    analysis_mean_csv(csv.f, model_dir, "", r);
     if ((rc = cli_file_commit(&csv, 1))) return rc;
 
     printf("softent %s analyze: %s (%s, %d layers, d = %d) on %s\n", SOFTENT_VERSION, model_dir, cfg->arch,
@@ -100,7 +105,7 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     double *H, *values;
     if ((rc = analysis_figure_values(r, &layers, &H, &values)) == 0) {
         char warning[1024];
-        figure_data fd = {model_dir, r->n_layers, layers, H, r->n_orders, r->orders, values};
+        figure_data fd = {model_dir, analysis_has_null(r), r->n_layers, layers, H, r->n_orders, r->orders, values};
         if (figures_write(out, &fd, warning, sizeof warning) != 0) fprintf(stderr, "softent: %s\n", warning);
         printf("\nresults: %s/analysis.json, %s/analysis.csv; figures: %s/layers.png, %s/plane_n*.png (and .svg)\n", out, out, out, out);
     }

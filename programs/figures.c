@@ -4,6 +4,7 @@
  * writes the data and a gnuplot script beside the figures, so a user can
  * restyle them and rerun `gnuplot FILE.gp`.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,26 +42,78 @@ static int render(const char *dir, const char *name, const char *body)
     return 0;
 }
 
+#define PLUGIN_ONLY "plug-in (no null run: biased upward)"
+#define CORRECTED "corrected (I - null mean)"
+
 /* The three measure panels that follow H(Z) in a 2x2 multiplot, a line per
  * order, appended to body at n: `using` is "'FILE.tsv' using X", col0 the
- * column of the first order's I_in. */
-static void measure_panels(char *body, size_t size, int n, const char *using, int col0, int n_orders, const int *orders)
+ * column of the first order's plug-in I_in.  With a null the corrected
+ * values lead (solid, +- 2 null sd on I), the plug-in dashed beside them in
+ * the same colour. */
+static void measure_panels(char *body, size_t size, int n, const char *using, int col0, int n_orders, const int *orders,
+                           int corrected)
 {
     static const char *panels[] = {"complexity I(input n-gram; Z)", "expressivity I(output n-gram; Z)", "optimality I(out)/I(in)"};
     for (int p = 0; p < 3; p++) {
-        n += snprintf(body + n, size - (size_t)n, "set title '%s'\nplot ", panels[p]);
-        for (int k = 0; k < n_orders; k++)
-            n += snprintf(body + n, size - (size_t)n, "%s%s:%d with linespoints lw 2 title 'n = %d'", k ? ", " : "", using,
-                          col0 + 3 * k + p, orders[k]);
+        n += snprintf(body + n, size - (size_t)n, "set title '%s%s'\nplot ", panels[p], corrected ? "" : ", " PLUGIN_ONLY);
+        for (int k = 0; k < n_orders; k++) {
+            const int c = col0 + FIG_NV * k;
+            if (corrected && p < 2)
+                n += snprintf(body + n, size - (size_t)n, "%s%s:%d:(2*$%d) with yerrorlines lw 2 lc %d title 'n = %d " CORRECTED " +- 2 null sd', ",
+                              k ? ", " : "", using, c + FIG_IC_IN + p, c + FIG_SD_IN + p, k + 1, orders[k]);
+            else if (corrected)
+                n += snprintf(body + n, size - (size_t)n, "%s%s:%d with linespoints lw 2 lc %d title 'n = %d " CORRECTED "', ",
+                              k ? ", " : "", using, c + FIG_OPT_C, k + 1, orders[k]);
+            n += snprintf(body + n, size - (size_t)n, "%s%s:%d with linespoints %s lc %d title 'n = %d %s'",
+                          k && !corrected ? ", " : "", using, c + p, corrected ? "dt 2 lw 1 pt 6" : "lw 2", k + 1, orders[k],
+                          corrected ? "plug-in" : "");
+        }
         n += snprintf(body + n, size - (size_t)n, "\n");
     }
     snprintf(body + n, size - (size_t)n, "unset multiplot\n");
 }
 
+/* gnuplot lines setting lo and hi, the plane's range, from the plug-in
+ * columns px, px+1 and (with a null) the corrected cx, cx+1, which can
+ * fall below 0. */
+static int plane_range(char *body, size_t size, const char *file, int px, int cx, int corrected)
+{
+    int n = snprintf(body, size,
+                     "stats '%s' using %d:%d name 'P' nooutput\nhi = P_max_x > P_max_y ? P_max_x : P_max_y\nlo = 0\n",
+                     file, px, px + 1);
+    if (corrected)
+        n += snprintf(body + n, size - (size_t)n,
+                      "stats '%s' using %d:%d name 'C' nooutput\nif (C_max_x > hi) hi = C_max_x\nif (C_max_y > hi) hi = C_max_y\n"
+                      "if (C_min_x < lo) lo = C_min_x\nif (C_min_y < lo) lo = C_min_y\n",
+                      file, cx, cx + 1);
+    n += snprintf(body + n, size - (size_t)n,
+                  "hi = hi * 1.1; lo = lo * 1.1\nif (hi <= lo) hi = lo + 1\nset xrange [lo:hi]\nset yrange [lo:hi]\n");
+    return n;
+}
+
+/* The plug-in points of a plane, beside the corrected ones: lighter, dashed. */
+static int plane_plugin(char *body, size_t size, const char *file, int px, int corrected)
+{
+    if (corrected)
+        return snprintf(body, size, "     '%s' using %d:%d with linespoints dt 2 pt 6 ps 1.2 lc rgb 'gray70' title 'plug-in', \\\n",
+                        file, px, px + 1);
+    return snprintf(body, size, "     '%s' using %d:%d with lines lc rgb 'gray60' title '" PLUGIN_ONLY "', \\\n", file, px, px + 1);
+}
+
+/* Error bars of +- 2 null sd on the corrected points, and their line. */
+static int plane_errors(char *body, size_t size, int cx, int sx, int corrected)
+{
+    if (!corrected) return 0;
+    return snprintf(body, size,
+                    "     '' using %d:%d:(2*$%d):(2*$%d) with xyerrorbars pt 0 lc rgb 'gray40' title '+- 2 null sd', \\\n"
+                    "     '' using %d:%d with lines lc rgb 'gray40' notitle, \\\n",
+                    cx, cx + 1, sx, sx + 1, cx, cx + 1);
+}
+
 /* The data behind a figure, DIR/NAME: a row a point, its leading columns
- * (head names them, lead writes them), then I_in, I_out and optimality of
- * each order from values [n_points, n_orders, 3].  Written atomically, so a
- * rerun of the .gp never reads half a file. */
+ * (head names them, lead writes them), then each order's FIG_NV values
+ * (figures.h; NaN where undefined).  Written atomically, so a rerun of the
+ * .gp never reads half a file. */
 typedef void (*lead_fn)(FILE *f, int i, const void *data);
 
 static int write_tsv(const char *dir, const char *name, const char *head, lead_fn lead, const void *data, int n_points,
@@ -71,13 +124,15 @@ static int write_tsv(const char *dir, const char *name, const char *head, lead_f
     se_atomic_file a;
     if (se_atomic_open(&a, path)) { snprintf(warning, warning_size, "%s: cannot write", path); return -1; }
     fprintf(a.f, "%s", head);
-    for (int k = 0; k < n_orders; k++) fprintf(a.f, "\tI_in%d\tI_out%d\toptimality%d", orders[k], orders[k], orders[k]);
+    for (int k = 0; k < n_orders; k++)
+        fprintf(a.f, "\tI_in%d\tI_out%d\toptimality%d\tIc_in%d\tIc_out%d\toptimality_c%d\tsd_in%d\tsd_out%d", orders[k],
+                orders[k], orders[k], orders[k], orders[k], orders[k], orders[k], orders[k]);
     fprintf(a.f, "\n");
     for (int i = 0; i < n_points; i++) {
         lead(a.f, i, data);
         for (int k = 0; k < n_orders; k++) {
-            const double *v = values + ((int64_t)i * n_orders + k) * 3;
-            fprintf(a.f, "\t%.9g\t%.9g\t%.9g", v[0], v[1], v[2]);
+            const double *v = values + ((int64_t)i * n_orders + k) * FIG_NV;
+            for (int j = 0; j < FIG_NV; j++) fprintf(a.f, isfinite(v[j]) ? "\t%.9g" : "\tNaN", v[j]);
         }
         fprintf(a.f, "\n");
     }
@@ -106,7 +161,7 @@ static void step_lead(FILE *f, int i, const void *data)
 int figures_write(const char *dir, const figure_data *fd, char *warning, size_t warning_size)
 {
     warning[0] = '\0';
-    /* The data: one row a layer, columns layer, H, then per order I_in, I_out, optimality. */
+    /* The data: one row a layer, columns layer, H, then per order its FIG_NV values. */
     int rc = write_tsv(dir, "layers.tsv", "layer\tH", layer_lead, fd, fd->n_layers, fd->n_orders, fd->orders, fd->values,
                        warning, warning_size);
     if (rc) return rc;
@@ -114,35 +169,63 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
     /* Per-layer curves: four panels, one line per n-gram order. */
     char body[16384];
     int n = snprintf(body, sizeof body,
-                     "set datafile separator '\\t'\nset key autotitle columnhead\nset grid\n"
+                     "set datafile separator '\\t'\nset datafile missing 'NaN'\nset key autotitle columnhead\nset grid\n"
                      "set multiplot layout 2,2 title '%s'\nset xlabel 'layer'\n%s"
                      "set title 'H(Z)'\nplot 'layers.tsv' using 1:2 with linespoints lw 2 notitle\n",
                      fd->title, fd->layers[fd->n_layers - 1] - fd->layers[0] <= 24 ? "set xtics 1\n" : "");
-    measure_panels(body, sizeof body, n, "'layers.tsv' using 1", 3, fd->n_orders, fd->orders);
+    measure_panels(body, sizeof body, n, "'layers.tsv' using 1", 3, fd->n_orders, fd->orders, fd->corrected);
     if (render(dir, "layers", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/layers", dir); return -1; }
 
     /* The information plane per order: one point a layer, the bound diagonal. */
     for (int k = 0; k < fd->n_orders; k++) {
-        int c = 3 + 3 * k;
-        snprintf(body, sizeof body,
-                 "set datafile separator '\\t'\nset grid\nset size square\n"
-                 "set title '%s: information plane, n = %d'\n"
-                 "set xlabel 'complexity I(X;Z), input %d-gram'\nset ylabel 'expressivity I(Y;Z), output %d-gram'\n"
-                 "stats 'layers.tsv' using %d:%d nooutput\nhi = (STATS_max_x > STATS_max_y ? STATS_max_x : STATS_max_y) * 1.1\n"
-                 "if (hi <= 0) hi = 1\nset xrange [0:hi]\nset yrange [0:hi]\nset cbrange [%d:%d]\nset cblabel 'layer'\n"
-                 "set palette defined (0 '#440154', 1 '#31688e', 2 '#35b779', 3 '#fde725')\n"
-                 "plot x with lines dt 2 lc rgb 'gray40' title 'bound I(Y;Z) = I(X;Z)', \\\n"
-                 "     'layers.tsv' using %d:%d with lines lc rgb 'gray70' notitle, \\\n"
-                 "     '' using %d:%d:1 with points pt 7 ps 1.6 palette notitle, \\\n"
+        const int p = 3 + FIG_NV * k, c = fd->corrected ? p + FIG_IC_IN : p, sd = p + FIG_SD_IN;
+        n = snprintf(body, sizeof body,
+                     "set datafile separator '\\t'\nset datafile missing 'NaN'\nset grid\nset size square\nset key top left\n"
+                     "set title '%s: information plane, n = %d'\n"
+                     "set xlabel 'complexity I(X;Z), input %d-gram'\nset ylabel 'expressivity I(Y;Z), output %d-gram'\n",
+                     fd->title, fd->orders[k], fd->orders[k], fd->orders[k]);
+        n += plane_range(body + n, sizeof body - (size_t)n, "layers.tsv", p, c, fd->corrected);
+        n += snprintf(body + n, sizeof body - (size_t)n,
+                      "set cbrange [%d:%d]\nset cblabel 'layer'\n"
+                      "set palette defined (0 '#440154', 1 '#31688e', 2 '#35b779', 3 '#fde725')\n"
+                      "plot x with lines dt 2 lc rgb 'gray40' title 'bound I(Y;Z) = I(X;Z)', \\\n",
+                      fd->layers[0], fd->layers[fd->n_layers - 1] > fd->layers[0] ? fd->layers[fd->n_layers - 1] : fd->layers[0] + 1);
+        n += plane_plugin(body + n, sizeof body - (size_t)n, "layers.tsv", p, fd->corrected);
+        n += plane_errors(body + n, sizeof body - (size_t)n, c, sd, fd->corrected);
+        snprintf(body + n, sizeof body - (size_t)n,
+                 "     '' using %d:%d:1 with points pt 7 ps 1.6 palette %s, \\\n"
                  "     '' using %d:%d:(sprintf('%%d', $1)) with labels offset 1,0.6 font ',9' notitle\n",
-                 fd->title, fd->orders[k], fd->orders[k], fd->orders[k], c, c + 1, fd->layers[0],
-                 fd->layers[fd->n_layers - 1] > fd->layers[0] ? fd->layers[fd->n_layers - 1] : fd->layers[0] + 1,
-                 c, c + 1, c, c + 1, c, c + 1);
+                 c, c + 1, fd->corrected ? "title '" CORRECTED "'" : "notitle", c, c + 1);
         char name[64];
         snprintf(name, sizeof name, "plane_n%d", fd->orders[k]);
         if (render(dir, name, body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/%s", dir, name); return -1; }
     }
     return 0;
+}
+
+/* The information plane over training for order k: a point per checkpoint. */
+static int trajectory_plane(const char *dir, const trajectory_data *td, int k, const char *common)
+{
+    char body[16384];
+    const int p = 4 + FIG_NV * k, c = td->corrected ? p + FIG_IC_IN : p, sd = p + FIG_SD_IN;
+    const long long s0 = (long long)td->steps[0], s1 = (long long)td->steps[td->n_points - 1];
+    int n = snprintf(body, sizeof body,
+                     "%sset size square\nset key top left\nset title '%s: information plane over training, n = %d (layer means)'\n"
+                     "set xlabel 'complexity I(X;Z), input %d-gram'\nset ylabel 'expressivity I(Y;Z), output %d-gram'\n",
+                     common, td->title, td->orders[k], td->orders[k], td->orders[k]);
+    n += plane_range(body + n, sizeof body - (size_t)n, "trajectory.tsv", p, c, td->corrected);
+    n += snprintf(body + n, sizeof body - (size_t)n,
+                  "set logscale cb\nset cblabel 'step'\nplot x with lines dt 2 lc rgb 'gray40' title 'bound I(Y;Z) = I(X;Z)', \\\n");
+    n += plane_plugin(body + n, sizeof body - (size_t)n, "trajectory.tsv", p, td->corrected);
+    n += plane_errors(body + n, sizeof body - (size_t)n, c, sd, td->corrected);
+    snprintf(body + n, sizeof body - (size_t)n,
+             "     '' using %d:%d:($1 > 0 ? $1 : 1) with points pt 7 ps 1.5 palette %s, \\\n"
+             "     '' using ($1 == %lld ? $%d : NaN):%d with points pt 6 ps 3.5 lw 2 lc rgb 'black' title 'start (step %lld)', \\\n"
+             "     '' using ($1 == %lld ? $%d : NaN):%d with points pt 4 ps 3.5 lw 2 lc rgb 'red' title 'end (step %lld)'\n",
+             c, c + 1, td->corrected ? "title '" CORRECTED "'" : "notitle", s0, c, c + 1, s0, s1, c, c + 1, s1);
+    char name[64];
+    snprintf(name, sizeof name, "trajectory_plane_n%d", td->orders[k]);
+    return render(dir, name, body);
 }
 
 int figures_write_trajectory(const char *dir, const trajectory_data *td, char *warning, size_t warning_size)
@@ -156,44 +239,32 @@ int figures_write_trajectory(const char *dir, const trajectory_data *td, char *w
     const char *common =
         "set datafile separator '\\t'\nset datafile missing 'NaN'\nset grid\n"
         "set palette defined (0 '#440154', 1 '#31688e', 2 '#35b779', 3 '#fde725')\n";
+    for (int k = 0; k < td->n_orders; k++)
+        if (trajectory_plane(dir, td, k, common) != 0) {
+            snprintf(warning, warning_size, "gnuplot failed drawing %s/trajectory_plane_n%d", dir, td->orders[k]);
+            return -1;
+        }
     char body[16384];
-    for (int k = 0; k < td->n_orders; k++) {
-        int c = 4 + 3 * k;
-        snprintf(body, sizeof body,
-                 "%sset size square\nset title '%s: information plane over training, n = %d (layer means)'\n"
-                 "set xlabel 'complexity I(X;Z), input %d-gram'\nset ylabel 'expressivity I(Y;Z), output %d-gram'\n"
-                 "stats 'trajectory.tsv' using %d:%d nooutput\nhi = (STATS_max_x > STATS_max_y ? STATS_max_x : STATS_max_y) * 1.1\n"
-                 "if (hi <= 0) hi = 1\nset xrange [0:hi]\nset yrange [0:hi]\nset logscale cb\nset cblabel 'step'\n"
-                 "plot x with lines dt 2 lc rgb 'gray40' title 'bound I(Y;Z) = I(X;Z)', \\\n"
-                 "     'trajectory.tsv' using %d:%d with lines lc rgb 'gray60' notitle, \\\n"
-                 "     '' using %d:%d:($1 > 0 ? $1 : 1) with points pt 7 ps 1.5 palette notitle, \\\n"
-                 "     '' using ($1 == %lld ? $%d : NaN):%d with points pt 6 ps 3.5 lw 2 lc rgb 'black' title 'start (step %lld)', \\\n"
-                 "     '' using ($1 == %lld ? $%d : NaN):%d with points pt 4 ps 3.5 lw 2 lc rgb 'red' title 'end (step %lld)'\n",
-                 common, td->title, td->orders[k], td->orders[k], td->orders[k], c, c + 1, c, c + 1, c, c + 1,
-                 (long long)td->steps[0], c, c + 1, (long long)td->steps[0],
-                 (long long)td->steps[td->n_points - 1], c, c + 1, (long long)td->steps[td->n_points - 1]);
-        char name[64];
-        snprintf(name, sizeof name, "trajectory_plane_n%d", td->orders[k]);
-        if (render(dir, name, body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/%s", dir, name); return -1; }
-    }
     int n = snprintf(body, sizeof body,
                      "%sset multiplot layout 2,2 title '%s: layer means over training'\nset xlabel 'step'\nset logscale x\n"
                      "set title 'H(Z)'\nplot 'trajectory.tsv' using ($1 > 0 ? $1 : 1):2 with linespoints lw 2 notitle\n",
                      common, td->title);
-    measure_panels(body, sizeof body, n, "'trajectory.tsv' using ($1 > 0 ? $1 : 1)", 4, td->n_orders, td->orders);
+    measure_panels(body, sizeof body, n, "'trajectory.tsv' using ($1 > 0 ? $1 : 1)", 4, td->n_orders, td->orders, td->corrected);
     if (render(dir, "trajectory", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/trajectory", dir); return -1; }
 
     int known_loss = 0;
     for (int i = 0; i < td->n_points; i++) known_loss += td->val_loss[i] == td->val_loss[i];
     if (known_loss == 0) return 0; /* no loss log: nothing to plot against */
     n = snprintf(body, sizeof body,
-                 "%sset title '%s: validation loss against optimality'\nset xlabel 'optimality I(out)/I(in) (layer mean)'\n"
+                 "%sset title '%s: validation loss against optimality'\nset xlabel 'optimality I(out)/I(in) (layer mean), %s'\n"
                  "set ylabel 'validation loss (nats/token)'\nset logscale cb\nset cblabel 'step'\nplot ",
-                 common, td->title);
-    for (int k = 0; k < td->n_orders; k++)
+                 common, td->title, td->corrected ? CORRECTED : PLUGIN_ONLY);
+    for (int k = 0; k < td->n_orders; k++) {
+        const int o = 4 + FIG_NV * k + (td->corrected ? FIG_OPT_C : FIG_OPT);
         n += snprintf(body + n, sizeof body - (size_t)n,
                       "%s'trajectory.tsv' using %d:3 with lines lc rgb 'gray60' notitle, '' using %d:3:($1 > 0 ? $1 : 1) with points pt %d ps 1.5 palette title 'n = %d'",
-                      k ? ", " : "", 6 + 3 * k, 6 + 3 * k, 5 + 2 * k, td->orders[k]);
+                      k ? ", " : "", o, o, 5 + 2 * k, td->orders[k]);
+    }
     snprintf(body + n, sizeof body - (size_t)n, "\n");
     if (render(dir, "loss_optimality", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/loss_optimality", dir); return -1; }
     return 0;

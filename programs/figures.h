@@ -7,14 +7,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The values of one point (a layer, or a checkpoint's layer mean) per
+ * order: plug-in I_in, I_out, optimality; corrected (I - null mean) I_in,
+ * I_out, optimality; the nulls' sds of I_in and I_out.  NaN where undefined
+ * (no null run, I(in) <= 0). */
+enum { FIG_I_IN, FIG_I_OUT, FIG_OPT, FIG_IC_IN, FIG_IC_OUT, FIG_OPT_C, FIG_SD_IN, FIG_SD_OUT, FIG_NV };
+
 typedef struct {
     const char *title;
+    int corrected;         /* a null ran: the corrected values lead, the plug-in beside them */
     int n_layers;
     const int *layers;     /* [n_layers] layer indices */
     const double *H;       /* [n_layers] */
     int n_orders;
     const int *orders;     /* [n_orders] n-gram orders */
-    const double *values;  /* [n_layers, n_orders, 3]: I_in, I_out, optimality */
+    const double *values;  /* [n_layers, n_orders, FIG_NV] */
 } figure_data;
 
 /* Write DIR/layers.tsv and draw DIR/layers.{png,svg} and
@@ -25,13 +32,14 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
 /* A training trajectory: the layer means of each checkpoint. */
 typedef struct {
     const char *title;
+    int corrected;             /* as figure_data's */
     int n_points;
     const int64_t *steps;      /* [n_points] ascending */
     const double *H;           /* [n_points] */
     const double *val_loss;    /* [n_points], NaN where unknown */
     int n_orders;
     const int *orders;
-    const double *values;      /* [n_points, n_orders, 3]: I_in, I_out, optimality */
+    const double *values;      /* [n_points, n_orders, FIG_NV] */
 } trajectory_data;
 
 /* Write DIR/trajectory.tsv and draw DIR/trajectory_plane_n{N}, DIR/trajectory

@@ -96,72 +96,157 @@ static int tokenizer_hash(const char *dir, uint64_t *hash)
     return 0;
 }
 
-/* The turning points of a series: indices where it reverses direction by
- * more than a tenth of its range (smaller wiggles are noise).  The first and
- * last points are always included. */
-static int turning_points(const double *v, int n, int *turn)
+/* The verdicts on one complexity series. */
+enum { V_COMPRESS, V_NO_NOISE, V_NO_PEAK, V_PEAK_AT_END, V_RISE_NOISE, V_FALL_NOISE, V_LOSS_FLAT };
+
+typedef struct {
+    int verdict;
+    int trough, peak;        /* indices: the peak reached in training and the low point before it */
+    double thr_rise, thr_fall;
+} reading;
+
+/* The noise between two checkpoints: 2 x sqrt(sd_a^2 + sd_b^2) of the
+ * nulls' sds.  It is the null's spread, not a confidence interval (those
+ * come with the bootstrap); NaN without a null. */
+static double noise(const double *sd, int a, int b)
 {
-    double lo = v[0], hi = v[0];
-    for (int i = 1; i < n; i++) lo = fmin(lo, v[i]), hi = fmax(hi, v[i]);
-    const double tol = 0.1 * (hi - lo);
-    int k = 0, dir = 0, ext = 0; /* ext: the extreme of the current run */
-    turn[k++] = 0;
-    for (int i = 1; i < n; i++) {
-        if (dir >= 0 && v[i] > v[ext]) { ext = i; if (dir == 0 && v[i] - v[0] > tol) dir = 1; }
-        else if (dir <= 0 && v[i] < v[ext]) { ext = i; if (dir == 0 && v[0] - v[i] > tol) dir = -1; }
-        if (dir == 1 && v[ext] - v[i] > tol) { turn[k++] = ext; dir = -1; ext = i; }
-        else if (dir == -1 && v[i] - v[ext] > tol) { turn[k++] = ext; dir = 1; ext = i; }
-    }
-    if (turn[k - 1] != n - 1) turn[k++] = n - 1;
-    return k;
+    return 2 * sqrt(sd[a] * sd[a] + sd[b] * sd[b]);
 }
 
-/* "rose from A (step s) to B (step t), then fell to C (step u)" */
-static void describe(FILE *f, const double *v, const checkpoint *ck, int n, int *turn)
+/* Fit, then compress, judged against the peak rather than the first
+ * checkpoint: an untrained model's random embeddings already separate the
+ * input tokens, so complexity often starts high and collapses before
+ * training builds it up.  The peak is the highest point after the first
+ * checkpoint; it must stand above the low point before it, and the end
+ * below it, by more than the noise, while validation loss (when known)
+ * still falls. */
+static reading judge(const double *v, const double *sd, const double *loss, int n)
 {
-    int k = turning_points(v, n, turn);
-    if (k == 2 && fabs(v[n - 1] - v[0]) <= 0.05 * fmax(fabs(v[0]), 1e-12)) {
-        fprintf(f, "stayed near %.4f", v[0]);
-        return;
-    }
+    reading r = {V_NO_PEAK, 0, 1, NAN, NAN};
+    for (int i = 2; i < n; i++)
+        if (v[i] > v[r.peak]) r.peak = i;
+    for (int i = 1; i < r.peak; i++)
+        if (v[i] < v[r.trough]) r.trough = i;
+    if (!isfinite(sd[0])) { r.verdict = V_NO_NOISE; return r; }
+    r.thr_rise = noise(sd, r.peak, r.trough), r.thr_fall = noise(sd, r.peak, n - 1);
+    if (v[r.peak] <= v[r.trough]) r.verdict = V_NO_PEAK;
+    else if (r.peak == n - 1) r.verdict = V_PEAK_AT_END;
+    else if (v[r.peak] - v[r.trough] <= r.thr_rise) r.verdict = V_RISE_NOISE;
+    else if (v[r.peak] - v[n - 1] <= r.thr_fall) r.verdict = V_FALL_NOISE;
+    else if (isfinite(loss[r.peak]) && isfinite(loss[n - 1]) && loss[n - 1] >= loss[r.peak]) r.verdict = V_LOSS_FLAT;
+    else r.verdict = V_COMPRESS;
+    return r;
+}
+
+/* "0.1148 at step 1, peak 0.2570 at step 152, 0.2280 at step 1000" */
+static void describe(FILE *f, const double *v, const checkpoint *ck, int n)
+{
+    int peak = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[peak]) peak = i;
     fprintf(f, "%.4f at step %lld", v[0], (long long)ck[0].step);
-    for (int t = 1; t < k; t++)
-        fprintf(f, "%s %s to %.4f (step %lld)", t > 1 ? ", then" : ",", v[turn[t]] > v[turn[t - 1]] ? "rose" : "fell",
-                v[turn[t]], (long long)ck[turn[t]].step);
+    if (peak > 0 && peak < n - 1) fprintf(f, ", peak %.4f at step %lld", v[peak], (long long)ck[peak].step);
+    fprintf(f, ", %.4f at step %lld", v[n - 1], (long long)ck[n - 1].step);
 }
 
-/* A plain-language reading of the trajectory, for the terminal and summary.txt:
- * the turning points of complexity and expressivity (layer means), whether
- * complexity fell after having risen (fitting, then compression), and the
- * final optimality. */
+static void say_verdict(FILE *f, const reading *r, const double *v, const double *loss, const checkpoint *ck, int n)
+{
+    const long long sp = (long long)ck[r->peak].step, st = (long long)ck[r->trough].step, se = (long long)ck[n - 1].step;
+    switch (r->verdict) {
+    case V_COMPRESS:
+        fprintf(f, "Fit, then compress: complexity rose %.4f from step %lld to its peak at step %lld (noise %.4f), then fell %.4f by step %lld (noise %.4f)",
+                v[r->peak] - v[r->trough], st, sp, r->thr_rise, v[r->peak] - v[n - 1], se, r->thr_fall);
+        if (isfinite(loss[r->peak]) && isfinite(loss[n - 1]))
+            fprintf(f, " while validation loss still fell, %.4f -> %.4f.", loss[r->peak], loss[n - 1]);
+        else fprintf(f, " (validation loss unknown: no loss.csv).");
+        break;
+    case V_NO_NOISE:
+        fprintf(f, "No verdict: without a null there is no noise estimate to judge a fall against (use --null R).");
+        break;
+    case V_NO_PEAK:
+        fprintf(f, "No compression phase: complexity never rose above its value at step %lld (an untrained model's random "
+                   "embeddings already separate the input tokens; that initial fall is not compression).", st);
+        break;
+    case V_PEAK_AT_END:
+        fprintf(f, "No compression phase: complexity is highest at the last checkpoint (step %lld).", se);
+        break;
+    case V_RISE_NOISE:
+        fprintf(f, "No compression phase: the rise to the peak at step %lld, %.4f, is within noise (%.4f).", sp,
+                v[r->peak] - v[r->trough], r->thr_rise);
+        break;
+    case V_FALL_NOISE:
+        fprintf(f, "No compression phase: the fall from the peak at step %lld to step %lld, %.4f, is within noise (%.4f).", sp, se,
+                v[r->peak] - v[n - 1], r->thr_fall);
+        break;
+    case V_LOSS_FLAT:
+        fprintf(f, "Complexity fell %.4f from its peak at step %lld (noise %.4f), but validation loss did not fall meanwhile "
+                   "(%.4f -> %.4f): not compression while learning.", v[r->peak] - v[n - 1], sp, r->thr_fall, loss[r->peak], loss[n - 1]);
+        break;
+    }
+}
+
+/* The layers whose own complexity series (order k, headline values) passes
+ * the same test, listed after "Layers that compress". */
+static void compressing_layers(FILE *f, const checkpoint *ck, int n, int k, const double *loss, double *v, double *sd)
+{
+    const softent_analysis_result *r0 = &ck[0].result;
+    int found = 0;
+    fprintf(f, " Layers that compress (n = %d):", r0->orders[k]);
+    for (int s = 0; s < r0->n_layers; s++) {
+        for (int i = 0; i < n; i++) {
+            const softent_labelset_measures *m = &ck[i].result.layers[s].in[k];
+            v[i] = analysis_headline(m), sd[i] = m->null_perms > 0 ? m->mi_null_sd : NAN;
+        }
+        reading r = judge(v, sd, loss, n);
+        if (r.verdict == V_COMPRESS) fprintf(f, "%s %d", found++ ? "," : "", r0->layers[s].layer);
+    }
+    fprintf(f, "%s.", found ? "" : " none");
+}
+
+static void summary_head(FILE *f, const softent_analysis_result *r0, int n)
+{
+    if (analysis_has_null(r0))
+        fprintf(f, "Read from corrected values: I - mean of a %d-permutation null (plug-in values beside them in the table).\n"
+                   "Compression: complexity rises to a peak, then falls by more than 2 x sqrt(sd_peak^2 + sd_end^2) of the\n"
+                   "layer-mean null sds (the null's spread, not a confidence interval), while validation loss still falls.\n",
+                r0->layers[0].in[0].null_perms);
+    else
+        fprintf(f, "Read from plug-in values (no null run: biased upward, and no noise estimate to judge changes against).\n");
+    if (n < 2) fprintf(f, "A single checkpoint: no trajectory, so no conclusion about fitting or compression.\n");
+}
+
+/* A plain-language reading of the trajectory, for the terminal and
+ * summary.txt: per order, complexity and expressivity (layer means, the
+ * headline values) at the start, peak and end, the verdict on fit then
+ * compress, the layers that show it, and the final optimality. */
 static void summarise(FILE *f, const softent_analysis_result *r0, const checkpoint *ck, int n)
 {
-    double *in = malloc((size_t)n * sizeof *in), *out = malloc((size_t)n * sizeof *out);
-    int *turn = malloc(((size_t)n + 1) * sizeof *turn);
-    if (!in || !out || !turn) { free(in); free(out); free(turn); return; }
+    summary_head(f, r0, n);
+    if (n < 2) return;
+    const int corrected = analysis_has_null(r0);
+    double *buf = malloc((size_t)n * 5 * sizeof *buf);
+    if (!buf) return;
+    double *in = buf, *out = buf + n, *sd = buf + 2 * n, *loss = buf + 3 * n, *tmp = buf + 4 * n;
     for (int k = 0; k < r0->n_orders; k++) {
-        for (int i = 0; i < n; i++) in[i] = ck[i].result.mean_in[k], out[i] = ck[i].result.mean_out[k];
+        for (int i = 0; i < n; i++) {
+            const softent_analysis_result *r = &ck[i].result;
+            in[i] = corrected ? r->mean_in_corrected[k] : r->mean_in[k];
+            out[i] = corrected ? r->mean_out_corrected[k] : r->mean_out[k];
+            sd[i] = r->mean_in_null_sd[k], loss[i] = ck[i].val_loss;
+        }
         fprintf(f, "n = %d: complexity I(X;Z) ", r0->orders[k]);
-        describe(f, in, ck, n, turn);
+        describe(f, in, ck, n);
         fprintf(f, "; expressivity I(Y;Z) ");
-        describe(f, out, ck, n, turn);
+        describe(f, out, ck, n);
         fprintf(f, ".\n  ");
-        int t = turning_points(in, n, turn), compressed = -1;
-        for (int s = 2; s < t && compressed < 0; s++)
-            if (in[turn[s - 1]] > in[turn[s - 2]] && in[turn[s]] < in[turn[s - 1]]) compressed = turn[s - 1];
-        if (compressed >= 0)
-            fprintf(f, "Fit, then compress: complexity peaked at step %lld and fell %.0f%% by step %lld, while expressivity went %.4f -> %.4f.",
-                    (long long)ck[compressed].step, 100 * (1 - in[n - 1] / in[compressed]), (long long)ck[n - 1].step,
-                    out[compressed], out[n - 1]);
-        else
-            fprintf(f, "No compression phase: complexity did not fall back from a peak reached in training%s.",
-                    in[n - 1] < in[0] ? " (it ends below its value at the first checkpoint, where an untrained model's "
-                                        "random embeddings still separate the input tokens)" : "");
-        fprintf(f, " Optimality at the end: %.4f (1 is the bound).\n", ck[n - 1].result.mean_opt[k]);
+        reading rd = judge(in, sd, loss, n);
+        say_verdict(f, &rd, in, loss, ck, n);
+        if (corrected) compressing_layers(f, ck, n, k, loss, tmp, sd);
+        const double opt = corrected ? ck[n - 1].result.mean_opt_corrected[k] : ck[n - 1].result.mean_opt[k];
+        if (isfinite(opt)) fprintf(f, " Optimality at the end: %.4f (%s; 1 is the bound).\n", opt, corrected ? "corrected" : "plug-in");
+        else fprintf(f, " Optimality at the end: n/a (I(in) <= 0).\n");
     }
-    free(in);
-    free(out);
-    free(turn);
+    free(buf);
 }
 
 static int write_trajectory_json(const analysis_options *o, const char *source, const char *corpus_path, const char *path,
@@ -178,7 +263,8 @@ static int write_trajectory_json(const analysis_options *o, const char *source, 
         cJSON *cj = analysis_result_json(&ck[i].result);
         cJSON_AddStringToObject(cj, "path", ck[i].path);
         cJSON_AddNumberToObject(cj, "step", (double)ck[i].step);
-        cJSON_AddNumberToObject(cj, "val_loss", ck[i].val_loss);
+        if (isfinite(ck[i].val_loss)) cJSON_AddNumberToObject(cj, "val_loss", ck[i].val_loss);
+        else cJSON_AddNullToObject(cj, "val_loss");
         cJSON_AddItemToArray(arr, cj);
     }
     char *text = cJSON_Print(root);
@@ -195,12 +281,7 @@ static void checkpoint_csv(FILE *f, const checkpoint *ck)
     snprintf(step, sizeof step, "%lld", (long long)ck->step);
     const softent_analysis_result *r = &ck->result;
     analysis_result_csv(f, ck->path, step, r);
-    fprintf(f, "\"%s\",%s,mean,,H,%.17g\n", ck->path, step, r->mean_H);
-    for (int k = 0; k < r->n_orders; k++) {
-        fprintf(f, "\"%s\",%s,mean,in%d,I,%.17g\n", ck->path, step, r->orders[k], r->mean_in[k]);
-        fprintf(f, "\"%s\",%s,mean,out%d,I,%.17g\n", ck->path, step, r->orders[k], r->mean_out[k]);
-        fprintf(f, "\"%s\",%s,mean,n%d,optimality,%.17g\n", ck->path, step, r->orders[k], r->mean_opt[k]);
-    }
+    analysis_mean_csv(f, ck->path, step, r);
     if (ck->val_loss == ck->val_loss) fprintf(f, "\"%s\",%s,,,val_loss,%.17g\n", ck->path, step, ck->val_loss);
 }
 
@@ -219,18 +300,22 @@ static int write_figures(const char *source, const char *out, const checkpoint *
     const softent_analysis_result *r0 = &ck[0].result;
     int64_t *steps = malloc((size_t)n * sizeof *steps);
     double *H = malloc((size_t)n * sizeof *H), *loss = malloc((size_t)n * sizeof *loss);
-    double *values = malloc((size_t)(n * r0->n_orders * 3) * sizeof *values);
+    double *values = malloc((size_t)(n * r0->n_orders * FIG_NV) * sizeof *values);
     int rc = !steps || !H || !loss || !values ? cli_error("out of memory") : 0;
     for (int i = 0; !rc && i < n; i++) {
         steps[i] = ck[i].step, H[i] = ck[i].result.mean_H, loss[i] = ck[i].val_loss;
         for (int k = 0; k < r0->n_orders; k++) {
-            double *v = values + ((int64_t)i * r0->n_orders + k) * 3;
-            v[0] = ck[i].result.mean_in[k], v[1] = ck[i].result.mean_out[k], v[2] = ck[i].result.mean_opt[k];
+            const softent_analysis_result *r = &ck[i].result;
+            double *v = values + ((int64_t)i * r0->n_orders + k) * FIG_NV;
+            v[FIG_I_IN] = r->mean_in[k], v[FIG_I_OUT] = r->mean_out[k], v[FIG_OPT] = r->mean_opt[k];
+            v[FIG_IC_IN] = r->mean_in_corrected[k], v[FIG_IC_OUT] = r->mean_out_corrected[k];
+            v[FIG_OPT_C] = r->mean_opt_corrected[k];
+            v[FIG_SD_IN] = r->mean_in_null_sd[k], v[FIG_SD_OUT] = r->mean_out_null_sd[k];
         }
     }
     if (!rc) {
         char warning[1024];
-        trajectory_data td = {source, n, steps, H, loss, r0->n_orders, r0->orders, values};
+        trajectory_data td = {source, analysis_has_null(r0), n, steps, H, loss, r0->n_orders, r0->orders, values};
         if (figures_write_trajectory(out, &td, warning, sizeof warning) != 0) fprintf(stderr, "softent: %s\n", warning);
     }
     free(steps);
@@ -247,16 +332,21 @@ static void print_table(const char *source, const char *corpus_path, const softe
     softent_analysis_corpus_get_info(c, &ci);
     printf("softent %s trace: %d checkpoints of %s on %s (%lld documents, %lld positions)\n\n", SOFTENT_VERSION, n, source,
            corpus_path, (long long)ci.docs_used, (long long)ci.positions);
-    printf("%10s %9s %9s", "step", "val_loss", "H");
-    for (int k = 0; k < r0->n_orders; k++) printf("  %8s%d %8s%d %8s%d", "I_in", r0->orders[k], "I_out", r0->orders[k], "opt", r0->orders[k]);
-    printf("\n");
+    char lead[64];
+    snprintf(lead, sizeof lead, "%10s %9s %9s", "step", "val_loss", "H");
+    analysis_table_head(stdout, r0, lead);
+    int undefined = 0;
     for (int i = 0; i < n; i++) {
-        printf("%10lld %9.4f %9.6f", (long long)ck[i].step, ck[i].val_loss, ck[i].result.mean_H);
-        for (int k = 0; k < r0->n_orders; k++)
-            printf("  %9.6f %9.6f %9.4f", ck[i].result.mean_in[k], ck[i].result.mean_out[k], ck[i].result.mean_opt[k]);
-        printf("\n");
+        printf("%10lld", (long long)ck[i].step);
+        if (isfinite(ck[i].val_loss)) printf(" %9.4f", ck[i].val_loss);
+        else printf(" %9s", "-"), undefined++;
+        if (isfinite(ck[i].result.mean_H)) printf(" %9.6f", ck[i].result.mean_H);
+        else printf(" %9s", "-"), undefined++;
+        undefined += analysis_table_row(stdout, &ck[i].result, -1);
     }
-    printf("(layer means over layers >= 1; entropies are fractions of log m)\n\n");
+    printf("(layer means over layers >= 1; entropies are fractions of log m)\n");
+    analysis_table_notes(stdout, r0, undefined);
+    printf("\n");
 }
 
 static int write_outputs(const analysis_options *o, const char *source, const char *corpus_path, const char *out,

@@ -8,6 +8,24 @@ R="$OUT/report"
 cfg=$(ls -d "$OUT"/run/step-* | sort -t- -k2 -n | tail -1)/config.json
 last_loss=$(awk -F, 'NR > 1 && $4 != "" { v = $4; s = $1 } END { printf "%s (step %s)", v, s }' "$OUT/run/loss.csv")
 first_loss=$(awk -F, 'NR > 1 && $4 != "" { printf "%s (step %s)", $4, $1; exit }' "$OUT/run/loss.csv")
+# The last checkpoint's layer means, corrected (the headline) with the
+# plug-in beside it, from the tidy CSV: "I(in1) = 0.228 (plug-in 0.260); ..."
+last_means=$(awk -F, '
+    NR > 1 { last = $2 }
+    NR > 1 && $3 == "mean" { v[$2, $4, $5] = $6 }
+    END {
+        for (n = 1; n <= 4; n++) {
+            if (!((last, "in" n, "I") in v)) continue
+            c_in = v[last, "in" n, "I_corrected"]; c_out = v[last, "out" n, "I_corrected"]
+            printf "%sn = %d: I(in) = %s (plug-in %s), I(out) = %s (plug-in %s), optimality = %s (plug-in %s)",
+                   sep, n, c_in == "" ? "n/a" : sprintf("%.3f", c_in), sprintf("%.3f", v[last, "in" n, "I"]),
+                   c_out == "" ? "n/a" : sprintf("%.3f", c_out), sprintf("%.3f", v[last, "out" n, "I"]),
+                   v[last, "n" n, "optimality_corrected"] == "" ? "n/a" : sprintf("%.2f", v[last, "n" n, "optimality_corrected"]),
+                   v[last, "n" n, "optimality"] == "" ? "n/a" : sprintf("%.2f", v[last, "n" n, "optimality"])
+            sep = ";\n  "
+        }
+        printf "\n(step %s)", last
+    }' "$R/trajectory.csv")
 
 cat <<MD
 # What a small GPT-2 remembers and forgets while it learns the King James Bible
@@ -34,8 +52,19 @@ softent $(build/softent --version | cut -d' ' -f2) main job, $(date -u +%Y-%m-%d
 
 ## What came out
 
+Every number below leads with the **bias-corrected** information, I - mean
+of the 20-permutation null; the plug-in value, biased upward, stands beside
+it. The summary softent wrote (\`summary.txt\`), read from the corrected
+layer means:
+
 \`\`\`
 $(cat "$R/summary.txt")
+\`\`\`
+
+At the last checkpoint, layer means, corrected (plug-in beside):
+
+\`\`\`
+$(printf '%b\n' "  $last_means")
 \`\`\`
 
 ![information plane, unigrams](trajectory_plane_n1.png)
@@ -48,10 +77,11 @@ $(cat "$R/summary.txt")
 
 The numbers behind the figures: \`trajectory.json\` (every layer of every
 checkpoint, nulls included), \`trajectory.csv\` (tidy rows), \`trajectory.tsv\`
-(the layer means plotted), and the table softent printed:
+(the layer means plotted), and the table softent printed, the corrected
+columns first and the plug-in group after the bar:
 
 \`\`\`
-$(sed -n '/^ *step/,/^(layer means/p' "$R/trace.txt")
+$(sed -n '/^ *\(corrected (I\|plug-in (no null\)/,/^$/p' "$R/trace.txt")
 \`\`\`
 
 ## How to read it
@@ -64,11 +94,25 @@ $(sed -n '/^ *step/,/^(layer means/p' "$R/trace.txt")
   the Information Bottleneck bound, where everything kept about the input
   helps predict the output. The paper reads training as moving toward it:
   first *fitting* (expressivity rises), then *compression* (complexity falls).
+  Corrected optimality is I_c(out)/I_c(in); a plug-in optimality near 1
+  for trigrams can be no more than both plug-in values being mostly bias.
 - An untrained model's embeddings are random but distinct per token, so at
   the first checkpoint complexity for unigrams is already high; training can
   first collapse and then rebuild it. Whether this small model compressed is
   stated above from the numbers themselves, whatever they show.
-- Plug-in information is biased upward for sets with many rare values
-  (bigrams, trigrams); \`trajectory.json\` has the permutation null and the
-  corrected values (\`I_corrected\`) for every layer.
+- **Corrected is the headline.** Plug-in information is biased upward for
+  label sets with many rare values (bigrams, trigrams): most of a plug-in
+  trigram I can be what the same hidden states give for randomly permuted
+  labels. The summary, the table's first column group and the solid series
+  of the figures are therefore I_c = I - mean(I_null); the plug-in values
+  are the dashed, lighter series and the table's second group. The
+  permutation null over-corrects for rare values, so I_c errs low.
+- **Compression is judged against the peak**, not the first checkpoint:
+  complexity must rise to a peak and then fall by more than
+  2 x sqrt(sd_peak^2 + sd_end^2) of the layer-mean null sds while the
+  validation loss still falls. That threshold is the null's spread, not a
+  confidence interval; a smaller difference is reported as within noise.
+- \`trajectory.json\` has, for every layer of every checkpoint, the null
+  (mean, sd, p-value), the corrected I and optimality, and the
+  context-width differences I(n) - I(n-1).
 MD

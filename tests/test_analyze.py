@@ -2,7 +2,10 @@
 a corpus of real text, every selected layer's H and I(in/out n-gram) equal
 what the NumPy estimator (tests/oracle.py) gives on the PyTorch reference's
 hidden states (tests/torch_reference.py) at the same positions, to 1e-5;
-the outputs (JSON, tidy CSV, figures) are there; bad input is refused."""
+with a null, the corrected optimality, the corrected layer means and the
+context-width differences equal the oracle's I less the null means; tables
+lead with the corrected values and print no nan, JSON holds no NaN; the
+outputs (JSON, tidy CSV, figures) are there; bad input is refused."""
 import csv
 import json
 import os
@@ -106,6 +109,33 @@ def analyze(model_dir, out, *args):
         return json.load(f)
 
 
+def no_nan(table, json_path, *csv_paths):
+    """No "nan" in a printed table, no NaN literal in the JSON (null
+    instead), no nan field in the CSVs."""
+    if "nan" in table.lower():
+        raise Fail("a table printed nan: " + next(l for l in table.splitlines() if "nan" in l.lower()))
+    with open(json_path) as f:
+        text = f.read()
+    if "NaN" in text or "Infinity" in text:
+        raise Fail(f"{json_path} holds a NaN/Infinity literal")
+    json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(Fail(f"JSON constant {c}")))
+    for p in csv_paths:
+        with open(p) as f:
+            if any(r["value"].lower() in ("nan", "inf", "-inf") for r in csv.DictReader(f)):
+                raise Fail(f"{p}: a nan value")
+
+
+def table_row(table, first):
+    """The cells of the printed row whose first cell is `first`, split at the
+    bar into (corrected, plug-in) groups; without a null, ([], plug-in)."""
+    for line in table.splitlines():
+        cells = line.split()
+        if cells and cells[0] == first:
+            left, _, right = line.partition("|")
+            return (left.split()[2:], right.split()) if right else ([], left.split()[2:])
+    raise Fail(f"no table row {first!r}")
+
+
 def reference(model_dir, max_length, orders, layers, m, seed, eps):
     """PyTorch hidden states -> the NumPy estimator, at softent's positions."""
     ids = run("tokenize", model_dir, tmp("corpus.txt")).stdout.splitlines()
@@ -175,6 +205,87 @@ def check_outputs_and_layer_mean():
     assert abs(r["layer_mean"]["H"] - mean_h) < 1e-12, "layer mean must leave out layer 0"
     for key in ("documents_used", "tokens", "positions", "token_stream_fnv1a64"):
         assert key in r["corpus"], key
+
+
+def check_corrected_values_against_oracle():
+    """With --null: the corrected optimality is (I_out - null mean)/(I_in -
+    null mean) with the I's recomputed by the NumPy oracle from PyTorch's
+    hidden states; the layer means of the corrected values are over layers
+    >= 1; context width is the oracle's I(n) - I(n-1), corrected; each label
+    set's rows and H are the oracle's; the table leads with the corrected
+    values and has no nan; the JSON no NaN."""
+    d = model("gpt2")
+    out = tmp("out_null")
+    p = run("analyze", d, tmp("corpus.txt"), "--out", out, "--ngrams", "1,2,3", "--max-length", 48, "--bins", 32,
+            "--null", 8)
+    with open(os.path.join(out, "analysis.json")) as f:
+        r = json.load(f)
+    no_nan(p.stdout, os.path.join(out, "analysis.json"), os.path.join(out, "analysis.csv"))
+    if "corrected (I - null mean)" not in p.stdout or r["headline"] != "corrected (I - null mean)":
+        raise Fail("with a null the table and JSON must lead with the corrected values")
+    layers = [l["layer"] for l in r["layers"]]
+    want = reference(d, 48, [1, 2, 3], layers, 32, 0, r["settings"]["eps"])
+    corr = {}
+    for l in r["layers"]:
+        ref = want[l["layer"]]
+        for o in l["orders"]:
+            n = o["n"]
+            for io in ("in", "out"):
+                s_ref, s_got = ref["sets"][f"{io}{n}"], o[io]
+                if s_got["rows"] != s_ref["rows"] or abs(s_got["H"] - s_ref["H"]) > TOL:
+                    raise Fail(f"layer {l['layer']} {io}{n}: rows/H {s_got['rows']}/{s_got['H']} vs {s_ref['rows']}/{s_ref['H']}")
+                corr[l["layer"], io, n] = s_ref["I"] - s_got["null"]["I_null_mean"]
+            den, num = corr[l["layer"], "in", n], corr[l["layer"], "out", n]
+            exp = num / den if den > 0 else None
+            got = o["optimality_corrected"]
+            if (exp is None) != (got is None) or (exp is not None and abs(got - exp) > 4 * TOL * (1 + abs(exp)) / abs(den)):
+                raise Fail(f"layer {l['layer']} n={n}: corrected optimality {got} vs oracle {exp}")
+        for cw in l["context_width"]:
+            n = cw["n"]
+            for io in ("in", "out"):
+                exp = corr[l["layer"], io, n] - corr[l["layer"], io, n - 1]
+                if abs(cw[f"dI_{io}"] - exp) > 2 * TOL:
+                    raise Fail(f"layer {l['layer']} n={n}: dI_{io} {cw[f'dI_{io}']} vs oracle {exp}")
+        if [cw["n"] for cw in l["context_width"]] != [2, 3]:
+            raise Fail(f"context width orders {l['context_width']}")
+    if not any(o["optimality_corrected"] is not None for l in r["layers"] for o in l["orders"]):
+        raise Fail("no corrected optimality defined anywhere: the check compared nothing")
+    upper = [x for x in layers if x >= 1]
+    for o, cw in zip(r["layer_mean"]["orders"], [None] + r["layer_mean"]["context_width"]):
+        n = o["n"]
+        m_in = sum(corr[x, "in", n] for x in upper) / len(upper)
+        m_out = sum(corr[x, "out", n] for x in upper) / len(upper)
+        if abs(o["I_in_corrected"] - m_in) > TOL or abs(o["I_out_corrected"] - m_out) > TOL:
+            raise Fail(f"layer mean n={n}: corrected {o['I_in_corrected']}, {o['I_out_corrected']} vs {m_in}, {m_out}")
+        if o["optimality_corrected"] is not None and abs(o["optimality_corrected"] - m_out / m_in) > 4 * TOL / abs(m_in):
+            raise Fail(f"layer mean n={n}: corrected optimality {o['optimality_corrected']} vs {m_out / m_in}")
+        if cw is not None:
+            prev = r["layer_mean"]["orders"][n - 2]
+            if abs(cw["dI_in"] - (o["I_in_corrected"] - prev["I_in_corrected"])) > 1e-12:
+                raise Fail(f"layer mean context width n={n}")
+    # the printed mean row: corrected group first, then the plug-in one
+    c, pl = table_row(p.stdout, "mean")
+    lm = r["layer_mean"]["orders"][0]
+    if abs(float(c[0]) - lm["I_in_corrected"]) > 1e-6 or abs(float(pl[0]) - lm["I_in"]) > 1e-6:
+        raise Fail(f"mean row {c[:3]} | {pl[:3]} vs {lm}")
+
+
+def check_plugin_table_is_labelled():
+    """Without a null the table is the plug-in group alone, labelled as biased;
+    the JSON's corrected fields are null, not NaN."""
+    d = model("gpt2")
+    out = tmp("out_plain")
+    p = run("analyze", d, tmp("corpus.txt"), "--out", out, "--ngrams", "1,2", "--max-length", 32, "--bins", 16)
+    if "plug-in (no null run: biased upward)" not in p.stdout or "corrected (I" in p.stdout:
+        raise Fail("without a null the table must be labelled plug-in (no null run: biased upward)")
+    no_nan(p.stdout, os.path.join(out, "analysis.json"), os.path.join(out, "analysis.csv"))
+    with open(os.path.join(out, "analysis.json")) as f:
+        r = json.load(f)
+    if r["layers"][1]["orders"][0]["optimality_corrected"] is not None or r["layer_mean"]["orders"][0]["I_in_corrected"] is not None:
+        raise Fail("without a null the corrected fields must be null")
+    c, pl = table_row(p.stdout, "1")
+    if c or abs(float(pl[0]) - r["layers"][1]["orders"][0]["I_in"]) > 1e-6:
+        raise Fail(f"plug-in row {pl}")
 
 
 def check_bad_input():

@@ -2,7 +2,11 @@
 softent analyze's on that checkpoint (analyze is checked against PyTorch +
 NumPy in test_analyze), the layer means leave out layer 0, checkpoints come
 in step order with their validation loss from loss.csv, the figures exist;
-and runs that cannot form one trajectory are refused."""
+with a null the table and summary read corrected values, a single
+checkpoint draws no conclusion, and the verdict on constructed series
+(checkpoints given in a chosen order) follows the peak and the null's
+noise; no nan in tables, no NaN in JSON; and runs that cannot form one
+trajectory are refused."""
 import json
 import math
 import os
@@ -78,6 +82,81 @@ def check_checkpoint_list_in_given_order():
     t = trace(tmp("trace3"), *dirs)
     if [c["step"] for c in t["checkpoints"]] != [8, 1]:
         raise Fail("checkpoint directories given by hand keep their order")
+
+
+def trace_text(out, *sources, null=5):
+    """softent trace's stdout, summary.txt and trajectory.json (checked for
+    nan/NaN on the way)."""
+    extra = ("--null", null) if null else ()
+    p = run("trace", *sources, CORPUS, "--out", out, *ARGS, *extra)
+    if "nan" in p.stdout.lower():
+        raise Fail("the trace table or summary printed nan")
+    with open(os.path.join(out, "trajectory.json")) as f:
+        text = f.read()
+    if "NaN" in text or "Infinity" in text:
+        raise Fail("trajectory.json holds a NaN/Infinity literal")
+    with open(os.path.join(out, "summary.txt")) as f:
+        summary = f.read()
+    with open(os.path.join(out, "trajectory.csv")) as f:
+        if any(l.rstrip("\n").split(",")[-1].lower() in ("nan", "inf") for l in f):
+            raise Fail("trajectory.csv holds nan")
+    return p.stdout, summary, json.loads(text)
+
+
+def check_corrected_headline():
+    train_run()
+    table, summary, t = trace_text(tmp("trace_null"), RUN)
+    if "corrected (I - null mean)" not in table or "Read from corrected values" not in summary:
+        raise Fail("with --null the table and summary must read corrected values")
+    for c in t["checkpoints"]:
+        upper = [l for l in c["layers"] if l["layer"] >= 1]
+        for k, o in enumerate(c["layer_mean"]["orders"]):
+            m_in = sum(l["orders"][k]["in"]["null"]["I_corrected"] for l in upper) / len(upper)
+            m_out = sum(l["orders"][k]["out"]["null"]["I_corrected"] for l in upper) / len(upper)
+            if abs(o["I_in_corrected"] - m_in) > 1e-12 or abs(o["optimality_corrected"] - m_out / m_in) > 1e-9:
+                raise Fail(f"step {c['step']} n={o['n']}: corrected layer mean {o}")
+    table, summary, _ = trace_text(tmp("trace_plain"), RUN, null=0)
+    if "plug-in (no null run: biased upward)" not in table or "Read from plug-in values" not in summary \
+            or "No verdict" not in summary:
+        raise Fail("without a null: plug-in, labelled, and no verdict")
+
+
+def check_single_checkpoint_no_conclusion():
+    train_run()
+    _, summary, t = trace_text(tmp("trace_one"), os.path.join(RUN, "step-8"))
+    if "A single checkpoint: no trajectory, so no conclusion" not in summary or "compress:" in summary:
+        raise Fail(f"one checkpoint must draw no conclusion: {summary}")
+    if t["checkpoints"][0]["val_loss"] is not None:
+        raise Fail("an unknown validation loss is null")
+
+
+def verdict(summary, n=1):
+    lines = summary.splitlines()
+    i = next(i for i, l in enumerate(lines) if l.startswith(f"n = {n}:"))
+    return lines[i + 1]
+
+
+def check_verdict_on_constructed_series():
+    """Checkpoints in a chosen order make the series: step 1's complexity is
+    far above step 8's (an untrained model's embeddings separate tokens), so
+    8, 1, 8 rises to a peak and falls back by far more than the noise;
+    8, 1, 1 does not fall; 1, 8, 8 never rises; 8, 8, 1 peaks at the end."""
+    train_run()
+    s1, s8 = os.path.join(RUN, "step-1"), os.path.join(RUN, "step-8")
+    _, summary, t = trace_text(tmp("trace_818"), s8, s1, s8)
+    v = verdict(summary)
+    if not v.strip().startswith("Fit, then compress") or "Layers that compress (n = 1): 0, 1, 2" not in v:
+        raise Fail(f"8, 1, 8: {v}")
+    sd = [c["layer_mean"]["orders"][0]["I_in_null_sd"] for c in t["checkpoints"]]
+    noise = 2 * math.sqrt(sd[1] ** 2 + sd[2] ** 2)
+    if f"(noise {noise:.4f})" not in v:
+        raise Fail(f"8, 1, 8: the noise should be 2 x sqrt(sd_peak^2 + sd_end^2) = {noise:.4f}: {v}")
+    for order, words in (((s8, s1, s1), "within noise"), ((s1, s8, s8), "never rose"),
+                         ((s8, s8, s1), "highest at the last checkpoint")):
+        _, summary, _ = trace_text(tmp("trace_x"), *order)
+        v = verdict(summary)
+        if words not in v or "compress:" in v:
+            raise Fail(f"{[os.path.basename(o) for o in order]}: want '{words}': {v}")
 
 
 def check_bad_runs():
