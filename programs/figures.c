@@ -54,6 +54,8 @@ static void measure_panels(char *body, size_t size, int n, const char *using, in
                            int corrected)
 {
     static const char *panels[] = {"complexity I(input n-gram; Z)", "expressivity I(output n-gram; Z)", "optimality I(out)/I(in)"};
+    /* up to eight series a panel: a boxed key over the lines stays legible */
+    n += snprintf(body + n, size - (size_t)n, "set key opaque box samplen 2 font ',9'\n");
     for (int p = 0; p < 3; p++) {
         n += snprintf(body + n, size - (size_t)n, "set title '%s%s'\nplot ", panels[p], corrected ? "" : ", " PLUGIN_ONLY);
         for (int k = 0; k < n_orders; k++) {
