@@ -6,6 +6,8 @@
 #                   under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-c     the C unit tests alone (tests/c/test_*.c), no Python
 #   make bench      the benchmarks in bench/
+#   make install    headers, libsoftent.a/.so, softent.pc, the command and its
+#                   help text under $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
 #
 # The library is built in layers (docs/architecture.md); each folder of lib/
 # is one, and a layer's objects link with the layers below it alone.
@@ -27,7 +29,8 @@ PKG_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson libpcre2-8 libutf8proc 2>/de
 # -fno-trapping-math lets the compiler if-convert (and so vectorise) the
 # softmax loops; softent never reads floating-point exception flags.
 # -fvisibility=hidden: only what SOFTENT_API marks leaves the library.
-CFLAGS  += -std=gnu11 $(OPT) -g -Wall -Wextra -fopenmp -fno-trapping-math -fvisibility=hidden \
+# -fPIC: the same objects make the shared library.
+CFLAGS  += -std=gnu11 $(OPT) -g -Wall -Wextra -fopenmp -fno-trapping-math -fvisibility=hidden -fPIC \
            -Iinclude -Ilib $(BLAS_CFLAGS) -MMD -MP
 LDLIBS  += $(BLAS_LIBS) $(PKG_LIBS) -lm
 LDFLAGS += -fopenmp
@@ -44,7 +47,10 @@ CLI_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard programs/*.c))
 DRIVERS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/*_driver.c))
 CTESTS  := $(patsubst tests/c/%.c,$(BUILD)/tests/c/%,$(wildcard tests/c/test_*.c))
 
-all: $(BUILD)/softent $(BUILD)/libsoftent.a $(DRIVERS) $(CTESTS) $(BUILD)/tests/estimator_only
+VERSION := $(shell sed -n 's/^\#define SOFTENT_VERSION "\(.*\)"/\1/p' include/softent.h)
+SONAME  := libsoftent.so.$(firstword $(subst ., ,$(VERSION)))
+
+all: $(BUILD)/softent $(BUILD)/libsoftent.a $(BUILD)/libsoftent.so $(DRIVERS) $(CTESTS) $(BUILD)/tests/estimator_only
 
 # One relocatable object with every symbol but softent_* made local (the
 # clones SE_HOT makes ignore -fvisibility), so that the archive exports the
@@ -54,6 +60,14 @@ $(BUILD)/libsoftent.a: $(LIB_OBJ)
 	objcopy --localize-hidden --wildcard --keep-global-symbol='softent_*' $(BUILD)/softent_all.o
 	rm -f $@
 	$(AR) rcs $@ $(BUILD)/softent_all.o
+
+# The shared library exports softent_* alone (packaging/softent.map).
+$(BUILD)/libsoftent.so.$(VERSION): $(LIB_OBJ) packaging/softent.map
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -Wl,--version-script,packaging/softent.map -o $@ $(LIB_OBJ) $(LDLIBS)
+
+$(BUILD)/libsoftent.so: $(BUILD)/libsoftent.so.$(VERSION)
+	ln -sf libsoftent.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf libsoftent.so.$(VERSION) $@
 
 # The command and the tests link the objects: they may use internals.
 $(BUILD)/softent: $(CLI_OBJ) $(LIB_OBJ)
@@ -69,9 +83,15 @@ $(BUILD)/tests/estimator_only: tests/c/estimator_only.c $(ESTIMATOR_ONLY_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(BLAS_LIBS) -lm
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Objects are rebuilt when the compiler or its flags change, not only when a
+# source or header does.
+$(BUILD)/cflags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS)' > $@
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(DRIVERS:=.d) $(CTESTS:=.d) $(BUILD)/tests/estimator_only.d
 
@@ -104,7 +124,34 @@ check: deps
 bench: all
 	bench/run.sh
 
+# ---- install -------------------------------------------------------------------
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
+DOCDIR  ?= $(PREFIX)/share/doc/softent
+INSTALL ?= install
+
+install: all
+	$(MAKE) --no-print-directory install-files
+
+# What install copies, from an existing $(BUILD) (tests/test_install.py
+# stages it without rebuilding).
+install-files:
+	$(INSTALL) -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 644 include/softent*.h $(DESTDIR)$(INCDIR)
+	$(INSTALL) -m 644 $(BUILD)/libsoftent.a $(DESTDIR)$(LIBDIR)
+	$(INSTALL) -m 755 $(BUILD)/libsoftent.so.$(VERSION) $(DESTDIR)$(LIBDIR)
+	ln -sf libsoftent.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf libsoftent.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsoftent.so
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' \
+	    -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|' packaging/softent.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/softent.pc
+	$(INSTALL) -m 755 $(BUILD)/softent $(DESTDIR)$(BINDIR)
+	scripts/help-text.sh $(BUILD)/softent > $(DESTDIR)$(DOCDIR)/softent-help.txt
+	$(INSTALL) -m 644 README.md $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 644 docs/*.md $(DESTDIR)$(DOCDIR)
+
 clean:
 	rm -rf build build-asan
 
-.PHONY: all deps demo digits check test-c bench clean
+.PHONY: all deps demo digits check test-c bench install install-files clean FORCE
