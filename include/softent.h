@@ -31,6 +31,16 @@ extern "C" {
 #define SOFTENT_VERSION "0.1.0"
 #define SOFTENT_MAX_ARITY 4 /* widest tuple a label key may be */
 
+/* The first component of a key that means "this row has no label in this
+ * label set": such a value is always dropped, whatever its count or
+ * min_count, so its rows leave that set's H(Z), H(Z|X), I and rows (not
+ * the header's H(Z), nor the other sets).  Under the permutation null it is
+ * permuted with the other labels, like any dropped value.  Labels are token
+ * or class ids, so a key whose first component is INT64_MIN is not
+ * otherwise a label; it is not refused, only reserved.  It still counts as
+ * one of the set's n_values (softent_acc_value lists it, h NaN). */
+#define SOFTENT_NO_LABEL INT64_MIN
+
 typedef enum {
     SOFTENT_OK = 0,
     SOFTENT_E_INVALID = 1,  /* an argument is out of range */

@@ -167,6 +167,9 @@ cJSON *analysis_settings_json(const analysis_options *o, double eps)
     cJSON_AddNumberToObject(st, "eps", eps);
     cJSON_AddStringToObject(st, "weighting", p->weighting == SOFTENT_WEIGHT_UNIFORM ? "uniform" : "prob");
     cJSON_AddNumberToObject(st, "min_count", (double)p->min_count);
+    cJSON_AddStringToObject(st, "min_count_rule",
+                            "a position is kept for order n (in both in{n} and out{n}) when its input and its output n-gram "
+                            "each occur >= min_count times among all positions");
     cJSON_AddNumberToObject(st, "null_perms", p->null_perms);
     cJSON_AddNumberToObject(st, "null_seed", (double)p->null_seed);
     cJSON_AddStringToObject(st, "units", "efficiency: entropy / log(m)");

@@ -136,8 +136,11 @@ def table_row(table, first):
     raise Fail(f"no table row {first!r}")
 
 
-def reference(model_dir, max_length, orders, layers, m, seed, eps):
-    """PyTorch hidden states -> the NumPy estimator, at softent's positions."""
+def reference(model_dir, max_length, orders, layers, m, seed, eps, min_count=1):
+    """PyTorch hidden states -> the NumPy estimator, at softent's positions.
+    With min_count K > 1, order n keeps (for in{n} and out{n} alike) the
+    positions whose input and output n-grams each occur >= K times among all
+    positions, and the oracle runs on those rows with min_count 1."""
     ids = run("tokenize", model_dir, tmp("corpus.txt")).stdout.splitlines()
     config, weights = torch_reference.load(model_dir)
     n_max = max(orders)
@@ -157,7 +160,21 @@ def reference(model_dir, max_length, orders, layers, m, seed, eps):
             labels[f"out{n}"].append(np.stack([t[pos + 1 + k] for k in range(n)], axis=1))
     w = oracle.reference_points(seed, m, config.get("hidden_size", config.get("n_embd")))
     labels = {k: np.concatenate(v) for k, v in labels.items()}
-    return {l: oracle.measures(np.concatenate(rows[l]).astype(np.float32), w, eps, labels) for l in layers}
+    if min_count <= 1:
+        return {l: oracle.measures(np.concatenate(rows[l]).astype(np.float32), w, eps, labels) for l in layers}
+    masks = {}
+    for n in orders:
+        (i_ids, i_counts), (o_ids, o_counts) = oracle.key_ids(labels[f"in{n}"]), oracle.key_ids(labels[f"out{n}"])
+        masks[n] = (i_counts[i_ids] >= min_count) & (o_counts[o_ids] >= min_count)
+    out = {}
+    for l in layers:
+        p, keep = oracle.soft_assign(np.concatenate(rows[l]).astype(np.float32), w, eps)
+        assert keep.all(), "the fixture's hidden states have no skipped rows"
+        out[l] = {"H": oracle.entropy(p.sum(axis=0)), "sets": {}, "kept": {n: int(masks[n].sum()) for n in orders}}
+        for n in orders:
+            for io in ("in", "out"):
+                out[l]["sets"][f"{io}{n}"] = oracle.labelset_measures(p[masks[n]], labels[f"{io}{n}"][masks[n]])
+    return out
 
 
 def compare(result, model_dir, max_length, orders, m=32, seed=0):
@@ -268,6 +285,44 @@ def check_corrected_values_against_oracle():
     lm = r["layer_mean"]["orders"][0]
     if abs(float(c[0]) - lm["I_in_corrected"]) > 1e-6 or abs(float(pl[0]) - lm["I_in"]) > 1e-6:
         raise Fail(f"mean row {c[:3]} | {pl[:3]} vs {lm}")
+
+
+def check_min_count_uses_the_same_rows():
+    """With --min-count 2 and 3, in{n} and out{n} are measured over the same
+    positions: those whose input and output n-grams each occur >= K times
+    (the mask computed in NumPy from the n-gram counts).  Their rows agree,
+    H, H(Z|X) and I equal the oracle's on those rows, and optimality is the
+    oracle's I(out)/I(in)."""
+    d = model("gpt2")
+    for K in (2, 3):
+        r = analyze(d, tmp(f"out_mc{K}"), "--ngrams", "1,2,3", "--max-length", 48, "--bins", 32, "--min-count", K)
+        if r["settings"]["min_count"] != K or "min_count_rule" not in r["settings"]:
+            raise Fail(f"settings do not record min-count {K} and its rule: {r['settings']}")
+        layers = [l["layer"] for l in r["layers"]]
+        want = reference(d, 48, [1, 2, 3], layers, 32, 0, r["settings"]["eps"], min_count=K)
+        dropped_some = False
+        for l in r["layers"]:
+            ref = want[l["layer"]]
+            if abs(l["H"] - ref["H"]) > TOL:
+                raise Fail(f"K={K} layer {l['layer']}: H {l['H']} vs {ref['H']}")
+            for o in l["orders"]:
+                n = o["n"]
+                if o["in"]["rows"] != o["out"]["rows"] or o["in"]["rows"] != ref["kept"][n]:
+                    raise Fail(f"K={K} layer {l['layer']} n={n}: rows in {o['in']['rows']}, out {o['out']['rows']}, "
+                               f"jointly kept positions {ref['kept'][n]}")
+                dropped_some |= ref["kept"][n] < l["rows"]
+                for io in ("in", "out"):
+                    s_ref = ref["sets"][f"{io}{n}"]
+                    for key, got in (("H", o[io]["H"]), ("H_cond", o[f"H_cond_{io}"]), ("I", o[f"I_{io}"])):
+                        if abs(got - s_ref[key]) > TOL:
+                            raise Fail(f"K={K} layer {l['layer']} {io}{n}: {key} {got} vs oracle {s_ref[key]}")
+                i_in, i_out = ref["sets"][f"in{n}"]["I"], ref["sets"][f"out{n}"]["I"]
+                if i_in > 0.01:
+                    exp = i_out / i_in
+                    if abs(o["optimality"] - exp) > 4 * TOL * (1 + abs(exp)) / i_in:
+                        raise Fail(f"K={K} layer {l['layer']} n={n}: optimality {o['optimality']} vs oracle {exp}")
+        if not dropped_some:
+            raise Fail(f"--min-count {K} dropped no position: the check compared nothing new")
 
 
 def check_plugin_table_is_labelled():

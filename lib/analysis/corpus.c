@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "corpus.h"
+#include "estimator/keytable.h"
 #include "softent_corpus.h"
 
 softent_analysis_params softent_analysis_default_params(void)
@@ -90,34 +91,103 @@ static int read_documents(softent_analysis_corpus *c, const char *path, softent_
     return rc;
 }
 
-/* The labels of one order n over every document: in{n} and out{n}. */
-static int count_order(softent_analysis_corpus *c, int n, int64_t **in, int64_t **out)
+softent_params se_analysis_acc_params(const softent_analysis_corpus *c)
+{
+    softent_params p = c->p.params;
+    p.min_count = 1; /* min_count is applied per position, to in{n} and out{n} together */
+    return p;
+}
+
+/* The largest document's positions (scratch sizes). */
+static int64_t max_positions(const softent_analysis_corpus *c)
+{
+    int64_t most = 0;
+    for (int64_t i = 0; i < c->info.docs_used; i++) {
+        int64_t npos = softent_ngram_positions(c->docs[i].n, c->n_max);
+        most = npos > most ? npos : most;
+    }
+    return most;
+}
+
+/* With min_count K > 1: count every input and every output n-gram of order n
+ * over all positions, into tin and tout. */
+static int count_ngrams(const softent_analysis_corpus *c, int n, se_keytable *tin, se_keytable *tout, int64_t *in, int64_t *out)
+{
+    for (int64_t i = 0; i < c->info.docs_used; i++) {
+        const se_analysis_doc *doc = &c->docs[i];
+        const int64_t npos = softent_ngram_positions(doc->n, c->n_max);
+        softent_ngram_labels(doc->tokens, doc->n, c->n_max, n, in, out);
+        for (int64_t p = 0; p < npos; p++) {
+            int32_t a, b;
+            int rc = se_keytable_intern(tin, in + p * n, &a);
+            if (rc || (rc = se_keytable_intern(tout, out + p * n, &b))) return rc;
+            tin->count[a]++;
+            tout->count[b]++;
+        }
+    }
+    return SOFTENT_OK;
+}
+
+/* A position keeps its labels of order n only when its input n-gram and its
+ * output n-gram each occur >= K times among all positions; the others get
+ * SOFTENT_NO_LABEL in both sets, so in{n} and out{n} use the same rows. */
+static int mask_positions(int n, int64_t npos, int64_t min_count, se_keytable *tin, se_keytable *tout, int64_t *in, int64_t *out)
+{
+    for (int64_t p = 0; p < npos; p++) {
+        int32_t a, b;
+        int rc = se_keytable_intern(tin, in + p * n, &a);
+        if (rc || (rc = se_keytable_intern(tout, out + p * n, &b))) return rc;
+        if (tin->count[a] >= min_count && tout->count[b] >= min_count) continue;
+        for (int k = 0; k < n; k++) in[p * n + k] = out[p * n + k] = k ? 0 : SOFTENT_NO_LABEL;
+    }
+    return SOFTENT_OK;
+}
+
+/* The labels of one order n over every document: in{n} and out{n}.  in and
+ * out are scratch [max_positions, SOFTENT_MAX_ARITY]. */
+static int count_order(softent_analysis_corpus *c, int n, int64_t *in, int64_t *out)
 {
     char name[2][16];
     int set[2], rc = SOFTENT_OK;
     snprintf(name[0], sizeof name[0], "in%d", n);
     snprintf(name[1], sizeof name[1], "out%d", n);
     for (int s = 0; s < 2 && !rc; s++) rc = softent_acc_add_labelset(c->labels, name[s], n, &set[s]);
+    const int64_t K = c->p.params.min_count;
+    se_keytable tin, tout;
+    int tables = 0;
+    if (!rc && K > 1) {
+        if ((rc = se_keytable_init(&tin, n))) return rc;
+        if ((rc = se_keytable_init(&tout, n))) {
+            se_keytable_free(&tin);
+            return rc;
+        }
+        tables = 1;
+        rc = count_ngrams(c, n, &tin, &tout, in, out);
+    }
     for (int64_t i = 0; i < c->info.docs_used && !rc; i++) {
         const se_analysis_doc *doc = &c->docs[i];
         const int64_t npos = softent_ngram_positions(doc->n, c->n_max);
-        int64_t *grown_in = realloc(*in, (size_t)(npos * n) * sizeof **in);
-        if (grown_in) *in = grown_in;
-        int64_t *grown_out = realloc(*out, (size_t)(npos * n) * sizeof **out);
-        if (grown_out) *out = grown_out;
-        if (!grown_in || !grown_out) return se_fail(SOFTENT_E_NOMEM, "out of memory counting labels");
-        softent_ngram_labels(doc->tokens, doc->n, c->n_max, n, *in, *out);
-        if (!(rc = softent_acc_count(c->labels, set[0], *in, npos))) rc = softent_acc_count(c->labels, set[1], *out, npos);
+        softent_ngram_labels(doc->tokens, doc->n, c->n_max, n, in, out);
+        if (tables) rc = mask_positions(n, npos, K, &tin, &tout, in, out);
+        if (!rc) rc = softent_acc_count(c->labels, set[0], in, npos);
+        if (!rc) rc = softent_acc_count(c->labels, set[1], out, npos);
+    }
+    if (tables) {
+        se_keytable_free(&tin);
+        se_keytable_free(&tout);
     }
     return rc;
 }
 
 static int count_labels(softent_analysis_corpus *c)
 {
-    int rc = softent_acc_new(&c->labels, &c->p.params, c->d_model, NULL);
+    const softent_params p = se_analysis_acc_params(c);
+    int rc = softent_acc_new(&c->labels, &p, c->d_model, NULL);
     if (rc) return rc;
-    int64_t *in = NULL, *out = NULL; /* scratch [positions, n] of the largest document */
-    for (int k = 0; k < c->p.n_orders && !rc; k++) rc = count_order(c, c->p.orders[k], &in, &out);
+    const size_t scratch = (size_t)(max_positions(c) * SOFTENT_MAX_ARITY) + 1;
+    int64_t *in = malloc(scratch * sizeof *in), *out = malloc(scratch * sizeof *out);
+    if (!in || !out) rc = SOFTENT_E_NOMEM;
+    for (int k = 0; k < c->p.n_orders && !rc; k++) rc = count_order(c, c->p.orders[k], in, out);
     free(in);
     free(out);
     return rc == SOFTENT_E_NOMEM ? se_fail(rc, "out of memory counting labels") : rc;

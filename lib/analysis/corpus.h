@@ -21,4 +21,10 @@ struct softent_analysis_corpus {
     softent_acc *labels;       /* in{n}, out{n} counted over every position; no rows; owned */
 };
 
+/* The parameters of the corpus' accumulators: the analysis' own, with
+ * min_count 1, since the corpus pass applies min_count itself, per position
+ * and to in{n} and out{n} together (positions it drops are keyed
+ * SOFTENT_NO_LABEL in both). */
+softent_params se_analysis_acc_params(const softent_analysis_corpus *c);
+
 #endif

@@ -106,11 +106,12 @@ static int make_feed(feed *f, const softent_analysis_corpus *c, int n_layers, co
     if (!f->slot_of_layer || !f->acc) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     for (int l = 0; l <= n_layers; l++) f->slot_of_layer[l] = -1;
     const float *w = softent_acc_refpoints(c->labels);
+    const softent_params params = se_analysis_acc_params(c);
     int64_t bytes = 0;
     for (int s = 0; s < n_sel; s++) {
         if (sel[s] < 0 || sel[s] > n_layers) return se_fail(SOFTENT_E_INVALID, "layer %d: the model has layers 0 to %d", sel[s], n_layers);
         f->slot_of_layer[sel[s]] = s;
-        int rc = softent_acc_new(&f->acc[s], &c->p.params, c->d_model, w);
+        int rc = softent_acc_new(&f->acc[s], &params, c->d_model, w);
         f->n_acc = s + (rc == SOFTENT_OK);
         if (!rc) rc = softent_acc_share_labels(f->acc[s], c->labels);
         if (rc) return rc;

@@ -214,14 +214,19 @@ int softent_acc_count(softent_acc *acc, int set, const int64_t *keys, int64_t n)
     return SOFTENT_OK;
 }
 
+/* Whether value v is dropped: counted under min_count, or keyed
+ * SOFTENT_NO_LABEL (a row without a label in this set). */
+static int dropped_value(const se_labels *lab, int64_t v)
+{
+    return lab->table.count[v] < lab->min_count || lab->table.keys[v * lab->table.arity] == SOFTENT_NO_LABEL;
+}
+
 /* Slots the label set will hold: values counted at least twice and kept. */
 static int64_t stored_values(const se_labelset *s)
 {
     int64_t n = 0;
-    for (int64_t v = 0; v < s->lab->table.n; v++) {
-        int64_t c = s->lab->table.count[v];
-        if (c >= 2 && c >= s->lab->min_count) n++;
-    }
+    for (int64_t v = 0; v < s->lab->table.n; v++)
+        if (s->lab->table.count[v] >= 2 && !dropped_value(s->lab, v)) n++;
     return n;
 }
 
@@ -260,7 +265,8 @@ void se_sums_free(se_sums *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Each value's slot: stored (counted twice or more), singleton, or dropped. */
+/* Each value's slot: stored (counted twice or more), singleton, or dropped
+ * (under min_count, or SOFTENT_NO_LABEL). */
 static int freeze_labels(se_labels *lab, const char *name)
 {
     if (lab->frozen) return SOFTENT_OK;
@@ -270,7 +276,7 @@ static int freeze_labels(se_labels *lab, const char *name)
     lab->n_stored = lab->n_dropped = 0;
     for (int64_t v = 0; v < nv; v++) {
         int64_t c = lab->table.count[v];
-        if (c < lab->min_count) lab->value_slot[v] = SLOT_DROPPED, lab->n_dropped++;
+        if (dropped_value(lab, v)) lab->value_slot[v] = SLOT_DROPPED, lab->n_dropped++;
         else if (c == 1) lab->value_slot[v] = SLOT_SINGLE;
         else lab->value_slot[v] = (int32_t)lab->n_stored++;
     }

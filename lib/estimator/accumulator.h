@@ -13,7 +13,8 @@
 
 /* value_slot codes for values that hold no m-vector */
 #define SLOT_SINGLE (-1)  /* counted once: contributes H(p_i) directly */
-#define SLOT_DROPPED (-2) /* counted fewer than min_count times */
+#define SLOT_DROPPED (-2) /* counted fewer than min_count times, or keyed
+                           * SOFTENT_NO_LABEL */
 
 typedef struct {
     double *sums;        /* [n_stored, m] sum of p over the value's rows */
@@ -37,7 +38,7 @@ typedef struct {
     int frozen;
     int32_t *value_slot; /* [n_values] slot, SLOT_SINGLE or SLOT_DROPPED */
     int64_t n_stored;
-    int64_t n_dropped;   /* values under min_count */
+    int64_t n_dropped;   /* values under min_count or SOFTENT_NO_LABEL */
 } se_labels;
 
 typedef struct {
