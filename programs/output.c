@@ -144,6 +144,11 @@ static void table_optimality(const softent_acc *acc, const run_info *info, int w
         }
         print_ratio(pair_optimality(acc, info->pairs[i]), in, "");
         printf("\n");
+        softent_labelset_measures mo, mi;
+        if (pair_measures(acc, info->pairs[i], &mo, &mi) && mo.rows != mi.rows)
+            printf("  (different rows: I(%s) over %lld rows, I(%s) over %lld; estimate's label sets drop values\n"
+                   "   independently, so the ratio compares two samples: see docs/estimator.md, min-count)\n",
+                   out, (long long)mo.rows, in, (long long)mi.rows);
     }
 }
 
@@ -275,6 +280,14 @@ int write_json(const softent_acc *acc, const run_info *info, const char *path)
         cJSON_AddStringToObject(o, "in", strchr(info->pairs[i], ',') + 1);
         cJSON_AddNumberToObject(o, "value", pair_optimality(acc, info->pairs[i]));
         if (with_null) add_number_or_null(o, "value_corrected", pair_optimality_corrected(acc, info->pairs[i]));
+        /* estimate's sets drop values independently: say when the two I
+         * are over different rows */
+        softent_labelset_measures mo, mi;
+        if (pair_measures(acc, info->pairs[i], &mo, &mi)) {
+            cJSON_AddNumberToObject(o, "rows_out", (double)mo.rows);
+            cJSON_AddNumberToObject(o, "rows_in", (double)mi.rows);
+            cJSON_AddBoolToObject(o, "same_rows", mo.rows == mi.rows);
+        }
         cJSON_AddItemToArray(opt, o);
     }
     char *text = cJSON_Print(root);

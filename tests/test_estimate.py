@@ -279,4 +279,64 @@ def check_corrected_optimality():
     assert not table.has_nan(stdout), stdout
 
 
+def check_no_label_rows_are_left_out():
+    """Rows keyed SOFTENT_NO_LABEL (INT64_MIN first) leave their set's H,
+    H(Z|X), I and rows, whatever their count (here far above --min-count),
+    and only that set's: equal to the oracle on the remaining rows, for a
+    1-column and a tuple set, with a null (finite mean, p in (0, 1]) and
+    through a saved state."""
+    z, y, pairs = synthetic()
+    no = np.iinfo(np.int64).min
+    rng = np.random.default_rng(11)
+    gone = rng.random(len(y)) < 0.3
+    y_no = np.where(gone, no, y)
+    pairs_no = pairs.copy()
+    pairs_no[gone, 0] = no
+    pairs_no[gone, 1] = 0
+    zp = save_npy("nl_z.npy", z)
+    args = [zp, "--labels", "y=" + save_npy("nl_y.npy", y_no), "--labels", "pair=" + save_npy("nl_pair.npy", pairs_no),
+            "--labels", "full=" + save_npy("nl_full.npy", y)]
+    w = oracle.reference_points(0, 100, 32)
+    for mc in (1, 5):
+        state = tmp(f"nl_{mc}.state")
+        r = estimate_json(*args, "--min-count", mc, "--null", 20, "--save-state", state)
+        eps = r["settings"]["eps"]
+        p, keep = oracle.soft_assign(z, w, eps)
+        assert keep.all()
+        want = {"H": oracle.entropy(p.sum(axis=0)), "sets": {
+            "y": oracle.labelset_measures(p[~gone], y[~gone], "prob", mc),
+            "pair": oracle.labelset_measures(p[~gone], pairs[~gone], "prob", mc),
+            "full": oracle.labelset_measures(p, y, "prob", mc)}}
+        compare_sets(r, want, ["y", "pair", "full"])
+        assert want["sets"]["y"]["rows"] == int((~gone).sum()) and r["rows"] == len(y), (want, r["rows"])
+        for s in r["label_sets"]:
+            null = s["null"]
+            if not (math.isfinite(null["I_null_mean"]) and math.isfinite(null["I_null_sd"]) and 0 < null["p_value"] <= 1):
+                raise Fail(f"min-count {mc}, {s['name']}: null {null}")
+        out = tmp("nl_report.json")
+        run("report", state, "--json", out)
+        with open(out) as f:
+            rep = json.load(f)
+        compare_sets(rep, want, ["y", "pair", "full"])
+
+
+def check_optimality_says_when_rows_differ():
+    """estimate keeps its label sets independent: with --min-count the two
+    sets of a pair may keep different rows, and the table and JSON say so
+    (both row counts); with the same rows they say nothing of it."""
+    z, y, pairs = synthetic(n=2000, k=40)
+    fine = pairs[:, 0] * 3 + pairs[:, 1]
+    args = [save_npy("rd_z.npy", z), "--labels", "fine=" + save_npy("rd_fine.npy", fine),
+            "--labels", "y=" + save_npy("rd_y.npy", y), "--optimality", "fine,y", "--min-count", 12]
+    stdout, r, _ = table_json_csv(*args)
+    o = r["optimality"][0]
+    rows = {s["name"]: s["rows"] for s in r["label_sets"]}
+    assert rows["fine"] < rows["y"], rows
+    assert (o["rows_out"], o["rows_in"], o["same_rows"]) == (rows["fine"], rows["y"], False), o
+    if f"I(fine) over {rows['fine']} rows, I(y) over {rows['y']}" not in stdout:
+        raise Fail("the table does not say that the pair's I values are over different rows:\n" + stdout)
+    stdout, r, _ = table_json_csv(*args[:-2])
+    assert r["optimality"][0]["same_rows"] is True and "different rows" not in stdout, r["optimality"]
+
+
 main(globals())
