@@ -34,7 +34,10 @@ static const char USAGE[] =
     "  --text-field NAME    the .jsonl text field (default: detected)\n"
     "  --out DIR            where results and figures go (default analysis)\n"
     "  --bins M, --seed S, --calibration MODE, --weighting W, --min-count K,\n"
-    "  --null R, --null-seed S   as for softent estimate\n"
+    "  --null R, --null-seed S   as for softent estimate, except that with\n"
+    "                       --min-count K a position is kept for order n when\n"
+    "                       its input and its output n-gram each occur K times,\n"
+    "                       so that I(in) and I(out) share their rows\n"
     "  --threads N          threads (default: all cores)\n"
     "  --max-memory MB      refuse a run whose accumulators would need more\n"
     "  -h, --help           this help\n";
