@@ -142,12 +142,15 @@ int softent_partial_corr(const double *x, const double *y, int64_t n, const doub
     }
     if (!rc && orthonormal_basis(zz, k, n, q)) rc = se_fail(SOFTENT_E_INVALID, "partial correlation: the covariates are collinear");
     if (!rc) {
+        double nx = 0, ny = 0;
+        for (size_t i = 0; i < N; i++) nx += rx[i] * rx[i], ny += ry[i] * ry[i];
         residual(rx, q, k + 1, n);
         residual(ry, q, k + 1, n);
         /* the residuals have mean 0 (the intercept is in the basis): r is their cosine */
         double sxx = 0, syy = 0, sxy = 0;
         for (size_t i = 0; i < N; i++) sxx += rx[i] * rx[i], syy += ry[i] * ry[i], sxy += rx[i] * ry[i];
-        if (sxx > 0 && syy > 0) {
+        /* a residual at rounding level: x or y is fully explained by the covariates */
+        if (sxx > 1e-24 * nx && syy > 1e-24 * ny) {
             const double v = sxy / sqrt(sxx * syy);
             *r = v > 1 ? 1 : v < -1 ? -1 : v;
         }

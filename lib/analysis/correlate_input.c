@@ -526,8 +526,14 @@ int softent_corr_read_scores(softent_corr_scores *s, const char *path)
     }
     int row_cap = 0, col_cap = 0;
     /* first pass: the names */
+    char *copy = NULL;
     for (int l = 1; !rc && l < nl; l++) {
-        int nf = split(lines[l], fields, MAX_FIELDS);
+        free(copy);
+        if (!(copy = dup(lines[l]))) {
+            rc = se_fail(SOFTENT_E_NOMEM, "%s: out of memory", path);
+            break;
+        }
+        int nf = split(copy, fields, MAX_FIELDS); /* the values are read again from lines[l] below */
         if (nf != nh) {
             rc = se_fail(SOFTENT_E_FORMAT, "%s line %d: %d fields, the header has %d%s", path, line_no[l], nf < 0 ? 0 : nf, nh,
                          nf == -1 ? " (unbalanced quotes)" : "");
@@ -545,6 +551,7 @@ int softent_corr_read_scores(softent_corr_scores *s, const char *path)
         if (s->tidy && !fields[1][0]) rc = se_fail(SOFTENT_E_FORMAT, "%s line %d: an empty benchmark name", path, line_no[l]);
         else if (s->tidy && add_name(&s->cols, &s->n_cols, &col_cap, fields[1]) < 0) rc = se_fail(SOFTENT_E_NOMEM, "%s: out of memory", path);
     }
+    free(copy);
     if (!rc && !s->tidy)
         for (int i = 1; i < nh && !rc; i++)
             if (add_name(&s->cols, &s->n_cols, &col_cap, head[i]) < 0) rc = se_fail(SOFTENT_E_NOMEM, "%s: out of memory", path);

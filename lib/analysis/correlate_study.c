@@ -110,7 +110,7 @@ int softent_corr_study_run(softent_corr_study *st, const softent_corr_results *r
     }
     const int n_bench = s->n_cols - n_cov;
     if (!rc && n_bench < 1) rc = se_fail(SOFTENT_E_INVALID, "%s: no benchmark left beside the covariates", csv);
-    if (!rc && n < n_cov + 4) rc = se_fail(SOFTENT_E_INVALID, "correlate: %d models for %d covariates; the partial correlation needs at least %d", n, n_cov, n_cov + 4);
+    if (!rc && n < n_cov + 3) rc = se_fail(SOFTENT_E_INVALID, "correlate: %d models for %d covariates; the partial correlation needs at least %d", n, n_cov, n_cov + 3);
     if (rc) {
         free(is_cov);
         softent_corr_study_free(st);
