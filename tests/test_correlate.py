@@ -451,11 +451,11 @@ def check_bad_input():
     bad((*paths, "--scores", cst), cst, "flat", "constant")
     bad((*paths, "--scores", cst, "--covariate", "flat"), cst, "covariate", "flat", "constant")
     # NaN and missing scores
-    bad((*paths, "--scores", csv_file("nan.csv", "model,acc\nm0,0.3\nm1,nan\nm2,0.4\nm3,0.5\nm4,0.6\n")), "nan.csv", "NaN", "m1")
+    bad((*paths, "--scores", csv_file("nan.csv", "model,acc\nm0,0.3\nm1,nan\nm2,0.4\nm3,0.5\nm4,0.6\n")), "nan.csv", "NaN", "acc", "m1")
     bad((*paths, "--scores", csv_file("empty_cell.csv", "model,acc,b\nm0,0.3,0.1\nm1,,0.2\nm2,0.4,0.3\nm3,0.5,0.4\nm4,0.6,0.5\n")),
-        "empty_cell.csv", "m1")
+        "empty_cell.csv", "acc", "m1")
     bad((*paths, "--scores", csv_file("tidy_gap.csv", "model,benchmark,score\nm0,a,0.3\nm1,a,0.4\nm2,a,0.5\nm3,a,0.6\nm4,b,0.1\n")),
-        "tidy_gap.csv")
+        "tidy_gap.csv", "no (or a NaN) score")
     # malformed CSV
     for name, text, words in (("quote.csv", 'model,acc\n"m0,0.3\n', ("quote.csv", "line 2")),
                               ("fields.csv", "model,acc\nm0,0.3,0.4\n", ("fields.csv", "line 2", "3 fields")),

@@ -137,8 +137,9 @@ int softent_corr_study_run(softent_corr_study *st, const softent_corr_results *r
         for (int i = 0; i < n && !rc; i++) {
             dst[i] = s->scores[(size_t)st->row_of[i] * (size_t)s->n_cols + (size_t)j];
             if (!isfinite(dst[i]))
-                rc = se_fail(SOFTENT_E_INVALID, "%s: %s %s of %s (use a number for every model)", csv, isnan(dst[i]) ? "no (or a NaN)" : "an infinite",
-                             is_cov[j] ? "covariate" : "score", s->rows[st->row_of[i]]);
+                rc = se_fail(SOFTENT_E_INVALID, "%s: %s %s \"%s\" of model %s (use a number for every model)", csv,
+                             isnan(dst[i]) ? "no (or a NaN)" : "an infinite", is_cov[j] ? "covariate" : "score in", s->cols[j],
+                             s->rows[st->row_of[i]]);
         }
         if (!rc && is_constant(dst, n))
             rc = se_fail(SOFTENT_E_INVALID, "%s: %s \"%s\" is constant over the %d models: no correlation is defined", csv,
