@@ -75,5 +75,6 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_correlate(int argc, char **argv);
 
 #endif

@@ -42,6 +42,21 @@ static int render(const char *dir, const char *name, const char *body)
     return 0;
 }
 
+int figures_render(const char *dir, const char *name, const char *body)
+{
+    if (!gnuplot_available()) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.gp", dir, name);
+        se_atomic_file gp;
+        if (se_atomic_open(&gp, path)) return -1;
+        fprintf(gp.f, "# softent figure; render with: gnuplot %s.gp (from %s)\n", name, dir);
+        fprintf(gp.f, "if (!exists(\"term\")) term = \"pngcairo size 1200,900 font 'sans,11'\"; if (!exists(\"ext\")) ext = \"png\"\n");
+        fprintf(gp.f, "set terminal @term\nset output '%s.'.ext\n%s", name, body);
+        return se_atomic_commit(&gp) ? -1 : 1;
+    }
+    return render(dir, name, body);
+}
+
 #define PLUGIN_ONLY "plug-in (no null run: biased upward)"
 #define CORRECTED "corrected (I - null mean)"
 

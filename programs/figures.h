@@ -46,4 +46,10 @@ typedef struct {
  * (measures against step) and DIR/loss_optimality, as PNG and SVG. */
 int figures_write_trajectory(const char *dir, const trajectory_data *td, char *warning, size_t warning_size);
 
+/* Write DIR/NAME.gp (the gnuplot lines of body after the terminal and
+ * output) and render DIR/NAME.png and DIR/NAME.svg.  0, or 1 when gnuplot
+ * is missing (the script is still written), -1 when a write or gnuplot
+ * failed. */
+int figures_render(const char *dir, const char *name, const char *body);
+
 #endif

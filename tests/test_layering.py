@@ -24,7 +24,7 @@ ALLOWED = {
     "model": ({"common", "formats", "model"}, {"softent.h", "softent_io.h", "softent_model.h"}),
     "train": ({"common", "formats", "model", "train"}, {"softent.h", "softent_io.h", "softent_model.h", "softent_train.h"}),
     "analysis": ({"common", "estimator", "formats", "text", "model", "analysis"},
-                 {"softent.h", "softent_io.h", "softent_tokenizer.h", "softent_corpus.h", "softent_model.h",
+                 {"softent.h", "softent_io.h", "softent_tokenizer.h", "softent_corpus.h", "softent_model.h", "softent_correlate.h",
                   "softent_analysis.h"}),
 }
 # system headers of a library that only some layers link

@@ -1,0 +1,298 @@
+/*
+ * correlate.c - the statistics of `softent correlate`: ranks, Pearson,
+ * Spearman, partial correlation by least-squares residuals, two-sided
+ * p-values from Student's t, permutation p-values and percentile bootstrap
+ * intervals.  Everything is in double; the data are tens of models.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/hash.h"
+#include "estimator/permute.h"
+#include "softent_correlate.h"
+
+typedef struct {
+    double v;
+    int64_t i;
+} ranked;
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    return x->v < y->v ? -1 : x->v > y->v ? 1 : (x->i > y->i) - (x->i < y->i);
+}
+
+int softent_ranks(const double *x, int64_t n, double *ranks)
+{
+    if (n < 0 || (n && (!x || !ranks))) return se_fail(SOFTENT_E_INVALID, "ranks: bad arguments");
+    ranked *r = malloc(sizeof *r * (size_t)(n ? n : 1));
+    if (!r) return se_fail(SOFTENT_E_NOMEM, "ranks: out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        if (isnan(x[i])) {
+            free(r);
+            return se_fail(SOFTENT_E_INVALID, "ranks: NaN at %lld", (long long)i);
+        }
+        r[i].v = x[i];
+        r[i].i = i;
+    }
+    qsort(r, (size_t)n, sizeof *r, cmp_ranked);
+    for (int64_t a = 0; a < n;) {
+        int64_t b = a + 1;
+        while (b < n && r[b].v == r[a].v) b++;
+        const double mean = 0.5 * (double)(a + 1 + b); /* ranks a+1 .. b */
+        for (int64_t k = a; k < b; k++) ranks[r[k].i] = mean;
+        a = b;
+    }
+    free(r);
+    return SOFTENT_OK;
+}
+
+double softent_pearson(const double *x, const double *y, int64_t n)
+{
+    if (n < 2) return NAN;
+    double mx = 0, my = 0;
+    for (int64_t i = 0; i < n; i++) mx += x[i], my += y[i];
+    mx /= (double)n;
+    my /= (double)n;
+    double sxx = 0, syy = 0, sxy = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const double dx = x[i] - mx, dy = y[i] - my;
+        sxx += dx * dx;
+        syy += dy * dy;
+        sxy += dx * dy;
+    }
+    if (!(sxx > 0) || !(syy > 0)) return NAN;
+    double r = sxy / sqrt(sxx * syy);
+    return r > 1 ? 1 : r < -1 ? -1 : r;
+}
+
+double softent_spearman(const double *x, const double *y, int64_t n)
+{
+    if (n < 2) return NAN;
+    double *rx = malloc(sizeof *rx * (size_t)n), *ry = malloc(sizeof *ry * (size_t)n);
+    double r = NAN;
+    if (rx && ry && !softent_ranks(x, n, rx) && !softent_ranks(y, n, ry)) r = softent_pearson(rx, ry, n);
+    free(rx);
+    free(ry);
+    return r;
+}
+
+/* Orthonormal columns q [c, n] spanning [1, z] by modified Gram-Schmidt,
+ * each column orthogonalised twice; 1 when a column is (nearly) in the
+ * span of those before it. */
+static int orthonormal_basis(const double *z, int k, int64_t n, double *q)
+{
+    for (int c = 0; c <= k; c++) {
+        double *v = q + (size_t)c * (size_t)n;
+        double norm0 = 0;
+        for (int64_t i = 0; i < n; i++) {
+            v[i] = c ? z[(size_t)(c - 1) * (size_t)n + (size_t)i] : 1.0;
+            norm0 += v[i] * v[i];
+        }
+        norm0 = sqrt(norm0);
+        for (int pass = 0; pass < 2; pass++)
+            for (int j = 0; j < c; j++) {
+                const double *u = q + (size_t)j * (size_t)n;
+                double d = 0;
+                for (int64_t i = 0; i < n; i++) d += u[i] * v[i];
+                for (int64_t i = 0; i < n; i++) v[i] -= d * u[i];
+            }
+        double norm = 0;
+        for (int64_t i = 0; i < n; i++) norm += v[i] * v[i];
+        norm = sqrt(norm);
+        if (!(norm > 1e-9 * norm0)) return 1;
+        for (int64_t i = 0; i < n; i++) v[i] /= norm;
+    }
+    return 0;
+}
+
+/* v less its projection on the columns of q [c, n], twice over. */
+static void residual(double *v, const double *q, int c, int64_t n)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (int j = 0; j < c; j++) {
+            const double *u = q + (size_t)j * (size_t)n;
+            double d = 0;
+            for (int64_t i = 0; i < n; i++) d += u[i] * v[i];
+            for (int64_t i = 0; i < n; i++) v[i] -= d * u[i];
+        }
+}
+
+int softent_partial_corr(const double *x, const double *y, int64_t n, const double *z, int k, int spearman, double *r)
+{
+    *r = NAN;
+    if (k < 0 || n < (int64_t)k + 3 || (k && !z))
+        return se_fail(SOFTENT_E_INVALID, "partial correlation: %lld models for %d covariates (need at least %d)", (long long)n, k,
+                       k + 3);
+    const size_t N = (size_t)n;
+    double *buf = malloc(sizeof *buf * N * (size_t)(2 * k + 3));
+    if (!buf) return se_fail(SOFTENT_E_NOMEM, "partial correlation: out of memory");
+    double *rx = buf, *ry = rx + N, *zz = ry + N, *q = zz + N * (size_t)k;
+    int rc = SOFTENT_OK;
+    if (spearman) {
+        rc = softent_ranks(x, n, rx);
+        if (!rc) rc = softent_ranks(y, n, ry);
+        for (int c = 0; c < k && !rc; c++) rc = softent_ranks(z + N * (size_t)c, n, zz + N * (size_t)c);
+    } else {
+        memcpy(rx, x, sizeof *rx * N);
+        memcpy(ry, y, sizeof *ry * N);
+        if (k) memcpy(zz, z, sizeof *zz * N * (size_t)k);
+    }
+    if (!rc && orthonormal_basis(zz, k, n, q)) rc = se_fail(SOFTENT_E_INVALID, "partial correlation: the covariates are collinear");
+    if (!rc) {
+        double nx = 0, ny = 0;
+        for (size_t i = 0; i < N; i++) nx += rx[i] * rx[i], ny += ry[i] * ry[i];
+        residual(rx, q, k + 1, n);
+        residual(ry, q, k + 1, n);
+        /* the residuals have mean 0 (the intercept is in the basis): r is their cosine */
+        double sxx = 0, syy = 0, sxy = 0;
+        for (size_t i = 0; i < N; i++) sxx += rx[i] * rx[i], syy += ry[i] * ry[i], sxy += rx[i] * ry[i];
+        /* a residual at rounding level: x or y is fully explained by the covariates */
+        if (sxx > 1e-24 * nx && syy > 1e-24 * ny) {
+            const double v = sxy / sqrt(sxx * syy);
+            *r = v > 1 ? 1 : v < -1 ? -1 : v;
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+/* The continued fraction of I_x(a, b) (Numerical Recipes' betacf), by
+ * the modified Lentz method. */
+static double betacf(double a, double b, double x)
+{
+    const double tiny = 1e-300, eps = 1e-16;
+    const double qab = a + b, qap = a + 1, qam = a - 1;
+    double c = 1, d = 1 - qab * x / qap;
+    if (fabs(d) < tiny) d = tiny;
+    d = 1 / d;
+    double h = d;
+    for (int m = 1; m <= 100000; m++) {
+        const int m2 = 2 * m;
+        double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+        d = 1 + aa * d;
+        if (fabs(d) < tiny) d = tiny;
+        c = 1 + aa / c;
+        if (fabs(c) < tiny) c = tiny;
+        d = 1 / d;
+        h *= d * c;
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        d = 1 + aa * d;
+        if (fabs(d) < tiny) d = tiny;
+        c = 1 + aa / c;
+        if (fabs(c) < tiny) c = tiny;
+        d = 1 / d;
+        const double del = d * c;
+        h *= del;
+        if (fabs(del - 1) < eps) break;
+    }
+    return h;
+}
+
+double softent_betainc(double a, double b, double x)
+{
+    if (!(a > 0) || !(b > 0) || !(x >= 0) || !(x <= 1)) return NAN;
+    if (x == 0 || x == 1) return x;
+    const double lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
+    if (x < (a + 1) / (a + b + 2)) return exp(lbt) * betacf(a, b, x) / a;
+    return 1 - exp(lbt) * betacf(b, a, 1 - x) / b;
+}
+
+double softent_corr_p_t(double r, double df)
+{
+    if (isnan(r) || !(df > 0)) return NAN;
+    const double ar = fabs(r);
+    if (ar >= 1) return 0;
+    /* P(|T| >= |t|) = I_{df / (df + t^2)}(df/2, 1/2), and df / (df + t^2) = 1 - r^2 */
+    return softent_betainc(0.5 * df, 0.5, (1 - ar) * (1 + ar));
+}
+
+int64_t softent_bootstrap_index(uint64_t seed, int64_t b, int64_t j, int64_t n)
+{
+    const uint64_t key = se_mix64(seed ^ 0x626f6f7473747270ull); /* "bootstrp" */
+    return (int64_t)(se_mix64(key + (uint64_t)b * (uint64_t)n + (uint64_t)j) % (uint64_t)n);
+}
+
+int softent_corr_p_perm(const double *x, const double *y, int64_t n, int spearman, int64_t R, uint64_t seed, double *p)
+{
+    *p = NAN;
+    if (n < 2 || R < 1) return se_fail(SOFTENT_E_INVALID, "permutation p-value: n = %lld, R = %lld", (long long)n, (long long)R);
+    const size_t N = (size_t)n;
+    double *buf = malloc(sizeof *buf * N * 3);
+    if (!buf) return se_fail(SOFTENT_E_NOMEM, "permutation p-value: out of memory");
+    double *a = buf, *b = a + N, *bp = b + N;
+    int rc = SOFTENT_OK;
+    if (spearman) {
+        rc = softent_ranks(x, n, a);
+        if (!rc) rc = softent_ranks(y, n, b);
+    } else {
+        memcpy(a, x, sizeof *a * N);
+        memcpy(b, y, sizeof *b * N);
+    }
+    if (!rc) {
+        const double r0 = softent_pearson(a, b, n);
+        if (isnan(r0)) rc = se_fail(SOFTENT_E_INVALID, "permutation p-value: a constant column");
+        else {
+            int64_t hits = 0;
+            for (int64_t k = 0; k < R; k++) {
+                se_permutation perm;
+                se_permutation_init(&perm, (uint64_t)n, seed, (uint64_t)k);
+                for (size_t i = 0; i < N; i++) bp[i] = b[se_permutation_apply(&perm, i)];
+                if (fabs(softent_pearson(a, bp, n)) >= fabs(r0) - 1e-12) hits++;
+            }
+            *p = (double)(1 + hits) / (double)(R + 1);
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* NumPy's default ("linear") percentile of sorted v [m] at q in [0, 1]. */
+static double percentile(const double *v, int64_t m, double q)
+{
+    const double pos = q * (double)(m - 1);
+    int64_t lo = (int64_t)floor(pos);
+    if (lo >= m - 1) return v[m - 1];
+    return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
+}
+
+int softent_corr_bootstrap(const double *x, const double *y, int64_t n, int spearman, int64_t B, uint64_t seed, double level,
+                           double *lo, double *hi, int64_t *skipped)
+{
+    *lo = *hi = NAN;
+    *skipped = 0;
+    if (n < 2 || B < 1 || !(level > 0 && level < 1))
+        return se_fail(SOFTENT_E_INVALID, "bootstrap: n = %lld, B = %lld, level %g", (long long)n, (long long)B, level);
+    const size_t N = (size_t)n;
+    double *xs = malloc(sizeof *xs * N), *ys = malloc(sizeof *ys * N), *rs = malloc(sizeof *rs * (size_t)B);
+    if (!xs || !ys || !rs) {
+        free(xs), free(ys), free(rs);
+        return se_fail(SOFTENT_E_NOMEM, "bootstrap: out of memory");
+    }
+    int64_t m = 0;
+    for (int64_t b = 0; b < B; b++) {
+        for (int64_t j = 0; j < n; j++) {
+            const int64_t i = softent_bootstrap_index(seed, b, j, n);
+            xs[j] = x[i];
+            ys[j] = y[i];
+        }
+        const double r = spearman ? softent_spearman(xs, ys, n) : softent_pearson(xs, ys, n);
+        if (isnan(r)) (*skipped)++;
+        else rs[m++] = r;
+    }
+    if (m >= 2) {
+        qsort(rs, (size_t)m, sizeof *rs, cmp_double);
+        *lo = percentile(rs, m, (1 - level) / 2);
+        *hi = percentile(rs, m, 1 - (1 - level) / 2);
+    }
+    free(xs), free(ys), free(rs);
+    return SOFTENT_OK;
+}
