@@ -81,11 +81,9 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     cJSON_AddItemToObject(root, "layers", cJSON_DetachItemFromObject(res, "layers"));
     cJSON_AddItemToObject(root, "layer_mean", cJSON_DetachItemFromObject(res, "layer_mean"));
     cJSON_Delete(res);
-    char path[4096], *text = cJSON_Print(root);
-    cJSON_Delete(root);
+    char path[4096];
     snprintf(path, sizeof path, "%s/analysis.json", out);
-    int rc = cli_write_text(path, text);
-    free(text);
+    int rc = cli_write_json(path, root);
     if (rc) return rc;
 
     snprintf(path, sizeof path, "%s/analysis.csv", out);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 
 #ifdef _OPENMP
@@ -70,6 +72,15 @@ int cli_write_text(const char *path, const char *text)
     if (cli_file_open(&cf, path)) return 1;
     int ok = fputs(text, cf.f) >= 0 && fputc('\n', cf.f) != EOF;
     return cli_file_commit(&cf, ok);
+}
+
+int cli_write_json(const char *path, cJSON *root)
+{
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    int rc = cli_write_text(path, text);
+    free(text);
+    return rc;
 }
 
 int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)

@@ -34,6 +34,9 @@ int cli_file_open(cli_file *cf, const char *path);
 int cli_file_commit(cli_file *cf, int ok);
 /* text and a newline, to path. */
 int cli_write_text(const char *path, const char *text);
+/* root printed as JSON to path; root is freed (cJSON_Delete). */
+typedef struct cJSON cJSON;
+int cli_write_json(const char *path, cJSON *root);
 
 int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
 int parse_f64(const char *s, double *out);

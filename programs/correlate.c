@@ -223,11 +223,7 @@ static int corr_write_json(const char *path, char **files, int n_files, const so
             } else cJSON_AddNullToObject(o, "partial_spearman");
             cJSON_AddItemToArray(cs, o);
         }
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    int rc = cli_write_text(path, text);
-    free(text);
-    return rc;
+    return cli_write_json(path, root);
 }
 
 /* "complexity_n2" -> ("complexity", "2"); "H" -> ("H", ""). */

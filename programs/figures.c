@@ -18,21 +18,29 @@ static int gnuplot_available(void)
     return system("command -v gnuplot >/dev/null 2>&1") == 0;
 }
 
-/* Run a script once per terminal: PNG and SVG of the same figure. */
+/* DIR/NAME.gp: the figure's script, which takes the terminal and file
+ * extension as variables (PNG by default), so that a user can restyle it
+ * and rerun gnuplot on it. */
+static int write_script(const char *dir, const char *name, const char *body, const char *verb)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.gp", dir, name);
+    se_atomic_file gp;
+    if (se_atomic_open(&gp, path)) return -1;
+    fprintf(gp.f, "# softent figure; %s with: gnuplot %s.gp (from %s)\n", verb, name, dir);
+    fprintf(gp.f, "if (!exists(\"term\")) term = \"pngcairo size 1200,900 font 'sans,11'\"; if (!exists(\"ext\")) ext = \"png\"\n");
+    fprintf(gp.f, "set terminal @term\nset output '%s.'.ext\n%s", name, body);
+    return se_atomic_commit(&gp) ? -1 : 0;
+}
+
+/* Run the script once per terminal: PNG and SVG of the same figure. */
 static int render(const char *dir, const char *name, const char *body)
 {
     static const char *terms[][2] = {
         {"pngcairo size 1200,900 font 'sans,11'", "png"},
         {"svg size 1200,900 dynamic font 'sans,11'", "svg"},
     };
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.gp", dir, name);
-    se_atomic_file gp;
-    if (se_atomic_open(&gp, path)) return -1;
-    fprintf(gp.f, "# softent figure; rerun with: gnuplot %s.gp (from %s)\n", name, dir);
-    fprintf(gp.f, "if (!exists(\"term\")) term = \"pngcairo size 1200,900 font 'sans,11'\"; if (!exists(\"ext\")) ext = \"png\"\n");
-    fprintf(gp.f, "set terminal @term\nset output '%s.'.ext\n%s", name, body);
-    if (se_atomic_commit(&gp)) return -1;
+    if (write_script(dir, name, body, "rerun")) return -1;
     for (int t = 0; t < 2; t++) {
         char cmd[8192];
         snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot -e \"term = \\\"%s\\\"; ext = '%s'\" '%s.gp' 2>/dev/null", dir,
@@ -44,16 +52,7 @@ static int render(const char *dir, const char *name, const char *body)
 
 int figures_render(const char *dir, const char *name, const char *body)
 {
-    if (!gnuplot_available()) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s.gp", dir, name);
-        se_atomic_file gp;
-        if (se_atomic_open(&gp, path)) return -1;
-        fprintf(gp.f, "# softent figure; render with: gnuplot %s.gp (from %s)\n", name, dir);
-        fprintf(gp.f, "if (!exists(\"term\")) term = \"pngcairo size 1200,900 font 'sans,11'\"; if (!exists(\"ext\")) ext = \"png\"\n");
-        fprintf(gp.f, "set terminal @term\nset output '%s.'.ext\n%s", name, body);
-        return se_atomic_commit(&gp) ? -1 : 1;
-    }
+    if (!gnuplot_available()) return write_script(dir, name, body, "render") ? -1 : 1;
     return render(dir, name, body);
 }
 

@@ -290,12 +290,7 @@ int write_json(const softent_acc *acc, const run_info *info, const char *path)
         }
         cJSON_AddItemToArray(opt, o);
     }
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text) return cli_error("out of memory writing JSON");
-    int rc = cli_write_text(path, text);
-    free(text);
-    return rc;
+    return cli_write_json(path, root);
 }
 
 /* A CSV value and the line's end; an undefined value (an optimality whose

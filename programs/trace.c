@@ -267,11 +267,7 @@ static int write_trajectory_json(const analysis_options *o, const char *source, 
         else cJSON_AddNullToObject(cj, "val_loss");
         cJSON_AddItemToArray(arr, cj);
     }
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    int rc = cli_write_text(path, text);
-    free(text);
-    return rc;
+    return cli_write_json(path, root);
 }
 
 /* Each checkpoint's layer rows, then its means and validation loss. */

@@ -79,6 +79,18 @@ double softent_spearman(const double *x, const double *y, int64_t n)
     return r;
 }
 
+/* v less its projection on the columns of q [c, n], twice over. */
+static void residual(double *v, const double *q, int c, int64_t n)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (int j = 0; j < c; j++) {
+            const double *u = q + (size_t)j * (size_t)n;
+            double d = 0;
+            for (int64_t i = 0; i < n; i++) d += u[i] * v[i];
+            for (int64_t i = 0; i < n; i++) v[i] -= d * u[i];
+        }
+}
+
 /* Orthonormal columns q [c, n] spanning [1, z] by modified Gram-Schmidt,
  * each column orthogonalised twice; 1 when a column is (nearly) in the
  * span of those before it. */
@@ -92,13 +104,7 @@ static int orthonormal_basis(const double *z, int k, int64_t n, double *q)
             norm0 += v[i] * v[i];
         }
         norm0 = sqrt(norm0);
-        for (int pass = 0; pass < 2; pass++)
-            for (int j = 0; j < c; j++) {
-                const double *u = q + (size_t)j * (size_t)n;
-                double d = 0;
-                for (int64_t i = 0; i < n; i++) d += u[i] * v[i];
-                for (int64_t i = 0; i < n; i++) v[i] -= d * u[i];
-            }
+        residual(v, q, c, n);
         double norm = 0;
         for (int64_t i = 0; i < n; i++) norm += v[i] * v[i];
         norm = sqrt(norm);
@@ -106,18 +112,6 @@ static int orthonormal_basis(const double *z, int k, int64_t n, double *q)
         for (int64_t i = 0; i < n; i++) v[i] /= norm;
     }
     return 0;
-}
-
-/* v less its projection on the columns of q [c, n], twice over. */
-static void residual(double *v, const double *q, int c, int64_t n)
-{
-    for (int pass = 0; pass < 2; pass++)
-        for (int j = 0; j < c; j++) {
-            const double *u = q + (size_t)j * (size_t)n;
-            double d = 0;
-            for (int64_t i = 0; i < n; i++) d += u[i] * v[i];
-            for (int64_t i = 0; i < n; i++) v[i] -= d * u[i];
-        }
 }
 
 int softent_partial_corr(const double *x, const double *y, int64_t n, const double *z, int k, int spearman, double *r)
