@@ -79,5 +79,6 @@ int cmd_analyze(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_correlate(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

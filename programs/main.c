@@ -18,6 +18,7 @@ static const char USAGE[] =
     "  analyze MODEL_DIR CORPUS              per-layer H, I(in n-gram), I(out n-gram), optimality\n"
     "  trace RUN_DIR CORPUS                  checkpoints of a training run on the information plane\n"
     "  correlate RESULT.json... --scores CSV measures of several models against benchmark scores\n"
+    "  eval MODEL_DIR TASK... [--out CSV]    loss, bits per byte, multiple choice: scores for correlate\n"
     "  train CORPUS --out RUN_DIR            train a small GPT-2, checkpoints as HF directories\n"
     "  tokenize MODEL [FILE]                 token ids of each line, as Hugging Face tokenizers\n"
     "  tokenizer train CORPUS -o FILE        train a byte-level BPE tokenizer\n"
@@ -33,6 +34,7 @@ int main(int argc, char **argv)
     static const struct { const char *name; int (*run)(int, char **); } commands[] = {
         {"estimate", cmd_estimate}, {"calibrate", cmd_calibrate}, {"merge", cmd_merge}, {"report", cmd_report}, {"train", cmd_train},
         {"tokenize", cmd_tokenize}, {"analyze", cmd_analyze}, {"tokenizer", cmd_tokenizer}, {"trace", cmd_trace}, {"correlate", cmd_correlate},
+        {"eval", cmd_eval},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
