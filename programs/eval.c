@@ -186,7 +186,7 @@ int cmd_eval(int argc, char **argv)
         case 'd': details = optarg; break;
         case 'f': text_field = optarg; break;
         case 't':
-            if (parse_i64(optarg, 0, 4096, &threads)) return cli_usage_error("eval", "--threads %s: want 0..4096", optarg);
+            if (!parse_i64(optarg, 0, 4096, &threads)) return cli_usage_error("eval", "--threads %s: want 0..4096", optarg);
             break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: return cli_usage_error("eval", "unknown option");

@@ -242,7 +242,7 @@ def check_csv_stdout_and_names():
     corpus = tmp("small.txt")
     with open(corpus, "w") as f:
         f.write("the work\n")
-    p = run("eval", mdir + "/", f"loss:my,set={corpus}")
+    p = run("eval", mdir + "/", f"loss:my,set={corpus}", "--threads", "1")
     rows = list(csv.reader(p.stdout.splitlines()))
     if rows[0] != ["model", "benchmark", "score", "baseline"] or [r[:2] for r in rows[1:]] != [
             ["gpt2", "my,set.loss"], ["gpt2", "my,set.bpb"], ["gpt2", "my,set.accuracy"]]:
@@ -281,6 +281,7 @@ def check_bad_input():
     expect_error(["eval", mdir, "loss=" + write("empty.txt", "\n\n")], "empty.txt", code=1)
     expect_error(["eval", mdir, "mcq=x.jsonl"], "mcq", code=2)
     expect_error(["eval", mdir], "TASK", code=2)
+    expect_error(["eval", mdir, "loss=" + tmp("small.txt"), "--threads", "x"], "--threads", code=2)
     expect_error(["eval", tmp("nomodel"), "loss=" + tmp("small.txt")], "nomodel", code=1)
     # a CSV is not written when a task fails
     out = tmp("never.csv")
