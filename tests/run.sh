@@ -24,7 +24,7 @@ run_one() {
     shift 2
     out=$("$@" 2>&1)
     rc=$?
-    echo "$out" | grep -E '^(PASS|FAIL)' | sed "s|^\(PASS\|FAIL\) |\1 [$build] $name: |" | tee -a "$log"
+    echo "$out" | grep -E '^(PASS|FAIL)' | sed -E "s#^(PASS|FAIL) #\1 [$build] $name: #" | tee -a "$log"
     if [ $rc -ne 0 ] && ! echo "$out" | grep -q '^FAIL'; then
         echo "FAIL [$build] $name: exited $rc" | tee -a "$log"
         echo "$out" | tail -20
