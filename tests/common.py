@@ -104,6 +104,28 @@ def save_npy(name, array):
     return path
 
 
+
+def write_bos_bpe_tokenizer(model_dir, vocab, merges, bos):
+    """DIR/tokenizer.json: a GPT-2-style byte-level BPE (vocab {token: id},
+    merges ["a b", ...]) whose TemplateProcessing adds <|bos|> (id bos) in
+    front of every text, as the fixture models' tokenizers do."""
+    tok = {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": bos, "content": "<|bos|>", "single_word": False, "lstrip": False, "rstrip": False,
+                          "normalized": False, "special": True}],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "post_processor": {"type": "TemplateProcessing",
+                           "single": [{"SpecialToken": {"id": "<|bos|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+                           "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                           "special_tokens": {"<|bos|>": {"id": "<|bos|>", "ids": [bos], "tokens": ["<|bos|>"]}}},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "vocab": vocab, "merges": merges},
+    }
+    with open(os.path.join(model_dir, "tokenizer.json"), "w") as f:
+        json.dump(tok, f)
+
 def main(namespace):
     checks = [(n, f) for n, f in namespace.items() if n.startswith("check_") and callable(f)]
     failed = 0

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 import oracle
-from common import BUILD, Fail, bytes_to_unicode, expect_error, main, run, tmp
+from common import Fail, bytes_to_unicode, expect_error, main, run, tmp, write_bos_bpe_tokenizer
 
 sys.path.insert(0, os.path.dirname(__file__))
 import torch_reference  # noqa: E402
@@ -60,22 +60,7 @@ def write_tokenizer(model_dir, corpus_lines, vocab_limit=299):
             new[tuple(out)] = new.get(tuple(out), 0) + c
         words = new
     bos = vocab_limit
-    tok = {
-        "version": "1.0", "truncation": None, "padding": None,
-        "added_tokens": [{"id": bos, "content": "<|bos|>", "single_word": False, "lstrip": False, "rstrip": False,
-                          "normalized": False, "special": True}],
-        "normalizer": None,
-        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
-        "post_processor": {"type": "TemplateProcessing",
-                           "single": [{"SpecialToken": {"id": "<|bos|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
-                           "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
-                           "special_tokens": {"<|bos|>": {"id": "<|bos|>", "ids": [bos], "tokens": ["<|bos|>"]}}},
-        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
-        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
-                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "vocab": vocab, "merges": merges},
-    }
-    with open(os.path.join(model_dir, "tokenizer.json"), "w") as f:
-        json.dump(tok, f)
+    write_bos_bpe_tokenizer(model_dir, vocab, merges, bos)
 
 
 def corpus():

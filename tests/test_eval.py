@@ -24,7 +24,7 @@ except ImportError as e:
     print(f"FAIL eval: the reference needs Debian's python3-torch ({e})")
     sys.exit(1)
 import make_models  # noqa: E402
-from common import Fail, bytes_to_unicode, expect_error, main, run, tmp  # noqa: E402
+from common import Fail, bytes_to_unicode, expect_error, main, run, tmp, write_bos_bpe_tokenizer  # noqa: E402
 
 torch = torch_reference.torch
 TOL = 1e-5
@@ -39,23 +39,7 @@ def write_tokenizer(model_dir):
     vocab = {b2u[b]: b for b in range(256)}
     for a, b in MERGES:
         vocab[a + b] = len(vocab)
-    tok = {
-        "version": "1.0", "truncation": None, "padding": None,
-        "added_tokens": [{"id": BOS, "content": "<|bos|>", "single_word": False, "lstrip": False, "rstrip": False,
-                          "normalized": False, "special": True}],
-        "normalizer": None,
-        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
-        "post_processor": {"type": "TemplateProcessing",
-                           "single": [{"SpecialToken": {"id": "<|bos|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
-                           "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
-                           "special_tokens": {"<|bos|>": {"id": "<|bos|>", "ids": [BOS], "tokens": ["<|bos|>"]}}},
-        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
-        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
-                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "vocab": vocab,
-                  "merges": [f"{a} {b}" for a, b in MERGES]},
-    }
-    with open(os.path.join(model_dir, "tokenizer.json"), "w") as f:
-        json.dump(tok, f)
+    write_bos_bpe_tokenizer(model_dir, vocab, [f"{a} {b}" for a, b in MERGES], BOS)
 
 
 def model(name):

@@ -6,7 +6,6 @@ GPT-2 reading the checkpoints by their Hugging Face names.  Then resuming
 import json
 import math
 import os
-import shutil
 import subprocess
 
 import numpy as np
