@@ -13,12 +13,6 @@
 #include "figures.h"
 
 /* JSON has no NaN: an undefined value (no null run, I(in) <= 0) is null. */
-static void add_num(cJSON *o, const char *name, double v)
-{
-    if (isfinite(v)) cJSON_AddNumberToObject(o, name, v);
-    else cJSON_AddNullToObject(o, name);
-}
-
 int analysis_has_null(const softent_analysis_result *r)
 {
     return r->n_layers > 0 && r->n_orders > 0 && r->layers[0].in[0].null_perms > 0;
@@ -38,10 +32,10 @@ static void add_null(cJSON *o, const softent_labelset_measures *m)
 {
     if (m->null_perms == 0) return;
     cJSON *n = cJSON_AddObjectToObject(o, "null");
-    add_num(n, "I_null_mean", m->mi_null_mean);
-    add_num(n, "I_null_sd", m->mi_null_sd);
-    add_num(n, "I_corrected", m->mi_corrected);
-    add_num(n, "p_value", m->p_value);
+    cli_json_number(n, "I_null_mean", m->mi_null_mean);
+    cli_json_number(n, "I_null_sd", m->mi_null_sd);
+    cli_json_number(n, "I_corrected", m->mi_corrected);
+    cli_json_number(n, "p_value", m->p_value);
     cJSON_AddNumberToObject(n, "permutations", m->null_perms);
 }
 
@@ -50,8 +44,8 @@ static void add_null(cJSON *o, const softent_labelset_measures *m)
 static void add_labelset(cJSON *o, const softent_labelset_measures *m)
 {
     cJSON_AddNumberToObject(o, "rows", (double)m->rows);
-    add_num(o, "H", m->H);
-    add_num(o, "I", m->mi);
+    cli_json_number(o, "H", m->H);
+    cli_json_number(o, "I", m->mi);
     add_null(o, m);
 }
 
@@ -74,8 +68,8 @@ static cJSON *context_width_json(const softent_analysis_result *r, const double 
         if (j < 0) continue;
         cJSON *d = cJSON_CreateObject();
         cJSON_AddNumberToObject(d, "n", r->orders[k]);
-        add_num(d, "dI_in", in[k] - in[j]);
-        add_num(d, "dI_out", out[k] - out[j]);
+        cli_json_number(d, "dI_in", in[k] - in[j]);
+        cli_json_number(d, "dI_out", out[k] - out[j]);
         cJSON_AddItemToArray(arr, d);
     }
     return arr;
@@ -85,19 +79,19 @@ static cJSON *layer_json(const softent_analysis_result *r, const softent_analysi
 {
     cJSON *lj = cJSON_CreateObject();
     cJSON_AddNumberToObject(lj, "layer", l->layer);
-    add_num(lj, "H", l->H);
+    cli_json_number(lj, "H", l->H);
     cJSON_AddNumberToObject(lj, "rows", (double)l->rows);
     cJSON *orders = cJSON_AddArrayToObject(lj, "orders");
     double hin[SOFTENT_MAX_ARITY], hout[SOFTENT_MAX_ARITY];
     for (int k = 0; k < r->n_orders; k++) {
         cJSON *ok = cJSON_CreateObject();
         cJSON_AddNumberToObject(ok, "n", r->orders[k]);
-        add_num(ok, "I_in", l->in[k].mi);
-        add_num(ok, "I_out", l->out[k].mi);
-        add_num(ok, "optimality", l->optimality[k]);
-        add_num(ok, "optimality_corrected", l->optimality_corrected[k]);
-        add_num(ok, "H_cond_in", l->in[k].H_cond);
-        add_num(ok, "H_cond_out", l->out[k].H_cond);
+        cli_json_number(ok, "I_in", l->in[k].mi);
+        cli_json_number(ok, "I_out", l->out[k].mi);
+        cli_json_number(ok, "optimality", l->optimality[k]);
+        cli_json_number(ok, "optimality_corrected", l->optimality_corrected[k]);
+        cli_json_number(ok, "H_cond_in", l->in[k].H_cond);
+        cli_json_number(ok, "H_cond_out", l->out[k].H_cond);
         cJSON_AddNumberToObject(ok, "values_in", (double)l->in[k].n_values);
         cJSON_AddNumberToObject(ok, "values_out", (double)l->out[k].n_values);
         add_labelset(cJSON_AddObjectToObject(ok, "in"), &l->in[k]);
@@ -115,19 +109,19 @@ static cJSON *layer_mean_json(const softent_analysis_result *r)
     cJSON *lm = cJSON_CreateObject();
     cJSON_AddStringToObject(lm, "over", "selected layers >= 1 (the embedding layer 0 is excluded, as in the reference code)");
     cJSON_AddNumberToObject(lm, "n_layers", r->n_mean);
-    add_num(lm, "H", r->mean_H);
+    cli_json_number(lm, "H", r->mean_H);
     cJSON *mo = cJSON_AddArrayToObject(lm, "orders");
     for (int k = 0; k < r->n_orders; k++) {
         cJSON *ok = cJSON_CreateObject();
         cJSON_AddNumberToObject(ok, "n", r->orders[k]);
-        add_num(ok, "I_in", r->mean_in[k]);
-        add_num(ok, "I_out", r->mean_out[k]);
-        add_num(ok, "optimality", r->mean_opt[k]);
-        add_num(ok, "I_in_corrected", r->mean_in_corrected[k]);
-        add_num(ok, "I_out_corrected", r->mean_out_corrected[k]);
-        add_num(ok, "optimality_corrected", r->mean_opt_corrected[k]);
-        add_num(ok, "I_in_null_sd", r->mean_in_null_sd[k]);
-        add_num(ok, "I_out_null_sd", r->mean_out_null_sd[k]);
+        cli_json_number(ok, "I_in", r->mean_in[k]);
+        cli_json_number(ok, "I_out", r->mean_out[k]);
+        cli_json_number(ok, "optimality", r->mean_opt[k]);
+        cli_json_number(ok, "I_in_corrected", r->mean_in_corrected[k]);
+        cli_json_number(ok, "I_out_corrected", r->mean_out_corrected[k]);
+        cli_json_number(ok, "optimality_corrected", r->mean_opt_corrected[k]);
+        cli_json_number(ok, "I_in_null_sd", r->mean_in_null_sd[k]);
+        cli_json_number(ok, "I_out_null_sd", r->mean_out_null_sd[k]);
         cJSON_AddItemToArray(mo, ok);
     }
     cJSON_AddItemToObject(lm, "context_width", context_width_json(r, corrected ? r->mean_in_corrected : r->mean_in,

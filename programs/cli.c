@@ -83,6 +83,12 @@ int cli_write_json(const char *path, cJSON *root)
     return rc;
 }
 
+void cli_json_number(cJSON *o, const char *name, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, name, v);
+    else cJSON_AddNullToObject(o, name);
+}
+
 int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
     char *end;

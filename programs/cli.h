@@ -37,6 +37,8 @@ int cli_write_text(const char *path, const char *text);
 /* root printed as JSON to path; root is freed (cJSON_Delete). */
 typedef struct cJSON cJSON;
 int cli_write_json(const char *path, cJSON *root);
+/* o[name] = v, or null when v is not finite: JSON has no NaN. */
+void cli_json_number(cJSON *o, const char *name, double v);
 
 int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
 int parse_f64(const char *s, double *out);

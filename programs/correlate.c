@@ -51,12 +51,6 @@ static const char USAGE[] =
     "\n"
     "docs/correlate.md has the formats and the statistics.\n";
 
-static void add_num(cJSON *o, const char *name, double v)
-{
-    if (isfinite(v)) cJSON_AddNumberToObject(o, name, v);
-    else cJSON_AddNullToObject(o, name);
-}
-
 static const char *basis(const softent_corr_results *res, int m)
 {
     if (!strcmp(res->measures[m], "H")) return "plug-in (H needs no correction)";
@@ -141,9 +135,9 @@ static void print_table(const softent_corr_results *res, const softent_corr_stud
 static cJSON *corr_json(double r, double p_t, double p_perm, double lo, double hi)
 {
     cJSON *o = cJSON_CreateObject();
-    add_num(o, "r", r);
-    add_num(o, "p_t", p_t);
-    add_num(o, "p_perm", p_perm);
+    cli_json_number(o, "r", r);
+    cli_json_number(o, "p_t", p_t);
+    cli_json_number(o, "p_perm", p_perm);
     cJSON *ci = cJSON_AddArrayToObject(o, "ci");
     cJSON_AddItemToArray(ci, isfinite(lo) ? cJSON_CreateNumber(lo) : cJSON_CreateNull());
     cJSON_AddItemToArray(ci, isfinite(hi) ? cJSON_CreateNumber(hi) : cJSON_CreateNull());
@@ -191,16 +185,16 @@ static int corr_write_json(const char *path, char **files, int n_files, const so
         cJSON_AddStringToObject(o, "source", md->source);
         cJSON_AddStringToObject(o, "scores_row", s->rows[st->row_of[i]]);
         cJSON *mv = cJSON_AddObjectToObject(o, "measures");
-        for (int m = 0; m < res->n_measures; m++) add_num(mv, res->measures[m], md->values[m]);
+        for (int m = 0; m < res->n_measures; m++) cli_json_number(mv, res->measures[m], md->values[m]);
         cJSON *sv = cJSON_AddObjectToObject(o, "scores");
         cJSON *nv = cJSON_AddObjectToObject(o, "normalised");
         for (int t = 0; t + 1 < st->n_targets; t++) {
-            add_num(sv, st->targets[t], st->target[(size_t)t * (size_t)st->n_models + (size_t)i]);
-            add_num(nv, st->targets[t], st->normalised[(size_t)t * (size_t)st->n_models + (size_t)i]);
+            cli_json_number(sv, st->targets[t], st->target[(size_t)t * (size_t)st->n_models + (size_t)i]);
+            cli_json_number(nv, st->targets[t], st->normalised[(size_t)t * (size_t)st->n_models + (size_t)i]);
         }
-        add_num(o, "aggregate", st->target[(size_t)(st->n_targets - 1) * (size_t)st->n_models + (size_t)i]);
+        cli_json_number(o, "aggregate", st->target[(size_t)(st->n_targets - 1) * (size_t)st->n_models + (size_t)i]);
         cJSON *cov = cJSON_AddObjectToObject(o, "covariates");
-        for (int c = 0; c < st->n_covariates; c++) add_num(cov, st->covariates[c], st->cov[(size_t)c * (size_t)st->n_models + (size_t)i]);
+        for (int c = 0; c < st->n_covariates; c++) cli_json_number(cov, st->covariates[c], st->cov[(size_t)c * (size_t)st->n_models + (size_t)i]);
         cJSON_AddItemToArray(ms, o);
     }
     cJSON *cs = cJSON_AddArrayToObject(root, "correlations");
@@ -217,8 +211,8 @@ static int corr_write_json(const char *path, char **files, int n_files, const so
             cJSON_AddNumberToObject(o, "bootstrap_skipped", (double)(c->boot_skipped_s + c->boot_skipped_p));
             if (st->n_covariates) {
                 cJSON *pc = cJSON_AddObjectToObject(o, "partial_spearman");
-                add_num(pc, "r", c->partial);
-                add_num(pc, "p_t", c->partial_p_t);
+                cli_json_number(pc, "r", c->partial);
+                cli_json_number(pc, "p_t", c->partial_p_t);
                 cJSON_AddNumberToObject(pc, "df", (double)(c->n - 2 - st->n_covariates));
             } else cJSON_AddNullToObject(o, "partial_spearman");
             cJSON_AddItemToArray(cs, o);

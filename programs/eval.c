@@ -104,22 +104,16 @@ static void csv_row(FILE *f, const char *model, const char *bench, const char *s
     fputc('\n', f);
 }
 
-static void add_num(cJSON *o, const char *name, double v)
-{
-    if (isfinite(v)) cJSON_AddNumberToObject(o, name, v);
-    else cJSON_AddNullToObject(o, name);
-}
-
 static cJSON *loss_json(const task *t, const softent_eval_loss_result *r)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", t->name);
     cJSON_AddStringToObject(o, "kind", "loss");
     cJSON_AddStringToObject(o, "path", t->path);
-    add_num(o, "loss", r->loss);
-    add_num(o, "bpb", r->bpb);
-    add_num(o, "accuracy", r->accuracy);
-    add_num(o, "baseline", r->baseline);
+    cli_json_number(o, "loss", r->loss);
+    cli_json_number(o, "bpb", r->bpb);
+    cli_json_number(o, "accuracy", r->accuracy);
+    cli_json_number(o, "baseline", r->baseline);
     cJSON_AddNumberToObject(o, "documents", (double)r->documents);
     cJSON_AddNumberToObject(o, "predicted", (double)r->predicted);
     cJSON_AddNumberToObject(o, "truncated", (double)r->truncated);
@@ -144,9 +138,9 @@ static cJSON *mc_json(const task *t, const softent_eval_mc_result *r)
     cJSON_AddStringToObject(o, "name", t->name);
     cJSON_AddStringToObject(o, "kind", "mc");
     cJSON_AddStringToObject(o, "path", t->path);
-    add_num(o, "acc", r->acc);
-    add_num(o, "acc_norm", r->acc_norm);
-    add_num(o, "baseline", r->baseline);
+    cli_json_number(o, "acc", r->acc);
+    cli_json_number(o, "acc_norm", r->acc_norm);
+    cli_json_number(o, "baseline", r->baseline);
     cJSON_AddNumberToObject(o, "records", (double)r->n_records);
     cJSON *recs = cJSON_AddArrayToObject(o, "details");
     for (int64_t i = 0; i < r->n_records; i++) {

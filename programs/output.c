@@ -247,12 +247,6 @@ static cJSON *labelset_json(const softent_acc *acc, int k, const run_info *info)
 }
 
 /* NaN as JSON null, spelled out rather than left to cJSON's printer. */
-static void add_number_or_null(cJSON *o, const char *key, double v)
-{
-    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
 int write_json(const softent_acc *acc, const run_info *info, const char *path)
 {
     softent_summary s;
@@ -279,7 +273,7 @@ int write_json(const softent_acc *acc, const run_info *info, const char *path)
         cJSON_AddStringToObject(o, "out", out);
         cJSON_AddStringToObject(o, "in", strchr(info->pairs[i], ',') + 1);
         cJSON_AddNumberToObject(o, "value", pair_optimality(acc, info->pairs[i]));
-        if (with_null) add_number_or_null(o, "value_corrected", pair_optimality_corrected(acc, info->pairs[i]));
+        if (with_null) cli_json_number(o, "value_corrected", pair_optimality_corrected(acc, info->pairs[i]));
         /* estimate's sets drop values independently: say when the two I
          * are over different rows */
         softent_labelset_measures mo, mi;

@@ -98,6 +98,15 @@ def close(name, got, want, tol, rel=False):
         raise Fail(f"{name}: softent {got!r} vs reference {want!r} (error {err:.3g} > {tol:g})")
 
 
+def write_tmp(name, data):
+    """A file in the test's temporary directory holding data (bytes, or
+    text written as UTF-8 with no newline translation); its path."""
+    path = tmp(name)
+    with open(path, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
+
+
 def save_npy(name, array):
     path = tmp(name)
     np.save(path, array)

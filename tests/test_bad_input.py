@@ -4,7 +4,7 @@ a number."""
 import numpy as np
 
 import common
-from common import main, save_npy, tmp
+from common import main, save_npy, tmp, write_tmp
 
 
 def good():
@@ -16,11 +16,7 @@ def expect_error(args, *words, code=None):
     common.expect_error(args, *words, code=code, results="results")
 
 
-def write(name, data):
-    path = tmp(name)
-    with open(path, "wb") as f:
-        f.write(data)
-    return path
+write = write_tmp
 
 
 def check_truncated_npy():

@@ -21,7 +21,7 @@ import unicodedata
 from collections import Counter
 
 import common
-from common import SOFTENT, TMP, Fail, bytes_to_unicode, main, run, tmp
+from common import SOFTENT, TMP, Fail, bytes_to_unicode, main, run, tmp, write_tmp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NPM = os.path.join(ROOT, "tests", "npm", "node_modules")
@@ -31,11 +31,7 @@ VOCAB = 4096
 state = {}
 
 
-def write(name, text):
-    path = tmp(name)
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    return path
+write = write_tmp
 
 
 def documents(path):

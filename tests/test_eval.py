@@ -24,7 +24,7 @@ except ImportError as e:
     print(f"FAIL eval: the reference needs Debian's python3-torch ({e})")
     sys.exit(1)
 import make_models  # noqa: E402
-from common import Fail, bytes_to_unicode, expect_error, main, run, tmp, write_bos_bpe_tokenizer  # noqa: E402
+from common import Fail, bytes_to_unicode, expect_error, main, run, tmp, write_bos_bpe_tokenizer, write_tmp  # noqa: E402
 
 torch = torch_reference.torch
 TOL = 1e-5
@@ -235,11 +235,7 @@ def check_csv_stdout_and_names():
 
 # ---- bad input --------------------------------------------------------------------
 
-def write(name, text):
-    path = tmp(name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+write = write_tmp
 
 
 def check_bad_input():

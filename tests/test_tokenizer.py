@@ -21,7 +21,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import common
-from common import SOFTENT, TMP, Fail, main, run, tmp
+from common import SOFTENT, TMP, Fail, main, run, tmp, write_tmp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NPM = os.path.join(ROOT, "tests", "npm", "node_modules")
@@ -156,11 +156,7 @@ def check_gpt2_whitespace_is_onigurumas():
 # ---- components on small tokenizers built here -------------------------------------
 
 
-def write(name, data):
-    path = tmp(name)
-    with open(path, "wb") as f:
-        f.write(data if isinstance(data, bytes) else data.encode())
-    return path
+write = write_tmp
 
 
 def tokens_of(tokenizer, text, *flags):
