@@ -74,12 +74,23 @@ int se_make_dirs(const char *path)
     return rc;
 }
 
+/* A temporary name beside path that no other writer uses: the process id,
+ * a per-process counter, and a retry on the rare collision.  open() with
+ * 0666 gives the file the mode any new file gets under the umask (mkstemp
+ * would make it 0600, and fixing that needs umask(), which is process-wide
+ * and so not safe beside other threads). */
 int se_atomic_open(se_atomic_file *a, const char *path)
 {
+    static _Atomic unsigned counter;
     *a = (se_atomic_file){.path = path, .ok = 1};
-    if (!(a->tmp = malloc(strlen(path) + 12))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
-    sprintf(a->tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(a->tmp);
+    const size_t size = strlen(path) + 40;
+    if (!(a->tmp = malloc(size))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
+        snprintf(a->tmp, size, "%s.tmp.%ld.%u", path, (long)getpid(), counter++);
+        fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
     if (fd < 0 || !(a->f = fdopen(fd, "wb"))) {
         int err = errno;
         if (fd >= 0) {
@@ -90,10 +101,6 @@ int se_atomic_open(se_atomic_file *a, const char *path)
         a->tmp = NULL;
         return se_fail(SOFTENT_E_IO, "%s: cannot write: %s", path, strerror(err));
     }
-    /* mkstemp makes the file 0600; give it the mode an ordinary file gets */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
     return SOFTENT_OK;
 }
 

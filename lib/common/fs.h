@@ -27,7 +27,7 @@ int se_make_dirs(const char *path);
  * se_atomic_abort (also after a failed commit: nothing is left) drops it. */
 typedef struct {
     const char *path;  /* the target, borrowed */
-    char *tmp;         /* path.tmp.XXXXXX, owned */
+    char *tmp;         /* path.tmp.PID.N, owned */
     FILE *f;
     int ok;            /* no write has failed */
 } se_atomic_file;
