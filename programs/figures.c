@@ -202,7 +202,7 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
                      fd->title, fd->orders[k], fd->orders[k], fd->orders[k]);
         n += plane_range(body + n, sizeof body - (size_t)n, "layers.tsv", p, c, fd->corrected);
         n += snprintf(body + n, sizeof body - (size_t)n,
-                      "set cbrange [%d:%d]\nset cblabel 'layer'\n"
+                      "set cbrange [%d:%d]\nset cbtics 1\nset cblabel 'layer'\n"
                       "set palette defined (0 '#440154', 1 '#31688e', 2 '#35b779', 3 '#fde725')\n"
                       "plot x with lines dt 2 lc rgb 'gray40' title 'bound I(Y;Z) = I(X;Z)', \\\n",
                       fd->layers[0], fd->layers[fd->n_layers - 1] > fd->layers[0] ? fd->layers[fd->n_layers - 1] : fd->layers[0] + 1);
