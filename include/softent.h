@@ -94,6 +94,21 @@ typedef enum {
     SOFTENT_WEIGHT_UNIFORM = 1 /* mean of H(Z|X=x) over label values */
 } softent_weighting;
 
+/* Which bias correction gives the headline I (mi_corrected).  Every
+ * correction is reported beside it where it was computed; the plug-in too.
+ * docs/statistics.md compares them against ground truth. */
+typedef enum {
+    SOFTENT_CORRECT_CURVE = 0, /* each value's own running means (curve.h):
+                                * always available, no extra memory */
+    SOFTENT_CORRECT_NULL = 1,  /* I minus the permutation null's mean (needs
+                                * null_perms > 0; over-corrects rare values) */
+    SOFTENT_CORRECT_NONE = 2   /* the plug-in */
+} softent_correction;
+
+SOFTENT_API const char *softent_correction_name(softent_correction c);
+/* Parse "curve", "null" or "none". */
+SOFTENT_API int softent_correction_parse(const char *s, softent_correction *c);
+
 typedef struct {
     int64_t m;                       /* reference points (bins); 100 */
     uint64_t seed;                   /* reference points' seed; 0 */
@@ -106,6 +121,7 @@ typedef struct {
     int64_t max_memory;              /* bytes; 0 = no limit */
     int per_value;                   /* keep H(Z|X=x) of values seen once
                                       * (8 bytes a value); 0 */
+    softent_correction correction;   /* the headline's correction; CURVE */
 } softent_params;
 
 SOFTENT_API softent_params softent_default_params(void);
@@ -187,12 +203,21 @@ typedef struct {
     int64_t rows;          /* rows used (label kept, row not skipped) */
     double H;              /* H(Z) over those rows */
     double H_cond;         /* H(Z|X) */
-    double mi;             /* I(X;Z) = H - H_cond */
+    double mi;             /* I(X;Z) = H - H_cond (plug-in) */
     double regularity;     /* I / H */
+    /* the headline: I with params.correction (NaN where that correction
+     * could not be computed; `correction` says which it is) */
+    softent_correction correction;
+    double mi_corrected;
+    /* the curve correction (NaN when no value was seen twice) */
+    double H_curve;        /* H(Z) plus its leading-order bias */
+    double H_cond_curve;   /* H(Z|X) plus the curve J(n_x) of each value */
+    double mi_curve;       /* H_curve - H_cond_curve */
+    int curve_levels;      /* counts 1 .. 2^curve_levels read the curve */
     /* the permutation null (null_perms > 0) */
     int null_perms;
     double mi_null_mean, mi_null_sd;
-    double mi_corrected;   /* mi - mi_null_mean */
+    double mi_null_corrected; /* mi - mi_null_mean */
     double p_value;        /* (1 + #{I_null >= I}) / (R + 1) */
 } softent_labelset_measures;
 

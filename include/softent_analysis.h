@@ -84,8 +84,8 @@ typedef struct {
     /* [n_orders] per order of the corpus' params, in that order; names unset */
     softent_labelset_measures in[SOFTENT_MAX_ARITY], out[SOFTENT_MAX_ARITY];
     double optimality[SOFTENT_MAX_ARITY];           /* I(out) / I(in), plug-in */
-    double optimality_corrected[SOFTENT_MAX_ARITY]; /* I_c(out) / I_c(in), I_c = I - mean(I_null);
-                                                     * NaN without a null */
+    double optimality_corrected[SOFTENT_MAX_ARITY]; /* I_c(out) / I_c(in), I_c the headline
+                                                     * mi_corrected; NaN with correction none */
 } softent_analysis_layer;
 
 typedef struct {
@@ -97,9 +97,9 @@ typedef struct {
      * NaN when there are none */
     int n_mean;
     double mean_H, mean_in[SOFTENT_MAX_ARITY], mean_out[SOFTENT_MAX_ARITY], mean_opt[SOFTENT_MAX_ARITY];
-    /* the same means of the bias-corrected I, their optimality
-     * mean_out_corrected / mean_in_corrected, and the means of the nulls'
-     * sds; NaN without a null (params.null_perms == 0) */
+    /* the same means of the bias-corrected I (NaN with correction none),
+     * their optimality mean_out_corrected / mean_in_corrected, and the
+     * means of the nulls' sds (NaN without a null) */
     double mean_in_corrected[SOFTENT_MAX_ARITY], mean_out_corrected[SOFTENT_MAX_ARITY];
     double mean_opt_corrected[SOFTENT_MAX_ARITY];
     double mean_in_null_sd[SOFTENT_MAX_ARITY], mean_out_null_sd[SOFTENT_MAX_ARITY];

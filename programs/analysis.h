@@ -58,6 +58,10 @@ int analysis_run(softent_model *model, const softent_analysis_corpus *c, const i
 /* Outputs shared by analyze and trace (analysis_output.c). */
 /* Whether r ran a permutation null; with one the corrected I is the headline. */
 int analysis_has_null(const softent_analysis_result *r);
+/* Whether the headline is a bias-corrected I (any correction but none). */
+int analysis_corrected(const softent_analysis_result *r);
+/* The headline's name for a correction. */
+const char *analysis_correction_label(softent_correction c);
 /* A label set's headline I: corrected with a null, else plug-in. */
 double analysis_headline(const softent_labelset_measures *m);
 /* "corrected (I - null mean)" or "plug-in (no null run: biased upward)". */

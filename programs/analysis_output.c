@@ -18,14 +18,29 @@ int analysis_has_null(const softent_analysis_result *r)
     return r->n_layers > 0 && r->n_orders > 0 && r->layers[0].in[0].null_perms > 0;
 }
 
+int analysis_corrected(const softent_analysis_result *r)
+{
+    return r->n_layers > 0 && r->n_orders > 0 && r->layers[0].in[0].correction != SOFTENT_CORRECT_NONE;
+}
+
 double analysis_headline(const softent_labelset_measures *m)
 {
-    return m->null_perms > 0 ? m->mi_corrected : m->mi;
+    return m->correction != SOFTENT_CORRECT_NONE ? m->mi_corrected : m->mi;
+}
+
+const char *analysis_correction_label(softent_correction c)
+{
+    switch (c) {
+    case SOFTENT_CORRECT_CURVE: return "corrected (curve: J(n) from the running means of each value)";
+    case SOFTENT_CORRECT_NULL: return "corrected (I - null mean)";
+    case SOFTENT_CORRECT_NONE: break;
+    }
+    return "plug-in (--correction none: biased upward)";
 }
 
 const char *analysis_basis(const softent_analysis_result *r)
 {
-    return analysis_has_null(r) ? "corrected (I - null mean)" : "plug-in (no null run: biased upward)";
+    return analysis_correction_label(r->n_layers > 0 && r->n_orders > 0 ? r->layers[0].in[0].correction : SOFTENT_CORRECT_NONE);
 }
 
 static void add_null(cJSON *o, const softent_labelset_measures *m)
@@ -34,7 +49,7 @@ static void add_null(cJSON *o, const softent_labelset_measures *m)
     cJSON *n = cJSON_AddObjectToObject(o, "null");
     cli_json_number(n, "I_null_mean", m->mi_null_mean);
     cli_json_number(n, "I_null_sd", m->mi_null_sd);
-    cli_json_number(n, "I_corrected", m->mi_corrected);
+    cli_json_number(n, "I_corrected", m->mi_null_corrected);
     cli_json_number(n, "p_value", m->p_value);
     cJSON_AddNumberToObject(n, "permutations", m->null_perms);
 }
@@ -46,6 +61,9 @@ static void add_labelset(cJSON *o, const softent_labelset_measures *m)
     cJSON_AddNumberToObject(o, "rows", (double)m->rows);
     cli_json_number(o, "H", m->H);
     cli_json_number(o, "I", m->mi);
+    cli_json_number(o, "I_corrected", m->correction != SOFTENT_CORRECT_NONE ? m->mi_corrected : NAN);
+    cli_json_number(o, "I_curve", m->mi_curve);
+    cli_json_number(o, "H_curve", m->H_curve);
     add_null(o, m);
 }
 
@@ -105,7 +123,7 @@ static cJSON *layer_json(const softent_analysis_result *r, const softent_analysi
 
 static cJSON *layer_mean_json(const softent_analysis_result *r)
 {
-    const int corrected = analysis_has_null(r);
+    const int corrected = analysis_corrected(r);
     cJSON *lm = cJSON_CreateObject();
     cJSON_AddStringToObject(lm, "over", "selected layers >= 1 (the embedding layer 0 is excluded, as in the reference code)");
     cJSON_AddNumberToObject(lm, "n_layers", r->n_mean);
@@ -134,8 +152,8 @@ cJSON *analysis_result_json(const softent_analysis_result *r)
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "headline", analysis_basis(r));
     cJSON_AddStringToObject(root, "context_width_basis",
-                            analysis_has_null(r) ? "corrected: I_c(n) - I_c(n-1), I_c = I - null mean"
-                                                 : "plug-in: I(n) - I(n-1) (no null run: biased upward)");
+                            analysis_corrected(r) ? "corrected: I_c(n) - I_c(n-1) of the headline I_c"
+                                                  : "plug-in: I(n) - I(n-1) (biased upward)");
     cJSON *layers = cJSON_AddArrayToObject(root, "layers");
     for (int s = 0; s < r->n_layers; s++) cJSON_AddItemToArray(layers, layer_json(r, &r->layers[s]));
     cJSON_AddItemToObject(root, "layer_mean", layer_mean_json(r));
@@ -204,8 +222,10 @@ static void labelset_csv(FILE *f, const char *model, const char *checkpoint, con
     csv_row(f, model, checkpoint, layer, set, n, "I", m->mi);
     csv_row(f, model, checkpoint, layer, set, n, "rows", (double)m->rows);
     csv_row(f, model, checkpoint, layer, set, n, "H", m->H);
+    csv_row(f, model, checkpoint, layer, set, n, "I_corrected", m->correction != SOFTENT_CORRECT_NONE ? m->mi_corrected : NAN);
+    csv_row(f, model, checkpoint, layer, set, n, "I_curve", m->mi_curve);
     if (m->null_perms == 0) return;
-    csv_row(f, model, checkpoint, layer, set, n, "I_corrected", m->mi_corrected);
+    csv_row(f, model, checkpoint, layer, set, n, "I_null_corrected", m->mi_null_corrected);
     csv_row(f, model, checkpoint, layer, set, n, "p_value", m->p_value);
     csv_row(f, model, checkpoint, layer, set, n, "I_null_mean", m->mi_null_mean);
     csv_row(f, model, checkpoint, layer, set, n, "I_null_sd", m->mi_null_sd);
@@ -236,7 +256,7 @@ void analysis_result_csv(FILE *f, const char *model, const char *checkpoint, con
             labelset_csv(f, model, checkpoint, layer, "in", n, &l->in[k]);
             labelset_csv(f, model, checkpoint, layer, "out", n, &l->out[k]);
             csv_row(f, model, checkpoint, layer, "n", n, "optimality", l->optimality[k]);
-            if (l->in[k].null_perms > 0) csv_row(f, model, checkpoint, layer, "n", n, "optimality_corrected", l->optimality_corrected[k]);
+            csv_row(f, model, checkpoint, layer, "n", n, "optimality_corrected", l->optimality_corrected[k]);
             hin[k] = analysis_headline(&l->in[k]), hout[k] = analysis_headline(&l->out[k]);
         }
         context_width_csv(f, model, checkpoint, layer, r, hin, hout);
@@ -245,7 +265,7 @@ void analysis_result_csv(FILE *f, const char *model, const char *checkpoint, con
 
 void analysis_mean_csv(FILE *f, const char *model, const char *checkpoint, const softent_analysis_result *r)
 {
-    const int corrected = analysis_has_null(r);
+    const int corrected = analysis_corrected(r);
     csv_row(f, model, checkpoint, "mean", "", 0, "H", r->mean_H);
     for (int k = 0; k < r->n_orders; k++) {
         const int n = r->orders[k];
@@ -255,9 +275,10 @@ void analysis_mean_csv(FILE *f, const char *model, const char *checkpoint, const
         if (!corrected) continue;
         csv_row(f, model, checkpoint, "mean", "in", n, "I_corrected", r->mean_in_corrected[k]);
         csv_row(f, model, checkpoint, "mean", "out", n, "I_corrected", r->mean_out_corrected[k]);
+        csv_row(f, model, checkpoint, "mean", "n", n, "optimality_corrected", r->mean_opt_corrected[k]);
+        if (!analysis_has_null(r)) continue;
         csv_row(f, model, checkpoint, "mean", "in", n, "I_null_sd", r->mean_in_null_sd[k]);
         csv_row(f, model, checkpoint, "mean", "out", n, "I_null_sd", r->mean_out_null_sd[k]);
-        csv_row(f, model, checkpoint, "mean", "n", n, "optimality_corrected", r->mean_opt_corrected[k]);
     }
     context_width_csv(f, model, checkpoint, "mean", r, corrected ? r->mean_in_corrected : r->mean_in,
                       corrected ? r->mean_out_corrected : r->mean_out);
@@ -285,7 +306,7 @@ void figure_point(double *v, const softent_labelset_measures *in, const softent_
 {
     const int null = in->null_perms > 0;
     v[FIG_I_IN] = in->mi, v[FIG_I_OUT] = out->mi, v[FIG_OPT] = opt;
-    v[FIG_IC_IN] = null ? in->mi_corrected : NAN, v[FIG_IC_OUT] = null ? out->mi_corrected : NAN;
+    v[FIG_IC_IN] = analysis_headline(in), v[FIG_IC_OUT] = analysis_headline(out);
     v[FIG_OPT_C] = opt_corrected;
     v[FIG_SD_IN] = null ? in->mi_null_sd : NAN, v[FIG_SD_OUT] = null ? out->mi_null_sd : NAN;
 }
@@ -305,10 +326,10 @@ static int cell(FILE *f, double v, int prec)
 
 void analysis_table_head(FILE *f, const softent_analysis_result *r, const char *lead)
 {
-    const int corrected = analysis_has_null(r), width = GROUP_WIDTH * r->n_orders;
+    const int corrected = analysis_corrected(r), width = GROUP_WIDTH * r->n_orders;
     fprintf(f, "%*s", (int)strlen(lead), "");
-    if (corrected) fprintf(f, "  %-*s |  %s\n", width - 2, "corrected (I - null mean)", "plug-in");
-    else fprintf(f, "  %s\n", "plug-in (no null run: biased upward)");
+    if (corrected) fprintf(f, "  %-*s |  %s\n", width - 2, analysis_basis(r), "plug-in");
+    else fprintf(f, "  %s\n", analysis_basis(r));
     fprintf(f, "%s", lead);
     for (int g = 0; g < 1 + corrected; g++) {
         if (g) fprintf(f, " |");
@@ -325,7 +346,7 @@ void analysis_table_head(FILE *f, const softent_analysis_result *r, const char *
 
 int analysis_table_row(FILE *f, const softent_analysis_result *r, int s)
 {
-    const int corrected = analysis_has_null(r);
+    const int corrected = analysis_corrected(r);
     int undefined = 0;
     for (int g = corrected ? 0 : 1; g < 2; g++) {
         if (g && corrected) fprintf(f, " |");
@@ -349,10 +370,13 @@ int analysis_table_row(FILE *f, const softent_analysis_result *r, int s)
 
 void analysis_table_notes(FILE *f, const softent_analysis_result *r, int undefined)
 {
-    if (analysis_has_null(r))
+    if (!analysis_corrected(r))
+        fprintf(f, "plug-in values only (--correction none): I is biased upward for label sets with many rare values\n");
+    else if (r->layers[0].in[0].correction == SOFTENT_CORRECT_NULL)
         fprintf(f, "corrected = plug-in I minus the mean of a %d-permutation null (the headline); plug-in values beside them\n",
                 r->layers[0].in[0].null_perms);
     else
-        fprintf(f, "plug-in values only: no null run, so I is biased upward for label sets with many rare values (use --null R)\n");
+        fprintf(f, "corrected = plug-in I with each value's entropy raised by its bias curve J(n) (docs/statistics.md; "
+                   "the headline); plug-in values beside them\n");
     if (undefined) fprintf(f, "-: undefined or unknown (optimality where I(in) <= 0; a validation loss without loss.csv)\n");
 }

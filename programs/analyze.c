@@ -34,7 +34,8 @@ static const char USAGE[] =
     "  --text-field NAME    the .jsonl text field (default: detected)\n"
     "  --out DIR            where results and figures go (default analysis)\n"
     "  --bins M, --seed S, --calibration MODE, --weighting W, --min-count K,\n"
-    "  --null R, --null-seed S   as for softent estimate, except that with\n"
+    "  --null R, --null-seed S, --correction C\n"
+    "                       as for softent estimate, except that with\n"
     "                       --min-count K a position is kept for order n when\n"
     "                       its input and its output n-gram each occur K times,\n"
     "                       so that I(in) and I(out) share their rows\n"
@@ -106,7 +107,7 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     double *H, *values;
     if ((rc = analysis_figure_values(r, &layers, &H, &values)) == 0) {
         char warning[1024];
-        figure_data fd = {model_dir, analysis_has_null(r), r->n_layers, layers, H, r->n_orders, r->orders, values};
+        figure_data fd = {model_dir, analysis_corrected(r), analysis_has_null(r), r->n_layers, layers, H, r->n_orders, r->orders, values};
         if (figures_write(out, &fd, warning, sizeof warning) != 0) fprintf(stderr, "softent: %s\n", warning);
         printf("\nresults: %s/analysis.json, %s/analysis.csv; figures: %s/layers.png, %s/plane_n*.png (and .svg)\n", out, out, out, out);
     }

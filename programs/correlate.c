@@ -41,7 +41,8 @@ static const char USAGE[] =
     "Measures: the results' layer means (layers >= 1) by default, or --layer N,\n"
     "or the mean over --layers A-B: H, and per order n complexity_nN,\n"
     "expressivity_nN, optimality_nN, context width dI_in_nN / dI_out_nN;\n"
-    "corrected (I - null mean) where every result ran a null, plug-in otherwise.\n"
+    "the results' corrected values (their headline correction) where every result\n"
+    "has them, plug-in otherwise.\n"
     "\n"
     "  --permutations R   permutation p-values from R seeded permutations (default 9999; 0: none)\n"
     "  --bootstrap B      percentile bootstrap intervals from B resamples of the models (default 2000; 0: none)\n"
@@ -54,7 +55,7 @@ static const char USAGE[] =
 static const char *basis(const softent_corr_results *res, int m)
 {
     if (!strcmp(res->measures[m], "H")) return "plug-in (H needs no correction)";
-    return res->plugin_only[m] ? "plug-in (no null run: biased upward)" : "corrected (I - null mean)";
+    return res->plugin_only[m] ? "plug-in (a result without corrected values: biased upward)" : "corrected (the headline correction of each result)";
 }
 
 static int ci_includes_0(double lo, double hi)
@@ -80,7 +81,7 @@ static void print_table(const softent_corr_results *res, const softent_corr_stud
            st->n_targets - 1);
     int any_plugin = 0;
     for (int m = 0; m < res->n_measures; m++) any_plugin |= res->plugin_only[m];
-    printf("values: %s\n", any_plugin ? "plug-in (no null run: biased upward)" : "corrected (I - null mean)");
+    printf("values: %s\n", any_plugin ? "plug-in (a result without corrected values: biased upward)" : "corrected (the headline correction of each result)");
     printf("%-16s %3s  %8s %-17s %8s %9s  %8s %-17s %8s %9s", "measure", "n", "spearman", p->bootstrap ? "[CI]" : "", "p_perm", "p_t",
            "pearson", p->bootstrap ? "[CI]" : "", "p_perm", "p_t");
     if (st->n_covariates) printf("  %8s %9s", "partial", "p_t");

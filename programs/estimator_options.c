@@ -39,6 +39,10 @@ int estimator_option(softent_params *p, int *threads, int c, const char *arg, co
         if (!parse_i64(arg, 0, INT64_MAX, &v)) return cli_usage_error(cmd, "--null-seed %s: need a non-negative integer", arg);
         p->null_seed = (uint64_t)v;
         return 0;
+    case OPT_CORRECTION:
+        if (softent_correction_parse(arg, &p->correction))
+            return cli_usage_error(cmd, "--correction %s: use curve (the default), null (needs --null R) or none", arg);
+        return 0;
     case OPT_THREADS:
         if (!parse_i64(arg, 1, 4096, &v)) return cli_usage_error(cmd, "--threads %s: need a positive integer", arg);
         *threads = (int)v;

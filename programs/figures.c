@@ -56,16 +56,16 @@ int figures_render(const char *dir, const char *name, const char *body)
     return render(dir, name, body);
 }
 
-#define PLUGIN_ONLY "plug-in (no null run: biased upward)"
-#define CORRECTED "corrected (I - null mean)"
+#define PLUGIN_ONLY "plug-in (no correction: biased upward)"
+#define CORRECTED "corrected"
 
 /* The three measure panels that follow H(Z) in a 2x2 multiplot, a line per
  * order, appended to body at n: `using` is "'FILE.tsv' using X", col0 the
- * column of the first order's plug-in I_in.  With a null the corrected
- * values lead (solid, +- 2 null sd on I), the plug-in dashed beside them in
- * the same colour. */
+ * column of the first order's plug-in I_in.  Corrected values lead (solid,
+ * with a null +- 2 null sd on I), the plug-in dashed beside them in the
+ * same colour. */
 static void measure_panels(char *body, size_t size, int n, const char *using, int col0, int n_orders, const int *orders,
-                           int corrected)
+                           int corrected, int null)
 {
     static const char *panels[] = {"complexity I(input n-gram; Z)", "expressivity I(output n-gram; Z)", "optimality I(out)/I(in)"};
     /* up to eight series a panel: a boxed key over the lines stays legible */
@@ -74,12 +74,12 @@ static void measure_panels(char *body, size_t size, int n, const char *using, in
         n += snprintf(body + n, size - (size_t)n, "set title '%s%s'\nplot ", panels[p], corrected ? "" : ", " PLUGIN_ONLY);
         for (int k = 0; k < n_orders; k++) {
             const int c = col0 + FIG_NV * k;
-            if (corrected && p < 2)
+            if (corrected && null && p < 2)
                 n += snprintf(body + n, size - (size_t)n, "%s%s:%d:(2*$%d) with yerrorlines lw 2 lc %d title 'n = %d " CORRECTED " +- 2 null sd', ",
                               k ? ", " : "", using, c + FIG_IC_IN + p, c + FIG_SD_IN + p, k + 1, orders[k]);
             else if (corrected)
                 n += snprintf(body + n, size - (size_t)n, "%s%s:%d with linespoints lw 2 lc %d title 'n = %d " CORRECTED "', ",
-                              k ? ", " : "", using, c + FIG_OPT_C, k + 1, orders[k]);
+                              k ? ", " : "", using, c + (p < 2 ? FIG_IC_IN + p : FIG_OPT_C), k + 1, orders[k]);
             n += snprintf(body + n, size - (size_t)n, "%s%s:%d with linespoints %s lc %d title 'n = %d %s'",
                           k && !corrected ? ", " : "", using, c + p, corrected ? "dt 2 lw 1 pt 6" : "lw 2", k + 1, orders[k],
                           corrected ? "plug-in" : "");
@@ -117,9 +117,9 @@ static int plane_plugin(char *body, size_t size, const char *file, int px, int c
 }
 
 /* Error bars of +- 2 null sd on the corrected points, and their line. */
-static int plane_errors(char *body, size_t size, int cx, int sx, int corrected)
+static int plane_errors(char *body, size_t size, int cx, int sx, int null)
 {
-    if (!corrected) return 0;
+    if (!null) return 0;
     return snprintf(body, size,
                     "     '' using %d:%d:(2*$%d):(2*$%d) with xyerrorbars pt 0 lc rgb 'gray40' title '+- 2 null sd', \\\n"
                     "     '' using %d:%d with lines lc rgb 'gray40' notitle, \\\n",
@@ -189,7 +189,7 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
                      "set multiplot layout 2,2 title '%s'\nset xlabel 'layer'\n%s"
                      "set title 'H(Z)'\nplot 'layers.tsv' using 1:2 with linespoints lw 2 notitle\n",
                      fd->title, fd->layers[fd->n_layers - 1] - fd->layers[0] <= 24 ? "set xtics 1\n" : "");
-    measure_panels(body, sizeof body, n, "'layers.tsv' using 1", 3, fd->n_orders, fd->orders, fd->corrected);
+    measure_panels(body, sizeof body, n, "'layers.tsv' using 1", 3, fd->n_orders, fd->orders, fd->corrected, fd->null);
     if (render(dir, "layers", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/layers", dir); return -1; }
 
     /* The information plane per order: one point a layer, the bound diagonal. */
@@ -207,7 +207,7 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
                       "plot x with lines dt 2 lc rgb 'gray40' title 'bound I(Y;Z) = I(X;Z)', \\\n",
                       fd->layers[0], fd->layers[fd->n_layers - 1] > fd->layers[0] ? fd->layers[fd->n_layers - 1] : fd->layers[0] + 1);
         n += plane_plugin(body + n, sizeof body - (size_t)n, "layers.tsv", p, fd->corrected);
-        n += plane_errors(body + n, sizeof body - (size_t)n, c, sd, fd->corrected);
+        n += plane_errors(body + n, sizeof body - (size_t)n, c, sd, fd->null);
         snprintf(body + n, sizeof body - (size_t)n,
                  "     '' using %d:%d:1 with points pt 7 ps 1.6 palette %s, \\\n"
                  "     '' using %d:%d:(sprintf('%%d', $1)) with labels offset 1,0.6 font ',9' notitle\n",
@@ -233,7 +233,7 @@ static int trajectory_plane(const char *dir, const trajectory_data *td, int k, c
     n += snprintf(body + n, sizeof body - (size_t)n,
                   "set logscale cb\nset cblabel 'step'\nplot x with lines dt 2 lc rgb 'gray40' title 'bound I(Y;Z) = I(X;Z)', \\\n");
     n += plane_plugin(body + n, sizeof body - (size_t)n, "trajectory.tsv", p, td->corrected);
-    n += plane_errors(body + n, sizeof body - (size_t)n, c, sd, td->corrected);
+    n += plane_errors(body + n, sizeof body - (size_t)n, c, sd, td->null);
     snprintf(body + n, sizeof body - (size_t)n,
              "     '' using %d:%d:($1 > 0 ? $1 : 1) with points pt 7 ps 1.5 palette %s, \\\n"
              "     '' using ($1 == %lld ? $%d : NaN):%d with points pt 6 ps 3.5 lw 2 lc rgb 'black' title 'start (step %lld)', \\\n"
@@ -265,7 +265,7 @@ int figures_write_trajectory(const char *dir, const trajectory_data *td, char *w
                      "%sset multiplot layout 2,2 title '%s: layer means over training'\nset xlabel 'step'\nset logscale x\n"
                      "set title 'H(Z)'\nplot 'trajectory.tsv' using ($1 > 0 ? $1 : 1):2 with linespoints lw 2 notitle\n",
                      common, td->title);
-    measure_panels(body, sizeof body, n, "'trajectory.tsv' using ($1 > 0 ? $1 : 1)", 4, td->n_orders, td->orders, td->corrected);
+    measure_panels(body, sizeof body, n, "'trajectory.tsv' using ($1 > 0 ? $1 : 1)", 4, td->n_orders, td->orders, td->corrected, td->null);
     if (render(dir, "trajectory", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/trajectory", dir); return -1; }
 
     int known_loss = 0;

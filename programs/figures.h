@@ -8,14 +8,15 @@
 #include <stdint.h>
 
 /* The values of one point (a layer, or a checkpoint's layer mean) per
- * order: plug-in I_in, I_out, optimality; corrected (I - null mean) I_in,
+ * order: plug-in I_in, I_out, optimality; the headline's corrected I_in,
  * I_out, optimality; the nulls' sds of I_in and I_out.  NaN where undefined
- * (no null run, I(in) <= 0). */
+ * (no correction or no null run, I(in) <= 0). */
 enum { FIG_I_IN, FIG_I_OUT, FIG_OPT, FIG_IC_IN, FIG_IC_OUT, FIG_OPT_C, FIG_SD_IN, FIG_SD_OUT, FIG_NV };
 
 typedef struct {
     const char *title;
-    int corrected;         /* a null ran: the corrected values lead, the plug-in beside them */
+    int corrected;         /* corrected values lead, the plug-in beside them */
+    int null;              /* a null ran: +- 2 null sd bars on the corrected I */
     int n_layers;
     const int *layers;     /* [n_layers] layer indices */
     const double *H;       /* [n_layers] */
@@ -32,7 +33,7 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
 /* A training trajectory: the layer means of each checkpoint. */
 typedef struct {
     const char *title;
-    int corrected;             /* as figure_data's */
+    int corrected, null;       /* as figure_data's */
     int n_points;
     const int64_t *steps;      /* [n_points] ascending */
     const double *H;           /* [n_points] */

@@ -26,6 +26,13 @@ static int has_null(const softent_acc *acc)
     return p.null_perms > 0;
 }
 
+static softent_correction correction_of(const softent_acc *acc)
+{
+    softent_params p;
+    softent_acc_params(acc, &p);
+    return p.correction;
+}
+
 static const char *weighting_name(softent_weighting w)
 {
     return w == SOFTENT_WEIGHT_UNIFORM ? "uniform" : "prob";
@@ -70,12 +77,12 @@ static double pair_optimality(const softent_acc *acc, const char *pair)
     return pair_measures(acc, pair, &mo, &mi) ? softent_optimality(mo.mi, mi.mi) : NAN;
 }
 
-/* I_c(out) / I_c(in) with I_c = I - mean(I_null); NaN without a null or
- * when I_c(in) <= 0 (the plug-in ratio's rule, applied to the headline). */
+/* I_c(out) / I_c(in) of the headline corrected I; NaN with no correction
+ * or when I_c(in) <= 0 (the plug-in ratio's rule, applied to the headline). */
 static double pair_optimality_corrected(const softent_acc *acc, const char *pair)
 {
     softent_labelset_measures mo, mi;
-    if (!pair_measures(acc, pair, &mo, &mi) || mo.null_perms <= 0 || mi.null_perms <= 0) return NAN;
+    if (!pair_measures(acc, pair, &mo, &mi) || mo.correction == SOFTENT_CORRECT_NONE) return NAN;
     return softent_optimality(mo.mi_corrected, mi.mi_corrected);
 }
 
@@ -91,33 +98,41 @@ static void format_key(char *buf, size_t size, const int64_t *key, int arity)
  * corrected block. */
 #define LEAD_WIDTH 48
 
-static void table_header(int with_null)
+static void table_header(int corrected, int with_null)
 {
-    if (with_null)
-        printf("\n%-*s %-31s | %s\n", LEAD_WIDTH, "", "corrected:", "plug-in (biased upward):");
+    if (corrected)
+        printf("\n%-*s %-*s | %s\n", LEAD_WIDTH, "", with_null ? 31 : 11, "corrected:", "plug-in (biased upward):");
     else
         printf("\n");
     printf("%-16s %9s %10s %10s", "label set", "values", "rows", "H(Z)");
-    if (with_null)
-        printf(" %11s %10s %8s | %10s %10s %10s %10s\n", "I corrected", "null sd", "p", "I(X;Z)", "H(Z|X)",
-               "regularity", "null mean");
-    else
-        printf(" %10s %10s %10s\n", "H(Z|X)", "I(X;Z)", "regularity");
+    if (corrected) printf(" %11s", "I corrected");
+    if (with_null) printf(" %10s %8s", "null sd", "p");
+    if (corrected) printf(" |");
+    printf(" %10s %10s %10s", "I(X;Z)", "H(Z|X)", "regularity");
+    if (with_null) printf(" %10s", "null mean");
+    printf("\n");
 }
 
-/* With a null the row leads with the corrected I; the plug-in I, H(Z|X)
- * and regularity follow it, after the bar. */
-static void table_row(const softent_acc *acc, const run_info *info, int k, int with_null)
+/* A value in the table's units, or "-" where undefined (never "nan"). */
+static void table_cell(const softent_acc *acc, const run_info *info, double v, int width)
+{
+    if (isfinite(v)) printf(" %*.6f", width, in_units(acc, info, v));
+    else printf(" %*s", width, "-");
+}
+
+/* The row leads with the corrected I (and the null's sd and p); the
+ * plug-in I, H(Z|X) and regularity follow it, after the bar. */
+static void table_row(const softent_acc *acc, const run_info *info, int k, int corrected, int with_null)
 {
     softent_labelset_measures m;
     softent_acc_labelset(acc, k, &m);
     printf("%-16s %9lld %10lld %10.6f", m.name, (long long)m.n_kept_values, (long long)m.rows, in_units(acc, info, m.H));
-    if (with_null)
-        printf(" %11.6f %10.6f %8.4f | %10.6f %10.6f %10.6f %10.6f\n", in_units(acc, info, m.mi_corrected),
-               in_units(acc, info, m.mi_null_sd), m.p_value, in_units(acc, info, m.mi), in_units(acc, info, m.H_cond),
-               m.regularity, in_units(acc, info, m.mi_null_mean));
-    else
-        printf(" %10.6f %10.6f %10.6f\n", in_units(acc, info, m.H_cond), in_units(acc, info, m.mi), m.regularity);
+    if (corrected) table_cell(acc, info, m.mi_corrected, 11);
+    if (with_null) printf(" %10.6f %8.4f", in_units(acc, info, m.mi_null_sd), m.p_value);
+    if (corrected) printf(" |");
+    printf(" %10.6f %10.6f %10.6f", in_units(acc, info, m.mi), in_units(acc, info, m.H_cond), m.regularity);
+    if (with_null) printf(" %10.6f", in_units(acc, info, m.mi_null_mean));
+    printf("\n");
 }
 
 /* A ratio, or why it has none: the table never prints "nan".  Returns
@@ -129,8 +144,8 @@ static int print_ratio(double v, const char *in_name, const char *what)
     return isfinite(v);
 }
 
-/* With a null the corrected ratio leads; the plug-in follows, labelled. */
-static void table_optimality(const softent_acc *acc, const run_info *info, int with_null)
+/* The corrected ratio leads; the plug-in follows, labelled. */
+static void table_optimality(const softent_acc *acc, const run_info *info, int corrected)
 {
     for (int i = 0; i < info->n_pairs; i++) {
         char out[256];
@@ -138,7 +153,7 @@ static void table_optimality(const softent_acc *acc, const run_info *info, int w
         char *in = strchr(out, ',');
         *in++ = '\0';
         printf("optimality I(%s)/I(%s) = ", out, in);
-        if (with_null) {
+        if (corrected) {
             if (print_ratio(pair_optimality_corrected(acc, info->pairs[i]), in, "corrected ")) printf(" (corrected)");
             printf("; plug-in ");
         }
@@ -169,17 +184,28 @@ int write_table(const softent_acc *acc, const run_info *info)
         printf("entropies in %s\n\n", UNIT_NAMES[info->units]);
     printf("H(Z) = %.6f\n", in_units(acc, info, s.H));
     if (s.n_labelsets == 0) return 0;
-    int with_null = has_null(acc);
-    table_header(with_null);
-    for (int k = 0; k < s.n_labelsets; k++) table_row(acc, info, k, with_null);
-    if (with_null) {
-        printf("\ncorrected: I(X;Z) minus the mean I of %d label permutations (the null); read it first.\n"
-               "The plug-in I(X;Z) is biased upward, most for label sets with many rare values.\n",
-               p.null_perms);
+    const int with_null = has_null(acc), corrected = p.correction != SOFTENT_CORRECT_NONE;
+    table_header(corrected, with_null);
+    int undefined = 0;
+    for (int k = 0; k < s.n_labelsets; k++) {
+        table_row(acc, info, k, corrected, with_null);
+        softent_labelset_measures m;
+        softent_acc_labelset(acc, k, &m);
+        undefined += corrected && !isfinite(m.mi_corrected);
+    }
+    printf("\n");
+    if (p.correction == SOFTENT_CORRECT_CURVE)
+        printf("corrected: each value's H(Z|X=x) raised by its bias curve J(n_x), read from the values' own running\n"
+               "means, and H(Z) by its leading-order bias (docs/statistics.md); read it first.\n");
+    else if (p.correction == SOFTENT_CORRECT_NULL)
+        printf("corrected: I(X;Z) minus the mean I of %d label permutations (the null); read it first.\n", p.null_perms);
+    if (corrected) printf("The plug-in I(X;Z) is biased upward, most for label sets with many rare values.\n");
+    else printf("plug-in values only (--correction none): biased upward, most for label sets with many rare values.\n");
+    if (undefined) printf("-: not enough data for the correction (no label value seen twice)\n");
+    if (with_null)
         printf("null: %d label permutations (seed %llu); p = (1 + #{I_null >= I}) / (R + 1)\n",
                p.null_perms, (unsigned long long)p.null_seed);
-    }
-    table_optimality(acc, info, with_null);
+    table_optimality(acc, info, corrected);
     return 0;
 }
 
@@ -200,6 +226,7 @@ static cJSON *settings_json(const softent_acc *acc, const run_info *info)
     cJSON_AddNumberToObject(o, "min_count", (double)p.min_count);
     cJSON_AddNumberToObject(o, "null_perms", p.null_perms);
     cJSON_AddNumberToObject(o, "null_seed", (double)p.null_seed);
+    cJSON_AddStringToObject(o, "correction", softent_correction_name(p.correction));
     cJSON_AddStringToObject(o, "units", UNIT_NAMES[info->units]);
     cJSON_AddStringToObject(o, "layer_mean", "not applicable");
     return o;
@@ -221,12 +248,19 @@ static cJSON *labelset_json(const softent_acc *acc, int k, const run_info *info)
     cJSON_AddNumberToObject(o, "H_cond", in_units(acc, info, m.H_cond));
     cJSON_AddNumberToObject(o, "I", in_units(acc, info, m.mi));
     cJSON_AddNumberToObject(o, "regularity", m.regularity);
+    cJSON_AddStringToObject(o, "correction", softent_correction_name(m.correction));
+    cli_json_number(o, "I_corrected", in_units(acc, info, m.mi_corrected));
+    cJSON *c = cJSON_AddObjectToObject(o, "curve");
+    cli_json_number(c, "I", in_units(acc, info, m.mi_curve));
+    cli_json_number(c, "H", in_units(acc, info, m.H_curve));
+    cli_json_number(c, "H_cond", in_units(acc, info, m.H_cond_curve));
+    cJSON_AddNumberToObject(c, "levels", m.curve_levels);
     if (m.null_perms > 0) {
         cJSON *n = cJSON_AddObjectToObject(o, "null");
         cJSON_AddNumberToObject(n, "perms", m.null_perms);
         cJSON_AddNumberToObject(n, "I_null_mean", in_units(acc, info, m.mi_null_mean));
         cJSON_AddNumberToObject(n, "I_null_sd", in_units(acc, info, m.mi_null_sd));
-        cJSON_AddNumberToObject(n, "I_corrected", in_units(acc, info, m.mi_corrected));
+        cJSON_AddNumberToObject(n, "I_corrected", in_units(acc, info, m.mi_null_corrected));
         cJSON_AddNumberToObject(n, "p_value", m.p_value);
     }
     if (info->per_value) {
@@ -251,7 +285,7 @@ int write_json(const softent_acc *acc, const run_info *info, const char *path)
 {
     softent_summary s;
     softent_acc_summary(acc, &s);
-    int with_null = has_null(acc);
+    const int corrected = correction_of(acc) != SOFTENT_CORRECT_NONE;
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "softent_version", SOFTENT_VERSION);
     cJSON *in = cJSON_AddObjectToObject(root, "input");
@@ -273,7 +307,7 @@ int write_json(const softent_acc *acc, const run_info *info, const char *path)
         cJSON_AddStringToObject(o, "out", out);
         cJSON_AddStringToObject(o, "in", strchr(info->pairs[i], ',') + 1);
         cJSON_AddNumberToObject(o, "value", pair_optimality(acc, info->pairs[i]));
-        if (with_null) cli_json_number(o, "value_corrected", pair_optimality_corrected(acc, info->pairs[i]));
+        if (corrected) cli_json_number(o, "value_corrected", pair_optimality_corrected(acc, info->pairs[i]));
         /* estimate's sets drop values independently: say when the two I
          * are over different rows */
         softent_labelset_measures mo, mi;
@@ -303,7 +337,7 @@ int write_csv(const softent_acc *acc, const run_info *info, const char *path)
     FILE *f = cf.f;
     softent_summary s;
     softent_acc_summary(acc, &s);
-    int with_null = has_null(acc);
+    const int corrected = correction_of(acc) != SOFTENT_CORRECT_NONE;
     fprintf(f, "label_set,key,measure,value\n");
     fprintf(f, ",,H,%.17g\n,,rows,%lld\n,,skipped,%lld\n,,eps,%.17g\n", in_units(acc, info, s.H), (long long)s.rows, (long long)s.skipped, s.eps);
     for (int k = 0; k < s.n_labelsets; k++) {
@@ -312,11 +346,15 @@ int write_csv(const softent_acc *acc, const run_info *info, const char *path)
         const struct { const char *name; double v; } rows[] = {
             {"n_values", (double)m.n_values}, {"rows", (double)m.rows}, {"H", in_units(acc, info, m.H)},
             {"H_cond", in_units(acc, info, m.H_cond)}, {"I", in_units(acc, info, m.mi)}, {"regularity", m.regularity},
+            {"I_corrected", in_units(acc, info, m.mi_corrected)}, {"I_curve", in_units(acc, info, m.mi_curve)},
             {"I_null_mean", in_units(acc, info, m.mi_null_mean)}, {"I_null_sd", in_units(acc, info, m.mi_null_sd)},
-            {"I_corrected", in_units(acc, info, m.mi_corrected)}, {"p_value", m.p_value},
+            {"I_null_corrected", in_units(acc, info, m.mi_null_corrected)}, {"p_value", m.p_value},
         };
-        int n_rows = m.null_perms > 0 ? 10 : 6;
-        for (int i = 0; i < n_rows; i++) fprintf(f, "%s,,%s,%.17g\n", m.name, rows[i].name, rows[i].v);
+        int n_rows = m.null_perms > 0 ? 12 : 8;
+        for (int i = 0; i < n_rows; i++) {
+            fprintf(f, "%s,,%s,", m.name, rows[i].name);
+            put_csv_number(f, rows[i].v);
+        }
         for (int64_t i = 0; info->per_value && i < m.n_values; i++) {
             int64_t key[SOFTENT_MAX_ARITY], count;
             double h;
@@ -330,7 +368,7 @@ int write_csv(const softent_acc *acc, const run_info *info, const char *path)
     for (int i = 0; i < info->n_pairs; i++) {
         fprintf(f, "\"%s\",,optimality,", info->pairs[i]);
         put_csv_number(f, pair_optimality(acc, info->pairs[i]));
-        if (!with_null) continue;
+        if (!corrected) continue;
         fprintf(f, "\"%s\",,optimality_corrected,", info->pairs[i]);
         put_csv_number(f, pair_optimality_corrected(acc, info->pairs[i]));
     }

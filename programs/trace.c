@@ -36,7 +36,8 @@ static const char USAGE[] =
     "  --out DIR            where results and figures go (default trace)\n"
     "  --max-length N, --max-docs N, --max-tokens N, --ngrams LIST, --layers SPEC,\n"
     "  --text-field NAME, --bins M, --seed S, --calibration MODE, --weighting W,\n"
-    "  --min-count K, --null R, --null-seed S, --threads N, --max-memory MB\n"
+    "  --min-count K, --null R, --null-seed S, --correction C, --threads N,\n"
+    "  --max-memory MB\n"
     "                       as for softent analyze\n"
     "  -h, --help           this help\n";
 
@@ -205,13 +206,16 @@ static void compressing_layers(FILE *f, const checkpoint *ck, int n, int k, cons
 
 static void summary_head(FILE *f, const softent_analysis_result *r0, int n)
 {
-    if (analysis_has_null(r0))
-        fprintf(f, "Read from corrected values: I - mean of a %d-permutation null (plug-in values beside them in the table).\n"
-                   "Compression: complexity rises to a peak, then falls by more than 2 x sqrt(sd_peak^2 + sd_end^2) of the\n"
-                   "layer-mean null sds (the null's spread, not a confidence interval), while validation loss still falls.\n",
-                r0->layers[0].in[0].null_perms);
+    if (analysis_corrected(r0))
+        fprintf(f, "Read from the headline values, %s; plug-in values beside them in the table.\n", analysis_basis(r0));
     else
-        fprintf(f, "Read from plug-in values (no null run: biased upward, and no noise estimate to judge changes against).\n");
+        fprintf(f, "Read from plug-in values (--correction none: biased upward).\n");
+    if (analysis_has_null(r0))
+        fprintf(f, "Compression: complexity rises to a peak, then falls by more than 2 x sqrt(sd_peak^2 + sd_end^2) of the\n"
+                   "layer-mean sds of a %d-permutation null (the null's spread, not a confidence interval), while validation\n"
+                   "loss still falls.\n", r0->layers[0].in[0].null_perms);
+    else
+        fprintf(f, "No null run: no noise estimate to judge changes against (use --null R).\n");
     if (n < 2) fprintf(f, "A single checkpoint: no trajectory, so no conclusion about fitting or compression.\n");
 }
 
@@ -223,7 +227,7 @@ static void summarise(FILE *f, const softent_analysis_result *r0, const checkpoi
 {
     summary_head(f, r0, n);
     if (n < 2) return;
-    const int corrected = analysis_has_null(r0);
+    const int corrected = analysis_corrected(r0);
     double *buf = malloc((size_t)n * 5 * sizeof *buf);
     if (!buf) return;
     double *in = buf, *out = buf + n, *sd = buf + 2 * n, *loss = buf + 3 * n, *tmp = buf + 4 * n;
@@ -311,7 +315,7 @@ static int write_figures(const char *source, const char *out, const checkpoint *
     }
     if (!rc) {
         char warning[1024];
-        trajectory_data td = {source, analysis_has_null(r0), n, steps, H, loss, r0->n_orders, r0->orders, values};
+        trajectory_data td = {source, analysis_corrected(r0), analysis_has_null(r0), n, steps, H, loss, r0->n_orders, r0->orders, values};
         if (figures_write_trajectory(out, &td, warning, sizeof warning) != 0) fprintf(stderr, "softent: %s\n", warning);
     }
     free(steps);

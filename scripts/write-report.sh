@@ -52,9 +52,12 @@ softent $(build/softent --version | cut -d' ' -f2) main job, $(date -u +%Y-%m-%d
 
 ## What came out
 
-Every number below leads with the **bias-corrected** information, I - mean
-of the 20-permutation null; the plug-in value, biased upward, stands beside
-it. The summary softent wrote (\`summary.txt\`), read from the corrected
+Every number below leads with the **bias-corrected** information: each label
+value's entropy raised by its bias curve J(n), measured from the values' own
+running means (softent's default correction, checked against ground truth in
+docs/statistics.md); the plug-in value, biased upward, stands beside it. A
+20-permutation null gives the p-values and the noise scale the summary
+judges changes against. The summary softent wrote (\`summary.txt\`), read from the corrected
 layer means:
 
 \`\`\`
@@ -81,7 +84,7 @@ checkpoint, nulls included), \`trajectory.csv\` (tidy rows), \`trajectory.tsv\`
 columns first and the plug-in group after the bar:
 
 \`\`\`
-$(sed -n '/^ *\(corrected (I\|plug-in (no null\)/,/^$/p' "$R/trace.txt")
+$(sed -n '/^ *\(corrected (\|plug-in (\)/,/^$/p' "$R/trace.txt")
 \`\`\`
 
 ## How to read it
@@ -104,15 +107,16 @@ $(sed -n '/^ *\(corrected (I\|plug-in (no null\)/,/^$/p' "$R/trace.txt")
   label sets with many rare values (bigrams, trigrams): most of a plug-in
   trigram I can be what the same hidden states give for randomly permuted
   labels. The summary, the table's first column group and the solid series
-  of the figures are therefore I_c = I - mean(I_null); the plug-in values
-  are the dashed, lighter series and the table's second group. The
-  permutation null over-corrects for rare values, so I_c errs low.
+  of the figures are therefore the curve-corrected I_c; the plug-in values
+  are the dashed, lighter series and the table's second group. I - mean(I_null)
+  is in trajectory.json beside it: the permutation null over-corrects for
+  rare values (values' rows spread less than the pool's), so it errs low.
 - **Compression is judged against the peak**, not the first checkpoint:
   complexity must rise to a peak and then fall by more than
   2 x sqrt(sd_peak^2 + sd_end^2) of the layer-mean null sds while the
   validation loss still falls. That threshold is the null's spread, not a
   confidence interval; a smaller difference is reported as within noise.
 - \`trajectory.json\` has, for every layer of every checkpoint, the null
-  (mean, sd, p-value), the corrected I and optimality, and the
+  (mean, sd, p-value, I - null mean), the curve-corrected I and optimality, and the
   context-width differences I(n) - I(n-1).
 MD

@@ -1,14 +1,19 @@
 """Reading softent's readable table (programs/output.c, write_table) back
 into numbers, for the tests that check it against JSON and the oracle.
 
-Without a null a label set's row is: name, values, rows, H(Z), H(Z|X),
-I(X;Z), regularity.  With one it leads with the corrected value: name,
-values, rows, H(Z), I corrected, null sd, p, then "|" and the plug-in
-columns I(X;Z), H(Z|X), regularity, null mean."""
+A label set's row is: name, values, rows, H(Z); then the corrected I
+(unless --correction none) and, with a null, the null's sd and p; then,
+after a "|" when a corrected I leads, the plug-in I(X;Z), H(Z|X),
+regularity and, with a null, the null mean."""
 import re
 
-PLAIN = ("values", "rows", "H", "H_cond", "I", "regularity")
-WITH_NULL = ("values", "rows", "H", "I_corrected", "I_null_sd", "p_value", "|", "I", "H_cond", "regularity", "I_null_mean")
+LEAD, PLUG = ("values", "rows", "H"), ("I", "H_cond", "regularity")
+
+
+def columns_of(header):
+    corrected, null = "I corrected" in header, "null sd" in header
+    return (LEAD + (("I_corrected",) if corrected else ()) + (("I_null_sd", "p_value") if null else ())
+            + (("|",) if corrected else ()) + PLUG + (("I_null_mean",) if null else ()))
 NUMBER = r"(-?[0-9.]+)"
 
 
@@ -16,7 +21,7 @@ def labelsets(stdout):
     """name -> {column: float} for every row under the "label set" header."""
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("label set"))
-    columns = WITH_NULL if "I corrected" in lines[start] else PLAIN
+    columns = columns_of(lines[start])
     out = {}
     for line in lines[start + 1:]:
         cells = line.split()

@@ -219,7 +219,7 @@ def check_corrected_values_against_oracle():
     d = model("gpt2")
     out = tmp("out_null")
     p = run("analyze", d, tmp("corpus.txt"), "--out", out, "--ngrams", "1,2,3", "--max-length", 48, "--bins", 32,
-            "--null", 8)
+            "--null", 8, "--correction", "null")
     with open(os.path.join(out, "analysis.json")) as f:
         r = json.load(f)
     no_nan(p.stdout, os.path.join(out, "analysis.json"), os.path.join(out, "analysis.csv"))
@@ -311,18 +311,19 @@ def check_min_count_uses_the_same_rows():
 
 
 def check_plugin_table_is_labelled():
-    """Without a null the table is the plug-in group alone, labelled as biased;
-    the JSON's corrected fields are null, not NaN."""
+    """With --correction none the table is the plug-in group alone, labelled
+    as biased; the JSON's corrected fields are null, not NaN."""
     d = model("gpt2")
     out = tmp("out_plain")
-    p = run("analyze", d, tmp("corpus.txt"), "--out", out, "--ngrams", "1,2", "--max-length", 32, "--bins", 16)
-    if "plug-in (no null run: biased upward)" not in p.stdout or "corrected (I" in p.stdout:
-        raise Fail("without a null the table must be labelled plug-in (no null run: biased upward)")
+    p = run("analyze", d, tmp("corpus.txt"), "--out", out, "--ngrams", "1,2", "--max-length", 32, "--bins", 16,
+            "--correction", "none")
+    if "plug-in (--correction none: biased upward)" not in p.stdout or "corrected (" in p.stdout:
+        raise Fail("with --correction none the table must be labelled plug-in (--correction none: biased upward)")
     no_nan(p.stdout, os.path.join(out, "analysis.json"), os.path.join(out, "analysis.csv"))
     with open(os.path.join(out, "analysis.json")) as f:
         r = json.load(f)
     if r["layers"][1]["orders"][0]["optimality_corrected"] is not None or r["layer_mean"]["orders"][0]["I_in_corrected"] is not None:
-        raise Fail("without a null the corrected fields must be null")
+        raise Fail("with --correction none the corrected fields must be null")
     c, pl = table_row(p.stdout, "1")
     if c or abs(float(pl[0]) - r["layers"][1]["orders"][0]["I_in"]) > 1e-6:
         raise Fail(f"plug-in row {pl}")

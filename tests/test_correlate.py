@@ -299,12 +299,12 @@ def real_results():
     run("train", corpus, "--out", runs, "--layers", 2, "--d-model", 32, "--heads", 2, "--context", 48, "--batch", 4,
         "--steps", 8, "--checkpoints", 4, "--seed", 1)
     args = ("--ngrams", "1,2", "--bins", 24, "--max-length", 48, "--max-docs", 60)
-    run("trace", runs, corpus, "--out", tmp("real/trace"), *args, "--null", 3)
+    run("trace", runs, corpus, "--out", tmp("real/trace"), *args, "--null", 3, "--correction", "null")
     steps = sorted(int(d[5:]) for d in os.listdir(runs) if d.startswith("step-"))
     paths = []
     for s in steps:
         out = tmp(f"real/a{s}")
-        run("analyze", os.path.join(runs, f"step-{s}"), corpus, "--out", out, *args, *(("--null", 3) if s != steps[-1] else ()))
+        run("analyze", os.path.join(runs, f"step-{s}"), corpus, "--out", out, *args, *(("--null", 3) if s != steps[-1] else ("--correction", "none")))
         paths.append(os.path.join(out, "analysis.json"))
     REAL.update(steps=steps, analyses=paths, trace=tmp("real/trace/trajectory.json"), run=runs)
     return REAL
@@ -312,15 +312,16 @@ def real_results():
 
 def check_real_analyze_output():
     """Real analysis.json files: the measures read are the files' layer
-    means (plug-in for all, since the last has no null, and so labelled),
+    means (plug-in for all, since the last ran --correction none, and so
+    labelled),
     or a chosen layer's values; the scores join on the model's basename."""
     rr = real_results()
     steps = rr["steps"]
     bench = [0.3, 0.45, 0.4, 0.7][: len(steps)]
     scores = write_wide(tmp("real/scores.csv"), [f"step-{s}" for s in steps], ["acc"], np.array(bench).reshape(-1, 1))
     r, table = correlate(tmp("real/out"), rr["analyses"], scores, "--permutations", 99, "--bootstrap", 50)
-    if "plug-in (no null run" not in table:
-        raise Fail("a set with a result lacking a null must say its values are plug-in")
+    if "plug-in (a result without corrected values" not in table:
+        raise Fail("a set with a result lacking corrected values must say its values are plug-in")
     docs = [json.load(open(p)) for p in rr["analyses"]]
     for m, doc in zip(r["models"], docs):
         lm = doc["layer_mean"]
@@ -331,7 +332,7 @@ def check_real_analyze_output():
             close(f"{m['name']} {key}", m["measures"][key], want, 1e-12)
     for c in r["correlations"]:
         if c["measure"] != "H" and not c["basis"].startswith("plug-in"):
-            raise Fail(f"basis {c['basis']} with a result lacking a null")
+            raise Fail(f"basis {c['basis']} with a result lacking corrected values")
     # fewer than 4 models, and --layer 1
     for_layer = rr["analyses"][:3]
     sc3 = write_wide(tmp("real/scores3.csv"), [f"step-{s}" for s in steps[:3]] + ["extra"], ["acc"], np.array([0.3, 0.5, 0.4, 0.9]).reshape(-1, 1))
@@ -345,7 +346,7 @@ def check_real_analyze_output():
 
 def check_real_trace_output_corrected():
     """A real trajectory.json: a model per checkpoint, named RUN@STEP,
-    corrected values (every checkpoint ran a null)."""
+    corrected values (the headline's, here I - null mean)."""
     rr = real_results()
     t = json.load(open(rr["trace"]))
     base = os.path.basename(rr["run"].rstrip("/"))
@@ -353,12 +354,12 @@ def check_real_trace_output_corrected():
     bench = np.array([0.3, 0.5, 0.45, 0.8][: len(names)])
     scores = write_wide(tmp("real/tscores.csv"), names, ["acc"], bench.reshape(-1, 1))
     r, table = correlate(tmp("real/tout"), [rr["trace"]], scores, "--permutations", 99, "--bootstrap", 50, "--layers", "1-2")
-    if "corrected (I - null mean)" not in table:
-        raise Fail("a trace with nulls must lead with corrected values")
+    if "corrected (the headline correction of each result)" not in table:
+        raise Fail("a corrected trace must lead with corrected values")
     for m, c in zip(r["models"], t["checkpoints"]):
         ls = [l for l in c["layers"] if 1 <= l["layer"] <= 2]
-        want_in = np.mean([next(o for o in l["orders"] if o["n"] == 1)["in"]["null"]["I_corrected"] for l in ls])
-        want_out = np.mean([next(o for o in l["orders"] if o["n"] == 1)["out"]["null"]["I_corrected"] for l in ls])
+        want_in = np.mean([next(o for o in l["orders"] if o["n"] == 1)["in"]["I_corrected"] for l in ls])
+        want_out = np.mean([next(o for o in l["orders"] if o["n"] == 1)["out"]["I_corrected"] for l in ls])
         close(f"{m['name']} complexity_n1 over layers 1-2", m["measures"]["complexity_n1"], want_in, 1e-12)
         close(f"{m['name']} optimality_n1 over layers 1-2", m["measures"]["optimality_n1"], want_out / want_in, 1e-12)
     xm = np.array([m["measures"]["optimality_n1"] for m in r["models"]])

@@ -220,8 +220,8 @@ def table_json_csv(*args):
 
 def check_table_output():
     z, y = digits()
-    stdout, r, _ = table_json_csv(save_npy("digits.npy", z), "--labels", "digit=" + save_npy("y.npy", y))
-    assert "H(Z) =" in stdout and "I corrected" not in stdout and "plug-in" not in stdout, stdout
+    stdout, r, _ = table_json_csv(save_npy("digits.npy", z), "--labels", "digit=" + save_npy("y.npy", y), "--correction", "none")
+    assert "H(Z) =" in stdout and "I corrected" not in stdout and "plug-in values only" in stdout, stdout
     got = table.labelsets(stdout)["digit"]
     want = oracle.measures(z, oracle.reference_points(0, 100, 64), r["settings"]["eps"], {"digit": y})["sets"]["digit"]
     for key in ("H", "H_cond", "I"):
@@ -232,7 +232,7 @@ def check_table_output():
 
 def check_table_leads_with_corrected():
     z, y = digits()
-    stdout, r, _ = table_json_csv(save_npy("digits.npy", z), "--labels", "digit=" + save_npy("y.npy", y), "--null", 20)
+    stdout, r, _ = table_json_csv(save_npy("digits.npy", z), "--labels", "digit=" + save_npy("y.npy", y), "--null", 20, "--correction", "null")
     header = next(line for line in stdout.splitlines() if line.startswith("label set"))
     if not header.index("I corrected") < header.index("I(X;Z)") or "plug-in" not in stdout:
         raise Fail(f"the table does not lead with the corrected I:\n{stdout}")
@@ -257,7 +257,7 @@ def check_corrected_optimality():
     const = np.zeros(len(y), dtype=np.int64)
     sets = {"y": y, "pair": pairs, "c": const}
     args = [save_npy("o_z.npy", z)] + [a for n, v in sets.items() for a in ("--labels", f"{n}=" + save_npy(f"o_{n}.npy", v))]
-    opts = ["--optimality", "pair,y", "--optimality", "y,pair", "--optimality", "y,c", "--null", 20]
+    opts = ["--optimality", "pair,y", "--optimality", "y,pair", "--optimality", "y,c", "--null", 20, "--correction", "null"]
     stdout, r, rows = table_json_csv(*args, *opts)
     want = oracle.measures(z, oracle.reference_points(0, 100, 32), r["settings"]["eps"], sets)["sets"]
     js = {s["name"]: s for s in r["label_sets"]}

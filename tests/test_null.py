@@ -77,7 +77,7 @@ def check_optimality_over_independent_labels():
     n, d, k = 4000, 16, 8
     y = rng.integers(0, k, n)
     z = (rng.standard_normal((k, d))[y] + rng.standard_normal((n, d))).astype(np.float32)
-    args = [save_npy("o_z.npy", z), "--labels", "y=" + save_npy("o_y.npy", y), "--null", 30]
+    args = [save_npy("o_z.npy", z), "--labels", "y=" + save_npy("o_y.npy", y), "--null", 30, "--correction", "null"]
     names = [f"u{i}" for i in range(4)]  # independent of Z: I_c near 0, some below
     for i, name in enumerate(names):
         args += ["--labels", f"{name}=" + save_npy(f"o_{name}.npy", zipf_tokens(n, 200, 20 + i)), "--optimality", f"y,{name}"]

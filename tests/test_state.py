@@ -72,7 +72,7 @@ def check_state_roundtrip():
 
 def check_report_table_leads_with_corrected():
     z, uni, bi = data()
-    run("estimate", z, "--labels", "uni=" + uni, "--labels", "bi=" + bi, "--null", 8, "--save-state", tmp("n.state"), "--quiet")
+    run("estimate", z, "--labels", "uni=" + uni, "--labels", "bi=" + bi, "--null", 8, "--correction", "null", "--save-state", tmp("n.state"), "--quiet")
     p = run("report", tmp("n.state"), "--json", tmp("n.json"), "--optimality", "bi,uni")
     with open(tmp("n.json")) as f:
         r = json.load(f)

@@ -84,10 +84,10 @@ def check_checkpoint_list_in_given_order():
         raise Fail("checkpoint directories given by hand keep their order")
 
 
-def trace_text(out, *sources, null=5):
+def trace_text(out, *sources, null=5, extra=()):
     """softent trace's stdout, summary.txt and trajectory.json (checked for
     nan/NaN on the way)."""
-    extra = ("--null", null) if null else ()
+    extra = (("--null", null) if null else ()) + tuple(extra)
     p = run("trace", *sources, CORPUS, "--out", out, *ARGS, *extra)
     if "nan" in p.stdout.lower():
         raise Fail("the trace table or summary printed nan")
@@ -105,20 +105,25 @@ def trace_text(out, *sources, null=5):
 
 def check_corrected_headline():
     train_run()
-    table, summary, t = trace_text(tmp("trace_null"), RUN)
-    if "corrected (I - null mean)" not in table or "Read from corrected values" not in summary:
-        raise Fail("with --null the table and summary must read corrected values")
-    for c in t["checkpoints"]:
-        upper = [l for l in c["layers"] if l["layer"] >= 1]
-        for k, o in enumerate(c["layer_mean"]["orders"]):
-            m_in = sum(l["orders"][k]["in"]["null"]["I_corrected"] for l in upper) / len(upper)
-            m_out = sum(l["orders"][k]["out"]["null"]["I_corrected"] for l in upper) / len(upper)
-            if abs(o["I_in_corrected"] - m_in) > 1e-12 or abs(o["optimality_corrected"] - m_out / m_in) > 1e-9:
-                raise Fail(f"step {c['step']} n={o['n']}: corrected layer mean {o}")
-    table, summary, _ = trace_text(tmp("trace_plain"), RUN, null=0)
-    if "plug-in (no null run: biased upward)" not in table or "Read from plug-in values" not in summary \
+    for correction, key, label in (("null", "null", "corrected (I - null mean)"),
+                                   ("curve", None, "corrected (curve")):
+        table, summary, t = trace_text(tmp("trace_" + correction), RUN, extra=("--correction", correction))
+        if label not in table or "Read from the headline values, " + label not in summary:
+            raise Fail(f"--correction {correction}: the table and summary must read its corrected values")
+        for c in t["checkpoints"]:
+            upper = [l for l in c["layers"] if l["layer"] >= 1]
+            for k, o in enumerate(c["layer_mean"]["orders"]):
+                pick = (lambda s: s["null"]["I_corrected"]) if key else (lambda s: s["I_corrected"])
+                m_in = sum(pick(l["orders"][k]["in"]) for l in upper) / len(upper)
+                m_out = sum(pick(l["orders"][k]["out"]) for l in upper) / len(upper)
+                opt = o["optimality_corrected"]
+                if abs(o["I_in_corrected"] - m_in) > 1e-12 or (opt is None) != (m_in <= 0) or \
+                        (opt is not None and abs(opt - m_out / m_in) > 1e-9):
+                    raise Fail(f"--correction {correction} step {c['step']} n={o['n']}: corrected layer mean {o}")
+    table, summary, _ = trace_text(tmp("trace_plain"), RUN, null=0, extra=("--correction", "none"))
+    if "plug-in (--correction none" not in table or "Read from plug-in values" not in summary \
             or "No verdict" not in summary:
-        raise Fail("without a null: plug-in, labelled, and no verdict")
+        raise Fail("--correction none without a null: plug-in, labelled, and no verdict")
 
 
 def check_single_checkpoint_no_conclusion():

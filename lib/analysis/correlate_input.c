@@ -175,11 +175,16 @@ static int read_layer_range(const char *file, const cJSON *r, int lo, int hi, ra
             for (int io = 0; io < 2; io++) {
                 double plug = NAN, corr = NAN;
                 if ((rc = get_num(file, o, where, io ? "I_out" : "I_in", 1, &plug))) return rc;
+                /* the set's headline I_corrected; files from before the
+                 * curve correction have it only inside "null" */
                 const cJSON *set_ = cJSON_GetObjectItemCaseSensitive(o, io ? "out" : "in");
                 const cJSON *null = cJSON_GetObjectItemCaseSensitive(set_, "null");
-                if (cJSON_IsObject(null)) {
+                if (cJSON_GetObjectItemCaseSensitive(set_, "I_corrected")) {
+                    if ((rc = get_num(file, set_, where, "I_corrected", 1, &corr))) return rc;
+                } else if (cJSON_IsObject(null)) {
                     if ((rc = get_num(file, null, where, "I_corrected", 1, &corr))) return rc;
-                } else any_null = 1;
+                }
+                if (isnan(corr)) any_null = 1;
                 sum[0][io][n] += plug;
                 sum[1][io][n] += corr;
             }

@@ -148,7 +148,7 @@ static void collect_layer(const softent_analysis_corpus *c, softent_acc *acc, in
         softent_acc_labelset(acc, softent_acc_find_labelset(acc, name), &l->out[k]);
         l->in[k].name = l->out[k].name = NULL; /* they die with the accumulators */
         l->optimality[k] = softent_optimality(l->out[k].mi, l->in[k].mi);
-        l->optimality_corrected[k] = l->in[k].null_perms > 0 ? softent_optimality(l->out[k].mi_corrected, l->in[k].mi_corrected) : NAN;
+        l->optimality_corrected[k] = l->in[k].correction != SOFTENT_CORRECT_NONE ? softent_optimality(l->out[k].mi_corrected, l->in[k].mi_corrected) : NAN;
     }
 }
 
@@ -168,15 +168,18 @@ static void layer_means(softent_analysis_result *r)
         }
     }
     const int null = r->n_layers > 0 && r->layers[0].in[0].null_perms > 0;
+    const int corrected = r->n_layers > 0 && r->layers[0].in[0].correction != SOFTENT_CORRECT_NONE;
     const double n = r->n_mean ? r->n_mean : NAN;
     r->mean_H /= n;
     for (int k = 0; k < r->n_orders; k++) {
         r->mean_in[k] /= n;
         r->mean_out[k] /= n;
         r->mean_opt[k] = softent_optimality(r->mean_out[k], r->mean_in[k]);
-        double *corrected[] = {&r->mean_in_corrected[k], &r->mean_out_corrected[k], &r->mean_in_null_sd[k], &r->mean_out_null_sd[k]};
-        for (int i = 0; i < 4; i++) *corrected[i] = null ? *corrected[i] / n : NAN;
-        r->mean_opt_corrected[k] = null ? softent_optimality(r->mean_out_corrected[k], r->mean_in_corrected[k]) : NAN;
+        r->mean_in_corrected[k] = corrected ? r->mean_in_corrected[k] / n : NAN;
+        r->mean_out_corrected[k] = corrected ? r->mean_out_corrected[k] / n : NAN;
+        r->mean_in_null_sd[k] = null ? r->mean_in_null_sd[k] / n : NAN;
+        r->mean_out_null_sd[k] = null ? r->mean_out_null_sd[k] / n : NAN;
+        r->mean_opt_corrected[k] = corrected ? softent_optimality(r->mean_out_corrected[k], r->mean_in_corrected[k]) : NAN;
     }
 }
 

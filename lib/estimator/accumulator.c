@@ -23,6 +23,7 @@ softent_params softent_default_params(void)
         .null_seed = 0,
         .max_memory = 0,
         .per_value = 0,
+        .correction = SOFTENT_CORRECT_CURVE,
     };
     return p;
 }
@@ -50,6 +51,9 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
     if (d < 2) return se_fail(SOFTENT_E_INVALID, "embedding dimension d = %lld: need d >= 2 (one dimension has no sphere to spread over)", (long long)d);
     if (p.m < 2) return se_fail(SOFTENT_E_INVALID, "m = %lld reference points: need m >= 2", (long long)p.m);
     if (p.null_perms < 0 || p.null_perms > 100000) return se_fail(SOFTENT_E_INVALID, "null permutations must be in 0..100000, got %d", p.null_perms);
+    if ((unsigned)p.correction > SOFTENT_CORRECT_NONE) return se_fail(SOFTENT_E_INVALID, "unknown correction %d", (int)p.correction);
+    if (p.correction == SOFTENT_CORRECT_NULL && p.null_perms < 2)
+        return se_fail(SOFTENT_E_INVALID, "the null correction needs a null of at least 2 permutations (--null R)");
     if (p.min_count < 0) return se_fail(SOFTENT_E_INVALID, "min-count must be >= 0, got %lld", (long long)p.min_count);
     if (p.weighting != SOFTENT_WEIGHT_PROB && p.weighting != SOFTENT_WEIGHT_UNIFORM) return se_fail(SOFTENT_E_INVALID, "unknown weighting %d", (int)p.weighting);
     if (p.calibration == SOFTENT_CAL_FIXED) {
@@ -70,11 +74,12 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
     acc->pending = malloc((size_t)(acc->tile * d) * sizeof *acc->pending);
     acc->w = malloc((size_t)(m * d) * sizeof *acc->w);
     acc->total = calloc((size_t)m, sizeof *acc->total);
+    acc->total_sq = calloc((size_t)m, sizeof *acc->total_sq);
     acc->scores = malloc((size_t)(B * m) * sizeof *acc->scores);
     acc->prob = malloc((size_t)(B * m) * sizeof *acc->prob);
     acc->row_h = malloc((size_t)B * sizeof *acc->row_h);
     acc->valid = malloc((size_t)B);
-    if (!acc->w || !acc->total || !acc->pending || !acc->scores || !acc->prob || !acc->row_h || !acc->valid) {
+    if (!acc->w || !acc->total || !acc->total_sq || !acc->pending || !acc->scores || !acc->prob || !acc->row_h || !acc->valid) {
         softent_acc_free(acc);
         return se_fail(SOFTENT_E_NOMEM, "out of memory for the accumulator (m = %lld, d = %lld)", (long long)m, (long long)d);
     }
@@ -138,6 +143,7 @@ void softent_acc_free(softent_acc *acc)
     free(acc->sets);
     free(acc->w);
     free(acc->total);
+    free(acc->total_sq);
     free(acc->pending);
     free(acc->scores);
     free(acc->prob);
@@ -239,18 +245,20 @@ int64_t softent_acc_memory(const softent_acc *acc)
         const se_labelset *s = &acc->sets[k];
         int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s);
         bytes += se_keytable_bytes(&s->lab->table) + s->lab->row_cap * 4 + s->lab->table.n * (4 + (acc->p.per_value ? 8 : 0));
-        bytes += (1 + R) * (stored * (m * 8 + 8) + m * 8 + 32);
+        bytes += (1 + R) * (stored * (m * 8 + 8) + 2 * m * 8 + 32) + stored * 8 + (int64_t)sizeof(se_curve);
     }
     return bytes;
 }
 
-int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m)
+int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m, int with_curve)
 {
     memset(s, 0, sizeof *s);
     s->sums = calloc((size_t)(n_stored * m) + 1, sizeof *s->sums);
     s->seen = calloc((size_t)n_stored + 1, sizeof *s->seen);
     s->kept_total = calloc((size_t)m, sizeof *s->kept_total);
-    if (!s->sums || !s->seen || !s->kept_total) {
+    s->kept_sq = calloc((size_t)m, sizeof *s->kept_sq);
+    if (with_curve) s->last_h = calloc((size_t)n_stored + 1, sizeof *s->last_h);
+    if (!s->sums || !s->seen || !s->kept_total || !s->kept_sq || (with_curve && !s->last_h)) {
         se_sums_free(s);
         return se_fail(SOFTENT_E_NOMEM, "out of memory for %lld label vectors of %lld bins", (long long)n_stored, (long long)m);
     }
@@ -262,6 +270,8 @@ void se_sums_free(se_sums *s)
     free(s->sums);
     free(s->seen);
     free(s->kept_total);
+    free(s->kept_sq);
+    free(s->last_h);
     memset(s, 0, sizeof *s);
 }
 
@@ -306,13 +316,13 @@ int se_acc_freeze(softent_acc *acc)
                 return se_fail(SOFTENT_E_NOMEM, "out of memory for label set '%s'", s->name);
             for (int64_t v = 0; v < nv; v++) s->value_h[v] = NAN;
         }
-        rc = se_sums_alloc(&s->real, s->lab->n_stored, m);
+        rc = se_sums_alloc(&s->real, s->lab->n_stored, m, 1);
         if (rc) return rc;
         if (acc->p.null_perms > 0) {
             s->null = calloc((size_t)acc->p.null_perms, sizeof *s->null);
             if (!s->null) return se_fail(SOFTENT_E_NOMEM, "out of memory for the null");
             for (int r = 0; r < acc->p.null_perms; r++)
-                if ((rc = se_sums_alloc(&s->null[r], s->lab->n_stored, m))) return rc;
+                if ((rc = se_sums_alloc(&s->null[r], s->lab->n_stored, m, 0))) return rc;
         }
     }
     acc->frozen = 1;
@@ -367,16 +377,31 @@ SE_HOT static void score_tile(softent_acc *acc, const float *z, int64_t i0, int6
     }
 }
 
-/* Add columns j0..j1 of each usable, kept row's p to total.  Rows are summed
- * in order, so the result does not depend on how columns are split. */
-SE_HOT static void add_columns(double *total, const double *prob, const unsigned char *valid,
+/* Add columns j0..j1 of each usable, kept row's p to total, and p^2 to sq.
+ * Rows are summed in order, so the result does not depend on how columns
+ * are split. */
+SE_HOT static void add_columns(double *total, double *sq, const double *prob, const unsigned char *valid,
                         const int32_t *slot_of_row, int64_t n, int64_t m, int64_t j0, int64_t j1)
 {
     for (int64_t i = 0; i < n; i++) {
         if (!valid[i] || (slot_of_row && slot_of_row[i] == SLOT_DROPPED)) continue;
         const double *p = prob + i * m;
-        for (int64_t j = j0; j < j1; j++) total[j] += p[j];
+        for (int64_t j = j0; j < j1; j++) {
+            total[j] += p[j];
+            sq[j] += p[j] * p[j];
+        }
     }
+}
+
+/* The bias curve's reading of a value whose count just became `seen`: its
+ * first row's H, then at every power of two the rise since the last. */
+static void read_curve(se_sums *sums, int32_t slot, int64_t seen, double row_h, int64_t m)
+{
+    if (seen == 1) { sums->last_h[slot] = row_h; return; }
+    if (seen & (seen - 1)) return;
+    double h = se_entropy(sums->sums + (int64_t)slot * m, m);
+    se_curve_add(&sums->curve, __builtin_ctzll((unsigned long long)seen) - 1, h - sums->last_h[slot]);
+    sums->last_h[slot] = h;
 }
 
 /* Accumulate one label assignment (real or permuted) of a block:
@@ -394,9 +419,10 @@ SE_HOT static void add_sums(se_sums *sums, const softent_acc *acc, const se_labe
         const double *p = acc->prob + i * m;
         for (int64_t j = 0; j < m; j++) dst[j] += p[j];
         sums->seen[slot]++;
+        if (sums->last_h) read_curve(sums, slot, sums->seen[slot], acc->row_h[i], m);
     }
     if (s->lab->n_dropped > 0)
-        add_columns(sums->kept_total, acc->prob, acc->valid, slot_of_row, n, m, m * tid / nthreads, m * (tid + 1) / nthreads);
+        add_columns(sums->kept_total, sums->kept_sq, acc->prob, acc->valid, slot_of_row, n, m, m * tid / nthreads, m * (tid + 1) / nthreads);
     if (tid != 0) return;
     for (int64_t i = 0; i < n; i++) {
         if (!acc->valid[i] || slot_of_row[i] == SLOT_DROPPED) continue;
@@ -437,7 +463,7 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
             }
             add_sums(&s->real, acc, s, slots, n, tid, nt);
         }
-        add_columns(acc->total, acc->prob, acc->valid, NULL, n, m, m * tid / nt, m * (tid + 1) / nt);
+        add_columns(acc->total, acc->total_sq, acc->prob, acc->valid, NULL, n, m, m * tid / nt, m * (tid + 1) / nt);
         if (tid == 0)
             for (int64_t i = 0; i < n; i++) skipped += !acc->valid[i];
 

@@ -8,6 +8,7 @@
 #ifndef SOFTENT_ACCUMULATOR_H
 #define SOFTENT_ACCUMULATOR_H
 
+#include "curve.h"
 #include "keytable.h"
 #include "softent.h"
 
@@ -21,9 +22,14 @@ typedef struct {
     int64_t *seen;       /* [n_stored] rows of the value accumulated */
     double *kept_total;  /* [m] sum of p over rows whose value is kept; summed
                           * only when the set drops values, else it is total */
+    double *kept_sq;     /* [m] sum of p^2 over the same rows (the H(Z) bias) */
     int64_t kept_rows;
     double single_h;     /* sum of H(p_i) over rows of singleton values */
     int64_t single_seen;
+    /* The bias curve (real labels only; curve.h): each value's H at its
+     * last power-of-two count, and the pooled differences. */
+    double *last_h;      /* [n_stored] or NULL (null permutations) */
+    se_curve curve;
 } se_sums;
 
 /* What counting a label array produced.  Accumulators over the same rows
@@ -55,6 +61,7 @@ struct softent_acc {
     int64_t m, d;
     float *w;            /* [m, d] unit rows */
     double *total;       /* [m] sum of p over all rows */
+    double *total_sq;    /* [m] sum of p^2 over all rows */
     int64_t rows, skipped;
     int frozen;          /* slots assigned; no more counting */
     int loaded;          /* read from a state file: no row map, no adding */
@@ -78,7 +85,8 @@ struct softent_acc {
 /* H of a nonnegative m-vector of soft counts, as efficiency in [0, 1]. */
 double se_entropy(const double *c, int64_t m);
 
-int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m);
+/* with_curve: also the per-value entropies the bias curve reads */
+int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m, int with_curve);
 void se_sums_free(se_sums *s);
 
 /* Assign slots (once per shared labels) and allocate the sums (idempotent). */

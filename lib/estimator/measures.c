@@ -40,6 +40,26 @@ int softent_acc_params(const softent_acc *acc, softent_params *out)
 
 const float *softent_acc_refpoints(const softent_acc *acc) { return acc->w; }
 
+const char *softent_correction_name(softent_correction c)
+{
+    switch (c) {
+    case SOFTENT_CORRECT_CURVE: return "curve";
+    case SOFTENT_CORRECT_NULL: return "null";
+    case SOFTENT_CORRECT_NONE: return "none";
+    }
+    return "unknown";
+}
+
+int softent_correction_parse(const char *s, softent_correction *c)
+{
+    for (int k = 0; k <= SOFTENT_CORRECT_NONE; k++)
+        if (strcmp(s, softent_correction_name((softent_correction)k)) == 0) {
+            *c = (softent_correction)k;
+            return SOFTENT_OK;
+        }
+    return se_fail(SOFTENT_E_INVALID, "unknown correction '%s': use curve, null or none", s);
+}
+
 /* H(Z), H(Z|X) and I of one label assignment. */
 static void information(const softent_acc *acc, const se_labelset *s, const se_sums *sums,
                         double *H, double *H_cond)
@@ -61,6 +81,38 @@ static void information(const softent_acc *acc, const se_labelset *s, const se_s
     *H_cond = weight > 0 ? weighted / weight : NAN;
 }
 
+/* The curve correction of the real labels: H(Z|X=x) + J(n_x) per value, and
+ * H(Z) + its leading-order bias.  NaN when no value reached two rows. */
+static void curve_information(const softent_acc *acc, const se_labelset *s, softent_labelset_measures *out)
+{
+    const int64_t m = acc->m;
+    const se_sums *sums = &s->real;
+    double J[SE_CURVE_LEVELS + 1];
+    int top = se_curve_fit(&sums->curve, J);
+    out->curve_levels = top;
+    out->H_curve = out->H_cond_curve = out->mi_curve = NAN;
+    if (top < 0 || !(sums->kept_rows > 0)) return;
+    const int uniform = acc->p.weighting == SOFTENT_WEIGHT_UNIFORM;
+    double weighted = 0, weight = 0;
+    for (int64_t slot = 0; slot < s->lab->n_stored; slot++) {
+        int64_t seen = sums->seen[slot];
+        if (seen == 0) continue;
+        double h = se_entropy(sums->sums + slot * m, m) + se_curve_bias(J, top, seen);
+        weighted += uniform ? h : (double)seen * h;
+        weight += uniform ? 1.0 : (double)seen;
+    }
+    weighted += sums->single_h + (double)sums->single_seen * J[0];
+    weight += (double)sums->single_seen;
+    const int dropping = s->lab->n_dropped > 0;
+    const double *total = dropping ? sums->kept_total : acc->total, *sq = dropping ? sums->kept_sq : acc->total_sq;
+    int64_t n = dropping ? sums->kept_rows : acc->rows - acc->skipped;
+    out->H_curve = se_entropy(total, m) + se_taylor_bias(total, sq, n, m);
+    out->H_cond_curve = weight > 0 ? weighted / weight : NAN;
+    out->mi_curve = out->H_curve - out->H_cond_curve;
+}
+
+static void null_information(const softent_acc *acc, const se_labelset *s, softent_labelset_measures *out);
+
 int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measures *out)
 {
     if (set < 0 || set >= acc->n_sets) return se_fail(SOFTENT_E_INVALID, "no label set %d", set);
@@ -72,11 +124,13 @@ int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measu
     out->arity = s->lab->table.arity;
     out->n_values = s->lab->table.n;
     out->n_stored = s->lab->n_stored;
-    if (!acc->frozen) {
-        out->H = out->H_cond = out->mi = out->regularity = NAN;
-        out->mi_null_mean = out->mi_null_sd = out->mi_corrected = out->p_value = NAN;
-        return SOFTENT_OK;
-    }
+    out->correction = acc->p.correction;
+    out->null_perms = acc->p.null_perms;
+    out->H = out->H_cond = out->mi = out->regularity = NAN;
+    out->mi_null_mean = out->mi_null_sd = out->mi_null_corrected = out->p_value = NAN;
+    out->H_curve = out->H_cond_curve = out->mi_curve = out->mi_corrected = NAN;
+    out->curve_levels = -1;
+    if (!acc->frozen) return SOFTENT_OK;
     for (int64_t v = 0; v < s->lab->table.n; v++) {
         int32_t slot = s->lab->value_slot[v];
         if (slot >= 0 && s->real.seen[slot] > 0) out->n_kept_values++;
@@ -86,13 +140,19 @@ int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measu
     information(acc, s, &s->real, &out->H, &out->H_cond);
     out->mi = out->H - out->H_cond;
     out->regularity = out->H > 0 ? out->mi / out->H : NAN;
+    curve_information(acc, s, out);
+    null_information(acc, s, out);
+    out->mi_corrected = out->correction == SOFTENT_CORRECT_CURVE ? out->mi_curve
+                      : out->correction == SOFTENT_CORRECT_NULL  ? out->mi_null_corrected
+                                                                 : out->mi;
+    return SOFTENT_OK;
+}
 
+/* The permutation null: its mean and sd, the corrected I and the p-value. */
+static void null_information(const softent_acc *acc, const se_labelset *s, softent_labelset_measures *out)
+{
     const int R = acc->p.null_perms;
-    out->null_perms = R;
-    if (R == 0) {
-        out->mi_null_mean = out->mi_null_sd = out->mi_corrected = out->p_value = NAN;
-        return SOFTENT_OK;
-    }
+    if (R == 0) return;
     double sum = 0, sumsq = 0;
     int as_large = 0;
     for (int r = 0; r < R; r++) {
@@ -105,9 +165,8 @@ int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measu
     }
     out->mi_null_mean = sum / R;
     out->mi_null_sd = R > 1 ? sqrt(fmax(0, (sumsq - sum * sum / R) / (R - 1))) : NAN;
-    out->mi_corrected = out->mi - out->mi_null_mean;
+    out->mi_null_corrected = out->mi - out->mi_null_mean;
     out->p_value = (1.0 + as_large) / (R + 1.0);
-    return SOFTENT_OK;
 }
 
 int softent_acc_value(const softent_acc *acc, int set, int64_t i, int64_t key[SOFTENT_MAX_ARITY],

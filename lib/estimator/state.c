@@ -17,7 +17,8 @@
 #include "common/fs.h"
 #include "common/hash.h"
 
-static const char MAGIC[8] = {'S', 'O', 'F', 'T', 'E', 'N', 'T', 1};
+/* Version 2 added the sums of squares and the bias curve. */
+static const char MAGIC[8] = {'S', 'O', 'F', 'T', 'E', 'N', 'T', 2};
 
 typedef struct {
     FILE *f;
@@ -48,9 +49,11 @@ static void put_sums(stream *st, const se_sums *s, int64_t n_stored, int64_t m)
     put(st, s->sums, (size_t)(n_stored * m) * sizeof *s->sums);
     put(st, s->seen, (size_t)n_stored * sizeof *s->seen);
     put(st, s->kept_total, (size_t)m * sizeof *s->kept_total);
+    put(st, s->kept_sq, (size_t)m * sizeof *s->kept_sq);
     PUT(st, s->kept_rows);
     PUT(st, s->single_h);
     PUT(st, s->single_seen);
+    PUT(st, s->curve);
 }
 
 static void get_sums(stream *st, se_sums *s, int64_t n_stored, int64_t m)
@@ -58,9 +61,13 @@ static void get_sums(stream *st, se_sums *s, int64_t n_stored, int64_t m)
     get(st, s->sums, (size_t)(n_stored * m) * sizeof *s->sums);
     get(st, s->seen, (size_t)n_stored * sizeof *s->seen);
     get(st, s->kept_total, (size_t)m * sizeof *s->kept_total);
+    get(st, s->kept_sq, (size_t)m * sizeof *s->kept_sq);
     GET(st, s->kept_rows);
     GET(st, s->single_h);
     GET(st, s->single_seen);
+    GET(st, s->curve);
+    for (int a = 0; a < SE_CURVE_LEVELS; a++)
+        if (s->curve.n[a] < 0) st->failed = 1;
 }
 
 int softent_acc_save(const softent_acc *acc, const char *path)
@@ -75,10 +82,13 @@ int softent_acc_save(const softent_acc *acc, const char *path)
     const int64_t m = acc->m;
     put(&st, MAGIC, sizeof MAGIC);
     int32_t calibration = p->calibration, weighting = p->weighting, null_perms = p->null_perms, per_value = p->per_value != 0;
+    int32_t correction = p->correction;
     PUT(&st, acc->m); PUT(&st, acc->d); PUT(&st, p->seed); PUT(&st, calibration); PUT(&st, p->eps);
     PUT(&st, weighting); PUT(&st, p->min_count); PUT(&st, null_perms); PUT(&st, p->null_seed); PUT(&st, per_value);
+    PUT(&st, correction);
     put(&st, acc->w, (size_t)(m * acc->d) * sizeof *acc->w);
     put(&st, acc->total, (size_t)m * sizeof *acc->total);
+    put(&st, acc->total_sq, (size_t)m * sizeof *acc->total_sq);
     PUT(&st, acc->rows); PUT(&st, acc->skipped);
     int32_t n_sets = acc->n_sets;
     PUT(&st, n_sets);
@@ -148,13 +158,13 @@ static int load_sets(softent_acc *acc, stream *st)
             s->lab->n_dropped += s->lab->value_slot[v] == SLOT_DROPPED;
         }
         s->lab->frozen = 1;
-        if ((rc = se_sums_alloc(&s->real, n_stored, m))) return rc;
+        if ((rc = se_sums_alloc(&s->real, n_stored, m, 0))) return rc;
         get_sums(st, &s->real, n_stored, m);
         if (acc->p.null_perms > 0) {
             s->null = calloc((size_t)acc->p.null_perms, sizeof *s->null);
             if (!s->null) return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", st->path);
             for (int r = 0; r < acc->p.null_perms; r++) {
-                if ((rc = se_sums_alloc(&s->null[r], n_stored, m))) return rc;
+                if ((rc = se_sums_alloc(&s->null[r], n_stored, m, 0))) return rc;
                 get_sums(st, &s->null[r], n_stored, m);
             }
         }
@@ -170,17 +180,23 @@ int softent_acc_load(softent_acc **out, const char *path)
     if (!st.f) return se_fail(SOFTENT_E_IO, "%s: cannot open", path);
     char magic[8];
     get(&st, magic, sizeof magic);
+    if (!st.failed && memcmp(magic, MAGIC, 7) == 0 && magic[7] == 1) {
+        fclose(st.f);
+        return se_fail(SOFTENT_E_FORMAT, "%s: a state file from an older softent (version 1, without the bias curve); accumulate it again", path);
+    }
     if (st.failed || memcmp(magic, MAGIC, sizeof MAGIC) != 0) {
         fclose(st.f);
         return se_fail(SOFTENT_E_FORMAT, "%s: not a softent state file (bad magic)", path);
     }
     softent_params p = softent_default_params();
     int64_t m, d;
-    int32_t calibration, weighting, null_perms, per_value;
+    int32_t calibration, weighting, null_perms, per_value, correction;
     GET(&st, m); GET(&st, d); GET(&st, p.seed); GET(&st, calibration); GET(&st, p.eps);
     GET(&st, weighting); GET(&st, p.min_count); GET(&st, null_perms); GET(&st, p.null_seed); GET(&st, per_value);
+    GET(&st, correction);
     if (st.failed || !sane(m, 2, 100000000) || !sane(d, 2, 100000000) || m * d > ((int64_t)1 << 34) ||
         !sane(calibration, 0, 3) || !sane(weighting, 0, 1) || !sane(null_perms, 0, 100000) || !sane(per_value, 0, 1) ||
+        !sane(correction, 0, SOFTENT_CORRECT_NONE) || (correction == SOFTENT_CORRECT_NULL && null_perms < 2) ||
         !sane(p.min_count, 0, INT64_MAX) || !(p.eps > 0)) {
         fclose(st.f);
         return se_fail(SOFTENT_E_FORMAT, "%s: corrupt header", path);
@@ -190,6 +206,7 @@ int softent_acc_load(softent_acc **out, const char *path)
     p.weighting = (softent_weighting)weighting;
     p.null_perms = null_perms;
     p.per_value = per_value;
+    p.correction = (softent_correction)correction;
     float *w = malloc((size_t)(m * d) * sizeof *w);
     if (!w) { fclose(st.f); return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", path); }
     get(&st, w, (size_t)(m * d) * sizeof *w);
@@ -199,6 +216,7 @@ int softent_acc_load(softent_acc **out, const char *path)
     if (rc) { fclose(st.f); return rc; }
     acc->p.calibration = (softent_calibration)calibration;
     get(&st, acc->total, (size_t)m * sizeof *acc->total);
+    get(&st, acc->total_sq, (size_t)m * sizeof *acc->total_sq);
     GET(&st, acc->rows); GET(&st, acc->skipped);
     if (st.failed) rc = se_fail(SOFTENT_E_FORMAT, "%s: truncated state file", path);
     if (!rc) rc = load_sets(acc, &st);
@@ -222,6 +240,8 @@ static void add_sums(se_sums *dst, const se_sums *src, int64_t n_stored, int64_t
     for (int64_t i = 0; i < n_stored * m; i++) dst->sums[i] += src->sums[i];
     for (int64_t i = 0; i < n_stored; i++) dst->seen[i] += src->seen[i];
     for (int64_t j = 0; j < m; j++) dst->kept_total[j] += src->kept_total[j];
+    for (int64_t j = 0; j < m; j++) dst->kept_sq[j] += src->kept_sq[j];
+    se_curve_merge(&dst->curve, &src->curve);
     dst->kept_rows += src->kept_rows;
     dst->single_h += src->single_h;
     dst->single_seen += src->single_seen;
@@ -251,6 +271,7 @@ int softent_acc_merge(softent_acc *dst, const softent_acc *src)
     }
     const int64_t m = dst->m;
     for (int64_t j = 0; j < m; j++) dst->total[j] += src->total[j];
+    for (int64_t j = 0; j < m; j++) dst->total_sq[j] += src->total_sq[j];
     dst->rows += src->rows;
     dst->skipped += src->skipped;
     for (int k = 0; k < dst->n_sets; k++) {
