@@ -122,6 +122,16 @@ typedef struct {
     int per_value;                   /* keep H(Z|X=x) of values seen once
                                       * (8 bytes a value); 0 */
     softent_correction correction;   /* the headline's correction; CURVE */
+    int null_sums;                   /* keep the null's sums per permutation
+                                      * (R x stored vectors) so that saved
+                                      * states carry and merge it; otherwise
+                                      * the null is replayed from the stored
+                                      * rows at finish; 0 */
+    int bootstrap;                   /* B Poisson bootstrap replicates over
+                                      * groups (softent_acc_count_groups, else
+                                      * rows); 0 = none */
+    uint64_t bootstrap_seed;         /* 0 */
+    double level;                    /* the intervals' level; 0.95 */
 } softent_params;
 
 SOFTENT_API softent_params softent_default_params(void);
@@ -150,6 +160,11 @@ SOFTENT_API int softent_acc_share_labels(softent_acc *dst, const softent_acc *sr
  * its m-vector, and lets the null permute labels across all rows. */
 SOFTENT_API int softent_acc_count(softent_acc *acc, int set, const int64_t *keys, int64_t n);
 
+/* The group (document) of consecutive counted rows, groups [n], in the
+ * order of softent_acc_count: the bootstrap resamples groups.  Optional;
+ * without it each row is its own group.  Shared with softent_acc_share_labels. */
+SOFTENT_API int softent_acc_count_groups(softent_acc *acc, const int64_t *groups, int64_t n);
+
 /* Bytes the accumulator will hold once counting is done (the tables, the
  * m-vectors of repeated values, the null's vectors, the row-to-value map). */
 SOFTENT_API int64_t softent_acc_memory(const softent_acc *acc);
@@ -161,8 +176,10 @@ SOFTENT_API int64_t softent_acc_memory(const softent_acc *acc);
  * next call or softent_acc_finish. */
 SOFTENT_API int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0);
 
-/* Score the rows held back because their tile was incomplete.  Call it when
- * the stream (or a shard) ends, before reading measures or saving. */
+/* Score the rows held back because their tile was incomplete, and replay
+ * the null (unless params.null_sums) and the bootstrap over the stored rows.
+ * Call it when the stream (or a shard) ends, before reading measures or
+ * saving. */
 SOFTENT_API int softent_acc_finish(softent_acc *acc);
 
 /* Rows per tile for dimension d.  Shards that start on a multiple of it
@@ -187,6 +204,8 @@ typedef struct {
     int64_t skipped;  /* rows skipped for zero or non-finite norm */
     double H;         /* H(Z), efficiency in [0, 1] */
     int n_labelsets;
+    int bootstrap;    /* replicates behind H_lo, H_hi (0: none, NaN) */
+    double H_lo, H_hi;/* H's interval at params.level */
 } softent_summary;
 
 SOFTENT_API int softent_acc_summary(const softent_acc *acc, softent_summary *out);
@@ -219,7 +238,25 @@ typedef struct {
     double mi_null_mean, mi_null_sd;
     double mi_null_corrected; /* mi - mi_null_mean */
     double p_value;        /* (1 + #{I_null >= I}) / (R + 1) */
+    /* bootstrap intervals at params.level (bootstrap > 0; else NaN) */
+    int bootstrap;
+    double H_lo, H_hi, mi_lo, mi_hi;
+    double mi_corrected_lo, mi_corrected_hi; /* of the headline */
 } softent_labelset_measures;
+
+/* The bootstrap replicates of a label set, out [bootstrap]: what = 0 H,
+ * 1 plug-in I, 2 the headline corrected I (the null correction subtracts
+ * the full sample's null mean from each replicate).  Replicate b weights
+ * the same groups in every accumulator with the same bootstrap_seed, so
+ * replicates of different sets, layers or models (on the same rows) pair
+ * up: differences and ratios of replicates give their intervals. */
+SOFTENT_API int softent_acc_replicates(const softent_acc *acc, int set, int what, double *out);
+/* Replicates of the accumulator's H(Z), out [bootstrap]. */
+SOFTENT_API int softent_acc_replicates_H(const softent_acc *acc, double *out);
+
+/* The interval at `level` from replicates v [n] of an estimate est: est +
+ * the percentiles of v - mean(v).  NaN when fewer than 2 are finite. */
+SOFTENT_API void softent_interval(const double *v, int n, double est, double level, double *lo, double *hi);
 
 SOFTENT_API int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measures *out);
 /* Index of a label set by name, or -1. */

@@ -56,6 +56,7 @@ typedef struct {
     int n_pairs;
     int per_value;
     int units;              /* UNITS_* */
+    int grouped;            /* the bootstrap resampled --groups, not rows */
 } run_info;
 
 /* Entropies are efficiencies (fractions of log m) unless asked otherwise. */

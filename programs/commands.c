@@ -118,7 +118,7 @@ int cmd_report(int argc, char **argv)
     softent_acc *acc;
     int rc = softent_acc_load(&acc, argv[optind]);
     if (rc) return cli_lib_error(rc);
-    run_info info = {argv[optind], NULL, NULL, NULL, NULL, pairs, n_pairs, per_value, units};
+    run_info info = {argv[optind], NULL, NULL, NULL, NULL, pairs, n_pairs, per_value, units, 0};
     rc = check_pairs(acc, &info, "report");
     if (!rc) write_table(acc, &info);
     if (!rc && json) rc = write_json(acc, &info, json);

@@ -32,6 +32,12 @@ static const char USAGE[] =
     "  --null R               R label permutations: null mean and sd, p-value, and\n"
     "                         the null-corrected I beside the headline\n"
     "  --null-seed S          seed of the permutations (default 0)\n"
+    "  --bootstrap B          B Poisson bootstrap replicates: intervals for H, I and\n"
+    "                         the corrected I, over rows or over --groups\n"
+    "  --bootstrap-seed S     seed of the replicates (default 0)\n"
+    "  --level L              the intervals' level (default 0.95)\n"
+    "  --groups PATH          the group (document) of each row, as a label file: the\n"
+    "                         bootstrap resamples whole groups\n"
     "  --optimality OUT,IN    report I(OUT;Z)/I(IN;Z), the corrected ratio first;\n"
     "                         repeatable\n"
     "  --refpoints W.npy      load the reference points (m x d) instead of drawing them\n"
@@ -51,7 +57,7 @@ static const char USAGE[] =
     "  -h, --help             this help\n";
 
 enum {
-    OPT_LABELS = 256, OPT_OPT, OPT_REF, OPT_SAVEREF, OPT_TENSOR, OPT_SHARD, OPT_PERVALUE, OPT_JSON, OPT_CSV,
+    OPT_LABELS = 256, OPT_GROUPS, OPT_OPT, OPT_REF, OPT_SAVEREF, OPT_TENSOR, OPT_SHARD, OPT_PERVALUE, OPT_JSON, OPT_CSV,
     OPT_STATE, OPT_BATCH, OPT_QUIET, OPT_UNITS
 };
 
@@ -65,7 +71,7 @@ typedef struct {
 
 typedef struct {
     softent_params params;
-    const char *input, *tensor, *refpoints, *save_refpoints, *json, *csv, *state, *shard;
+    const char *input, *tensor, *refpoints, *save_refpoints, *json, *csv, *state, *shard, *groups;
     label_file labels[64];
     int n_labels;
     const char *pairs[64];
@@ -95,6 +101,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"json", required_argument, 0, OPT_JSON}, {"csv", required_argument, 0, OPT_CSV},
         {"save-state", required_argument, 0, OPT_STATE}, {"batch", required_argument, 0, OPT_BATCH},
         {"quiet", no_argument, 0, OPT_QUIET}, {"units", required_argument, 0, OPT_UNITS},
+        {"groups", required_argument, 0, OPT_GROUPS},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     int c, rc;
@@ -128,6 +135,7 @@ static int parse_options(int argc, char **argv, options *o)
         case OPT_JSON: o->json = optarg; break;
         case OPT_CSV: o->csv = optarg; break;
         case OPT_STATE: o->state = optarg; break;
+        case OPT_GROUPS: o->groups = optarg; break;
         case OPT_BATCH:
             if (!parse_i64(optarg, 1, 1 << 24, &o->batch)) return cli_usage_error("estimate", "--batch %s: need a positive integer", optarg);
             break;
@@ -141,6 +149,13 @@ static int parse_options(int argc, char **argv, options *o)
     }
     if (optind != argc - 1) return cli_usage_error("estimate", optind >= argc ? "no embedding file given" : "one embedding file, please");
     o->input = argv[optind];
+    if (o->groups && o->params.bootstrap == 0)
+        return cli_usage_error("estimate", "--groups %s: groups are what --bootstrap B resamples; give --bootstrap too", o->groups);
+    /* a saved state carries the null's sums so that shards merge it */
+    if (o->state || o->shard) o->params.null_sums = 1;
+    if ((o->state || o->shard) && o->params.bootstrap > 0)
+        return cli_usage_error("estimate", "--bootstrap with --save-state or --shard: a state does not hold the rows a bootstrap resamples; "
+                               "bootstrap a single-process run");
     return 0;
 }
 
@@ -188,6 +203,14 @@ static int make_accumulator(options *o, int64_t rows, int64_t d, softent_acc **a
             return cli_lib_error(rc);
         free(l->keys);
         l->keys = NULL;
+    }
+    if (o->groups) {
+        label_file g = {"groups", o->groups, NULL, 0, 0};
+        if ((rc = load_labels(&g, rows))) return rc;
+        if (g.arity != 1) rc = cli_error("%s: groups must be one integer per row, not %d-tuples", o->groups, g.arity);
+        else if ((rc = softent_acc_count_groups(*acc, g.keys, g.n))) rc = cli_lib_error(rc);
+        free(g.keys);
+        if (rc) return rc;
     }
     int64_t bytes = softent_acc_memory(*acc);
     if (bytes > (256 << 20)) fprintf(stderr, "softent: the accumulator will hold about %.0f MB\n", bytes / 1e6);
@@ -295,7 +318,7 @@ int cmd_estimate(int argc, char **argv)
     if (d < 2) { rc = cli_error("%s: rows have dimension %lld; soft entropy needs d >= 2", o.input, (long long)d); goto done; }
     for (int k = 0; k < o.n_labels; k++) label_paths[k] = o.labels[k].path;
     if ((rc = make_accumulator(&o, rows, d, &acc))) goto done;
-    run_info info = {o.input, o.tensor, o.refpoints, o.shard, label_paths, o.pairs, o.n_pairs, o.per_value, o.units};
+    run_info info = {o.input, o.tensor, o.refpoints, o.shard, label_paths, o.pairs, o.n_pairs, o.per_value, o.units, o.groups != NULL};
     if ((rc = check_pairs(acc, &info, "estimate"))) goto done;
     if ((rc = accumulate(&o, mat, acc))) goto done;
 

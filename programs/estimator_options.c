@@ -1,4 +1,5 @@
 /* estimator_options.c - the estimator's options, parsed once (see estimator_options.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -43,6 +44,22 @@ int estimator_option(softent_params *p, int *threads, int c, const char *arg, co
         if (softent_correction_parse(arg, &p->correction))
             return cli_usage_error(cmd, "--correction %s: use curve (the default), null (needs --null R) or none", arg);
         return 0;
+    case OPT_BOOTSTRAP:
+        if (!parse_i64(arg, 0, 100000, &v) || v == 1)
+            return cli_usage_error(cmd, "--bootstrap %s: need 0 (none) or B in 2..100000 replicates (200 or more for an interval)", arg);
+        p->bootstrap = (int)v;
+        return 0;
+    case OPT_BOOTSEED:
+        if (!parse_i64(arg, 0, INT64_MAX, &v)) return cli_usage_error(cmd, "--bootstrap-seed %s: need a non-negative integer", arg);
+        p->bootstrap_seed = (uint64_t)v;
+        return 0;
+    case OPT_LEVEL: {
+        char *end;
+        double l = strtod(arg, &end);
+        if (end == arg || *end || !(l > 0 && l < 1)) return cli_usage_error(cmd, "--level %s: need a number strictly between 0 and 1 (0.95)", arg);
+        p->level = l;
+        return 0;
+    }
     case OPT_THREADS:
         if (!parse_i64(arg, 1, 4096, &v)) return cli_usage_error(cmd, "--threads %s: need a positive integer", arg);
         *threads = (int)v;

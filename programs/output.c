@@ -98,14 +98,19 @@ static void format_key(char *buf, size_t size, const int64_t *key, int arity)
  * corrected block. */
 #define LEAD_WIDTH 48
 
-static void table_header(int corrected, int with_null)
+static void table_header(int corrected, int with_null, int boot, double level)
 {
     if (corrected)
-        printf("\n%-*s %-*s | %s\n", LEAD_WIDTH, "", with_null ? 31 : 11, "corrected:", "plug-in (biased upward):");
+        printf("\n%-*s %-*s | %s\n", LEAD_WIDTH, "", 11 + (with_null ? 20 : 0) + (boot ? 23 : 0), "corrected:", "plug-in (biased upward):");
     else
         printf("\n");
     printf("%-16s %9s %10s %10s", "label set", "values", "rows", "H(Z)");
     if (corrected) printf(" %11s", "I corrected");
+    if (corrected && boot) {
+        char head[32];
+        snprintf(head, sizeof head, "%g%% interval", 100 * level);
+        printf(" %22s", head);
+    }
     if (with_null) printf(" %10s %8s", "null sd", "p");
     if (corrected) printf(" |");
     printf(" %10s %10s %10s", "I(X;Z)", "H(Z|X)", "regularity");
@@ -113,25 +118,37 @@ static void table_header(int corrected, int with_null)
     printf("\n");
 }
 
-/* A value in the table's units, or "-" where undefined (never "nan"). */
-static void table_cell(const softent_acc *acc, const run_info *info, double v, int width)
+/* A value in the table's units (or as it is, raw), or "-" where undefined
+ * (never "nan"). */
+static void table_cell(const softent_acc *acc, const run_info *info, double v, int width, int raw)
 {
-    if (isfinite(v)) printf(" %*.6f", width, in_units(acc, info, v));
+    if (isfinite(v)) printf(" %*.6f", width, raw ? v : in_units(acc, info, v));
     else printf(" %*s", width, "-");
 }
 
-/* The row leads with the corrected I (and the null's sd and p); the
- * plug-in I, H(Z|X) and regularity follow it, after the bar. */
+/* The row leads with the corrected I (its interval, the null's sd and p);
+ * the plug-in I, H(Z|X) and regularity follow it, after the bar. */
 static void table_row(const softent_acc *acc, const run_info *info, int k, int corrected, int with_null)
 {
     softent_labelset_measures m;
     softent_acc_labelset(acc, k, &m);
-    printf("%-16s %9lld %10lld %10.6f", m.name, (long long)m.n_kept_values, (long long)m.rows, in_units(acc, info, m.H));
-    if (corrected) table_cell(acc, info, m.mi_corrected, 11);
-    if (with_null) printf(" %10.6f %8.4f", in_units(acc, info, m.mi_null_sd), m.p_value);
+    printf("%-16s %9lld %10lld", m.name, (long long)m.n_kept_values, (long long)m.rows);
+    table_cell(acc, info, m.H, 10, 0);
+    if (corrected) table_cell(acc, info, m.mi_corrected, 11, 0);
+    if (corrected && m.bootstrap > 0) {
+        if (isfinite(m.mi_corrected_lo) && isfinite(m.mi_corrected_hi))
+            printf(" [%9.6f, %9.6f]", in_units(acc, info, m.mi_corrected_lo), in_units(acc, info, m.mi_corrected_hi));
+        else printf(" %22s", "-");
+    }
+    if (with_null) {
+        table_cell(acc, info, m.mi_null_sd, 10, 0);
+        table_cell(acc, info, m.p_value, 8, 1);
+    }
     if (corrected) printf(" |");
-    printf(" %10.6f %10.6f %10.6f", in_units(acc, info, m.mi), in_units(acc, info, m.H_cond), m.regularity);
-    if (with_null) printf(" %10.6f", in_units(acc, info, m.mi_null_mean));
+    table_cell(acc, info, m.mi, 10, 0);
+    table_cell(acc, info, m.H_cond, 10, 0);
+    table_cell(acc, info, m.regularity, 10, 1);
+    if (with_null) table_cell(acc, info, m.mi_null_mean, 10, 0);
     printf("\n");
 }
 
@@ -185,7 +202,7 @@ int write_table(const softent_acc *acc, const run_info *info)
     printf("H(Z) = %.6f\n", in_units(acc, info, s.H));
     if (s.n_labelsets == 0) return 0;
     const int with_null = has_null(acc), corrected = p.correction != SOFTENT_CORRECT_NONE;
-    table_header(corrected, with_null);
+    table_header(corrected, with_null, p.bootstrap > 0, p.level);
     int undefined = 0;
     for (int k = 0; k < s.n_labelsets; k++) {
         table_row(acc, info, k, corrected, with_null);
@@ -194,6 +211,13 @@ int write_table(const softent_acc *acc, const run_info *info)
         undefined += corrected && !isfinite(m.mi_corrected);
     }
     printf("\n");
+    for (int k = 0; k < s.n_labelsets; k++) {
+        softent_labelset_measures m;
+        softent_acc_labelset(acc, k, &m);
+        if (m.rows == 0)
+            printf("%s: not enough data: no rows left (min-count %lld drops every value, or every row was skipped)\n",
+                   m.name, (long long)p.min_count);
+    }
     if (p.correction == SOFTENT_CORRECT_CURVE)
         printf("corrected: each value's H(Z|X=x) raised by its bias curve J(n_x), read from the values' own running\n"
                "means, and H(Z) by its leading-order bias (docs/statistics.md); read it first.\n");
@@ -205,6 +229,9 @@ int write_table(const softent_acc *acc, const run_info *info)
     if (with_null)
         printf("null: %d label permutations (seed %llu); p = (1 + #{I_null >= I}) / (R + 1)\n",
                p.null_perms, (unsigned long long)p.null_seed);
+    if (p.bootstrap > 0)
+        printf("interval: %g%% Poisson bootstrap over %s, %d replicates (seed %llu), re-centred percentiles\n",
+               100 * p.level, info->grouped ? "groups" : "rows", p.bootstrap, (unsigned long long)p.bootstrap_seed);
     table_optimality(acc, info, corrected);
     return 0;
 }
@@ -250,6 +277,20 @@ static cJSON *labelset_json(const softent_acc *acc, int k, const run_info *info)
     cJSON_AddNumberToObject(o, "regularity", m.regularity);
     cJSON_AddStringToObject(o, "correction", softent_correction_name(m.correction));
     cli_json_number(o, "I_corrected", in_units(acc, info, m.mi_corrected));
+    if (m.bootstrap > 0) {
+        cJSON *iv = cJSON_AddObjectToObject(o, "interval");
+        softent_params p;
+        softent_acc_params(acc, &p);
+        cJSON_AddNumberToObject(iv, "level", p.level);
+        cJSON_AddNumberToObject(iv, "replicates", m.bootstrap);
+        const struct { const char *name; double lo, hi; } iv_rows[] = {
+            {"H", m.H_lo, m.H_hi}, {"I", m.mi_lo, m.mi_hi}, {"I_corrected", m.mi_corrected_lo, m.mi_corrected_hi}};
+        for (int i = 0; i < 3; i++) {
+            cJSON *pair = cJSON_AddArrayToObject(iv, iv_rows[i].name);
+            cJSON_AddItemToArray(pair, isfinite(iv_rows[i].lo) ? cJSON_CreateNumber(in_units(acc, info, iv_rows[i].lo)) : cJSON_CreateNull());
+            cJSON_AddItemToArray(pair, isfinite(iv_rows[i].hi) ? cJSON_CreateNumber(in_units(acc, info, iv_rows[i].hi)) : cJSON_CreateNull());
+        }
+    }
     cJSON *c = cJSON_AddObjectToObject(o, "curve");
     cli_json_number(c, "I", in_units(acc, info, m.mi_curve));
     cli_json_number(c, "H", in_units(acc, info, m.H_curve));
@@ -354,6 +395,13 @@ int write_csv(const softent_acc *acc, const run_info *info, const char *path)
         for (int i = 0; i < n_rows; i++) {
             fprintf(f, "%s,,%s,", m.name, rows[i].name);
             put_csv_number(f, rows[i].v);
+        }
+        const struct { const char *name; double v; } ci[] = {
+            {"H_lo", m.H_lo}, {"H_hi", m.H_hi}, {"I_lo", m.mi_lo}, {"I_hi", m.mi_hi},
+            {"I_corrected_lo", m.mi_corrected_lo}, {"I_corrected_hi", m.mi_corrected_hi}};
+        for (int i = 0; m.bootstrap > 0 && i < 6; i++) {
+            fprintf(f, "%s,,%s,", m.name, ci[i].name);
+            put_csv_number(f, in_units(acc, info, ci[i].v));
         }
         for (int64_t i = 0; info->per_value && i < m.n_values; i++) {
             int64_t key[SOFTENT_MAX_ARITY], count;

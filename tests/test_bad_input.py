@@ -4,7 +4,7 @@ a number."""
 import numpy as np
 
 import common
-from common import main, save_npy, tmp, write_tmp
+from common import Fail, main, run, save_npy, tmp, write_tmp
 
 
 def good():
@@ -93,6 +93,36 @@ def check_unknown_flags_and_values():
     expect_error(["estimate", z, "--optimality", "a,b", "--labels", "y=" + y], "a,b", code=2)
     expect_error(["frobnicate"], "frobnicate", code=2)
     expect_error(["estimate"], "no embedding file", code=2)
+
+
+def check_statistics_options():
+    """--bootstrap 1, --null out of range, --groups of the wrong length or
+    without --bootstrap, --correction null without a null, a bad --level:
+    each a clear error, never a run that prints NaN."""
+    z, y = good()
+    n = len(np.load(y))
+    for b in ("1", "-2", "many"):
+        expect_error(["estimate", z, "--labels", "y=" + y, "--bootstrap", b], "--bootstrap", code=2)
+    for r in ("-1", "100001", "1e9"):
+        expect_error(["estimate", z, "--labels", "y=" + y, "--null", r], "--null", code=2)
+    for level in ("0", "1", "1.5", "x"):
+        expect_error(["estimate", z, "--labels", "y=" + y, "--bootstrap", 50, "--level", level], "--level", code=2)
+    expect_error(["estimate", z, "--labels", "y=" + y, "--correction", "null"], "null", "--null")
+    expect_error(["estimate", z, "--labels", "y=" + y, "--correction", "sideways"], "sideways", code=2)
+    short = save_npy("bad_groups.npy", np.arange(n - 3, dtype=np.int64))
+    expect_error(["estimate", z, "--labels", "y=" + y, "--bootstrap", 50, "--groups", short], "bad_groups.npy", str(n))
+    expect_error(["estimate", z, "--labels", "y=" + y, "--groups", short], "--groups", "--bootstrap", code=2)
+    expect_error(["estimate", z, "--labels", "y=" + y, "--bootstrap", 50, "--save-state", tmp("b.state")], "--bootstrap", "state", code=2)
+
+
+def check_min_count_that_leaves_nothing():
+    """A min-count above every count: the table says the corrected I is
+    unknown and the JSON holds null, never NaN."""
+    z, y = good()
+    p = run("estimate", z, "--labels", "y=" + y, "--min-count", 10 ** 9, "--bootstrap", 20, "--json", tmp("mc.json"))
+    text = open(tmp("mc.json")).read()
+    if "NaN" in text or "nan" in p.stdout.lower():
+        raise Fail(f"min-count leaving nothing printed NaN:\n{p.stdout}")
 
 
 def check_safetensors_errors():

@@ -24,6 +24,10 @@ softent_params softent_default_params(void)
         .max_memory = 0,
         .per_value = 0,
         .correction = SOFTENT_CORRECT_CURVE,
+        .null_sums = 0,
+        .bootstrap = 0,
+        .bootstrap_seed = 0,
+        .level = 0.95,
     };
     return p;
 }
@@ -54,6 +58,9 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
     if ((unsigned)p.correction > SOFTENT_CORRECT_NONE) return se_fail(SOFTENT_E_INVALID, "unknown correction %d", (int)p.correction);
     if (p.correction == SOFTENT_CORRECT_NULL && p.null_perms < 2)
         return se_fail(SOFTENT_E_INVALID, "the null correction needs a null of at least 2 permutations (--null R)");
+    if (p.bootstrap < 0 || p.bootstrap > 100000 || p.bootstrap == 1)
+        return se_fail(SOFTENT_E_INVALID, "bootstrap replicates must be 0 (none) or 2..100000, got %d (an interval needs at least 2; use 200 or more)", p.bootstrap);
+    if (!(p.level > 0 && p.level < 1)) return se_fail(SOFTENT_E_INVALID, "the interval level must lie strictly between 0 and 1, got %g", p.level);
     if (p.min_count < 0) return se_fail(SOFTENT_E_INVALID, "min-count must be >= 0, got %lld", (long long)p.min_count);
     if (p.weighting != SOFTENT_WEIGHT_PROB && p.weighting != SOFTENT_WEIGHT_UNIFORM) return se_fail(SOFTENT_E_INVALID, "unknown weighting %d", (int)p.weighting);
     if (p.calibration == SOFTENT_CAL_FIXED) {
@@ -66,6 +73,7 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
     softent_acc *acc = calloc(1, sizeof *acc);
     if (!acc) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     acc->p = p;
+    acc->null_replayed = p.null_perms > 0 && !p.null_sums;
     acc->m = p.m;
     acc->d = d;
     acc->tile = softent_tile_rows(d);
@@ -127,6 +135,8 @@ void se_labels_release(se_labels *lab)
 
 static void labelset_free(se_labelset *s, int null_perms)
 {
+    free(s->rep.null_mi);
+    free(s->rep.boot);
     free(s->name);
     se_labels_release(s->lab);
     free(s->value_h);
@@ -141,6 +151,12 @@ void softent_acc_free(softent_acc *acc)
     if (!acc) return;
     for (int k = 0; k < acc->n_sets; k++) labelset_free(&acc->sets[k], acc->p.null_perms);
     free(acc->sets);
+    if (acc->groups && --acc->groups->refs == 0) {
+        free(acc->groups->id);
+        free(acc->groups);
+    }
+    se_rowstore_free(&acc->rowstore);
+    free(acc->boot_H);
     free(acc->w);
     free(acc->total);
     free(acc->total_sq);
@@ -183,6 +199,32 @@ int softent_acc_share_labels(softent_acc *dst, const softent_acc *src)
         s->lab = src->sets[k].lab;
         s->lab->refs++;
     }
+    if (src->groups) {
+        dst->groups = src->groups;
+        dst->groups->refs++;
+    }
+    return SOFTENT_OK;
+}
+
+int softent_acc_count_groups(softent_acc *acc, const int64_t *groups, int64_t n)
+{
+    if (acc->frozen) return se_fail(SOFTENT_E_ORDER, "groups counted after rows were added; count them with the labels");
+    if (n < 0 || (n > 0 && !groups)) return se_fail(SOFTENT_E_INVALID, "bad group count");
+    se_groups *g = acc->groups;
+    if (!g) {
+        if (!(g = acc->groups = calloc(1, sizeof *g))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+        g->refs = 1;
+    }
+    if (g->n + n > g->cap) {
+        int64_t cap = g->cap ? g->cap : 4096;
+        while (cap < g->n + n) cap *= 2;
+        int64_t *id = realloc(g->id, (size_t)cap * sizeof *id);
+        if (!id) return se_fail(SOFTENT_E_NOMEM, "out of memory for the groups");
+        g->id = id;
+        g->cap = cap;
+    }
+    memcpy(g->id + g->n, groups, (size_t)n * sizeof *groups);
+    g->n += n;
     return SOFTENT_OK;
 }
 
@@ -245,7 +287,21 @@ int64_t softent_acc_memory(const softent_acc *acc)
         const se_labelset *s = &acc->sets[k];
         int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s);
         bytes += se_keytable_bytes(&s->lab->table) + s->lab->row_cap * 4 + s->lab->table.n * (4 + (acc->p.per_value ? 8 : 0));
-        bytes += (1 + R) * (stored * (m * 8 + 8) + 2 * m * 8 + 32) + stored * 8 + (int64_t)sizeof(se_curve);
+        const int64_t copies = 1 + (acc->p.null_sums ? R : 0);
+        bytes += copies * (stored * (m * 8 + 8) + 2 * m * 8 + 32) + stored * 8 + (int64_t)sizeof(se_curve);
+        bytes += (int64_t)(acc->null_replayed ? R : 0) * 8 + (int64_t)acc->p.bootstrap * SE_BOOT_NV * 8;
+    }
+    if (acc->null_replayed || acc->p.bootstrap > 0) {
+        /* the stored rows, one replay buffer, the permuted rows or weights */
+        int64_t n = acc->n_sets ? acc->sets[0].lab->n_rows : acc->rows;
+        int64_t max_stored = 0;
+        for (int k = 0; k < acc->n_sets; k++) {
+            const se_labelset *s = &acc->sets[k];
+            int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s);
+            max_stored = stored > max_stored ? stored : max_stored;
+        }
+        bytes += n * (m * 4 + 5 + (acc->null_replayed ? 8 : 0) + (acc->p.bootstrap ? 4 : 0)) + max_stored * (m * 8 + 8);
+        if (acc->groups && acc->groups->refs == 1) bytes += acc->groups->cap * 8;
     }
     return bytes;
 }
@@ -301,6 +357,9 @@ int se_acc_freeze(softent_acc *acc)
         if (acc->sets[k].lab->n_rows != acc->sets[0].lab->n_rows)
             return se_fail(SOFTENT_E_MISMATCH, "label set '%s' has %lld labels but '%s' has %lld",
                            acc->sets[k].name, (long long)acc->sets[k].lab->n_rows, acc->sets[0].name, (long long)acc->sets[0].lab->n_rows);
+    if (acc->groups && acc->n_sets > 0 && acc->groups->n != acc->sets[0].lab->n_rows)
+        return se_fail(SOFTENT_E_MISMATCH, "%lld groups were counted for %lld labelled rows; give one group per row",
+                       (long long)acc->groups->n, (long long)acc->sets[0].lab->n_rows);
     int64_t need = softent_acc_memory(acc);
     if (acc->p.max_memory > 0 && need > acc->p.max_memory)
         return se_fail(SOFTENT_E_LIMIT, "the run needs about %.1f MB, over the limit of %.1f MB; lower --null, raise --min-count, or raise --max-memory",
@@ -318,7 +377,7 @@ int se_acc_freeze(softent_acc *acc)
         }
         rc = se_sums_alloc(&s->real, s->lab->n_stored, m, 1);
         if (rc) return rc;
-        if (acc->p.null_perms > 0) {
+        if (acc->p.null_perms > 0 && acc->p.null_sums) {
             s->null = calloc((size_t)acc->p.null_perms, sizeof *s->null);
             if (!s->null) return se_fail(SOFTENT_E_NOMEM, "out of memory for the null");
             for (int r = 0; r < acc->p.null_perms; r++)
@@ -449,6 +508,16 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
         #pragma omp for schedule(dynamic, 1)
         for (int64_t i0 = 0; i0 < n; i0 += tile)
             score_tile(acc, z, i0, i0 + tile < n ? i0 + tile : n);
+        if (acc->rowstore.p) {
+            #pragma omp for schedule(static)
+            for (int64_t i = 0; i < n; i++) {
+                se_rowstore *rs = &acc->rowstore;
+                rs->ok[row0 + i] = acc->valid[i];
+                if (!acc->valid[i]) continue;
+                rs->h[row0 + i] = (float)acc->row_h[i];
+                for (int64_t j = 0; j < m; j++) rs->p[(row0 + i) * m + j] = (float)acc->prob[i * m + j];
+            }
+        }
 
         /* Each label set's slots, then its sums; the implicit barrier of
          * the slot loop is the only wait per set. */
@@ -470,7 +539,7 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
         /* Each permutation is one thread's whole job, so its sums are taken
          * in row order as in the real pass. */
         int32_t *mine = slot_buf + (acc->n_sets + tid) * B;
-        for (int k = 0; k < acc->n_sets && R > 0; k++) {
+        for (int k = 0; k < acc->n_sets && R > 0 && acc->sets[k].null; k++) {
             se_labelset *s = &acc->sets[k];
             #pragma omp for schedule(dynamic, 1) nowait
             for (int r = 0; r < R; r++) {
@@ -489,6 +558,12 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
 static int add_rows(softent_acc *acc, const float *z, int64_t n, int64_t row0)
 {
     const int threads = se_max_threads();
+    if (acc->null_replayed || acc->p.bootstrap > 0) {
+        int rc = se_rowstore_reserve(&acc->rowstore, row0 + n, acc->m);
+        if (rc) return rc;
+    }
+    if (row0 + n > acc->rows_end) acc->rows_end = row0 + n;
+    acc->resampled = 0;
     int32_t *slot_buf = malloc((size_t)(acc->block * (threads + acc->n_sets)) * sizeof *slot_buf + 1);
     if (!slot_buf) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     for (int64_t off = 0; off < n; off += acc->block) {
@@ -499,7 +574,8 @@ static int add_rows(softent_acc *acc, const float *z, int64_t n, int64_t row0)
     return SOFTENT_OK;
 }
 
-int softent_acc_finish(softent_acc *acc)
+/* Score the held rows of an incomplete tile. */
+static int flush_pending(softent_acc *acc)
 {
     if (acc->pending_n == 0) return SOFTENT_OK;
     int rc = add_rows(acc, acc->pending, acc->pending_n, acc->pending_row0);
@@ -507,10 +583,18 @@ int softent_acc_finish(softent_acc *acc)
     return rc;
 }
 
+int softent_acc_finish(softent_acc *acc)
+{
+    int rc = flush_pending(acc);
+    return rc ? rc : se_resample(acc);
+}
+
 int se_acc_check_finished(const softent_acc *acc)
 {
     if (acc->pending_n > 0)
         return se_fail(SOFTENT_E_ORDER, "%lld rows await softent_acc_finish", (long long)acc->pending_n);
+    if ((acc->null_replayed || acc->p.bootstrap > 0) && acc->rows_end > 0 && !acc->loaded && !acc->resampled)
+        return se_fail(SOFTENT_E_ORDER, "the null and bootstrap replicates await softent_acc_finish");
     return SOFTENT_OK;
 }
 
@@ -525,7 +609,7 @@ int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0)
                        (long long)row0, (long long)(row0 + n - 1), (long long)acc->sets[0].lab->n_rows);
     const int64_t d = acc->d, tile = acc->tile;
     /* Rows that do not continue the held ones end that tile where it is. */
-    if (acc->pending_n > 0 && row0 != acc->pending_row0 + acc->pending_n && (rc = softent_acc_finish(acc)))
+    if (acc->pending_n > 0 && row0 != acc->pending_row0 + acc->pending_n && (rc = flush_pending(acc)))
         return rc;
     /* Complete the held tile first. */
     if (acc->pending_n > 0 || row0 % tile != 0) {
@@ -537,7 +621,7 @@ int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0)
         z += take * d;
         n -= take;
         row0 += take;
-        if (take == room && (rc = softent_acc_finish(acc))) return rc;
+        if (take == room && (rc = flush_pending(acc))) return rc;
     }
     /* Whole tiles straight from the caller's rows; the remainder waits. */
     int64_t whole = n / tile * tile;

@@ -10,6 +10,7 @@
 
 #include "curve.h"
 #include "keytable.h"
+#include "resample.h"
 #include "softent.h"
 
 /* value_slot codes for values that hold no m-vector */
@@ -53,7 +54,9 @@ typedef struct {
     double *value_h;     /* [n_values] H(p_i) of a singleton's row, NaN if
                           * unseen; NULL unless params.per_value */
     se_sums real;
-    se_sums *null;       /* [null_perms] the same sums under permuted labels */
+    se_sums *null;       /* [null_perms] the same sums under permuted labels,
+                          * kept in-stream (params.null_sums); else NULL */
+    se_replicates rep;   /* the replayed null and the bootstrap */
 } se_labelset;
 
 struct softent_acc {
@@ -67,6 +70,15 @@ struct softent_acc {
     int loaded;          /* read from a state file: no row map, no adding */
     int n_sets;
     se_labelset *sets;   /* [n_sets] */
+    /* The replayed null and the bootstrap (resample.h): rows' p are stored
+     * when either is asked for, and replayed at softent_acc_finish. */
+    int null_replayed;   /* null_perms > 0 without params.null_sums */
+    se_groups *groups;   /* the rows' groups (documents), maybe shared; NULL:
+                          * each row its own group */
+    se_rowstore rowstore;
+    int64_t rows_end;    /* one past the highest row added */
+    int resampled;       /* replicates are current */
+    double *boot_H;      /* [bootstrap] H(Z) per replicate */
     /* Rows are scored a tile at a time, tiles aligned to global row indices
      * (row r lies in tile r / tile), each tile one single-threaded sgemm of
      * fixed shape: a row's scores then do not depend on batch sizes, shard

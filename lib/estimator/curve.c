@@ -1,5 +1,6 @@
 /* curve.c - the bias curve J(n) of conditional entropies (see curve.h). */
 #include <math.h>
+#include <stddef.h>
 
 #include "curve.h"
 
@@ -10,9 +11,11 @@
 void se_curve_add(se_curve *c, int level, double delta)
 {
     if (level < 0 || level >= SE_CURVE_LEVELS || !isfinite(delta)) return;
-    int64_t q = (int64_t)llround(delta * SE_CURVE_SCALE);
+    int64_t q = (int64_t)llround(delta * SE_CURVE_SCALE), q2 = (int64_t)llround(delta * delta * SE_CURVE_SQ_SCALE);
     #pragma omp atomic
     c->sum[level] += q;
+    #pragma omp atomic
+    c->sumsq[level] += q2;
     #pragma omp atomic
     c->n[level] += 1;
 }
@@ -21,21 +24,35 @@ void se_curve_merge(se_curve *dst, const se_curve *src)
 {
     for (int a = 0; a < SE_CURVE_LEVELS; a++) {
         dst->sum[a] += src->sum[a];
+        dst->sumsq[a] += src->sumsq[a];
         dst->n[a] += src->n[a];
     }
 }
 
-int se_curve_fit(const se_curve *c, double J[SE_CURVE_LEVELS + 1])
+int se_curve_levels(const se_curve *c, double *D, double *var)
 {
     int64_t need = c->n[0] / 4 < MIN_SAMPLES ? c->n[0] / 4 : MIN_SAMPLES;
     if (need < 1) need = 1;
     int top = 0;
-    double D[SE_CURVE_LEVELS];
     while (top < SE_CURVE_LEVELS && c->n[top] >= need) {
-        D[top] = (double)c->sum[top] / SE_CURVE_SCALE / (double)c->n[top];
+        const double n = (double)c->n[top], mean = (double)c->sum[top] / SE_CURVE_SCALE / n;
+        if (D) D[top] = mean;
+        if (var) var[top] = n > 1 ? fmax((double)c->sumsq[top] / SE_CURVE_SQ_SCALE / n - mean * mean, 0.0) / (n - 1) : 0;
         top++;
     }
-    if (top == 0) return -1;
+    return top > 0 ? top : -1;
+}
+
+int se_curve_fit(const se_curve *c, double J[SE_CURVE_LEVELS + 1])
+{
+    double D[SE_CURVE_LEVELS];
+    int top = se_curve_levels(c, D, NULL);
+    if (top > 0) se_curve_from_levels(D, top, J);
+    return top;
+}
+
+void se_curve_from_levels(const double *D, int top, double J[SE_CURVE_LEVELS + 1])
+{
     /* The tail J(2^top) from the last two differences, fitting
      * J(n) = A / (n + n0): pure 1/n (n0 = 0) is the leading-order limit;
      * n0 > 0 is the slower approach seen at small counts. */
@@ -48,7 +65,6 @@ int se_curve_fit(const se_curve *c, double J[SE_CURVE_LEVELS + 1])
     }
     J[top] = fmax(tail, 0.0);
     for (int a = top - 1; a >= 0; a--) J[a] = J[a + 1] + D[a];
-    return top;
 }
 
 double se_curve_bias(const double *J, int top, int64_t n)

@@ -23,16 +23,24 @@
  * in which samples arrive. */
 typedef struct {
     int64_t sum[SE_CURVE_LEVELS]; /* sum of differences, units 2^-32 */
+    int64_t sumsq[SE_CURVE_LEVELS]; /* sum of their squares, units 2^-20 */
     int64_t n[SE_CURVE_LEVELS];   /* samples */
 } se_curve;
+
+#define SE_CURVE_SQ_SCALE 1048576.0
 
 /* Record one difference at `level` (thread safe). */
 void se_curve_add(se_curve *c, int level, double delta);
 void se_curve_merge(se_curve *dst, const se_curve *src);
 
-/* The bias curve J at counts 2^0 .. 2^top, in the units of the entropies
- * recorded.  Returns top, or -1 when no level has enough samples (no value
- * reached two rows). */
+/* The levels read: D[a] the mean difference at level a, var[a] the
+ * variance of that mean (either may be NULL).  Returns top, the number of
+ * levels with enough samples, or -1 when none has (no value reached two
+ * rows). */
+int se_curve_levels(const se_curve *c, double *D, double *var);
+/* The bias curve J at counts 2^0 .. 2^top from the levels' differences. */
+void se_curve_from_levels(const double *D, int top, double J[SE_CURVE_LEVELS + 1]);
+/* Both: J from c; returns top or -1. */
 int se_curve_fit(const se_curve *c, double J[SE_CURVE_LEVELS + 1]);
 
 /* J(n) for a value seen n >= 1 times: interpolated linearly in log2 n

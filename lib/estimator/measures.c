@@ -1,5 +1,6 @@
 /* measures.c - entropies and mutual information from accumulated sums. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "accumulator.h"
@@ -29,6 +30,8 @@ int softent_acc_summary(const softent_acc *acc, softent_summary *out)
     out->skipped = acc->skipped;
     out->H = se_entropy(acc->total, acc->m);
     out->n_labelsets = acc->n_sets;
+    out->bootstrap = acc->boot_H ? acc->p.bootstrap : 0;
+    se_interval(acc->boot_H, out->bootstrap, out->H, acc->p.level, &out->H_lo, &out->H_hi);
     return SOFTENT_OK;
 }
 
@@ -112,6 +115,7 @@ static void curve_information(const softent_acc *acc, const se_labelset *s, soft
 }
 
 static void null_information(const softent_acc *acc, const se_labelset *s, softent_labelset_measures *out);
+static void intervals(const softent_acc *acc, int set, softent_labelset_measures *out);
 
 int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measures *out)
 {
@@ -145,20 +149,78 @@ int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measu
     out->mi_corrected = out->correction == SOFTENT_CORRECT_CURVE ? out->mi_curve
                       : out->correction == SOFTENT_CORRECT_NULL  ? out->mi_null_corrected
                                                                  : out->mi;
+    intervals(acc, set, out);
     return SOFTENT_OK;
+}
+
+/* The bootstrap intervals of H, I and the headline. */
+static void intervals(const softent_acc *acc, int set, softent_labelset_measures *out)
+{
+    out->H_lo = out->H_hi = out->mi_lo = out->mi_hi = out->mi_corrected_lo = out->mi_corrected_hi = NAN;
+    const int B = acc->sets[set].rep.boot ? acc->p.bootstrap : 0;
+    out->bootstrap = B;
+    if (B == 0) return;
+    double *v = malloc((size_t)B * sizeof *v);
+    if (!v) return;
+    const double level = acc->p.level;
+    softent_acc_replicates(acc, set, SE_BOOT_H, v);
+    se_interval(v, B, out->H, level, &out->H_lo, &out->H_hi);
+    softent_acc_replicates(acc, set, SE_BOOT_MI, v);
+    se_interval(v, B, out->mi, level, &out->mi_lo, &out->mi_hi);
+    softent_acc_replicates(acc, set, 2, v);
+    se_interval(v, B, out->mi_corrected, level, &out->mi_corrected_lo, &out->mi_corrected_hi);
+    free(v);
+}
+
+int softent_acc_replicates(const softent_acc *acc, int set, int what, double *out)
+{
+    if (set < 0 || set >= acc->n_sets) return se_fail(SOFTENT_E_INVALID, "no label set %d", set);
+    const se_labelset *s = &acc->sets[set];
+    const int B = acc->p.bootstrap;
+    if (!s->rep.boot) return se_fail(SOFTENT_E_ORDER, "label set '%s' has no bootstrap replicates (params.bootstrap, then softent_acc_finish)", s->name);
+    if (what < 0 || what > 2) return se_fail(SOFTENT_E_INVALID, "replicate kind %d: use 0 (H), 1 (I) or 2 (corrected I)", what);
+    double null_mean = 0;
+    if (what == 2 && acc->p.correction == SOFTENT_CORRECT_NULL) {
+        softent_labelset_measures m;
+        memset(&m, 0, sizeof m);
+        null_information(acc, s, &m);
+        null_mean = m.mi_null_mean;
+    }
+    for (int b = 0; b < B; b++) {
+        const double *v = s->rep.boot + (int64_t)b * SE_BOOT_NV;
+        out[b] = what == 0 ? v[SE_BOOT_H] : what == 1 ? v[SE_BOOT_MI]
+               : acc->p.correction == SOFTENT_CORRECT_CURVE ? v[SE_BOOT_MI_CURVE]
+               : acc->p.correction == SOFTENT_CORRECT_NULL ? v[SE_BOOT_MI] - null_mean : v[SE_BOOT_MI];
+    }
+    return SOFTENT_OK;
+}
+
+int softent_acc_replicates_H(const softent_acc *acc, double *out)
+{
+    if (!acc->boot_H) return se_fail(SOFTENT_E_ORDER, "no bootstrap replicates (params.bootstrap, then softent_acc_finish)");
+    memcpy(out, acc->boot_H, (size_t)acc->p.bootstrap * sizeof *out);
+    return SOFTENT_OK;
+}
+
+void softent_interval(const double *v, int n, double est, double level, double *lo, double *hi)
+{
+    se_interval(v, n, est, level, lo, hi);
 }
 
 /* The permutation null: its mean and sd, the corrected I and the p-value. */
 static void null_information(const softent_acc *acc, const se_labelset *s, softent_labelset_measures *out)
 {
     const int R = acc->p.null_perms;
-    if (R == 0) return;
+    if (R == 0 || (!s->null && !s->rep.null_mi)) return;
     double sum = 0, sumsq = 0;
     int as_large = 0;
     for (int r = 0; r < R; r++) {
-        double H, H_cond;
-        information(acc, s, &s->null[r], &H, &H_cond);
-        double mi = H - H_cond;
+        double mi;
+        if (s->null) {
+            double H, H_cond;
+            information(acc, s, &s->null[r], &H, &H_cond);
+            mi = H - H_cond;
+        } else mi = s->rep.null_mi[r];
         sum += mi;
         sumsq += mi * mi;
         as_large += mi >= out->mi;

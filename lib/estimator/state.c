@@ -73,6 +73,9 @@ static void get_sums(stream *st, se_sums *s, int64_t n_stored, int64_t m)
 int softent_acc_save(const softent_acc *acc, const char *path)
 {
     if (!acc->frozen) return se_fail(SOFTENT_E_ORDER, "%s: nothing accumulated yet to save", path);
+    if (acc->null_replayed)
+        return se_fail(SOFTENT_E_ORDER, "%s: this accumulator's null is replayed from its rows, which a state does not hold; "
+                       "make it with params.null_sums = 1 to save and merge the null", path);
     int rc = se_acc_check_finished(acc);
     if (rc) return rc;
     se_atomic_file out;
@@ -207,6 +210,7 @@ int softent_acc_load(softent_acc **out, const char *path)
     p.null_perms = null_perms;
     p.per_value = per_value;
     p.correction = (softent_correction)correction;
+    p.null_sums = 1; /* a state holds its null as sums */
     float *w = malloc((size_t)(m * d) * sizeof *w);
     if (!w) { fclose(st.f); return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", path); }
     get(&st, w, (size_t)(m * d) * sizeof *w);

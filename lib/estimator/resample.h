@@ -1,0 +1,63 @@
+/*
+ * resample.h - the permutation null and the bootstrap, replayed from the
+ * rows' stored soft assignments.
+ *
+ * Both need, per replicate, every stored value's sum of p under a new
+ * assignment of rows: permuted labels (the null) or Poisson weights on
+ * groups of rows (the bootstrap over documents).  Keeping those sums for
+ * every replicate at once costs R x stored values x m; instead each kept
+ * row's p is stored once (4 m bytes a row) and the replicates are replayed
+ * one after another into a single buffer when the stream ends, so memory
+ * does not grow with R.  docs/statistics.md has the method and its checks.
+ */
+#ifndef SOFTENT_RESAMPLE_H
+#define SOFTENT_RESAMPLE_H
+
+#include <stdint.h>
+
+struct softent_acc;
+
+/* The group (document) of each counted row, shared like the labels. */
+typedef struct {
+    int refs;
+    int64_t *id;      /* [n] */
+    int64_t n, cap;
+} se_groups;
+
+/* The rows' soft assignments, by global row index. */
+typedef struct {
+    float *p;         /* [cap, m] */
+    float *h;         /* [cap] H(p_i), efficiency */
+    unsigned char *ok;/* [cap] row was stored (usable) */
+    int64_t cap;
+} se_rowstore;
+
+/* Per label set: what the replicates gave. */
+typedef struct {
+    double *null_mi;  /* [null_perms] I under each permutation (replayed null) */
+    double *boot;     /* [bootstrap, SE_BOOT_NV] per replicate */
+    double curve_sd;  /* sd of the curve correction's own sampling noise */
+} se_replicates;
+
+enum { SE_BOOT_H, SE_BOOT_MI, SE_BOOT_MI_CURVE, SE_BOOT_NV };
+
+/* Room for rows [0, n) (grows geometrically). */
+int se_rowstore_reserve(se_rowstore *rs, int64_t n, int64_t m);
+void se_rowstore_free(se_rowstore *rs);
+
+/* The Poisson(1) weight of group g in bootstrap replicate b. */
+int64_t se_poisson_weight(uint64_t seed, int b, int64_t g);
+
+/* Replay every label set's null permutations (when not kept in-stream) and
+ * bootstrap replicates; results go to each set's se_replicates and to the
+ * accumulator's boot_H. */
+int se_resample(struct softent_acc *acc);
+
+/* The interval at `level` of replicate values v [n] around estimate est:
+ * est + the level's percentiles of v - mean(v) (the percentile interval
+ * re-centred on the estimate: replicates of a biased estimator carry the
+ * extra bias of their duplicated rows, which this removes).  NaN when fewer
+ * than 2 replicates are finite. */
+void se_interval(const double *v, int n, double est, double level, double *lo, double *hi);
+
+#endif
