@@ -242,11 +242,16 @@ typedef struct {
     int bootstrap;
     double H_lo, H_hi, mi_lo, mi_hi;
     double mi_corrected_lo, mi_corrected_hi; /* of the headline */
+    /* the sd of the part of the correction that the replicates hold fixed
+     * (the curve's own noise, or the null mean's, null sd / sqrt(R)); the
+     * headline's interval includes it */
+    double mi_corrected_fixed_sd;
 } softent_labelset_measures;
 
 /* The bootstrap replicates of a label set, out [bootstrap]: what = 0 H,
  * 1 plug-in I, 2 the headline corrected I (the null correction subtracts
- * the full sample's null mean from each replicate).  Replicate b weights
+ * the full sample's null mean from each replicate; neither replicate
+ * holds the correction's own noise: see mi_corrected_fixed_sd).  Replicate b weights
  * the same groups in every accumulator with the same bootstrap_seed, so
  * replicates of different sets, layers or models (on the same rows) pair
  * up: differences and ratios of replicates give their intervals. */
@@ -255,8 +260,10 @@ SOFTENT_API int softent_acc_replicates(const softent_acc *acc, int set, int what
 SOFTENT_API int softent_acc_replicates_H(const softent_acc *acc, double *out);
 
 /* The interval at `level` from replicates v [n] of an estimate est: est +
- * the percentiles of v - mean(v).  NaN when fewer than 2 are finite. */
-SOFTENT_API void softent_interval(const double *v, int n, double est, double level, double *lo, double *hi);
+ * the percentiles of v - mean(v), each half widened in quadrature by
+ * z * extra_sd (an independent normal part of the noise the replicates do
+ * not hold; 0 for none).  NaN when fewer than 2 are finite. */
+SOFTENT_API void softent_interval(const double *v, int n, double est, double level, double extra_sd, double *lo, double *hi);
 
 SOFTENT_API int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measures *out);
 /* Index of a label set by name, or -1. */

@@ -11,6 +11,7 @@
 #ifndef SOFTENT_ANALYSIS_H
 #define SOFTENT_ANALYSIS_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "softent.h"
@@ -86,6 +87,10 @@ typedef struct {
     double optimality[SOFTENT_MAX_ARITY];           /* I(out) / I(in), plug-in */
     double optimality_corrected[SOFTENT_MAX_ARITY]; /* I_c(out) / I_c(in), I_c the headline
                                                      * mi_corrected; NaN with correction none */
+    /* bootstrap intervals (params.bootstrap > 0, else NaN); the label
+     * sets' own are in in[] and out[] */
+    double H_lo, H_hi;
+    double opt_corrected_lo[SOFTENT_MAX_ARITY], opt_corrected_hi[SOFTENT_MAX_ARITY];
 } softent_analysis_layer;
 
 typedef struct {
@@ -104,7 +109,38 @@ typedef struct {
     double mean_opt_corrected[SOFTENT_MAX_ARITY];
     double mean_in_null_sd[SOFTENT_MAX_ARITY], mean_out_null_sd[SOFTENT_MAX_ARITY];
     double eps;
+    /* bootstrap over documents (params.bootstrap replicates, else 0 and NaN):
+     * intervals at `level` of the layer means of the corrected I and their
+     * optimality, and the replicates behind them */
+    int bootstrap;
+    double level;
+    double mean_in_corrected_lo[SOFTENT_MAX_ARITY], mean_in_corrected_hi[SOFTENT_MAX_ARITY];
+    double mean_out_corrected_lo[SOFTENT_MAX_ARITY], mean_out_corrected_hi[SOFTENT_MAX_ARITY];
+    double mean_opt_corrected_lo[SOFTENT_MAX_ARITY], mean_opt_corrected_hi[SOFTENT_MAX_ARITY];
+    /* the layer means of the sets' mi_corrected_fixed_sd (the correction's
+     * own noise, taken as shared by the layers: the conservative choice) */
+    double mean_in_fixed_sd[SOFTENT_MAX_ARITY], mean_out_fixed_sd[SOFTENT_MAX_ARITY];
+    /* [n_orders, 2, bootstrap] the replicates' layer means of the corrected
+     * I(in) (0) and I(out) (1); owned, NULL without a bootstrap.  Replicate b
+     * weights the same documents in every run on the same corpus with the
+     * same bootstrap_seed, so two runs' replicates pair up (trace compares
+     * checkpoints with them). */
+    double *replicates;
 } softent_analysis_result;
+
+/* The sd of a ratio out / in of two estimates with independent noise of
+ * sds sd_out and sd_in, to first order (NaN when in is 0). */
+static inline double softent_ratio_sd(double out, double in, double sd_out, double sd_in)
+{
+    const double r = out / in;
+    return fabs(r) * sqrt((sd_out / out) * (sd_out / out) + (sd_in / in) * (sd_in / in));
+}
+
+/* The replicates of order index k, io 0 (in) or 1 (out): [bootstrap]. */
+static inline const double *softent_analysis_replicates(const softent_analysis_result *r, int k, int io)
+{
+    return r->replicates + ((int64_t)k * 2 + io) * r->bootstrap;
+}
 
 /* Pass 2: the model's forward pass over every document of c, the hidden
  * states of each layer in sel [n_sel] (ascending, from

@@ -58,6 +58,9 @@ int analysis_run(softent_model *model, const softent_analysis_corpus *c, const i
 /* Outputs shared by analyze and trace (analysis_output.c). */
 /* Whether r ran a permutation null; with one the corrected I is the headline. */
 int analysis_has_null(const softent_analysis_result *r);
+/* The figures' error bars: the bootstrap interval when one ran, else
+ * +- 2 null sd with a null, else none (FIG_BARS_*). */
+int analysis_bars(const softent_analysis_result *r);
 /* Whether the headline is a bias-corrected I (any correction but none). */
 int analysis_corrected(const softent_analysis_result *r);
 /* The headline's name for a correction. */
@@ -86,6 +89,7 @@ void figure_point(double *v, const softent_labelset_measures *in, const softent_
  * how many cells were undefined, _notes explains the table. */
 void analysis_table_head(FILE *f, const softent_analysis_result *r, const char *lead);
 int analysis_table_row(FILE *f, const softent_analysis_result *r, int s);
-void analysis_table_notes(FILE *f, const softent_analysis_result *r, int undefined);
+/* which names the result whose intervals are listed ("" for an analysis). */
+void analysis_table_notes(FILE *f, const softent_analysis_result *r, int undefined, const char *which);
 
 #endif

@@ -18,6 +18,11 @@ int analysis_has_null(const softent_analysis_result *r)
     return r->n_layers > 0 && r->n_orders > 0 && r->layers[0].in[0].null_perms > 0;
 }
 
+int analysis_bars(const softent_analysis_result *r)
+{
+    return r->bootstrap > 0 ? FIG_BARS_INTERVAL : analysis_has_null(r) ? FIG_BARS_NULL : FIG_BARS_NONE;
+}
+
 int analysis_corrected(const softent_analysis_result *r)
 {
     return r->n_layers > 0 && r->n_orders > 0 && r->layers[0].in[0].correction != SOFTENT_CORRECT_NONE;
@@ -64,6 +69,13 @@ static void add_labelset(cJSON *o, const softent_labelset_measures *m)
     cli_json_number(o, "I_corrected", m->correction != SOFTENT_CORRECT_NONE ? m->mi_corrected : NAN);
     cli_json_number(o, "I_curve", m->mi_curve);
     cli_json_number(o, "H_curve", m->H_curve);
+    if (m->bootstrap > 0) {
+        cJSON *iv = cJSON_AddObjectToObject(o, "interval");
+        cJSON_AddNumberToObject(iv, "replicates", m->bootstrap);
+        cli_json_interval(iv, "H", m->H_lo, m->H_hi);
+        cli_json_interval(iv, "I", m->mi_lo, m->mi_hi);
+        cli_json_interval(iv, "I_corrected", m->mi_corrected_lo, m->mi_corrected_hi);
+    }
     add_null(o, m);
 }
 
@@ -98,6 +110,7 @@ static cJSON *layer_json(const softent_analysis_result *r, const softent_analysi
     cJSON *lj = cJSON_CreateObject();
     cJSON_AddNumberToObject(lj, "layer", l->layer);
     cli_json_number(lj, "H", l->H);
+    if (r->bootstrap > 0) cli_json_interval(lj, "H_interval", l->H_lo, l->H_hi);
     cJSON_AddNumberToObject(lj, "rows", (double)l->rows);
     cJSON *orders = cJSON_AddArrayToObject(lj, "orders");
     double hin[SOFTENT_MAX_ARITY], hout[SOFTENT_MAX_ARITY];
@@ -108,6 +121,7 @@ static cJSON *layer_json(const softent_analysis_result *r, const softent_analysi
         cli_json_number(ok, "I_out", l->out[k].mi);
         cli_json_number(ok, "optimality", l->optimality[k]);
         cli_json_number(ok, "optimality_corrected", l->optimality_corrected[k]);
+        if (r->bootstrap > 0) cli_json_interval(ok, "optimality_corrected_interval", l->opt_corrected_lo[k], l->opt_corrected_hi[k]);
         cli_json_number(ok, "H_cond_in", l->in[k].H_cond);
         cli_json_number(ok, "H_cond_out", l->out[k].H_cond);
         cJSON_AddNumberToObject(ok, "values_in", (double)l->in[k].n_values);
@@ -138,6 +152,11 @@ static cJSON *layer_mean_json(const softent_analysis_result *r)
         cli_json_number(ok, "I_in_corrected", r->mean_in_corrected[k]);
         cli_json_number(ok, "I_out_corrected", r->mean_out_corrected[k]);
         cli_json_number(ok, "optimality_corrected", r->mean_opt_corrected[k]);
+        if (r->bootstrap > 0) {
+            cli_json_interval(ok, "I_in_corrected_interval", r->mean_in_corrected_lo[k], r->mean_in_corrected_hi[k]);
+            cli_json_interval(ok, "I_out_corrected_interval", r->mean_out_corrected_lo[k], r->mean_out_corrected_hi[k]);
+            cli_json_interval(ok, "optimality_corrected_interval", r->mean_opt_corrected_lo[k], r->mean_opt_corrected_hi[k]);
+        }
         cli_json_number(ok, "I_in_null_sd", r->mean_in_null_sd[k]);
         cli_json_number(ok, "I_out_null_sd", r->mean_out_null_sd[k]);
         cJSON_AddItemToArray(mo, ok);
@@ -151,6 +170,12 @@ cJSON *analysis_result_json(const softent_analysis_result *r)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "headline", analysis_basis(r));
+    if (r->bootstrap > 0) {
+        cJSON *b = cJSON_AddObjectToObject(root, "bootstrap");
+        cJSON_AddNumberToObject(b, "replicates", r->bootstrap);
+        cJSON_AddNumberToObject(b, "level", r->level);
+        cJSON_AddStringToObject(b, "over", "documents (Poisson weights), re-centred percentile intervals; docs/statistics.md");
+    }
     cJSON_AddStringToObject(root, "context_width_basis",
                             analysis_corrected(r) ? "corrected: I_c(n) - I_c(n-1) of the headline I_c"
                                                   : "plug-in: I(n) - I(n-1) (biased upward)");
@@ -184,6 +209,10 @@ cJSON *analysis_settings_json(const analysis_options *o, double eps)
                             "each occur >= min_count times among all positions");
     cJSON_AddNumberToObject(st, "null_perms", p->null_perms);
     cJSON_AddNumberToObject(st, "null_seed", (double)p->null_seed);
+    cJSON_AddStringToObject(st, "correction", softent_correction_name(p->correction));
+    cJSON_AddNumberToObject(st, "bootstrap", p->bootstrap);
+    cJSON_AddNumberToObject(st, "bootstrap_seed", (double)p->bootstrap_seed);
+    cJSON_AddNumberToObject(st, "level", p->level);
     cJSON_AddStringToObject(st, "units", "efficiency: entropy / log(m)");
     return st;
 }
@@ -224,6 +253,10 @@ static void labelset_csv(FILE *f, const char *model, const char *checkpoint, con
     csv_row(f, model, checkpoint, layer, set, n, "H", m->H);
     csv_row(f, model, checkpoint, layer, set, n, "I_corrected", m->correction != SOFTENT_CORRECT_NONE ? m->mi_corrected : NAN);
     csv_row(f, model, checkpoint, layer, set, n, "I_curve", m->mi_curve);
+    if (m->bootstrap > 0) {
+        csv_row(f, model, checkpoint, layer, set, n, "I_corrected_lo", m->mi_corrected_lo);
+        csv_row(f, model, checkpoint, layer, set, n, "I_corrected_hi", m->mi_corrected_hi);
+    }
     if (m->null_perms == 0) return;
     csv_row(f, model, checkpoint, layer, set, n, "I_null_corrected", m->mi_null_corrected);
     csv_row(f, model, checkpoint, layer, set, n, "p_value", m->p_value);
@@ -257,6 +290,10 @@ void analysis_result_csv(FILE *f, const char *model, const char *checkpoint, con
             labelset_csv(f, model, checkpoint, layer, "out", n, &l->out[k]);
             csv_row(f, model, checkpoint, layer, "n", n, "optimality", l->optimality[k]);
             csv_row(f, model, checkpoint, layer, "n", n, "optimality_corrected", l->optimality_corrected[k]);
+            if (r->bootstrap > 0) {
+                csv_row(f, model, checkpoint, layer, "n", n, "optimality_corrected_lo", l->opt_corrected_lo[k]);
+                csv_row(f, model, checkpoint, layer, "n", n, "optimality_corrected_hi", l->opt_corrected_hi[k]);
+            }
             hin[k] = analysis_headline(&l->in[k]), hout[k] = analysis_headline(&l->out[k]);
         }
         context_width_csv(f, model, checkpoint, layer, r, hin, hout);
@@ -276,6 +313,14 @@ void analysis_mean_csv(FILE *f, const char *model, const char *checkpoint, const
         csv_row(f, model, checkpoint, "mean", "in", n, "I_corrected", r->mean_in_corrected[k]);
         csv_row(f, model, checkpoint, "mean", "out", n, "I_corrected", r->mean_out_corrected[k]);
         csv_row(f, model, checkpoint, "mean", "n", n, "optimality_corrected", r->mean_opt_corrected[k]);
+        if (r->bootstrap > 0) {
+            csv_row(f, model, checkpoint, "mean", "in", n, "I_corrected_lo", r->mean_in_corrected_lo[k]);
+            csv_row(f, model, checkpoint, "mean", "in", n, "I_corrected_hi", r->mean_in_corrected_hi[k]);
+            csv_row(f, model, checkpoint, "mean", "out", n, "I_corrected_lo", r->mean_out_corrected_lo[k]);
+            csv_row(f, model, checkpoint, "mean", "out", n, "I_corrected_hi", r->mean_out_corrected_hi[k]);
+            csv_row(f, model, checkpoint, "mean", "n", n, "optimality_corrected_lo", r->mean_opt_corrected_lo[k]);
+            csv_row(f, model, checkpoint, "mean", "n", n, "optimality_corrected_hi", r->mean_opt_corrected_hi[k]);
+        }
         if (!analysis_has_null(r)) continue;
         csv_row(f, model, checkpoint, "mean", "in", n, "I_null_sd", r->mean_in_null_sd[k]);
         csv_row(f, model, checkpoint, "mean", "out", n, "I_null_sd", r->mean_out_null_sd[k]);
@@ -309,6 +354,8 @@ void figure_point(double *v, const softent_labelset_measures *in, const softent_
     v[FIG_IC_IN] = analysis_headline(in), v[FIG_IC_OUT] = analysis_headline(out);
     v[FIG_OPT_C] = opt_corrected;
     v[FIG_SD_IN] = null ? in->mi_null_sd : NAN, v[FIG_SD_OUT] = null ? out->mi_null_sd : NAN;
+    v[FIG_LO_IN] = in->mi_corrected_lo, v[FIG_HI_IN] = in->mi_corrected_hi;
+    v[FIG_LO_OUT] = out->mi_corrected_lo, v[FIG_HI_OUT] = out->mi_corrected_hi;
 }
 
 /* ---- the printed tables ---------------------------------------------------- */
@@ -368,7 +415,14 @@ int analysis_table_row(FILE *f, const softent_analysis_result *r, int s)
     return undefined;
 }
 
-void analysis_table_notes(FILE *f, const softent_analysis_result *r, int undefined)
+/* " [lo, hi]", or " [-]" where undefined. */
+static void interval_text(FILE *f, double lo, double hi)
+{
+    if (isfinite(lo) && isfinite(hi)) fprintf(f, " [%.4f, %.4f]", lo, hi);
+    else fprintf(f, " [-]");
+}
+
+void analysis_table_notes(FILE *f, const softent_analysis_result *r, int undefined, const char *which)
 {
     if (!analysis_corrected(r))
         fprintf(f, "plug-in values only (--correction none): I is biased upward for label sets with many rare values\n");
@@ -379,4 +433,17 @@ void analysis_table_notes(FILE *f, const softent_analysis_result *r, int undefin
         fprintf(f, "corrected = plug-in I with each value's entropy raised by its bias curve J(n) (docs/statistics.md; "
                    "the headline); plug-in values beside them\n");
     if (undefined) fprintf(f, "-: undefined or unknown (optimality where I(in) <= 0; a validation loss without loss.csv)\n");
+    if (r->bootstrap > 0 && r->n_mean > 0) {
+        fprintf(f, "%g%% intervals of the corrected layer means%s (Poisson bootstrap over documents, %d replicates):\n",
+                100 * r->level, which, r->bootstrap);
+        for (int k = 0; k < r->n_orders; k++) {
+            fprintf(f, "  n = %d: I_in", r->orders[k]);
+            interval_text(f, r->mean_in_corrected_lo[k], r->mean_in_corrected_hi[k]);
+            fprintf(f, "  I_out");
+            interval_text(f, r->mean_out_corrected_lo[k], r->mean_out_corrected_hi[k]);
+            fprintf(f, "  opt");
+            interval_text(f, r->mean_opt_corrected_lo[k], r->mean_opt_corrected_hi[k]);
+            fprintf(f, "\n");
+        }
+    }
 }

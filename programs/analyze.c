@@ -57,7 +57,7 @@ static void print_table(const softent_analysis_result *r)
     else printf("%6s %9s", "mean", "-");
     undefined += analysis_table_row(stdout, r, -1);
     printf("(mean over the %d selected layers >= 1: the embedding layer is excluded)\n", r->n_mean);
-    analysis_table_notes(stdout, r, undefined);
+    analysis_table_notes(stdout, r, undefined, "");
 }
 
 static int write_outputs(const analysis_options *o, const char *model_dir, const char *corpus_path, const char *out,
@@ -76,11 +76,14 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     cJSON_AddNumberToObject(model, "vocab_size", cfg->vocab_size);
     cJSON_AddItemToObject(root, "corpus", analysis_corpus_json(c, corpus_path));
     cJSON_AddItemToObject(root, "settings", analysis_settings_json(o, r->eps));
+    /* the result's members (headline, bootstrap, layers, layer_mean, ...) at the top level */
     cJSON *res = analysis_result_json(r);
-    cJSON_AddItemToObject(root, "headline", cJSON_DetachItemFromObject(res, "headline"));
-    cJSON_AddItemToObject(root, "context_width_basis", cJSON_DetachItemFromObject(res, "context_width_basis"));
-    cJSON_AddItemToObject(root, "layers", cJSON_DetachItemFromObject(res, "layers"));
-    cJSON_AddItemToObject(root, "layer_mean", cJSON_DetachItemFromObject(res, "layer_mean"));
+    while (res->child) {
+        cJSON *it = cJSON_DetachItemViaPointer(res, res->child);
+        char *key = strdup(it->string);
+        cJSON_AddItemToObject(root, key, it);
+        free(key);
+    }
     cJSON_Delete(res);
     char path[4096];
     snprintf(path, sizeof path, "%s/analysis.json", out);
@@ -107,7 +110,7 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     double *H, *values;
     if ((rc = analysis_figure_values(r, &layers, &H, &values)) == 0) {
         char warning[1024];
-        figure_data fd = {model_dir, analysis_corrected(r), analysis_has_null(r), r->n_layers, layers, H, r->n_orders, r->orders, values};
+        figure_data fd = {model_dir, analysis_corrected(r), analysis_bars(r), r->n_layers, layers, H, r->n_orders, r->orders, values};
         if (figures_write(out, &fd, warning, sizeof warning) != 0) fprintf(stderr, "softent: %s\n", warning);
         printf("\nresults: %s/analysis.json, %s/analysis.csv; figures: %s/layers.png, %s/plane_n*.png (and .svg)\n", out, out, out, out);
     }

@@ -89,6 +89,13 @@ void cli_json_number(cJSON *o, const char *name, double v)
     else cJSON_AddNullToObject(o, name);
 }
 
+void cli_json_interval(cJSON *o, const char *name, double lo, double hi)
+{
+    cJSON *pair = cJSON_AddArrayToObject(o, name);
+    cJSON_AddItemToArray(pair, isfinite(lo) ? cJSON_CreateNumber(lo) : cJSON_CreateNull());
+    cJSON_AddItemToArray(pair, isfinite(hi) ? cJSON_CreateNumber(hi) : cJSON_CreateNull());
+}
+
 int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
     char *end;

@@ -39,6 +39,8 @@ typedef struct cJSON cJSON;
 int cli_write_json(const char *path, cJSON *root);
 /* o[name] = v, or null when v is not finite: JSON has no NaN. */
 void cli_json_number(cJSON *o, const char *name, double v);
+/* An interval [lo, hi] as a two-element array, each null where undefined. */
+void cli_json_interval(cJSON *o, const char *name, double lo, double hi);
 
 int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
 int parse_f64(const char *s, double *out);

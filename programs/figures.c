@@ -65,7 +65,7 @@ int figures_render(const char *dir, const char *name, const char *body)
  * with a null +- 2 null sd on I), the plug-in dashed beside them in the
  * same colour. */
 static void measure_panels(char *body, size_t size, int n, const char *using, int col0, int n_orders, const int *orders,
-                           int corrected, int null)
+                           int corrected, int bars)
 {
     static const char *panels[] = {"complexity I(input n-gram; Z)", "expressivity I(output n-gram; Z)", "optimality I(out)/I(in)"};
     /* up to eight series a panel: a boxed key over the lines stays legible */
@@ -74,9 +74,12 @@ static void measure_panels(char *body, size_t size, int n, const char *using, in
         n += snprintf(body + n, size - (size_t)n, "set title '%s%s'\nplot ", panels[p], corrected ? "" : ", " PLUGIN_ONLY);
         for (int k = 0; k < n_orders; k++) {
             const int c = col0 + FIG_NV * k;
-            if (corrected && null && p < 2)
+            if (corrected && bars == FIG_BARS_NULL && p < 2)
                 n += snprintf(body + n, size - (size_t)n, "%s%s:%d:(2*$%d) with yerrorlines lw 2 lc %d title 'n = %d " CORRECTED " +- 2 null sd', ",
                               k ? ", " : "", using, c + FIG_IC_IN + p, c + FIG_SD_IN + p, k + 1, orders[k]);
+            else if (corrected && bars == FIG_BARS_INTERVAL && p < 2)
+                n += snprintf(body + n, size - (size_t)n, "%s%s:%d:%d:%d with yerrorlines lw 2 lc %d title 'n = %d " CORRECTED ", bootstrap interval', ",
+                              k ? ", " : "", using, c + FIG_IC_IN + p, c + FIG_LO_IN + 2 * p, c + FIG_HI_IN + 2 * p, k + 1, orders[k]);
             else if (corrected)
                 n += snprintf(body + n, size - (size_t)n, "%s%s:%d with linespoints lw 2 lc %d title 'n = %d " CORRECTED "', ",
                               k ? ", " : "", using, c + (p < 2 ? FIG_IC_IN + p : FIG_OPT_C), k + 1, orders[k]);
@@ -116,10 +119,17 @@ static int plane_plugin(char *body, size_t size, const char *file, int px, int c
     return snprintf(body, size, "     '%s' using %d:%d with lines lc rgb 'gray60' title '" PLUGIN_ONLY "', \\\n", file, px, px + 1);
 }
 
-/* Error bars of +- 2 null sd on the corrected points, and their line. */
-static int plane_errors(char *body, size_t size, int cx, int sx, int null)
+/* Error bars on the corrected points (+- 2 null sd, or the bootstrap
+ * interval; p is the order's first column), and their line. */
+static int plane_errors(char *body, size_t size, int cx, int p, int bars)
 {
-    if (!null) return 0;
+    if (bars == FIG_BARS_INTERVAL)
+        return snprintf(body, size,
+                        "     '' using %d:%d:%d:%d:%d:%d with xyerrorbars pt 0 lc rgb 'gray40' title 'bootstrap interval', \\\n"
+                        "     '' using %d:%d with lines lc rgb 'gray40' notitle, \\\n",
+                        cx, cx + 1, p + FIG_LO_IN, p + FIG_HI_IN, p + FIG_LO_OUT, p + FIG_HI_OUT, cx, cx + 1);
+    const int sx = p + FIG_SD_IN;
+    if (bars != FIG_BARS_NULL) return 0;
     return snprintf(body, size,
                     "     '' using %d:%d:(2*$%d):(2*$%d) with xyerrorbars pt 0 lc rgb 'gray40' title '+- 2 null sd', \\\n"
                     "     '' using %d:%d with lines lc rgb 'gray40' notitle, \\\n",
@@ -141,8 +151,9 @@ static int write_tsv(const char *dir, const char *name, const char *head, lead_f
     if (se_atomic_open(&a, path)) { snprintf(warning, warning_size, "%s: cannot write", path); return -1; }
     fprintf(a.f, "%s", head);
     for (int k = 0; k < n_orders; k++)
-        fprintf(a.f, "\tI_in%d\tI_out%d\toptimality%d\tIc_in%d\tIc_out%d\toptimality_c%d\tsd_in%d\tsd_out%d", orders[k],
-                orders[k], orders[k], orders[k], orders[k], orders[k], orders[k], orders[k]);
+        fprintf(a.f, "\tI_in%d\tI_out%d\toptimality%d\tIc_in%d\tIc_out%d\toptimality_c%d\tsd_in%d\tsd_out%d"
+                     "\tIc_in_lo%d\tIc_in_hi%d\tIc_out_lo%d\tIc_out_hi%d", orders[k],
+                orders[k], orders[k], orders[k], orders[k], orders[k], orders[k], orders[k], orders[k], orders[k], orders[k], orders[k]);
     fprintf(a.f, "\n");
     for (int i = 0; i < n_points; i++) {
         lead(a.f, i, data);
@@ -189,12 +200,12 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
                      "set multiplot layout 2,2 title '%s'\nset xlabel 'layer'\n%s"
                      "set title 'H(Z)'\nplot 'layers.tsv' using 1:2 with linespoints lw 2 notitle\n",
                      fd->title, fd->layers[fd->n_layers - 1] - fd->layers[0] <= 24 ? "set xtics 1\n" : "");
-    measure_panels(body, sizeof body, n, "'layers.tsv' using 1", 3, fd->n_orders, fd->orders, fd->corrected, fd->null);
+    measure_panels(body, sizeof body, n, "'layers.tsv' using 1", 3, fd->n_orders, fd->orders, fd->corrected, fd->bars);
     if (render(dir, "layers", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/layers", dir); return -1; }
 
     /* The information plane per order: one point a layer, the bound diagonal. */
     for (int k = 0; k < fd->n_orders; k++) {
-        const int p = 3 + FIG_NV * k, c = fd->corrected ? p + FIG_IC_IN : p, sd = p + FIG_SD_IN;
+        const int p = 3 + FIG_NV * k, c = fd->corrected ? p + FIG_IC_IN : p;
         n = snprintf(body, sizeof body,
                      "set datafile separator '\\t'\nset datafile missing 'NaN'\nset grid\nset size square\nset key top left\n"
                      "set title '%s: information plane, n = %d'\n"
@@ -207,7 +218,7 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
                       "plot x with lines dt 2 lc rgb 'gray40' title 'bound I(Y;Z) = I(X;Z)', \\\n",
                       fd->layers[0], fd->layers[fd->n_layers - 1] > fd->layers[0] ? fd->layers[fd->n_layers - 1] : fd->layers[0] + 1);
         n += plane_plugin(body + n, sizeof body - (size_t)n, "layers.tsv", p, fd->corrected);
-        n += plane_errors(body + n, sizeof body - (size_t)n, c, sd, fd->null);
+        n += plane_errors(body + n, sizeof body - (size_t)n, c, p, fd->bars);
         snprintf(body + n, sizeof body - (size_t)n,
                  "     '' using %d:%d:1 with points pt 7 ps 1.6 palette %s, \\\n"
                  "     '' using %d:%d:(sprintf('%%d', $1)) with labels offset 1,0.6 font ',9' notitle\n",
@@ -223,7 +234,7 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
 static int trajectory_plane(const char *dir, const trajectory_data *td, int k, const char *common)
 {
     char body[16384];
-    const int p = 4 + FIG_NV * k, c = td->corrected ? p + FIG_IC_IN : p, sd = p + FIG_SD_IN;
+    const int p = 4 + FIG_NV * k, c = td->corrected ? p + FIG_IC_IN : p;
     const long long s0 = (long long)td->steps[0], s1 = (long long)td->steps[td->n_points - 1];
     int n = snprintf(body, sizeof body,
                      "%sset size square\nset key top left\nset title '%s: information plane over training, n = %d (layer means)'\n"
@@ -233,7 +244,7 @@ static int trajectory_plane(const char *dir, const trajectory_data *td, int k, c
     n += snprintf(body + n, sizeof body - (size_t)n,
                   "set logscale cb\nset cblabel 'step'\nplot x with lines dt 2 lc rgb 'gray40' title 'bound I(Y;Z) = I(X;Z)', \\\n");
     n += plane_plugin(body + n, sizeof body - (size_t)n, "trajectory.tsv", p, td->corrected);
-    n += plane_errors(body + n, sizeof body - (size_t)n, c, sd, td->null);
+    n += plane_errors(body + n, sizeof body - (size_t)n, c, p, td->bars);
     snprintf(body + n, sizeof body - (size_t)n,
              "     '' using %d:%d:($1 > 0 ? $1 : 1) with points pt 7 ps 1.5 palette %s, \\\n"
              "     '' using ($1 == %lld ? $%d : NaN):%d with points pt 6 ps 3.5 lw 2 lc rgb 'black' title 'start (step %lld)', \\\n"
@@ -265,7 +276,7 @@ int figures_write_trajectory(const char *dir, const trajectory_data *td, char *w
                      "%sset multiplot layout 2,2 title '%s: layer means over training'\nset xlabel 'step'\nset logscale x\n"
                      "set title 'H(Z)'\nplot 'trajectory.tsv' using ($1 > 0 ? $1 : 1):2 with linespoints lw 2 notitle\n",
                      common, td->title);
-    measure_panels(body, sizeof body, n, "'trajectory.tsv' using ($1 > 0 ? $1 : 1)", 4, td->n_orders, td->orders, td->corrected, td->null);
+    measure_panels(body, sizeof body, n, "'trajectory.tsv' using ($1 > 0 ? $1 : 1)", 4, td->n_orders, td->orders, td->corrected, td->bars);
     if (render(dir, "trajectory", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/trajectory", dir); return -1; }
 
     int known_loss = 0;

@@ -9,14 +9,20 @@
 
 /* The values of one point (a layer, or a checkpoint's layer mean) per
  * order: plug-in I_in, I_out, optimality; the headline's corrected I_in,
- * I_out, optimality; the nulls' sds of I_in and I_out.  NaN where undefined
+ * I_out, optimality; the nulls' sds of I_in and I_out; the corrected I_in's
+ * and I_out's bootstrap intervals.  NaN where undefined
  * (no correction or no null run, I(in) <= 0). */
-enum { FIG_I_IN, FIG_I_OUT, FIG_OPT, FIG_IC_IN, FIG_IC_OUT, FIG_OPT_C, FIG_SD_IN, FIG_SD_OUT, FIG_NV };
+enum { FIG_I_IN, FIG_I_OUT, FIG_OPT, FIG_IC_IN, FIG_IC_OUT, FIG_OPT_C, FIG_SD_IN, FIG_SD_OUT,
+       FIG_LO_IN, FIG_HI_IN, FIG_LO_OUT, FIG_HI_OUT, FIG_NV };
+
+/* The error bars on the corrected I: none, +- 2 null sd, or the bootstrap
+ * interval (FIG_LO_* .. FIG_HI_*). */
+enum { FIG_BARS_NONE, FIG_BARS_NULL, FIG_BARS_INTERVAL };
 
 typedef struct {
     const char *title;
     int corrected;         /* corrected values lead, the plug-in beside them */
-    int null;              /* a null ran: +- 2 null sd bars on the corrected I */
+    int bars;              /* FIG_BARS_* on the corrected I */
     int n_layers;
     const int *layers;     /* [n_layers] layer indices */
     const double *H;       /* [n_layers] */
@@ -33,7 +39,7 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
 /* A training trajectory: the layer means of each checkpoint. */
 typedef struct {
     const char *title;
-    int corrected, null;       /* as figure_data's */
+    int corrected, bars;       /* as figure_data's */
     int n_points;
     const int64_t *steps;      /* [n_points] ascending */
     const double *H;           /* [n_points] */

@@ -106,12 +106,39 @@ typedef struct {
     double thr_rise, thr_fall;
 } reading;
 
-/* The noise between two checkpoints: 2 x sqrt(sd_a^2 + sd_b^2) of the
- * nulls' sds.  It is the null's spread, not a confidence interval (those
- * come with the bootstrap); NaN without a null. */
-static double noise(const double *sd, int a, int b)
+/* What a change between two checkpoints is judged against. */
+enum { NOISE_NONE, NOISE_NULL, NOISE_HALFWIDTH, NOISE_PAIRED };
+
+typedef struct {
+    int kind;
+    const double *sd;          /* [n] nulls' sds (NULL), intervals' half-widths (HALFWIDTH) */
+    const double *const *rep;  /* [n] the series' bootstrap replicates (PAIRED) */
+    const double *fixed;       /* [n] the correction's own sd, outside the replicates (PAIRED) */
+    int B;
+    double level;
+    double *scratch;           /* [B] */
+} series_noise;
+
+/* How far v[a] - v[b] must exceed 0 to count: with a null 2 x sqrt(sd_a^2 +
+ * sd_b^2) of the nulls' sds (their spread, not a confidence interval); with
+ * the bootstrap, the lower half of the interval of the difference, from
+ * replicates paired across checkpoints (the same documents reweighted), so
+ * the change counts exactly when its interval excludes 0; with intervals
+ * alone, their half-widths in quadrature. */
+static double threshold(const series_noise *z, const double *v, int a, int b)
 {
-    return 2 * sqrt(sd[a] * sd[a] + sd[b] * sd[b]);
+    switch (z->kind) {
+    case NOISE_NULL: return 2 * sqrt(z->sd[a] * z->sd[a] + z->sd[b] * z->sd[b]);
+    case NOISE_HALFWIDTH: return sqrt(z->sd[a] * z->sd[a] + z->sd[b] * z->sd[b]);
+    case NOISE_PAIRED: {
+        const double d = v[a] - v[b];
+        double lo, hi;
+        for (int i = 0; i < z->B; i++) z->scratch[i] = z->rep[a][i] - z->rep[b][i];
+        softent_interval(z->scratch, z->B, d, z->level, sqrt(z->fixed[a] * z->fixed[a] + z->fixed[b] * z->fixed[b]), &lo, &hi);
+        return d - lo;
+    }
+    }
+    return NAN;
 }
 
 /* Fit, then compress, judged against the peak rather than the first
@@ -121,15 +148,15 @@ static double noise(const double *sd, int a, int b)
  * checkpoint; it must stand above the low point before it, and the end
  * below it, by more than the noise, while validation loss (when known)
  * still falls. */
-static reading judge(const double *v, const double *sd, const double *loss, int n)
+static reading judge(const double *v, const series_noise *z, const double *loss, int n)
 {
     reading r = {V_NO_PEAK, 0, 1, NAN, NAN};
     for (int i = 2; i < n; i++)
         if (v[i] > v[r.peak]) r.peak = i;
     for (int i = 1; i < r.peak; i++)
         if (v[i] < v[r.trough]) r.trough = i;
-    if (!isfinite(sd[0])) { r.verdict = V_NO_NOISE; return r; }
-    r.thr_rise = noise(sd, r.peak, r.trough), r.thr_fall = noise(sd, r.peak, n - 1);
+    r.thr_rise = threshold(z, v, r.peak, r.trough), r.thr_fall = threshold(z, v, r.peak, n - 1);
+    if (!isfinite(r.thr_rise) || !isfinite(r.thr_fall)) { r.verdict = V_NO_NOISE; return r; }
     if (v[r.peak] <= v[r.trough]) r.verdict = V_NO_PEAK;
     else if (r.peak == n - 1) r.verdict = V_PEAK_AT_END;
     else if (v[r.peak] - v[r.trough] <= r.thr_rise) r.verdict = V_RISE_NOISE;
@@ -162,7 +189,8 @@ static void say_verdict(FILE *f, const reading *r, const double *v, const double
         else fprintf(f, " (validation loss unknown: no loss.csv).");
         break;
     case V_NO_NOISE:
-        fprintf(f, "No verdict: without a null there is no noise estimate to judge a fall against (use --null R).");
+        fprintf(f, "No verdict: without a bootstrap or a null there is no noise estimate to judge a fall against "
+                   "(use --bootstrap B or --null R).");
         break;
     case V_NO_PEAK:
         fprintf(f, "No compression phase: complexity never rose above its value at step %lld (an untrained model's random "
@@ -194,11 +222,15 @@ static void compressing_layers(FILE *f, const checkpoint *ck, int n, int k, cons
     int found = 0;
     fprintf(f, " Layers that compress (n = %d):", r0->orders[k]);
     for (int s = 0; s < r0->n_layers; s++) {
+        /* a layer's own replicates are not kept: with the bootstrap its
+         * intervals' half-widths combine, unpaired (wider: conservative) */
+        series_noise z = {.kind = r0->bootstrap > 0 ? NOISE_HALFWIDTH : analysis_has_null(r0) ? NOISE_NULL : NOISE_NONE, .sd = sd};
         for (int i = 0; i < n; i++) {
             const softent_labelset_measures *m = &ck[i].result.layers[s].in[k];
-            v[i] = analysis_headline(m), sd[i] = m->null_perms > 0 ? m->mi_null_sd : NAN;
+            v[i] = analysis_headline(m);
+            sd[i] = z.kind == NOISE_HALFWIDTH ? (m->mi_corrected_hi - m->mi_corrected_lo) / 2 : m->null_perms > 0 ? m->mi_null_sd : NAN;
         }
-        reading r = judge(v, sd, loss, n);
+        reading r = judge(v, &z, loss, n);
         if (r.verdict == V_COMPRESS) fprintf(f, "%s %d", found++ ? "," : "", r0->layers[s].layer);
     }
     fprintf(f, "%s.", found ? "" : " none");
@@ -210,12 +242,16 @@ static void summary_head(FILE *f, const softent_analysis_result *r0, int n)
         fprintf(f, "Read from the headline values, %s; plug-in values beside them in the table.\n", analysis_basis(r0));
     else
         fprintf(f, "Read from plug-in values (--correction none: biased upward).\n");
-    if (analysis_has_null(r0))
+    if (r0->bootstrap > 0)
+        fprintf(f, "Compression: complexity rises to a peak, then falls, each change's %g%% bootstrap interval (over documents,\n"
+                   "%d replicates paired across checkpoints) excluding 0, while validation loss still falls. \"noise\" below\n"
+                   "is the lower half-width of the change's interval.\n", 100 * r0->level, r0->bootstrap);
+    else if (analysis_has_null(r0))
         fprintf(f, "Compression: complexity rises to a peak, then falls by more than 2 x sqrt(sd_peak^2 + sd_end^2) of the\n"
                    "layer-mean sds of a %d-permutation null (the null's spread, not a confidence interval), while validation\n"
                    "loss still falls.\n", r0->layers[0].in[0].null_perms);
     else
-        fprintf(f, "No null run: no noise estimate to judge changes against (use --null R).\n");
+        fprintf(f, "No bootstrap and no null: no noise estimate to judge changes against (use --bootstrap B or --null R).\n");
     if (n < 2) fprintf(f, "A single checkpoint: no trajectory, so no conclusion about fitting or compression.\n");
 }
 
@@ -228,22 +264,27 @@ static void summarise(FILE *f, const softent_analysis_result *r0, const checkpoi
     summary_head(f, r0, n);
     if (n < 2) return;
     const int corrected = analysis_corrected(r0);
-    double *buf = malloc((size_t)n * 5 * sizeof *buf);
-    if (!buf) return;
-    double *in = buf, *out = buf + n, *sd = buf + 2 * n, *loss = buf + 3 * n, *tmp = buf + 4 * n;
+    const int B = r0->bootstrap;
+    double *buf = malloc((size_t)(n * 6 + B) * sizeof *buf);
+    const double **rep = malloc((size_t)n * sizeof *rep);
+    if (!buf || !rep) { free(buf); free(rep); return; }
+    double *in = buf, *out = buf + n, *sd = buf + 2 * n, *loss = buf + 3 * n, *tmp = buf + 4 * n, *fixed = buf + 5 * n;
     for (int k = 0; k < r0->n_orders; k++) {
+        series_noise z = {B > 0 ? NOISE_PAIRED : analysis_has_null(r0) ? NOISE_NULL : NOISE_NONE, sd, rep, fixed, B, r0->level, buf + 6 * n};
         for (int i = 0; i < n; i++) {
             const softent_analysis_result *r = &ck[i].result;
             in[i] = corrected ? r->mean_in_corrected[k] : r->mean_in[k];
             out[i] = corrected ? r->mean_out_corrected[k] : r->mean_out[k];
             sd[i] = r->mean_in_null_sd[k], loss[i] = ck[i].val_loss;
+            rep[i] = B > 0 ? softent_analysis_replicates(r, k, 0) : NULL;
+            fixed[i] = r->mean_in_fixed_sd[k];
         }
         fprintf(f, "n = %d: complexity I(X;Z) ", r0->orders[k]);
         describe(f, in, ck, n);
         fprintf(f, "; expressivity I(Y;Z) ");
         describe(f, out, ck, n);
         fprintf(f, ".\n  ");
-        reading rd = judge(in, sd, loss, n);
+        reading rd = judge(in, &z, loss, n);
         say_verdict(f, &rd, in, loss, ck, n);
         if (corrected) compressing_layers(f, ck, n, k, loss, tmp, sd);
         const double opt = corrected ? ck[n - 1].result.mean_opt_corrected[k] : ck[n - 1].result.mean_opt[k];
@@ -251,6 +292,7 @@ static void summarise(FILE *f, const softent_analysis_result *r0, const checkpoi
         else fprintf(f, " Optimality at the end: n/a (I(in) <= 0).\n");
     }
     free(buf);
+    free(rep);
 }
 
 static int write_trajectory_json(const analysis_options *o, const char *source, const char *corpus_path, const char *path,
@@ -311,11 +353,13 @@ static int write_figures(const char *source, const char *out, const checkpoint *
             v[FIG_IC_IN] = r->mean_in_corrected[k], v[FIG_IC_OUT] = r->mean_out_corrected[k];
             v[FIG_OPT_C] = r->mean_opt_corrected[k];
             v[FIG_SD_IN] = r->mean_in_null_sd[k], v[FIG_SD_OUT] = r->mean_out_null_sd[k];
+            v[FIG_LO_IN] = r->mean_in_corrected_lo[k], v[FIG_HI_IN] = r->mean_in_corrected_hi[k];
+            v[FIG_LO_OUT] = r->mean_out_corrected_lo[k], v[FIG_HI_OUT] = r->mean_out_corrected_hi[k];
         }
     }
     if (!rc) {
         char warning[1024];
-        trajectory_data td = {source, analysis_corrected(r0), analysis_has_null(r0), n, steps, H, loss, r0->n_orders, r0->orders, values};
+        trajectory_data td = {source, analysis_corrected(r0), analysis_bars(r0), n, steps, H, loss, r0->n_orders, r0->orders, values};
         if (figures_write_trajectory(out, &td, warning, sizeof warning) != 0) fprintf(stderr, "softent: %s\n", warning);
     }
     free(steps);
@@ -345,7 +389,9 @@ static void print_table(const char *source, const char *corpus_path, const softe
         undefined += analysis_table_row(stdout, &ck[i].result, -1);
     }
     printf("(layer means over layers >= 1; entropies are fractions of log m)\n");
-    analysis_table_notes(stdout, r0, undefined);
+    char which[64];
+    snprintf(which, sizeof which, " at the last checkpoint (step %lld)", (long long)ck[n - 1].step);
+    analysis_table_notes(stdout, &ck[n - 1].result, undefined, which);
     printf("\n");
 }
 

@@ -11,7 +11,7 @@ mkdir -p "$out"
 # digits.csv.gz: 64 pixel columns, then the digit
 zcat "$DIGITS" | cut -d, -f1-64 > "$out/pixels.csv"
 zcat "$DIGITS" | cut -d, -f65 > "$out/digit.csv"
-build/softent estimate "$out/pixels.csv" --labels digit="$out/digit.csv" --null 200 \
+build/softent estimate "$out/pixels.csv" --labels digit="$out/digit.csv" --null 200 --bootstrap 200 \
     --json "$out/result.json" --csv "$out/result.csv"
 echo
 echo "results: $out/result.json, $out/result.csv"

@@ -43,7 +43,7 @@ rm -rf "$OUT/run"
 
 echo "== 4/4 tracing the checkpoints on the held-out chapters"
 mkdir -p "$OUT/report"
-"$SOFTENT" trace "$OUT/run" "$OUT/analysis.txt" --out "$OUT/report" --ngrams 1,2,3 --max-length 128 --null 20 \
+"$SOFTENT" trace "$OUT/run" "$OUT/analysis.txt" --out "$OUT/report" --ngrams 1,2,3 --max-length 128 --null 20 --bootstrap 100 \
     > "$OUT/report/trace.txt"
 cat "$OUT/report/trace.txt"
 

@@ -47,7 +47,8 @@ softent $(build/softent --version | cut -d' ' -f2) main job, $(date -u +%Y-%m-%d
   ${first_loss} to ${last_loss} nats/token (\`run/loss.csv\`).
 - **Analysis**: \`softent trace\` on the held-out chapters,
   the first 128 tokens of each, every layer of every checkpoint with the same 100 reference points; input and
-  output n-grams of orders 1-3; a 20-permutation null. Points are layer means
+  output n-grams of orders 1-3; a 20-permutation null and a 100-replicate
+  Poisson bootstrap over the held-out chapters. Points are layer means
   over layers 1..L (the embedding layer is left out).
 
 ## What came out
@@ -56,8 +57,9 @@ Every number below leads with the **bias-corrected** information: each label
 value's entropy raised by its bias curve J(n), measured from the values' own
 running means (softent's default correction, checked against ground truth in
 docs/statistics.md); the plug-in value, biased upward, stands beside it. A
-20-permutation null gives the p-values and the noise scale the summary
-judges changes against. The summary softent wrote (\`summary.txt\`), read from the corrected
+100-replicate bootstrap over chapters gives the intervals (error bars in the
+figures) that the summary judges changes against; a 20-permutation null gives
+the p-values. The summary softent wrote (\`summary.txt\`), read from the corrected
 layer means:
 
 \`\`\`
@@ -112,10 +114,10 @@ $(sed -n '/^ *\(corrected (\|plug-in (\)/,/^$/p' "$R/trace.txt")
   is in trajectory.json beside it: the permutation null over-corrects for
   rare values (values' rows spread less than the pool's), so it errs low.
 - **Compression is judged against the peak**, not the first checkpoint:
-  complexity must rise to a peak and then fall by more than
-  2 x sqrt(sd_peak^2 + sd_end^2) of the layer-mean null sds while the
-  validation loss still falls. That threshold is the null's spread, not a
-  confidence interval; a smaller difference is reported as within noise.
+  complexity must rise to a peak and then fall, each change's 95% bootstrap
+  interval (replicates paired across checkpoints: the same chapters
+  reweighted) excluding 0, while the validation loss still falls; a smaller
+  change is reported as within noise.
 - \`trajectory.json\` has, for every layer of every checkpoint, the null
   (mean, sd, p-value, I - null mean), the curve-corrected I and optimality, and the
   context-width differences I(n) - I(n-1).

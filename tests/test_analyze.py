@@ -329,6 +329,53 @@ def check_plugin_table_is_labelled():
         raise Fail(f"plug-in row {pl}")
 
 
+def check_bootstrap_outputs():
+    """--bootstrap: every interval holds its value (per layer and set, layer
+    means, optimality); the table lists the layer means' intervals; CSV
+    rows carry them; the same run at 1 and 2 threads gives the same
+    intervals (to the forward pass's rounding); no NaN anywhere."""
+    d = model("gpt2")
+    got = []
+    for threads in (1, 2):
+        out = tmp(f"out_boot{threads}")
+        p = run("analyze", d, tmp("corpus.txt"), "--out", out, "--ngrams", "1,2", "--max-length", 48, "--bins", 32,
+                "--bootstrap", 40, "--null", 5, threads=threads)
+        no_nan(p.stdout, os.path.join(out, "analysis.json"), os.path.join(out, "analysis.csv"))
+        with open(os.path.join(out, "analysis.json")) as f:
+            got.append(json.load(f))
+    r = got[0]
+    if "95% intervals of the corrected layer means" not in p.stdout or r["bootstrap"]["replicates"] != 40:
+        raise Fail("the table and JSON must say the bootstrap ran")
+    for l in r["layers"]:
+        lo, hi = l["H_interval"]
+        if not lo <= l["H"] <= hi:
+            raise Fail(f"layer {l['layer']} H {l['H']} outside [{lo}, {hi}]")
+        for o in l["orders"]:
+            for io in ("in", "out"):
+                s = o[io]
+                for key, est in (("I_corrected", s["I_corrected"]), ("I", s["I"]), ("H", s["H"])):
+                    lo, hi = s["interval"][key]
+                    if not lo <= est <= hi:
+                        raise Fail(f"layer {l['layer']} {io}{o['n']} {key} {est} outside [{lo}, {hi}]")
+    for o in r["layer_mean"]["orders"]:
+        for key in ("I_in_corrected", "I_out_corrected", "optimality_corrected"):
+            lo, hi = o[key + "_interval"]
+            if o[key] is not None and not lo <= o[key] <= hi:
+                raise Fail(f"layer mean {key} {o[key]} outside [{lo}, {hi}]")
+    # the forward pass rounds differently with the thread count (~1e-9);
+    # the intervals must follow, not jump (a replicate stream tied to the
+    # thread count would move them by their own width)
+    for a, b in zip(got[0]["layer_mean"]["orders"], got[1]["layer_mean"]["orders"]):
+        for key in ("I_in_corrected_interval", "optimality_corrected_interval"):
+            if max(abs(x - y) for x, y in zip(a[key], b[key])) > 1e-6:
+                raise Fail(f"{key} depends on the thread count: {a[key]} vs {b[key]}")
+    with open(os.path.join(tmp("out_boot1"), "analysis.csv")) as f:
+        measures = {row["measure"] for row in csv.DictReader(f)}
+    for m in ("I_corrected_lo", "I_corrected_hi", "optimality_corrected_lo"):
+        if m not in measures:
+            raise Fail(f"no {m} rows in analysis.csv")
+
+
 def check_bad_input():
     d = model("gpt2")
     empty = tmp("empty.txt")

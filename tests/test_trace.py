@@ -164,6 +164,35 @@ def check_verdict_on_constructed_series():
             raise Fail(f"{[os.path.basename(o) for o in order]}: want '{words}': {v}")
 
 
+def check_bootstrap_judges_changes():
+    """With --bootstrap the changes are judged by their intervals, from
+    replicates paired across checkpoints: 8, 1, 8 still fits then
+    compresses; the fall's noise is below the two checkpoints' own
+    half-widths in quadrature (pairing the same documents removes their
+    shared noise); and every interval in trajectory.json holds its value."""
+    train_run()
+    s1, s8 = os.path.join(RUN, "step-1"), os.path.join(RUN, "step-8")
+    _, summary, t = trace_text(tmp("trace_boot"), s8, s1, s8, null=0, extra=("--bootstrap", 60))
+    v = verdict(summary)
+    if "bootstrap interval" not in summary or not v.strip().startswith("Fit, then compress"):
+        raise Fail(f"8, 1, 8 with --bootstrap: {summary}")
+    means = [c["layer_mean"]["orders"][0] for c in t["checkpoints"]]
+    hw = [(m["I_in_corrected_interval"][1] - m["I_in_corrected_interval"][0]) / 2 for m in means]
+    fall = float(v.split("(noise ")[2].split(")")[0])
+    if not 0 < fall < math.sqrt(hw[1] ** 2 + hw[2] ** 2):
+        raise Fail(f"paired noise {fall} vs unpaired {math.sqrt(hw[1] ** 2 + hw[2] ** 2)}")
+    for c in t["checkpoints"]:
+        for m in c["layer_mean"]["orders"]:
+            lo, hi = m["I_in_corrected_interval"]
+            if not lo <= m["I_in_corrected"] <= hi:
+                raise Fail(f"step {c['step']}: {m['I_in_corrected']} outside [{lo}, {hi}]")
+        for l in c["layers"]:
+            for o in l["orders"]:
+                lo, hi = o["in"]["interval"]["I_corrected"]
+                if not lo <= o["in"]["I_corrected"] <= hi:
+                    raise Fail(f"layer {l['layer']}: {o['in']['I_corrected']} outside [{lo}, {hi}]")
+
+
 def check_bad_runs():
     train_run()
     os.makedirs(tmp("empty-run"), exist_ok=True)

@@ -188,6 +188,12 @@ static int count_labels(softent_analysis_corpus *c)
     int64_t *in = malloc(scratch * sizeof *in), *out = malloc(scratch * sizeof *out);
     if (!in || !out) rc = SOFTENT_E_NOMEM;
     for (int k = 0; k < c->p.n_orders && !rc; k++) rc = count_order(c, c->p.orders[k], in, out);
+    /* the bootstrap resamples documents: each position's group is its document */
+    for (int64_t i = 0; i < c->info.docs_used && !rc && p.bootstrap > 0; i++) {
+        const int64_t npos = softent_ngram_positions(c->docs[i].n, c->n_max);
+        for (int64_t t = 0; t < npos; t++) in[t] = i;
+        rc = softent_acc_count_groups(c->labels, in, npos);
+    }
     free(in);
     free(out);
     return rc == SOFTENT_E_NOMEM ? se_fail(rc, "out of memory counting labels") : rc;

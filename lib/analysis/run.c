@@ -131,6 +131,29 @@ static void free_feed(feed *f)
     free(f->slot_of_layer);
 }
 
+/* Layer `l`'s bootstrap: the interval of each corrected optimality, and
+ * (for layers >= 1) its replicates added into r->replicates for the means. */
+static void collect_replicates(softent_acc *acc, softent_analysis_layer *l, softent_analysis_result *r, double *in, double *out)
+{
+    const int B = r->bootstrap;
+    for (int k = 0; k < r->n_orders; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "in%d", r->orders[k]);
+        softent_acc_replicates(acc, softent_acc_find_labelset(acc, name), 2, in);
+        snprintf(name, sizeof name, "out%d", r->orders[k]);
+        softent_acc_replicates(acc, softent_acc_find_labelset(acc, name), 2, out);
+        double *sum_in = r->replicates + (int64_t)(2 * k) * B, *sum_out = sum_in + B;
+        for (int b = 0; b < B; b++) {
+            if (l->layer > 0) sum_in[b] += in[b], sum_out[b] += out[b];
+            out[b] = softent_optimality(out[b], in[b]);
+        }
+        const softent_labelset_measures *mi = &l->in[k], *mo = &l->out[k];
+        softent_interval(out, B, l->optimality_corrected[k], r->level,
+                         softent_ratio_sd(mo->mi_corrected, mi->mi_corrected, mo->mi_corrected_fixed_sd, mi->mi_corrected_fixed_sd),
+                         &l->opt_corrected_lo[k], &l->opt_corrected_hi[k]);
+    }
+}
+
 static void collect_layer(const softent_analysis_corpus *c, softent_acc *acc, int layer, softent_analysis_result *r)
 {
     softent_analysis_layer *l = &r->layers[r->n_layers++];
@@ -138,6 +161,7 @@ static void collect_layer(const softent_analysis_corpus *c, softent_acc *acc, in
     softent_acc_summary(acc, &sum);
     l->layer = layer;
     l->H = sum.H;
+    l->H_lo = sum.H_lo, l->H_hi = sum.H_hi;
     l->rows = sum.rows;
     r->eps = sum.eps;
     for (int k = 0; k < c->p.n_orders; k++) {
@@ -149,7 +173,38 @@ static void collect_layer(const softent_analysis_corpus *c, softent_acc *acc, in
         l->in[k].name = l->out[k].name = NULL; /* they die with the accumulators */
         l->optimality[k] = softent_optimality(l->out[k].mi, l->in[k].mi);
         l->optimality_corrected[k] = l->in[k].correction != SOFTENT_CORRECT_NONE ? softent_optimality(l->out[k].mi_corrected, l->in[k].mi_corrected) : NAN;
+        l->opt_corrected_lo[k] = l->opt_corrected_hi[k] = NAN;
     }
+    double *scratch = r->bootstrap ? malloc((size_t)r->bootstrap * 2 * sizeof *scratch) : NULL;
+    if (scratch) collect_replicates(acc, l, r, scratch, scratch + r->bootstrap);
+    free(scratch);
+}
+
+/* The layer means' intervals from the summed replicates (made means here). */
+static void mean_intervals(softent_analysis_result *r)
+{
+    for (int k = 0; k < r->n_orders; k++) {
+        r->mean_in_corrected_lo[k] = r->mean_in_corrected_hi[k] = r->mean_out_corrected_lo[k] = r->mean_out_corrected_hi[k] = NAN;
+        r->mean_opt_corrected_lo[k] = r->mean_opt_corrected_hi[k] = NAN;
+    }
+    const int B = r->bootstrap;
+    if (!r->replicates || r->n_mean == 0) return;
+    double *opt = malloc((size_t)B * sizeof *opt);
+    if (!opt) return;
+    for (int k = 0; k < r->n_orders; k++) {
+        double *in = r->replicates + (int64_t)(2 * k) * B, *out = in + B;
+        for (int b = 0; b < B; b++) {
+            in[b] /= r->n_mean, out[b] /= r->n_mean;
+            opt[b] = softent_optimality(out[b], in[b]);
+        }
+        const double sd_in = r->mean_in_fixed_sd[k], sd_out = r->mean_out_fixed_sd[k];
+        softent_interval(in, B, r->mean_in_corrected[k], r->level, sd_in, &r->mean_in_corrected_lo[k], &r->mean_in_corrected_hi[k]);
+        softent_interval(out, B, r->mean_out_corrected[k], r->level, sd_out, &r->mean_out_corrected_lo[k], &r->mean_out_corrected_hi[k]);
+        softent_interval(opt, B, r->mean_opt_corrected[k], r->level,
+                         softent_ratio_sd(r->mean_out_corrected[k], r->mean_in_corrected[k], sd_out, sd_in),
+                         &r->mean_opt_corrected_lo[k], &r->mean_opt_corrected_hi[k]);
+    }
+    free(opt);
 }
 
 /* The means over layers >= 1: the embedding layer is left out, as in the
@@ -165,6 +220,7 @@ static void layer_means(softent_analysis_result *r)
             r->mean_in[k] += l->in[k].mi, r->mean_out[k] += l->out[k].mi;
             r->mean_in_corrected[k] += l->in[k].mi_corrected, r->mean_out_corrected[k] += l->out[k].mi_corrected;
             r->mean_in_null_sd[k] += l->in[k].mi_null_sd, r->mean_out_null_sd[k] += l->out[k].mi_null_sd;
+            r->mean_in_fixed_sd[k] += l->in[k].mi_corrected_fixed_sd, r->mean_out_fixed_sd[k] += l->out[k].mi_corrected_fixed_sd;
         }
     }
     const int null = r->n_layers > 0 && r->layers[0].in[0].null_perms > 0;
@@ -177,6 +233,7 @@ static void layer_means(softent_analysis_result *r)
         r->mean_opt[k] = softent_optimality(r->mean_out[k], r->mean_in[k]);
         r->mean_in_corrected[k] = corrected ? r->mean_in_corrected[k] / n : NAN;
         r->mean_out_corrected[k] = corrected ? r->mean_out_corrected[k] / n : NAN;
+        r->mean_in_fixed_sd[k] /= n, r->mean_out_fixed_sd[k] /= n;
         r->mean_in_null_sd[k] = null ? r->mean_in_null_sd[k] / n : NAN;
         r->mean_out_null_sd[k] = null ? r->mean_out_null_sd[k] / n : NAN;
         r->mean_opt_corrected[k] = corrected ? softent_optimality(r->mean_out_corrected[k], r->mean_in_corrected[k]) : NAN;
@@ -196,11 +253,18 @@ int softent_analysis_run(softent_model *model, const softent_analysis_corpus *c,
     if (!rc) rc = forward_all(&f, model, progress, user);
     for (int s = 0; s < n_sel && !rc; s++) rc = softent_acc_finish(f.acc[s]);
     if (!rc && !(out->layers = calloc((size_t)n_sel, sizeof *out->layers))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
+    out->level = c->p.params.level;
+    if (!rc && c->p.params.bootstrap > 0 && c->p.params.correction != SOFTENT_CORRECT_NONE) {
+        out->bootstrap = c->p.params.bootstrap;
+        if (!(out->replicates = calloc((size_t)(2 * c->p.n_orders * out->bootstrap), sizeof *out->replicates)))
+            rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
+    }
     if (!rc) {
         out->n_orders = c->p.n_orders;
         memcpy(out->orders, c->p.orders, sizeof out->orders);
         for (int s = 0; s < n_sel; s++) collect_layer(c, f.acc[s], sel[s], out);
         layer_means(out);
+        mean_intervals(out);
     }
     free_feed(&f);
     return rc;
@@ -209,5 +273,6 @@ int softent_analysis_run(softent_model *model, const softent_analysis_corpus *c,
 void softent_analysis_result_free(softent_analysis_result *r)
 {
     free(r->layers);
+    free(r->replicates);
     memset(r, 0, sizeof *r);
 }

@@ -48,7 +48,7 @@ typedef struct {
     int64_t n_dropped;   /* values under min_count or SOFTENT_NO_LABEL */
 } se_labels;
 
-typedef struct {
+typedef struct se_labelset {
     char *name;
     se_labels *lab;      /* counts and slots, maybe shared */
     double *value_h;     /* [n_values] H(p_i) of a singleton's row, NaN if

@@ -31,7 +31,7 @@ int softent_acc_summary(const softent_acc *acc, softent_summary *out)
     out->H = se_entropy(acc->total, acc->m);
     out->n_labelsets = acc->n_sets;
     out->bootstrap = acc->boot_H ? acc->p.bootstrap : 0;
-    se_interval(acc->boot_H, out->bootstrap, out->H, acc->p.level, &out->H_lo, &out->H_hi);
+    se_interval(acc->boot_H, out->bootstrap, out->H, acc->p.level, 0, &out->H_lo, &out->H_hi);
     return SOFTENT_OK;
 }
 
@@ -157,6 +157,8 @@ int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measu
 static void intervals(const softent_acc *acc, int set, softent_labelset_measures *out)
 {
     out->H_lo = out->H_hi = out->mi_lo = out->mi_hi = out->mi_corrected_lo = out->mi_corrected_hi = NAN;
+    out->mi_corrected_fixed_sd = out->correction == SOFTENT_CORRECT_CURVE ? se_curve_sd(acc, &acc->sets[set])
+                               : out->correction == SOFTENT_CORRECT_NULL ? out->mi_null_sd / sqrt((double)out->null_perms) : 0;
     const int B = acc->sets[set].rep.boot ? acc->p.bootstrap : 0;
     out->bootstrap = B;
     if (B == 0) return;
@@ -164,11 +166,11 @@ static void intervals(const softent_acc *acc, int set, softent_labelset_measures
     if (!v) return;
     const double level = acc->p.level;
     softent_acc_replicates(acc, set, SE_BOOT_H, v);
-    se_interval(v, B, out->H, level, &out->H_lo, &out->H_hi);
+    se_interval(v, B, out->H, level, 0, &out->H_lo, &out->H_hi);
     softent_acc_replicates(acc, set, SE_BOOT_MI, v);
-    se_interval(v, B, out->mi, level, &out->mi_lo, &out->mi_hi);
+    se_interval(v, B, out->mi, level, 0, &out->mi_lo, &out->mi_hi);
     softent_acc_replicates(acc, set, 2, v);
-    se_interval(v, B, out->mi_corrected, level, &out->mi_corrected_lo, &out->mi_corrected_hi);
+    se_interval(v, B, out->mi_corrected, level, out->mi_corrected_fixed_sd, &out->mi_corrected_lo, &out->mi_corrected_hi);
     free(v);
 }
 
@@ -202,9 +204,9 @@ int softent_acc_replicates_H(const softent_acc *acc, double *out)
     return SOFTENT_OK;
 }
 
-void softent_interval(const double *v, int n, double est, double level, double *lo, double *hi)
+void softent_interval(const double *v, int n, double est, double level, double extra_sd, double *lo, double *hi)
 {
-    se_interval(v, n, est, level, lo, hi);
+    se_interval(v, n, est, level, extra_sd, lo, hi);
 }
 
 /* The permutation null: its mean and sd, the corrected I and the p-value. */

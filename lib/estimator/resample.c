@@ -5,6 +5,7 @@
 
 #include "accumulator.h"
 #include "common/error.h"
+#include "common/fastmath.h"
 #include "common/hash.h"
 #include "common/threads.h"
 #include "permute.h"
@@ -55,7 +56,19 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-void se_interval(const double *v, int n, double est, double level, double *lo, double *hi)
+/* The standard normal quantile at p in (0, 1), by bisection on erfc. */
+static double normal_quantile(double p)
+{
+    double a = -40, b = 40;
+    for (int i = 0; i < 200; i++) {
+        double mid = (a + b) / 2;
+        if (0.5 * erfc(-mid / M_SQRT2) < p) a = mid;
+        else b = mid;
+    }
+    return (a + b) / 2;
+}
+
+void se_interval(const double *v, int n, double est, double level, double extra_sd, double *lo, double *hi)
 {
     *lo = *hi = NAN;
     double *s = malloc((size_t)(n > 0 ? n : 1) * sizeof *s);
@@ -76,16 +89,31 @@ void se_interval(const double *v, int n, double est, double level, double *lo, d
         }
         *lo = est + q[0] - mean;
         *hi = est + q[1] - mean;
+        if (extra_sd > 0 && isfinite(extra_sd)) {
+            /* an independent normal part of the noise: half-widths add in
+             * quadrature with its z * sd */
+            const double z = normal_quantile(1 - a) * extra_sd;
+            *lo = est - sqrt((est - *lo) * (est - *lo) + z * z);
+            *hi = est + sqrt((*hi - est) * (*hi - est) + z * z);
+        }
     }
     free(s);
+}
+
+/* dst += w p over m bins (a row's share of its value's sum). */
+SE_HOT static void add_row(double *restrict dst, const float *restrict p, double w, int64_t m)
+{
+    for (int64_t j = 0; j < m; j++) dst[j] += w * (double)p[j];
 }
 
 /* One replicate's sums for label set s: row i contributes weight[i] times
  * its p to the slot of its label, read through src[i] (a permuted row) or
  * directly.  Threads own slots (s % T) and columns of the totals, so the
- * sums do not depend on the thread count. */
+ * sums do not depend on the thread count.  A set that drops no value keeps
+ * every row, so its totals are the replicate's `shared` ones (or, for a
+ * permutation, the real ones), copied rather than summed again. */
 static void fill(se_sums *buf, const softent_acc *acc, const se_labelset *s, const int64_t *src, const int32_t *weight,
-                 int64_t n)
+                 int64_t n, const se_sums *shared)
 {
     const int64_t m = acc->m, n_stored = s->lab->n_stored;
     const se_rowstore *rs = &acc->rowstore;
@@ -99,7 +127,11 @@ static void fill(se_sums *buf, const softent_acc *acc, const se_labelset *s, con
             memset(buf->sums + slot * m, 0, (size_t)m * sizeof *buf->sums);
             buf->seen[slot] = 0;
         }
-        for (int64_t j = j0; j < j1; j++) buf->kept_total[j] = buf->kept_sq[j] = 0;
+        for (int64_t j = j0; j < j1; j++) {
+            buf->kept_total[j] = shared ? shared->kept_total[j] : 0;
+            buf->kept_sq[j] = shared ? shared->kept_sq[j] : 0;
+        }
+        const int64_t cj0 = shared ? j1 : j0; /* no columns to sum with shared totals */
         for (int64_t i = 0; i < n; i++) {
             const int64_t w = weight ? weight[i] : 1;
             if (!rs->ok[i] || w == 0) continue;
@@ -107,11 +139,10 @@ static void fill(se_sums *buf, const softent_acc *acc, const se_labelset *s, con
             if (slot == SLOT_DROPPED) continue;
             const float *p = rs->p + i * m;
             if (slot >= 0 && slot % nt == tid) {
-                double *dst = buf->sums + (int64_t)slot * m;
-                for (int64_t j = 0; j < m; j++) dst[j] += (double)w * p[j];
+                add_row(buf->sums + (int64_t)slot * m, p, (double)w, m);
                 buf->seen[slot] += w;
             }
-            for (int64_t j = j0; j < j1; j++) {
+            for (int64_t j = cj0; j < j1; j++) {
                 buf->kept_total[j] += (double)w * p[j];
                 buf->kept_sq[j] += (double)w * p[j] * p[j];
             }
@@ -121,24 +152,45 @@ static void fill(se_sums *buf, const softent_acc *acc, const se_labelset *s, con
             }
         }
     }
-    buf->kept_rows = kept_rows;
+    buf->kept_rows = shared ? shared->kept_rows : kept_rows;
     buf->single_seen = single_seen;
     buf->single_h = single_h;
+}
+
+/* se_entropy with the vectorised log: the replicates' entropies are most
+ * of their cost. */
+SE_HOT static double replicate_entropy(const double *c, int64_t m)
+{
+    double total = 0;
+    for (int64_t j = 0; j < m; j++) total += c[j];
+    if (!(total > 0)) return NAN;
+    const double inv = 1.0 / total;
+    double h = 0;
+    #pragma omp simd reduction(+ : h)
+    for (int64_t j = 0; j < m; j++) {
+        double q = c[j] * inv, qf = q > 1e-9 ? q : 1e-9;
+        h -= q * se_log_pos(qf);
+    }
+    return h / log((double)m);
 }
 
 /* H, plug-in I and curve-corrected I of a filled buffer.  The curve J is
  * the real sample's, applied at each value's real count: duplicated rows
  * in a replicate add no rows of their own. */
-static void replicate_measures(const softent_acc *acc, const se_labelset *s, const se_sums *buf, const double *J, int top,
-                               double *H, double *mi, double *mi_curve)
+static void replicate_measures(const softent_acc *acc, const se_labelset *s, const se_sums *buf, double *hbuf,
+                               const double *J, int top, double *H, double *mi, double *mi_curve)
 {
-    const int64_t m = acc->m;
+    const int64_t m = acc->m, n_stored = s->lab->n_stored;
     const int uniform = acc->p.weighting == SOFTENT_WEIGHT_UNIFORM;
+    /* the entropies in parallel, their sum in slot order (thread-count free) */
+    #pragma omp parallel for schedule(static)
+    for (int64_t slot = 0; slot < n_stored; slot++)
+        hbuf[slot] = buf->seen[slot] ? replicate_entropy(buf->sums + slot * m, m) : 0;
     double plug = 0, curve = 0, weight = 0;
-    for (int64_t slot = 0; slot < s->lab->n_stored; slot++) {
+    for (int64_t slot = 0; slot < n_stored; slot++) {
         const int64_t seen = buf->seen[slot];
         if (seen == 0) continue;
-        const double h = se_entropy(buf->sums + slot * m, m), w = uniform ? 1.0 : (double)seen;
+        const double h = hbuf[slot], w = uniform ? 1.0 : (double)seen;
         plug += w * h;
         curve += w * (h + (top >= 0 ? se_curve_bias(J, top, s->real.seen[slot]) : NAN));
         weight += w;
@@ -170,8 +222,8 @@ static double curve_share(const softent_acc *acc, const se_labelset *s, const do
 
 /* The sd of the curve's share from the sampling noise of its levels: the
  * bootstrap replays rows with the curve held fixed, so this part of the
- * corrected I's noise is added to each replicate as a normal draw. */
-static double curve_sd(const softent_acc *acc, const se_labelset *s)
+ * corrected I's noise widens its interval (se_interval's extra_sd). */
+double se_curve_sd(const struct softent_acc *acc, const struct se_labelset *s)
 {
     double D[SE_CURVE_LEVELS], var[SE_CURVE_LEVELS], J[SE_CURVE_LEVELS + 1];
     int top = se_curve_levels(&s->real.curve, D, var);
@@ -190,14 +242,6 @@ static double curve_sd(const softent_acc *acc, const se_labelset *s)
     return sqrt(total);
 }
 
-/* A standard normal draw for replicate b of stream `salt`. */
-static double normal_draw(uint64_t seed, int b, uint64_t salt)
-{
-    uint64_t x = se_mix64(se_mix64(seed ^ salt) + (uint64_t)b * 0x9e3779b97f4a7c15ULL);
-    double u1 = ((double)(se_mix64(x) >> 11) + 0.5) * 0x1p-53, u2 = (double)(se_mix64(x + 1) >> 11) * 0x1p-53;
-    return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
-}
-
 int se_resample(softent_acc *acc)
 {
     const int R = acc->null_replayed ? acc->p.null_perms : 0, B = acc->p.bootstrap;
@@ -210,7 +254,13 @@ int se_resample(softent_acc *acc)
     int rc = se_sums_alloc(&buf, max_stored, m, 0);
     int64_t *src = R ? malloc((size_t)n * sizeof *src + 1) : NULL;
     int32_t *weight = B ? malloc((size_t)n * sizeof *weight + 1) : NULL;
-    double *total = B ? malloc((size_t)m * sizeof *total) : NULL;
+    double *hbuf = malloc((size_t)max_stored * sizeof *hbuf + 1);
+    if (!hbuf && !rc) rc = se_fail(SOFTENT_E_NOMEM, "out of memory for the replicates");
+    double *total = B ? malloc((size_t)(2 * m) * sizeof *total) : NULL;
+    /* the totals of a set that drops nothing: the real ones under a
+     * permutation, the replicate's own in the bootstrap */
+    se_sums real_totals = {.kept_total = acc->total, .kept_sq = acc->total_sq, .kept_rows = acc->rows - acc->skipped};
+    se_sums boot_totals = {0};
     if (!rc && ((R && !src) || (B && (!weight || !total)))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory for the replicates");
     for (int k = 0; k < acc->n_sets && !rc; k++) {
         se_replicates *rep = &acc->sets[k].rep;
@@ -218,7 +268,6 @@ int se_resample(softent_acc *acc)
         if (B && !(rep->boot = calloc((size_t)B * SE_BOOT_NV, sizeof *rep->boot))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
     }
     if (!rc && B && !(acc->boot_H = calloc((size_t)B, sizeof *acc->boot_H))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
-    for (int k = 0; k < acc->n_sets && !rc && B; k++) acc->sets[k].rep.curve_sd = curve_sd(acc, &acc->sets[k]);
     for (int r = 0; r < R && !rc; r++) {
         se_permutation perm;
         se_permutation_init(&perm, (uint64_t)acc->sets[0].lab->n_rows, acc->p.null_seed, (uint64_t)r);
@@ -227,32 +276,36 @@ int se_resample(softent_acc *acc)
         for (int k = 0; k < acc->n_sets; k++) {
             se_labelset *s = &acc->sets[k];
             double H, curve;
-            fill(&buf, acc, s, src, NULL, n);
-            replicate_measures(acc, s, &buf, NULL, -1, &H, &s->rep.null_mi[r], &curve);
+            fill(&buf, acc, s, src, NULL, n, s->lab->n_dropped ? NULL : &real_totals);
+            replicate_measures(acc, s, &buf, hbuf, NULL, -1, &H, &s->rep.null_mi[r], &curve);
         }
     }
     for (int b = 0; b < B && !rc; b++) {
         const int64_t *group = acc->groups ? acc->groups->id : NULL;
         #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < n; i++) weight[i] = (int32_t)se_poisson_weight(acc->p.bootstrap_seed, b, group ? group[i] : i);
-        for (int64_t j = 0; j < m; j++) total[j] = 0;
+        boot_totals.kept_total = total, boot_totals.kept_sq = total + m, boot_totals.kept_rows = 0;
+        for (int64_t j = 0; j < 2 * m; j++) total[j] = 0;
         for (int64_t i = 0; i < n; i++)
-            if (acc->rowstore.ok[i] && weight[i])
-                for (int64_t j = 0; j < m; j++) total[j] += weight[i] * (double)acc->rowstore.p[i * m + j];
+            if (acc->rowstore.ok[i] && weight[i]) {
+                const float *p = acc->rowstore.p + i * m;
+                for (int64_t j = 0; j < m; j++) {
+                    total[j] += weight[i] * (double)p[j];
+                    total[m + j] += weight[i] * (double)p[j] * p[j];
+                }
+                boot_totals.kept_rows += weight[i];
+            }
         acc->boot_H[b] = se_entropy(total, m);
         for (int k = 0; k < acc->n_sets; k++) {
             se_labelset *s = &acc->sets[k];
             double J[SE_CURVE_LEVELS + 1], *v = s->rep.boot + (int64_t)b * SE_BOOT_NV;
             int top = se_curve_fit(&s->real.curve, J);
-            fill(&buf, acc, s, NULL, weight, n);
-            replicate_measures(acc, s, &buf, J, top, &v[SE_BOOT_H], &v[SE_BOOT_MI], &v[SE_BOOT_MI_CURVE]);
-            /* salted by the curve itself, so that different accumulators'
-             * curves draw independently */
-            const uint64_t salt = se_hash_words(SE_FNV1A64_INIT, s->real.curve.sum, sizeof s->real.curve.sum);
-            v[SE_BOOT_MI_CURVE] -= s->rep.curve_sd * normal_draw(acc->p.bootstrap_seed, b, salt);
+            fill(&buf, acc, s, NULL, weight, n, s->lab->n_dropped ? NULL : &boot_totals);
+            replicate_measures(acc, s, &buf, hbuf, J, top, &v[SE_BOOT_H], &v[SE_BOOT_MI], &v[SE_BOOT_MI_CURVE]);
         }
     }
     se_sums_free(&buf);
+    free(hbuf);
     free(src);
     free(weight);
     free(total);

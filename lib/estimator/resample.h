@@ -36,7 +36,6 @@ typedef struct {
 typedef struct {
     double *null_mi;  /* [null_perms] I under each permutation (replayed null) */
     double *boot;     /* [bootstrap, SE_BOOT_NV] per replicate */
-    double curve_sd;  /* sd of the curve correction's own sampling noise */
 } se_replicates;
 
 enum { SE_BOOT_H, SE_BOOT_MI, SE_BOOT_MI_CURVE, SE_BOOT_NV };
@@ -56,8 +55,15 @@ int se_resample(struct softent_acc *acc);
 /* The interval at `level` of replicate values v [n] around estimate est:
  * est + the level's percentiles of v - mean(v) (the percentile interval
  * re-centred on the estimate: replicates of a biased estimator carry the
- * extra bias of their duplicated rows, which this removes).  NaN when fewer
- * than 2 replicates are finite. */
-void se_interval(const double *v, int n, double est, double level, double *lo, double *hi);
+ * extra bias of their duplicated rows, which this removes), each half
+ * widened in quadrature by z * extra_sd, an independent normal part of the
+ * noise the replicates do not hold.  NaN when fewer than 2 replicates are
+ * finite. */
+void se_interval(const double *v, int n, double est, double level, double extra_sd, double *lo, double *hi);
+
+/* The sd of the curve correction's own noise in set s's corrected I (the
+ * bootstrap holds the curve fixed). */
+struct se_labelset;
+double se_curve_sd(const struct softent_acc *acc, const struct se_labelset *s);
 
 #endif
