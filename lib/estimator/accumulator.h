@@ -105,6 +105,8 @@ void se_sums_free(se_sums *s);
 int se_acc_freeze(softent_acc *acc);
 se_labels *se_labels_new(int arity, int64_t min_count);
 void se_labels_release(se_labels *lab);
+/* The real sample's H, plug-in I and curve-corrected I of set s. */
+void se_point_measures(const softent_acc *acc, const se_labelset *s, double *H, double *mi, double *mi_curve);
 /* Fail with SOFTENT_E_ORDER when rows are pending (softent_acc_finish). */
 int se_acc_check_finished(const softent_acc *acc);
 

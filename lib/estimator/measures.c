@@ -114,6 +114,17 @@ static void curve_information(const softent_acc *acc, const se_labelset *s, soft
     out->mi_curve = out->H_curve - out->H_cond_curve;
 }
 
+void se_point_measures(const softent_acc *acc, const se_labelset *s, double *H, double *mi, double *mi_curve)
+{
+    softent_labelset_measures m;
+    memset(&m, 0, sizeof m);
+    double H_cond;
+    information(acc, s, &s->real, H, &H_cond);
+    *mi = *H - H_cond;
+    curve_information(acc, s, &m);
+    *mi_curve = m.mi_curve;
+}
+
 static void null_information(const softent_acc *acc, const se_labelset *s, softent_labelset_measures *out);
 static void intervals(const softent_acc *acc, int set, softent_labelset_measures *out);
 

@@ -37,16 +37,16 @@ void se_rowstore_free(se_rowstore *rs)
 
 int64_t se_poisson_weight(uint64_t seed, int b, int64_t g)
 {
+    /* the CDF of Poisson(1), e^-1 sum_{j <= k} 1/j! */
+    static const double cdf[] = {
+        0.36787944117144233, 0.7357588823428847, 0.9196986029286058, 0.9810118431238463, 0.9963401531726563,
+        0.9994058151824183, 0.999916758850712, 0.9999897508033253, 0.999998874797402, 0.9999998885745216,
+        0.9999999899522336, 0.9999999991683892, 0.9999999999364022, 0.9999999999954802, 0.9999999999997,
+        0.9999999999999813, 0.9999999999999989, 0.9999999999999999};
     uint64_t x = se_mix64(se_mix64(seed ^ 0x626f6f7473747270ULL) ^ se_mix64((uint64_t)b * 0x9e3779b97f4a7c15ULL + 1) ^ (uint64_t)g);
     double u = (double)(se_mix64(x) >> 11) * 0x1p-53;
-    /* inverse CDF of Poisson(1): P(k) = e^-1 / k! */
-    double p = exp(-1.0), cdf = p;
     int64_t k = 0;
-    while (u > cdf && k < 30) {
-        k++;
-        p /= (double)k;
-        cdf += p;
-    }
+    while (k < (int64_t)(sizeof cdf / sizeof *cdf) && u > cdf[k]) k++;
     return k;
 }
 
@@ -242,6 +242,133 @@ double se_curve_sd(const struct softent_acc *acc, const struct se_labelset *s)
     return sqrt(total);
 }
 
+/* -sum_j (p_j - mean_j) log mean_j with mean = sum / total (the row's b_i),
+ * with the vectorised log: it runs once per row and label set. */
+SE_HOT static double row_b(const float *restrict p, const double *restrict sum, double total, int64_t m)
+{
+    const double inv = 1.0 / total;
+    double b = 0;
+    #pragma omp simd reduction(+ : b)
+    for (int64_t j = 0; j < m; j++) {
+        const double mean = sum[j] * inv, floored = mean > 1e-9 ? mean : 1e-9;
+        b -= ((double)p[j] - mean) * se_log_pos(floored);
+    }
+    return b;
+}
+
+/* The influence of each row on H, the plug-in I and the curve-corrected I
+ * of set s (efficiency units; 0 for a row the set does not keep): the first
+ * derivative of each measure in the row's weight, so that a replicate with
+ * weights w is est + sum_i (w_i - 1) IF_i / N.  For I = H(q) - sum_x P(x)
+ * H(p_x): a_i = -sum_j (p_ij - q_j) log q_j, b_i = -sum_j (p_ij - p_xj) log
+ * p_xj, and IF_i = a_i - (H(p_x) - H(Z|X)) - b_i (P(x) weighting) or a_i -
+ * N / (K n_x) b_i (uniform); the curve adds -(J(n_x) - mean J). */
+static void influence(const softent_acc *acc, const se_labelset *s, const double *J, int top, double *hx,
+                      double *if_h, double *if_i, double *if_c)
+{
+    const int64_t m = acc->m, n = acc->rows_end, n_stored = s->lab->n_stored;
+    const se_rowstore *rs = &acc->rowstore;
+    const int dropping = s->lab->n_dropped > 0, uniform = acc->p.weighting == SOFTENT_WEIGHT_UNIFORM;
+    const double *total = dropping ? s->real.kept_total : acc->total, log_m = log((double)m);
+    const double N = (double)(dropping ? s->real.kept_rows : acc->rows - acc->skipped);
+    double lq[m], qsum = 0;
+    for (int64_t j = 0; j < m; j++) qsum += total[j];
+    for (int64_t j = 0; j < m; j++) lq[j] = log(fmax(total[j] / qsum, 1e-9));
+    double Hc = 0, Cbar = 0, K = (double)s->real.single_seen;
+    for (int64_t slot = 0; slot < n_stored; slot++) {
+        const int64_t seen = s->real.seen[slot];
+        hx[slot] = seen ? se_entropy(s->real.sums + slot * m, m) * log_m : 0;
+        Hc += (double)seen * hx[slot];
+        Cbar += seen ? (double)seen * se_curve_bias(J, top, seen) : 0;
+        K += seen > 0;
+    }
+    Hc = (Hc + s->real.single_h * log_m) / N;
+    Cbar = top >= 0 ? (Cbar + (double)s->real.single_seen * J[0]) / N : 0;
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        if_h[i] = if_i[i] = if_c[i] = 0;
+        if (!rs->ok[i]) continue;
+        const int32_t slot = s->lab->value_slot[s->lab->row_value[i]];
+        if (slot == SLOT_DROPPED) continue;
+        const float *p = rs->p + i * m;
+        double a = 0, b = 0, h, nx, jx;
+        for (int64_t j = 0; j < m; j++) a -= ((double)p[j] - total[j] / qsum) * lq[j];
+        if (slot >= 0) {
+            const double *sum = s->real.sums + (int64_t)slot * m;
+            double ssum = 0;
+            for (int64_t j = 0; j < m; j++) ssum += sum[j];
+            b = row_b(p, sum, ssum, m);
+            h = hx[slot], nx = (double)s->real.seen[slot];
+        } else {
+            h = (double)rs->h[i] * log_m, nx = 1;
+        }
+        jx = top >= 0 ? se_curve_bias(J, top, (int64_t)nx) : 0;
+        const double ii = uniform ? a - N / (K * nx) * b : a - (h - Hc) - b;
+        if_h[i] = a / log_m;
+        if_i[i] = ii / log_m;
+        if_c[i] = if_i[i] - (uniform ? 0 : jx - Cbar);
+    }
+}
+
+/* The bootstrap, linearised: replicate b gives each group a Poisson(1)
+ * weight and each measure its first-order change, sum_i (w_i - 1) IF_i / N,
+ * which costs O(rows) a replicate and label set instead of the rows x m
+ * additions and values x m logarithms of recomputing the sums.  The
+ * intervals re-centre the replicates on the estimate, so the second-order
+ * terms a recomputation would add (mostly the extra bias of duplicated
+ * rows) would be removed anyway. */
+static int bootstrap(softent_acc *acc, double *hx, double *buf)
+{
+    const int B = acc->p.bootstrap;
+    const int64_t n = acc->rows_end, m = acc->m;
+    const int64_t *group = acc->groups ? acc->groups->id : NULL;
+    double *if_h = buf + n, *if_i = buf + 2 * n, *if_c = buf + 3 * n;
+    /* H(Z) over every usable row: the influence a_i against the full total */
+    {
+        const double log_m = log((double)m);
+        double lq[m], qsum = 0, N = (double)(acc->rows - acc->skipped);
+        for (int64_t j = 0; j < m; j++) qsum += acc->total[j];
+        for (int64_t j = 0; j < m; j++) lq[j] = log(fmax(acc->total[j] / qsum, 1e-9));
+        #pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            double a = 0;
+            if (acc->rowstore.ok[i])
+                for (int64_t j = 0; j < m; j++) a -= ((double)acc->rowstore.p[i * m + j] - acc->total[j] / qsum) * lq[j];
+            if_h[i] = a / log_m;
+        }
+        const double H = se_entropy(acc->total, m);
+        #pragma omp parallel for schedule(dynamic, 4)
+        for (int b = 0; b < B; b++) {
+            double d = 0;
+            for (int64_t i = 0; i < n; i++) d += ((double)se_poisson_weight(acc->p.bootstrap_seed, b, group ? group[i] : i) - 1) * if_h[i];
+            acc->boot_H[b] = H + d / N;
+        }
+    }
+    for (int k = 0; k < acc->n_sets; k++) {
+        se_labelset *s = &acc->sets[k];
+        double J[SE_CURVE_LEVELS + 1];
+        int top = se_curve_fit(&s->real.curve, J);
+        influence(acc, s, J, top, hx, if_h, if_i, if_c);
+        double H0, mi0, curve0;
+        se_point_measures(acc, s, &H0, &mi0, &curve0);
+        const double N = (double)s->real.kept_rows;
+        /* replicates in parallel, each one thread's sum in row order */
+        #pragma omp parallel for schedule(dynamic, 4)
+        for (int b = 0; b < B; b++) {
+            double dh = 0, di = 0, dc = 0;
+            for (int64_t i = 0; i < n; i++) {
+                const double w = (double)se_poisson_weight(acc->p.bootstrap_seed, b, group ? group[i] : i) - 1;
+                dh += w * if_h[i], di += w * if_i[i], dc += w * if_c[i];
+            }
+            double *v = s->rep.boot + (int64_t)b * SE_BOOT_NV;
+            v[SE_BOOT_H] = H0 + dh / N;
+            v[SE_BOOT_MI] = mi0 + di / N;
+            v[SE_BOOT_MI_CURVE] = curve0 + dc / N;
+        }
+    }
+    return SOFTENT_OK;
+}
+
 int se_resample(softent_acc *acc)
 {
     const int R = acc->null_replayed ? acc->p.null_perms : 0, B = acc->p.bootstrap;
@@ -253,15 +380,12 @@ int se_resample(softent_acc *acc)
     se_sums buf;
     int rc = se_sums_alloc(&buf, max_stored, m, 0);
     int64_t *src = R ? malloc((size_t)n * sizeof *src + 1) : NULL;
-    int32_t *weight = B ? malloc((size_t)n * sizeof *weight + 1) : NULL;
+    double *weight = B ? malloc((size_t)n * 4 * sizeof *weight + 1) : NULL; /* [n] weights, [3n] influences */
     double *hbuf = malloc((size_t)max_stored * sizeof *hbuf + 1);
     if (!hbuf && !rc) rc = se_fail(SOFTENT_E_NOMEM, "out of memory for the replicates");
-    double *total = B ? malloc((size_t)(2 * m) * sizeof *total) : NULL;
-    /* the totals of a set that drops nothing: the real ones under a
-     * permutation, the replicate's own in the bootstrap */
+    /* the totals of a set that drops nothing are the real ones under a permutation */
     se_sums real_totals = {.kept_total = acc->total, .kept_sq = acc->total_sq, .kept_rows = acc->rows - acc->skipped};
-    se_sums boot_totals = {0};
-    if (!rc && ((R && !src) || (B && (!weight || !total)))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory for the replicates");
+    if (!rc && ((R && !src) || (B && !weight))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory for the replicates");
     for (int k = 0; k < acc->n_sets && !rc; k++) {
         se_replicates *rep = &acc->sets[k].rep;
         if (R && !(rep->null_mi = calloc((size_t)R, sizeof *rep->null_mi))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
@@ -280,35 +404,11 @@ int se_resample(softent_acc *acc)
             replicate_measures(acc, s, &buf, hbuf, NULL, -1, &H, &s->rep.null_mi[r], &curve);
         }
     }
-    for (int b = 0; b < B && !rc; b++) {
-        const int64_t *group = acc->groups ? acc->groups->id : NULL;
-        #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < n; i++) weight[i] = (int32_t)se_poisson_weight(acc->p.bootstrap_seed, b, group ? group[i] : i);
-        boot_totals.kept_total = total, boot_totals.kept_sq = total + m, boot_totals.kept_rows = 0;
-        for (int64_t j = 0; j < 2 * m; j++) total[j] = 0;
-        for (int64_t i = 0; i < n; i++)
-            if (acc->rowstore.ok[i] && weight[i]) {
-                const float *p = acc->rowstore.p + i * m;
-                for (int64_t j = 0; j < m; j++) {
-                    total[j] += weight[i] * (double)p[j];
-                    total[m + j] += weight[i] * (double)p[j] * p[j];
-                }
-                boot_totals.kept_rows += weight[i];
-            }
-        acc->boot_H[b] = se_entropy(total, m);
-        for (int k = 0; k < acc->n_sets; k++) {
-            se_labelset *s = &acc->sets[k];
-            double J[SE_CURVE_LEVELS + 1], *v = s->rep.boot + (int64_t)b * SE_BOOT_NV;
-            int top = se_curve_fit(&s->real.curve, J);
-            fill(&buf, acc, s, NULL, weight, n, s->lab->n_dropped ? NULL : &boot_totals);
-            replicate_measures(acc, s, &buf, hbuf, J, top, &v[SE_BOOT_H], &v[SE_BOOT_MI], &v[SE_BOOT_MI_CURVE]);
-        }
-    }
+    if (!rc && B) rc = bootstrap(acc, hbuf, weight);
     se_sums_free(&buf);
     free(hbuf);
     free(src);
     free(weight);
-    free(total);
     if (!rc) acc->resampled = 1;
     return rc;
 }
