@@ -8,23 +8,28 @@ R="$OUT/report"
 cfg=$(ls -d "$OUT"/run/step-* | sort -t- -k2 -n | tail -1)/config.json
 last_loss=$(awk -F, 'NR > 1 && $4 != "" { v = $4; s = $1 } END { printf "%s (step %s)", v, s }' "$OUT/run/loss.csv")
 first_loss=$(awk -F, 'NR > 1 && $4 != "" { printf "%s (step %s)", $4, $1; exit }' "$OUT/run/loss.csv")
-# The last checkpoint's layer means, corrected (the headline) with the
-# plug-in beside it, from the tidy CSV: "I(in1) = 0.228 (plug-in 0.260); ..."
+# The last checkpoint's layer means, corrected (the headline) with its 95%
+# interval and the plug-in beside it, from the tidy CSV:
+# "I(in) = 0.276 [0.239, 0.314] (plug-in 0.331); ..."
 last_means=$(awk -F, '
+    function num(x, f) { return x == "" ? "n/a" : sprintf(f, x) }
+    function iv(set, n, m) {
+        lo = v[last, set n, m "_lo"]; hi = v[last, set n, m "_hi"]
+        return lo == "" || hi == "" ? "" : sprintf(" [%.3f, %.3f]", lo, hi)
+    }
     NR > 1 { last = $2 }
     NR > 1 && $3 == "mean" { v[$2, $4, $5] = $6 }
     END {
         for (n = 1; n <= 4; n++) {
             if (!((last, "in" n, "I") in v)) continue
-            c_in = v[last, "in" n, "I_corrected"]; c_out = v[last, "out" n, "I_corrected"]
-            printf "%sn = %d: I(in) = %s (plug-in %s), I(out) = %s (plug-in %s), optimality = %s (plug-in %s)",
-                   sep, n, c_in == "" ? "n/a" : sprintf("%.3f", c_in), sprintf("%.3f", v[last, "in" n, "I"]),
-                   c_out == "" ? "n/a" : sprintf("%.3f", c_out), sprintf("%.3f", v[last, "out" n, "I"]),
-                   v[last, "n" n, "optimality_corrected"] == "" ? "n/a" : sprintf("%.2f", v[last, "n" n, "optimality_corrected"]),
-                   v[last, "n" n, "optimality"] == "" ? "n/a" : sprintf("%.2f", v[last, "n" n, "optimality"])
+            printf "%sn = %d: I(in) = %s%s (plug-in %s), I(out) = %s%s (plug-in %s), optimality = %s%s (plug-in %s)",
+                   sep, n, num(v[last, "in" n, "I_corrected"], "%.3f"), iv("in", n, "I_corrected"), num(v[last, "in" n, "I"], "%.3f"),
+                   num(v[last, "out" n, "I_corrected"], "%.3f"), iv("out", n, "I_corrected"), num(v[last, "out" n, "I"], "%.3f"),
+                   num(v[last, "n" n, "optimality_corrected"], "%.2f"), iv("n", n, "optimality_corrected"),
+                   num(v[last, "n" n, "optimality"], "%.2f")
             sep = ";\n  "
         }
-        printf "\n(step %s)", last
+        printf "\n(step %s; 95%% bootstrap intervals in brackets)", last
     }' "$R/trajectory.csv")
 
 cat <<MD
