@@ -102,11 +102,15 @@ typedef enum {
                                 * always available, no extra memory */
     SOFTENT_CORRECT_NULL = 1,  /* I minus the permutation null's mean (needs
                                 * null_perms > 0; over-corrects rare values) */
-    SOFTENT_CORRECT_NONE = 2   /* the plug-in */
+    SOFTENT_CORRECT_NONE = 2,  /* the plug-in */
+    SOFTENT_CORRECT_TAYLOR = 3 /* Miller-Madow for soft counts: each value's H
+                                * raised by sum_j var_j / (2 n_x mean_j) from
+                                * its own variance (values under 5 rows take
+                                * the pooled one); a second m-vector a value */
 } softent_correction;
 
 SOFTENT_API const char *softent_correction_name(softent_correction c);
-/* Parse "curve", "null" or "none". */
+/* Parse "curve", "taylor", "null" or "none". */
 SOFTENT_API int softent_correction_parse(const char *s, softent_correction *c);
 
 typedef struct {
@@ -233,6 +237,9 @@ typedef struct {
     double H_cond_curve;   /* H(Z|X) plus the curve J(n_x) of each value */
     double mi_curve;       /* H_curve - H_cond_curve */
     int curve_levels;      /* counts 1 .. 2^curve_levels read the curve */
+    /* the leading-order (Miller-Madow) correction with each value's own
+     * variance (correction TAYLOR only, else NaN) */
+    double mi_taylor;
     /* the permutation null (null_perms > 0) */
     int null_perms;
     double mi_null_mean, mi_null_sd;

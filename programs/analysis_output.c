@@ -38,6 +38,7 @@ const char *analysis_correction_label(softent_correction c)
     switch (c) {
     case SOFTENT_CORRECT_CURVE: return "corrected (curve: J(n) from the running means of each value)";
     case SOFTENT_CORRECT_NULL: return "corrected (I - null mean)";
+    case SOFTENT_CORRECT_TAYLOR: return "corrected (taylor: Miller-Madow from each value's own variance)";
     case SOFTENT_CORRECT_NONE: break;
     }
     return "plug-in (--correction none: biased upward)";
@@ -68,6 +69,7 @@ static void add_labelset(cJSON *o, const softent_labelset_measures *m)
     cli_json_number(o, "I", m->mi);
     cli_json_number(o, "I_corrected", m->correction != SOFTENT_CORRECT_NONE ? m->mi_corrected : NAN);
     cli_json_number(o, "I_curve", m->mi_curve);
+    cli_json_number(o, "I_taylor", m->mi_taylor);
     cli_json_number(o, "H_curve", m->H_curve);
     if (m->bootstrap > 0) {
         cJSON *iv = cJSON_AddObjectToObject(o, "interval");
@@ -426,6 +428,9 @@ void analysis_table_notes(FILE *f, const softent_analysis_result *r, int undefin
 {
     if (!analysis_corrected(r))
         fprintf(f, "plug-in values only (--correction none): I is biased upward for label sets with many rare values\n");
+    else if (r->layers[0].in[0].correction == SOFTENT_CORRECT_TAYLOR)
+        fprintf(f, "corrected = plug-in I with each value's entropy raised by its own leading-order bias (Miller-Madow "
+                   "for soft counts; the headline); plug-in values beside them\n");
     else if (r->layers[0].in[0].correction == SOFTENT_CORRECT_NULL)
         fprintf(f, "corrected = plug-in I minus the mean of a %d-permutation null (the headline); plug-in values beside them\n",
                 r->layers[0].in[0].null_perms);

@@ -42,7 +42,7 @@ int estimator_option(softent_params *p, int *threads, int c, const char *arg, co
         return 0;
     case OPT_CORRECTION:
         if (softent_correction_parse(arg, &p->correction))
-            return cli_usage_error(cmd, "--correction %s: use curve (the default), null (needs --null R) or none", arg);
+            return cli_usage_error(cmd, "--correction %s: use curve (the default), taylor, null (needs --null R) or none", arg);
         return 0;
     case OPT_BOOTSTRAP:
         if (!parse_i64(arg, 0, 100000, &v) || v == 1)

@@ -221,6 +221,9 @@ int write_table(const softent_acc *acc, const run_info *info)
     if (p.correction == SOFTENT_CORRECT_CURVE)
         printf("corrected: each value's H(Z|X=x) raised by its bias curve J(n_x), read from the values' own running\n"
                "means, and H(Z) by its leading-order bias (docs/statistics.md); read it first.\n");
+    else if (p.correction == SOFTENT_CORRECT_TAYLOR)
+        printf("corrected: each value's H(Z|X=x) raised by its own leading-order bias sum_j var_j / (2 n mean_j)\n"
+               "(Miller-Madow for soft counts; values under 5 rows take the pooled one); read it first.\n");
     else if (p.correction == SOFTENT_CORRECT_NULL)
         printf("corrected: I(X;Z) minus the mean I of %d label permutations (the null); read it first.\n", p.null_perms);
     if (corrected) printf("The plug-in I(X;Z) is biased upward, most for label sets with many rare values.\n");
@@ -296,6 +299,7 @@ static cJSON *labelset_json(const softent_acc *acc, int k, const run_info *info)
     cli_json_number(c, "H", in_units(acc, info, m.H_curve));
     cli_json_number(c, "H_cond", in_units(acc, info, m.H_cond_curve));
     cJSON_AddNumberToObject(c, "levels", m.curve_levels);
+    if (m.correction == SOFTENT_CORRECT_TAYLOR) cli_json_number(o, "I_taylor", in_units(acc, info, m.mi_taylor));
     if (m.null_perms > 0) {
         cJSON *n = cJSON_AddObjectToObject(o, "null");
         cJSON_AddNumberToObject(n, "perms", m.null_perms);

@@ -58,6 +58,28 @@ def check_four_shards_equal_one_pass():
     assert_close(whole, flat(report_json(tmp("merged.state"))), 1e-12, "merged shards vs one pass")
 
 
+def check_taylor_shards_merge():
+    """--correction taylor keeps per-value sums of squares: shards saved and
+    merged give the one pass's corrected I (and a state of another
+    correction refuses to merge with it)."""
+    z, uni, bi = data()
+    args = [z, "--labels", "uni=" + uni, "--labels", "bi=" + bi, "--correction", "taylor"]
+    whole = estimate_json(*args, "--save-state", tmp("t_whole.state"))
+    states = []
+    for i in range(3):
+        states.append(tmp(f"t_shard{i}.state"))
+        run("estimate", *args, "--shard", f"{i}/3", "--save-state", states[-1], "--quiet")
+    run("merge", *states, "-o", tmp("t_merged.state"))
+    merged = report_json(tmp("t_merged.state"))
+    for a, b in zip(whole["label_sets"], merged["label_sets"]):
+        if not abs(a["I_corrected"] - b["I_corrected"]) <= 1e-12 or b["correction"] != "taylor":
+            raise Fail(f"{a['name']}: merged taylor I {b['I_corrected']} vs one pass {a['I_corrected']}")
+    run("estimate", z, "--labels", "uni=" + uni, "--labels", "bi=" + bi, "--shard", "0/3", "--save-state", tmp("t_curve.state"), "--quiet")
+    p = run("merge", states[1], tmp("t_curve.state"), "-o", tmp("t_bad.state"), ok=False)
+    if p.returncode == 0 or "different settings" not in p.stderr:
+        raise Fail(f"merging taylor and curve states: {p.stderr}")
+
+
 def check_replayed_null_matches_kept():
     """The null replayed from stored rows (the default) equals the null kept
     as sums in-stream (what a saved state holds), to float32 rounding of p."""

@@ -55,7 +55,7 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
     if (d < 2) return se_fail(SOFTENT_E_INVALID, "embedding dimension d = %lld: need d >= 2 (one dimension has no sphere to spread over)", (long long)d);
     if (p.m < 2) return se_fail(SOFTENT_E_INVALID, "m = %lld reference points: need m >= 2", (long long)p.m);
     if (p.null_perms < 0 || p.null_perms > 100000) return se_fail(SOFTENT_E_INVALID, "null permutations must be in 0..100000, got %d", p.null_perms);
-    if ((unsigned)p.correction > SOFTENT_CORRECT_NONE) return se_fail(SOFTENT_E_INVALID, "unknown correction %d", (int)p.correction);
+    if ((unsigned)p.correction > SOFTENT_CORRECT_TAYLOR) return se_fail(SOFTENT_E_INVALID, "unknown correction %d", (int)p.correction);
     if (p.correction == SOFTENT_CORRECT_NULL && p.null_perms < 2)
         return se_fail(SOFTENT_E_INVALID, "the null correction needs a null of at least 2 permutations (--null R)");
     if (p.bootstrap < 0 || p.bootstrap > 100000 || p.bootstrap == 1)
@@ -290,6 +290,7 @@ int64_t softent_acc_memory(const softent_acc *acc)
         const int64_t copies = 1 + (acc->p.null_sums ? R : 0);
         bytes += copies * (stored * (m * 8 + 8) + 2 * m * 8 + 32) + stored * 8 + (int64_t)sizeof(se_curve);
         bytes += (int64_t)(acc->null_replayed ? R : 0) * 8 + (int64_t)acc->p.bootstrap * SE_BOOT_NV * 8;
+        if (acc->p.correction == SOFTENT_CORRECT_TAYLOR) bytes += stored * m * 8;
     }
     if (acc->null_replayed || acc->p.bootstrap > 0) {
         /* the stored rows, one replay buffer, the permuted rows or weights */
@@ -306,15 +307,17 @@ int64_t softent_acc_memory(const softent_acc *acc)
     return bytes;
 }
 
-int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m, int with_curve)
+int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m, int flags)
 {
+    const int with_curve = flags & SE_SUMS_CURVE, with_sq = flags & SE_SUMS_SQ;
     memset(s, 0, sizeof *s);
     s->sums = calloc((size_t)(n_stored * m) + 1, sizeof *s->sums);
     s->seen = calloc((size_t)n_stored + 1, sizeof *s->seen);
     s->kept_total = calloc((size_t)m, sizeof *s->kept_total);
     s->kept_sq = calloc((size_t)m, sizeof *s->kept_sq);
     if (with_curve) s->last_h = calloc((size_t)n_stored + 1, sizeof *s->last_h);
-    if (!s->sums || !s->seen || !s->kept_total || !s->kept_sq || (with_curve && !s->last_h)) {
+    if (with_sq) s->sq = calloc((size_t)(n_stored * m) + 1, sizeof *s->sq);
+    if (!s->sums || !s->seen || !s->kept_total || !s->kept_sq || (with_curve && !s->last_h) || (with_sq && !s->sq)) {
         se_sums_free(s);
         return se_fail(SOFTENT_E_NOMEM, "out of memory for %lld label vectors of %lld bins", (long long)n_stored, (long long)m);
     }
@@ -328,6 +331,7 @@ void se_sums_free(se_sums *s)
     free(s->kept_total);
     free(s->kept_sq);
     free(s->last_h);
+    free(s->sq);
     memset(s, 0, sizeof *s);
 }
 
@@ -375,7 +379,7 @@ int se_acc_freeze(softent_acc *acc)
                 return se_fail(SOFTENT_E_NOMEM, "out of memory for label set '%s'", s->name);
             for (int64_t v = 0; v < nv; v++) s->value_h[v] = NAN;
         }
-        rc = se_sums_alloc(&s->real, s->lab->n_stored, m, 1);
+        rc = se_sums_alloc(&s->real, s->lab->n_stored, m, SE_SUMS_CURVE | (acc->p.correction == SOFTENT_CORRECT_TAYLOR ? SE_SUMS_SQ : 0));
         if (rc) return rc;
         if (acc->p.null_perms > 0 && acc->p.null_sums) {
             s->null = calloc((size_t)acc->p.null_perms, sizeof *s->null);
@@ -477,6 +481,10 @@ SE_HOT static void add_sums(se_sums *sums, const softent_acc *acc, const se_labe
         double *dst = sums->sums + (int64_t)slot * m;
         const double *p = acc->prob + i * m;
         for (int64_t j = 0; j < m; j++) dst[j] += p[j];
+        if (sums->sq) {
+            double *sq = sums->sq + (int64_t)slot * m;
+            for (int64_t j = 0; j < m; j++) sq[j] += p[j] * p[j];
+        }
         sums->seen[slot]++;
         if (sums->last_h) read_curve(sums, slot, sums->seen[slot], acc->row_h[i], m);
     }

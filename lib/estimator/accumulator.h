@@ -31,7 +31,12 @@ typedef struct {
      * last power-of-two count, and the pooled differences. */
     double *last_h;      /* [n_stored] or NULL (null permutations) */
     se_curve curve;
+    double *sq;          /* [n_stored, m] sum of p^2 per value (correction
+                          * TAYLOR, real labels only), else NULL */
 } se_sums;
+
+/* What se_sums_alloc allocates beyond the sums. */
+enum { SE_SUMS_CURVE = 1, SE_SUMS_SQ = 2 };
 
 /* What counting a label array produced.  Accumulators over the same rows
  * (the layers of one model) share it: it is read-only once frozen. */
@@ -97,8 +102,9 @@ struct softent_acc {
 /* H of a nonnegative m-vector of soft counts, as efficiency in [0, 1]. */
 double se_entropy(const double *c, int64_t m);
 
-/* with_curve: also the per-value entropies the bias curve reads */
-int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m, int with_curve);
+/* flags: SE_SUMS_CURVE (the per-value entropies the bias curve reads),
+ * SE_SUMS_SQ (per-value sums of squares) */
+int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m, int flags);
 void se_sums_free(se_sums *s);
 
 /* Assign slots (once per shared labels) and allocate the sums (idempotent). */

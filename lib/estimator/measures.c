@@ -49,18 +49,19 @@ const char *softent_correction_name(softent_correction c)
     case SOFTENT_CORRECT_CURVE: return "curve";
     case SOFTENT_CORRECT_NULL: return "null";
     case SOFTENT_CORRECT_NONE: return "none";
+    case SOFTENT_CORRECT_TAYLOR: return "taylor";
     }
     return "unknown";
 }
 
 int softent_correction_parse(const char *s, softent_correction *c)
 {
-    for (int k = 0; k <= SOFTENT_CORRECT_NONE; k++)
+    for (int k = 0; k <= SOFTENT_CORRECT_TAYLOR; k++)
         if (strcmp(s, softent_correction_name((softent_correction)k)) == 0) {
             *c = (softent_correction)k;
             return SOFTENT_OK;
         }
-    return se_fail(SOFTENT_E_INVALID, "unknown correction '%s': use curve, null or none", s);
+    return se_fail(SOFTENT_E_INVALID, "unknown correction '%s': use curve, taylor, null or none", s);
 }
 
 /* H(Z), H(Z|X) and I of one label assignment. */
@@ -125,6 +126,51 @@ void se_point_measures(const softent_acc *acc, const se_labelset *s, double *H, 
     *mi_curve = m.mi_curve;
 }
 
+/* Miller-Madow for soft counts: each value's H(Z|X=x) raised by its own
+ * leading-order bias sum_j var_j / (2 n_x mean_j) (values under 5 rows, and
+ * singletons, take the row-weighted mean over the others); H(Z) by its own.
+ * NaN without a value of 5 rows or more. */
+#define TAYLOR_MIN_ROWS 5
+static double taylor_mi(const softent_acc *acc, const se_labelset *s)
+{
+    const se_sums *sums = &s->real;
+    const int64_t m = acc->m;
+    if (!sums->sq) return NAN;
+    const double log_m = log((double)m);
+    double *B = malloc((size_t)s->lab->n_stored * sizeof *B + 1);
+    if (!B) return NAN;
+    double pooled = 0, pooled_w = 0;
+    for (int64_t slot = 0; slot < s->lab->n_stored; slot++) {
+        const int64_t n = sums->seen[slot];
+        B[slot] = NAN;
+        if (n < TAYLOR_MIN_ROWS) continue;
+        B[slot] = se_taylor_bias(sums->sums + slot * m, sums->sq + slot * m, n, m) * 2.0 * (double)n * log_m;
+        pooled += (double)n * B[slot], pooled_w += (double)n;
+    }
+    double result = NAN;
+    if (pooled_w > 0) {
+        pooled /= pooled_w;
+        const int uniform = acc->p.weighting == SOFTENT_WEIGHT_UNIFORM;
+        double weighted = 0, weight = 0;
+        for (int64_t slot = 0; slot < s->lab->n_stored; slot++) {
+            const int64_t n = sums->seen[slot];
+            if (n == 0) continue;
+            const double b = n >= TAYLOR_MIN_ROWS ? B[slot] : pooled;
+            const double h = se_entropy(sums->sums + slot * m, m) + b / (2.0 * (double)n * log_m);
+            weighted += uniform ? h : (double)n * h;
+            weight += uniform ? 1.0 : (double)n;
+        }
+        weighted += sums->single_h + (double)sums->single_seen * pooled / (2.0 * log_m);
+        weight += (double)sums->single_seen;
+        const int dropping = s->lab->n_dropped > 0;
+        const double *total = dropping ? sums->kept_total : acc->total, *sq = dropping ? sums->kept_sq : acc->total_sq;
+        const int64_t rows = dropping ? sums->kept_rows : acc->rows - acc->skipped;
+        if (weight > 0) result = se_entropy(total, m) + se_taylor_bias(total, sq, rows, m) - weighted / weight;
+    }
+    free(B);
+    return result;
+}
+
 static void null_information(const softent_acc *acc, const se_labelset *s, softent_labelset_measures *out);
 static void intervals(const softent_acc *acc, int set, softent_labelset_measures *out);
 
@@ -143,7 +189,7 @@ int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measu
     out->null_perms = acc->p.null_perms;
     out->H = out->H_cond = out->mi = out->regularity = NAN;
     out->mi_null_mean = out->mi_null_sd = out->mi_null_corrected = out->p_value = NAN;
-    out->H_curve = out->H_cond_curve = out->mi_curve = out->mi_corrected = NAN;
+    out->H_curve = out->H_cond_curve = out->mi_curve = out->mi_corrected = out->mi_taylor = NAN;
     out->curve_levels = -1;
     if (!acc->frozen) return SOFTENT_OK;
     for (int64_t v = 0; v < s->lab->table.n; v++) {
@@ -157,9 +203,11 @@ int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measu
     out->regularity = out->H > 0 ? out->mi / out->H : NAN;
     curve_information(acc, s, out);
     null_information(acc, s, out);
-    out->mi_corrected = out->correction == SOFTENT_CORRECT_CURVE ? out->mi_curve
-                      : out->correction == SOFTENT_CORRECT_NULL  ? out->mi_null_corrected
-                                                                 : out->mi;
+    out->mi_taylor = taylor_mi(acc, s);
+    out->mi_corrected = out->correction == SOFTENT_CORRECT_CURVE  ? out->mi_curve
+                      : out->correction == SOFTENT_CORRECT_NULL   ? out->mi_null_corrected
+                      : out->correction == SOFTENT_CORRECT_TAYLOR ? out->mi_taylor
+                                                                  : out->mi;
     intervals(acc, set, out);
     return SOFTENT_OK;
 }
@@ -192,18 +240,24 @@ int softent_acc_replicates(const softent_acc *acc, int set, int what, double *ou
     const int B = acc->p.bootstrap;
     if (!s->rep.boot) return se_fail(SOFTENT_E_ORDER, "label set '%s' has no bootstrap replicates (params.bootstrap, then softent_acc_finish)", s->name);
     if (what < 0 || what > 2) return se_fail(SOFTENT_E_INVALID, "replicate kind %d: use 0 (H), 1 (I) or 2 (corrected I)", what);
-    double null_mean = 0;
+    /* the null and Taylor corrections shift each replicate by the full
+     * sample's correction (the curve has its own replicates) */
+    double shift = 0;
     if (what == 2 && acc->p.correction == SOFTENT_CORRECT_NULL) {
         softent_labelset_measures m;
         memset(&m, 0, sizeof m);
         null_information(acc, s, &m);
-        null_mean = m.mi_null_mean;
+        shift = -m.mi_null_mean;
+    } else if (what == 2 && acc->p.correction == SOFTENT_CORRECT_TAYLOR) {
+        double H, mi, curve;
+        se_point_measures(acc, s, &H, &mi, &curve);
+        shift = taylor_mi(acc, s) - mi;
     }
     for (int b = 0; b < B; b++) {
         const double *v = s->rep.boot + (int64_t)b * SE_BOOT_NV;
         out[b] = what == 0 ? v[SE_BOOT_H] : what == 1 ? v[SE_BOOT_MI]
                : acc->p.correction == SOFTENT_CORRECT_CURVE ? v[SE_BOOT_MI_CURVE]
-               : acc->p.correction == SOFTENT_CORRECT_NULL ? v[SE_BOOT_MI] - null_mean : v[SE_BOOT_MI];
+               : acc->p.correction == SOFTENT_CORRECT_NONE ? v[SE_BOOT_MI] : v[SE_BOOT_MI] + shift;
     }
     return SOFTENT_OK;
 }

@@ -100,23 +100,22 @@ void se_interval(const double *v, int n, double est, double level, double extra_
     free(s);
 }
 
-/* dst += w p over m bins (a row's share of its value's sum). */
-SE_HOT static void add_row(double *restrict dst, const float *restrict p, double w, int64_t m)
+/* dst += p over m bins (a row's share of its value's sum). */
+SE_HOT static void add_row(double *restrict dst, const float *restrict p, int64_t m)
 {
-    for (int64_t j = 0; j < m; j++) dst[j] += w * (double)p[j];
+    for (int64_t j = 0; j < m; j++) dst[j] += (double)p[j];
 }
 
-/* One replicate's sums for label set s: row i contributes weight[i] times
- * its p to the slot of its label, read through src[i] (a permuted row) or
- * directly.  Threads own slots (s % T) and columns of the totals, so the
- * sums do not depend on the thread count.  A set that drops no value keeps
- * every row, so its totals are the replicate's `shared` ones (or, for a
- * permutation, the real ones), copied rather than summed again. */
-static void fill(se_sums *buf, const softent_acc *acc, const se_labelset *s, const int64_t *src, const int32_t *weight,
-                 int64_t n, const se_sums *shared)
+/* The sums of label set s under a permutation: row i's p goes to the slot
+ * of row src[i]'s label.  Threads own slots (s % T) and columns of the
+ * totals, so the sums do not depend on the thread count.  A set that drops
+ * no value keeps every row, so its totals are the real ones, copied; one
+ * that drops values keeps the rows whose permuted label it keeps. */
+static void fill(se_sums *buf, const softent_acc *acc, const se_labelset *s, const int64_t *src, int64_t n)
 {
     const int64_t m = acc->m, n_stored = s->lab->n_stored;
     const se_rowstore *rs = &acc->rowstore;
+    const int shared = s->lab->n_dropped == 0;
     int64_t kept_rows = 0, single_seen = 0;
     double single_h = 0;
     #pragma omp parallel reduction(+ : kept_rows, single_seen, single_h)
@@ -128,37 +127,36 @@ static void fill(se_sums *buf, const softent_acc *acc, const se_labelset *s, con
             buf->seen[slot] = 0;
         }
         for (int64_t j = j0; j < j1; j++) {
-            buf->kept_total[j] = shared ? shared->kept_total[j] : 0;
-            buf->kept_sq[j] = shared ? shared->kept_sq[j] : 0;
+            buf->kept_total[j] = shared ? acc->total[j] : 0;
+            buf->kept_sq[j] = shared ? acc->total_sq[j] : 0;
         }
-        const int64_t cj0 = shared ? j1 : j0; /* no columns to sum with shared totals */
+        const int64_t cj0 = shared ? j1 : j0; /* no columns to sum with the real totals */
         for (int64_t i = 0; i < n; i++) {
-            const int64_t w = weight ? weight[i] : 1;
-            if (!rs->ok[i] || w == 0) continue;
-            const int32_t slot = s->lab->value_slot[s->lab->row_value[src ? src[i] : i]];
+            if (!rs->ok[i]) continue;
+            const int32_t slot = s->lab->value_slot[s->lab->row_value[src[i]]];
             if (slot == SLOT_DROPPED) continue;
             const float *p = rs->p + i * m;
             if (slot >= 0 && slot % nt == tid) {
-                add_row(buf->sums + (int64_t)slot * m, p, (double)w, m);
-                buf->seen[slot] += w;
+                add_row(buf->sums + (int64_t)slot * m, p, m);
+                buf->seen[slot]++;
             }
             for (int64_t j = cj0; j < j1; j++) {
-                buf->kept_total[j] += (double)w * p[j];
-                buf->kept_sq[j] += (double)w * p[j] * p[j];
+                buf->kept_total[j] += p[j];
+                buf->kept_sq[j] += (double)p[j] * p[j];
             }
             if (tid == 0) {
-                kept_rows += w;
-                if (slot == SLOT_SINGLE) single_seen += w, single_h += (double)w * rs->h[i];
+                kept_rows++;
+                if (slot == SLOT_SINGLE) single_seen++, single_h += rs->h[i];
             }
         }
     }
-    buf->kept_rows = shared ? shared->kept_rows : kept_rows;
+    buf->kept_rows = shared ? acc->rows - acc->skipped : kept_rows;
     buf->single_seen = single_seen;
     buf->single_h = single_h;
 }
 
-/* se_entropy with the vectorised log: the replicates' entropies are most
- * of their cost. */
+/* se_entropy with the vectorised log: the null's entropies are most of its
+ * cost. */
 SE_HOT static double replicate_entropy(const double *c, int64_t m)
 {
     double total = 0;
@@ -174,11 +172,8 @@ SE_HOT static double replicate_entropy(const double *c, int64_t m)
     return h / log((double)m);
 }
 
-/* H, plug-in I and curve-corrected I of a filled buffer.  The curve J is
- * the real sample's, applied at each value's real count: duplicated rows
- * in a replicate add no rows of their own. */
-static void replicate_measures(const softent_acc *acc, const se_labelset *s, const se_sums *buf, double *hbuf,
-                               const double *J, int top, double *H, double *mi, double *mi_curve)
+/* The plug-in I of a filled buffer; hbuf [n_stored] is scratch. */
+static double replicate_mi(const softent_acc *acc, const se_labelset *s, const se_sums *buf, double *hbuf)
 {
     const int64_t m = acc->m, n_stored = s->lab->n_stored;
     const int uniform = acc->p.weighting == SOFTENT_WEIGHT_UNIFORM;
@@ -186,21 +181,17 @@ static void replicate_measures(const softent_acc *acc, const se_labelset *s, con
     #pragma omp parallel for schedule(static)
     for (int64_t slot = 0; slot < n_stored; slot++)
         hbuf[slot] = buf->seen[slot] ? replicate_entropy(buf->sums + slot * m, m) : 0;
-    double plug = 0, curve = 0, weight = 0;
+    double plug = 0, weight = 0;
     for (int64_t slot = 0; slot < n_stored; slot++) {
         const int64_t seen = buf->seen[slot];
         if (seen == 0) continue;
-        const double h = hbuf[slot], w = uniform ? 1.0 : (double)seen;
-        plug += w * h;
-        curve += w * (h + (top >= 0 ? se_curve_bias(J, top, s->real.seen[slot]) : NAN));
+        const double w = uniform ? 1.0 : (double)seen;
+        plug += w * hbuf[slot];
         weight += w;
     }
     plug += buf->single_h;
-    curve += buf->single_h + (double)buf->single_seen * (top >= 0 ? J[0] : NAN);
     weight += (double)buf->single_seen;
-    *H = se_entropy(buf->kept_total, m);
-    *mi = weight > 0 ? *H - plug / weight : NAN;
-    *mi_curve = weight > 0 ? *H + se_taylor_bias(buf->kept_total, buf->kept_sq, buf->kept_rows, m) - curve / weight : NAN;
+    return weight > 0 ? se_entropy(buf->kept_total, m) - plug / weight : NAN;
 }
 
 /* The curve's share of H(Z|X): the mean over rows (or values) of J(n_x). */
@@ -317,12 +308,12 @@ static void influence(const softent_acc *acc, const se_labelset *s, const double
  * intervals re-centre the replicates on the estimate, so the second-order
  * terms a recomputation would add (mostly the extra bias of duplicated
  * rows) would be removed anyway. */
-static int bootstrap(softent_acc *acc, double *hx, double *buf)
+static void bootstrap(softent_acc *acc, double *hx, double *influences)
 {
     const int B = acc->p.bootstrap;
     const int64_t n = acc->rows_end, m = acc->m;
     const int64_t *group = acc->groups ? acc->groups->id : NULL;
-    double *if_h = buf + n, *if_i = buf + 2 * n, *if_c = buf + 3 * n;
+    double *if_h = influences, *if_i = influences + n, *if_c = influences + 2 * n;
     /* H(Z) over every usable row: the influence a_i against the full total */
     {
         const double log_m = log((double)m);
@@ -366,7 +357,6 @@ static int bootstrap(softent_acc *acc, double *hx, double *buf)
             v[SE_BOOT_MI_CURVE] = curve0 + dc / N;
         }
     }
-    return SOFTENT_OK;
 }
 
 int se_resample(softent_acc *acc)
@@ -380,12 +370,10 @@ int se_resample(softent_acc *acc)
     se_sums buf;
     int rc = se_sums_alloc(&buf, max_stored, m, 0);
     int64_t *src = R ? malloc((size_t)n * sizeof *src + 1) : NULL;
-    double *weight = B ? malloc((size_t)n * 4 * sizeof *weight + 1) : NULL; /* [n] weights, [3n] influences */
+    double *influences = B ? malloc((size_t)n * 3 * sizeof *influences + 1) : NULL; /* [3, n] */
     double *hbuf = malloc((size_t)max_stored * sizeof *hbuf + 1);
     if (!hbuf && !rc) rc = se_fail(SOFTENT_E_NOMEM, "out of memory for the replicates");
-    /* the totals of a set that drops nothing are the real ones under a permutation */
-    se_sums real_totals = {.kept_total = acc->total, .kept_sq = acc->total_sq, .kept_rows = acc->rows - acc->skipped};
-    if (!rc && ((R && !src) || (B && !weight))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory for the replicates");
+    if (!rc && ((R && !src) || (B && !influences))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory for the replicates");
     for (int k = 0; k < acc->n_sets && !rc; k++) {
         se_replicates *rep = &acc->sets[k].rep;
         if (R && !(rep->null_mi = calloc((size_t)R, sizeof *rep->null_mi))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
@@ -399,16 +387,15 @@ int se_resample(softent_acc *acc)
         for (int64_t i = 0; i < n; i++) src[i] = (int64_t)se_permutation_apply(&perm, (uint64_t)i);
         for (int k = 0; k < acc->n_sets; k++) {
             se_labelset *s = &acc->sets[k];
-            double H, curve;
-            fill(&buf, acc, s, src, NULL, n, s->lab->n_dropped ? NULL : &real_totals);
-            replicate_measures(acc, s, &buf, hbuf, NULL, -1, &H, &s->rep.null_mi[r], &curve);
+            fill(&buf, acc, s, src, n);
+            s->rep.null_mi[r] = replicate_mi(acc, s, &buf, hbuf);
         }
     }
-    if (!rc && B) rc = bootstrap(acc, hbuf, weight);
+    if (!rc && B) bootstrap(acc, hbuf, influences);
     se_sums_free(&buf);
     free(hbuf);
     free(src);
-    free(weight);
+    free(influences);
     if (!rc) acc->resampled = 1;
     return rc;
 }

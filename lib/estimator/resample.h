@@ -1,14 +1,15 @@
 /*
- * resample.h - the permutation null and the bootstrap, replayed from the
- * rows' stored soft assignments.
+ * resample.h - the permutation null and the bootstrap, from the rows' stored
+ * soft assignments.
  *
- * Both need, per replicate, every stored value's sum of p under a new
- * assignment of rows: permuted labels (the null) or Poisson weights on
- * groups of rows (the bootstrap over documents).  Keeping those sums for
- * every replicate at once costs R x stored values x m; instead each kept
- * row's p is stored once (4 m bytes a row) and the replicates are replayed
- * one after another into a single buffer when the stream ends, so memory
- * does not grow with R.  docs/statistics.md has the method and its checks.
+ * Keeping every value's sums for every permutation costs R x stored values
+ * x m; instead each kept row's p is stored once (4 m bytes a row) and, when
+ * the stream ends, the permutations are replayed exactly one after another
+ * into a single buffer, so memory does not grow with R.  The bootstrap over
+ * groups (documents) is linearised: each row's influence on H, I and the
+ * corrected I is computed once from the stored rows, and a replicate with
+ * Poisson weights w is est + sum (w - 1) IF / N, O(rows).  docs/statistics.md
+ * has the method and its checks.
  */
 #ifndef SOFTENT_RESAMPLE_H
 #define SOFTENT_RESAMPLE_H

@@ -47,6 +47,7 @@ static void get(stream *s, void *p, size_t n)
 static void put_sums(stream *st, const se_sums *s, int64_t n_stored, int64_t m)
 {
     put(st, s->sums, (size_t)(n_stored * m) * sizeof *s->sums);
+    if (s->sq) put(st, s->sq, (size_t)(n_stored * m) * sizeof *s->sq);
     put(st, s->seen, (size_t)n_stored * sizeof *s->seen);
     put(st, s->kept_total, (size_t)m * sizeof *s->kept_total);
     put(st, s->kept_sq, (size_t)m * sizeof *s->kept_sq);
@@ -59,6 +60,7 @@ static void put_sums(stream *st, const se_sums *s, int64_t n_stored, int64_t m)
 static void get_sums(stream *st, se_sums *s, int64_t n_stored, int64_t m)
 {
     get(st, s->sums, (size_t)(n_stored * m) * sizeof *s->sums);
+    if (s->sq) get(st, s->sq, (size_t)(n_stored * m) * sizeof *s->sq);
     get(st, s->seen, (size_t)n_stored * sizeof *s->seen);
     get(st, s->kept_total, (size_t)m * sizeof *s->kept_total);
     get(st, s->kept_sq, (size_t)m * sizeof *s->kept_sq);
@@ -161,7 +163,7 @@ static int load_sets(softent_acc *acc, stream *st)
             s->lab->n_dropped += s->lab->value_slot[v] == SLOT_DROPPED;
         }
         s->lab->frozen = 1;
-        if ((rc = se_sums_alloc(&s->real, n_stored, m, 0))) return rc;
+        if ((rc = se_sums_alloc(&s->real, n_stored, m, acc->p.correction == SOFTENT_CORRECT_TAYLOR ? SE_SUMS_SQ : 0))) return rc;
         get_sums(st, &s->real, n_stored, m);
         if (acc->p.null_perms > 0) {
             s->null = calloc((size_t)acc->p.null_perms, sizeof *s->null);
@@ -199,7 +201,7 @@ int softent_acc_load(softent_acc **out, const char *path)
     GET(&st, correction);
     if (st.failed || !sane(m, 2, 100000000) || !sane(d, 2, 100000000) || m * d > ((int64_t)1 << 34) ||
         !sane(calibration, 0, 3) || !sane(weighting, 0, 1) || !sane(null_perms, 0, 100000) || !sane(per_value, 0, 1) ||
-        !sane(correction, 0, SOFTENT_CORRECT_NONE) || (correction == SOFTENT_CORRECT_NULL && null_perms < 2) ||
+        !sane(correction, 0, SOFTENT_CORRECT_TAYLOR) || (correction == SOFTENT_CORRECT_NULL && null_perms < 2) ||
         !sane(p.min_count, 0, INT64_MAX) || !(p.eps > 0)) {
         fclose(st.f);
         return se_fail(SOFTENT_E_FORMAT, "%s: corrupt header", path);
@@ -242,6 +244,7 @@ int softent_acc_load(softent_acc **out, const char *path)
 static void add_sums(se_sums *dst, const se_sums *src, int64_t n_stored, int64_t m)
 {
     for (int64_t i = 0; i < n_stored * m; i++) dst->sums[i] += src->sums[i];
+    for (int64_t i = 0; dst->sq && src->sq && i < n_stored * m; i++) dst->sq[i] += src->sq[i];
     for (int64_t i = 0; i < n_stored; i++) dst->seen[i] += src->seen[i];
     for (int64_t j = 0; j < m; j++) dst->kept_total[j] += src->kept_total[j];
     for (int64_t j = 0; j < m; j++) dst->kept_sq[j] += src->kept_sq[j];
@@ -258,6 +261,7 @@ int softent_acc_merge(softent_acc *dst, const softent_acc *src)
     int rc = se_acc_check_finished(dst);
     if (rc || (rc = se_acc_check_finished(src))) return rc;
     if (dst->m != src->m || dst->d != src->d || a->eps != b->eps || a->weighting != b->weighting ||
+        (a->correction == SOFTENT_CORRECT_TAYLOR) != (b->correction == SOFTENT_CORRECT_TAYLOR) ||
         a->min_count != b->min_count || a->null_perms != b->null_perms || a->null_seed != b->null_seed ||
         (a->per_value != 0) != (b->per_value != 0))
         return se_fail(SOFTENT_E_MISMATCH, "states were made with different settings (m, d, eps, weighting, min-count, null or per-value)");
