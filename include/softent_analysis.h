@@ -126,6 +126,9 @@ typedef struct {
      * same bootstrap_seed, so two runs' replicates pair up (trace compares
      * checkpoints with them). */
     double *replicates;
+    /* [n_layers, n_orders, bootstrap] each layer's corrected I(in) per
+     * replicate (the same pairing); owned, NULL without a bootstrap */
+    double *layer_replicates;
 } softent_analysis_result;
 
 /* The sd of a ratio out / in of two estimates with independent noise of
@@ -134,6 +137,12 @@ static inline double softent_ratio_sd(double out, double in, double sd_out, doub
 {
     const double r = out / in;
     return fabs(r) * sqrt((sd_out / out) * (sd_out / out) + (sd_in / in) * (sd_in / in));
+}
+
+/* Layer s's replicates of the corrected I(in) of order index k: [bootstrap]. */
+static inline const double *softent_analysis_layer_replicates(const softent_analysis_result *r, int s, int k)
+{
+    return r->layer_replicates + ((int64_t)s * r->n_orders + k) * r->bootstrap;
 }
 
 /* The replicates of order index k, io 0 (in) or 1 (out): [bootstrap]. */

@@ -107,11 +107,11 @@ typedef struct {
 } reading;
 
 /* What a change between two checkpoints is judged against. */
-enum { NOISE_NONE, NOISE_NULL, NOISE_HALFWIDTH, NOISE_PAIRED };
+enum { NOISE_NONE, NOISE_NULL, NOISE_PAIRED };
 
 typedef struct {
     int kind;
-    const double *sd;          /* [n] nulls' sds (NULL), intervals' half-widths (HALFWIDTH) */
+    const double *sd;          /* [n] nulls' sds (NULL) */
     const double *const *rep;  /* [n] the series' bootstrap replicates (PAIRED) */
     const double *fixed;       /* [n] the correction's own sd, outside the replicates (PAIRED) */
     int B;
@@ -123,13 +123,11 @@ typedef struct {
  * sd_b^2) of the nulls' sds (their spread, not a confidence interval); with
  * the bootstrap, the lower half of the interval of the difference, from
  * replicates paired across checkpoints (the same documents reweighted), so
- * the change counts exactly when its interval excludes 0; with intervals
- * alone, their half-widths in quadrature. */
+ * the change counts exactly when its interval excludes 0. */
 static double threshold(const series_noise *z, const double *v, int a, int b)
 {
     switch (z->kind) {
     case NOISE_NULL: return 2 * sqrt(z->sd[a] * z->sd[a] + z->sd[b] * z->sd[b]);
-    case NOISE_HALFWIDTH: return sqrt(z->sd[a] * z->sd[a] + z->sd[b] * z->sd[b]);
     case NOISE_PAIRED: {
         const double d = v[a] - v[b];
         double lo, hi;
@@ -221,18 +219,26 @@ static void compressing_layers(FILE *f, const checkpoint *ck, int n, int k, cons
     const softent_analysis_result *r0 = &ck[0].result;
     int found = 0;
     fprintf(f, " Layers that compress (n = %d):", r0->orders[k]);
+    const int B = r0->bootstrap;
+    const double **rep = malloc((size_t)n * sizeof *rep);
+    double *fixed = malloc((size_t)(n + B) * sizeof *fixed);
+    if (!rep || !fixed) { free(rep); free(fixed); return; }
     for (int s = 0; s < r0->n_layers; s++) {
-        /* a layer's own replicates are not kept: with the bootstrap its
-         * intervals' half-widths combine, unpaired (wider: conservative) */
-        series_noise z = {.kind = r0->bootstrap > 0 ? NOISE_HALFWIDTH : analysis_has_null(r0) ? NOISE_NULL : NOISE_NONE, .sd = sd};
+        /* with the bootstrap, the layer's own replicates, paired across
+         * checkpoints as the layer means' are */
+        series_noise z = {B > 0 ? NOISE_PAIRED : analysis_has_null(r0) ? NOISE_NULL : NOISE_NONE, sd, rep, fixed, B, r0->level, fixed + n};
         for (int i = 0; i < n; i++) {
             const softent_labelset_measures *m = &ck[i].result.layers[s].in[k];
             v[i] = analysis_headline(m);
-            sd[i] = z.kind == NOISE_HALFWIDTH ? (m->mi_corrected_hi - m->mi_corrected_lo) / 2 : m->null_perms > 0 ? m->mi_null_sd : NAN;
+            sd[i] = m->null_perms > 0 ? m->mi_null_sd : NAN;
+            rep[i] = B > 0 ? softent_analysis_layer_replicates(&ck[i].result, s, k) : NULL;
+            fixed[i] = m->mi_corrected_fixed_sd;
         }
         reading r = judge(v, &z, loss, n);
         if (r.verdict == V_COMPRESS) fprintf(f, "%s %d", found++ ? "," : "", r0->layers[s].layer);
     }
+    free(rep);
+    free(fixed);
     fprintf(f, "%s.", found ? "" : " none");
 }
 

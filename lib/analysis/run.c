@@ -142,6 +142,7 @@ static void collect_replicates(softent_acc *acc, softent_analysis_layer *l, soft
         softent_acc_replicates(acc, softent_acc_find_labelset(acc, name), 2, in);
         snprintf(name, sizeof name, "out%d", r->orders[k]);
         softent_acc_replicates(acc, softent_acc_find_labelset(acc, name), 2, out);
+        memcpy(r->layer_replicates + ((int64_t)(r->n_layers - 1) * r->n_orders + k) * B, in, (size_t)B * sizeof *in);
         double *sum_in = r->replicates + (int64_t)(2 * k) * B, *sum_out = sum_in + B;
         for (int b = 0; b < B; b++) {
             if (l->layer > 0) sum_in[b] += in[b], sum_out[b] += out[b];
@@ -256,8 +257,9 @@ int softent_analysis_run(softent_model *model, const softent_analysis_corpus *c,
     out->level = c->p.params.level;
     if (!rc && c->p.params.bootstrap > 0 && c->p.params.correction != SOFTENT_CORRECT_NONE) {
         out->bootstrap = c->p.params.bootstrap;
-        if (!(out->replicates = calloc((size_t)(2 * c->p.n_orders * out->bootstrap), sizeof *out->replicates)))
-            rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
+        out->replicates = calloc((size_t)(2 * c->p.n_orders * out->bootstrap), sizeof *out->replicates);
+        out->layer_replicates = calloc((size_t)(n_sel * c->p.n_orders * out->bootstrap), sizeof *out->layer_replicates);
+        if (!out->replicates || !out->layer_replicates) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
     }
     if (!rc) {
         out->n_orders = c->p.n_orders;
@@ -274,5 +276,6 @@ void softent_analysis_result_free(softent_analysis_result *r)
 {
     free(r->layers);
     free(r->replicates);
+    free(r->layer_replicates);
     memset(r, 0, sizeof *r);
 }
