@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "accumulator.h"
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/fastmath.h"
 #include "permute.h"
@@ -215,14 +216,7 @@ int softent_acc_count_groups(softent_acc *acc, const int64_t *groups, int64_t n)
         if (!(g = acc->groups = calloc(1, sizeof *g))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
         g->refs = 1;
     }
-    if (g->n + n > g->cap) {
-        int64_t cap = g->cap ? g->cap : 4096;
-        while (cap < g->n + n) cap *= 2;
-        int64_t *id = realloc(g->id, (size_t)cap * sizeof *id);
-        if (!id) return se_fail(SOFTENT_E_NOMEM, "out of memory for the groups");
-        g->id = id;
-        g->cap = cap;
-    }
+    if (se_grow(&g->id, &g->cap, (size_t)(g->n + n), sizeof *g->id)) return se_fail(SOFTENT_E_NOMEM, "out of memory for the groups");
     memcpy(g->id + g->n, groups, (size_t)n * sizeof *groups);
     g->n += n;
     return SOFTENT_OK;
@@ -302,7 +296,7 @@ int64_t softent_acc_memory(const softent_acc *acc)
             max_stored = stored > max_stored ? stored : max_stored;
         }
         bytes += n * (m * 4 + 5 + (acc->null_replayed ? 8 : 0) + (acc->p.bootstrap ? 4 : 0)) + max_stored * (m * 8 + 8);
-        if (acc->groups && acc->groups->refs == 1) bytes += acc->groups->cap * 8;
+        if (acc->groups && acc->groups->refs == 1) bytes += (int64_t)acc->groups->cap * 8;
     }
     return bytes;
 }

@@ -247,6 +247,39 @@ SE_HOT static double row_b(const float *restrict p, const double *restrict sum, 
     return b;
 }
 
+/* The pool's shares q = total / sum(total) and their logs (floored as the
+ * entropy is), each [m], for the rows' a_i. */
+static void pool_logs(const double *total, int64_t m, double *q, double *lq)
+{
+    double sum = 0;
+    for (int64_t j = 0; j < m; j++) sum += total[j];
+    for (int64_t j = 0; j < m; j++) q[j] = total[j] / sum, lq[j] = log(fmax(q[j], 1e-9));
+}
+
+/* a_i = -sum_j (p_ij - q_j) log q_j: a row's influence on H(Z) (nats). */
+SE_HOT static double row_a(const float *restrict p, const double *restrict q, const double *restrict lq, int64_t m)
+{
+    double a = 0;
+    #pragma omp simd reduction(+ : a)
+    for (int64_t j = 0; j < m; j++) a -= ((double)p[j] - q[j]) * lq[j];
+    return a;
+}
+
+/* d[k] = sum_i (w_i - 1) x[k][i] for replicate b and k < nx, in row order;
+ * the weight of consecutive rows of one group (a document) is drawn once. */
+static void weighted_changes(const softent_acc *acc, int b, const double *const *x, int nx, int64_t n, double *d)
+{
+    const int64_t *group = acc->groups ? acc->groups->id : NULL;
+    double w = 0;
+    int64_t last = 0;
+    for (int k = 0; k < nx; k++) d[k] = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t g = group ? group[i] : i;
+        if (i == 0 || g != last) w = (double)se_poisson_weight(acc->p.bootstrap_seed, b, g) - 1, last = g;
+        for (int k = 0; k < nx; k++) d[k] += w * x[k][i];
+    }
+}
+
 /* The influence of each row on H, the plug-in I and the curve-corrected I
  * of set s (efficiency units; 0 for a row the set does not keep): the first
  * derivative of each measure in the row's weight, so that a replicate with
@@ -255,16 +288,14 @@ SE_HOT static double row_b(const float *restrict p, const double *restrict sum, 
  * p_xj, and IF_i = a_i - (H(p_x) - H(Z|X)) - b_i (P(x) weighting) or a_i -
  * N / (K n_x) b_i (uniform); the curve adds -(J(n_x) - mean J). */
 static void influence(const softent_acc *acc, const se_labelset *s, const double *J, int top, double *hx,
-                      double *if_h, double *if_i, double *if_c)
+                      double *q, double *lq, double *if_h, double *if_i, double *if_c)
 {
     const int64_t m = acc->m, n = acc->rows_end, n_stored = s->lab->n_stored;
     const se_rowstore *rs = &acc->rowstore;
     const int dropping = s->lab->n_dropped > 0, uniform = acc->p.weighting == SOFTENT_WEIGHT_UNIFORM;
     const double *total = dropping ? s->real.kept_total : acc->total, log_m = log((double)m);
     const double N = (double)(dropping ? s->real.kept_rows : acc->rows - acc->skipped);
-    double lq[m], qsum = 0;
-    for (int64_t j = 0; j < m; j++) qsum += total[j];
-    for (int64_t j = 0; j < m; j++) lq[j] = log(fmax(total[j] / qsum, 1e-9));
+    pool_logs(total, m, q, lq);
     double Hc = 0, Cbar = 0, K = (double)s->real.single_seen;
     for (int64_t slot = 0; slot < n_stored; slot++) {
         const int64_t seen = s->real.seen[slot];
@@ -282,8 +313,8 @@ static void influence(const softent_acc *acc, const se_labelset *s, const double
         const int32_t slot = s->lab->value_slot[s->lab->row_value[i]];
         if (slot == SLOT_DROPPED) continue;
         const float *p = rs->p + i * m;
-        double a = 0, b = 0, h, nx, jx;
-        for (int64_t j = 0; j < m; j++) a -= ((double)p[j] - total[j] / qsum) * lq[j];
+        const double a = row_a(p, q, lq, m);
+        double b = 0, h, nx, jx;
         if (slot >= 0) {
             const double *sum = s->real.sums + (int64_t)slot * m;
             double ssum = 0;
@@ -308,30 +339,25 @@ static void influence(const softent_acc *acc, const se_labelset *s, const double
  * intervals re-centre the replicates on the estimate, so the second-order
  * terms a recomputation would add (mostly the extra bias of duplicated
  * rows) would be removed anyway. */
-static void bootstrap(softent_acc *acc, double *hx, double *influences)
+static int bootstrap(softent_acc *acc, double *hx, double *influences)
 {
     const int B = acc->p.bootstrap;
     const int64_t n = acc->rows_end, m = acc->m;
-    const int64_t *group = acc->groups ? acc->groups->id : NULL;
     double *if_h = influences, *if_i = influences + n, *if_c = influences + 2 * n;
+    double *q = malloc((size_t)(2 * m) * sizeof *q), *lq = q + m;
+    if (!q) return se_fail(SOFTENT_E_NOMEM, "out of memory for the bootstrap");
     /* H(Z) over every usable row: the influence a_i against the full total */
     {
-        const double log_m = log((double)m);
-        double lq[m], qsum = 0, N = (double)(acc->rows - acc->skipped);
-        for (int64_t j = 0; j < m; j++) qsum += acc->total[j];
-        for (int64_t j = 0; j < m; j++) lq[j] = log(fmax(acc->total[j] / qsum, 1e-9));
+        const double log_m = log((double)m), N = (double)(acc->rows - acc->skipped), H = se_entropy(acc->total, m);
+        pool_logs(acc->total, m, q, lq);
         #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < n; i++) {
-            double a = 0;
-            if (acc->rowstore.ok[i])
-                for (int64_t j = 0; j < m; j++) a -= ((double)acc->rowstore.p[i * m + j] - acc->total[j] / qsum) * lq[j];
-            if_h[i] = a / log_m;
-        }
-        const double H = se_entropy(acc->total, m);
+        for (int64_t i = 0; i < n; i++)
+            if_h[i] = acc->rowstore.ok[i] ? row_a(acc->rowstore.p + i * m, q, lq, m) / log_m : 0;
         #pragma omp parallel for schedule(dynamic, 4)
         for (int b = 0; b < B; b++) {
-            double d = 0;
-            for (int64_t i = 0; i < n; i++) d += ((double)se_poisson_weight(acc->p.bootstrap_seed, b, group ? group[i] : i) - 1) * if_h[i];
+            const double *x[1] = {if_h};
+            double d;
+            weighted_changes(acc, b, x, 1, n, &d);
             acc->boot_H[b] = H + d / N;
         }
     }
@@ -339,24 +365,23 @@ static void bootstrap(softent_acc *acc, double *hx, double *influences)
         se_labelset *s = &acc->sets[k];
         double J[SE_CURVE_LEVELS + 1];
         int top = se_curve_fit(&s->real.curve, J);
-        influence(acc, s, J, top, hx, if_h, if_i, if_c);
+        influence(acc, s, J, top, hx, q, lq, if_h, if_i, if_c);
         double H0, mi0, curve0;
         se_point_measures(acc, s, &H0, &mi0, &curve0);
         const double N = (double)s->real.kept_rows;
         /* replicates in parallel, each one thread's sum in row order */
         #pragma omp parallel for schedule(dynamic, 4)
         for (int b = 0; b < B; b++) {
-            double dh = 0, di = 0, dc = 0;
-            for (int64_t i = 0; i < n; i++) {
-                const double w = (double)se_poisson_weight(acc->p.bootstrap_seed, b, group ? group[i] : i) - 1;
-                dh += w * if_h[i], di += w * if_i[i], dc += w * if_c[i];
-            }
-            double *v = s->rep.boot + (int64_t)b * SE_BOOT_NV;
-            v[SE_BOOT_H] = H0 + dh / N;
-            v[SE_BOOT_MI] = mi0 + di / N;
-            v[SE_BOOT_MI_CURVE] = curve0 + dc / N;
+            const double *x[3] = {if_h, if_i, if_c};
+            double d[3], *v = s->rep.boot + (int64_t)b * SE_BOOT_NV;
+            weighted_changes(acc, b, x, 3, n, d);
+            v[SE_BOOT_H] = H0 + d[0] / N;
+            v[SE_BOOT_MI] = mi0 + d[1] / N;
+            v[SE_BOOT_MI_CURVE] = curve0 + d[2] / N;
         }
     }
+    free(q);
+    return SOFTENT_OK;
 }
 
 int se_resample(softent_acc *acc)
@@ -391,7 +416,7 @@ int se_resample(softent_acc *acc)
             s->rep.null_mi[r] = replicate_mi(acc, s, &buf, hbuf);
         }
     }
-    if (!rc && B) bootstrap(acc, hbuf, influences);
+    if (!rc && B) rc = bootstrap(acc, hbuf, influences);
     se_sums_free(&buf);
     free(hbuf);
     free(src);

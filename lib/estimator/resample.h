@@ -22,7 +22,8 @@ struct softent_acc;
 typedef struct {
     int refs;
     int64_t *id;      /* [n] */
-    int64_t n, cap;
+    int64_t n;
+    size_t cap;
 } se_groups;
 
 /* The rows' soft assignments, by global row index. */
