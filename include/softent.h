@@ -136,6 +136,12 @@ typedef struct {
                                       * rows); 0 = none */
     uint64_t bootstrap_seed;         /* 0 */
     double level;                    /* the intervals' level; 0.95 */
+    int null_groups;                 /* the null permutes runs of
+                                      * consecutive rows of one group
+                                      * (softent_acc_count_groups) that
+                                      * share their labels, instead of rows:
+                                      * for labels that belong to a whole
+                                      * document or response; 0 */
 } softent_params;
 
 SOFTENT_API softent_params softent_default_params(void);

@@ -160,6 +160,78 @@ SOFTENT_API int softent_analysis_run(softent_model *model, const softent_analysi
                                      softent_analysis_progress_fn progress, void *user, softent_analysis_result *out);
 SOFTENT_API void softent_analysis_result_free(softent_analysis_result *r);
 
+/* ---- preference information I(P;Z) (docs/analyze.md) -------------------- */
+
+/* Which positions of prompt + response carry the label P (1 chosen, 0 rejected). */
+typedef enum {
+    SOFTENT_PREF_RESPONSE = 0, /* every token of the response (the default) */
+    SOFTENT_PREF_LAST = 1,     /* the sequence's last token only: one row a response */
+    SOFTENT_PREF_ALL = 2       /* every token, the prompt's included */
+} softent_pref_positions;
+
+/* "response", "last" or "all". */
+SOFTENT_API int softent_pref_positions_parse(const char *s, softent_pref_positions *out);
+SOFTENT_API const char *softent_pref_positions_name(softent_pref_positions p);
+
+typedef struct {
+    /* the records' fields, borrowed; NULL: detected (prompt: prompt,
+     * instruction, question, input, context, or none; chosen, rejected) */
+    const char *prompt_field, *chosen_field, *rejected_field;
+    softent_pref_positions positions;
+} softent_preference_params;
+
+SOFTENT_API softent_preference_params softent_preference_default_params(void);
+
+typedef struct {
+    softent_pref_positions rule;                /* the positions labelled */
+    int64_t records, pairs_used, pairs_dropped; /* dropped: a response with no token */
+    int64_t truncated;                          /* sequences that lost their start to max_length */
+    int64_t tokens, positions;                  /* over both responses of the pairs used */
+    uint64_t token_hash;                        /* as softent_analysis_corpus_info */
+    const char *prompt_field, *chosen_field, *rejected_field; /* in use ("" when none); owned by the corpus */
+} softent_preference_info;
+
+/* Pass 1 for I(P;Z): a .jsonl of preference records, one a line.  Each
+ * response is a string, or a list of chat messages ({"role", "content"}):
+ * its response is then the last message's content and, without a prompt
+ * field, the messages before it are the prompt, joined by blank lines.
+ * Without a prompt, string responses share their longest common prefix
+ * (cut back to a space) as the prompt.  Prompt and response are tokenized
+ * as softent_eval_mc splits a context and a choice (trailing spaces of the
+ * prompt move to the response); a sequence over p->max_length keeps its
+ * last max_length ids.  The label set is "preference", one row per chosen
+ * position; the bootstrap resamples pairs, and the null (p->params.null_perms)
+ * permutes whole responses (params.null_groups).  The headline is I less
+ * that null's mean (correction NULL) with a null of >= 2 permutations, else
+ * the plug-in (NONE), whatever p->params.correction says: the curve and
+ * taylor corrections assume a value's rows are exchangeable, and a
+ * response's tokens are not.  Of p, params and max_length are used (and
+ * max_docs as records to read).  *out is freed with
+ * softent_analysis_corpus_free. */
+SOFTENT_API int softent_preference_read(softent_analysis_corpus **out, const softent_analysis_params *p,
+                                        const softent_preference_params *pp, const char *path, softent_tokenizer *tok,
+                                        int vocab_size, int64_t d_model);
+/* SOFTENT_E_INVALID when c is not a preference corpus. */
+SOFTENT_API int softent_preference_get_info(const softent_analysis_corpus *c, softent_preference_info *info);
+
+typedef struct {
+    int n_layers;
+    int *layers;                      /* [n_layers] the selected layers; owned */
+    softent_labelset_measures *pref;  /* [n_layers] I(P;Z) over the labelled positions; names unset; owned */
+    /* means over the selected layers >= 1 (NaN when none): plug-in, the
+     * headline (mi_corrected; NaN with correction none), the nulls' sd */
+    int n_mean;
+    double mean, mean_corrected, mean_null_sd;
+    int bootstrap;                    /* replicates (0: none, the interval NaN) */
+    double level, mean_corrected_lo, mean_corrected_hi;
+} softent_preference_result;
+
+/* Pass 2: as softent_analysis_run, over a preference corpus.  *out is freed
+ * with softent_preference_result_free (also after a failure). */
+SOFTENT_API int softent_preference_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
+                                       softent_analysis_progress_fn progress, void *user, softent_preference_result *out);
+SOFTENT_API void softent_preference_result_free(softent_preference_result *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,7 +13,7 @@
 
 analysis_options analysis_default_options(void)
 {
-    return (analysis_options){.a = softent_analysis_default_params(), .layers_spec = "all"};
+    return (analysis_options){.a = softent_analysis_default_params(), .layers_spec = "all", .pref = softent_preference_default_params()};
 }
 
 void analysis_fit_model(analysis_options *o, const softent_model_config *cfg)
@@ -39,6 +39,19 @@ static int parse_orders(softent_analysis_params *a, const char *s)
     return 1;
 }
 
+/* "PROMPT,CHOSEN,REJECTED"; an empty PROMPT: the records have none. */
+static int parse_pref_fields(analysis_options *o, const char *arg, const char *cmd)
+{
+    if (strlen(arg) >= sizeof o->pref_fields) return cli_usage_error(cmd, "--preference-fields %s: too long", arg);
+    strcpy(o->pref_fields, arg);
+    char *c1 = strchr(o->pref_fields, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+    if (!c2 || strchr(c2 + 1, ',') || c2 == c1 + 1 || !c2[1])
+        return cli_usage_error(cmd, "--preference-fields %s: give PROMPT,CHOSEN,REJECTED (PROMPT may be empty: ,chosen,rejected)", arg);
+    *c1 = *c2 = 0;
+    o->pref.prompt_field = o->pref_fields, o->pref.chosen_field = c1 + 1, o->pref.rejected_field = c2 + 1;
+    return 0;
+}
+
 int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd)
 {
     softent_analysis_params *a = &o->a;
@@ -58,6 +71,11 @@ int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd
         return 0;
     case OPT_LAYERS: o->layers_spec = arg; return 0;
     case OPT_FIELD: a->text_field = arg; return 0;
+    case OPT_PREF: o->preference = arg; return 0;
+    case OPT_PREF_FIELDS: return parse_pref_fields(o, arg, cmd);
+    case OPT_PREF_POS:
+        if (softent_pref_positions_parse(arg, &o->pref.positions)) return cli_usage_error(cmd, "--preference-positions %s", softent_last_error());
+        return 0;
     }
     return is_estimator_option(c) ? estimator_option(&a->params, &o->threads, c, arg, cmd) : cli_usage_error(cmd, "unknown option");
 }
@@ -93,6 +111,13 @@ int analysis_corpus_read(softent_analysis_corpus **c, const analysis_options *o,
     return rc ? cli_lib_error(rc) : 0;
 }
 
+int analysis_preference_read(softent_analysis_corpus **c, const analysis_options *o, softent_tokenizer *tok,
+                             const softent_model_config *cfg)
+{
+    int rc = softent_preference_read(c, &o->a, &o->pref, o->preference, tok, cfg->vocab_size, cfg->d_model);
+    return rc ? cli_lib_error(rc) : 0;
+}
+
 typedef struct {
     const char *what;
     int printed;
@@ -113,6 +138,15 @@ int analysis_run(softent_model *model, const softent_analysis_corpus *c, const i
 {
     progress_line line = {what, 0};
     int rc = softent_analysis_run(model, c, sel, n_sel, isatty(STDERR_FILENO) ? print_progress : NULL, &line, out);
+    if (line.printed) fputc('\n', stderr);
+    return rc ? cli_lib_error(rc) : 0;
+}
+
+int analysis_preference_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
+                            softent_preference_result *out)
+{
+    progress_line line = {"preference", 0};
+    int rc = softent_preference_run(model, c, sel, n_sel, isatty(STDERR_FILENO) ? print_progress : NULL, &line, out);
     if (line.printed) fputc('\n', stderr);
     return rc ? cli_lib_error(rc) : 0;
 }

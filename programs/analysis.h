@@ -24,6 +24,9 @@ typedef struct {
     int max_length_given;   /* else max_length is capped at the model's positions */
     const char *layers_spec;
     int threads;
+    const char *preference; /* --preference FILE.jsonl (analyze); NULL: none */
+    softent_preference_params pref;
+    char pref_fields[256];  /* --preference-fields, split in place */
 } analysis_options;
 
 analysis_options analysis_default_options(void);
@@ -35,11 +38,13 @@ void analysis_fit_model(analysis_options *o, const softent_model_config *cfg);
  * (ANALYSIS_OPT_FIRST .. ANALYSIS_OPT_LAST - 1, and the estimator's):
  * 0 handled, else an exit status. */
 enum { ANALYSIS_OPT_FIRST = 256, OPT_MAXLEN = 256, OPT_MAXDOCS, OPT_MAXTOK, OPT_NGRAMS, OPT_LAYERS, OPT_FIELD,
-       ANALYSIS_OPT_LAST };
+       OPT_PREF, OPT_PREF_FIELDS, OPT_PREF_POS, ANALYSIS_OPT_LAST };
 #define ANALYSIS_LONGOPTS                                                                                       \
     {"max-length", required_argument, 0, OPT_MAXLEN}, {"max-docs", required_argument, 0, OPT_MAXDOCS},         \
     {"max-tokens", required_argument, 0, OPT_MAXTOK}, {"ngrams", required_argument, 0, OPT_NGRAMS},             \
     {"layers", required_argument, 0, OPT_LAYERS}, {"text-field", required_argument, 0, OPT_FIELD},             \
+    {"preference", required_argument, 0, OPT_PREF}, {"preference-fields", required_argument, 0, OPT_PREF_FIELDS}, \
+    {"preference-positions", required_argument, 0, OPT_PREF_POS},                                              \
     ESTIMATOR_LONGOPTS
 int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd);
 /* The options of analyze and trace, --out and --help included: 0 and
@@ -51,9 +56,21 @@ int analysis_parse_args(int argc, char **argv, analysis_options *o, const char *
 int analysis_select_layers(const char *spec, int n_layers, int **sel, int *n_sel, const char *cmd);
 int analysis_corpus_read(softent_analysis_corpus **c, const analysis_options *o, const char *path,
                          softent_tokenizer *tok, const softent_model_config *cfg);
+int analysis_preference_read(softent_analysis_corpus **c, const analysis_options *o, softent_tokenizer *tok,
+                             const softent_model_config *cfg);
 /* With progress on stderr, when a terminal, headed `what`. */
 int analysis_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
                  softent_analysis_result *out, const char *what);
+int analysis_preference_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
+                            softent_preference_result *out);
+
+/* Preference information as analyze writes it (preference_output.c):
+ * a per-layer "preference" object in the result's "layers", the means in
+ * its "layer_mean" (preference: the headline, which correlate reads), and
+ * the run's own block. */
+void preference_json(cJSON *root, const softent_analysis_corpus *c, const char *path, const softent_preference_result *p);
+void preference_csv(FILE *f, const char *model, const softent_preference_result *p);
+void preference_table(FILE *f, const softent_analysis_corpus *c, const softent_preference_result *p);
 
 /* Outputs shared by analyze and trace (analysis_output.c). */
 /* Whether r ran a permutation null; with one the corrected I is the headline. */
@@ -71,11 +88,17 @@ double analysis_headline(const softent_labelset_measures *m);
 const char *analysis_basis(const softent_analysis_result *r);
 /* {"headline", "context_width_basis", "layers": [...], "layer_mean": {...}}; no NaN (null instead) */
 cJSON *analysis_result_json(const softent_analysis_result *r);
+/* A label set's measures into o: rows, H, I, I_corrected, ..., its
+ * interval and null. */
+void analysis_labelset_json(cJSON *o, const softent_labelset_measures *m);
 cJSON *analysis_settings_json(const analysis_options *o, double eps);
 cJSON *analysis_corpus_json(const softent_analysis_corpus *c, const char *path);
 /* Tidy rows model,checkpoint,layer,label_set,measure,value (no header); an
  * undefined value is an empty field.  _mean: the layer means (layer "mean"). */
 void analysis_result_csv(FILE *f, const char *model, const char *checkpoint, const softent_analysis_result *r);
+/* A label set's rows; its label is set followed by n (n > 0) or set alone. */
+void analysis_labelset_csv(FILE *f, const char *model, const char *checkpoint, const char *layer, const char *set, int n,
+                           const softent_labelset_measures *m);
 void analysis_mean_csv(FILE *f, const char *model, const char *checkpoint, const softent_analysis_result *r);
 /* The values figures_write wants: [n_layers] H and [n_layers, n_orders, FIG_NV]. */
 int analysis_figure_values(const softent_analysis_result *r, int **layers, double **H, double **values);

@@ -62,7 +62,7 @@ static void add_null(cJSON *o, const softent_labelset_measures *m)
 
 /* The label set's own rows and H over them: with min-count they differ
  * from the layer's. */
-static void add_labelset(cJSON *o, const softent_labelset_measures *m)
+void analysis_labelset_json(cJSON *o, const softent_labelset_measures *m)
 {
     cJSON_AddNumberToObject(o, "rows", (double)m->rows);
     cli_json_number(o, "H", m->H);
@@ -128,8 +128,8 @@ static cJSON *layer_json(const softent_analysis_result *r, const softent_analysi
         cli_json_number(ok, "H_cond_out", l->out[k].H_cond);
         cJSON_AddNumberToObject(ok, "values_in", (double)l->in[k].n_values);
         cJSON_AddNumberToObject(ok, "values_out", (double)l->out[k].n_values);
-        add_labelset(cJSON_AddObjectToObject(ok, "in"), &l->in[k]);
-        add_labelset(cJSON_AddObjectToObject(ok, "out"), &l->out[k]);
+        analysis_labelset_json(cJSON_AddObjectToObject(ok, "in"), &l->in[k]);
+        analysis_labelset_json(cJSON_AddObjectToObject(ok, "out"), &l->out[k]);
         cJSON_AddItemToArray(orders, ok);
         hin[k] = analysis_headline(&l->in[k]), hout[k] = analysis_headline(&l->out[k]);
     }
@@ -241,14 +241,14 @@ static void csv_row(FILE *f, const char *model, const char *checkpoint, const ch
                     const char *measure, double v)
 {
     char label[32] = "";
-    if (set[0]) snprintf(label, sizeof label, "%s%d", set, n);
+    if (set[0]) snprintf(label, sizeof label, n > 0 ? "%s%d" : "%s", set, n);
     fprintf(f, "\"%s\",%s,%s,%s,%s,", model, checkpoint, layer, label, measure);
     if (isfinite(v)) fprintf(f, "%.17g", v);
     fprintf(f, "\n");
 }
 
-static void labelset_csv(FILE *f, const char *model, const char *checkpoint, const char *layer, const char *set, int n,
-                         const softent_labelset_measures *m)
+void analysis_labelset_csv(FILE *f, const char *model, const char *checkpoint, const char *layer, const char *set, int n,
+                           const softent_labelset_measures *m)
 {
     csv_row(f, model, checkpoint, layer, set, n, "I", m->mi);
     csv_row(f, model, checkpoint, layer, set, n, "rows", (double)m->rows);
@@ -288,8 +288,8 @@ void analysis_result_csv(FILE *f, const char *model, const char *checkpoint, con
         double hin[SOFTENT_MAX_ARITY], hout[SOFTENT_MAX_ARITY];
         for (int k = 0; k < r->n_orders; k++) {
             const int n = r->orders[k];
-            labelset_csv(f, model, checkpoint, layer, "in", n, &l->in[k]);
-            labelset_csv(f, model, checkpoint, layer, "out", n, &l->out[k]);
+            analysis_labelset_csv(f, model, checkpoint, layer, "in", n, &l->in[k]);
+            analysis_labelset_csv(f, model, checkpoint, layer, "out", n, &l->out[k]);
             csv_row(f, model, checkpoint, layer, "n", n, "optimality", l->optimality[k]);
             csv_row(f, model, checkpoint, layer, "n", n, "optimality_corrected", l->optimality_corrected[k]);
             if (r->bootstrap > 0) {

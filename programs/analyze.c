@@ -39,6 +39,12 @@ static const char USAGE[] =
     "                       --min-count K a position is kept for order n when\n"
     "                       its input and its output n-gram each occur K times,\n"
     "                       so that I(in) and I(out) share their rows\n"
+    "  --preference FILE    also preference information I(P;Z) from a .jsonl of\n"
+    "                       prompt/chosen/rejected records: response tokens labelled\n"
+    "                       1 (chosen) / 0 (rejected); docs/analyze.md\n"
+    "  --preference-fields P,C,R   the records' fields (default: detected; an\n"
+    "                       empty P: no prompt field)\n"
+    "  --preference-positions MODE  response (default), last or all\n"
     "  --threads N          threads (default: all cores)\n"
     "  --max-memory MB      refuse a run whose accumulators would need more\n"
     "  -h, --help           this help\n";
@@ -60,8 +66,15 @@ static void print_table(const softent_analysis_result *r)
     analysis_table_notes(stdout, r, undefined, "");
 }
 
+/* The preference run (pc and pr NULL without --preference). */
+typedef struct {
+    const softent_analysis_corpus *pc;
+    const softent_preference_result *pr;
+} preference_run;
+
 static int write_outputs(const analysis_options *o, const char *model_dir, const char *corpus_path, const char *out,
-                         const softent_model_config *cfg, const softent_analysis_corpus *c, const softent_analysis_result *r)
+                         const softent_model_config *cfg, const softent_analysis_corpus *c, const softent_analysis_result *r,
+                         preference_run pref)
 {
     if (mkdir(out, 0777) != 0 && errno != EEXIST) return cli_error("%s: cannot create the output directory: %s", out, strerror(errno));
     cJSON *root = cJSON_CreateObject();
@@ -85,6 +98,7 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
         free(key);
     }
     cJSON_Delete(res);
+    if (pref.pr) preference_json(root, pref.pc, o->preference, pref.pr);
     char path[4096];
     snprintf(path, sizeof path, "%s/analysis.json", out);
     int rc = cli_write_json(path, root);
@@ -96,6 +110,7 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     fprintf(csv.f, "model,checkpoint,layer,label_set,measure,value\n");
     analysis_result_csv(csv.f, model_dir, "", r);
     analysis_mean_csv(csv.f, model_dir, "", r);
+    if (pref.pr) preference_csv(csv.f, model_dir, pref.pr);
     if ((rc = cli_file_commit(&csv, 1))) return rc;
 
     printf("softent %s analyze: %s (%s, %d layers, d = %d) on %s\n", SOFTENT_VERSION, model_dir, cfg->arch,
@@ -105,6 +120,7 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     printf("%lld documents (%lld too short), %lld tokens, %lld positions; entropies are fractions of log m\n\n",
            (long long)ci.docs_used, (long long)ci.docs_short, (long long)ci.tokens, (long long)ci.positions);
     print_table(r);
+    if (pref.pr) preference_table(stdout, pref.pc, pref.pr);
 
     int *layers;
     double *H, *values;
@@ -135,6 +151,8 @@ int cmd_analyze(int argc, char **argv)
     softent_model_config cfg;
     softent_analysis_corpus *corpus = NULL;
     softent_analysis_result result = {0};
+    softent_analysis_corpus *pcorpus = NULL;
+    softent_preference_result presult = {0};
     int *sel = NULL, n_sel = 0;
     if ((rc = softent_model_load(&model, model_dir))) { rc = cli_lib_error(rc); goto done; }
     softent_model_get_config(model, &cfg);
@@ -144,8 +162,14 @@ int cmd_analyze(int argc, char **argv)
         (rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, &cfg)) ||
         (rc = analysis_run(model, corpus, sel, n_sel, &result, "forward")))
         goto done;
-    rc = write_outputs(&o, model_dir, corpus_path, out, &cfg, corpus, &result);
+    if (o.preference && ((rc = analysis_preference_read(&pcorpus, &o, tok, &cfg)) ||
+                         (rc = analysis_preference_run(model, pcorpus, sel, n_sel, &presult))))
+        goto done;
+    rc = write_outputs(&o, model_dir, corpus_path, out, &cfg, corpus, &result,
+                       (preference_run){pcorpus, o.preference ? &presult : NULL});
 done:
+    softent_preference_result_free(&presult);
+    softent_analysis_corpus_free(pcorpus);
     softent_analysis_result_free(&result);
     softent_analysis_corpus_free(corpus);
     free(sel);

@@ -431,6 +431,7 @@ int cmd_trace(int argc, char **argv)
     const char *out = "trace";
     int rc = analysis_parse_args(argc, argv, &o, &out, USAGE, "trace");
     if (rc) return rc < 0 ? 0 : rc;
+    if (o.preference) return cli_usage_error("trace", "--preference is measured by analyze; run softent analyze CHECKPOINT CORPUS --preference FILE per checkpoint");
     if (argc - optind < 2) return cli_usage_error("trace", "give RUN_DIR (or checkpoint directories) and CORPUS");
     cli_set_threads(o.threads);
     const char *corpus_path = argv[argc - 1];

@@ -48,7 +48,7 @@ static int keep(softent_analysis_corpus *c, size_t *cap, int32_t *ids, int64_t n
         free(ids);
         return SOFTENT_E_NOMEM;
     }
-    c->docs[c->info.docs_used++] = (se_analysis_doc){ids, n};
+    c->docs[c->info.docs_used++] = (se_analysis_doc){ids, n, c->n_max - 1, softent_ngram_positions(n, c->n_max)};
     c->info.tokens += n;
     c->info.positions += softent_ngram_positions(n, c->n_max);
     c->info.token_hash = se_fnv1a64(c->info.token_hash, ids, (size_t)n * sizeof *ids);
@@ -228,5 +228,6 @@ void softent_analysis_corpus_free(softent_analysis_corpus *c)
     for (int64_t i = 0; i < c->info.docs_used; i++) free(c->docs[i].tokens);
     free(c->docs);
     softent_acc_free(c->labels);
+    for (int k = 0; k < 3; k++) free(c->fields[k]);
     free(c);
 }

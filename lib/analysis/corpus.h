@@ -1,6 +1,7 @@
 /*
- * corpus.h - what a corpus pass leaves for the runs (corpus.c writes it,
- * run.c reads it): the truncated documents and the label counts.
+ * corpus.h - what a corpus pass leaves for the runs (corpus.c and
+ * preference.c write it, run.c reads it): the truncated documents, the
+ * positions of each that feed the accumulators, and the label counts.
  */
 #ifndef SOFTENT_ANALYSIS_CORPUS_H
 #define SOFTENT_ANALYSIS_CORPUS_H
@@ -10,6 +11,7 @@
 typedef struct {
     int32_t *tokens; /* [n] owned, truncated to max_length */
     int64_t n;
+    int64_t first, npos; /* positions first .. first + npos - 1 are rows */
 } se_analysis_doc;
 
 struct softent_analysis_corpus {
@@ -18,7 +20,12 @@ struct softent_analysis_corpus {
     int64_t d_model;
     se_analysis_doc *docs;     /* [info.docs_used] owned */
     softent_analysis_corpus_info info;
-    softent_acc *labels;       /* in{n}, out{n} counted over every position; no rows; owned */
+    softent_acc *labels;       /* in{n}, out{n} (or "preference") counted over every
+                                * position; no rows; owned */
+    int preference;            /* a preference corpus (preference.c): docs are
+                                * chosen, rejected, chosen, ... */
+    softent_preference_info pref;
+    char *fields[3];           /* [prompt, chosen, rejected] in use; owned */
 };
 
 /* The parameters of the corpus' accumulators: the analysis' own, with

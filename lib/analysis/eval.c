@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "continuation.h"
 #include "softent_corpus.h"
 #include "softent_eval.h"
 
@@ -151,20 +152,13 @@ typedef struct {
     size_t logits_cap;
 } mc_ctx;
 
-/* Score one choice: context ctx [ctx_len] (its trailing spaces already
- * moved onto choice). */
+/* Score one choice of a context. */
 static int score_choice(mc_ctx *c, int64_t line, int k, const char *ctx, size_t ctx_len, const char *choice, size_t choice_len,
                         double *lp, int64_t *n_tokens)
 {
-    int32_t *cids = NULL, *ids = NULL;
+    int32_t *ids = NULL;
     int64_t nc, n;
-    char *whole = malloc(ctx_len + choice_len + 1);
-    if (!whole) return SOFTENT_E_NOMEM;
-    memcpy(whole, ctx, ctx_len);
-    memcpy(whole + ctx_len, choice, choice_len);
-    int rc = softent_tokenizer_encode(c->tok, ctx, ctx_len, 1, &cids, &nc);
-    if (!rc) rc = softent_tokenizer_encode(c->tok, whole, ctx_len + choice_len, 1, &ids, &n);
-    free(whole);
+    int rc = se_encode_continuation(c->tok, ctx, ctx_len, choice, choice_len, &ids, &n, &nc);
     if (rc) goto done;
     if (nc < 1) { rc = se_fail(SOFTENT_E_FORMAT, "%s:%lld: the context has no tokens (and the tokenizer adds no BOS): nothing to predict choice %d from", c->path, (long long)line, k); goto done; }
     if (n <= nc) { rc = se_fail(SOFTENT_E_FORMAT, "%s:%lld: choice %d has no tokens after the context's %lld", c->path, (long long)line, k, (long long)nc); goto done; }
@@ -178,7 +172,6 @@ static int score_choice(mc_ctx *c, int64_t line, int k, const char *ctx, size_t 
     rc = score(c->model, ids + start, n - start, nc - start, c->vocab, c->logits, lp, NULL);
     *n_tokens = cont;
 done:
-    free(cids);
     free(ids);
     return rc;
 }
@@ -219,16 +212,8 @@ static int parse_record(mc_ctx *c, const char *text, size_t len, int64_t line, s
     }
     for (int k = 0; !rc && k < n; k++) {
         const char *cs = ctx->valuestring, *ch = cJSON_GetArrayItem(choices, k)->valuestring;
-        size_t cl = strlen(cs), trail = 0;
-        while (trail < cl && cs[cl - 1 - trail] == ' ') trail++;
-        size_t chl = strlen(ch);
-        char *moved = malloc(trail + chl + 1);
-        if (!moved) { rc = SOFTENT_E_NOMEM; break; }
-        memset(moved, ' ', trail);
-        memcpy(moved + trail, ch, chl + 1);
-        r->bytes[k] = (int64_t)chl;
-        rc = score_choice(c, line, k, cs, cl - trail, moved, trail + chl, &r->logprob[k], &r->n_tokens[k]);
-        free(moved);
+        r->bytes[k] = (int64_t)strlen(ch);
+        rc = score_choice(c, line, k, cs, strlen(cs), ch, strlen(ch), &r->logprob[k], &r->n_tokens[k]);
     }
     cJSON_Delete(j);
     if (rc) { free_record(r); return rc; }

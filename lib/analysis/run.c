@@ -68,16 +68,17 @@ typedef struct {
     int *slot_of_layer; /* [n_layers + 1] accumulator index or -1; owned */
     softent_acc **acc;  /* [n_sel] owned */
     int n_acc;
-    int64_t row0;       /* first row of the document in flight */
+    const se_analysis_doc *doc; /* the document in flight */
+    int64_t row0;       /* its first row */
 } feed;
 
 static int on_hidden(int layer, const float *h, int64_t n, int64_t d, void *user)
 {
+    (void)n;
     feed *f = user;
     int slot = f->slot_of_layer[layer];
     if (slot < 0) return 0;
-    const int n_max = f->c->n_max;
-    return softent_acc_add(f->acc[slot], h + (int64_t)(n_max - 1) * d, softent_ngram_positions(n, n_max), f->row0);
+    return softent_acc_add(f->acc[slot], h + f->doc->first * d, f->doc->npos, f->row0);
 }
 
 static int forward_all(feed *f, softent_model *model, softent_analysis_progress_fn progress, void *user)
@@ -87,10 +88,10 @@ static int forward_all(feed *f, softent_model *model, softent_analysis_progress_
     int64_t done = 0;
     f->row0 = 0;
     for (int64_t i = 0; i < c->info.docs_used; i++) {
-        const se_analysis_doc *doc = &c->docs[i];
+        const se_analysis_doc *doc = f->doc = &c->docs[i];
         int rc = softent_model_forward(model, doc->tokens, doc->n, on_hidden, f, NULL);
         if (rc) return rc;
-        f->row0 += softent_ngram_positions(doc->n, c->n_max);
+        f->row0 += doc->npos;
         done += doc->n;
         if (progress) progress(i + 1, c->info.docs_used, done, c->info.tokens, se_seconds() - t0, user);
     }
@@ -129,6 +130,22 @@ static void free_feed(feed *f)
     for (int s = 0; s < f->n_acc; s++) softent_acc_free(f->acc[s]);
     free(f->acc);
     free(f->slot_of_layer);
+}
+
+/* Every document of c through the model, into a new accumulator per
+ * selected layer, finished; f is freed with free_feed (also on failure). */
+static int feed_all(feed *f, softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
+                    softent_analysis_progress_fn progress, void *user)
+{
+    *f = (feed){.c = c};
+    softent_model_config cfg;
+    softent_model_get_config(model, &cfg);
+    if (cfg.d_model != c->d_model)
+        return se_fail(SOFTENT_E_MISMATCH, "the model has d = %d, the corpus' reference points %lld", cfg.d_model, (long long)c->d_model);
+    int rc = make_feed(f, c, cfg.n_layers, sel, n_sel);
+    if (!rc) rc = forward_all(f, model, progress, user);
+    for (int s = 0; s < n_sel && !rc; s++) rc = softent_acc_finish(f->acc[s]);
+    return rc;
 }
 
 /* Layer `l`'s bootstrap: the interval of each corrected optimality, and
@@ -245,14 +262,9 @@ int softent_analysis_run(softent_model *model, const softent_analysis_corpus *c,
                          softent_analysis_progress_fn progress, void *user, softent_analysis_result *out)
 {
     memset(out, 0, sizeof *out);
-    softent_model_config cfg;
-    softent_model_get_config(model, &cfg);
-    if (cfg.d_model != c->d_model)
-        return se_fail(SOFTENT_E_MISMATCH, "the model has d = %d, the corpus' reference points %lld", cfg.d_model, (long long)c->d_model);
+    if (c->preference) return se_fail(SOFTENT_E_INVALID, "a preference corpus is measured by softent_preference_run");
     feed f;
-    int rc = make_feed(&f, c, cfg.n_layers, sel, n_sel);
-    if (!rc) rc = forward_all(&f, model, progress, user);
-    for (int s = 0; s < n_sel && !rc; s++) rc = softent_acc_finish(f.acc[s]);
+    int rc = feed_all(&f, model, c, sel, n_sel, progress, user);
     if (!rc && !(out->layers = calloc((size_t)n_sel, sizeof *out->layers))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
     out->level = c->p.params.level;
     if (!rc && c->p.params.bootstrap > 0 && c->p.params.correction != SOFTENT_CORRECT_NONE) {
@@ -277,5 +289,69 @@ void softent_analysis_result_free(softent_analysis_result *r)
     free(r->layers);
     free(r->replicates);
     free(r->layer_replicates);
+    memset(r, 0, sizeof *r);
+}
+
+/* The layer means of I(P;Z) over layers >= 1, and the mean's interval from
+ * the summed replicates. */
+static int preference_means(softent_preference_result *r, softent_acc *const *acc)
+{
+    double sum = 0, sum_c = 0, sum_sd = 0, fixed_sd = 0;
+    double *rep = r->bootstrap ? calloc((size_t)r->bootstrap * 2, sizeof *rep) : NULL;
+    if (r->bootstrap && !rep) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    for (int s = 0; s < r->n_layers; s++) {
+        const softent_labelset_measures *m = &r->pref[s];
+        if (r->layers[s] == 0) continue;
+        r->n_mean++;
+        sum += m->mi, sum_c += m->mi_corrected, sum_sd += m->mi_null_sd, fixed_sd += m->mi_corrected_fixed_sd;
+        if (!rep) continue;
+        softent_acc_replicates(acc[s], 0, 2, rep + r->bootstrap);
+        for (int b = 0; b < r->bootstrap; b++) rep[b] += rep[r->bootstrap + b];
+    }
+    const double n = r->n_mean ? r->n_mean : NAN;
+    const int corrected = r->n_layers > 0 && r->pref[0].correction != SOFTENT_CORRECT_NONE;
+    r->mean = sum / n;
+    r->mean_corrected = corrected ? sum_c / n : NAN;
+    r->mean_null_sd = r->n_layers > 0 && r->pref[0].null_perms > 0 ? sum_sd / n : NAN;
+    r->mean_corrected_lo = r->mean_corrected_hi = NAN;
+    if (rep && r->n_mean > 0 && corrected) {
+        for (int b = 0; b < r->bootstrap; b++) rep[b] /= n;
+        softent_interval(rep, r->bootstrap, r->mean_corrected, r->level, fixed_sd / n, &r->mean_corrected_lo, &r->mean_corrected_hi);
+    }
+    free(rep);
+    return SOFTENT_OK;
+}
+
+int softent_preference_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
+                           softent_analysis_progress_fn progress, void *user, softent_preference_result *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!c->preference) return se_fail(SOFTENT_E_INVALID, "not a preference corpus (softent_preference_read makes one)");
+    feed f;
+    int rc = feed_all(&f, model, c, sel, n_sel, progress, user);
+    out->level = c->p.params.level;
+    if (!rc) {
+        out->layers = malloc((size_t)n_sel * sizeof *out->layers);
+        out->pref = calloc((size_t)n_sel, sizeof *out->pref);
+        if (!out->layers || !out->pref) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
+    }
+    for (int s = 0; s < n_sel && !rc; s++) {
+        out->layers[s] = sel[s];
+        rc = softent_acc_labelset(f.acc[s], 0, &out->pref[s]);
+        out->pref[s].name = NULL; /* it dies with the accumulators */
+        out->n_layers = s + 1;
+    }
+    if (!rc) {
+        out->bootstrap = c->p.params.bootstrap;
+        rc = preference_means(out, f.acc);
+    }
+    free_feed(&f);
+    return rc;
+}
+
+void softent_preference_result_free(softent_preference_result *r)
+{
+    free(r->layers);
+    free(r->pref);
     memset(r, 0, sizeof *r);
 }

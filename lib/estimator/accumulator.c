@@ -157,6 +157,7 @@ void softent_acc_free(softent_acc *acc)
         free(acc->groups);
     }
     se_rowstore_free(&acc->rowstore);
+    free(acc->null_units.first);
     free(acc->boot_H);
     free(acc->w);
     free(acc->total);
@@ -358,6 +359,8 @@ int se_acc_freeze(softent_acc *acc)
     if (acc->groups && acc->n_sets > 0 && acc->groups->n != acc->sets[0].lab->n_rows)
         return se_fail(SOFTENT_E_MISMATCH, "%lld groups were counted for %lld labelled rows; give one group per row",
                        (long long)acc->groups->n, (long long)acc->sets[0].lab->n_rows);
+    int rc = se_null_units_init(acc);
+    if (rc) return rc;
     int64_t need = softent_acc_memory(acc);
     if (acc->p.max_memory > 0 && need > acc->p.max_memory)
         return se_fail(SOFTENT_E_LIMIT, "the run needs about %.1f MB, over the limit of %.1f MB; lower --null, raise --min-count, or raise --max-memory",
@@ -365,8 +368,7 @@ int se_acc_freeze(softent_acc *acc)
     const int64_t m = acc->m;
     for (int k = 0; k < acc->n_sets; k++) {
         se_labelset *s = &acc->sets[k];
-        int rc = freeze_labels(s->lab, s->name);
-        if (rc) return rc;
+        if ((rc = freeze_labels(s->lab, s->name))) return rc;
         const int64_t nv = s->lab->table.n;
         if (acc->p.per_value) {
             if (!(s->value_h = malloc((size_t)nv * sizeof *s->value_h + 1)))
@@ -546,9 +548,9 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
             #pragma omp for schedule(dynamic, 1) nowait
             for (int r = 0; r < R; r++) {
                 se_permutation perm;
-                se_permutation_init(&perm, (uint64_t)s->lab->n_rows, acc->p.null_seed, (uint64_t)r);
+                se_permutation_init(&perm, (uint64_t)acc->null_units.n, acc->p.null_seed, (uint64_t)r);
                 for (int64_t i = 0; i < n; i++)
-                    mine[i] = s->lab->value_slot[s->lab->row_value[se_permutation_apply(&perm, (uint64_t)(row0 + i))]];
+                    mine[i] = s->lab->value_slot[s->lab->row_value[se_null_source(&acc->null_units, &perm, row0 + i)]];
                 add_sums(&s->null[r], acc, s, mine, n, 0, 1);
             }
         }

@@ -80,6 +80,7 @@ struct softent_acc {
     int null_replayed;   /* null_perms > 0 without params.null_sums */
     se_groups *groups;   /* the rows' groups (documents), maybe shared; NULL:
                           * each row its own group */
+    se_null_units null_units; /* what the null permutes (at freeze) */
     se_rowstore rowstore;
     int64_t rows_end;    /* one past the highest row added */
     int resampled;       /* replicates are current */

@@ -15,7 +15,7 @@
 
 #include "common/hash.h"
 
-typedef struct {
+typedef struct se_permutation {
     uint64_t n;
     int low_bits;     /* the low half holds this many bits, the high half the rest */
     uint64_t low_mask, high_mask;

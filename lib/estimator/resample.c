@@ -50,6 +50,45 @@ int64_t se_poisson_weight(uint64_t seed, int b, int64_t g)
     return k;
 }
 
+/* Whether row i (> 0) starts a run: a new group, or new labels in any set. */
+static int starts_run(const softent_acc *acc, int64_t i)
+{
+    if (acc->groups->id[i] != acc->groups->id[i - 1]) return 1;
+    for (int k = 0; k < acc->n_sets; k++)
+        if (acc->sets[k].lab->row_value[i] != acc->sets[k].lab->row_value[i - 1]) return 1;
+    return 0;
+}
+
+int se_null_units_init(softent_acc *acc)
+{
+    se_null_units *u = &acc->null_units;
+    const int64_t n_rows = acc->n_sets > 0 ? acc->sets[0].lab->n_rows : 0;
+    free(u->first);
+    *u = (se_null_units){.n = n_rows};
+    if (!acc->p.null_groups || acc->p.null_perms == 0) return SOFTENT_OK;
+    if (!acc->groups) return se_fail(SOFTENT_E_INVALID, "a null over groups needs the rows' groups (softent_acc_count_groups)");
+    int64_t runs = n_rows > 0;
+    for (int64_t i = 1; i < n_rows; i++) runs += starts_run(acc, i);
+    if (!(u->first = malloc(((size_t)runs + 1) * sizeof *u->first))) return se_fail(SOFTENT_E_NOMEM, "out of memory for the null's groups");
+    u->n = 0;
+    for (int64_t i = 0; i < n_rows; i++)
+        if (i == 0 || starts_run(acc, i)) u->first[u->n++] = i;
+    u->first[u->n] = n_rows;
+    return SOFTENT_OK;
+}
+
+int64_t se_null_source(const se_null_units *u, const se_permutation *perm, int64_t i)
+{
+    if (!u->first) return (int64_t)se_permutation_apply(perm, (uint64_t)i);
+    int64_t lo = 0, hi = u->n; /* the run holding i: first[lo] <= i < first[hi] */
+    while (hi - lo > 1) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        if (u->first[mid] <= i) lo = mid;
+        else hi = mid;
+    }
+    return u->first[se_permutation_apply(perm, (uint64_t)lo)];
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -407,9 +446,9 @@ int se_resample(softent_acc *acc)
     if (!rc && B && !(acc->boot_H = calloc((size_t)B, sizeof *acc->boot_H))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
     for (int r = 0; r < R && !rc; r++) {
         se_permutation perm;
-        se_permutation_init(&perm, (uint64_t)acc->sets[0].lab->n_rows, acc->p.null_seed, (uint64_t)r);
+        se_permutation_init(&perm, (uint64_t)acc->null_units.n, acc->p.null_seed, (uint64_t)r);
         #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < n; i++) src[i] = (int64_t)se_permutation_apply(&perm, (uint64_t)i);
+        for (int64_t i = 0; i < n; i++) src[i] = se_null_source(&acc->null_units, &perm, i);
         for (int k = 0; k < acc->n_sets; k++) {
             se_labelset *s = &acc->sets[k];
             fill(&buf, acc, s, src, n);

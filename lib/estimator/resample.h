@@ -26,6 +26,25 @@ typedef struct {
     size_t cap;
 } se_groups;
 
+/* What the null permutes: rows, or (params.null_groups) runs of
+ * consecutive rows of one group that share their labels, whose rows all
+ * take the labels of another run's first row.  Rows of one document are not
+ * independent draws: when a label belongs to a whole document (or response),
+ * a row-level null would treat its hundreds of correlated rows as hundreds
+ * of independent labels and find information in noise. */
+typedef struct {
+    int64_t n;        /* units */
+    int64_t *first;   /* [n + 1] each run's first row, then the row count;
+                       * NULL: the units are the rows */
+} se_null_units;
+
+/* The units of acc's counted rows (at freeze). */
+int se_null_units_init(struct softent_acc *acc);
+/* The row whose labels row i takes under permutation perm (keyed over the
+ * units). */
+struct se_permutation;
+int64_t se_null_source(const se_null_units *u, const struct se_permutation *perm, int64_t i);
+
 /* The rows' soft assignments, by global row index. */
 typedef struct {
     float *p;         /* [cap, m] */

@@ -78,6 +78,8 @@ int softent_acc_save(const softent_acc *acc, const char *path)
     if (acc->null_replayed)
         return se_fail(SOFTENT_E_ORDER, "%s: this accumulator's null is replayed from its rows, which a state does not hold; "
                        "make it with params.null_sums = 1 to save and merge the null", path);
+    if (acc->p.null_groups && acc->p.null_perms > 0)
+        return se_fail(SOFTENT_E_INVALID, "%s: a null over groups (params.null_groups) is not kept in state files; run it in one process", path);
     int rc = se_acc_check_finished(acc);
     if (rc) return rc;
     se_atomic_file out;
