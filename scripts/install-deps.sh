@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev
-      gnuplot-nox python3-torch bible-kjv
+      gnuplot-nox python3-torch bible-kjv fortunes-min
       python3 python3-numpy python3-scipy python3-mpmath python3-sklearn binutils"
 
 missing=""
