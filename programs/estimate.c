@@ -39,6 +39,9 @@ static const char USAGE[] =
     "  --level L              the intervals' level (default 0.95)\n"
     "  --groups PATH          the group (document) of each row, as a label file: the\n"
     "                         bootstrap resamples whole groups\n"
+    "  --null-groups          the null permutes runs of a group's rows that share\n"
+    "                         their labels, not rows: for labels of whole documents\n"
+    "                         (needs --groups and --null)\n"
     "  --optimality OUT,IN    report I(OUT;Z)/I(IN;Z), the corrected ratio first;\n"
     "                         repeatable\n"
     "  --refpoints W.npy      load the reference points (m x d) instead of drawing them\n"
@@ -58,7 +61,7 @@ static const char USAGE[] =
     "  -h, --help             this help\n";
 
 enum {
-    OPT_LABELS = 256, OPT_GROUPS, OPT_OPT, OPT_REF, OPT_SAVEREF, OPT_TENSOR, OPT_SHARD, OPT_PERVALUE, OPT_JSON, OPT_CSV,
+    OPT_LABELS = 256, OPT_GROUPS, OPT_NULLGROUPS, OPT_OPT, OPT_REF, OPT_SAVEREF, OPT_TENSOR, OPT_SHARD, OPT_PERVALUE, OPT_JSON, OPT_CSV,
     OPT_STATE, OPT_BATCH, OPT_QUIET, OPT_UNITS
 };
 
@@ -102,7 +105,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"json", required_argument, 0, OPT_JSON}, {"csv", required_argument, 0, OPT_CSV},
         {"save-state", required_argument, 0, OPT_STATE}, {"batch", required_argument, 0, OPT_BATCH},
         {"quiet", no_argument, 0, OPT_QUIET}, {"units", required_argument, 0, OPT_UNITS},
-        {"groups", required_argument, 0, OPT_GROUPS},
+        {"groups", required_argument, 0, OPT_GROUPS}, {"null-groups", no_argument, 0, OPT_NULLGROUPS},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     int c, rc;
@@ -137,6 +140,7 @@ static int parse_options(int argc, char **argv, options *o)
         case OPT_CSV: o->csv = optarg; break;
         case OPT_STATE: o->state = optarg; break;
         case OPT_GROUPS: o->groups = optarg; break;
+        case OPT_NULLGROUPS: o->params.null_groups = 1; break;
         case OPT_BATCH:
             if (!parse_i64(optarg, 1, 1 << 24, &o->batch)) return cli_usage_error("estimate", "--batch %s: need a positive integer", optarg);
             break;
@@ -150,8 +154,12 @@ static int parse_options(int argc, char **argv, options *o)
     }
     if (optind != argc - 1) return cli_usage_error("estimate", optind >= argc ? "no embedding file given" : "one embedding file, please");
     o->input = argv[optind];
-    if (o->groups && o->params.bootstrap == 0)
-        return cli_usage_error("estimate", "--groups %s: groups are what --bootstrap B resamples; give --bootstrap too", o->groups);
+    if (o->groups && o->params.bootstrap == 0 && !o->params.null_groups)
+        return cli_usage_error("estimate", "--groups %s: groups are what --bootstrap B resamples (and --null-groups permutes); give --bootstrap too", o->groups);
+    if (o->params.null_groups && (!o->groups || o->params.null_perms == 0))
+        return cli_usage_error("estimate", "--null-groups: the null permutes groups; give --groups FILE and --null R");
+    if (o->params.null_groups && (o->state || o->shard))
+        return cli_usage_error("estimate", "--null-groups with --save-state or --shard: a state does not keep a null over groups; run it in one process");
     /* a saved state carries the null's sums so that shards merge it */
     if (o->state || o->shard) o->params.null_sums = 1;
     if ((o->state || o->shard) && o->params.bootstrap > 0)

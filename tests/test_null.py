@@ -1,10 +1,12 @@
 """The permutation null: with labels independent of Z the bias-corrected I
 sits within 3 null sd of 0 (unigram- and bigram-like label sets); with
 labels that carry information the p-value is below 0.01; the null
-agrees with an explicit NumPy permutation test in distribution; and an
-optimality over independent labels (corrected I(in) near or below 0) is
-"undefined" or a number in the table, null or a number in JSON, never
-NaN."""
+agrees with an explicit NumPy permutation test in distribution; labels of
+whole documents whose rows are correlated fool a row-level null and not
+the null over groups (--null-groups), whose distribution is a NumPy
+permutation of the documents' labels; and an optimality over independent
+labels (corrected I(in) near or below 0) is "undefined" or a number in the
+table, null or a number in JSON, never NaN."""
 import csv
 import json
 
@@ -70,6 +72,53 @@ def check_null_matches_numpy_permutations():
         raise Fail(f"null mean {null['I_null_mean']:.6f} vs NumPy permutations {np.mean(ref):.6f} (se {se:.2g})")
     if not 0.6 < null["I_null_sd"] / np.std(ref, ddof=1) < 1.6:
         raise Fail(f"null sd {null['I_null_sd']:.3g} vs NumPy permutations {np.std(ref, ddof=1):.3g}")
+
+
+def documents(seed, g=60, rows=40, d=16):
+    """g documents of `rows` rows each: a document's rows share its own
+    random centre, and its label (0/1) is drawn independently of it, so the
+    population I(label; Z) is 0."""
+    rng = np.random.default_rng(seed)
+    centre = rng.standard_normal((g, d)) * 1.5
+    doc = np.repeat(np.arange(g), rows)
+    z = (centre[doc] + 0.5 * rng.standard_normal((g * rows, d))).astype(np.float32)
+    label = rng.integers(0, 2, g)
+    return z, label[doc], doc
+
+
+def grouped_estimate(seed, z, y, doc, *extra):
+    tag = f"g{seed}"
+    return estimate_json(save_npy(f"{tag}_z.npy", z), "--labels", "y=" + save_npy(f"{tag}_y.npy", y), "--groups",
+                         save_npy(f"{tag}_g.npy", doc), "--null", 99, *extra)["label_sets"][0]
+
+
+def check_null_over_groups():
+    """Labels of whole documents, independent of Z in the population: the
+    row-level null calls nearly every data set significant, the null over
+    groups does not (its p-values spread like a uniform's), and its mean and
+    sd are those of NumPy permutations of the documents' labels."""
+    row_p, group_p = [], []
+    for seed in range(10):
+        z, y, doc = documents(100 + seed)
+        row_p.append(grouped_estimate(seed, z, y, doc, "--bootstrap", 10)["null"]["p_value"])
+        group_p.append(grouped_estimate(seed, z, y, doc, "--null-groups")["null"]["p_value"])
+    if sum(p <= 0.02 for p in row_p) < 8:
+        raise Fail(f"the row-level null should be fooled by correlated rows (p {row_p}); the check tests nothing")
+    if sum(p < 0.05 for p in group_p) > 2 or not 0.2 < np.mean(group_p) < 0.8:
+        raise Fail(f"the null over groups gives p {group_p} for labels independent of Z")
+    z, y, doc = documents(7)
+    null = grouped_estimate(7, z, y, doc, "--null-groups")["null"]
+    w = oracle.reference_points(0, 100, z.shape[1])
+    r = estimate_json(save_npy("g_ref_z.npy", z), "--labels", "y=" + save_npy("g_ref_y.npy", y))
+    p, _ = oracle.soft_assign(z, w, r["settings"]["eps"])
+    labels = y[::40]
+    perm_rng = np.random.default_rng(12)
+    ref = [oracle.labelset_measures(p, np.repeat(perm_rng.permutation(labels), 40))["I"] for _ in range(200)]
+    se = np.sqrt(null["I_null_sd"] ** 2 / 99 + np.var(ref) / 200)
+    if not abs(null["I_null_mean"] - np.mean(ref)) < 4 * se:
+        raise Fail(f"grouped null mean {null['I_null_mean']:.6f} vs NumPy document permutations {np.mean(ref):.6f} (se {se:.2g})")
+    if not 0.6 < null["I_null_sd"] / np.std(ref, ddof=1) < 1.6:
+        raise Fail(f"grouped null sd {null['I_null_sd']:.3g} vs NumPy document permutations {np.std(ref, ddof=1):.3g}")
 
 
 def check_optimality_over_independent_labels():
