@@ -4,7 +4,9 @@ Debian packages (docs/eval.md, "Tasks from Debian data"):
 
   kjv-next-verse.jsonl   which verse comes next: a held-out verse as context,
                          the true next verse and 3 verses of other held-out
-                         chapters as choices
+                         chapters, of about its length, as choices
+  kjv-word-order.jsonl   a held-out verse's first 3 words as context, the rest
+                         in its own order and in 3 random orders as choices
   kjv-cloze.jsonl        the last word of a held-out verse, among 3 other words
                          of the held-out chapters of about its length
   fortune-cloze.jsonl    the same cloze over fortunes-min's quotations (text the
@@ -78,8 +80,34 @@ def next_verse(rng, chapters, n):
     out = []
     for ci, vi in rng.sample(verses, min(n, len(verses))):
         others = [v for cj, c in enumerate(chapters) if cj != ci for v in c]
-        opts, answer = choices(rng, " " + chapters[ci][vi + 1], [" " + v for v in rng.sample(others, 12)])
+        right = chapters[ci][vi + 1]
+        # the 3 of 40 drawn verses nearest its length: a summed log-likelihood
+        # would otherwise pick the shortest choice, whatever the context
+        pool = sorted(rng.sample(others, min(40, len(others))), key=lambda v: abs(len(v) - len(right)))[:3]
+        opts, answer = choices(rng, " " + right, [" " + v for v in pool])
         out.append({"context": chapters[ci][vi], "choices": opts, "answer": answer})
+    return out
+
+
+def word_order(rng, verses, n):
+    """The verse's own word order among 3 shuffles of its words (all the
+    same length, so no choice wins on length)."""
+    out = []
+    for v in rng.sample(verses, len(verses)):
+        words = v.split()
+        head, rest = words[:3], words[3:]
+        shuffles = set()
+        for _ in range(20):
+            s = rest[:]
+            rng.shuffle(s)
+            if s != rest:
+                shuffles.add(" " + " ".join(s))
+        if len(rest) < 5 or len(shuffles) < 3:
+            continue
+        opts, answer = choices(rng, " " + " ".join(rest), sorted(shuffles))
+        out.append({"context": " ".join(head), "choices": opts, "answer": answer})
+        if len(out) == n:
+            break
     return out
 
 
@@ -135,6 +163,7 @@ def main():
     held = [v for c in chapters for v in c]
     tasks = {
         "kjv-next-verse": next_verse(random.Random(seed), chapters, n),
+        "kjv-word-order": word_order(random.Random(seed + 5), held, n),
         "kjv-cloze": cloze(random.Random(seed + 1), held, n),
         "fortune-cloze": cloze(random.Random(seed + 2), fortunes(fortune_dir), n),
         "kjv-preference": preference(random.Random(seed + 3), chapters, n // 2),

@@ -35,7 +35,8 @@ last_means=$(awk -F, '
 cat <<MD
 # What a small GPT-2 remembers and forgets while it learns the King James Bible
 
-softent $(build/softent --version | cut -d' ' -f2) main job, $(date -u +%Y-%m-%d), wall time ${WALL} s.
+softent $(build/softent --version | cut -d' ' -f2) main job, $(date -u +%Y-%m-%d), wall time ${WALL} s
+($(awk '{ printf "%s%s %s s", sep, $1, $2; sep = ", " }' "$R/times.txt")).
 
 ## What was run
 
@@ -127,3 +128,7 @@ $(sed -n '/^ *\(corrected (\|plug-in (\)/,/^$/p' "$R/trace.txt")
   (mean, sd, p-value, I - null mean), the curve-corrected I and optimality, and the
   context-width differences I(n) - I(n-1).
 MD
+
+# the zoo's section: models, scores, correlations and their verdicts
+[ -f "$OUT/zoo/correlate/correlate.json" ] && python3 "$(dirname "$0")/zoo-report.py" "$OUT/zoo"
+exit 0

@@ -6,7 +6,8 @@
 #   scripts/zoo.sh [OUT_DIR]        (default out/kjv; needs the main job's files)
 #
 # 1. tasks from Debian data (scripts/make-tasks.py): which KJV verse comes
-#    next, a cloze over held-out KJV verses and one over fortunes-min's
+#    next, a verse's own word order among shuffles of it, a cloze over
+#    held-out KJV verses and one over fortunes-min's
 #    quotations, and a preference set (the true next verse chosen over a
 #    verse of another chapter);
 # 2. GPT-2s that differ in width, depth, steps, data and seed, from barely
@@ -72,7 +73,7 @@ done
 t3=$(now)
 for m in "$Z"/models/*; do
     name=$(basename "$m")
-    "$SOFTENT" eval "$m" loss:heldout="$Z/tasks/kjv-verses.txt" mc="$Z/tasks/kjv-next-verse.jsonl" mc="$Z/tasks/kjv-cloze.jsonl" \
+    "$SOFTENT" eval "$m" loss:heldout="$Z/tasks/kjv-verses.txt" mc="$Z/tasks/kjv-next-verse.jsonl" mc="$Z/tasks/kjv-word-order.jsonl" mc="$Z/tasks/kjv-cloze.jsonl" \
         mc="$Z/tasks/fortune-cloze.jsonl" --model-name "$name" --out "$Z/scores/$name.csv" > /dev/null
     # the parameter count (GPT-2: embeddings, positions, blocks, final norm), the partial Spearman's covariate
     awk -F'[:,]' -v name="$name" '
