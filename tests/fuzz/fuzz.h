@@ -1,0 +1,46 @@
+/*
+ * fuzz.h - what every libFuzzer harness here shares: the input written to
+ * a file of the harness's own (softent's parsers read paths, as the CLI
+ * does), and a cap on what one input may make the library allocate.
+ *
+ * A harness is one parser: LLVMFuzzerTestOneInput writes the bytes with
+ * fuzz_write, calls the parser and everything a caller would do with its
+ * result, and frees it.  A parser must return an error or a result; a
+ * crash, a sanitizer report, a leak or an allocation over the cap (run
+ * with -malloc_limit_mb, tests/test_fuzz.py) is a finding.
+ */
+#ifndef SOFTENT_FUZZ_H
+#define SOFTENT_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A path unique to this process, "/tmp/softent-fuzz-PID/NAME", its
+ * directory made once; NAME's suffix picks the parser's format. */
+static inline const char *fuzz_path(const char *name)
+{
+    static char dir[64], path[256];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "/tmp/softent-fuzz-%d", (int)getpid());
+        mkdir(dir, 0700);
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return path;
+}
+
+/* data [size] as the file NAME; its path. */
+static inline const char *fuzz_write(const char *name, const uint8_t *data, size_t size)
+{
+    const char *path = fuzz_path(name);
+    FILE *f = fopen(path, "wb");
+    if (!f) abort();
+    if (size && fwrite(data, 1, size, f) != size) abort();
+    fclose(f);
+    return path;
+}
+
+#endif

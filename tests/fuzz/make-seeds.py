@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Seed corpora for the fuzzers (tests/fuzz/fuzz_*.c): small valid inputs
+of every format each parser reads, made from the test fixtures, so that
+mutation starts from files that get past the first checks.
+
+usage: tests/fuzz/make-seeds.py OUT_DIR [BUILD_DIR]
+  OUT_DIR/<harness>/ gets the seeds; BUILD_DIR/softent (default build)
+  makes the accumulator and training states.
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+import make_models  # noqa: E402
+from common import bytes_to_unicode, write_bos_bpe_tokenizer  # noqa: E402
+
+
+def put(out, harness, name, data):
+    d = os.path.join(out, harness)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+def npy_bytes(a):
+    import io
+    b = io.BytesIO()
+    np.save(b, a)
+    return b.getvalue()
+
+
+def safetensors_bytes(tensors):
+    header, blobs, off = {}, [], 0
+    for name, a in tensors.items():
+        raw = a.tobytes()
+        dt = {np.float32: "F32", np.float16: "F16", np.int64: "I64"}[a.dtype.type]
+        header[name] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(raw)]}
+        blobs.append(raw)
+        off += len(raw)
+    h = json.dumps(header).encode()
+    return struct.pack("<Q", len(h)) + h + b"".join(blobs)
+
+
+def main():
+    out = sys.argv[1]
+    build = sys.argv[2] if len(sys.argv) > 2 else "build"
+    softent = os.path.join(build, "softent")
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((6, 4)).astype(np.float32)
+    for name, a in {"f32.npy": z, "f64.npy": z.astype(np.float64), "f16.npy": z.astype(np.float16),
+                    "i64.npy": np.arange(6, dtype=np.int64), "i32x2.npy": np.arange(12, dtype=np.int32).reshape(6, 2),
+                    "fortran.npy": np.asfortranarray(z)}.items():
+        put(out, "fuzz_npy", name, npy_bytes(a))
+    put(out, "fuzz_safetensors", "z.safetensors", safetensors_bytes({"z": z}))
+    put(out, "fuzz_safetensors", "two.safetensors", safetensors_bytes({"embeddings": z.astype(np.float16), "hidden": z}))
+    # configs and a tokenizer from the forward tests' fixture models
+    models = make_models.make(os.path.join(out, ".models"), None)
+    for name, path in models.items():
+        with open(os.path.join(path, "config.json"), "rb") as f:
+            put(out, "fuzz_config", f"{name}.json", f.read())
+    b2u = bytes_to_unicode()
+    tok_dir = os.path.join(out, ".tok")
+    os.makedirs(tok_dir, exist_ok=True)
+    write_bos_bpe_tokenizer(tok_dir, {b2u[b]: b for b in range(256)} | {"Ġt": 256, "he": 257}, ["Ġ t", "h e"], 299)
+    with open(os.path.join(tok_dir, "tokenizer.json"), "rb") as f:
+        put(out, "fuzz_tokenizer", "bpe.json", f.read())
+    put(out, "fuzz_corpus", "lines.txt", "one document\nanother one, with words\n\n third\r\n")
+    put(out, "fuzz_corpus", "docs.jsonl", '{"text": "a document"}\n{"text": "another", "id": 2}\n\n{"body": "x"}\n')
+    put(out, "fuzz_preference", "strings.jsonl", '{"prompt": "Q: why?", "chosen": " because", "rejected": " no"}\n'
+        '{"prompt": "x ", "chosen": "y", "rejected": "zz"}\n')
+    put(out, "fuzz_preference", "chat.jsonl", json.dumps({"chosen": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+                                                         "rejected": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "go"}]}) + "\n")
+    put(out, "fuzz_preference", "prefix.jsonl", '{"chosen": "Human: a Assistant: b", "rejected": "Human: a Assistant: c"}\n')
+    put(out, "fuzz_csv", "labels.csv", "id,label,other\n0,3,a\n1,4,b\n2,3,\"c,d\"\n")
+    put(out, "fuzz_csv", "labels.tsv", "label\tx\n1\t2\n3\t4\n")
+    # an accumulator state and a training state, made by softent itself
+    tmp = os.path.join(out, ".tmp")
+    os.makedirs(tmp, exist_ok=True)
+    zf, yf = os.path.join(tmp, "z.npy"), os.path.join(tmp, "y.npy")
+    np.save(zf, rng.standard_normal((300, 8)).astype(np.float32))
+    np.save(yf, rng.integers(0, 5, 300))
+    for extra, name in (([], "plain.state"), (["--null", "3"], "null.state"), (["--correction", "taylor"], "taylor.state")):
+        state = os.path.join(out, "fuzz_state")
+        os.makedirs(state, exist_ok=True)
+        subprocess.run([softent, "estimate", zf, "--labels", f"y={yf}", "--bins", "8", "--save-state",
+                        os.path.join(state, name), "--quiet", *extra], check=True, capture_output=True)
+    corpus = os.path.join(tmp, "c.txt")
+    with open(corpus, "w") as f:
+        f.write("the quick brown fox jumps over the lazy dog\n" * 40)
+    run = os.path.join(tmp, "run")
+    subprocess.run([softent, "train", corpus, "--out", run, "--layers", "1", "--d-model", "16", "--heads", "2",
+                    "--context", "16", "--batch", "2", "--steps", "2", "--checkpoints", "2", "--quiet"],
+                   check=True, capture_output=True)
+    with open(os.path.join(run, "train_state.bin"), "rb") as f:
+        put(out, "fuzz_train_state", "tiny.bin", f.read())
+
+
+if __name__ == "__main__":
+    main()
