@@ -64,10 +64,15 @@ SOFTENT_API int softent_npy_load_f32(const char *path, float **data, int64_t *ro
 SOFTENT_API int softent_npy_save_f32(const char *path, const float *data /* [rows, cols] */, int64_t rows, int64_t cols);
 SOFTENT_API int softent_npy_save_i64(const char *path, const int64_t *data /* [rows, cols] */, int64_t rows, int64_t cols, int one_d);
 
-/* Integer labels.  A .npy of int32/int64 with shape (N,) gives arity 1; (N, k)
- * with k <= 4 gives tuple keys.  Any other file is CSV (TSV when the first
- * line has a tab): `column` is a header name or a 0-based index (NULL: the
- * first column); a first line whose field is not an integer is a header.
+/* Labels as integer keys.  A .npy of int32/int64 with shape (N,) gives
+ * arity 1; (N, k) with k <= 4 gives tuple keys.  Any other file is CSV (TSV
+ * when the first line has a tab; spaces and double quotes around a field
+ * dropped); its first line is a header when any of its fields is not an
+ * integer.  `column` is a header name or a 0-based index; NULL takes the
+ * only column, or the only header column that is not a row index ("",
+ * id, index, idx, row, "Unnamed: 0"), and otherwise fails listing the
+ * columns.  A column of integers gives them; any other column is strings,
+ * numbered by their sorted (byte) order as np.unique numbers them.
  * *keys is malloc'ed [n, arity]. */
 SOFTENT_API int softent_labels_load(const char *path, const char *column, int64_t **keys, int64_t *n, int *arity);
 

@@ -66,9 +66,11 @@ enum { UNITS_EFFICIENCY = 0, UNITS_NATS = 1, UNITS_BITS = 2 };
 /* Parse "efficiency", "nats" or "bits"; -1 when none. */
 int parse_units(const char *s);
 
-/* The readable table on stdout, and JSON / CSV files when paths are given
- * ("-" writes to stdout). */
-int write_table(const softent_acc *acc, const run_info *info);
+/* The readable table on f, and JSON / CSV files when paths are given
+ * ("-" writes to stdout; the table then goes to stderr, so that stdout
+ * parses: table_stream says where). */
+int write_table(const softent_acc *acc, const run_info *info, FILE *f);
+FILE *table_stream(const char *json, const char *csv);
 int write_json(const softent_acc *acc, const run_info *info, const char *path);
 int write_csv(const softent_acc *acc, const run_info *info, const char *path);
 /* Check that every OUT,IN pair names two label sets (a usage error of cmd). */

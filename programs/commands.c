@@ -83,20 +83,22 @@ int cmd_merge(int argc, char **argv)
 
 static const char REPORT_USAGE[] =
     "usage: softent report STATE [--json FILE] [--csv FILE] [--per-value] [--optimality OUT,IN]\n"
-    "                      [--units efficiency|nats|bits]\n"
+    "                      [--units efficiency|nats|bits] [--quiet]\n"
     "\n"
-    "Print the measures of a saved state (after estimate --save-state or merge).\n";
+    "Print the measures of a saved state (after estimate --save-state or merge).\n"
+    "--json - or --csv - writes to stdout and the table to stderr; --quiet leaves\n"
+    "the table out.\n";
 
 int cmd_report(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"json", required_argument, 0, 'j'}, {"csv", required_argument, 0, 'c'},
         {"per-value", no_argument, 0, 'v'}, {"optimality", required_argument, 0, 'p'},
-        {"units", required_argument, 0, 'u'},
+        {"units", required_argument, 0, 'u'}, {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     const char *json = NULL, *csv = NULL, *pairs[64];
-    int c, n_pairs = 0, per_value = 0, units = UNITS_EFFICIENCY;
+    int c, n_pairs = 0, per_value = 0, units = UNITS_EFFICIENCY, quiet = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -104,6 +106,7 @@ int cmd_report(int argc, char **argv)
         case 'j': json = optarg; break;
         case 'c': csv = optarg; break;
         case 'v': per_value = 1; break;
+        case 'q': quiet = 1; break;
         case 'u':
             if ((units = parse_units(optarg)) < 0) return cli_usage_error("report", "--units %s: use efficiency, nats or bits", optarg);
             break;
@@ -120,7 +123,7 @@ int cmd_report(int argc, char **argv)
     if (rc) return cli_lib_error(rc);
     run_info info = {argv[optind], NULL, NULL, NULL, NULL, pairs, n_pairs, per_value, units, 0};
     rc = check_pairs(acc, &info, "report");
-    if (!rc) write_table(acc, &info);
+    if (!rc && !quiet) write_table(acc, &info, table_stream(json, csv));
     if (!rc && json) rc = write_json(acc, &info, json);
     if (!rc && csv) rc = write_csv(acc, &info, csv);
     softent_acc_free(acc);

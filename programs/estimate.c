@@ -57,7 +57,8 @@ static const char USAGE[] =
     "  --batch N              rows read at a time (default 8192)\n"
     "  --threads N            threads (default: all cores)\n"
     "  --max-memory MB        refuse a run whose accumulator would need more\n"
-    "  --quiet                no table on stdout\n"
+    "  --quiet                no table (on stdout, or on stderr when --json or\n"
+    "                         --csv is -)\n"
     "  -h, --help             this help\n";
 
 enum {
@@ -315,13 +316,12 @@ static int accumulate(options *o, softent_matrix *mat, softent_acc *acc)
 int cmd_estimate(int argc, char **argv)
 {
     options o = {.params = softent_default_params(), .batch = 8192};
-    int rc = parse_options(argc, argv, &o);
-    if (rc) return rc;
-    cli_set_threads(o.threads);
-
     softent_matrix *mat = NULL;
     softent_acc *acc = NULL;
     const char *label_paths[64];
+    int rc = parse_options(argc, argv, &o);
+    if (rc) goto done; /* the label names parsed so far are freed there */
+    cli_set_threads(o.threads);
     if ((rc = softent_matrix_open(&mat, o.input, o.tensor))) { rc = cli_lib_error(rc); goto done; }
     const int64_t rows = softent_matrix_rows(mat), d = softent_matrix_cols(mat);
     if (d < 2) { rc = cli_error("%s: rows have dimension %lld; soft entropy needs d >= 2", o.input, (long long)d); goto done; }
@@ -331,7 +331,7 @@ int cmd_estimate(int argc, char **argv)
     if ((rc = check_pairs(acc, &info, "estimate"))) goto done;
     if ((rc = accumulate(&o, mat, acc))) goto done;
 
-    if (!o.quiet) write_table(acc, &info);
+    if (!o.quiet) write_table(acc, &info, table_stream(o.json, o.csv));
     if (o.json && (rc = write_json(acc, &info, o.json))) goto done;
     if (o.csv && (rc = write_csv(acc, &info, o.csv))) goto done;
     if (o.state && (rc = softent_acc_save(acc, o.state))) rc = cli_lib_error(rc);

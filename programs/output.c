@@ -98,144 +98,149 @@ static void format_key(char *buf, size_t size, const int64_t *key, int arity)
  * corrected block. */
 #define LEAD_WIDTH 48
 
-static void table_header(int corrected, int with_null, int boot, double level)
+static void table_header(FILE *f, int corrected, int with_null, int boot, double level)
 {
     if (corrected)
-        printf("\n%-*s %-*s | %s\n", LEAD_WIDTH, "", 11 + (with_null ? 20 : 0) + (boot ? 23 : 0), "corrected:", "plug-in (biased upward):");
+        fprintf(f, "\n%-*s %-*s | %s\n", LEAD_WIDTH, "", 11 + (with_null ? 20 : 0) + (boot ? 23 : 0), "corrected:", "plug-in (biased upward):");
     else
-        printf("\n");
-    printf("%-16s %9s %10s %10s", "label set", "values", "rows", "H(Z)");
-    if (corrected) printf(" %11s", "I corrected");
+        fprintf(f, "\n");
+    fprintf(f, "%-16s %9s %10s %10s", "label set", "values", "rows", "H(Z)");
+    if (corrected) fprintf(f, " %11s", "I corrected");
     if (corrected && boot) {
         char head[32];
         snprintf(head, sizeof head, "%g%% interval", 100 * level);
-        printf(" %22s", head);
+        fprintf(f, " %22s", head);
     }
-    if (with_null) printf(" %10s %8s", "null sd", "p");
-    if (corrected) printf(" |");
-    printf(" %10s %10s %10s", "I(X;Z)", "H(Z|X)", "regularity");
-    if (with_null) printf(" %10s", "null mean");
-    printf("\n");
+    if (with_null) fprintf(f, " %10s %8s", "null sd", "p");
+    if (corrected) fprintf(f, " |");
+    fprintf(f, " %10s %10s %10s", "I(X;Z)", "H(Z|X)", "regularity");
+    if (with_null) fprintf(f, " %10s", "null mean");
+    fprintf(f, "\n");
 }
 
 /* A value in the table's units (or as it is, raw), or "-" where undefined
  * (never "nan"). */
-static void table_cell(const softent_acc *acc, const run_info *info, double v, int width, int raw)
+static void table_cell(FILE *f, const softent_acc *acc, const run_info *info, double v, int width, int raw)
 {
-    if (isfinite(v)) printf(" %*.6f", width, raw ? v : in_units(acc, info, v));
-    else printf(" %*s", width, "-");
+    if (isfinite(v)) fprintf(f, " %*.6f", width, raw ? v : in_units(acc, info, v));
+    else fprintf(f, " %*s", width, "-");
 }
 
 /* The row leads with the corrected I (its interval, the null's sd and p);
  * the plug-in I, H(Z|X) and regularity follow it, after the bar. */
-static void table_row(const softent_acc *acc, const run_info *info, int k, int corrected, int with_null)
+static void table_row(FILE *f, const softent_acc *acc, const run_info *info, int k, int corrected, int with_null)
 {
     softent_labelset_measures m;
     softent_acc_labelset(acc, k, &m);
-    printf("%-16s %9lld %10lld", m.name, (long long)m.n_kept_values, (long long)m.rows);
-    table_cell(acc, info, m.H, 10, 0);
-    if (corrected) table_cell(acc, info, m.mi_corrected, 11, 0);
+    fprintf(f, "%-16s %9lld %10lld", m.name, (long long)m.n_kept_values, (long long)m.rows);
+    table_cell(f, acc, info, m.H, 10, 0);
+    if (corrected) table_cell(f, acc, info, m.mi_corrected, 11, 0);
     if (corrected && m.bootstrap > 0) {
         if (isfinite(m.mi_corrected_lo) && isfinite(m.mi_corrected_hi))
-            printf(" [%9.6f, %9.6f]", in_units(acc, info, m.mi_corrected_lo), in_units(acc, info, m.mi_corrected_hi));
-        else printf(" %22s", "-");
+            fprintf(f, " [%9.6f, %9.6f]", in_units(acc, info, m.mi_corrected_lo), in_units(acc, info, m.mi_corrected_hi));
+        else fprintf(f, " %22s", "-");
     }
     if (with_null) {
-        table_cell(acc, info, m.mi_null_sd, 10, 0);
-        table_cell(acc, info, m.p_value, 8, 1);
+        table_cell(f, acc, info, m.mi_null_sd, 10, 0);
+        table_cell(f, acc, info, m.p_value, 8, 1);
     }
-    if (corrected) printf(" |");
-    table_cell(acc, info, m.mi, 10, 0);
-    table_cell(acc, info, m.H_cond, 10, 0);
-    table_cell(acc, info, m.regularity, 10, 1);
-    if (with_null) table_cell(acc, info, m.mi_null_mean, 10, 0);
-    printf("\n");
+    if (corrected) fprintf(f, " |");
+    table_cell(f, acc, info, m.mi, 10, 0);
+    table_cell(f, acc, info, m.H_cond, 10, 0);
+    table_cell(f, acc, info, m.regularity, 10, 1);
+    if (with_null) table_cell(f, acc, info, m.mi_null_mean, 10, 0);
+    fprintf(f, "\n");
 }
 
 /* A ratio, or why it has none: the table never prints "nan".  Returns
  * whether it was defined. */
-static int print_ratio(double v, const char *in_name, const char *what)
+static int print_ratio(FILE *f, double v, const char *in_name, const char *what)
 {
-    if (isfinite(v)) printf("%.6f", v);
-    else printf("undefined (%sI(%s) <= 0)", what, in_name);
+    if (isfinite(v)) fprintf(f, "%.6f", v);
+    else fprintf(f, "undefined (%sI(%s) <= 0)", what, in_name);
     return isfinite(v);
 }
 
 /* The corrected ratio leads; the plug-in follows, labelled. */
-static void table_optimality(const softent_acc *acc, const run_info *info, int corrected)
+static void table_optimality(FILE *f, const softent_acc *acc, const run_info *info, int corrected)
 {
     for (int i = 0; i < info->n_pairs; i++) {
         char out[256];
         snprintf(out, sizeof out, "%s", info->pairs[i]);
         char *in = strchr(out, ',');
         *in++ = '\0';
-        printf("optimality I(%s)/I(%s) = ", out, in);
+        fprintf(f, "optimality I(%s)/I(%s) = ", out, in);
         if (corrected) {
-            if (print_ratio(pair_optimality_corrected(acc, info->pairs[i]), in, "corrected ")) printf(" (corrected)");
-            printf("; plug-in ");
+            if (print_ratio(f, pair_optimality_corrected(acc, info->pairs[i]), in, "corrected ")) fprintf(f, " (corrected)");
+            fprintf(f, "; plug-in ");
         }
-        print_ratio(pair_optimality(acc, info->pairs[i]), in, "");
-        printf("\n");
+        print_ratio(f, pair_optimality(acc, info->pairs[i]), in, "");
+        fprintf(f, "\n");
         softent_labelset_measures mo, mi;
         if (pair_measures(acc, info->pairs[i], &mo, &mi) && mo.rows != mi.rows)
-            printf("  (different rows: I(%s) over %lld rows, I(%s) over %lld; estimate's label sets drop values\n"
+            fprintf(f, "  (different rows: I(%s) over %lld rows, I(%s) over %lld; estimate's label sets drop values\n"
                    "   independently, so the ratio compares two samples: see docs/estimator.md, min-count)\n",
                    out, (long long)mo.rows, in, (long long)mi.rows);
     }
 }
 
-int write_table(const softent_acc *acc, const run_info *info)
+FILE *table_stream(const char *json, const char *csv)
+{
+    return (json && !strcmp(json, "-")) || (csv && !strcmp(csv, "-")) ? stderr : stdout;
+}
+
+int write_table(const softent_acc *acc, const run_info *info, FILE *f)
 {
     softent_summary s;
     softent_params p;
     softent_acc_summary(acc, &s);
     softent_acc_params(acc, &p);
-    printf("softent %s: %s: %lld rows x %lld dims, %lld skipped (zero or non-finite norm)\n",
+    fprintf(f, "softent %s: %s: %lld rows x %lld dims, %lld skipped (zero or non-finite norm)\n",
            SOFTENT_VERSION, info->input, (long long)s.rows, (long long)s.d, (long long)s.skipped);
-    printf("m = %lld reference points (%s), eps = %.10f (%s), weighting %s, min-count %lld\n",
+    fprintf(f, "m = %lld reference points (%s), eps = %.10f (%s), weighting %s, min-count %lld\n",
            (long long)s.m, info->refpoints ? info->refpoints : "gaussian", s.eps,
            softent_calibration_name(p.calibration), weighting_name(p.weighting), (long long)p.min_count);
     if (info->units == UNITS_EFFICIENCY)
-        printf("entropies are efficiencies: fractions of log m = %.4f nats\n\n", log((double)s.m));
+        fprintf(f, "entropies are efficiencies: fractions of log m = %.4f nats\n\n", log((double)s.m));
     else
-        printf("entropies in %s\n\n", UNIT_NAMES[info->units]);
-    printf("H(Z) = %.6f\n", in_units(acc, info, s.H));
+        fprintf(f, "entropies in %s\n\n", UNIT_NAMES[info->units]);
+    fprintf(f, "H(Z) = %.6f\n", in_units(acc, info, s.H));
     if (s.n_labelsets == 0) return 0;
     const int with_null = has_null(acc), corrected = p.correction != SOFTENT_CORRECT_NONE;
-    table_header(corrected, with_null, p.bootstrap > 0, p.level);
+    table_header(f, corrected, with_null, p.bootstrap > 0, p.level);
     int undefined = 0;
     for (int k = 0; k < s.n_labelsets; k++) {
-        table_row(acc, info, k, corrected, with_null);
+        table_row(f, acc, info, k, corrected, with_null);
         softent_labelset_measures m;
         softent_acc_labelset(acc, k, &m);
         undefined += corrected && !isfinite(m.mi_corrected);
     }
-    printf("\n");
+    fprintf(f, "\n");
     for (int k = 0; k < s.n_labelsets; k++) {
         softent_labelset_measures m;
         softent_acc_labelset(acc, k, &m);
         if (m.rows == 0)
-            printf("%s: not enough data: no rows left (min-count %lld drops every value, or every row was skipped)\n",
+            fprintf(f, "%s: not enough data: no rows left (min-count %lld drops every value, or every row was skipped)\n",
                    m.name, (long long)p.min_count);
     }
     if (p.correction == SOFTENT_CORRECT_CURVE)
-        printf("corrected: each value's H(Z|X=x) raised by its bias curve J(n_x), read from the values' own running\n"
+        fprintf(f, "corrected: each value's H(Z|X=x) raised by its bias curve J(n_x), read from the values' own running\n"
                "means, and H(Z) by its leading-order bias (docs/statistics.md); read it first.\n");
     else if (p.correction == SOFTENT_CORRECT_TAYLOR)
-        printf("corrected: each value's H(Z|X=x) raised by its own leading-order bias sum_j var_j / (2 n mean_j)\n"
+        fprintf(f, "corrected: each value's H(Z|X=x) raised by its own leading-order bias sum_j var_j / (2 n mean_j)\n"
                "(Miller-Madow for soft counts; values under 5 rows take the pooled one); read it first.\n");
     else if (p.correction == SOFTENT_CORRECT_NULL)
-        printf("corrected: I(X;Z) minus the mean I of %d label permutations (the null); read it first.\n", p.null_perms);
-    if (corrected) printf("The plug-in I(X;Z) is biased upward, most for label sets with many rare values.\n");
-    else printf("plug-in values only (--correction none): biased upward, most for label sets with many rare values.\n");
-    if (undefined) printf("-: not enough data for the correction (no label value seen twice)\n");
+        fprintf(f, "corrected: I(X;Z) minus the mean I of %d label permutations (the null); read it first.\n", p.null_perms);
+    if (corrected) fprintf(f, "The plug-in I(X;Z) is biased upward, most for label sets with many rare values.\n");
+    else fprintf(f, "plug-in values only (--correction none): biased upward, most for label sets with many rare values.\n");
+    if (undefined) fprintf(f, "-: not enough data for the correction (no label value seen twice)\n");
     if (with_null)
-        printf("null: %d label permutations (seed %llu); p = (1 + #{I_null >= I}) / (R + 1)\n",
+        fprintf(f, "null: %d label permutations (seed %llu); p = (1 + #{I_null >= I}) / (R + 1)\n",
                p.null_perms, (unsigned long long)p.null_seed);
     if (p.bootstrap > 0)
-        printf("interval: %g%% Poisson bootstrap over %s, %d replicates (seed %llu), re-centred percentiles\n",
+        fprintf(f, "interval: %g%% Poisson bootstrap over %s, %d replicates (seed %llu), re-centred percentiles\n",
                100 * p.level, info->grouped ? "groups" : "rows", p.bootstrap, (unsigned long long)p.bootstrap_seed);
-    table_optimality(acc, info, corrected);
+    table_optimality(f, acc, info, corrected);
     return 0;
 }
 

@@ -56,7 +56,7 @@ def check_label_length():
     z, _ = good()
     expect_error(["estimate", z, "--labels", "y=" + save_npy("short.npy", np.arange(49))], "short.npy", "49 labels", "50 rows")
     csv = write("labels.csv", b"label\n1\n2\nthree\n")
-    expect_error(["estimate", z, "--labels", "y=" + csv], "labels.csv", "integer")
+    expect_error(["estimate", z, "--labels", "y=" + csv], "labels.csv", "3 labels", "50 rows")
 
 
 def check_empty_files():

@@ -1,10 +1,12 @@
 /*
  * labels.c - integer label arrays from .npy (1-D, or 2-D tuple keys) or from
- * a column of a CSV/TSV file.
+ * a column of a CSV/TSV file (integers, or strings numbered by their sorted
+ * order).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/buf.h"
 #include "common/error.h"
@@ -45,16 +47,20 @@ static int load_npy(FILE *f, const char *path, int64_t **keys, int64_t *n, int *
     return SOFTENT_OK;
 }
 
-/* Split line in place at sep; returns the number of fields (<= max). */
+/* Split line in place at sep; returns the number of fields (<= max).
+ * Spaces and double quotes around a field are dropped. */
 static int split(char *line, char sep, char **fields, int max)
 {
     int n = 0;
     line[strcspn(line, "\r\n")] = '\0';
     for (char *p = line; n < max;) {
-        fields[n++] = p;
         char *q = strchr(p, sep);
+        if (q) *q = '\0';
+        while (*p == ' ' || *p == '"') p++;
+        char *e = p + strlen(p);
+        while (e > p && (e[-1] == ' ' || e[-1] == '"')) *--e = '\0';
+        fields[n++] = p;
         if (!q) break;
-        *q = '\0';
         p = q + 1;
     }
     return n;
@@ -62,65 +68,135 @@ static int split(char *line, char sep, char **fields, int max)
 
 static int parse_int(const char *s, int64_t *v)
 {
-    while (*s == ' ' || *s == '"') s++;
     char *end;
     errno = 0;
     long long x = strtoll(s, &end, 10);
-    while (*end == ' ' || *end == '"') end++;
     if (end == s || *end || errno) return 0;
     *v = x;
     return 1;
 }
 
+/* A header's name for a row index rather than a label (pandas writes "" or
+ * "Unnamed: 0"). */
+static int index_like(const char *name)
+{
+    static const char *const names[] = {"", "id", "index", "idx", "row", "Unnamed: 0", NULL};
+    for (int k = 0; names[k]; k++)
+        if (!strcasecmp(name, names[k])) return 1;
+    return 0;
+}
+
+/* "a, b, c" of the header's fields, for messages. */
+static void list_fields(char **fields, int nf, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; i < nf && len + 1 < size; i++) {
+        int w = snprintf(buf + len, size - len, "%s%s", i ? ", " : "", fields[i][0] ? fields[i] : "\"\"");
+        if (w < 0) break;
+        len += (size_t)w;
+    }
+}
+
+/* The column to read, from line 1's fields: `column` by name (header) or
+ * index; without one, the only column, or the only one of a header's
+ * columns that is not a row index. */
+static int choose_column(const char *path, const char *column, char **fields, int nf, int header, int *col)
+{
+    char names[512];
+    if (column) {
+        char *end;
+        long idx = strtol(column, &end, 10);
+        if (*column && *end == '\0' && idx >= 0) {
+            if (idx >= nf) return se_fail(SOFTENT_E_FORMAT, "%s: no column %ld (line 1 has %d fields)", path, idx, nf);
+            *col = (int)idx;
+            return SOFTENT_OK;
+        }
+        for (int i = 0; header && i < nf; i++)
+            if (!strcmp(fields[i], column)) return *col = i, SOFTENT_OK;
+        list_fields(fields, nf, names, sizeof names);
+        return header ? se_fail(SOFTENT_E_FORMAT, "%s: no column named '%s'; the header has %s", path, column, names)
+                      : se_fail(SOFTENT_E_FORMAT, "%s: no header to find column '%s' in; name a column by its 0-based index", path, column);
+    }
+    if (nf == 1) return *col = 0, SOFTENT_OK;
+    if (!header) return se_fail(SOFTENT_E_FORMAT, "%s: %d columns and no header: say which holds the labels, %s:INDEX (0-based)", path, nf, path);
+    int found = -1, labels = 0;
+    for (int i = 0; i < nf; i++)
+        if (!index_like(fields[i])) found = i, labels++;
+    if (labels == 1) return *col = found, SOFTENT_OK;
+    list_fields(fields, nf, names, sizeof names);
+    return se_fail(SOFTENT_E_FORMAT, "%s: columns %s: say which holds the labels, %s:COLUMN", path, names, path);
+}
+
+/* The column's values, as read: integers, or strings mapped to integers by
+ * their sorted order (as NumPy's np.unique numbers them). */
+typedef struct {
+    char **v;      /* [n] owned */
+    int64_t n;
+    size_t cap;
+} column_values;
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* keys [n]: the integers, or each string's rank among the distinct ones. */
+static int to_keys(const column_values *c, int64_t *keys)
+{
+    int all_int = 1;
+    for (int64_t i = 0; i < c->n && all_int; i++) all_int = parse_int(c->v[i], &keys[i]);
+    if (all_int) return SOFTENT_OK;
+    char **sorted = malloc((size_t)c->n * sizeof *sorted);
+    if (!sorted) return SOFTENT_E_NOMEM;
+    memcpy(sorted, c->v, (size_t)c->n * sizeof *sorted);
+    qsort(sorted, (size_t)c->n, sizeof *sorted, cmp_str);
+    int64_t distinct = 0;
+    for (int64_t i = 0; i < c->n; i++)
+        if (i == 0 || strcmp(sorted[i], sorted[distinct - 1])) sorted[distinct++] = sorted[i];
+    for (int64_t i = 0; i < c->n; i++) {
+        char **hit = bsearch(&c->v[i], sorted, (size_t)distinct, sizeof *sorted, cmp_str);
+        keys[i] = hit - sorted;
+    }
+    free(sorted);
+    return SOFTENT_OK;
+}
+
 static int load_csv(FILE *f, const char *path, const char *column, int64_t **keys, int64_t *n)
 {
-    char *line = NULL;
+    char *line = NULL, *fields[4096];
     size_t cap = 0;
     ssize_t len;
-    char *fields[4096];
     int col = -1, rc = SOFTENT_OK;
     char sep = ',';
-    int64_t count = 0, lineno = 0;
-    size_t out_cap = 0;
-    int64_t *out = NULL;
+    int64_t lineno = 0;
+    column_values c = {0};
     rewind(f);
-    while ((len = getline(&line, &cap, f)) >= 0 && !rc) {
+    while (!rc && (len = getline(&line, &cap, f)) >= 0) {
         lineno++;
         if (lineno == 1 && strchr(line, '\t')) sep = '\t';
-        if (len <= 1 && (line[0] == '\n' || len == 0)) continue;
-        int nf = split(line, sep, fields, 4096);
-        int64_t v;
+        if (line[strspn(line, " \r\n")] == '\0') continue;
+        const int nf = split(line, sep, fields, 4096);
         if (col < 0) {
-            /* First line: find the column; a non-integer field there means header. */
-            char *end;
-            long idx = column ? strtol(column, &end, 10) : 0;
-            int by_index = !column || (*end == '\0' && idx >= 0);
-            if (by_index) {
-                col = (int)idx;
-                if (col >= nf) { rc = se_fail(SOFTENT_E_FORMAT, "%s: no column %d (line 1 has %d fields)", path, col, nf); break; }
-                if (!parse_int(fields[col], &v)) continue; /* a header line */
-            } else {
-                for (int i = 0; i < nf; i++)
-                    if (strcmp(fields[i], column) == 0) col = i;
-                if (col < 0) rc = se_fail(SOFTENT_E_FORMAT, "%s: no column named '%s' in the header", path, column);
-                continue;
-            }
+            /* line 1: a header when any field is not an integer */
+            int64_t v;
+            int header = 0;
+            for (int i = 0; i < nf; i++) header |= !parse_int(fields[i], &v);
+            if ((rc = choose_column(path, column, fields, nf, header, &col)) || header) continue;
         }
-        if (col >= nf || !parse_int(fields[col], &v)) {
-            rc = se_fail(SOFTENT_E_FORMAT, "%s:%lld: column %d is not an integer label", path, (long long)lineno, col);
-            break;
-        }
-        if (se_grow(&out, &out_cap, (size_t)count + 1, sizeof *out)) {
+        if (col >= nf) rc = se_fail(SOFTENT_E_FORMAT, "%s:%lld: %d fields, no column %d", path, (long long)lineno, nf, col);
+        else if (se_grow(&c.v, &c.cap, (size_t)c.n + 1, sizeof *c.v) || !(c.v[c.n] = strdup(fields[col])))
             rc = se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", path);
-            break;
-        }
-        out[count++] = v;
+        else c.n++;
     }
     free(line);
-    if (!rc && count == 0) rc = se_fail(SOFTENT_E_EMPTY, "%s: no labels", path);
-    if (rc) { free(out); return rc; }
-    *keys = out;
-    *n = count;
+    if (!rc && c.n == 0) rc = se_fail(SOFTENT_E_EMPTY, "%s: no labels", path);
+    if (!rc && !(*keys = malloc((size_t)c.n * sizeof **keys))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", path);
+    if (!rc && (rc = to_keys(&c, *keys))) rc = se_fail(rc, "out of memory reading %s", path);
+    for (int64_t i = 0; i < c.n; i++) free(c.v[i]);
+    free(c.v);
+    if (rc) { free(*keys); *keys = NULL; return rc; }
+    *n = c.n;
     return SOFTENT_OK;
 }
 

@@ -10,8 +10,8 @@ static void read_all(const char *path, const char *field)
     const char *text;
     size_t len;
     while (softent_corpus_next(c, &text, &len) == SOFTENT_OK && text) {
-        volatile size_t sum = 0;
-        for (size_t i = 0; i < len; i++) sum += (unsigned char)text[i];
+        static volatile unsigned char last;
+        for (size_t i = 0; i < len; i++) last = (unsigned char)text[i]; /* every byte is readable */
     }
     softent_corpus_close(c);
 }

@@ -5,12 +5,15 @@
 # crashed), after running each regression once on its own.  One line per
 # harness: "PASS fuzz_npy: N runs in S s, E edges" or "FAIL ...: what and
 # where the input was kept".
-#   tests/fuzz/run.sh SECONDS [FUZZ_BUILD] [BUILD]   (defaults build-fuzz, build)
+#   tests/fuzz/run.sh SECONDS [FUZZ_BUILD] [BUILD] [HARNESS...]
+#   (defaults build-fuzz, build, and every harness; FUZZ_OUT=DIR keeps the
+#   corpora, logs and crashing inputs there instead of a new temporary directory)
 set -u
 cd "$(dirname "$0")/../.."
 SECONDS_EACH=${1:?usage: tests/fuzz/run.sh SECONDS [FUZZ_BUILD] [BUILD]}
 FB=${2:-build-fuzz}
 B=${3:-build}
+[ $# -gt 3 ] && shift 3 || set --
 OUT=${FUZZ_OUT:-$(mktemp -d /tmp/softent-fuzz.XXXXXX)}
 mkdir -p "$OUT/seeds" "$OUT/artifacts"
 # leaks are findings too where LeakSanitizer can run (SOFTENT_LSAN=1)
@@ -21,8 +24,9 @@ if ! /usr/bin/python3 tests/fuzz/make-seeds.py "$OUT/seeds" "$B" > "$OUT/seeds.l
     echo "FAIL fuzz: making the seeds failed:"; tail -5 "$OUT/seeds.log"; exit 1
 fi
 status=0
-for h in "$FB"/fuzz/fuzz_*; do
-    case "$h" in *.d) continue ;; esac
+[ $# -eq 0 ] && set -- "$FB"/fuzz/fuzz_*
+for h in "$@"; do
+    case "$h" in *.d) continue ;; */*) ;; *) h=$FB/fuzz/$h ;; esac
     name=$(basename "$h")
     reg=tests/fuzz/regressions/$name
     if [ -d "$reg" ] && [ -n "$(ls -A "$reg")" ]; then
