@@ -86,11 +86,19 @@ typedef struct {
     char *path; /* RUN_DIR/<name as found>, owned by the list */
 } softent_rundir_checkpoint;
 
-/* 1 when the base name of path is step-N (N a non-negative integer), with
- * N in *step; step-N.tmp is not. */
+/* 1 when the base name of path names a step N (a non-negative integer) by
+ * one of the common conventions: step-N (softent), stepN (Pythia),
+ * checkpoint-N (Hugging Face Trainer), global_stepN (DeepSpeed), iter_N
+ * (Megatron), ckpt-N ('-' or '_' optional after each); N in *step.
+ * step-N.tmp is not. */
 SOFTENT_API int softent_rundir_parse_step(const char *path, int64_t *step);
-/* RUN_DIR's step-N directories in step order; *out is malloc'ed [*n] (none
- * found is not an error).  Free with softent_rundir_list_free. */
+/* A checkpoint directory's step: from its name, else its
+ * trainer_state.json's global_step; SOFTENT_E_INVALID (naming dir and the
+ * conventions) when neither gives one. */
+SOFTENT_API int softent_rundir_checkpoint_step(const char *dir, int64_t *step);
+/* RUN_DIR's checkpoint directories (named as softent_rundir_parse_step
+ * reads) in step order; *out is malloc'ed [*n] (none found is not an
+ * error); two that name the same step are refused.  Free with softent_rundir_list_free. */
 SOFTENT_API int softent_rundir_list(const char *run_dir, softent_rundir_checkpoint **out, int *n);
 SOFTENT_API void softent_rundir_list_free(softent_rundir_checkpoint *list, int n);
 /* RUN_DIR/step-N, malloc'ed; NULL when out of memory. */

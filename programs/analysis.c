@@ -72,6 +72,7 @@ int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd
     case OPT_LAYERS: o->layers_spec = arg; return 0;
     case OPT_FIELD: a->text_field = arg; return 0;
     case OPT_PREF: o->preference = arg; return 0;
+    case OPT_STEPS: o->steps = arg; return 0;
     case OPT_PREF_FIELDS: return parse_pref_fields(o, arg, cmd);
     case OPT_PREF_POS:
         if (softent_pref_positions_parse(arg, &o->pref.positions)) return cli_usage_error(cmd, "--preference-positions %s", softent_last_error());

@@ -27,6 +27,7 @@ typedef struct {
     const char *preference; /* --preference FILE.jsonl (analyze); NULL: none */
     softent_preference_params pref;
     char pref_fields[256];  /* --preference-fields, split in place */
+    const char *steps;      /* trace --steps LIST; NULL: from the names */
 } analysis_options;
 
 analysis_options analysis_default_options(void);
@@ -38,13 +39,13 @@ void analysis_fit_model(analysis_options *o, const softent_model_config *cfg);
  * (ANALYSIS_OPT_FIRST .. ANALYSIS_OPT_LAST - 1, and the estimator's):
  * 0 handled, else an exit status. */
 enum { ANALYSIS_OPT_FIRST = 256, OPT_MAXLEN = 256, OPT_MAXDOCS, OPT_MAXTOK, OPT_NGRAMS, OPT_LAYERS, OPT_FIELD,
-       OPT_PREF, OPT_PREF_FIELDS, OPT_PREF_POS, ANALYSIS_OPT_LAST };
+       OPT_PREF, OPT_PREF_FIELDS, OPT_PREF_POS, OPT_STEPS, ANALYSIS_OPT_LAST };
 #define ANALYSIS_LONGOPTS                                                                                       \
     {"max-length", required_argument, 0, OPT_MAXLEN}, {"max-docs", required_argument, 0, OPT_MAXDOCS},         \
     {"max-tokens", required_argument, 0, OPT_MAXTOK}, {"ngrams", required_argument, 0, OPT_NGRAMS},             \
     {"layers", required_argument, 0, OPT_LAYERS}, {"text-field", required_argument, 0, OPT_FIELD},             \
     {"preference", required_argument, 0, OPT_PREF}, {"preference-fields", required_argument, 0, OPT_PREF_FIELDS}, \
-    {"preference-positions", required_argument, 0, OPT_PREF_POS},                                              \
+    {"preference-positions", required_argument, 0, OPT_PREF_POS}, {"steps", required_argument, 0, OPT_STEPS},  \
     ESTIMATOR_LONGOPTS
 int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd);
 /* The options of analyze and trace, --out and --help included: 0 and

@@ -127,8 +127,12 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     if ((rc = analysis_figure_values(r, &layers, &H, &values)) == 0) {
         char warning[1024];
         figure_data fd = {model_dir, analysis_corrected(r), analysis_bars(r), r->n_layers, layers, H, r->n_orders, r->orders, values};
-        if (figures_write(out, &fd, warning, sizeof warning) != 0) fprintf(stderr, "softent: %s\n", warning);
-        printf("\nresults: %s/analysis.json, %s/analysis.csv; figures: %s/layers.png, %s/plane_n*.png (and .svg)\n", out, out, out, out);
+        const int drawn = figures_write(out, &fd, warning, sizeof warning);
+        printf("\nresults: %s/analysis.json, %s/analysis.csv", out, out);
+        if (drawn == 0) printf("; figures: %s/layers.png, %s/plane_n*.png (and .svg)\n", out, out);
+        else printf("; figures not drawn (%s)\n", drawn > 0 ? "no gnuplot" : "see the error");
+        if (drawn != 0) fprintf(stderr, "softent: %s\n", warning);
+        if (drawn < 0) rc = 1;
     }
     free(layers);
     free(H);
@@ -143,6 +147,7 @@ int cmd_analyze(int argc, char **argv)
     int rc = analysis_parse_args(argc, argv, &o, &out, USAGE, "analyze");
     if (rc) return rc < 0 ? 0 : rc;
     if (argc - optind != 2) return cli_usage_error("analyze", "give MODEL_DIR and CORPUS");
+    if (o.steps) return cli_usage_error("analyze", "--steps names trace's checkpoints; analyze measures one model");
     const char *model_dir = argv[optind], *corpus_path = argv[optind + 1];
     cli_set_threads(o.threads);
 

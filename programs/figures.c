@@ -34,13 +34,12 @@ static int write_script(const char *dir, const char *name, const char *body, con
 }
 
 /* Run the script once per terminal: PNG and SVG of the same figure. */
-static int render(const char *dir, const char *name, const char *body)
+static int draw(const char *dir, const char *name)
 {
     static const char *terms[][2] = {
         {"pngcairo size 1200,900 font 'sans,11'", "png"},
         {"svg size 1200,900 dynamic font 'sans,11'", "svg"},
     };
-    if (write_script(dir, name, body, "rerun")) return -1;
     for (int t = 0; t < 2; t++) {
         char cmd[8192];
         snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot -e \"term = \\\"%s\\\"; ext = '%s'\" '%s.gp' 2>/dev/null", dir,
@@ -53,7 +52,38 @@ static int render(const char *dir, const char *name, const char *body)
 int figures_render(const char *dir, const char *name, const char *body)
 {
     if (!gnuplot_available()) return write_script(dir, name, body, "render") ? -1 : 1;
-    return render(dir, name, body);
+    return write_script(dir, name, body, "rerun") || draw(dir, name) ? -1 : 0;
+}
+
+/* The figures of one call: every script is written, drawn when gnuplot is
+ * there; status 0 (all drawn), 1 (gnuplot missing) or -1 (a script could
+ * not be written or gnuplot failed: the first such is the warning). */
+typedef struct {
+    const char *dir;
+    int draw, status;
+    char *warning;
+    size_t size;
+} figure_run;
+
+static figure_run figures_begin(const char *dir, char *warning, size_t size)
+{
+    figure_run fr = {dir, gnuplot_available(), 0, warning, size};
+    warning[0] = '\0';
+    if (!fr.draw) {
+        fr.status = 1;
+        snprintf(warning, size, "gnuplot is not installed: figures not drawn; the data and .gp scripts are in %s "
+                 "(install gnuplot-nox and run gnuplot NAME.gp there)", dir);
+    }
+    return fr;
+}
+
+static void figure(figure_run *fr, const char *name, const char *body)
+{
+    const int failed = write_script(fr->dir, name, body, fr->draw ? "rerun" : "render") ? -2 : fr->draw ? draw(fr->dir, name) : 0;
+    if (!failed || fr->status < 0) return;
+    fr->status = -1;
+    if (failed == -2) snprintf(fr->warning, fr->size, "%s/%s.gp: cannot write", fr->dir, name);
+    else snprintf(fr->warning, fr->size, "gnuplot failed drawing %s/%s (run gnuplot %s.gp in %s to see why)", fr->dir, name, name, fr->dir);
 }
 
 #define PLUGIN_ONLY "plug-in (no correction: biased upward)"
@@ -164,10 +194,6 @@ static int write_tsv(const char *dir, const char *name, const char *head, lead_f
         fprintf(a.f, "\n");
     }
     if (se_atomic_commit(&a)) { snprintf(warning, warning_size, "%s: write failed", path); return -1; }
-    if (!gnuplot_available()) {
-        snprintf(warning, warning_size, "gnuplot is not installed: figures skipped (install gnuplot-nox; data in %s)", path);
-        return 1;
-    }
     return 0;
 }
 
@@ -192,6 +218,7 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
     int rc = write_tsv(dir, "layers.tsv", "layer\tH", layer_lead, fd, fd->n_layers, fd->n_orders, fd->orders, fd->values,
                        warning, warning_size);
     if (rc) return rc;
+    figure_run fr = figures_begin(dir, warning, warning_size);
 
     /* Per-layer curves: four panels, one line per n-gram order. */
     char body[16384];
@@ -201,7 +228,7 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
                      "set title 'H(Z)'\nplot 'layers.tsv' using 1:2 with linespoints lw 2 notitle\n",
                      fd->title, fd->layers[fd->n_layers - 1] - fd->layers[0] <= 24 ? "set xtics 1\n" : "");
     measure_panels(body, sizeof body, n, "'layers.tsv' using 1", 3, fd->n_orders, fd->orders, fd->corrected, fd->bars);
-    if (render(dir, "layers", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/layers", dir); return -1; }
+    figure(&fr, "layers", body);
 
     /* The information plane per order: one point a layer, the bound diagonal. */
     for (int k = 0; k < fd->n_orders; k++) {
@@ -225,13 +252,13 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
                  c, c + 1, fd->corrected ? "title '" CORRECTED "'" : "notitle", c, c + 1);
         char name[64];
         snprintf(name, sizeof name, "plane_n%d", fd->orders[k]);
-        if (render(dir, name, body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/%s", dir, name); return -1; }
+        figure(&fr, name, body);
     }
-    return 0;
+    return fr.status;
 }
 
 /* The information plane over training for order k: a point per checkpoint. */
-static int trajectory_plane(const char *dir, const trajectory_data *td, int k, const char *common)
+static void trajectory_plane(figure_run *fr, const trajectory_data *td, int k, const char *common)
 {
     char body[16384];
     const int p = 4 + FIG_NV * k, c = td->corrected ? p + FIG_IC_IN : p;
@@ -252,7 +279,7 @@ static int trajectory_plane(const char *dir, const trajectory_data *td, int k, c
              c, c + 1, td->corrected ? "title '" CORRECTED "'" : "notitle", s0, c, c + 1, s0, s1, c, c + 1, s1);
     char name[64];
     snprintf(name, sizeof name, "trajectory_plane_n%d", td->orders[k]);
-    return render(dir, name, body);
+    figure(fr, name, body);
 }
 
 int figures_write_trajectory(const char *dir, const trajectory_data *td, char *warning, size_t warning_size)
@@ -261,27 +288,24 @@ int figures_write_trajectory(const char *dir, const trajectory_data *td, char *w
     int rc = write_tsv(dir, "trajectory.tsv", "step\tH\tval_loss", step_lead, td, td->n_points, td->n_orders, td->orders,
                        td->values, warning, warning_size);
     if (rc) return rc;
+    figure_run fr = figures_begin(dir, warning, warning_size);
     /* Steps are log-spaced, so step axes and colours are logarithmic; step 0
-     * (the initial weights, if present) sits at the left edge. */
+     * (the initial weights, if present) is drawn at 1, the left edge. */
     const char *common =
         "set datafile separator '\\t'\nset datafile missing 'NaN'\nset grid\n"
         "set palette defined (0 '#440154', 1 '#31688e', 2 '#35b779', 3 '#fde725')\n";
-    for (int k = 0; k < td->n_orders; k++)
-        if (trajectory_plane(dir, td, k, common) != 0) {
-            snprintf(warning, warning_size, "gnuplot failed drawing %s/trajectory_plane_n%d", dir, td->orders[k]);
-            return -1;
-        }
+    for (int k = 0; k < td->n_orders; k++) trajectory_plane(&fr, td, k, common);
     char body[16384];
     int n = snprintf(body, sizeof body,
                      "%sset multiplot layout 2,2 title '%s: layer means over training'\nset xlabel 'step'\nset logscale x\n"
                      "set title 'H(Z)'\nplot 'trajectory.tsv' using ($1 > 0 ? $1 : 1):2 with linespoints lw 2 notitle\n",
                      common, td->title);
     measure_panels(body, sizeof body, n, "'trajectory.tsv' using ($1 > 0 ? $1 : 1)", 4, td->n_orders, td->orders, td->corrected, td->bars);
-    if (render(dir, "trajectory", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/trajectory", dir); return -1; }
+    figure(&fr, "trajectory", body);
 
     int known_loss = 0;
     for (int i = 0; i < td->n_points; i++) known_loss += td->val_loss[i] == td->val_loss[i];
-    if (known_loss == 0) return 0; /* no loss log: nothing to plot against */
+    if (known_loss == 0) return fr.status; /* no loss log: nothing to plot against */
     n = snprintf(body, sizeof body,
                  "%sset title '%s: validation loss against optimality'\nset xlabel 'optimality I(out)/I(in) (layer mean), %s'\n"
                  "set ylabel 'validation loss (nats/token)'\nset logscale cb\nset cblabel 'step'\nplot ",
@@ -293,6 +317,6 @@ int figures_write_trajectory(const char *dir, const trajectory_data *td, char *w
                       k ? ", " : "", o, o, 5 + 2 * k, td->orders[k]);
     }
     snprintf(body + n, sizeof body - (size_t)n, "\n");
-    if (render(dir, "loss_optimality", body) != 0) { snprintf(warning, warning_size, "gnuplot failed drawing %s/loss_optimality", dir); return -1; }
-    return 0;
+    figure(&fr, "loss_optimality", body);
+    return fr.status;
 }

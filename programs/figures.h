@@ -31,9 +31,11 @@ typedef struct {
     const double *values;  /* [n_layers, n_orders, FIG_NV] */
 } figure_data;
 
-/* Write DIR/layers.tsv and draw DIR/layers.{png,svg} and
- * DIR/plane_n{N}.{png,svg} with their .gp scripts.  Returns 0, or nonzero
- * with a one-line warning (1 when gnuplot is missing: data only). */
+/* Write DIR/layers.tsv and the .gp scripts, and draw DIR/layers.{png,svg}
+ * and DIR/plane_n{N}.{png,svg}.  Returns 0; 1 when gnuplot is missing
+ * (data and scripts written, nothing drawn); -1 when a file could not be
+ * written or gnuplot failed (every other figure is still tried).  Nonzero
+ * comes with a one-line warning. */
 int figures_write(const char *dir, const figure_data *fd, char *warning, size_t warning_size);
 
 /* A training trajectory: the layer means of each checkpoint. */
@@ -50,7 +52,8 @@ typedef struct {
 } trajectory_data;
 
 /* Write DIR/trajectory.tsv and draw DIR/trajectory_plane_n{N}, DIR/trajectory
- * (measures against step) and DIR/loss_optimality, as PNG and SVG. */
+ * (measures against step) and DIR/loss_optimality, as PNG and SVG; returns
+ * as figures_write. */
 int figures_write_trajectory(const char *dir, const trajectory_data *td, char *warning, size_t warning_size);
 
 /* Write DIR/NAME.gp (the gnuplot lines of body after the terminal and

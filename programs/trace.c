@@ -29,11 +29,15 @@ static const char USAGE[] =
     "       softent trace CHECKPOINT_DIR... CORPUS [options]\n"
     "\n"
     "Analyse every checkpoint of a training run (RUN_DIR/step-N/, or the\n"
-    "directories given, in that order) on the same corpus with the same\n"
-    "reference points, and trace the layer means on the information plane.\n"
+    "directories given) on the same corpus with the same reference points,\n"
+    "and trace the layer means on the information plane, in step order.\n"
+    "A checkpoint's step comes from its name (step-N, stepN, checkpoint-N,\n"
+    "global_stepN, iter_N), else its trainer_state.json, else --steps.\n"
     "RUN_DIR/loss.csv, when present, gives each checkpoint's validation loss.\n"
     "\n"
     "  --out DIR            where results and figures go (default trace)\n"
+    "  --steps LIST         the steps of the checkpoint directories given, in\n"
+    "                       their order (e.g. 0,1000,2000)\n"
     "  --max-length N, --max-docs N, --max-tokens N, --ngrams LIST, --layers SPEC,\n"
     "  --text-field NAME, --bins M, --seed S, --calibration MODE, --weighting W,\n"
     "  --min-count K, --null R, --null-seed S, --correction C, --threads N,\n"
@@ -43,12 +47,51 @@ static const char USAGE[] =
 
 typedef struct {
     char *path;
-    int64_t step;     /* from the name step-N, else its position */
+    int64_t step;     /* from the name, trainer_state.json or --steps */
     double val_loss;  /* NaN when unknown */
     softent_analysis_result result;
 } checkpoint;
 
-/* RUN_DIR's step-N directories, in step order. */
+static int by_step(const void *a, const void *b)
+{
+    const checkpoint *x = a, *y = b;
+    return (x->step > y->step) - (x->step < y->step);
+}
+
+/* The checkpoint directories given, each with its step (from --steps, in
+ * the order given, else from its name or trainer_state.json), sorted by
+ * step (a shell glob sorts checkpoint-1000 before checkpoint-200). */
+static int list_dirs(char **dirs, int n_dirs, const char *steps, checkpoint **out, int *n_out)
+{
+    checkpoint *ck = calloc((size_t)n_dirs, sizeof *ck);
+    if (!ck) return cli_error("out of memory");
+    *out = ck;
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", steps ? steps : "");
+    char *tok = steps ? strtok(buf, ",") : NULL;
+    for (int i = 0; i < n_dirs; i++) {
+        checkpoint *c = &ck[i];
+        *c = (checkpoint){.path = strdup(dirs[i]), .val_loss = NAN};
+        if (!c->path) return cli_error("out of memory");
+        *n_out = i + 1; /* the caller frees the paths so far */
+        if (!steps) {
+            int rc = softent_rundir_checkpoint_step(c->path, &c->step);
+            if (rc) return rc == SOFTENT_E_INVALID ? cli_usage_error("trace", "%s", softent_last_error()) : cli_lib_error(rc);
+        } else if (!tok || !parse_i64(tok, 0, INT64_MAX, &c->step)) {
+            return cli_usage_error("trace", "--steps %s: give one step (an integer >= 0) per checkpoint, %d of them", steps, n_dirs);
+        }
+        if (steps) tok = strtok(NULL, ",");
+    }
+    if (tok) return cli_usage_error("trace", "--steps %s: more steps than the %d checkpoints", steps, n_dirs);
+    qsort(ck, (size_t)n_dirs, sizeof *ck, by_step);
+    for (int i = 1; i < n_dirs; i++)
+        if (ck[i].step == ck[i - 1].step)
+            return cli_usage_error("trace", "%s and %s are both step %lld: give each its step with --steps", ck[i - 1].path, ck[i].path,
+                                   (long long)ck[i].step);
+    return 0;
+}
+
+/* RUN_DIR's checkpoint directories, in step order. */
 static int list_run(const char *run_dir, checkpoint **out, int *n_out)
 {
     softent_rundir_checkpoint *list;
@@ -342,14 +385,15 @@ static int write_trajectory_csv(const char *path, const checkpoint *ck, int n)
     return cli_file_commit(&cf, 1);
 }
 
-/* The figures are a bonus: a failure is a warning, not an error. */
+/* The figures, after the results: 0 drawn, 1 gnuplot missing (a warning
+ * printed), -1 a figure failed (its error printed; the run's status is 1). */
 static int write_figures(const char *source, const char *out, const checkpoint *ck, int n)
 {
     const softent_analysis_result *r0 = &ck[0].result;
     int64_t *steps = malloc((size_t)n * sizeof *steps);
     double *H = malloc((size_t)n * sizeof *H), *loss = malloc((size_t)n * sizeof *loss);
     double *values = malloc((size_t)(n * r0->n_orders * FIG_NV) * sizeof *values);
-    int rc = !steps || !H || !loss || !values ? cli_error("out of memory") : 0;
+    int rc = !steps || !H || !loss || !values ? (cli_error("out of memory"), -1) : 0;
     for (int i = 0; !rc && i < n; i++) {
         steps[i] = ck[i].step, H[i] = ck[i].result.mean_H, loss[i] = ck[i].val_loss;
         for (int k = 0; k < r0->n_orders; k++) {
@@ -366,7 +410,8 @@ static int write_figures(const char *source, const char *out, const checkpoint *
     if (!rc) {
         char warning[1024];
         trajectory_data td = {source, analysis_corrected(r0), analysis_bars(r0), n, steps, H, loss, r0->n_orders, r0->orders, values};
-        if (figures_write_trajectory(out, &td, warning, sizeof warning) != 0) fprintf(stderr, "softent: %s\n", warning);
+        rc = figures_write_trajectory(out, &td, warning, sizeof warning);
+        if (rc != 0) fprintf(stderr, "softent: %s\n", warning);
     }
     free(steps);
     free(H);
@@ -409,8 +454,8 @@ static int write_outputs(const analysis_options *o, const char *source, const ch
     snprintf(path, sizeof path, "%s/trajectory.json", out);
     int rc = write_trajectory_json(o, source, corpus_path, path, c, ck, n);
     if (!rc) snprintf(path, sizeof path, "%s/trajectory.csv", out), rc = write_trajectory_csv(path, ck, n);
-    if (!rc) rc = write_figures(source, out, ck, n);
     if (rc) return rc;
+    const int drawn = write_figures(source, out, ck, n);
     print_table(source, corpus_path, c, ck, n);
     summarise(stdout, &ck[0].result, ck, n);
     /* summary.txt repeats the terminal's reading; not having it is no error */
@@ -420,9 +465,10 @@ static int write_outputs(const analysis_options *o, const char *source, const ch
         summarise(cf.f, &ck[0].result, ck, n);
         cli_file_commit(&cf, 1);
     }
-    printf("\nresults: %s/trajectory.json, %s/trajectory.csv; figures: %s/trajectory_plane_n*.png, %s/trajectory.png, %s/loss_optimality.png\n",
-           out, out, out, out, out);
-    return 0;
+    printf("\nresults: %s/trajectory.json, %s/trajectory.csv", out, out);
+    if (drawn == 0) printf("; figures: %s/trajectory_plane_n*.png, %s/trajectory.png, %s/loss_optimality.png\n", out, out, out);
+    else printf("; figures not drawn (%s)\n", drawn > 0 ? "no gnuplot" : "see the error");
+    return drawn < 0;
 }
 
 int cmd_trace(int argc, char **argv)
@@ -444,13 +490,8 @@ int cmd_trace(int argc, char **argv)
     if (single_run) {
         if ((rc = list_run(argv[optind], &ck, &n))) goto done;
         read_losses(argv[optind], ck, n);
-    } else {
-        if (!(ck = calloc((size_t)n_args, sizeof *ck))) { rc = cli_error("out of memory"); goto done; }
-        for (n = 0; n < n_args; n++) {
-            ck[n] = (checkpoint){.path = strdup(argv[optind + n]), .step = n, .val_loss = NAN};
-            if (!ck[n].path) { rc = cli_error("out of memory"); goto done; }
-            softent_rundir_parse_step(ck[n].path, &ck[n].step);
-        }
+    } else if ((rc = list_dirs(argv + optind, n_args, o.steps, &ck, &n))) {
+        goto done;
     }
 
     softent_model *model = NULL;
@@ -469,9 +510,13 @@ int cmd_trace(int argc, char **argv)
         if (i == 0) {
             first = cfg;
             analysis_fit_model(&o, &cfg);
-            if ((rc = analysis_select_layers(o.layers_spec, cfg.n_layers, &sel, &n_sel, "trace")) ||
-                (rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, &cfg)))
+            if ((rc = analysis_select_layers(o.layers_spec, cfg.n_layers, &sel, &n_sel, "trace"))) break;
+            if (sel[n_sel - 1] == 0) {
+                rc = cli_usage_error("trace", "--layers %s: a trajectory follows the layer means over layers >= 1, and this selects only the embeddings (0)",
+                                     o.layers_spec);
                 break;
+            }
+            if ((rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, &cfg))) break;
         } else if (cfg.n_layers != first.n_layers || cfg.d_model != first.d_model || cfg.vocab_size != first.vocab_size) {
             rc = cli_error("%s: %d layers, d = %d, vocabulary %d, but %s has %d, %d, %d; a trajectory needs one architecture", ck[i].path,
                            cfg.n_layers, cfg.d_model, cfg.vocab_size, ck[0].path, first.n_layers, first.d_model, first.vocab_size);

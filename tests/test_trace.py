@@ -76,18 +76,25 @@ def check_validation_loss_and_outputs():
             raise Fail(f"{name} missing or empty")
 
 
-def check_checkpoint_list_in_given_order():
+def check_checkpoint_order():
+    """Checkpoints given by hand are put in step order (a shell glob sorts
+    step-10 before step-8), unless --steps gives them steps."""
     train_run()
     dirs = [os.path.join(RUN, d) for d in ("step-8", "step-1")]
     t = trace(tmp("trace3"), *dirs)
-    if [c["step"] for c in t["checkpoints"]] != [8, 1]:
-        raise Fail("checkpoint directories given by hand keep their order")
+    if [c["step"] for c in t["checkpoints"]] != [1, 8]:
+        raise Fail(f"step-8 step-1 traced as steps {[c['step'] for c in t['checkpoints']]}, want [1, 8]")
+    t = trace(tmp("trace3b"), *dirs, "--steps", "3,9")
+    if [(c["step"], os.path.basename(c["path"])) for c in t["checkpoints"]] != [(3, "step-8"), (9, "step-1")]:
+        raise Fail(f"--steps 3,9 gave {[(c['step'], c['path']) for c in t['checkpoints']]}")
 
 
 def trace_text(out, *sources, null=5, extra=()):
     """softent trace's stdout, summary.txt and trajectory.json (checked for
     nan/NaN on the way)."""
     extra = (("--null", null) if null else ()) + tuple(extra)
+    if len(sources) > 1:  # a constructed series: the order given, as steps 1, 2, ...
+        extra += ("--steps", ",".join(str(k + 1) for k in range(len(sources))))
     p = run("trace", *sources, CORPUS, "--out", out, *ARGS, *extra)
     if "nan" in p.stdout.lower():
         raise Fail("the trace table or summary printed nan")
@@ -201,7 +208,7 @@ def check_bad_runs():
     shutil.copytree(os.path.join(RUN, "step-8"), other, dirs_exist_ok=True)
     with open(os.path.join(other, "tokenizer.json"), "a") as f:
         f.write(" ")
-    expect_error(["trace", os.path.join(RUN, "step-1"), other, CORPUS], "tokenizer.json")
+    expect_error(["trace", os.path.join(RUN, "step-1"), other, CORPUS, "--steps", "1,2"], "tokenizer.json")
 
 
 main(globals())

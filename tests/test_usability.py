@@ -6,17 +6,40 @@
 - --json - / --csv - give stdout that parses, the table going to stderr
   (estimate and report), and report takes --quiet;
 - a usage error exits 2, also under ASan with leak detection (no leak on
-  that path)."""
+  that path);
+- trace reads the steps of checkpoint-N, stepN, global_stepN directories
+  and trainer_state.json, sorts them, takes --steps, and refuses a
+  directory with no step and two with the same one;
+- --layers that select nothing, trace --layers 0 and a --min-count that
+  leaves no position fail with a clear error instead of NaN;
+- without gnuplot analyze writes its results, data and .gp scripts, says
+  the figures were not drawn, and lists none."""
 import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 
 import numpy as np
 
+import make_models
 import oracle
-from common import BUILD, SOFTENT, Fail, expect_error, main, run, save_npy, tmp, write_tmp
+from common import BUILD, SOFTENT, Fail, bytes_to_unicode, expect_error, main, run, save_npy, tmp, write_bos_bpe_tokenizer, write_tmp
+
+_fixture = {}
+
+
+def fixture():
+    """The gpt2 fixture model with a byte tokenizer, and a small corpus."""
+    if not _fixture:
+        path = make_models.make(tmp("models"), ["gpt2"])["gpt2"]
+        b2u = bytes_to_unicode()
+        write_bos_bpe_tokenizer(path, {b2u[b]: b for b in range(256)}, [], 299)
+        with open("/usr/share/common-licenses/GPL-3") as f:
+            lines = [" ".join(l.split()) for l in f if len(l.split()) >= 6][:12]
+        _fixture["model"], _fixture["corpus"] = path, write_tmp("u_corpus.txt", "\n".join(lines) + "\n")
+    return _fixture["model"], _fixture["corpus"]
 
 
 def data(n=400, k=5, seed=0):
@@ -86,6 +109,63 @@ def check_usage_error_exits_2():
         p = subprocess.run([SOFTENT, "estimate", zp, "--labels", "a=b", "--labels", "c"], capture_output=True, text=True)
     if p.returncode != 2 or "leak" in p.stderr.lower():
         raise Fail(f"a usage error after a parsed --labels: exit {p.returncode}, stderr {p.stderr[-300:]!r} ({BUILD})")
+
+
+def trace_steps(*args):
+    model, corpus = fixture()
+    out = tmp("u_trace")
+    run("trace", *args, corpus, "--out", out, "--ngrams", 1, "--bins", 8, "--max-length", 32)
+    with open(os.path.join(out, "trajectory.json")) as f:
+        return [c["step"] for c in json.load(f)["checkpoints"]]
+
+
+def check_trace_steps():
+    model, corpus = fixture()
+    run_dir = tmp("u_run")
+    names = {"checkpoint-1000": None, "checkpoint-200": None, "step0": None, "global_step50": None, "hf-final": 3000}
+    for name, global_step in names.items():
+        shutil.copytree(model, os.path.join(run_dir, name), dirs_exist_ok=True)
+        if global_step is not None:
+            with open(os.path.join(run_dir, name, "trainer_state.json"), "w") as f:
+                json.dump({"global_step": global_step, "log_history": []}, f)
+    dirs = sorted(os.path.join(run_dir, n) for n in names)  # as a shell glob orders them
+    got = trace_steps(*dirs)
+    if got != [0, 50, 200, 1000, 3000]:
+        raise Fail(f"trace of {sorted(names)} gave steps {got}, want [0, 50, 200, 1000, 3000]")
+    got = trace_steps(os.path.join(run_dir, "checkpoint-200"), os.path.join(run_dir, "step0"), "--steps", "5,7")
+    if got != [5, 7]:
+        raise Fail(f"--steps 5,7 gave {got}")
+    plain = tmp("u_plain")
+    shutil.copytree(model, plain, dirs_exist_ok=True)
+    expect_error(["trace", os.path.join(run_dir, "step0"), plain, corpus], "u_plain", "no step in its name", "--steps", code=2)
+    expect_error(["trace", os.path.join(run_dir, "step0"), plain, corpus, "--steps", "1"], "--steps", "2", code=2)
+    dup = tmp("u_dup")
+    for name in ("step-5", "checkpoint-5"):
+        shutil.copytree(model, os.path.join(dup, name), dirs_exist_ok=True)
+    expect_error(["trace", dup, corpus, "--out", tmp("x")], "both step 5")
+
+
+def check_degenerate_settings():
+    model, corpus = fixture()
+    expect_error(["analyze", model, corpus, "--layers", ""], "--layers", "selects no layer", code=2)
+    expect_error(["trace", model, model, corpus, "--steps", "1,2", "--layers", "0"], "--layers 0", "layers >= 1", code=2)
+    expect_error(["analyze", model, corpus, "--min-count", 100000, "--out", tmp("x")], "--min-count 100000", "leaves no position")
+
+
+def check_without_gnuplot():
+    model, corpus = fixture()
+    out = tmp("u_nognuplot")
+    p = subprocess.run([os.path.abspath(SOFTENT), "analyze", model, corpus, "--out", out, "--ngrams", "1", "--bins", "8"],
+                       capture_output=True, text=True, env=dict(os.environ, PATH="/nonexistent"))
+    if p.returncode != 0:
+        raise Fail(f"analyze without gnuplot exited {p.returncode}: {p.stderr}")
+    if "gnuplot is not installed" not in p.stderr or "figures not drawn" not in p.stdout or ".png" in p.stdout:
+        raise Fail(f"without gnuplot: stdout {p.stdout[-200:]!r}, stderr {p.stderr!r}")
+    for name in ("analysis.json", "layers.tsv", "layers.gp", "plane_n1.gp"):
+        if not os.path.exists(os.path.join(out, name)):
+            raise Fail(f"without gnuplot {name} was not written")
+    if os.path.exists(os.path.join(out, "layers.png")):
+        raise Fail("layers.png exists without gnuplot")
 
 
 main(globals())

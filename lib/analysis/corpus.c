@@ -131,13 +131,17 @@ static int count_ngrams(const softent_analysis_corpus *c, int n, se_keytable *ti
 /* A position keeps its labels of order n only when its input n-gram and its
  * output n-gram each occur >= K times among all positions; the others get
  * SOFTENT_NO_LABEL in both sets, so in{n} and out{n} use the same rows. */
-static int mask_positions(int n, int64_t npos, int64_t min_count, se_keytable *tin, se_keytable *tout, int64_t *in, int64_t *out)
+static int mask_positions(int n, int64_t npos, int64_t min_count, se_keytable *tin, se_keytable *tout, int64_t *in, int64_t *out,
+                          int64_t *kept)
 {
     for (int64_t p = 0; p < npos; p++) {
         int32_t a, b;
         int rc = se_keytable_intern(tin, in + p * n, &a);
         if (rc || (rc = se_keytable_intern(tout, out + p * n, &b))) return rc;
-        if (tin->count[a] >= min_count && tout->count[b] >= min_count) continue;
+        if (tin->count[a] >= min_count && tout->count[b] >= min_count) {
+            (*kept)++;
+            continue;
+        }
         for (int k = 0; k < n; k++) in[p * n + k] = out[p * n + k] = k ? 0 : SOFTENT_NO_LABEL;
     }
     return SOFTENT_OK;
@@ -155,6 +159,7 @@ static int count_order(softent_analysis_corpus *c, int n, int64_t *in, int64_t *
     const int64_t K = c->p.params.min_count;
     se_keytable tin, tout;
     int tables = 0;
+    int64_t kept = 0;
     if (!rc && K > 1) {
         if ((rc = se_keytable_init(&tin, n))) return rc;
         if ((rc = se_keytable_init(&tout, n))) {
@@ -168,7 +173,7 @@ static int count_order(softent_analysis_corpus *c, int n, int64_t *in, int64_t *
         const se_analysis_doc *doc = &c->docs[i];
         const int64_t npos = softent_ngram_positions(doc->n, c->n_max);
         softent_ngram_labels(doc->tokens, doc->n, c->n_max, n, in, out);
-        if (tables) rc = mask_positions(n, npos, K, &tin, &tout, in, out);
+        if (tables) rc = mask_positions(n, npos, K, &tin, &tout, in, out, &kept);
         if (!rc) rc = softent_acc_count(c->labels, set[0], in, npos);
         if (!rc) rc = softent_acc_count(c->labels, set[1], out, npos);
     }
@@ -176,6 +181,10 @@ static int count_order(softent_analysis_corpus *c, int n, int64_t *in, int64_t *
         se_keytable_free(&tin);
         se_keytable_free(&tout);
     }
+    if (!rc && tables && kept == 0)
+        rc = se_fail(SOFTENT_E_EMPTY, "--min-count %lld leaves no position for order %d: no input %d-gram and output %d-gram both occur %lld times "
+                     "among the %lld positions; lower --min-count or give more text", (long long)K, n, n, n, (long long)K,
+                     (long long)c->info.positions);
     return rc;
 }
 

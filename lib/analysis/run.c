@@ -60,6 +60,7 @@ int softent_analysis_select_layers(const char *spec, int top, int **sel, int *n_
     for (int l = 0; !rc && l <= top; l++)
         if (chosen[l]) (*sel)[(*n_sel)++] = l;
     free(chosen);
+    if (!rc && *n_sel == 0) rc = se_fail(SOFTENT_E_INVALID, "'%s' selects no layer: give all, every:K or a list such as 0,2 (0 is the embeddings, %d the last block)", spec, top);
     return rc;
 }
 

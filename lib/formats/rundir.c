@@ -4,6 +4,7 @@
  * the loss log RUN_DIR/loss.csv.  One writer (softent train) and one reader
  * (softent trace) share it here, so the format is written down once.
  */
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <errno.h>
@@ -20,17 +21,56 @@
 
 #define LOSS_CSV_HEADER "step,lr,train_loss,val_loss,tokens_per_s\n"
 
+/* The checkpoint-name conventions: softent's step-N, Pythia's stepN,
+ * Hugging Face Trainer's checkpoint-N, DeepSpeed's global_stepN, Megatron's
+ * iter_N; a '-' or '_' after the prefix is optional. */
+static const char *const STEP_PREFIXES[] = {"global_step", "checkpoint", "step", "iter", "ckpt", NULL};
+
 int softent_rundir_parse_step(const char *path, int64_t *step)
 {
     const char *base = strrchr(path, '/');
     base = base && base[1] ? base + 1 : path;
-    if (strncmp(base, "step-", 5) != 0) return 0;
-    char *end;
-    errno = 0;
-    long long v = strtoll(base + 5, &end, 10);
-    if (end == base + 5 || *end || errno || v < 0) return 0;
-    *step = v;
-    return 1;
+    for (int k = 0; STEP_PREFIXES[k]; k++) {
+        const size_t len = strlen(STEP_PREFIXES[k]);
+        if (strncmp(base, STEP_PREFIXES[k], len)) continue;
+        const char *digits = base + len + (base[len] == '-' || base[len] == '_');
+        if (*digits < '0' || *digits > '9') return 0;
+        char *end;
+        errno = 0;
+        long long v = strtoll(digits, &end, 10);
+        if (*end || errno || v < 0) return 0;
+        *step = v;
+        return 1;
+    }
+    return 0;
+}
+
+int softent_rundir_checkpoint_step(const char *dir, int64_t *step)
+{
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/') len--;
+    char *name = strndup(dir, len);
+    if (!name) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    const int named = softent_rundir_parse_step(name, step);
+    free(name);
+    if (named) return SOFTENT_OK;
+    char *path = se_path_join(dir, "trainer_state.json");
+    if (!path) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    if (access(path, F_OK) != 0) {
+        free(path);
+        return se_fail(SOFTENT_E_INVALID, "%s: no step in its name (step-N, stepN, checkpoint-N, global_stepN, iter_N) and no trainer_state.json; give the steps with --steps", dir);
+    }
+    char *text;
+    int rc = se_read_file(path, (size_t)1 << 26, &text, NULL);
+    cJSON *j = rc ? NULL : cJSON_Parse(text);
+    free(text);
+    const cJSON *g = j ? cJSON_GetObjectItemCaseSensitive(j, "global_step") : NULL;
+    if (!rc && !(cJSON_IsNumber(g) && g->valuedouble >= 0 && g->valuedouble <= 9e15 && g->valuedouble == floor(g->valuedouble)))
+        rc = se_fail(SOFTENT_E_FORMAT, "%s: no integer \"global_step\" >= 0 (give the steps with --steps)", path);
+    else if (!rc) *step = (int64_t)g->valuedouble;
+    cJSON_Delete(j);
+    free(path);
+    return rc;
 }
 
 static int by_step(const void *a, const void *b)
@@ -77,6 +117,13 @@ int softent_rundir_list(const char *run_dir, softent_rundir_checkpoint **out, in
         return rc;
     }
     if (n > 1) qsort(list, (size_t)n, sizeof *list, by_step); /* qsort wants a non-null array */
+    for (int i = 1; i < n && !rc; i++)
+        if (list[i].step == list[i - 1].step)
+            rc = se_fail(SOFTENT_E_INVALID, "%s and %s are both step %lld: keep one", list[i - 1].path, list[i].path, (long long)list[i].step);
+    if (rc) {
+        softent_rundir_list_free(list, n);
+        return rc;
+    }
     *out = list;
     *n_out = n;
     return SOFTENT_OK;
