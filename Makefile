@@ -26,7 +26,7 @@ BLAS_PC    := PKG_CONFIG_PATH=/usr/lib/$(MULTIARCH)/openblas-openmp/pkgconfig $(
 BLAS_DIR   := $(shell $(BLAS_PC) --variable=libdir openblas 2>/dev/null || echo /usr/lib/$(MULTIARCH)/openblas-openmp)
 BLAS_CFLAGS := $(shell $(BLAS_PC) --cflags openblas 2>/dev/null || echo -I/usr/include/$(MULTIARCH)/openblas-openmp)
 BLAS_LIBS  := $(shell $(BLAS_PC) --libs openblas 2>/dev/null || echo -L$(BLAS_DIR) -lopenblas) -Wl,-rpath,$(BLAS_DIR)
-PKG_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson libpcre2-8 libutf8proc 2>/dev/null || echo -lcjson -lpcre2-8 -lutf8proc)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson libpcre2-8 libutf8proc zlib 2>/dev/null || echo -lcjson -lpcre2-8 -lutf8proc -lz)
 
 # -fno-trapping-math lets the compiler if-convert (and so vectorise) the
 # softmax loops; softent never reads floating-point exception flags.

@@ -211,6 +211,16 @@ static void step_lead(FILE *f, int i, const void *data)
     else fprintf(f, "NaN");
 }
 
+/* Whether order k has a point whose corrected I(in) and I(out) are both defined. */
+static int any_corrected_point(const double *values, int n_points, int n_orders, int k)
+{
+    for (int i = 0; i < n_points; i++) {
+        const double *v = values + ((int64_t)i * n_orders + k) * FIG_NV;
+        if (isfinite(v[FIG_IC_IN]) && isfinite(v[FIG_IC_OUT])) return 1;
+    }
+    return 0;
+}
+
 int figures_write(const char *dir, const figure_data *fd, char *warning, size_t warning_size)
 {
     warning[0] = '\0';
@@ -230,26 +240,29 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
     measure_panels(body, sizeof body, n, "'layers.tsv' using 1", 3, fd->n_orders, fd->orders, fd->corrected, fd->bars);
     figure(&fr, "layers", body);
 
-    /* The information plane per order: one point a layer, the bound diagonal. */
+    /* The information plane per order: one point a layer, the bound diagonal;
+     * the plug-in alone where no layer has a corrected point (too little
+     * data for the correction), since gnuplot refuses a plot with none. */
     for (int k = 0; k < fd->n_orders; k++) {
-        const int p = 3 + FIG_NV * k, c = fd->corrected ? p + FIG_IC_IN : p;
+        const int corrected = fd->corrected && any_corrected_point(fd->values, fd->n_layers, fd->n_orders, k);
+        const int p = 3 + FIG_NV * k, c = corrected ? p + FIG_IC_IN : p;
         n = snprintf(body, sizeof body,
                      "set datafile separator '\\t'\nset datafile missing 'NaN'\nset grid\nset size square\nset key top left\n"
                      "set title '%s: information plane, n = %d'\n"
                      "set xlabel 'complexity I(X;Z), input %d-gram'\nset ylabel 'expressivity I(Y;Z), output %d-gram'\n",
                      fd->title, fd->orders[k], fd->orders[k], fd->orders[k]);
-        n += plane_range(body + n, sizeof body - (size_t)n, "layers.tsv", p, c, fd->corrected);
+        n += plane_range(body + n, sizeof body - (size_t)n, "layers.tsv", p, c, corrected);
         n += snprintf(body + n, sizeof body - (size_t)n,
                       "set cbrange [%d:%d]\nset cbtics 1\nset cblabel 'layer'\n"
                       "set palette defined (0 '#440154', 1 '#31688e', 2 '#35b779', 3 '#fde725')\n"
                       "plot x with lines dt 2 lc rgb 'gray40' title 'bound I(Y;Z) = I(X;Z)', \\\n",
                       fd->layers[0], fd->layers[fd->n_layers - 1] > fd->layers[0] ? fd->layers[fd->n_layers - 1] : fd->layers[0] + 1);
-        n += plane_plugin(body + n, sizeof body - (size_t)n, "layers.tsv", p, fd->corrected);
+        n += plane_plugin(body + n, sizeof body - (size_t)n, "layers.tsv", p, corrected);
         n += plane_errors(body + n, sizeof body - (size_t)n, c, p, fd->bars);
         snprintf(body + n, sizeof body - (size_t)n,
                  "     '' using %d:%d:1 with points pt 7 ps 1.6 palette %s, \\\n"
                  "     '' using %d:%d:(sprintf('%%d', $1)) with labels offset 1,0.6 font ',9' notitle\n",
-                 c, c + 1, fd->corrected ? "title '" CORRECTED "'" : "notitle", c, c + 1);
+                 c, c + 1, corrected ? "title '" CORRECTED "'" : "notitle", c, c + 1);
         char name[64];
         snprintf(name, sizeof name, "plane_n%d", fd->orders[k]);
         figure(&fr, name, body);

@@ -16,7 +16,8 @@ static const char USAGE[] =
     "Token ids of each line of FILE (default: standard input), one document\n"
     "per line, exactly as Hugging Face tokenizers encodes it with the model's\n"
     "tokenizer.json (BOS/EOS from its post-processor included).  Only the\n"
-    "trailing newline is removed from each line.  Invalid UTF-8 is read as\n"
+    "line ending (\\n or \\r\\n) is removed from each line, as analyze,\n"
+    "train and eval read a .txt corpus.  Invalid UTF-8 is read as\n"
     "U+FFFD, as Hugging Face's Python and JavaScript bindings decode it.\n"
     "Prints the ids of each line separated by spaces, one line per line.\n"
     "\n"
@@ -118,6 +119,7 @@ int cmd_tokenize(int argc, char **argv)
     ssize_t len;
     while ((len = getline(&line, &cap, in)) >= 0) {
         if (len > 0 && line[len - 1] == '\n') len--;
+        if (len > 0 && line[len - 1] == '\r') len--; /* "\r\n" ends a line, as in every corpus reader */
         int32_t *ids;
         int64_t n;
         if ((rc = softent_tokenizer_encode(tok, line, (size_t)len, special, &ids, &n))) {

@@ -4,7 +4,7 @@
 // scripts/install-npm-fixtures.sh), printed the way softent prints them.
 //
 // usage: node tests/hf_tokenize.mjs tokenizer.json corpus.txt [--no-special] [--time]
-//   One document per line (only "\n" separates them); the file is decoded as
+//   One document per line ("\n" or "\r\n" ends one); the file is decoded as
 //   UTF-8 with invalid bytes read as U+FFFD.  --time writes
 //   {"load_s", "encode_s", "bytes"} to stderr, timing the encode loop alone.
 import { readFileSync } from "node:fs";
@@ -29,7 +29,7 @@ const tokenizer = new Tokenizer(JSON.parse(readFileSync(tokenizerPath, "utf8")),
 const t1 = performance.now();
 
 const text = readFileSync(corpusPath, "utf8");
-const lines = text.split("\n");
+const lines = text.split("\n").map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l)); // "\r\n" ends a line too, as softent reads
 if (lines.length && lines[lines.length - 1] === "") lines.pop();
 
 const addSpecial = !flags.has("--no-special");

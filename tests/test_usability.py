@@ -13,7 +13,10 @@
 - --layers that select nothing, trace --layers 0 and a --min-count that
   leaves no position fail with a clear error instead of NaN;
 - without gnuplot analyze writes its results, data and .gp scripts, says
-  the figures were not drawn, and lists none."""
+  the figures were not drawn, and lists none;
+- a gzip corpus (.txt.gz, .jsonl.gz) reads as its text, a CRLF corpus as
+  its LF twin (and tokenize agrees with analyze on it), other compressed or
+  binary files are refused by name."""
 import csv
 import io
 import json
@@ -166,6 +169,37 @@ def check_without_gnuplot():
             raise Fail(f"without gnuplot {name} was not written")
     if os.path.exists(os.path.join(out, "layers.png")):
         raise Fail("layers.png exists without gnuplot")
+
+
+def token_hash(corpus):
+    model, _ = fixture()
+    out = tmp("u_hash")
+    run("analyze", model, corpus, "--out", out, "--ngrams", 1, "--bins", 8, "--layers", "1")
+    with open(os.path.join(out, "analysis.json")) as f:
+        return json.load(f)["corpus"]["token_stream_fnv1a64"]
+
+
+def check_compressed_and_binary_corpora():
+    import gzip
+    model, corpus = fixture()
+    with open(corpus) as f:
+        lines = f.read().splitlines()
+    want = token_hash(corpus)
+    gz = tmp("u_c.txt.gz")
+    with gzip.open(gz, "wt") as f:
+        f.write("\n".join(lines) + "\n")
+    jgz = tmp("u_c.jsonl.gz")
+    with gzip.open(jgz, "wt") as f:
+        f.write("".join(json.dumps({"text": l}) + "\n" for l in lines))
+    crlf = write_tmp("u_crlf.txt", "".join(l + "\r\n" for l in lines))
+    for path in (gz, jgz, crlf):
+        if token_hash(path) != want:
+            raise Fail(f"{os.path.basename(path)} is not read as the same documents as the plain .txt")
+    if run("tokenize", model, crlf).stdout != run("tokenize", model, corpus).stdout:
+        raise Fail("tokenize reads a CRLF line differently from analyze")
+    expect_error(["analyze", model, write_tmp("u_c.txt.zst", b"\x28\xb5\x2f\xfd" + b"\0" * 40), "--out", tmp("x")], "u_c.txt.zst", "zstd")
+    expect_error(["analyze", model, write_tmp("u_bin.txt", bytes(range(256)) * 4), "--out", tmp("x")], "u_bin.txt", "NUL byte", "binary")
+    expect_error(["analyze", model, write_tmp("u_bad.txt.gz", b"\x1f\x8b\x08\x00" + b"garbage" * 20), "--out", tmp("x")], "u_bad.txt.gz")
 
 
 main(globals())

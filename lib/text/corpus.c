@@ -1,4 +1,9 @@
-/* corpus.c - documents from .txt, .jsonl, a directory of .txt, or stdin. */
+/*
+ * corpus.c - documents from .txt, .jsonl (either gzip-compressed, read
+ * through zlib, which passes plain files through), a directory of .txt,
+ * or stdin.  A line ends at "\n" or "\r\n".  Files that are binary or
+ * compressed otherwise are refused by their first bytes.
+ */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -6,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "common/buf.h"
 #include "common/error.h"
@@ -17,12 +24,14 @@ typedef enum { LINES, JSONL, DIRECTORY } corpus_kind;
 struct softent_corpus {
     corpus_kind kind;
     char *path;
-    FILE *f;              /* LINES, JSONL: the open file (stdin for "-") */
-    char *line;           /* getline's buffer */
+    gzFile gz;            /* LINES, JSONL: the open file (stdin for "-") */
+    char *line;           /* the current line, NUL-terminated */
     size_t line_cap;
     int64_t lineno;
     char field[64];       /* JSONL: the text field */
     char *doc;            /* JSONL, DIRECTORY: the current document */
+    char *pending;        /* stdin: its first block, read to check it is text */
+    size_t pending_n, pending_at;
     char **files;         /* DIRECTORY: sorted file names */
     size_t n_files, next_file;
 };
@@ -33,6 +42,79 @@ static int has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Refuse what is not text by its first bytes: another compressor's magic,
+ * or a NUL byte (text has none; a binary file has many). */
+static int check_text(const char *path, const unsigned char *b, size_t n)
+{
+    static const struct { const char *magic; size_t len; const char *what; } kinds[] = {
+        {"\x28\xb5\x2f\xfd", 4, "zstd"}, {"\xfd" "7zXZ", 5, "xz"}, {"BZh", 3, "bzip2"}, {"PK\x03\x04", 4, "zip"},
+        {"\x93NUMPY", 6, "a .npy array"}, {"\x7f" "ELF", 4, "an executable"},
+    };
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+        if (n >= kinds[k].len && !memcmp(b, kinds[k].magic, kinds[k].len))
+            return se_fail(SOFTENT_E_FORMAT, "%s: %s%s, not text: %s", path, kinds[k].what,
+                           k < 4 ? " compressed" : "", k < 4 ? "decompress it, or recompress it with gzip" : "give a text corpus");
+    const unsigned char *nul = memchr(b, 0, n);
+    if (nul) return se_fail(SOFTENT_E_FORMAT, "%s: a NUL byte at offset %lld: a binary file, not text", path, (long long)(nul - b));
+    return SOFTENT_OK;
+}
+
+/* Open path (or stdin) through zlib and check its first block. */
+static int open_text(softent_corpus *c, const char *path)
+{
+    c->gz = strcmp(path, "-") ? gzopen(path, "rb") : gzdopen(dup(STDIN_FILENO), "rb");
+    if (!c->gz) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno ? errno : ENOMEM));
+    unsigned char head[4096];
+    const int n = gzread(c->gz, head, sizeof head);
+    if (n < 0) return se_fail(SOFTENT_E_IO, "%s: read failed (a damaged gzip file?)", path);
+    int rc = check_text(path, head, (size_t)n);
+    if (!rc && gzrewind(c->gz) != 0 && strcmp(path, "-")) rc = se_fail(SOFTENT_E_IO, "%s: cannot rewind", path);
+    if (!rc && !strcmp(path, "-") && n > 0) {
+        /* stdin cannot rewind: keep the block read as the start of the first line */
+        if (!(c->pending = malloc((size_t)n))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+        memcpy(c->pending, head, (size_t)n);
+        c->pending_n = (size_t)n;
+    }
+    return rc;
+}
+
+/* The next line into c->line without its "\n" or "\r\n" (*have 0 at the
+ * end of the file).  Lines may be of any length. */
+static int read_line(softent_corpus *c, size_t *len, int *have)
+{
+    size_t n = 0;
+    *have = 0;
+    for (;;) {
+        if (se_grow(&c->line, &c->line_cap, n + 4096 + 1, 1)) return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", c->path);
+        size_t got = 0;
+        if (c->pending_n > c->pending_at) { /* stdin's first block */
+            const char *p = c->pending + c->pending_at, *nl = memchr(p, '\n', c->pending_n - c->pending_at);
+            got = nl ? (size_t)(nl - p) + 1 : c->pending_n - c->pending_at;
+            if (got > 4096) got = 4096;
+            memcpy(c->line + n, p, got);
+            c->pending_at += got;
+        } else if (gzgets(c->gz, c->line + n, 4096 + 1)) {
+            got = strlen(c->line + n);
+        } else {
+            int err;
+            const char *msg = gzerror(c->gz, &err);
+            if (err != Z_OK && err != Z_STREAM_END) return se_fail(SOFTENT_E_IO, "%s: read failed: %s", c->path, msg);
+            if (n == 0) return SOFTENT_OK;
+            break;
+        }
+        n += got;
+        c->line[n] = '\0';
+        if (n > 0 && c->line[n - 1] == '\n') break;
+        if (got == 0) break;
+    }
+    if (n > 0 && c->line[n - 1] == '\n') n--;
+    if (n > 0 && c->line[n - 1] == '\r') n--;
+    c->line[n] = '\0';
+    *len = n;
+    *have = 1;
+    return SOFTENT_OK;
 }
 
 static int compare_names(const void *a, const void *b)
@@ -72,15 +154,16 @@ int softent_corpus_open(softent_corpus **out, const char *path, const char *text
     int rc = SOFTENT_OK;
     if (strcmp(path, "-") == 0) {
         c->kind = LINES;
-        c->f = stdin;
+        rc = open_text(c, path);
     } else if (stat(path, &sb) != 0) {
         rc = se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
     } else if (S_ISDIR(sb.st_mode)) {
         c->kind = DIRECTORY;
         rc = list_directory(c);
     } else {
-        c->kind = has_suffix(path, ".jsonl") || has_suffix(path, ".json") ? JSONL : LINES;
-        if (!(c->f = fopen(path, "rb"))) rc = se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        c->kind = has_suffix(path, ".jsonl") || has_suffix(path, ".json") || has_suffix(path, ".jsonl.gz") || has_suffix(path, ".json.gz")
+                      ? JSONL : LINES;
+        rc = open_text(c, path);
     }
     if (rc) { softent_corpus_close(c); return rc; }
     *out = c;
@@ -149,10 +232,10 @@ int softent_corpus_next(softent_corpus *c, const char **text, size_t *len)
         }
         return SOFTENT_OK;
     }
-    ssize_t got;
-    while ((got = getline(&c->line, &c->line_cap, c->f)) >= 0) {
+    size_t got;
+    int have, rc;
+    while (!(rc = read_line(c, &got, &have)) && have) {
         c->lineno++;
-        while (got > 0 && (c->line[got - 1] == '\n' || c->line[got - 1] == '\r')) c->line[--got] = '\0';
         if (got == 0) continue;
         if (c->kind == JSONL) {
             int rc = json_text(c, text, len);
@@ -160,17 +243,17 @@ int softent_corpus_next(softent_corpus *c, const char **text, size_t *len)
             continue;
         }
         *text = c->line;
-        *len = (size_t)got;
+        *len = got;
         return SOFTENT_OK;
     }
-    if (ferror(c->f)) return se_fail(SOFTENT_E_IO, "%s: read failed", c->path);
-    return SOFTENT_OK;
+    return rc;
 }
 
 void softent_corpus_close(softent_corpus *c)
 {
     if (!c) return;
-    if (c->f && c->f != stdin) fclose(c->f);
+    if (c->gz) gzclose(c->gz);
+    free(c->pending);
     for (size_t i = 0; i < c->n_files; i++) free(c->files[i]);
     free(c->files);
     free(c->line);
