@@ -16,9 +16,16 @@ analysis_options analysis_default_options(void)
     return (analysis_options){.a = softent_analysis_default_params(), .layers_spec = "all", .pref = softent_preference_default_params()};
 }
 
-void analysis_fit_model(analysis_options *o, const softent_model_config *cfg)
+int analysis_fit_model(analysis_options *o, const softent_model_config *cfg, const char *cmd)
 {
-    if (!o->max_length_given && cfg->max_positions > 0 && o->a.max_length > cfg->max_positions) o->a.max_length = cfg->max_positions;
+    if (cfg->max_positions <= 0 || o->a.max_length <= cfg->max_positions) return 0;
+    if (!o->max_length_given) {
+        o->a.max_length = cfg->max_positions;
+        return 0;
+    }
+    if (strcmp(cfg->arch, "gpt2")) return 0; /* RoPE runs past max_position_embeddings, as transformers does */
+    return cli_usage_error(cmd, "--max-length %lld: the model has %d learned positions (n_positions); give at most %d",
+                           (long long)o->a.max_length, cfg->max_positions, cfg->max_positions);
 }
 
 static int parse_orders(softent_analysis_params *a, const char *s)

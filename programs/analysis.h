@@ -31,8 +31,10 @@ typedef struct {
 } analysis_options;
 
 analysis_options analysis_default_options(void);
-/* Cap the default max_length at the positions a model was trained for. */
-void analysis_fit_model(analysis_options *o, const softent_model_config *cfg);
+/* Cap the default max_length at the positions a model was trained for;
+ * a --max-length beyond a model's learned positions (gpt2) is a usage
+ * error of cmd (0 or the exit status). */
+int analysis_fit_model(analysis_options *o, const softent_model_config *cfg, const char *cmd);
 
 /* The options analyze and trace share, for getopt_long: ANALYSIS_LONGOPTS
  * goes inside a struct option array, and analysis_option handles its codes

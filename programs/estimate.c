@@ -90,6 +90,9 @@ static int parse_labels_arg(options *o, const char *arg)
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg || !eq[1]) return cli_usage_error("estimate", "--labels %s: give NAME=PATH", arg);
     if (o->n_labels == 64) return cli_usage_error("estimate", "at most 64 label sets");
+    for (int k = 0; k < o->n_labels; k++)
+        if (strlen(o->labels[k].name) == (size_t)(eq - arg) && !strncmp(o->labels[k].name, arg, (size_t)(eq - arg)))
+            return cli_usage_error("estimate", "--labels %s: label set '%s' named twice", arg, o->labels[k].name);
     label_file *l = &o->labels[o->n_labels++];
     l->name = strndup(arg, (size_t)(eq - arg));
     l->path = eq + 1;

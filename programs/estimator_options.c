@@ -65,8 +65,8 @@ int estimator_option(softent_params *p, int *threads, int c, const char *arg, co
         *threads = (int)v;
         return 0;
     case OPT_MAXMEM:
-        if (!parse_i64(arg, 1, INT64_MAX / (1 << 20), &v)) return cli_usage_error(cmd, "--max-memory %s: need megabytes", arg);
-        p->max_memory = v << 20;
+        if (!parse_i64(arg, 1, INT64_MAX / 1000000, &v)) return cli_usage_error(cmd, "--max-memory %s: need megabytes", arg);
+        p->max_memory = v * 1000000; /* MB, as every message prints it */
         return 0;
     }
     return cli_usage_error(cmd, "unknown option");

@@ -509,7 +509,7 @@ int cmd_trace(int argc, char **argv)
         softent_model_get_config(model, &cfg);
         if (i == 0) {
             first = cfg;
-            analysis_fit_model(&o, &cfg);
+            if ((rc = analysis_fit_model(&o, &cfg, "trace"))) break;
             if ((rc = analysis_select_layers(o.layers_spec, cfg.n_layers, &sel, &n_sel, "trace"))) break;
             if (sel[n_sel - 1] == 0) {
                 rc = cli_usage_error("trace", "--layers %s: a trajectory follows the layer means over layers >= 1, and this selects only the embeddings (0)",

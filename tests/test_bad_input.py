@@ -131,7 +131,9 @@ def check_safetensors_errors():
     text = b'{"a": {"dtype": "F32", "shape": [4, 4], "data_offsets": [0, 64]}}'
     path = write("short.safetensors", len(text).to_bytes(8, "little") + text + b"\0" * 10)
     expect_error(["estimate", path], "short.safetensors", "truncated")
-    expect_error(["estimate", path, "--tensor", "b"], "short.safetensors", "'b'")
+    expect_error(["estimate", path, "--tensor", "b"], "short.safetensors", "truncated")  # refused whole, whatever is asked
+    whole = write("whole.safetensors", len(text).to_bytes(8, "little") + text + b"\0" * 64)
+    expect_error(["estimate", whole, "--tensor", "b"], "whole.safetensors", "'b'")
 
 
 def check_memory_limit():

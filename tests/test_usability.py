@@ -14,6 +14,10 @@
   leaves no position fail with a clear error instead of NaN;
 - without gnuplot analyze writes its results, data and .gp scripts, says
   the figures were not drawn, and lists none;
+- messages: a directory or a pipe as input says so; a label set named
+  twice and a --max-length beyond a gpt2's learned positions are usage
+  errors (2) naming the option; --tensor on a .npy is refused, not ignored;
+  --max-memory counts MB as it prints them;
 - a gzip corpus (.txt.gz, .jsonl.gz) reads as its text, a CRLF corpus as
   its LF twin (and tokenize agrees with analyze on it), other compressed or
   binary files are refused by name."""
@@ -169,6 +173,24 @@ def check_without_gnuplot():
             raise Fail(f"without gnuplot {name} was not written")
     if os.path.exists(os.path.join(out, "layers.png")):
         raise Fail("layers.png exists without gnuplot")
+
+
+def check_messages():
+    zp, _, y = data()
+    yp = save_npy("u_y3.npy", y)
+    expect_error(["estimate", tmp("")], "a directory, not a file")
+    p = subprocess.run(["bash", "-c", f"{os.path.abspath(SOFTENT)} estimate <(cat {zp})"], capture_output=True, text=True)
+    if p.returncode != 1 or "not a regular file" not in p.stderr:
+        raise Fail(f"a pipe as input: exit {p.returncode}, {p.stderr!r}")
+    expect_error(["estimate", zp, "--labels", "y=" + yp, "--labels", "y=" + yp], "named twice", code=2)
+    expect_error(["estimate", zp, "--tensor", "x"], "u_z.npy", ".safetensors")
+    model, corpus = fixture()
+    with open(os.path.join(model, "config.json")) as f:
+        n_pos = json.load(f)["n_positions"]
+    expect_error(["analyze", model, corpus, "--max-length", n_pos + 1, "--out", tmp("x")], "--max-length", f"at most {n_pos}", code=2)
+    p = run("estimate", zp, "--labels", "y=" + yp, "--null", 2000, "--max-memory", 5, ok=False)
+    if p.returncode == 0 or "limit of 5.0 MB" not in p.stderr:
+        raise Fail(f"--max-memory 5: {p.stderr!r}")
 
 
 def token_hash(corpus):

@@ -157,3 +157,15 @@ int se_write_file(const char *path, const void *data, size_t n)
     se_atomic_write(&a, data, n);
     return se_atomic_commit(&a);
 }
+
+int se_open_regular(const char *path, FILE **f)
+{
+    struct stat sb;
+    *f = NULL;
+    if (stat(path, &sb) != 0) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(sb.st_mode)) return se_fail(SOFTENT_E_IO, "%s: a directory, not a file", path);
+    if (!S_ISREG(sb.st_mode))
+        return se_fail(SOFTENT_E_IO, "%s: not a regular file (a pipe or a device?): softent seeks in what it reads; save it to a file first", path);
+    if (!(*f = fopen(path, "rb"))) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    return SOFTENT_OK;
+}

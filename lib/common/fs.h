@@ -19,6 +19,10 @@ char *se_path_join(const char *dir, const char *name);
  * (SOFTENT_E_FORMAT, naming the file and the bound).  len may be NULL. */
 int se_read_file(const char *path, size_t max_bytes, char **data, size_t *len);
 
+/* fopen(path, "rb") of a regular file: a directory, a pipe or a device is
+ * refused with what it is (softent seeks in the files it reads). */
+int se_open_regular(const char *path, FILE **f);
+
 /* mkdir -p: path and every missing parent. */
 int se_make_dirs(const char *path);
 

@@ -7,10 +7,12 @@
  * every byte before it, so a truncated or corrupted file is refused rather
  * than read as numbers.  Files are written atomically (common/fs.h).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "accumulator.h"
 #include "common/error.h"
@@ -25,6 +27,7 @@ typedef struct {
     const char *path;
     uint64_t hash;
     int failed;
+    uint64_t left;  /* reading: bytes of the file not read yet */
 } stream;
 
 static void put(stream *s, const void *p, size_t n)
@@ -39,6 +42,14 @@ static void get(stream *s, void *p, size_t n)
     if (s->failed || n == 0) return;
     if (fread(p, 1, n, s->f) != n) { s->failed = 1; memset(p, 0, n); return; }
     s->hash = se_fnv1a64(s->hash, p, n);
+    s->left -= n < s->left ? n : s->left;
+}
+
+/* Whether `count` items of `size` bytes (counts from the file) can still
+ * be in it: checked before anything of that size is allocated. */
+static int fits(const stream *s, int64_t count, int64_t size)
+{
+    return count >= 0 && size > 0 && (uint64_t)count <= s->left / (uint64_t)size;
 }
 
 #define PUT(s, x) put(s, &(x), sizeof(x))
@@ -84,7 +95,7 @@ int softent_acc_save(const softent_acc *acc, const char *path)
     if (rc) return rc;
     se_atomic_file out;
     if ((rc = se_atomic_open(&out, path))) return rc;
-    stream st = {out.f, path, SE_FNV1A64_INIT, 0};
+    stream st = {out.f, path, SE_FNV1A64_INIT, 0, 0};
     const softent_params *p = &acc->p;
     const int64_t m = acc->m;
     put(&st, MAGIC, sizeof MAGIC);
@@ -124,6 +135,42 @@ int softent_acc_save(const softent_acc *acc, const char *path)
 /* Bounds that keep a corrupt header from asking for absurd allocations. */
 static int sane(int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi; }
 
+/* Every value of v [n] finite (below 1e300) and >= 0. */
+static int finite_nonneg(const double *v, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!(v[i] >= 0 && v[i] < 1e300)) return 0; /* NaN fails too; 1e300: two of them still add up finite */
+    return 1;
+}
+
+static int nonneg(const int64_t *v, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (v[i] < 0) return 0;
+    return 1;
+}
+
+/* Soft counts, squares and entropies are finite and >= 0, counts >= 0: a
+ * state that passes its checksum can still have been written wrong. */
+static int sums_valid(const se_sums *s, int64_t n_stored, int64_t m)
+{
+    return finite_nonneg(s->sums, n_stored * m) && (!s->sq || finite_nonneg(s->sq, n_stored * m)) && nonneg(s->seen, n_stored) &&
+           finite_nonneg(s->kept_total, m) && finite_nonneg(s->kept_sq, m) && s->kept_rows >= 0 && s->single_seen >= 0 &&
+           finite_nonneg(&s->single_h, 1) && nonneg(s->curve.n, SE_CURVE_LEVELS) && nonneg(s->curve.sumsq, SE_CURVE_LEVELS);
+}
+
+static int check_values(const softent_acc *acc, const char *path)
+{
+    const int64_t m = acc->m;
+    int ok = finite_nonneg(acc->total, m) && finite_nonneg(acc->total_sq, m) && acc->rows >= 0 && acc->skipped >= 0;
+    for (int k = 0; ok && k < acc->n_sets; k++) {
+        const se_labelset *s = &acc->sets[k];
+        ok = nonneg(s->lab->table.count, s->lab->table.n) && sums_valid(&s->real, s->lab->n_stored, m);
+        for (int r = 0; ok && s->null && r < acc->p.null_perms; r++) ok = sums_valid(&s->null[r], s->lab->n_stored, m);
+    }
+    return ok ? SOFTENT_OK : se_fail(SOFTENT_E_FORMAT, "%s: impossible values (a negative count, or a sum that is negative, NaN or infinite): the file is corrupt", path);
+}
+
 static int load_sets(softent_acc *acc, stream *st)
 {
     const int64_t m = acc->m;
@@ -146,6 +193,11 @@ static int load_sets(softent_acc *acc, stream *st)
         GET(st, n_values); GET(st, s->lab->n_rows); GET(st, n_stored);
         if (st->failed || !sane(n_values, 0, INT32_MAX) || !sane(n_stored, 0, n_values) || !sane(s->lab->n_rows, n_values, INT64_MAX / 2))
             return se_fail(SOFTENT_E_FORMAT, "%s: corrupt sizes in label set '%s'", st->path, name);
+        const int64_t per_value = arity * 8 + 8 + 4 + (acc->p.per_value ? 8 : 0);
+        const int64_t per_stored = m * 8 * (1 + (acc->p.correction == SOFTENT_CORRECT_TAYLOR)) + 8;
+        if (!fits(st, n_values, per_value) || !fits(st, n_stored, per_stored * (1 + acc->p.null_perms)))
+            return se_fail(SOFTENT_E_FORMAT, "%s: label set '%s' declares %lld values (%lld stored), more than the file holds", st->path, name,
+                           (long long)n_values, (long long)n_stored);
         se_keytable *t = &s->lab->table;
         t->n = t->cap = n_values;
         s->lab->n_stored = n_stored;
@@ -183,8 +235,15 @@ static int load_sets(softent_acc *acc, stream *st)
 int softent_acc_load(softent_acc **out, const char *path)
 {
     *out = NULL;
-    stream st = {fopen(path, "rb"), path, SE_FNV1A64_INIT, 0};
-    if (!st.f) return se_fail(SOFTENT_E_IO, "%s: cannot open", path);
+    stream st = {NULL, path, SE_FNV1A64_INIT, 0, 0};
+    int rc0 = se_open_regular(path, &st.f);
+    if (rc0) return rc0;
+    struct stat sb;
+    if (fstat(fileno(st.f), &sb) != 0) {
+        fclose(st.f);
+        return se_fail(SOFTENT_E_IO, "%s: cannot stat: %s", path, strerror(errno));
+    }
+    st.left = (uint64_t)sb.st_size;
     char magic[8];
     get(&st, magic, sizeof magic);
     if (!st.failed && memcmp(magic, MAGIC, 7) == 0 && magic[7] == 1) {
@@ -204,7 +263,7 @@ int softent_acc_load(softent_acc **out, const char *path)
     if (st.failed || !sane(m, 2, 100000000) || !sane(d, 2, 100000000) || m * d > ((int64_t)1 << 34) ||
         !sane(calibration, 0, 3) || !sane(weighting, 0, 1) || !sane(null_perms, 0, 100000) || !sane(per_value, 0, 1) ||
         !sane(correction, 0, SOFTENT_CORRECT_TAYLOR) || (correction == SOFTENT_CORRECT_NULL && null_perms < 2) ||
-        !sane(p.min_count, 0, INT64_MAX) || !(p.eps > 0)) {
+        !sane(p.min_count, 0, INT64_MAX) || !(p.eps > 0) || !isfinite(p.eps) || !fits(&st, m * d, (int64_t)sizeof(float))) {
         fclose(st.f);
         return se_fail(SOFTENT_E_FORMAT, "%s: corrupt header", path);
     }
@@ -235,6 +294,7 @@ int softent_acc_load(softent_acc **out, const char *path)
         else if (checksum != expect) rc = se_fail(SOFTENT_E_FORMAT, "%s: checksum mismatch (the file is corrupt)", path);
         else if ((extra = fgetc(st.f)) != EOF) rc = se_fail(SOFTENT_E_FORMAT, "%s: trailing bytes after the state", path);
     }
+    if (!rc) rc = check_values(acc, path);
     fclose(st.f);
     if (rc) { softent_acc_free(acc); return rc; }
     acc->frozen = 1;
@@ -254,6 +314,33 @@ static void add_sums(se_sums *dst, const se_sums *src, int64_t n_stored, int64_t
     dst->kept_rows += src->kept_rows;
     dst->single_h += src->single_h;
     dst->single_seen += src->single_seen;
+}
+
+static int add_fits(int64_t a, int64_t b)
+{
+    int64_t r;
+    return !__builtin_add_overflow(a, b, &r);
+}
+
+static int sums_merge_fit(const se_sums *x, const se_sums *y, int64_t n_stored)
+{
+    int ok = add_fits(x->kept_rows, y->kept_rows) && add_fits(x->single_seen, y->single_seen);
+    for (int64_t i = 0; ok && i < n_stored; i++) ok = add_fits(x->seen[i], y->seen[i]);
+    for (int a = 0; ok && a < SE_CURVE_LEVELS; a++)
+        ok = add_fits(x->curve.sum[a], y->curve.sum[a]) && add_fits(x->curve.sumsq[a], y->curve.sumsq[a]) && add_fits(x->curve.n[a], y->curve.n[a]);
+    return ok;
+}
+
+/* Whether every integer count of src can be added to dst's. */
+static int merge_fits(const softent_acc *dst, const softent_acc *src)
+{
+    int ok = add_fits(dst->rows, src->rows) && add_fits(dst->skipped, src->skipped);
+    for (int k = 0; ok && k < dst->n_sets; k++) {
+        const se_labelset *x = &dst->sets[k], *y = &src->sets[k];
+        ok = sums_merge_fit(&x->real, &y->real, x->lab->n_stored);
+        for (int r = 0; ok && x->null && r < dst->p.null_perms; r++) ok = sums_merge_fit(&x->null[r], &y->null[r], x->lab->n_stored);
+    }
+    return ok;
 }
 
 int softent_acc_merge(softent_acc *dst, const softent_acc *src)
@@ -279,6 +366,8 @@ int softent_acc_merge(softent_acc *dst, const softent_acc *src)
             return se_fail(SOFTENT_E_MISMATCH, "label set '%s' was counted on different labels in the two states; "
                            "every shard must count the full label arrays (softent estimate --shard I/K does)", x->name);
     }
+    if (!merge_fits(dst, src))
+        return se_fail(SOFTENT_E_LIMIT, "the merged counts would overflow 64-bit integers (states of more than 2^63 rows, or corrupt ones)");
     const int64_t m = dst->m;
     for (int64_t j = 0; j < m; j++) dst->total[j] += src->total[j];
     for (int64_t j = 0; j < m; j++) dst->total_sq[j] += src->total_sq[j];

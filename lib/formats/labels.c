@@ -10,6 +10,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/fs.h"
 #include "matrix.h"
 
 static int load_npy(FILE *f, const char *path, int64_t **keys, int64_t *n, int *arity)
@@ -203,8 +204,9 @@ static int load_csv(FILE *f, const char *path, const char *column, int64_t **key
 int softent_labels_load(const char *path, const char *column, int64_t **keys, int64_t *n, int *arity)
 {
     *keys = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f;
+    int rc0 = se_open_regular(path, &f);
+    if (rc0) return rc0;
     unsigned char magic[6] = {0};
     size_t got = fread(magic, 1, 6, f);
     int rc;

@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/fs.h"
 #include "matrix.h"
 
 int se_matrix_make(softent_matrix **out, const char *path, FILE *f, int64_t offset,
@@ -42,8 +43,11 @@ static int has_suffix(const char *s, const char *suffix)
 int softent_matrix_open(softent_matrix **out, const char *path, const char *tensor)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (tensor && !has_suffix(path, ".safetensors"))
+        return se_fail(SOFTENT_E_INVALID, "%s: a tensor name ('%s') picks a tensor of a .safetensors file; this is not one", path, tensor);
+    FILE *f;
+    int rc0 = se_open_regular(path, &f);
+    if (rc0) return rc0;
     softent_dtype dtype;
     int64_t shape[2], offset;
     int rc, ndim = 2;

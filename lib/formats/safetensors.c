@@ -91,6 +91,42 @@ void se_safetensors_free(se_st_entry *entries, int64_t n)
     free(entries);
 }
 
+/* The names of entries [kept, n), which the list no longer holds. */
+static void se_safetensors_free_tail(se_st_entry *entries, int64_t kept, int64_t n)
+{
+    for (int64_t i = kept; i < n; i++) free(entries[i].name);
+}
+
+static int by_begin(const void *a, const void *b)
+{
+    const se_st_entry *x = *(const se_st_entry *const *)a, *y = *(const se_st_entry *const *)b;
+    return (x->begin > y->begin) - (x->begin < y->begin);
+}
+
+/* The tensors' bytes tile the data section exactly, as the format requires
+ * (no holes, no overlaps, nothing after): a header length off by one or a
+ * file cut short anywhere is refused instead of read shifted. */
+static int check_coverage(const char *path, se_st_entry *list, int64_t n, uint64_t data_len)
+{
+    se_st_entry **order = malloc((size_t)(n ? n : 1) * sizeof *order);
+    if (!order) return se_fail(SOFTENT_E_NOMEM, "%s: out of memory", path);
+    for (int64_t i = 0; i < n; i++) order[i] = &list[i];
+    qsort(order, (size_t)n, sizeof *order, by_begin);
+    uint64_t at = 0;
+    int rc = SOFTENT_OK;
+    for (int64_t i = 0; i < n && !rc; i++) {
+        if (order[i]->begin != at)
+            rc = se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' starts at data byte %llu, where %llu was expected: the data section has a %s (a corrupt header?)",
+                         path, order[i]->name, (unsigned long long)order[i]->begin, (unsigned long long)at, order[i]->begin > at ? "hole" : "overlap");
+        at = order[i]->end;
+    }
+    if (!rc && at != data_len)
+        rc = se_fail(SOFTENT_E_FORMAT, "%s: the tensors hold %llu data bytes but the file has %llu after its header (a corrupt header length, or a truncated or padded file)",
+                     path, (unsigned long long)at, (unsigned long long)data_len);
+    free(order);
+    return rc;
+}
+
 int se_safetensors_parse(const char *path, const char *header, size_t hlen, uint64_t data_len, const char *only,
                          se_st_entry **entries, int64_t *n)
 {
@@ -105,12 +141,25 @@ int se_safetensors_parse(const char *path, const char *header, size_t hlen, uint
     se_st_entry *list = calloc(cap ? (size_t)cap : 1, sizeof *list);
     int rc = list ? SOFTENT_OK : se_fail(SOFTENT_E_NOMEM, "%s: out of memory", path);
     int64_t count = 0;
+    /* every entry is checked, the ones not asked for too: a file is whole or refused */
     for (const cJSON *e = root->child; e && !rc; e = e->next) {
-        if (!strcmp(e->string, "__metadata__") || (only && strcmp(e->string, only) != 0)) continue;
+        if (!strcmp(e->string, "__metadata__")) continue;
         rc = parse_entry(path, e, data_len, &list[count]);
         if (!rc) count++;
     }
     cJSON_Delete(root);
+    if (!rc) rc = check_coverage(path, list, count, data_len);
+    if (!rc && only) { /* keep the one asked for */
+        int64_t kept = 0;
+        for (int64_t i = 0; i < count; i++)
+            if (!strcmp(list[i].name, only)) {
+                se_st_entry t = list[kept];
+                list[kept++] = list[i];
+                list[i] = t;
+            }
+        se_safetensors_free_tail(list, kept, count);
+        count = kept;
+    }
     if (rc || !count) {
         se_safetensors_free(list, count);
         return rc;

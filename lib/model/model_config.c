@@ -151,6 +151,33 @@ static int parse_sliding(const json_src *js, se_model_config *c)
     return SOFTENT_OK;
 }
 
+/* The limits a config must keep (docs/models.md), checked before anything
+ * is sized by it: far above any released model, far below what would
+ * make the loader allocate before finding the weights missing. */
+#define SE_MAX_LAYERS 1024
+#define SE_MAX_WIDTH ((int64_t)1 << 16)   /* d_model, heads x head_dim */
+#define SE_MAX_FF ((int64_t)1 << 20)
+#define SE_MAX_VOCAB ((int64_t)1 << 24)
+#define SE_MAX_POSITIONS ((int64_t)1 << 24)
+
+static int check_numbers(const json_src *js, const se_model_config *c)
+{
+    if (c->n_layers > SE_MAX_LAYERS || c->d_model > SE_MAX_WIDTH || c->n_heads * c->head_dim > SE_MAX_WIDTH || c->d_ff > SE_MAX_FF ||
+        c->vocab > SE_MAX_VOCAB || c->max_pos > SE_MAX_POSITIONS)
+        return se_fail(SOFTENT_E_LIMIT, "%s: %lld layers, width %lld, %lld heads of %lld, MLP %lld, vocabulary %lld, %lld positions: "
+                       "over softent's limits (%d layers, width %lld, MLP %lld, vocabulary %lld, positions %lld)", js->path,
+                       (long long)c->n_layers, (long long)c->d_model, (long long)c->n_heads, (long long)c->head_dim, (long long)c->d_ff,
+                       (long long)c->vocab, (long long)c->max_pos, SE_MAX_LAYERS, (long long)SE_MAX_WIDTH, (long long)SE_MAX_FF,
+                       (long long)SE_MAX_VOCAB, (long long)SE_MAX_POSITIONS);
+    if (!(c->norm_eps > 0 && c->norm_eps <= 1))
+        return se_fail(SOFTENT_E_FORMAT, "%s: the norm epsilon %g must be in (0, 1]", js->path, c->norm_eps);
+    if (c->rope != SE_ROPE_NONE && !(c->rope_theta >= 1 && c->rope_theta <= 1e15))
+        return se_fail(SOFTENT_E_FORMAT, "%s: rope_theta %g must be in [1, 1e15]", js->path, c->rope_theta);
+    if (c->rope != SE_ROPE_NONE && !(c->rope_factor > 0 && c->rope_factor <= 1e6))
+        return se_fail(SOFTENT_E_FORMAT, "%s: the RoPE scaling factor %g must be in (0, 1e6]", js->path, c->rope_factor);
+    return SOFTENT_OK;
+}
+
 static int parse_gpt2(const json_src *js, se_model_config *c)
 {
     int rc = get_int(js, "n_layer", -1, &c->n_layers);
@@ -241,6 +268,7 @@ int se_model_config_load(se_model_config *cfg, const char *dir)
             cfg->arch = archs[i].arch, snprintf(cfg->model_type, sizeof cfg->model_type, "%s", archs[i].name);
     }
     if (!rc) rc = cfg->arch == SE_ARCH_GPT2 ? parse_gpt2(&js, cfg) : parse_llama_family(&js, cfg);
+    if (!rc) rc = check_numbers(&js, cfg);
     if (!rc) rc = parse_sliding(&js, cfg);
     cJSON_Delete(root);
     free(path);

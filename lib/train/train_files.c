@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -172,6 +173,36 @@ int softent_gpt2_trainer_save_state(const softent_gpt2_trainer *t, const softent
     return se_atomic_commit(&a);
 }
 
+/* Before the trainer is allocated (its size comes from the file): the file
+ * is exactly as long as its declared parameters make it, and its checksum
+ * holds, so that a corrupt state costs a read, not an allocation sized by
+ * garbage.  f is left just after the slots. */
+static int check_before_alloc(FILE *f, const char *path, const unsigned char *head, const void *slots, size_t slots_size,
+                              uint64_t num_params)
+{
+    struct stat sb;
+    const uint64_t fixed = 16 + slots_size + 8;
+    if (fstat(fileno(f), &sb) != 0) return se_fail(SOFTENT_E_IO, "%s: cannot stat: %s", path, strerror(errno));
+    if (num_params == 0 || num_params > ((uint64_t)sb.st_size) / 12 || (uint64_t)sb.st_size != fixed + 12 * num_params)
+        return se_fail(SOFTENT_E_FORMAT, "%s: %llu bytes, but a state of %llu parameters has %llu: truncated or corrupt", path,
+                       (unsigned long long)sb.st_size, (unsigned long long)num_params, (unsigned long long)(fixed + 12 * num_params));
+    const long start = ftell(f);
+    uint64_t h = se_hash_words(se_hash_words(0, head, 16), slots, slots_size), stored = 0;
+    /* parameters, then AdamW's m and v, each hashed whole as the writer did;
+     * the buffer is a third of the file, which is on disk already */
+    const size_t bytes = (size_t)num_params * sizeof(float);
+    unsigned char *buf = malloc(bytes);
+    int rc = buf ? SOFTENT_OK : se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", path);
+    for (int k = 0; k < 3 && !rc; k++)
+        if (fread(buf, 1, bytes, f) != bytes) rc = se_fail(SOFTENT_E_FORMAT, "%s: truncated training state", path);
+        else h = se_hash_words(h, buf, bytes);
+    free(buf);
+    if (!rc && fread(&stored, 1, 8, f) != 8) rc = se_fail(SOFTENT_E_FORMAT, "%s: truncated training state", path);
+    if (!rc && h != stored) rc = se_fail(SOFTENT_E_FORMAT, "%s: checksum mismatch: the training state is corrupt", path);
+    if (!rc && fseek(f, start, SEEK_SET) != 0) rc = se_fail(SOFTENT_E_IO, "%s: cannot seek", path);
+    return rc;
+}
+
 int softent_gpt2_trainer_load_state(softent_gpt2_trainer **out, softent_train_resume *run, const char *path)
 {
     *out = NULL;
@@ -202,6 +233,7 @@ int softent_gpt2_trainer_load_state(softent_gpt2_trainer **out, softent_train_re
         snprintf(why, sizeof why, "%s", softent_last_error());
         rc = se_fail(SOFTENT_E_FORMAT, "%s: corrupt training state: %s", path, why);
     }
+    if (!rc) rc = check_before_alloc(f, path, head, s, sizeof s, num_params);
     if (rc) { fclose(f); return rc; }
 
     softent_gpt2_trainer *t;
