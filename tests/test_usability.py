@@ -17,6 +17,7 @@
 - messages: a directory or a pipe as input says so; a label set named
   twice and a --max-length beyond a gpt2's learned positions are usage
   errors (2) naming the option; --tensor on a .npy is refused, not ignored;
+  a safetensors layer past the last says it is out of range;
   --max-memory counts MB as it prints them;
 - a gzip corpus (.txt.gz, .jsonl.gz) reads as its text, a CRLF corpus as
   its LF twin (and tokenize agrees with analyze on it), other compressed or
@@ -184,6 +185,11 @@ def check_messages():
         raise Fail(f"a pipe as input: exit {p.returncode}, {p.stderr!r}")
     expect_error(["estimate", zp, "--labels", "y=" + yp, "--labels", "y=" + yp], "named twice", code=2)
     expect_error(["estimate", zp, "--tensor", "x"], "u_z.npy", ".safetensors")
+    import struct
+    a = np.zeros((3, 5, 4), dtype=np.float32)
+    h = json.dumps({"states": {"dtype": "F32", "shape": [3, 5, 4], "data_offsets": [0, a.nbytes]}}).encode()
+    st = write_tmp("u_states.safetensors", struct.pack("<Q", len(h)) + h + a.tobytes())
+    expect_error(["estimate", st, "--tensor", "states:3"], "layer 3", "out of range", "0..2")
     model, corpus = fixture()
     with open(os.path.join(model, "config.json")) as f:
         n_pos = json.load(f)["n_positions"]
@@ -217,6 +223,12 @@ def check_compressed_and_binary_corpora():
     for path in (gz, jgz, crlf):
         if token_hash(path) != want:
             raise Fail(f"{os.path.basename(path)} is not read as the same documents as the plain .txt")
+    out = tmp("u_pipe")
+    p = subprocess.run(["bash", "-c", f"cat {gz} | {os.path.abspath(SOFTENT)} analyze {model} - --out {out} --ngrams 1 --bins 8 --layers 1"],
+                       capture_output=True, text=True)
+    with open(os.path.join(out, "analysis.json")) as f:
+        if p.returncode or json.load(f)["corpus"]["token_stream_fnv1a64"] != want:
+            raise Fail(f"a gzip corpus through a pipe on stdin reads differently ({p.stderr[-200:]})")
     if run("tokenize", model, crlf).stdout != run("tokenize", model, corpus).stdout:
         raise Fail("tokenize reads a CRLF line differently from analyze")
     expect_error(["analyze", model, write_tmp("u_c.txt.zst", b"\x28\xb5\x2f\xfd" + b"\0" * 40), "--out", tmp("x")], "u_c.txt.zst", "zstd")

@@ -236,6 +236,9 @@ int se_safetensors_find(FILE *f, const char *path, const char *tensor, softent_d
             shape[0] = e->shape[1], shape[1] = e->shape[2];
             *offset = base + layer * e->shape[1] * e->shape[2] * se_dtype_size(e->dtype);
             *dtype = e->dtype;
+        } else if (e->ndim == 3 && layer >= 0) {
+            rc = se_fail(SOFTENT_E_INVALID, "%s: layer %lld of tensor '%s' is out of range: it has layers 0..%lld", path, (long long)layer,
+                         e->name, (long long)e->shape[0] - 1);
         } else if (e->ndim == 3) {
             rc = se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' is 3-D [%lld, %lld, %lld]; pick a layer with '%s:LAYER' (0..%lld)", path,
                          e->name, (long long)e->shape[0], (long long)e->shape[1], (long long)e->shape[2], e->name,

@@ -70,9 +70,10 @@ static int open_text(softent_corpus *c, const char *path)
     const int n = gzread(c->gz, head, sizeof head);
     if (n < 0) return se_fail(SOFTENT_E_IO, "%s: read failed (a damaged gzip file?)", path);
     int rc = check_text(path, head, (size_t)n);
-    if (!rc && gzrewind(c->gz) != 0 && strcmp(path, "-")) rc = se_fail(SOFTENT_E_IO, "%s: cannot rewind", path);
+    if (!rc && strcmp(path, "-") && gzrewind(c->gz) != 0) rc = se_fail(SOFTENT_E_IO, "%s: cannot rewind", path);
     if (!rc && !strcmp(path, "-") && n > 0) {
-        /* stdin cannot rewind: keep the block read as the start of the first line */
+        /* stdin may be a pipe, which cannot rewind: the block read is the
+         * start of the first line */
         if (!(c->pending = malloc((size_t)n))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
         memcpy(c->pending, head, (size_t)n);
         c->pending_n = (size_t)n;
