@@ -87,6 +87,9 @@ static void figure(figure_run *fr, const char *name, const char *body)
 }
 
 #define PLUGIN_ONLY "plug-in (no correction: biased upward)"
+/* A key entry for a series drawn in palette colours: its marker in black,
+ * since the palette would colour the key's sample by an arbitrary value. */
+#define KEY_POINT(pt, ps, title) "keyentry with points pt " #pt " ps " ps " lc rgb 'black' title '" title "'"
 #define CORRECTED "corrected"
 
 /* The three measure panels that follow H(Z) in a 2x2 multiplot, a line per
@@ -98,24 +101,29 @@ static void measure_panels(char *body, size_t size, int n, const char *using, in
                            int corrected, int bars)
 {
     static const char *panels[] = {"complexity I(input n-gram; Z)", "expressivity I(output n-gram; Z)", "optimality I(out)/I(in)"};
-    /* up to eight series a panel: a boxed key over the lines stays legible */
-    n += snprintf(body + n, size - (size_t)n, "set key opaque box samplen 2 font ',9'\n");
+    /* The key goes under the panel, where it hides no curve, a column per
+     * order; what the lines are is said once, in the panel's title. */
+    n += snprintf(body + n, size - (size_t)n, "set key outside bottom center vertical maxrows 2 samplen 2 font ',9'\n");
     for (int p = 0; p < 3; p++) {
-        n += snprintf(body + n, size - (size_t)n, "set title '%s%s'\nplot ", panels[p], corrected ? "" : ", " PLUGIN_ONLY);
+        const char *how = !corrected ? ", " PLUGIN_ONLY
+                          : p < 2 && bars == FIG_BARS_NULL ? "\\n" CORRECTED " +- 2 null sd (solid), plug-in (dashed)"
+                          : p < 2 && bars == FIG_BARS_INTERVAL ? "\\n" CORRECTED " with bootstrap intervals (solid), plug-in (dashed)"
+                                                                : "\\n" CORRECTED " (solid), plug-in (dashed)";
+        n += snprintf(body + n, size - (size_t)n, "set title \"%s%s\"\nplot ", panels[p], how);
         for (int k = 0; k < n_orders; k++) {
             const int c = col0 + FIG_NV * k;
             if (corrected && bars == FIG_BARS_NULL && p < 2)
-                n += snprintf(body + n, size - (size_t)n, "%s%s:%d:(2*$%d) with yerrorlines lw 2 lc %d title 'n = %d " CORRECTED " +- 2 null sd', ",
+                n += snprintf(body + n, size - (size_t)n, "%s%s:%d:(2*$%d) with yerrorlines lw 2 lc %d title 'n = %d', ",
                               k ? ", " : "", using, c + FIG_IC_IN + p, c + FIG_SD_IN + p, k + 1, orders[k]);
             else if (corrected && bars == FIG_BARS_INTERVAL && p < 2)
-                n += snprintf(body + n, size - (size_t)n, "%s%s:%d:%d:%d with yerrorlines lw 2 lc %d title 'n = %d " CORRECTED ", bootstrap interval', ",
+                n += snprintf(body + n, size - (size_t)n, "%s%s:%d:%d:%d with yerrorlines lw 2 lc %d title 'n = %d', ",
                               k ? ", " : "", using, c + FIG_IC_IN + p, c + FIG_LO_IN + 2 * p, c + FIG_HI_IN + 2 * p, k + 1, orders[k]);
             else if (corrected)
-                n += snprintf(body + n, size - (size_t)n, "%s%s:%d with linespoints lw 2 lc %d title 'n = %d " CORRECTED "', ",
+                n += snprintf(body + n, size - (size_t)n, "%s%s:%d with linespoints lw 2 lc %d title 'n = %d', ",
                               k ? ", " : "", using, c + (p < 2 ? FIG_IC_IN + p : FIG_OPT_C), k + 1, orders[k]);
-            n += snprintf(body + n, size - (size_t)n, "%s%s:%d with linespoints %s lc %d title 'n = %d %s'",
+            n += snprintf(body + n, size - (size_t)n, "%s%s:%d with linespoints %s lc %d title 'n = %d%s'",
                           k && !corrected ? ", " : "", using, c + p, corrected ? "dt 2 lw 1 pt 6" : "lw 2", k + 1, orders[k],
-                          corrected ? "plug-in" : "");
+                          corrected ? " plug-in" : "");
         }
         n += snprintf(body + n, size - (size_t)n, "\n");
     }
@@ -260,9 +268,9 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
         n += plane_plugin(body + n, sizeof body - (size_t)n, "layers.tsv", p, corrected);
         n += plane_errors(body + n, sizeof body - (size_t)n, c, p, fd->bars);
         snprintf(body + n, sizeof body - (size_t)n,
-                 "     '' using %d:%d:1 with points pt 7 ps 1.6 palette %s, \\\n"
-                 "     '' using %d:%d:(sprintf('%%d', $1)) with labels offset 1,0.6 font ',9' notitle\n",
-                 c, c + 1, corrected ? "title '" CORRECTED "'" : "notitle", c, c + 1);
+                 "     '' using %d:%d:1 with points pt 7 ps 1.6 palette notitle, \\\n"
+                 "     '' using %d:%d:(sprintf('%%d', $1)) with labels offset 1,0.6 font ',9' notitle%s\n",
+                 c, c + 1, c, c + 1, corrected ? ", \\\n     " KEY_POINT(7, "1.6", CORRECTED) : "");
         char name[64];
         snprintf(name, sizeof name, "plane_n%d", fd->orders[k]);
         figure(&fr, name, body);
@@ -286,10 +294,10 @@ static void trajectory_plane(figure_run *fr, const trajectory_data *td, int k, c
     n += plane_plugin(body + n, sizeof body - (size_t)n, "trajectory.tsv", p, td->corrected);
     n += plane_errors(body + n, sizeof body - (size_t)n, c, p, td->bars);
     snprintf(body + n, sizeof body - (size_t)n,
-             "     '' using %d:%d:($1 > 0 ? $1 : 1) with points pt 7 ps 1.5 palette %s, \\\n"
+             "     '' using %d:%d:($1 > 0 ? $1 : 1) with points pt 7 ps 1.5 palette notitle, \\\n"
              "     '' using ($1 == %lld ? $%d : NaN):%d with points pt 6 ps 3.5 lw 2 lc rgb 'black' title 'start (step %lld)', \\\n"
-             "     '' using ($1 == %lld ? $%d : NaN):%d with points pt 4 ps 3.5 lw 2 lc rgb 'red' title 'end (step %lld)'\n",
-             c, c + 1, td->corrected ? "title '" CORRECTED "'" : "notitle", s0, c, c + 1, s0, s1, c, c + 1, s1);
+             "     '' using ($1 == %lld ? $%d : NaN):%d with points pt 4 ps 3.5 lw 2 lc rgb 'red' title 'end (step %lld)'%s\n",
+             c, c + 1, s0, c, c + 1, s0, s1, c, c + 1, s1, td->corrected ? ", \\\n     " KEY_POINT(7, "1.5", CORRECTED) : "");
     char name[64];
     snprintf(name, sizeof name, "trajectory_plane_n%d", td->orders[k]);
     figure(fr, name, body);
@@ -326,8 +334,9 @@ int figures_write_trajectory(const char *dir, const trajectory_data *td, char *w
     for (int k = 0; k < td->n_orders; k++) {
         const int o = 4 + FIG_NV * k + (td->corrected ? FIG_OPT_C : FIG_OPT);
         n += snprintf(body + n, sizeof body - (size_t)n,
-                      "%s'trajectory.tsv' using %d:3 with lines lc rgb 'gray60' notitle, '' using %d:3:($1 > 0 ? $1 : 1) with points pt %d ps 1.5 palette title 'n = %d'",
-                      k ? ", " : "", o, o, 5 + 2 * k, td->orders[k]);
+                      "%s'trajectory.tsv' using %d:3 with lines lc rgb 'gray60' notitle, '' using %d:3:($1 > 0 ? $1 : 1) with points pt %d ps 1.5 palette notitle, "
+                      "keyentry with points pt %d ps 1.5 lc rgb 'black' title 'n = %d'",
+                      k ? ", " : "", o, o, 5 + 2 * k, 5 + 2 * k, td->orders[k]);
     }
     snprintf(body + n, sizeof body - (size_t)n, "\n");
     figure(&fr, "loss_optimality", body);
