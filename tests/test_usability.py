@@ -1,8 +1,8 @@
 """What a careful new user hit (issue 10's list), one check per item fixed:
 - a CSV label file without :COLUMN takes its only column, or the only one
   that is not a row index, and otherwise fails listing the columns;
-- string labels in a CSV are numbered as np.unique numbers them, so I
-  equals the NumPy oracle's;
+- string labels in a CSV, or in a .npy of fixed-width strings, are
+  numbered as np.unique numbers them, so I equals the NumPy oracle's;
 - --json - / --csv - give stdout that parses, the table going to stderr
   (estimate and report), and report takes --quiet;
 - a usage error exits 2, also under ASan with leak detection (no leak on
@@ -90,6 +90,14 @@ def check_string_labels():
     want = oracle.measures(z, oracle.reference_points(0, 100, 8), r["settings"]["eps"], {"f": ids})["sets"]["f"]["I"]
     if abs(got["I"] - want) > 1e-6:
         raise Fail(f"string labels: I {got['I']} vs the NumPy oracle on np.unique's ids {want}")
+    # the same as a NumPy array of fixed-width strings ('<U9'), non-ASCII included
+    words = np.array(["zebra", "apple", "Mango", "kiwi", "apple pie", "\u00e9t\u00e9"])
+    y6 = np.arange(len(y)) % 6
+    got = I_of(zp, "--labels", "w=" + save_npy("u_words.npy", words[y6]))
+    _, ids = np.unique(words[y6], return_inverse=True)
+    want = oracle.measures(z, oracle.reference_points(0, 100, 8), r["settings"]["eps"], {"f": ids})["sets"]["f"]["I"]
+    if abs(got["I"] - want) > 1e-6 or got["n_values"] != 6:
+        raise Fail(f".npy string labels: I {got['I']} over {got['n_values']} values vs the oracle's {want} over 6")
 
 
 def check_machine_output_parses():

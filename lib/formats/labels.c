@@ -1,25 +1,82 @@
 /*
- * labels.c - integer label arrays from .npy (1-D, or 2-D tuple keys) or from
- * a column of a CSV/TSV file (integers, or strings numbered by their sorted
- * order).
+ * labels.c - label arrays as integer keys: from .npy (integers 1-D, or 2-D
+ * tuple keys; or fixed-width strings) or from a column of a CSV/TSV file
+ * (integers, or strings); strings are numbered by their sorted order, as
+ * np.unique numbers them.
  */
+#define _GNU_SOURCE /* qsort_r */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "matrix.h"
 
+/* The strings being ranked, for qsort_r. */
+typedef struct {
+    const uint32_t *s; /* [n, chars] */
+    int64_t chars;
+} ucs4_array;
+
+static int cmp_ucs4(const void *a, const void *b, void *arg)
+{
+    const ucs4_array *u = arg;
+    const uint32_t *x = u->s + *(const int64_t *)a * u->chars, *y = u->s + *(const int64_t *)b * u->chars;
+    for (int64_t k = 0; k < u->chars; k++)
+        if (x[k] != y[k]) return x[k] < y[k] ? -1 : 1;
+    return 0;
+}
+
+/* A 1-D array of fixed-width strings (NumPy's '<Un', UCS-4 code points
+ * padded with zeros): each numbered by its rank among the distinct
+ * strings, as np.unique's return_inverse numbers them. */
+static int load_strings(FILE *f, const char *path, int64_t n, int64_t chars, int64_t offset, int64_t **keys)
+{
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0) return se_fail(SOFTENT_E_IO, "%s: cannot stat", path);
+    if (n < 1 || chars > (int64_t)(((uint64_t)sb.st_size) / 4 / (uint64_t)n) || offset + n * chars * 4 > sb.st_size)
+        return se_fail(SOFTENT_E_FORMAT, "%s: %lld strings of %lld characters do not fit in the file's %lld bytes", path, (long long)n,
+                       (long long)chars, (long long)sb.st_size);
+    uint32_t *s = malloc((size_t)(n * chars) * sizeof *s);
+    int64_t *order = malloc((size_t)n * sizeof *order), *out = malloc((size_t)n * sizeof *out);
+    int rc = s && order && out ? SOFTENT_OK : se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", path);
+    if (!rc && (fseeko(f, offset, SEEK_SET) != 0 || fread(s, 4, (size_t)(n * chars), f) != (size_t)(n * chars)))
+        rc = se_fail(SOFTENT_E_IO, "%s: read failed", path);
+    if (!rc) {
+        for (int64_t i = 0; i < n; i++) order[i] = i;
+        ucs4_array u = {s, chars};
+        qsort_r(order, (size_t)n, sizeof *order, cmp_ucs4, &u);
+        int64_t rank = -1;
+        for (int64_t i = 0; i < n; i++) {
+            if (i == 0 || cmp_ucs4(&order[i], &order[i - 1], &u)) rank++;
+            out[order[i]] = rank;
+        }
+    }
+    free(s);
+    free(order);
+    if (rc) { free(out); return rc; }
+    *keys = out;
+    return SOFTENT_OK;
+}
+
 static int load_npy(FILE *f, const char *path, int64_t **keys, int64_t *n, int *arity)
 {
     softent_dtype t;
     int ndim;
-    int64_t shape[2], offset;
-    int rc = se_npy_header(f, path, &t, &ndim, shape, &offset);
+    int64_t shape[2], offset, chars;
+    int rc = se_npy_header(f, path, &t, &ndim, shape, &offset, &chars);
     if (rc) return rc;
+    if (chars > 0) {
+        if (ndim != 1) return se_fail(SOFTENT_E_FORMAT, "%s: string labels must be 1-D (N,)", path);
+        if ((rc = load_strings(f, path, shape[0], chars, offset, keys))) return rc;
+        *n = shape[0];
+        *arity = 1;
+        return SOFTENT_OK;
+    }
     if (t != SOFTENT_I32 && t != SOFTENT_I64)
         return se_fail(SOFTENT_E_FORMAT, "%s: labels must be int32 or int64, not %s", path, softent_dtype_name(t));
     if (ndim != 1 && !(ndim == 2 && shape[1] >= 1 && shape[1] <= SOFTENT_MAX_ARITY))

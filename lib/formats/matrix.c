@@ -59,7 +59,7 @@ int softent_matrix_open(softent_matrix **out, const char *path, const char *tens
     if (has_suffix(path, ".safetensors")) {
         rc = se_safetensors_find(f, path, tensor, &dtype, shape, &offset);
     } else {
-        rc = se_npy_header(f, path, &dtype, &ndim, shape, &offset);
+        rc = se_npy_header(f, path, &dtype, &ndim, shape, &offset, NULL);
         if (!rc && ndim != 2)
             rc = se_fail(SOFTENT_E_FORMAT, "%s: embeddings must be a 2-D array (rows x dim), this one is %d-D", path, ndim);
     }

@@ -37,7 +37,7 @@ static const char *dict_value(const char *header, const char *key)
     return p;
 }
 
-int se_npy_header(FILE *f, const char *path, softent_dtype *dtype, int *ndim, int64_t shape[2], int64_t *offset)
+int se_npy_header(FILE *f, const char *path, softent_dtype *dtype, int *ndim, int64_t shape[2], int64_t *offset, int64_t *str_chars)
 {
     unsigned char pre[12];
     rewind(f);
@@ -77,7 +77,18 @@ int se_npy_header(FILE *f, const char *path, softent_dtype *dtype, int *ndim, in
     size_t k = 0;
     for (descr++; *descr && *descr != '\'' && k + 1 < sizeof text; descr++) text[k++] = *descr;
     text[k] = '\0';
-    if (strcmp(text, "|i1") == 0 || strcmp(text, "|u1") == 0 || !parse_descr(text, dtype)) {
+    if (str_chars) *str_chars = 0;
+    if (str_chars && (text[0] == '<' || text[0] == '|') && text[1] == 'U') {
+        char *end;
+        errno = 0;
+        long long chars = strtoll(text + 2, &end, 10);
+        if (end == text + 2 || *end || errno || chars < 1 || chars > (1 << 20)) {
+            rc = se_fail(SOFTENT_E_FORMAT, "%s: corrupt string dtype '%s'", path, text);
+            goto done;
+        }
+        *str_chars = chars;
+        *dtype = SOFTENT_UNKNOWN;
+    } else if (strcmp(text, "|i1") == 0 || strcmp(text, "|u1") == 0 || !parse_descr(text, dtype)) {
         rc = se_fail(SOFTENT_E_FORMAT, "%s: unsupported dtype '%s' (use float16/32/64 for embeddings, int32/int64 for labels, little-endian)", path, text);
         goto done;
     }
