@@ -82,6 +82,7 @@ typedef struct {
     const char *pairs[64];
     int n_pairs;
     int per_value, quiet, threads, units;
+    int bins_given, seed_given;     /* --bins / --seed, which --refpoints replaces */
     int64_t batch, shard_i, shard_k;
 } options;
 
@@ -116,6 +117,7 @@ static int parse_options(int argc, char **argv, options *o)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (is_estimator_option(c)) {
+            o->bins_given |= c == OPT_BINS, o->seed_given |= c == OPT_SEED;
             if ((rc = estimator_option(&o->params, &o->threads, c, optarg, "estimate"))) return rc;
             continue;
         }
@@ -158,6 +160,9 @@ static int parse_options(int argc, char **argv, options *o)
     }
     if (optind != argc - 1) return cli_usage_error("estimate", optind >= argc ? "no embedding file given" : "one embedding file, please");
     o->input = argv[optind];
+    if (o->refpoints && (o->bins_given || o->seed_given))
+        return cli_usage_error("estimate", "--refpoints %s gives the reference points: --%s would be ignored; drop it", o->refpoints,
+                               o->bins_given ? "bins" : "seed");
     if (o->groups && o->params.bootstrap == 0 && !o->params.null_groups)
         return cli_usage_error("estimate", "--groups %s: groups are what --bootstrap B resamples (and --null-groups permutes); give --bootstrap too", o->groups);
     if (o->params.null_groups && (!o->groups || o->params.null_perms == 0))

@@ -16,7 +16,8 @@
   the figures were not drawn, and lists none;
 - messages: a directory or a pipe as input says so; a label set named
   twice and a --max-length beyond a gpt2's learned positions are usage
-  errors (2) naming the option; --tensor on a .npy is refused, not ignored;
+  errors (2) naming the option; --tensor on a .npy and --bins beside
+  --refpoints are refused, not ignored;
   a safetensors layer past the last says it is out of range;
   --max-memory counts MB as it prints them;
 - a gzip corpus (.txt.gz, .jsonl.gz) reads as its text, a CRLF corpus as
@@ -193,6 +194,9 @@ def check_messages():
         raise Fail(f"a pipe as input: exit {p.returncode}, {p.stderr!r}")
     expect_error(["estimate", zp, "--labels", "y=" + yp, "--labels", "y=" + yp], "named twice", code=2)
     expect_error(["estimate", zp, "--tensor", "x"], "u_z.npy", ".safetensors")
+    w = tmp("u_w.npy")
+    run("estimate", zp, "--save-refpoints", w, "--quiet")
+    expect_error(["estimate", zp, "--refpoints", w, "--bins", 50], "--refpoints", "--bins would be ignored", code=2)
     import struct
     a = np.zeros((3, 5, 4), dtype=np.float32)
     h = json.dumps({"states": {"dtype": "F32", "shape": [3, 5, 4], "data_offsets": [0, a.nbytes]}}).encode()
