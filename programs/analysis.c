@@ -80,6 +80,8 @@ int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd
     case OPT_FIELD: a->text_field = arg; return 0;
     case OPT_PREF: o->preference = arg; return 0;
     case OPT_STEPS: o->steps = arg; return 0;
+    case OPT_QUIET_A: o->quiet = 1; return 0;
+    case OPT_JSON_A: o->json = arg; return 0;
     case OPT_PREF_FIELDS: return parse_pref_fields(o, arg, cmd);
     case OPT_PREF_POS:
         if (softent_pref_positions_parse(arg, &o->pref.positions)) return cli_usage_error(cmd, "--preference-positions %s", softent_last_error());
@@ -103,6 +105,31 @@ int analysis_parse_args(int argc, char **argv, analysis_options *o, const char *
         if ((rc = analysis_option(o, c, optarg, cmd))) return rc;
     }
     return 0;
+}
+
+FILE *analysis_table_stream(const analysis_options *o)
+{
+    if (o->quiet) {
+        FILE *f = fopen("/dev/null", "w");
+        return f ? f : stderr;
+    }
+    return o->json && !strcmp(o->json, "-") ? stderr : stdout;
+}
+
+void analysis_table_done(FILE *f)
+{
+    if (f != stdout && f != stderr) fclose(f);
+}
+
+int analysis_write_json(const analysis_options *o, const char *path, cJSON *root)
+{
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text) return cli_error("out of memory");
+    int rc = cli_write_text(path, text);
+    if (!rc && o->json) rc = cli_write_text(o->json, text);
+    free(text);
+    return rc;
 }
 
 int analysis_select_layers(const char *spec, int n_layers, int **sel, int *n_sel, const char *cmd)

@@ -28,6 +28,8 @@ typedef struct {
     softent_preference_params pref;
     char pref_fields[256];  /* --preference-fields, split in place */
     const char *steps;      /* trace --steps LIST; NULL: from the names */
+    int quiet;              /* --quiet: no table */
+    const char *json;       /* --json PATH: a copy of the results JSON ('-': stdout) */
 } analysis_options;
 
 analysis_options analysis_default_options(void);
@@ -41,18 +43,26 @@ int analysis_fit_model(analysis_options *o, const softent_model_config *cfg, con
  * (ANALYSIS_OPT_FIRST .. ANALYSIS_OPT_LAST - 1, and the estimator's):
  * 0 handled, else an exit status. */
 enum { ANALYSIS_OPT_FIRST = 256, OPT_MAXLEN = 256, OPT_MAXDOCS, OPT_MAXTOK, OPT_NGRAMS, OPT_LAYERS, OPT_FIELD,
-       OPT_PREF, OPT_PREF_FIELDS, OPT_PREF_POS, OPT_STEPS, ANALYSIS_OPT_LAST };
+       OPT_PREF, OPT_PREF_FIELDS, OPT_PREF_POS, OPT_STEPS, OPT_QUIET_A, OPT_JSON_A, ANALYSIS_OPT_LAST };
 #define ANALYSIS_LONGOPTS                                                                                       \
     {"max-length", required_argument, 0, OPT_MAXLEN}, {"max-docs", required_argument, 0, OPT_MAXDOCS},         \
     {"max-tokens", required_argument, 0, OPT_MAXTOK}, {"ngrams", required_argument, 0, OPT_NGRAMS},             \
     {"layers", required_argument, 0, OPT_LAYERS}, {"text-field", required_argument, 0, OPT_FIELD},             \
     {"preference", required_argument, 0, OPT_PREF}, {"preference-fields", required_argument, 0, OPT_PREF_FIELDS}, \
     {"preference-positions", required_argument, 0, OPT_PREF_POS}, {"steps", required_argument, 0, OPT_STEPS},  \
+    {"quiet", no_argument, 0, OPT_QUIET_A}, {"json", required_argument, 0, OPT_JSON_A},                        \
     ESTIMATOR_LONGOPTS
 int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd);
 /* The options of analyze and trace, --out and --help included: 0 and
  * optind at the first operand, -1 after printing usage, else an exit status. */
 int analysis_parse_args(int argc, char **argv, analysis_options *o, const char **out, const char *usage, const char *cmd);
+
+/* Where the table goes: stdout, stderr when --json - puts the JSON on
+ * stdout, nowhere (/dev/null) with --quiet; close with analysis_table_done. */
+FILE *analysis_table_stream(const analysis_options *o);
+void analysis_table_done(FILE *f);
+/* The results JSON into path and, with --json, its copy (root is freed). */
+int analysis_write_json(const analysis_options *o, const char *path, cJSON *root);
 
 /* The engine's calls, each printing its own error (a bad --layers as a
  * usage error of cmd); 0 or the exit status. */

@@ -45,25 +45,28 @@ static const char USAGE[] =
     "  --preference-fields P,C,R   the records' fields (default: detected; an\n"
     "                       empty P: no prompt field)\n"
     "  --preference-positions MODE  response (default), last or all\n"
+    "  --quiet              no table\n"
+    "  --json PATH          also write the results JSON to PATH ('-': stdout, and\n"
+    "                       the table to stderr)\n"
     "  --threads N          threads (default: all cores)\n"
     "  --max-memory MB      refuse a run whose accumulators would need more\n"
     "  -h, --help           this help\n";
 
-static void print_table(const softent_analysis_result *r)
+static void print_table(FILE *f, const softent_analysis_result *r)
 {
     char lead[32];
     snprintf(lead, sizeof lead, "%6s %9s", "layer", "H");
-    analysis_table_head(stdout, r, lead);
+    analysis_table_head(f, r, lead);
     int undefined = 0;
     for (int s = 0; s < r->n_layers; s++) {
-        printf("%6d %9.6f", r->layers[s].layer, r->layers[s].H);
-        undefined += analysis_table_row(stdout, r, s);
+        fprintf(f, "%6d %9.6f", r->layers[s].layer, r->layers[s].H);
+        undefined += analysis_table_row(f, r, s);
     }
-    if (isfinite(r->mean_H)) printf("%6s %9.6f", "mean", r->mean_H);
-    else printf("%6s %9s", "mean", "-");
-    undefined += analysis_table_row(stdout, r, -1);
-    printf("(mean over the %d selected layers >= 1: the embedding layer is excluded)\n", r->n_mean);
-    analysis_table_notes(stdout, r, undefined, "");
+    if (isfinite(r->mean_H)) fprintf(f, "%6s %9.6f", "mean", r->mean_H);
+    else fprintf(f, "%6s %9s", "mean", "-");
+    undefined += analysis_table_row(f, r, -1);
+    fprintf(f, "(mean over the %d selected layers >= 1: the embedding layer is excluded)\n", r->n_mean);
+    analysis_table_notes(f, r, undefined, "");
 }
 
 /* The preference run (pc and pr NULL without --preference). */
@@ -101,7 +104,7 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     if (pref.pr) preference_json(root, pref.pc, o->preference, pref.pr);
     char path[4096];
     snprintf(path, sizeof path, "%s/analysis.json", out);
-    int rc = cli_write_json(path, root);
+    int rc = analysis_write_json(o, path, root);
     if (rc) return rc;
 
     snprintf(path, sizeof path, "%s/analysis.csv", out);
@@ -113,14 +116,15 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     if (pref.pr) preference_csv(csv.f, model_dir, pref.pr);
     if ((rc = cli_file_commit(&csv, 1))) return rc;
 
-    printf("softent %s analyze: %s (%s, %d layers, d = %d) on %s\n", SOFTENT_VERSION, model_dir, cfg->arch,
+    FILE *tf = analysis_table_stream(o);
+    fprintf(tf, "softent %s analyze: %s (%s, %d layers, d = %d) on %s\n", SOFTENT_VERSION, model_dir, cfg->arch,
            cfg->n_layers, cfg->d_model, corpus_path);
     softent_analysis_corpus_info ci;
     softent_analysis_corpus_get_info(c, &ci);
-    printf("%lld documents (%lld too short), %lld tokens, %lld positions; entropies are fractions of log m\n\n",
+    fprintf(tf, "%lld documents (%lld too short), %lld tokens, %lld positions; entropies are fractions of log m\n\n",
            (long long)ci.docs_used, (long long)ci.docs_short, (long long)ci.tokens, (long long)ci.positions);
-    print_table(r);
-    if (pref.pr) preference_table(stdout, pref.pc, pref.pr);
+    print_table(tf, r);
+    if (pref.pr) preference_table(tf, pref.pc, pref.pr);
 
     int *layers;
     double *H, *values;
@@ -128,12 +132,13 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
         char warning[1024];
         figure_data fd = {model_dir, analysis_corrected(r), analysis_bars(r), r->n_layers, layers, H, r->n_orders, r->orders, values};
         const int drawn = figures_write(out, &fd, warning, sizeof warning);
-        printf("\nresults: %s/analysis.json, %s/analysis.csv", out, out);
-        if (drawn == 0) printf("; figures: %s/layers.png, %s/plane_n*.png (and .svg)\n", out, out);
-        else printf("; figures not drawn (%s)\n", drawn > 0 ? "no gnuplot" : "see the error");
+        fprintf(tf, "\nresults: %s/analysis.json, %s/analysis.csv", out, out);
+        if (drawn == 0) fprintf(tf, "; figures: %s/layers.png, %s/plane_n*.png (and .svg)\n", out, out);
+        else fprintf(tf, "; figures not drawn (%s)\n", drawn > 0 ? "no gnuplot" : "see the error");
         if (drawn != 0) fprintf(stderr, "softent: %s\n", warning);
         if (drawn < 0) rc = 1;
     }
+    analysis_table_done(tf);
     free(layers);
     free(H);
     free(values);

@@ -41,7 +41,7 @@ static const char USAGE[] =
     "  --max-length N, --max-docs N, --max-tokens N, --ngrams LIST, --layers SPEC,\n"
     "  --text-field NAME, --bins M, --seed S, --calibration MODE, --weighting W,\n"
     "  --min-count K, --null R, --null-seed S, --correction C, --threads N,\n"
-    "  --max-memory MB\n"
+    "  --max-memory MB, --quiet, --json PATH\n"
     "                       as for softent analyze\n"
     "  -h, --help           this help\n";
 
@@ -362,7 +362,7 @@ static int write_trajectory_json(const analysis_options *o, const char *source, 
         else cJSON_AddNullToObject(cj, "val_loss");
         cJSON_AddItemToArray(arr, cj);
     }
-    return cli_write_json(path, root);
+    return analysis_write_json(o, path, root);
 }
 
 /* Each checkpoint's layer rows, then its means and validation loss. */
@@ -420,30 +420,30 @@ static int write_figures(const char *source, const char *out, const checkpoint *
     return rc;
 }
 
-static void print_table(const char *source, const char *corpus_path, const softent_analysis_corpus *c, const checkpoint *ck, int n)
+static void print_table(FILE *f, const char *source, const char *corpus_path, const softent_analysis_corpus *c, const checkpoint *ck, int n)
 {
     const softent_analysis_result *r0 = &ck[0].result;
     softent_analysis_corpus_info ci;
     softent_analysis_corpus_get_info(c, &ci);
-    printf("softent %s trace: %d checkpoints of %s on %s (%lld documents, %lld positions)\n\n", SOFTENT_VERSION, n, source,
+    fprintf(f, "softent %s trace: %d checkpoints of %s on %s (%lld documents, %lld positions)\n\n", SOFTENT_VERSION, n, source,
            corpus_path, (long long)ci.docs_used, (long long)ci.positions);
     char lead[64];
     snprintf(lead, sizeof lead, "%10s %9s %9s", "step", "val_loss", "H");
-    analysis_table_head(stdout, r0, lead);
+    analysis_table_head(f, r0, lead);
     int undefined = 0;
     for (int i = 0; i < n; i++) {
-        printf("%10lld", (long long)ck[i].step);
-        if (isfinite(ck[i].val_loss)) printf(" %9.4f", ck[i].val_loss);
-        else printf(" %9s", "-"), undefined++;
-        if (isfinite(ck[i].result.mean_H)) printf(" %9.6f", ck[i].result.mean_H);
-        else printf(" %9s", "-"), undefined++;
-        undefined += analysis_table_row(stdout, &ck[i].result, -1);
+        fprintf(f, "%10lld", (long long)ck[i].step);
+        if (isfinite(ck[i].val_loss)) fprintf(f, " %9.4f", ck[i].val_loss);
+        else fprintf(f, " %9s", "-"), undefined++;
+        if (isfinite(ck[i].result.mean_H)) fprintf(f, " %9.6f", ck[i].result.mean_H);
+        else fprintf(f, " %9s", "-"), undefined++;
+        undefined += analysis_table_row(f, &ck[i].result, -1);
     }
-    printf("(layer means over layers >= 1; entropies are fractions of log m)\n");
+    fprintf(f, "(layer means over layers >= 1; entropies are fractions of log m)\n");
     char which[64];
     snprintf(which, sizeof which, " at the last checkpoint (step %lld)", (long long)ck[n - 1].step);
-    analysis_table_notes(stdout, &ck[n - 1].result, undefined, which);
-    printf("\n");
+    analysis_table_notes(f, &ck[n - 1].result, undefined, which);
+    fprintf(f, "\n");
 }
 
 static int write_outputs(const analysis_options *o, const char *source, const char *corpus_path, const char *out,
@@ -456,8 +456,9 @@ static int write_outputs(const analysis_options *o, const char *source, const ch
     if (!rc) snprintf(path, sizeof path, "%s/trajectory.csv", out), rc = write_trajectory_csv(path, ck, n);
     if (rc) return rc;
     const int drawn = write_figures(source, out, ck, n);
-    print_table(source, corpus_path, c, ck, n);
-    summarise(stdout, &ck[0].result, ck, n);
+    FILE *tf = analysis_table_stream(o);
+    print_table(tf, source, corpus_path, c, ck, n);
+    summarise(tf, &ck[0].result, ck, n);
     /* summary.txt repeats the terminal's reading; not having it is no error */
     cli_file cf;
     snprintf(path, sizeof path, "%s/summary.txt", out);
@@ -465,9 +466,10 @@ static int write_outputs(const analysis_options *o, const char *source, const ch
         summarise(cf.f, &ck[0].result, ck, n);
         cli_file_commit(&cf, 1);
     }
-    printf("\nresults: %s/trajectory.json, %s/trajectory.csv", out, out);
-    if (drawn == 0) printf("; figures: %s/trajectory_plane_n*.png, %s/trajectory.png, %s/loss_optimality.png\n", out, out, out);
-    else printf("; figures not drawn (%s)\n", drawn > 0 ? "no gnuplot" : "see the error");
+    fprintf(tf, "\nresults: %s/trajectory.json, %s/trajectory.csv", out, out);
+    if (drawn == 0) fprintf(tf, "; figures: %s/trajectory_plane_n*.png, %s/trajectory.png, %s/loss_optimality.png\n", out, out, out);
+    else fprintf(tf, "; figures not drawn (%s)\n", drawn > 0 ? "no gnuplot" : "see the error");
+    analysis_table_done(tf);
     return drawn < 0;
 }
 

@@ -20,6 +20,8 @@
   --refpoints are refused, not ignored;
   a safetensors layer past the last says it is out of range;
   --max-memory counts MB as it prints them;
+- analyze and trace take --quiet (no table) and --json - (the results
+  JSON on stdout, equal to the file, the table on stderr);
 - a gzip corpus (.txt.gz, .jsonl.gz) reads as its text, a CRLF corpus as
   its LF twin (and tokenize agrees with analyze on it), other compressed or
   binary files are refused by name."""
@@ -209,6 +211,23 @@ def check_messages():
     p = run("estimate", zp, "--labels", "y=" + yp, "--null", 2000, "--max-memory", 5, ok=False)
     if p.returncode == 0 or "limit of 5.0 MB" not in p.stderr:
         raise Fail(f"--max-memory 5: {p.stderr!r}")
+
+
+def check_analysis_machine_output():
+    model, corpus = fixture()
+    args = ["--ngrams", "1", "--bins", "8"]
+    p = run("analyze", model, corpus, "--out", tmp("u_an"), "--json", "-", *args)
+    with open(os.path.join(tmp("u_an"), "analysis.json")) as f:
+        if json.loads(p.stdout) != json.load(f):
+            raise Fail("analyze --json - differs from analysis.json")
+    if "layer" not in p.stderr:
+        raise Fail("analyze --json -: the table should be on stderr")
+    p = run("analyze", model, corpus, "--out", tmp("u_an"), "--quiet", *args)
+    if p.stdout.strip():
+        raise Fail(f"analyze --quiet printed {p.stdout[:100]!r}")
+    p = run("trace", model, model, corpus, "--steps", "1,2", "--out", tmp("u_tr"), "--json", "-", *args)
+    if len(json.loads(p.stdout)["checkpoints"]) != 2:
+        raise Fail("trace --json - did not give the trajectory on stdout")
 
 
 def token_hash(corpus):
