@@ -43,4 +43,20 @@ static inline const char *fuzz_write(const char *name, const uint8_t *data, size
     return path;
 }
 
+#ifdef SOFTENT_IO_H
+/* Open path as an embedding matrix (tensor as softent_matrix_open takes
+ * it) and read every row, as estimate would. */
+static inline void fuzz_read_matrix(const char *path, const char *tensor)
+{
+    softent_matrix *mat;
+    if (softent_matrix_open(&mat, path, tensor) != SOFTENT_OK) return;
+    const int64_t rows = softent_matrix_rows(mat), cols = softent_matrix_cols(mat);
+    float *buf = malloc((size_t)cols * sizeof *buf + 1);
+    for (int64_t r = 0; buf && r < rows; r++)
+        if (softent_matrix_read(mat, r, 1, buf)) break;
+    free(buf);
+    softent_matrix_close(mat);
+}
+#endif
+
 #endif
