@@ -136,12 +136,14 @@ typedef struct {
                                       * rows); 0 = none */
     uint64_t bootstrap_seed;         /* 0 */
     double level;                    /* the intervals' level; 0.95 */
-    int null_groups;                 /* the null permutes runs of
-                                      * consecutive rows of one group
-                                      * (softent_acc_count_groups) that
-                                      * share their labels, instead of rows:
-                                      * for labels that belong to a whole
-                                      * document or response; 0 */
+    int null_groups;                 /* what the null permutes: 0 rows; 1
+                                      * runs of consecutive rows of one group
+                                      * (softent_acc_count_groups) that share
+                                      * their labels, for labels of whole
+                                      * documents or responses; 2 the same
+                                      * runs, each group's only among
+                                      * themselves (a paired design: swap
+                                      * chosen and rejected within a pair) */
 } softent_params;
 
 SOFTENT_API softent_params softent_default_params(void);

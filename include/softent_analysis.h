@@ -201,7 +201,7 @@ typedef struct {
  * prompt move to the response); a sequence over p->max_length keeps its
  * last max_length ids.  The label set is "preference", one row per chosen
  * position; the bootstrap resamples pairs, and the null (p->params.null_perms)
- * permutes whole responses (params.null_groups).  The headline is I less
+ * swaps chosen and rejected within each pair (params.null_groups 2).  The headline is I less
  * that null's mean (correction NULL) with a null of >= 2 permutations, else
  * the plug-in (NONE), whatever p->params.correction says: the curve and
  * taylor corrections assume a value's rows are exchangeable, and a

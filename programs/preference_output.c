@@ -48,7 +48,7 @@ static cJSON *run_json(const softent_analysis_corpus *c, const char *path, const
     cJSON_AddStringToObject(o, "token_stream_fnv1a64", hash);
     cJSON_AddStringToObject(o, "labelled", softent_pref_positions_name(pi.rule));
     cJSON_AddStringToObject(o, "labels", "1 chosen, 0 rejected");
-    cJSON_AddStringToObject(o, "null_units", "whole responses (each response's rows take another response's label)");
+    cJSON_AddStringToObject(o, "null_units", "whole responses, swapped within their pair (chosen and rejected exchanged at random)");
     cJSON_AddStringToObject(o, "bootstrap_units", "pairs");
     cJSON *layers = cJSON_AddArrayToObject(o, "layers");
     for (int s = 0; s < p->n_layers; s++) {
@@ -128,6 +128,6 @@ void preference_table(FILE *f, const softent_analysis_corpus *c, const softent_p
     fprintf(f, "(I(P;Z) is %s; mean over the %d selected layers >= 1", analysis_correction_label(p->n_layers ? p->pref[0].correction : SOFTENT_CORRECT_NONE),
             p->n_mean);
     if (p->bootstrap) fprintf(f, "; %.0f%% intervals over %d bootstrap replicates of the pairs", 100 * p->level, p->bootstrap);
-    if (null) fprintf(f, "; the null permutes whole responses' labels, %d permutations", p->pref[0].null_perms);
+    if (null) fprintf(f, "; the null swaps chosen and rejected within pairs, %d permutations", p->pref[0].null_perms);
     fprintf(f, ")\n");
 }

@@ -114,7 +114,21 @@ def reference(triples, layers, eps, rule="response"):
         p, keep = oracle.soft_assign(np.concatenate(rows[l]).astype(np.float32), w, eps)
         assert keep.all()
         out[l] = oracle.labelset_measures(p, np.array(labels))
+        out[l]["p"], out[l]["labels"] = p, np.array(labels)
+        out[l]["pair"] = np.repeat(np.arange(len(whole)) // 2, [len(r) for r in rows[l]])
     return out
+
+
+def swap_null(ref, labels, n=200, seed=3):
+    """I under n random swaps of chosen and rejected within pairs (NumPy):
+    a flipped pair's rows all change label."""
+    rng = np.random.default_rng(seed)
+    n_pairs = ref["pair"].max() + 1
+    out = []
+    for _ in range(n):
+        flip = rng.integers(0, 2, n_pairs)[ref["pair"]]
+        out.append(oracle.labelset_measures(ref["p"], labels ^ flip)["I"])
+    return np.array(out)
 
 
 def compare(r, triples, rule):
@@ -134,10 +148,26 @@ def compare(r, triples, rule):
 
 
 def check_values_against_the_reference():
+    """Per-layer I(P;Z) as the reference gives it; and the null is the
+    paired one: its mean and sd are those of NumPy's random swaps of chosen
+    and rejected within pairs."""
     triples = pairs(40)
     records = [{"prompt": p, "chosen": c, "rejected": rj} for p, c, rj in triples]
-    r, out = analyze(records, tmp("pref"), "--null", 20, "--bootstrap", 50)
+    r, out = analyze(records, tmp("pref"), "--null", 99, "--bootstrap", 50)
     compare(r, triples, "response")
+    # short responses after a shared prompt: a pair's two responses share
+    # most of their context, which a null that keeps the pairs must keep
+    short = [(p, " ".join(c.split()[:2]), " ".join(rj.split()[:2])) for p, c, rj in triples]
+    rs, _ = analyze([{"prompt": p + " ", "chosen": c, "rejected": rj} for p, c, rj in short], tmp("pref_short"), "--null", 99,
+                    "--layers", "2")
+    want = reference([(p + " ", c, rj) for p, c, rj in short], [2], rs["settings"]["eps"])[2]
+    got = rs["preference"]["layers"][0]["null"]
+    ref = swap_null(want, want["labels"])
+    se = np.sqrt(got["I_null_sd"] ** 2 / 99 + ref.var() / len(ref))
+    if abs(got["I_null_mean"] - ref.mean()) > 4 * se:
+        raise Fail(f"paired null mean {got['I_null_mean']:.3g} vs NumPy's within-pair swaps {ref.mean():.3g} (se {se:.2g})")
+    if not 0.6 < got["I_null_sd"] / ref.std(ddof=1) < 1.6:
+        raise Fail(f"paired null sd {got['I_null_sd']:.3g} vs NumPy's {ref.std(ddof=1):.3g}")
     info = r["preference"]
     if info["pairs_used"] != 40 or info["fields"] != {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}:
         raise Fail(f"preference block {info['pairs_used']} pairs, fields {info['fields']}")

@@ -276,7 +276,7 @@ int softent_preference_read(softent_analysis_corpus **out, const softent_analysi
     c->p = *p;
     c->p.n_orders = 0;
     c->p.text_field = NULL;
-    c->p.params.null_groups = 1;
+    c->p.params.null_groups = 2; /* swap chosen and rejected within pairs */
     /* The curve and taylor corrections take a value's rows as exchangeable
      * draws; a response's tokens arrive together and are not, so their
      * corrections would measure the drift between responses as bias.  The

@@ -158,6 +158,8 @@ void softent_acc_free(softent_acc *acc)
     }
     se_rowstore_free(&acc->rowstore);
     free(acc->null_units.first);
+    free(acc->null_units.block);
+    free(acc->null_units.block_end);
     free(acc->boot_H);
     free(acc->w);
     free(acc->total);

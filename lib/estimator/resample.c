@@ -64,6 +64,8 @@ int se_null_units_init(softent_acc *acc)
     se_null_units *u = &acc->null_units;
     const int64_t n_rows = acc->n_sets > 0 ? acc->sets[0].lab->n_rows : 0;
     free(u->first);
+    free(u->block);
+    free(u->block_end);
     *u = (se_null_units){.n = n_rows};
     if (!acc->p.null_groups || acc->p.null_perms == 0) return SOFTENT_OK;
     if (!acc->groups) return se_fail(SOFTENT_E_INVALID, "a null over groups needs the rows' groups (softent_acc_count_groups)");
@@ -74,7 +76,28 @@ int se_null_units_init(softent_acc *acc)
     for (int64_t i = 0; i < n_rows; i++)
         if (i == 0 || starts_run(acc, i)) u->first[u->n++] = i;
     u->first[u->n] = n_rows;
+    if (acc->p.null_groups != 2) return SOFTENT_OK;
+    u->within = 1;
+    u->block = malloc(((size_t)u->n + 1) * sizeof *u->block);
+    u->block_end = malloc(((size_t)u->n + 1) * sizeof *u->block_end);
+    if (!u->block || !u->block_end) return se_fail(SOFTENT_E_NOMEM, "out of memory for the null's groups");
+    const int64_t *g = acc->groups->id;
+    for (int64_t k = 0; k < u->n; k++)
+        u->block[k] = k > 0 && g[u->first[k]] == g[u->first[k - 1]] ? u->block[k - 1] : k;
+    for (int64_t k = u->n - 1; k >= 0; k--)
+        u->block_end[k] = k + 1 < u->n && u->block[k + 1] == u->block[k] ? u->block_end[k + 1] : k + 1;
     return SOFTENT_OK;
+}
+
+/* Run k's partner under permutation perm when runs move only within their
+ * group: the group's own permutation, keyed by perm's key and the group. */
+static int64_t within_group(const se_null_units *u, const se_permutation *perm, int64_t k)
+{
+    const int64_t b = u->block[k], size = u->block_end[k] - b;
+    if (size == 1) return k;
+    se_permutation local;
+    se_permutation_init(&local, (uint64_t)size, perm->keys[0] ^ se_mix64((uint64_t)b), 0);
+    return b + (int64_t)se_permutation_apply(&local, (uint64_t)(k - b));
 }
 
 int64_t se_null_source(const se_null_units *u, const se_permutation *perm, int64_t i)
@@ -86,7 +109,7 @@ int64_t se_null_source(const se_null_units *u, const se_permutation *perm, int64
         if (u->first[mid] <= i) lo = mid;
         else hi = mid;
     }
-    return u->first[se_permutation_apply(perm, (uint64_t)lo)];
+    return u->first[u->within ? within_group(u, perm, lo) : (int64_t)se_permutation_apply(perm, (uint64_t)lo)];
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -28,14 +28,21 @@ typedef struct {
 
 /* What the null permutes: rows, or (params.null_groups) runs of
  * consecutive rows of one group that share their labels, whose rows all
- * take the labels of another run's first row.  Rows of one document are not
- * independent draws: when a label belongs to a whole document (or response),
- * a row-level null would treat its hundreds of correlated rows as hundreds
- * of independent labels and find information in noise. */
+ * take the labels of another run's first row: any run's (1), or another
+ * run's of the same group (2).  Rows of one document are not independent
+ * draws: when a label belongs to a whole document (or response), a
+ * row-level null would treat its hundreds of correlated rows as hundreds of
+ * independent labels and find information in noise; and when each group
+ * holds one run of each label by design (a preference pair), only a
+ * permutation within the group keeps that design. */
 typedef struct {
     int64_t n;        /* units */
     int64_t *first;   /* [n + 1] each run's first row, then the row count;
                        * NULL: the units are the rows */
+    int within;       /* permute runs within their group only */
+    int64_t *block;   /* [n + 1] within: the first run of each run's group
+                       * (block[k] for run k), and block[n] = n */
+    int64_t *block_end; /* [n] within: one past the last run of run k's group */
 } se_null_units;
 
 /* The units of acc's counted rows (at freeze). */
