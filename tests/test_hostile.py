@@ -11,6 +11,8 @@ an allocation sized by the file's claims, or exit 0 with NaN:
 - configs with absurd sizes, a negative norm epsilon, a denormal rope_theta;
 - training states declaring huge widths (with a bad checksum, and with a
   length that does not match);
+- a tokenizer.json whose one token id is 10^9 (the token table would be
+  sized by it);
 - a corpus record {"text": "\\u0000abc"}."""
 import json
 import os
@@ -163,6 +165,14 @@ def check_training_states():
     with open(state, "wb") as f:
         f.write(good + b"\0")
     expect_error(["train", corpus, "--out", run_dir, "--resume"], "train_state.bin")
+
+
+def check_sparse_token_ids():
+    d = tmp("h_tok")
+    os.makedirs(d, exist_ok=True)
+    b2u = bytes_to_unicode()
+    write_bos_bpe_tokenizer(d, {b2u[b]: b for b in range(256)}, [], 10**9)
+    expect_error(["tokenize", d, write_tmp("h_tok.txt", "hello\n")], "tokenizer.json", "token id 1000000000")
 
 
 def check_nul_in_corpus():

@@ -213,11 +213,21 @@ static int load_model(softent_tokenizer *tok, const cJSON *model)
     return se_fail(SOFTENT_E_FORMAT, "%s: unsupported model type '%s' (softent supports BPE)", tok->path, type ? type : "(none)");
 }
 
+/* Token ids index a table of the largest id + 1 entries: ids far beyond
+ * the number of tokens (a sparse or corrupt file) would size it by the
+ * file's claim, so they are bounded by the tokens there are. */
+#define TOKEN_ID_SLACK 65536
+#define TOKEN_ID_MAX ((int64_t)1 << 24)
+
 static int build_token_table(softent_tokenizer *tok)
 {
     int64_t max = tok->bpe.max_id;
     for (int i = 0; i < tok->added.n; i++)
         if (tok->added.tokens[i].id > max) max = tok->added.tokens[i].id;
+    const int64_t entries = (int64_t)tok->bpe.vocab.count + tok->added.n;
+    if (max >= TOKEN_ID_MAX || max >= 4 * entries + TOKEN_ID_SLACK)
+        return se_fail(SOFTENT_E_FORMAT, "%s: token id %lld, but the file has %lld tokens: ids must stay below %lld (and below 2^24)",
+                       tok->path, (long long)max, (long long)entries, (long long)(4 * entries + TOKEN_ID_SLACK));
     tok->vocab_size = max + 1;
     tok->tokens = calloc((size_t)tok->vocab_size + 1, sizeof *tok->tokens);
     if (!tok->tokens) return se_fail(SOFTENT_E_NOMEM, "out of memory for the token table");
