@@ -11,8 +11,8 @@ an allocation sized by the file's claims, or exit 0 with NaN:
 - configs with absurd sizes, a negative norm epsilon, a denormal rope_theta;
 - training states declaring huge widths (with a bad checksum, and with a
   length that does not match);
-- a tokenizer.json whose one token id is 10^9 (the token table would be
-  sized by it);
+- a tokenizer.json whose vocabulary holds the id 10^9 (the token table
+  would be sized by it);
 - a corpus record {"text": "\\u0000abc"}."""
 import json
 import os
@@ -171,7 +171,7 @@ def check_sparse_token_ids():
     d = tmp("h_tok")
     os.makedirs(d, exist_ok=True)
     b2u = bytes_to_unicode()
-    write_bos_bpe_tokenizer(d, {b2u[b]: b for b in range(256)}, [], 10**9)
+    write_bos_bpe_tokenizer(d, {b2u[b]: b for b in range(255)} | {b2u[255]: 10**9}, [], 299)
     expect_error(["tokenize", d, write_tmp("h_tok.txt", "hello\n")], "tokenizer.json", "token id 1000000000")
 
 
