@@ -187,9 +187,12 @@ static int load_labels(label_file *l, int64_t rows)
         column = colon + 1;
     }
     int rc = softent_labels_load(path, column, &l->keys, &l->n, &l->arity);
+    const size_t len = strlen(path);
+    const int text = len < 4 || strcmp(path + len - 4, ".npy");
     if (!rc && l->n != rows)
-        rc = cli_error("%s: %lld labels for '%s', but the embeddings have %lld rows; give one label per row",
-                       path, (long long)l->n, l->name, (long long)rows);
+        rc = cli_error("%s: %lld labels for '%s', but the embeddings have %lld rows; give one label per row%s",
+                       path, (long long)l->n, l->name, (long long)rows,
+                       text && l->n + 1 == rows ? " (a first line with a field that is not an integer is read as a header: give the file one)" : "");
     else if (rc)
         rc = cli_lib_error(rc);
     free(path);

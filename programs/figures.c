@@ -282,22 +282,23 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
 static void trajectory_plane(figure_run *fr, const trajectory_data *td, int k, const char *common)
 {
     char body[16384];
-    const int p = 4 + FIG_NV * k, c = td->corrected ? p + FIG_IC_IN : p;
+    const int corrected = td->corrected && any_corrected_point(td->values, td->n_points, td->n_orders, k);
+    const int p = 4 + FIG_NV * k, c = corrected ? p + FIG_IC_IN : p;
     const long long s0 = (long long)td->steps[0], s1 = (long long)td->steps[td->n_points - 1];
     int n = snprintf(body, sizeof body,
                      "%sset size square\nset key top left\nset title '%s: information plane over training, n = %d (layer means)'\n"
                      "set xlabel 'complexity I(X;Z), input %d-gram'\nset ylabel 'expressivity I(Y;Z), output %d-gram'\n",
                      common, td->title, td->orders[k], td->orders[k], td->orders[k]);
-    n += plane_range(body + n, sizeof body - (size_t)n, "trajectory.tsv", p, c, td->corrected);
+    n += plane_range(body + n, sizeof body - (size_t)n, "trajectory.tsv", p, c, corrected);
     n += snprintf(body + n, sizeof body - (size_t)n,
                   "set logscale cb\nset cblabel 'step'\nplot x with lines dt 2 lc rgb 'gray40' title 'bound I(Y;Z) = I(X;Z)', \\\n");
-    n += plane_plugin(body + n, sizeof body - (size_t)n, "trajectory.tsv", p, td->corrected);
+    n += plane_plugin(body + n, sizeof body - (size_t)n, "trajectory.tsv", p, corrected);
     n += plane_errors(body + n, sizeof body - (size_t)n, c, p, td->bars);
     snprintf(body + n, sizeof body - (size_t)n,
              "     '' using %d:%d:($1 > 0 ? $1 : 1) with points pt 7 ps 1.5 palette notitle, \\\n"
              "     '' using ($1 == %lld ? $%d : NaN):%d with points pt 6 ps 3.5 lw 2 lc rgb 'black' title 'start (step %lld)', \\\n"
              "     '' using ($1 == %lld ? $%d : NaN):%d with points pt 4 ps 3.5 lw 2 lc rgb 'red' title 'end (step %lld)'%s\n",
-             c, c + 1, s0, c, c + 1, s0, s1, c, c + 1, s1, td->corrected ? ", \\\n     " KEY_POINT(7, "1.5", CORRECTED) : "");
+             c, c + 1, s0, c, c + 1, s0, s1, c, c + 1, s1, corrected ? ", \\\n     " KEY_POINT(7, "1.5", CORRECTED) : "");
     char name[64];
     snprintf(name, sizeof name, "trajectory_plane_n%d", td->orders[k]);
     figure(fr, name, body);

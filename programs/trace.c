@@ -66,23 +66,29 @@ static int list_dirs(char **dirs, int n_dirs, const char *steps, checkpoint **ou
     checkpoint *ck = calloc((size_t)n_dirs, sizeof *ck);
     if (!ck) return cli_error("out of memory");
     *out = ck;
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", steps ? steps : "");
-    char *tok = steps ? strtok(buf, ",") : NULL;
+    if (steps && (!*steps || strstr(steps, ",,") || steps[0] == ',' || steps[strlen(steps) - 1] == ','))
+        return cli_usage_error("trace", "--steps %s: an empty step; give integers separated by commas", steps);
+    char *buf = steps ? strdup(steps) : NULL, *save = NULL;
+    if (steps && !buf) return cli_error("out of memory");
+    char *tok = steps ? strtok_r(buf, ",", &save) : NULL;
+    int rc = 0;
     for (int i = 0; i < n_dirs; i++) {
         checkpoint *c = &ck[i];
         *c = (checkpoint){.path = strdup(dirs[i]), .val_loss = NAN};
-        if (!c->path) return cli_error("out of memory");
+        if (!c->path) { rc = cli_error("out of memory"); break; }
         *n_out = i + 1; /* the caller frees the paths so far */
         if (!steps) {
-            int rc = softent_rundir_checkpoint_step(c->path, &c->step);
-            if (rc) return rc == SOFTENT_E_INVALID ? cli_usage_error("trace", "%s", softent_last_error()) : cli_lib_error(rc);
+            if ((rc = softent_rundir_checkpoint_step(c->path, &c->step)))
+                rc = rc == SOFTENT_E_INVALID ? cli_usage_error("trace", "%s", softent_last_error()) : cli_lib_error(rc);
         } else if (!tok || !parse_i64(tok, 0, INT64_MAX, &c->step)) {
-            return cli_usage_error("trace", "--steps %s: give one step (an integer >= 0) per checkpoint, %d of them", steps, n_dirs);
+            rc = cli_usage_error("trace", "--steps %s: give one step (an integer >= 0) per checkpoint, %d of them", steps, n_dirs);
         }
-        if (steps) tok = strtok(NULL, ",");
+        if (rc) break;
+        if (steps) tok = strtok_r(NULL, ",", &save);
     }
-    if (tok) return cli_usage_error("trace", "--steps %s: more steps than the %d checkpoints", steps, n_dirs);
+    if (!rc && tok) rc = cli_usage_error("trace", "--steps %s: more steps than the %d checkpoints", steps, n_dirs);
+    free(buf);
+    if (rc) return rc;
     qsort(ck, (size_t)n_dirs, sizeof *ck, by_step);
     for (int i = 1; i < n_dirs; i++)
         if (ck[i].step == ck[i - 1].step)
@@ -489,6 +495,10 @@ int cmd_trace(int argc, char **argv)
     char *config = se_path_join(argv[optind], "config.json");
     int single_run = n_args == 1 && config && access(config, F_OK) != 0;
     free(config);
+    if (single_run && o.steps) {
+        rc = cli_usage_error("trace", "--steps gives the steps of checkpoint directories; %s is a run directory, whose names give them", argv[optind]);
+        goto done;
+    }
     if (single_run) {
         if ((rc = list_run(argv[optind], &ck, &n))) goto done;
         read_losses(argv[optind], ck, n);

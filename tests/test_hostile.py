@@ -119,6 +119,21 @@ def check_states():
     expect_error(["merge", big, big, "-o", tmp("h_merged.state")], "overflow")
 
 
+def check_valid_files_still_load():
+    """The bounds refuse what cannot be, not what is: a taylor state with a
+    null (whose permutations carry no squares) loads; a safetensors file
+    whose empty tensor shares its offset with a full one loads in either
+    header order."""
+    raw = state_bytes("h_taylor", "--correction", "taylor", "--null", 5)
+    run("report", write_tmp("h_taylor_copy.state", bytes(raw)), "--quiet")
+    a = np.arange(12, dtype=np.float32).reshape(4, 3)
+    for order in (("z", "e"), ("e", "z")):
+        entries = {"z": {"dtype": "F32", "shape": [4, 3], "data_offsets": [0, 48]},
+                   "e": {"dtype": "F32", "shape": [0, 3], "data_offsets": [0, 0]}}
+        st = safetensors({k: entries[k] for k in order}, a.tobytes())
+        run("estimate", write_tmp("h_empty.safetensors", st), "--tensor", "z", "--bins", 4, "--quiet")
+
+
 def check_configs():
     path = make_models.make(tmp("h_cfg"), ["gpt2", "llama"])
     cases = [("gpt2", {"n_layer": 2147483647}, "limits"), ("gpt2", {"layer_norm_epsilon": -1}, "epsilon"),

@@ -266,6 +266,8 @@ def check_bad_input():
         ([{"chosen": [{"role": "user"}], "rejected": [{"content": "x"}]}], "no string \"content\""),
         ([{"chosen": "x y", "rejected": [{"content": "x"}]}], "one response is a string"),
         ([{"prompt": 7, "chosen": "b", "rejected": "c"}], "\"prompt\" is missing or not a string"),
+        ([{"chosen": [{"content": "hi"}, {"content": "a"}], "rejected": [{"content": "bye"}, {"content": "b"}]}],
+         "different conversations"),
         ([{"prompt": "a", "chosen": "", "rejected": ""}], "no preference pair"),
     ]
     for i, (records, words) in enumerate(cases):

@@ -158,6 +158,8 @@ def check_trace_steps():
     shutil.copytree(model, plain, dirs_exist_ok=True)
     expect_error(["trace", os.path.join(run_dir, "step0"), plain, corpus], "u_plain", "no step in its name", "--steps", code=2)
     expect_error(["trace", os.path.join(run_dir, "step0"), plain, corpus, "--steps", "1"], "--steps", "2", code=2)
+    expect_error(["trace", os.path.join(run_dir, "step0"), plain, corpus, "--steps", "1,,2"], "--steps", "empty step", code=2)
+    expect_error(["trace", run_dir, corpus, "--steps", "1,2"], "--steps", "run directory", code=2)
     dup = tmp("u_dup")
     for name in ("step-5", "checkpoint-5"):
         shutil.copytree(model, os.path.join(dup, name), dirs_exist_ok=True)

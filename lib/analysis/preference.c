@@ -132,8 +132,15 @@ static int record_texts(softent_analysis_corpus *c, const char *path, int64_t li
         return SOFTENT_OK;
     }
     if (!t->from_messages) return split_common_prefix(t);
+    /* the prompt is the conversation before the responses: both must share it */
     t->prompt = join_messages(cJSON_GetObjectItemCaseSensitive(rec, f[1]), before[0]);
-    return t->prompt ? SOFTENT_OK : SOFTENT_E_NOMEM;
+    char *other = join_messages(cJSON_GetObjectItemCaseSensitive(rec, f[2]), before[1]);
+    rc = t->prompt && other ? SOFTENT_OK : SOFTENT_E_NOMEM;
+    if (!rc && strcmp(t->prompt, other))
+        rc = se_fail(SOFTENT_E_FORMAT, "%s:%lld: \"%s\" and \"%s\" have different conversations before their last message; "
+                     "give the prompt in a field of its own", path, (long long)line, f[1], f[2]);
+    free(other);
+    return rc;
 }
 
 /* The fields of the first record, unless given. */

@@ -40,8 +40,7 @@ typedef struct {
     int64_t *first;   /* [n + 1] each run's first row, then the row count;
                        * NULL: the units are the rows */
     int within;       /* permute runs within their group only */
-    int64_t *block;   /* [n + 1] within: the first run of each run's group
-                       * (block[k] for run k), and block[n] = n */
+    int64_t *block;   /* [n] within: the first run of run k's group */
     int64_t *block_end; /* [n] within: one past the last run of run k's group */
 } se_null_units;
 

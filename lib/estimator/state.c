@@ -194,8 +194,9 @@ static int load_sets(softent_acc *acc, stream *st)
         if (st->failed || !sane(n_values, 0, INT32_MAX) || !sane(n_stored, 0, n_values) || !sane(s->lab->n_rows, n_values, INT64_MAX / 2))
             return se_fail(SOFTENT_E_FORMAT, "%s: corrupt sizes in label set '%s'", st->path, name);
         const int64_t per_value = arity * 8 + 8 + 4 + (acc->p.per_value ? 8 : 0);
-        const int64_t per_stored = m * 8 * (1 + (acc->p.correction == SOFTENT_CORRECT_TAYLOR)) + 8;
-        if (!fits(st, n_values, per_value) || !fits(st, n_stored, per_stored * (1 + acc->p.null_perms)))
+        /* the real sums (with the taylor squares), then each permutation's (without) */
+        const int64_t per_stored = m * 8 * (1 + (acc->p.correction == SOFTENT_CORRECT_TAYLOR)) + 8 + (int64_t)acc->p.null_perms * (m * 8 + 8);
+        if (!fits(st, n_values, per_value) || !fits(st, n_stored, per_stored))
             return se_fail(SOFTENT_E_FORMAT, "%s: label set '%s' declares %lld values (%lld stored), more than the file holds", st->path, name,
                            (long long)n_values, (long long)n_stored);
         se_keytable *t = &s->lab->table;

@@ -100,7 +100,8 @@ static void se_safetensors_free_tail(se_st_entry *entries, int64_t kept, int64_t
 static int by_begin(const void *a, const void *b)
 {
     const se_st_entry *x = *(const se_st_entry *const *)a, *y = *(const se_st_entry *const *)b;
-    return (x->begin > y->begin) - (x->begin < y->begin);
+    if (x->begin != y->begin) return (x->begin > y->begin) - (x->begin < y->begin);
+    return (x->end > y->end) - (x->end < y->end); /* an empty tensor [a, a) before [a, b) */
 }
 
 /* The tensors' bytes tile the data section exactly, as the format requires
@@ -116,8 +117,8 @@ static int check_coverage(const char *path, se_st_entry *list, int64_t n, uint64
     int rc = SOFTENT_OK;
     for (int64_t i = 0; i < n && !rc; i++) {
         if (order[i]->begin != at)
-            rc = se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' starts at data byte %llu, where %llu was expected: the data section has a %s (a corrupt header?)",
-                         path, order[i]->name, (unsigned long long)order[i]->begin, (unsigned long long)at, order[i]->begin > at ? "hole" : "overlap");
+            rc = se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' starts at data byte %llu, where %llu was expected: the data section has %s (a corrupt header?)",
+                         path, order[i]->name, (unsigned long long)order[i]->begin, (unsigned long long)at, order[i]->begin > at ? "a hole" : "an overlap");
         at = order[i]->end;
     }
     if (!rc && at != data_len)

@@ -64,7 +64,12 @@ static int check_text(const char *path, const unsigned char *b, size_t n)
 /* Open path (or stdin) through zlib and check its first block. */
 static int open_text(softent_corpus *c, const char *path)
 {
-    c->gz = strcmp(path, "-") ? gzopen(path, "rb") : gzdopen(dup(STDIN_FILENO), "rb");
+    if (strcmp(path, "-")) {
+        c->gz = gzopen(path, "rb");
+    } else {
+        const int fd = dup(STDIN_FILENO);
+        if (fd >= 0 && !(c->gz = gzdopen(fd, "rb"))) close(fd);
+    }
     if (!c->gz) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno ? errno : ENOMEM));
     unsigned char head[4096];
     const int n = gzread(c->gz, head, sizeof head);

@@ -321,6 +321,14 @@ static float *carve(float **ptrs[], const size_t *sizes, int n)
     return mem;
 }
 
+size_t se_gpt2_num_params(const se_gpt2_config *c)
+{
+    size_t sizes[SE_GPT2_NUM_PARAMS], n = 0;
+    param_sizes(c, sizes);
+    for (int i = 0; i < SE_GPT2_NUM_PARAMS; i++) n += sizes[i];
+    return n;
+}
+
 int se_gpt2_init(se_gpt2 *m, const se_gpt2_config *c, int B)
 {
     memset(m, 0, sizeof *m);

@@ -93,6 +93,9 @@ typedef struct {
     int backward_ready;       /* the last forward left d loss / d logits */
 } se_gpt2;
 
+/* The parameter count of a GPT-2 of config c, without allocating it. */
+size_t se_gpt2_num_params(const se_gpt2_config *c);
+
 /* Allocate for B rows of up to c->maxT tokens. */
 int se_gpt2_init(se_gpt2 *m, const se_gpt2_config *c, int B);
 void se_gpt2_free(se_gpt2 *m);

@@ -233,6 +233,11 @@ int softent_gpt2_trainer_load_state(softent_gpt2_trainer **out, softent_train_re
         snprintf(why, sizeof why, "%s", softent_last_error());
         rc = se_fail(SOFTENT_E_FORMAT, "%s: corrupt training state: %s", path, why);
     }
+    if (!rc) {
+        /* the settings must imply the parameters the file holds, before they size anything */
+        const se_gpt2_config c = {.L = p.n_layer, .C = p.d_model, .NH = p.n_head, .maxT = p.context, .V = p.vocab_size};
+        if (se_gpt2_num_params(&c) != num_params) rc = se_fail(SOFTENT_E_FORMAT, "%s: corrupt training state (its settings imply another parameter count)", path);
+    }
     if (!rc) rc = check_before_alloc(f, path, head, s, sizeof s, num_params);
     if (rc) { fclose(f); return rc; }
 
