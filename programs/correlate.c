@@ -322,13 +322,14 @@ static int write_figures(const char *dir, const softent_corr_results *res, const
         const double slope = sxx > 0 ? sxy / sxx : 0, icpt = my - slope * mx;
         const softent_corr_stat *c = stat_of(st, m, agg);
         snprintf(body, size,
-                 "set termoption noenhanced\nset title 'aggregate score vs %s (%s): Spearman r = %.3f, Pearson r = %.3f, n = %d'\n"
+                 "set termoption noenhanced\nset title \"aggregate score vs %s, %s\\nSpearman r = %.3f [%.2f, %.2f], Pearson r = %.3f [%.2f, %.2f], bootstrap intervals, n = %d\"\n"
                  "set xlabel '%s'\nset ylabel 'aggregate score (mean normalised benchmark, 0-100)'\nset key bottom right box opaque\nset grid\nset offsets graph 0.05, graph 0.05, graph 0.08, graph 0.05\n"
                  "f(x) = %.17g * x + %.17g\n"
                  "plot 'scatter.tsv' using %d:2 with points pt 7 ps 1.5 title 'models', \\\n"
                  "     '' using %d:2:1 with labels offset 1,0.7 font ',8' notitle, \\\n"
                  "     f(x) with lines lw 2 title 'least-squares fit'\n",
-                 res->measures[m], basis(res, m), c->spearman, c->pearson, n, res->measures[m], slope, icpt, 3 + m, 3 + m);
+                 res->measures[m], basis(res, m), c->spearman, c->spearman_lo, c->spearman_hi, c->pearson, c->pearson_lo, c->pearson_hi, n,
+                 res->measures[m], slope, icpt, 3 + m, 3 + m);
         char name[128];
         snprintf(name, sizeof name, "scatter_%s", res->measures[m]);
         rc = figures_render(dir, name, body);
