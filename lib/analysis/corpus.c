@@ -13,6 +13,7 @@
 #include "common/hash.h"
 #include "corpus.h"
 #include "estimator/keytable.h"
+#include "tokens.h"
 #include "softent_corpus.h"
 
 softent_analysis_params softent_analysis_default_params(void)
@@ -29,15 +30,6 @@ static int check_params(const softent_analysis_params *p)
     for (int k = 0; k < p->n_orders; k++)
         if (p->orders[k] < 1 || p->orders[k] > SOFTENT_MAX_ARITY)
             return se_fail(SOFTENT_E_INVALID, "n-gram order %d: need 1..%d", p->orders[k], SOFTENT_MAX_ARITY);
-    return SOFTENT_OK;
-}
-
-static int check_ids(const char *path, const int32_t *ids, int64_t n, int vocab_size)
-{
-    for (int64_t i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= vocab_size)
-            return se_fail(SOFTENT_E_MISMATCH, "%s: token id %d is outside the model's vocabulary (%d): the tokenizer does not belong to this model",
-                           path, ids[i], vocab_size);
     return SOFTENT_OK;
 }
 
@@ -81,7 +73,7 @@ static int read_documents(softent_analysis_corpus *c, const char *path, softent_
             free(ids);
             continue;
         }
-        if ((rc = check_ids(path, ids, n, vocab_size))) free(ids);
+        if ((rc = se_check_ids(path, 0, ids, n, vocab_size))) free(ids);
         else rc = keep(c, &cap, ids, n);
     }
     softent_corpus_close(in);

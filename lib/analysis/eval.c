@@ -11,7 +11,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/fs.h"
-#include "continuation.h"
+#include "tokens.h"
 #include "softent_corpus.h"
 #include "softent_eval.h"
 
@@ -50,19 +50,6 @@ static int score(softent_model *model, const int32_t *ids, int64_t n, int64_t fr
     return SOFTENT_OK;
 }
 
-static int check_ids(const char *path, int64_t line, const int32_t *ids, int64_t n, int64_t vocab)
-{
-    for (int64_t i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= vocab) {
-            if (line)
-                return se_fail(SOFTENT_E_MISMATCH, "%s:%lld: token id %d is outside the model's vocabulary (%lld): the tokenizer does not belong to this model",
-                               path, (long long)line, ids[i], (long long)vocab);
-            return se_fail(SOFTENT_E_MISMATCH, "%s: token id %d is outside the model's vocabulary (%lld): the tokenizer does not belong to this model",
-                           path, ids[i], (long long)vocab);
-        }
-    return SOFTENT_OK;
-}
-
 /* ---- loss ----------------------------------------------------------------- */
 
 void softent_eval_loss_free(softent_eval_loss_result *r)
@@ -98,7 +85,7 @@ int softent_eval_loss(softent_model *model, softent_tokenizer *tok, const char *
         d.tokens = n;
         d.predicted = n > 1 ? n - 1 : 0;
         if (d.predicted > 0) {
-            if ((rc = check_ids(path, 0, ids, n, vocab))) { free(ids); break; }
+            if ((rc = se_check_ids(path, 0, ids, n, vocab))) { free(ids); break; }
             if (se_grow(&logits, &logits_cap, (size_t)n * (size_t)vocab, sizeof *logits)) { free(ids); rc = SOFTENT_E_NOMEM; break; }
             double lp;
             rc = score(model, ids, n, 1, vocab, logits, &lp, &d.correct);
@@ -167,7 +154,7 @@ static int score_choice(mc_ctx *c, int64_t line, int k, const char *ctx, size_t 
         if (cont > c->maxpos - 1) { rc = se_fail(SOFTENT_E_LIMIT, "%s:%lld: choice %d has %lld tokens: more than the model's %lld positions - 1", c->path, (long long)line, k, (long long)cont, (long long)c->maxpos); goto done; }
         start = n - c->maxpos;
     }
-    if ((rc = check_ids(c->path, line, ids + start, n - start, c->vocab))) goto done;
+    if ((rc = se_check_ids(c->path, line, ids + start, n - start, c->vocab))) goto done;
     if (se_grow(&c->logits, &c->logits_cap, (size_t)(n - start) * (size_t)c->vocab, sizeof *c->logits)) { rc = SOFTENT_E_NOMEM; goto done; }
     rc = score(c->model, ids + start, n - start, nc - start, c->vocab, c->logits, lp, NULL);
     *n_tokens = cont;
@@ -240,16 +227,9 @@ int softent_eval_mc(softent_model *model, softent_tokenizer *tok, const char *pa
     size_t cap = 0;
     int64_t line = 0, hits = 0, hits_norm = 0;
     double base = 0;
-    for (size_t pos = 0; pos < len && !rc;) {
-        const char *nl = memchr(data + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - data) : len;
-        line++;
-        const char *s = data + pos;
-        size_t n = end - pos;
-        pos = end + 1;
-        size_t blank = 0;
-        while (blank < n && (s[blank] == ' ' || s[blank] == '\t' || s[blank] == '\r')) blank++;
-        if (blank == n) continue;
+    const char *s;
+    size_t n, pos = 0;
+    while (!rc && se_next_line(data, len, &pos, &line, &s, &n)) {
         if (se_grow(&out->records, &cap, (size_t)out->n_records + 1, sizeof *out->records)) { rc = SOFTENT_E_NOMEM; break; }
         softent_eval_mc_record *r = &out->records[out->n_records];
         if ((rc = parse_record(&c, s, n, line, r))) break;

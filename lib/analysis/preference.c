@@ -13,7 +13,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/hash.h"
-#include "continuation.h"
+#include "tokens.h"
 #include "corpus.h"
 
 #define PREF_MAX_BYTES ((size_t)1 << 30)
@@ -166,11 +166,7 @@ static int tokenize_response(softent_analysis_corpus *c, softent_tokenizer *tok,
     int64_t n_ctx;
     const size_t plen = strlen(t->prompt);
     int rc = se_encode_continuation(tok, t->prompt, plen, t->response[k], strlen(t->response[k]), &doc->tokens, &doc->n, &n_ctx);
-    if (rc) return rc;
-    for (int64_t i = 0; i < doc->n; i++)
-        if (doc->tokens[i] < 0 || doc->tokens[i] >= vocab_size)
-            return se_fail(SOFTENT_E_MISMATCH, "%s:%lld: token id %d is outside the model's vocabulary (%d): the tokenizer does not belong to this model",
-                           path, (long long)line, doc->tokens[i], vocab_size);
+    if (rc || (rc = se_check_ids(path, line, doc->tokens, doc->n, vocab_size))) return rc;
     if (doc->n > c->p.max_length) { /* keep the end: the response */
         const int64_t cut = doc->n - c->p.max_length;
         memmove(doc->tokens, doc->tokens + cut, (size_t)c->p.max_length * sizeof *doc->tokens);
@@ -231,14 +227,9 @@ static int read_records(softent_analysis_corpus *c, const softent_preference_par
     if (rc) return rc;
     c->info.token_hash = SE_FNV1A64_INIT;
     int64_t line = 0;
-    for (size_t pos = 0; pos < len && !rc;) {
-        const char *nl = memchr(data + pos, '\n', len - pos), *s = data + pos;
-        const size_t end = nl ? (size_t)(nl - data) : len, n = end - pos;
-        pos = end + 1;
-        line++;
-        size_t blank = 0;
-        while (blank < n && (s[blank] == ' ' || s[blank] == '\t' || s[blank] == '\r')) blank++;
-        if (blank == n) continue;
+    const char *s;
+    size_t n, pos = 0;
+    while (!rc && se_next_line(data, len, &pos, &line, &s, &n)) {
         if (c->p.max_docs && c->pref.records >= c->p.max_docs) break;
         c->pref.records++;
         rc = read_record(c, pp, tok, vocab_size, path, line, s, n, &cap);

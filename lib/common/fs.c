@@ -169,3 +169,19 @@ int se_open_regular(const char *path, FILE **f)
     if (!(*f = fopen(path, "rb"))) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
     return SOFTENT_OK;
 }
+
+int se_next_line(const char *data, size_t len, size_t *pos, int64_t *lineno, const char **line, size_t *n)
+{
+    while (*pos < len) {
+        const char *s = data + *pos, *nl = memchr(s, '\n', len - *pos);
+        const size_t k = nl ? (size_t)(nl - s) : len - *pos;
+        *pos += k + 1;
+        (*lineno)++;
+        size_t blank = 0;
+        while (blank < k && (s[blank] == ' ' || s[blank] == '\t' || s[blank] == '\r')) blank++;
+        if (blank == k) continue;
+        *line = s, *n = k;
+        return 1;
+    }
+    return 0;
+}

@@ -9,6 +9,7 @@
 #define SOFTENT_COMMON_FS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* "dir/name", malloc'ed; NULL when out of memory. */
@@ -22,6 +23,11 @@ int se_read_file(const char *path, size_t max_bytes, char **data, size_t *len);
 /* fopen(path, "rb") of a regular file: a directory, a pipe or a device is
  * refused with what it is (softent seeks in the files it reads). */
 int se_open_regular(const char *path, FILE **f);
+
+/* The next line of data [len] that is not blank (spaces, tabs, \r only),
+ * from *pos on: *line [*n] without its "\n", *lineno its 1-based number
+ * (counted through the blank ones).  0 at the end, else 1. */
+int se_next_line(const char *data, size_t len, size_t *pos, int64_t *lineno, const char **line, size_t *n);
 
 /* mkdir -p: path and every missing parent. */
 int se_make_dirs(const char *path);

@@ -1,9 +1,10 @@
-/* continuation.c - see continuation.h. */
+/* tokens.c - see tokens.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
-#include "continuation.h"
+#include "tokens.h"
 
 int se_encode_continuation(softent_tokenizer *tok, const char *ctx, size_t ctx_len, const char *cont, size_t cont_len,
                            int32_t **ids, int64_t *n, int64_t *n_ctx)
@@ -21,4 +22,16 @@ int se_encode_continuation(softent_tokenizer *tok, const char *ctx, size_t ctx_l
     free(cids);
     free(whole);
     return rc;
+}
+
+int se_check_ids(const char *path, int64_t line, const int32_t *ids, int64_t n, int64_t vocab)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= vocab) {
+            char where[32] = "";
+            if (line > 0) snprintf(where, sizeof where, ":%lld", (long long)line);
+            return se_fail(SOFTENT_E_MISMATCH, "%s%s: token id %d is outside the model's vocabulary (%lld): the tokenizer does not belong to this model",
+                           path, where, ids[i], (long long)vocab);
+        }
+    return SOFTENT_OK;
 }
