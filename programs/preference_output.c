@@ -107,7 +107,9 @@ void preference_table(FILE *f, const softent_analysis_corpus *c, const softent_p
     fprintf(f, "\npreference information I(P;Z): %lld pairs (%lld dropped, %lld sequences truncated), %lld %s positions labelled 1 chosen / 0 rejected\n",
             (long long)pi.pairs_used, (long long)pi.pairs_dropped, (long long)pi.truncated, (long long)pi.positions,
             softent_pref_positions_name(pi.rule));
-    fprintf(f, "%6s %10s %23s %10s %10s %8s\n", "layer", "I(P;Z)", p->bootstrap ? "interval" : "", "plug-in", null ? "null mean" : "", null ? "p" : "");
+    const int corrected = p->n_layers > 0 && p->pref[0].correction != SOFTENT_CORRECT_NONE;
+    fprintf(f, "%6s %10s %23s %10s %10s %8s\n", "layer", corrected ? "corrected" : "plug-in", p->bootstrap ? "interval" : "",
+            corrected ? "plug-in" : "", null ? "null mean" : "", null ? "p" : "");
     for (int s = 0; s <= p->n_layers; s++) {
         const int mean = s == p->n_layers;
         if (mean) fprintf(f, "%6s", "mean");
@@ -118,7 +120,8 @@ void preference_table(FILE *f, const softent_analysis_corpus *c, const softent_p
             if (isfinite(lo)) fprintf(f, " [%9.6f, %9.6f]", lo, hi);
             else fprintf(f, " %23s", "-");
         } else fprintf(f, " %23s", "");
-        cell(f, " %10.6f", mean ? p->mean : p->pref[s].mi);
+        if (corrected) cell(f, " %10.6f", mean ? p->mean : p->pref[s].mi);
+        else fprintf(f, " %10s", "");
         if (null && !mean) {
             cell(f, " %10.6f", p->pref[s].mi_null_mean);
             fprintf(f, " %8.3g", p->pref[s].p_value);
