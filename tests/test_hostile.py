@@ -41,6 +41,12 @@ def check_overflowing_shapes():
     expect_error(["estimate", write_tmp("h_big.npy", big + b"\0" * 64)], "h_big.npy")
     neg = npy_header("<f4", "(-5, 4)")
     expect_error(["estimate", write_tmp("h_neg.npy", neg + b"\0" * 64)], "h_neg.npy")
+    # zero-width rows or strings hold no bytes, so the file's size cannot bound how many are claimed
+    flat = npy_header("<f4", "(1099511627776, 0)")
+    expect_error(["estimate", write_tmp("h_flat.npy", flat)], "h_flat.npy", "no columns")
+    z = save_npy("h_z.npy", np.zeros((4, 2), np.float32))
+    empty = npy_header("<U0", "(1099511627776,)")
+    expect_error(["estimate", z, "--labels", "y=" + write_tmp("h_u0.npy", empty)], "h_u0.npy", "<U0")
     for shape in ([9223372036854775808, 4], [4294967296, 4294967296], [1e300, 1]):
         st = safetensors({"z": {"dtype": "F32", "shape": shape, "data_offsets": [0, 16]}}, b"\0" * 16)
         expect_error(["estimate", write_tmp("h_shape.safetensors", st)], "h_shape.safetensors", "shape")

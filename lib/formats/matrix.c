@@ -18,6 +18,8 @@ int se_matrix_make(softent_matrix **out, const char *path, FILE *f, int64_t offs
     if (fstat(fileno(f), &sb) != 0) return se_fail(SOFTENT_E_IO, "%s: cannot stat: %s", path, strerror(errno));
     /* checked before the product, which would overflow */
     if (rows < 0 || cols < 0 || (rows > 0 && cols > INT64_MAX / 8 / rows)) return se_fail(SOFTENT_E_FORMAT, "%s: absurd shape", path);
+    /* zero-width rows hold no data, so the size check below cannot bound their number */
+    if (cols == 0) return se_fail(SOFTENT_E_FORMAT, "%s: the rows have no columns (shape %lld x 0): nothing to measure", path, (long long)rows);
     int64_t need = rows * cols * se_dtype_size(dtype);
     if (offset + need > (int64_t)sb.st_size)
         return se_fail(SOFTENT_E_FORMAT, "%s: truncated: the header promises %lld x %lld %s (%lld bytes of data) but the file holds %lld",
