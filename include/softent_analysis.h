@@ -35,6 +35,9 @@ SOFTENT_API void softent_ngram_labels(const int32_t *tokens, int64_t len, int n_
 
 /* ---- the analysis engine ------------------------------------------------- */
 
+/* Label sets of the user's an analysis measures beside the n-grams, at most: */
+#define SOFTENT_ANALYSIS_MAX_LABELS 8
+
 typedef struct {
     softent_params params;  /* the estimator's, the same for every layer */
     int64_t max_length;     /* tokens a document keeps, BOS/EOS included (>= 2) */
@@ -43,6 +46,10 @@ typedef struct {
     int orders[SOFTENT_MAX_ARITY]; /* [n_orders] distinct n-gram orders, 1..SOFTENT_MAX_ARITY */
     int n_orders;
     const char *text_field; /* the .jsonl text field, borrowed; NULL: detected */
+    /* [n_labels] label sets of the user's, each a name and a .txt path,
+     * borrowed: see softent_analysis_corpus_read */
+    int n_labels;
+    const char *label_names[SOFTENT_ANALYSIS_MAX_LABELS], *label_paths[SOFTENT_ANALYSIS_MAX_LABELS];
 } softent_analysis_params;
 
 /* max_length 512, orders 1,2,3, softent_default_params(). */
@@ -60,7 +67,22 @@ typedef struct softent_analysis_corpus softent_analysis_corpus;
 
 /* path: as softent_corpus_open.  Token ids must be below vocab_size (the
  * model's); d_model sizes the reference points the runs share.  The params
- * are copied.  *out is freed with softent_analysis_corpus_free. */
+ * are copied (the borrowed strings are read here only).  *out is freed with
+ * softent_analysis_corpus_free.
+ *
+ * A label set of the user's (part-of-speech tags, say) is a text file
+ * with a line for each document read (the corpus' own lines: empty ones
+ * skipped), holding one label a token, separated by blanks, for every
+ * token of the document as softent_tokenizer_encode gives it with its
+ * special tokens (as `softent tokenize` prints them), before the cut to
+ * max_length.  Labels are compared as strings.  A position's row gets its
+ * token's label; with params.min_count K a label occurring fewer than K
+ * times among the positions is left out.  A name is 1..31 of [A-Za-z0-9_-],
+ * not in{n}, out{n} or preference.  A document whose count differs is
+ * SOFTENT_E_MISMATCH, naming the line. */
+/* SOFTENT_OK when name may name a label set of the user's (the rule above),
+ * else SOFTENT_E_INVALID with the rule. */
+SOFTENT_API int softent_analysis_check_label_name(const char *name);
 SOFTENT_API int softent_analysis_corpus_read(softent_analysis_corpus **out, const softent_analysis_params *p,
                                              const char *path, softent_tokenizer *tok, int vocab_size, int64_t d_model);
 SOFTENT_API void softent_analysis_corpus_free(softent_analysis_corpus *c);
@@ -91,6 +113,8 @@ typedef struct {
      * sets' own are in in[] and out[] */
     double H_lo, H_hi;
     double opt_corrected_lo[SOFTENT_MAX_ARITY], opt_corrected_hi[SOFTENT_MAX_ARITY];
+    /* [n_labels of the result] the user's label sets; names unset */
+    softent_labelset_measures labels[SOFTENT_ANALYSIS_MAX_LABELS];
 } softent_analysis_layer;
 
 typedef struct {
@@ -129,6 +153,12 @@ typedef struct {
     /* [n_layers, n_orders, bootstrap] each layer's corrected I(in) per
      * replicate (the same pairing); owned, NULL without a bootstrap */
     double *layer_replicates;
+    /* [n_labels] the user's label sets: names, and the layer means of the
+     * plug-in I, the headline and its interval (NaN as for the n-grams) */
+    int n_labels;
+    char label_names[SOFTENT_ANALYSIS_MAX_LABELS][32];
+    double mean_label[SOFTENT_ANALYSIS_MAX_LABELS], mean_label_corrected[SOFTENT_ANALYSIS_MAX_LABELS];
+    double mean_label_corrected_lo[SOFTENT_ANALYSIS_MAX_LABELS], mean_label_corrected_hi[SOFTENT_ANALYSIS_MAX_LABELS];
 } softent_analysis_result;
 
 /* The sd of a ratio out / in of two estimates with independent noise of

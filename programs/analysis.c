@@ -59,6 +59,24 @@ static int parse_pref_fields(analysis_options *o, const char *arg, const char *c
     return 0;
 }
 
+/* "NAME=PATH": the user's label set, one label a token. */
+static int parse_labels(analysis_options *o, const char *arg, const char *cmd)
+{
+    softent_analysis_params *a = &o->a;
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1]) return cli_usage_error(cmd, "--labels %s: give NAME=PATH (a line of labels per document, one a token)", arg);
+    if (a->n_labels == SOFTENT_ANALYSIS_MAX_LABELS) return cli_usage_error(cmd, "--labels %s: at most %d label sets", arg, SOFTENT_ANALYSIS_MAX_LABELS);
+    char *name = o->label_names[a->n_labels];
+    if ((size_t)(eq - arg) >= sizeof o->label_names[0]) return cli_usage_error(cmd, "--labels %s: a name has at most 31 characters", arg);
+    snprintf(name, sizeof o->label_names[0], "%.*s", (int)(eq - arg), arg);
+    if (softent_analysis_check_label_name(name)) return cli_usage_error(cmd, "--labels %s: %s", arg, softent_last_error());
+    for (int u = 0; u < a->n_labels; u++)
+        if (!strcmp(a->label_names[u], name)) return cli_usage_error(cmd, "--labels %s: the label set %s is named twice", arg, name);
+    a->label_names[a->n_labels] = name;
+    a->label_paths[a->n_labels++] = eq + 1;
+    return 0;
+}
+
 int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd)
 {
     softent_analysis_params *a = &o->a;
@@ -82,6 +100,10 @@ int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd
     case OPT_STEPS: o->steps = arg; return 0;
     case OPT_QUIET_A: o->quiet = 1; return 0;
     case OPT_JSON_A: o->json = arg; return 0;
+    case OPT_LABELS_A: return parse_labels(o, arg, cmd);
+    case OPT_UNITS_A:
+        if ((o->units = parse_units(arg)) < 0) return cli_usage_error(cmd, "--units %s: use efficiency, nats or bits", arg);
+        return 0;
     case OPT_PREF_FIELDS: return parse_pref_fields(o, arg, cmd);
     case OPT_PREF_POS:
         if (softent_pref_positions_parse(arg, &o->pref.positions)) return cli_usage_error(cmd, "--preference-positions %s", softent_last_error());

@@ -30,6 +30,8 @@ typedef struct {
     const char *steps;      /* trace --steps LIST; NULL: from the names */
     int quiet;              /* --quiet: no table */
     const char *json;       /* --json PATH: a copy of the results JSON ('-': stdout) */
+    int units;              /* --units: UNITS_* of every H and I written */
+    char label_names[SOFTENT_ANALYSIS_MAX_LABELS][32]; /* --labels NAME=PATH: a.label_names point here */
 } analysis_options;
 
 analysis_options analysis_default_options(void);
@@ -43,7 +45,8 @@ int analysis_fit_model(analysis_options *o, const softent_model_config *cfg, con
  * (ANALYSIS_OPT_FIRST .. ANALYSIS_OPT_LAST - 1, and the estimator's):
  * 0 handled, else an exit status. */
 enum { ANALYSIS_OPT_FIRST = 256, OPT_MAXLEN = 256, OPT_MAXDOCS, OPT_MAXTOK, OPT_NGRAMS, OPT_LAYERS, OPT_FIELD,
-       OPT_PREF, OPT_PREF_FIELDS, OPT_PREF_POS, OPT_STEPS, OPT_QUIET_A, OPT_JSON_A, ANALYSIS_OPT_LAST };
+       OPT_PREF, OPT_PREF_FIELDS, OPT_PREF_POS, OPT_STEPS, OPT_QUIET_A, OPT_JSON_A, OPT_UNITS_A, OPT_LABELS_A,
+       ANALYSIS_OPT_LAST };
 #define ANALYSIS_LONGOPTS                                                                                       \
     {"max-length", required_argument, 0, OPT_MAXLEN}, {"max-docs", required_argument, 0, OPT_MAXDOCS},         \
     {"max-tokens", required_argument, 0, OPT_MAXTOK}, {"ngrams", required_argument, 0, OPT_NGRAMS},             \
@@ -51,6 +54,7 @@ enum { ANALYSIS_OPT_FIRST = 256, OPT_MAXLEN = 256, OPT_MAXDOCS, OPT_MAXTOK, OPT_
     {"preference", required_argument, 0, OPT_PREF}, {"preference-fields", required_argument, 0, OPT_PREF_FIELDS}, \
     {"preference-positions", required_argument, 0, OPT_PREF_POS}, {"steps", required_argument, 0, OPT_STEPS},  \
     {"quiet", no_argument, 0, OPT_QUIET_A}, {"json", required_argument, 0, OPT_JSON_A},                        \
+    {"units", required_argument, 0, OPT_UNITS_A}, {"labels", required_argument, 0, OPT_LABELS_A},              \
     ESTIMATOR_LONGOPTS
 int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd);
 /* The options of analyze and trace, --out and --help included: 0 and
@@ -86,6 +90,12 @@ void preference_csv(FILE *f, const char *model, const softent_preference_result 
 void preference_table(FILE *f, const softent_analysis_corpus *c, const softent_preference_result *p);
 
 /* Outputs shared by analyze and trace (analysis_output.c). */
+/* Every entropy and information of r (or p) in o's units, from the
+ * efficiencies the library gives (optimality, a ratio, is left as it is). */
+void analysis_to_units(softent_analysis_result *r, const analysis_options *o);
+void preference_to_units(softent_preference_result *p, const analysis_options *o);
+/* "fractions of log m", "in nats" or "in bits", for the tables' headers. */
+const char *analysis_units_phrase(const analysis_options *o);
 /* Whether r ran a permutation null; with one the corrected I is the headline. */
 int analysis_has_null(const softent_analysis_result *r);
 /* The figures' error bars: the bootstrap interval when one ran, else
@@ -125,6 +135,10 @@ void figure_point(double *v, const softent_labelset_measures *in, const softent_
  * how many cells were undefined, _notes explains the table. */
 void analysis_table_head(FILE *f, const softent_analysis_result *r, const char *lead);
 int analysis_table_row(FILE *f, const softent_analysis_result *r, int s);
+/* The same for the user's label sets (--labels), a column each, with the
+ * headline, its interval and the plug-in in each cell. */
+void analysis_labels_head(FILE *f, const softent_analysis_result *r, const char *lead);
+int analysis_labels_row(FILE *f, const softent_analysis_result *r, int s);
 /* which names the result whose intervals are listed ("" for an analysis). */
 void analysis_table_notes(FILE *f, const softent_analysis_result *r, int undefined, const char *which);
 

@@ -12,6 +12,54 @@
 #include "cli.h"
 #include "figures.h"
 
+/* ---- units ------------------------------------------------------------------ */
+
+static void scale_measures(softent_labelset_measures *m, double f)
+{
+    double *v[] = {&m->H, &m->H_cond, &m->mi, &m->mi_corrected, &m->H_curve, &m->H_cond_curve, &m->mi_curve, &m->mi_taylor,
+                   &m->mi_null_mean, &m->mi_null_sd, &m->mi_null_corrected, &m->H_lo, &m->H_hi, &m->mi_lo, &m->mi_hi,
+                   &m->mi_corrected_lo, &m->mi_corrected_hi, &m->mi_corrected_fixed_sd};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) *v[i] *= f;
+}
+
+static void scale(double *v, int64_t n, double f)
+{
+    for (int64_t i = 0; i < n; i++) v[i] *= f;
+}
+
+void analysis_to_units(softent_analysis_result *r, const analysis_options *o)
+{
+    const double f = units_factor(o->units, o->a.params.m);
+    if (f == 1.0) return;
+    for (int s = 0; s < r->n_layers; s++) {
+        softent_analysis_layer *l = &r->layers[s];
+        l->H *= f, l->H_lo *= f, l->H_hi *= f;
+        for (int k = 0; k < r->n_orders; k++) scale_measures(&l->in[k], f), scale_measures(&l->out[k], f);
+        for (int u = 0; u < r->n_labels; u++) scale_measures(&l->labels[u], f);
+    }
+    r->mean_H *= f;
+    double *per_order[] = {r->mean_in, r->mean_out, r->mean_in_corrected, r->mean_out_corrected, r->mean_in_null_sd,
+                           r->mean_out_null_sd, r->mean_in_corrected_lo, r->mean_in_corrected_hi, r->mean_out_corrected_lo,
+                           r->mean_out_corrected_hi, r->mean_in_fixed_sd, r->mean_out_fixed_sd};
+    for (size_t i = 0; i < sizeof per_order / sizeof *per_order; i++) scale(per_order[i], r->n_orders, f);
+    double *per_label[] = {r->mean_label, r->mean_label_corrected, r->mean_label_corrected_lo, r->mean_label_corrected_hi};
+    for (size_t i = 0; i < sizeof per_label / sizeof *per_label; i++) scale(per_label[i], r->n_labels, f);
+    if (r->replicates) scale(r->replicates, (int64_t)2 * r->n_orders * r->bootstrap, f);
+    if (r->layer_replicates) scale(r->layer_replicates, (int64_t)r->n_layers * r->n_orders * r->bootstrap, f);
+}
+
+void preference_to_units(softent_preference_result *p, const analysis_options *o)
+{
+    const double f = units_factor(o->units, o->a.params.m);
+    for (int s = 0; s < p->n_layers; s++) scale_measures(&p->pref[s], f);
+    p->mean *= f, p->mean_corrected *= f, p->mean_null_sd *= f, p->mean_corrected_lo *= f, p->mean_corrected_hi *= f;
+}
+
+const char *analysis_units_phrase(const analysis_options *o)
+{
+    return o->units == UNITS_NATS ? "in nats" : o->units == UNITS_BITS ? "in bits" : "fractions of log m";
+}
+
 /* JSON has no NaN: an undefined value (no null run, I(in) <= 0) is null. */
 int analysis_has_null(const softent_analysis_result *r)
 {
@@ -134,6 +182,10 @@ static cJSON *layer_json(const softent_analysis_result *r, const softent_analysi
         hin[k] = analysis_headline(&l->in[k]), hout[k] = analysis_headline(&l->out[k]);
     }
     cJSON_AddItemToObject(lj, "context_width", context_width_json(r, hin, hout));
+    if (r->n_labels > 0) {
+        cJSON *labels = cJSON_AddObjectToObject(lj, "labels");
+        for (int u = 0; u < r->n_labels; u++) analysis_labelset_json(cJSON_AddObjectToObject(labels, r->label_names[u]), &l->labels[u]);
+    }
     return lj;
 }
 
@@ -165,6 +217,15 @@ static cJSON *layer_mean_json(const softent_analysis_result *r)
     }
     cJSON_AddItemToObject(lm, "context_width", context_width_json(r, corrected ? r->mean_in_corrected : r->mean_in,
                                                                   corrected ? r->mean_out_corrected : r->mean_out));
+    if (r->n_labels > 0) {
+        cJSON *labels = cJSON_AddObjectToObject(lm, "labels");
+        for (int u = 0; u < r->n_labels; u++) {
+            cJSON *o = cJSON_AddObjectToObject(labels, r->label_names[u]);
+            cli_json_number(o, "I", r->mean_label[u]);
+            cli_json_number(o, "I_corrected", r->mean_label_corrected[u]);
+            if (r->bootstrap > 0) cli_json_interval(o, "I_corrected_interval", r->mean_label_corrected_lo[u], r->mean_label_corrected_hi[u]);
+        }
+    }
     return lm;
 }
 
@@ -215,7 +276,12 @@ cJSON *analysis_settings_json(const analysis_options *o, double eps)
     cJSON_AddNumberToObject(st, "bootstrap", p->bootstrap);
     cJSON_AddNumberToObject(st, "bootstrap_seed", (double)p->bootstrap_seed);
     cJSON_AddNumberToObject(st, "level", p->level);
-    cJSON_AddStringToObject(st, "units", "efficiency: entropy / log(m)");
+    cJSON_AddStringToObject(st, "units", units_name(o->units));
+    if (a->n_labels > 0) {
+        cJSON *labels = cJSON_AddObjectToObject(st, "labels");
+        for (int u = 0; u < a->n_labels; u++) cJSON_AddStringToObject(labels, a->label_names[u], a->label_paths[u]);
+        cJSON_AddStringToObject(st, "labels_rule", "one label a token (special tokens included), the row of a position its token's label");
+    }
     return st;
 }
 
@@ -299,6 +365,7 @@ void analysis_result_csv(FILE *f, const char *model, const char *checkpoint, con
             hin[k] = analysis_headline(&l->in[k]), hout[k] = analysis_headline(&l->out[k]);
         }
         context_width_csv(f, model, checkpoint, layer, r, hin, hout);
+        for (int u = 0; u < r->n_labels; u++) analysis_labelset_csv(f, model, checkpoint, layer, r->label_names[u], 0, &l->labels[u]);
     }
 }
 
@@ -329,6 +396,15 @@ void analysis_mean_csv(FILE *f, const char *model, const char *checkpoint, const
     }
     context_width_csv(f, model, checkpoint, "mean", r, corrected ? r->mean_in_corrected : r->mean_in,
                       corrected ? r->mean_out_corrected : r->mean_out);
+    for (int u = 0; u < r->n_labels; u++) {
+        const char *set = r->label_names[u];
+        csv_row(f, model, checkpoint, "mean", set, 0, "I", r->mean_label[u]);
+        if (!corrected) continue;
+        csv_row(f, model, checkpoint, "mean", set, 0, "I_corrected", r->mean_label_corrected[u]);
+        if (r->bootstrap <= 0) continue;
+        csv_row(f, model, checkpoint, "mean", set, 0, "I_corrected_lo", r->mean_label_corrected_lo[u]);
+        csv_row(f, model, checkpoint, "mean", set, 0, "I_corrected_hi", r->mean_label_corrected_hi[u]);
+    }
 }
 
 int analysis_figure_values(const softent_analysis_result *r, int **layers, double **H, double **values)
@@ -451,4 +527,43 @@ void analysis_table_notes(FILE *f, const softent_analysis_result *r, int undefin
             fprintf(f, "\n");
         }
     }
+}
+
+/* A label set's headline, its interval when one ran, and the plug-in in
+ * parentheses, in a cell of LABEL_WIDTH. */
+#define LABEL_WIDTH 38
+static int label_cell(FILE *f, int corrected, double head, double lo, double hi, double plugin, int bootstrap)
+{
+    char text[128] = "-", iv[48] = "";
+    if (bootstrap > 0 && corrected && isfinite(lo) && isfinite(hi)) snprintf(iv, sizeof iv, " [%.4f, %.4f]", lo, hi);
+    if (!corrected && isfinite(plugin)) snprintf(text, sizeof text, "%.6f", plugin);
+    else if (corrected && isfinite(head)) snprintf(text, sizeof text, "%.6f%s (%.6f)", head, iv, plugin);
+    fprintf(f, "  %-*s", LABEL_WIDTH, text);
+    return !strcmp(text, "-");
+}
+
+void analysis_labels_head(FILE *f, const softent_analysis_result *r, const char *lead)
+{
+    const int corrected = analysis_corrected(r);
+    fprintf(f, "\nI(label; Z) of the user's label sets, %s%s%s:\n%s", analysis_basis(r),
+            corrected && r->bootstrap > 0 ? " [interval]" : "", corrected ? " (plug-in)" : "", lead);
+    for (int u = 0; u < r->n_labels; u++) fprintf(f, "  %-*s", LABEL_WIDTH, r->label_names[u]);
+    fprintf(f, "\n");
+}
+
+int analysis_labels_row(FILE *f, const softent_analysis_result *r, int s)
+{
+    const int corrected = analysis_corrected(r);
+    int undefined = 0;
+    for (int u = 0; u < r->n_labels; u++) {
+        if (s >= 0) {
+            const softent_labelset_measures *m = &r->layers[s].labels[u];
+            undefined += label_cell(f, corrected, m->mi_corrected, m->mi_corrected_lo, m->mi_corrected_hi, m->mi, m->bootstrap);
+        } else {
+            undefined += label_cell(f, corrected, r->mean_label_corrected[u], r->mean_label_corrected_lo[u],
+                                    r->mean_label_corrected_hi[u], r->mean_label[u], r->bootstrap);
+        }
+    }
+    fprintf(f, "\n");
+    return undefined;
 }

@@ -45,6 +45,10 @@ static const char USAGE[] =
     "  --preference-fields P,C,R   the records' fields (default: detected; an\n"
     "                       empty P: no prompt field)\n"
     "  --preference-positions MODE  response (default), last or all\n"
+    "  --labels NAME=PATH   also I(label; Z) of a label set of your own: PATH has a\n"
+    "                       line per document, a label per token (special tokens\n"
+    "                       included, as `softent tokenize` prints them); repeatable\n"
+    "  --units U            efficiency (fraction of log m, default), nats or bits\n"
     "  --quiet              no table\n"
     "  --json PATH          also write the results JSON to PATH ('-': stdout, and\n"
     "                       the table to stderr)\n"
@@ -66,6 +70,13 @@ static void print_table(FILE *f, const softent_analysis_result *r)
     else fprintf(f, "%6s %9s", "mean", "-");
     undefined += analysis_table_row(f, r, -1);
     fprintf(f, "(mean over the %d selected layers >= 1: the embedding layer is excluded)\n", r->n_mean);
+    if (r->n_labels > 0) {
+        snprintf(lead, sizeof lead, "%6s", "layer");
+        analysis_labels_head(f, r, lead);
+        for (int s = 0; s < r->n_layers; s++) fprintf(f, "%6d", r->layers[s].layer), undefined += analysis_labels_row(f, r, s);
+        fprintf(f, "%6s", "mean");
+        undefined += analysis_labels_row(f, r, -1);
+    }
     analysis_table_notes(f, r, undefined, "");
 }
 
@@ -121,8 +132,9 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
            cfg->n_layers, cfg->d_model, corpus_path);
     softent_analysis_corpus_info ci;
     softent_analysis_corpus_get_info(c, &ci);
-    fprintf(tf, "%lld documents (%lld too short), %lld tokens, %lld positions; entropies are fractions of log m\n\n",
-           (long long)ci.docs_used, (long long)ci.docs_short, (long long)ci.tokens, (long long)ci.positions);
+    fprintf(tf, "%lld documents (%lld too short), %lld tokens, %lld positions; entropies are %s\n\n",
+           (long long)ci.docs_used, (long long)ci.docs_short, (long long)ci.tokens, (long long)ci.positions,
+           analysis_units_phrase(o));
     print_table(tf, r);
     if (pref.pr) preference_table(tf, pref.pc, pref.pr);
 
@@ -175,6 +187,8 @@ int cmd_analyze(int argc, char **argv)
     if (o.preference && ((rc = analysis_preference_read(&pcorpus, &o, tok, &cfg)) ||
                          (rc = analysis_preference_run(model, pcorpus, sel, n_sel, &presult))))
         goto done;
+    analysis_to_units(&result, &o);
+    if (o.preference) preference_to_units(&presult, &o);
     rc = write_outputs(&o, model_dir, corpus_path, out, &cfg, corpus, &result,
                        (preference_run){pcorpus, o.preference ? &presult : NULL});
 done:

@@ -125,6 +125,17 @@ void cli_set_threads(int threads)
     openblas_set_num_threads(threads);
 }
 
+double units_factor(int units, int64_t m)
+{
+    return units == UNITS_NATS ? log((double)m) : units == UNITS_BITS ? log2((double)m) : 1.0;
+}
+
+const char *units_name(int units)
+{
+    static const char *names[] = {"efficiency: entropy / log(m)", "nats", "bits"};
+    return names[units];
+}
+
 int parse_units(const char *s)
 {
     if (!strcmp(s, "efficiency")) return UNITS_EFFICIENCY;

@@ -65,6 +65,10 @@ typedef struct {
 enum { UNITS_EFFICIENCY = 0, UNITS_NATS = 1, UNITS_BITS = 2 };
 /* Parse "efficiency", "nats" or "bits"; -1 when none. */
 int parse_units(const char *s);
+/* What an efficiency is multiplied by in units: 1, log m or log2 m. */
+double units_factor(int units, int64_t m);
+/* The units' name as results record it: "efficiency: entropy / log(m)", "nats", "bits". */
+const char *units_name(int units);
 
 /* The readable table on f, and JSON / CSV files when paths are given
  * ("-" writes to stdout; the table then goes to stderr, so that stdout

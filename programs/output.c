@@ -7,16 +7,12 @@
 
 #include "cli.h"
 
-static const char *UNIT_NAMES[] = {"efficiency: entropy / log(m)", "nats", "bits"};
-
 /* An entropy or information in the units asked for. */
 static double in_units(const softent_acc *acc, const run_info *info, double x)
 {
     softent_params p;
     softent_acc_params(acc, &p);
-    if (info->units == UNITS_NATS) return x * log((double)p.m);
-    if (info->units == UNITS_BITS) return x * log2((double)p.m);
-    return x;
+    return x * units_factor(info->units, p.m);
 }
 
 static int has_null(const softent_acc *acc)
@@ -203,7 +199,7 @@ int write_table(const softent_acc *acc, const run_info *info, FILE *f)
     if (info->units == UNITS_EFFICIENCY)
         fprintf(f, "entropies are efficiencies: fractions of log m = %.4f nats\n\n", log((double)s.m));
     else
-        fprintf(f, "entropies in %s\n\n", UNIT_NAMES[info->units]);
+        fprintf(f, "entropies in %s\n\n", units_name(info->units));
     fprintf(f, "H(Z) = %.6f\n", in_units(acc, info, s.H));
     if (s.n_labelsets == 0) return 0;
     const int with_null = has_null(acc), corrected = p.correction != SOFTENT_CORRECT_NONE;
@@ -262,7 +258,7 @@ static cJSON *settings_json(const softent_acc *acc, const run_info *info)
     cJSON_AddNumberToObject(o, "null_perms", p.null_perms);
     cJSON_AddNumberToObject(o, "null_seed", (double)p.null_seed);
     cJSON_AddStringToObject(o, "correction", softent_correction_name(p.correction));
-    cJSON_AddStringToObject(o, "units", UNIT_NAMES[info->units]);
+    cJSON_AddStringToObject(o, "units", units_name(info->units));
     cJSON_AddStringToObject(o, "layer_mean", "not applicable");
     return o;
 }

@@ -41,7 +41,7 @@ static const char USAGE[] =
     "  --max-length N, --max-docs N, --max-tokens N, --ngrams LIST, --layers SPEC,\n"
     "  --text-field NAME, --bins M, --seed S, --calibration MODE, --weighting W,\n"
     "  --min-count K, --null R, --null-seed S, --correction C, --threads N,\n"
-    "  --max-memory MB, --quiet, --json PATH\n"
+    "  --max-memory MB, --labels NAME=PATH, --units U, --quiet, --json PATH\n"
     "                       as for softent analyze\n"
     "  -h, --help           this help\n";
 
@@ -426,7 +426,8 @@ static int write_figures(const char *source, const char *out, const checkpoint *
     return rc;
 }
 
-static void print_table(FILE *f, const char *source, const char *corpus_path, const softent_analysis_corpus *c, const checkpoint *ck, int n)
+static void print_table(FILE *f, const analysis_options *o, const char *source, const char *corpus_path, const softent_analysis_corpus *c,
+                        const checkpoint *ck, int n)
 {
     const softent_analysis_result *r0 = &ck[0].result;
     softent_analysis_corpus_info ci;
@@ -445,7 +446,12 @@ static void print_table(FILE *f, const char *source, const char *corpus_path, co
         else fprintf(f, " %9s", "-"), undefined++;
         undefined += analysis_table_row(f, &ck[i].result, -1);
     }
-    fprintf(f, "(layer means over layers >= 1; entropies are fractions of log m)\n");
+    fprintf(f, "(layer means over layers >= 1; entropies are %s)\n", analysis_units_phrase(o));
+    if (r0->n_labels > 0) {
+        snprintf(lead, sizeof lead, "%10s", "step");
+        analysis_labels_head(f, r0, lead);
+        for (int i = 0; i < n; i++) fprintf(f, "%10lld", (long long)ck[i].step), undefined += analysis_labels_row(f, &ck[i].result, -1);
+    }
     char which[64];
     snprintf(which, sizeof which, " at the last checkpoint (step %lld)", (long long)ck[n - 1].step);
     analysis_table_notes(f, &ck[n - 1].result, undefined, which);
@@ -463,7 +469,7 @@ static int write_outputs(const analysis_options *o, const char *source, const ch
     if (rc) return rc;
     const int drawn = write_figures(source, out, ck, n);
     FILE *tf = analysis_table_stream(o);
-    print_table(tf, source, corpus_path, c, ck, n);
+    print_table(tf, o, source, corpus_path, c, ck, n);
     summarise(tf, &ck[0].result, ck, n);
     /* summary.txt repeats the terminal's reading; not having it is no error */
     cli_file cf;
@@ -537,6 +543,7 @@ int cmd_trace(int argc, char **argv)
         char what[64];
         snprintf(what, sizeof what, "step %lld (%d/%d)", (long long)ck[i].step, i + 1, n);
         rc = analysis_run(model, corpus, sel, n_sel, &ck[i].result, what);
+        analysis_to_units(&ck[i].result, &o);
         softent_model_free(model);
         model = NULL;
         if (rc) break;

@@ -121,8 +121,10 @@ def table_row(table, first):
     raise Fail(f"no table row {first!r}")
 
 
-def reference(model_dir, max_length, orders, layers, m, seed, eps, min_count=1):
+def reference(model_dir, max_length, orders, layers, m, seed, eps, min_count=1, extra=None):
     """PyTorch hidden states -> the NumPy estimator, at softent's positions.
+    extra: label sets of the user's, name -> a list of labels per token for
+    each line of the corpus, read at the same positions.
     With min_count K > 1, order n keeps (for in{n} and out{n} alike) the
     positions whose input and output n-grams each occur >= K times among all
     positions, and the oracle runs on those rows with min_count 1."""
@@ -131,7 +133,9 @@ def reference(model_dir, max_length, orders, layers, m, seed, eps, min_count=1):
     n_max = max(orders)
     rows = {l: [] for l in layers}
     labels = {f"{io}{n}": [] for n in orders for io in ("in", "out")}
-    for line in ids:
+    labels.update({name: [] for name in extra or {}})
+    keymaps = {name: {} for name in extra or {}}  # label string -> integer key
+    for i, line in enumerate(ids):
         tokens = [int(t) for t in line.split()][:max_length]
         if len(tokens) < 2 * n_max:
             continue
@@ -143,6 +147,9 @@ def reference(model_dir, max_length, orders, layers, m, seed, eps, min_count=1):
         for n in orders:
             labels[f"in{n}"].append(np.stack([t[pos - n + 1 + k] for k in range(n)], axis=1))
             labels[f"out{n}"].append(np.stack([t[pos + 1 + k] for k in range(n)], axis=1))
+        for name, per_line in (extra or {}).items():
+            keys = keymaps[name]
+            labels[name].append(np.array([keys.setdefault(x, len(keys)) for x in per_line[i]])[pos])
     w = oracle.reference_points(seed, m, config.get("hidden_size", config.get("n_embd")))
     labels = {k: np.concatenate(v) for k, v in labels.items()}
     if min_count <= 1:
@@ -374,6 +381,90 @@ def check_bootstrap_outputs():
     for m in ("I_corrected_lo", "I_corrected_hi", "optimality_corrected_lo"):
         if m not in measures:
             raise Fail(f"no {m} rows in analysis.csv")
+
+
+def check_user_labels():
+    """--labels NAME=PATH: each layer's I(label; Z) equals the oracle's on the
+    PyTorch states with the same labels at the same positions (a label a
+    token, special tokens included; a position's row takes its token's);
+    the layer mean and its interval are there; miscounted lines, missing
+    lines and bad names are refused, naming the file and the document."""
+    d = model("gpt2")
+    docs = [l.split() for l in run("tokenize", d, tmp("corpus.txt")).stdout.splitlines()]
+    sets = {"tok": [[f"c{int(t) % 7}" for t in doc] for doc in docs],   # a function of the token
+            "pos": [[f"p{i % 3}" for i in range(len(doc))] for doc in docs]}  # of the position alone
+    paths = {}
+    for name, per_line in sets.items():
+        paths[name] = tmp(f"labels_{name}.txt")
+        with open(paths[name], "w") as f:
+            f.write("".join(" ".join(x) + "\n" for x in per_line))
+    out = tmp("out_labels")
+    table = run("analyze", d, tmp("corpus.txt"), "--out", out, "--ngrams", "1", "--max-length", 48, "--bins", 32,
+                "--bootstrap", 20, *[a for n, p in paths.items() for a in ("--labels", f"{n}={p}")]).stdout
+    with open(os.path.join(out, "analysis.json")) as f:
+        r = json.load(f)
+    layers = [l["layer"] for l in r["layers"]]
+    want = reference(d, 48, [1], layers, 32, 0, r["settings"]["eps"], extra=sets)
+    for l in r["layers"]:
+        for name in sets:
+            got, exp = l["labels"][name]["I"], want[l["layer"]]["sets"][name]["I"]
+            if abs(got - exp) > TOL:
+                raise Fail(f"layer {l['layer']}, I({name}; Z): {got} vs reference {exp}")
+            if l["labels"][name]["rows"] != r["corpus"]["positions"]:
+                raise Fail(f"{name}: {l['labels'][name]['rows']} rows, the corpus has {r['corpus']['positions']} positions")
+    for name in sets:
+        m = r["layer_mean"]["labels"][name]
+        upper = [l["labels"][name]["I_corrected"] for l in r["layers"] if l["layer"] >= 1]
+        if abs(m["I_corrected"] - sum(upper) / len(upper)) > 1e-12:
+            raise Fail(f"{name}: layer mean {m['I_corrected']} vs the mean of layers >= 1")
+        lo, hi = m["I_corrected_interval"]
+        if not lo <= m["I_corrected"] <= hi:
+            raise Fail(f"{name}: mean {m['I_corrected']} outside its interval [{lo}, {hi}]")
+        if name not in table:
+            raise Fail(f"the table has no column {name}")
+    no_nan(table, os.path.join(out, "analysis.json"), os.path.join(out, "analysis.csv"))
+    with open(os.path.join(out, "analysis.csv")) as f:
+        if not any(row["label_set"] == "pos" and row["layer"] == "mean" for row in csv.DictReader(f)):
+            raise Fail("analysis.csv has no layer-mean row of the label set pos")
+
+    bad = tmp("labels_bad.txt")
+    lines = open(paths["tok"]).read().splitlines()
+    lines[2] = lines[2].rsplit(" ", 1)[0]
+    with open(bad, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    expect_error(["analyze", d, tmp("corpus.txt"), "--out", tmp("out_bad"), "--labels", f"tok={bad}"], "labels_bad.txt", "document 3")
+    with open(bad, "w") as f:
+        f.write("\n".join(open(paths["tok"]).read().splitlines()[:10]) + "\n")
+    expect_error(["analyze", d, tmp("corpus.txt"), "--out", tmp("out_bad"), "--labels", f"tok={bad}"], "labels_bad.txt", "10 lines")
+    for spec in ("in1=" + bad, "preference=" + bad, "a b=" + bad, "tok", "=" + bad):
+        expect_error(["analyze", d, tmp("corpus.txt"), "--labels", spec], "--labels", code=2)
+    expect_error(["analyze", d, tmp("corpus.txt"), "--labels", "x=" + bad, "--labels", "x=" + bad], "twice", code=2)
+
+
+def check_units():
+    """--units nats and bits: every H and I is the efficiency times log m or
+    log2 m; optimality, a ratio, is unchanged."""
+    d = model("gpt2")
+    args = ("--ngrams", "1,2", "--max-length", "48", "--bins", 32, "--layers", "0,2")
+    base = analyze(d, tmp("out_units_e"), *args)
+    for units, factor in (("nats", np.log(32)), ("bits", np.log2(32))):
+        r = analyze(d, tmp(f"out_units_{units}"), *args, "--units", units)
+        if r["settings"]["units"] != units:
+            raise Fail(f"settings.units {r['settings']['units']}")
+        for lb, lu in zip(base["layers"], r["layers"]):
+            if abs(lu["H"] - factor * lb["H"]) > 1e-9:
+                raise Fail(f"{units}: H {lu['H']} vs {factor} x {lb['H']}")
+            for ob, ou in zip(lb["orders"], lu["orders"]):
+                for key in ("I_in", "I_out"):
+                    if abs(ou[key] - factor * ob[key]) > 1e-9:
+                        raise Fail(f"{units}: {key} {ou[key]} vs {factor} x {ob[key]}")
+                if abs(ou["in"]["I_corrected"] - factor * ob["in"]["I_corrected"]) > 1e-9:
+                    raise Fail(f"{units}: the corrected I is not scaled")
+                if abs(ou["optimality"] - ob["optimality"]) > 1e-12:
+                    raise Fail(f"{units}: optimality changed, {ob['optimality']} -> {ou['optimality']}")
+        if abs(r["layer_mean"]["orders"][0]["I_in_corrected"] - factor * base["layer_mean"]["orders"][0]["I_in_corrected"]) > 1e-9:
+            raise Fail(f"{units}: the layer mean is not scaled")
+    expect_error(["analyze", d, tmp("corpus.txt"), "--units", "furlongs"], "--units", code=2)
 
 
 def check_bad_input():

@@ -445,6 +445,15 @@ def check_bad_input():
     mism = write_wide(f"{d}/mism.csv", ["m0", "m1", "mX", "m3", "mY"], ["acc"], np.array([[0.3], [0.4], [0.35], [0.6], [0.5]]))
     bad((*paths, "--scores", mism), mism, "m2", "m4", "mX")
     bad((*paths[:3], "--scores", good), "3 models", "at least 4")
+    # one result in bits among efficiencies
+    with open(paths[2]) as f:
+        doc = json.load(f)
+    doc["settings"] = {"units": "bits"}
+    bits = tmp("bad/bits/m2/analysis.json")
+    os.makedirs(os.path.dirname(bits), exist_ok=True)
+    with open(bits, "w") as f:
+        json.dump(doc, f)
+    bad((*paths[:2], bits, *paths[3:], "--scores", good), bits, "bits", "--units")
     # constant columns: a measure, a benchmark, a covariate
     cpaths = [synth(f"{d}/const/m{i}/analysis.json", f"m{i}", 0.5, {1: (0.1 * i, 0.2 + 0.1 * i, 0.3 + 0.01 * i)}) for i in range(5)]
     bad((*cpaths, "--scores", good), cpaths[0], "measure H", "constant")

@@ -60,6 +60,35 @@ def check_trajectory_matches_analyze():
             raise Fail("layer mean must be over layers >= 1")
 
 
+def check_labels_and_units():
+    """trace --labels and --units as analyze takes them: each checkpoint's
+    I(label; Z) in bits is analyze's efficiency times log2 m, and the
+    table has the label set's column."""
+    train_run()
+    ids = run("tokenize", os.path.join(RUN, "step-1"), CORPUS).stdout.splitlines()
+    labels = tmp("trace_labels.txt")
+    with open(labels, "w") as f:
+        f.write("".join(" ".join(str(int(t) % 2) for t in line.split()) + "\n" for line in ids))
+    out = tmp("trace_labels")
+    table = run("trace", RUN, CORPUS, "--out", out, *ARGS, "--labels", f"parity={labels}", "--units", "bits").stdout
+    with open(os.path.join(out, "trajectory.json")) as f:
+        t = json.load(f)
+    if "parity" not in table:
+        raise Fail("the trace table has no parity column")
+    for c in t["checkpoints"][::2]:
+        a_out = tmp(f"analyze-labels-{c['step']}")
+        run("analyze", os.path.join(RUN, f"step-{c['step']}"), CORPUS, "--out", a_out, *ARGS, "--labels", f"parity={labels}")
+        with open(os.path.join(a_out, "analysis.json")) as f:
+            a = json.load(f)
+        for lt, la in zip(c["layers"], a["layers"]):
+            got, want = lt["labels"]["parity"]["I"], math.log2(24) * la["labels"]["parity"]["I"]
+            if abs(got - want) > 1e-9:
+                raise Fail(f"step {c['step']} layer {lt['layer']}: trace I(parity) {got} bits vs analyze's {want}")
+        got, want = c["layer_mean"]["labels"]["parity"]["I_corrected"], math.log2(24) * a["layer_mean"]["labels"]["parity"]["I_corrected"]
+        if abs(got - want) > 1e-9:
+            raise Fail(f"step {c['step']}: layer mean {got} vs {want}")
+
+
 def check_validation_loss_and_outputs():
     train_run()
     t = trace(tmp("trace2"), RUN)

@@ -30,17 +30,21 @@ static int check_params(const softent_analysis_params *p)
     for (int k = 0; k < p->n_orders; k++)
         if (p->orders[k] < 1 || p->orders[k] > SOFTENT_MAX_ARITY)
             return se_fail(SOFTENT_E_INVALID, "n-gram order %d: need 1..%d", p->orders[k], SOFTENT_MAX_ARITY);
+    if (p->n_labels < 0 || p->n_labels > SOFTENT_ANALYSIS_MAX_LABELS)
+        return se_fail(SOFTENT_E_INVALID, "%d label sets of the user's: at most %d", p->n_labels, SOFTENT_ANALYSIS_MAX_LABELS);
     return SOFTENT_OK;
 }
 
-/* Keep a document (ids is taken over, also on failure). */
-static int keep(softent_analysis_corpus *c, size_t *cap, int32_t *ids, int64_t n)
+/* Keep the document just read, cut to n of its n_full tokens (ids is
+ * taken over, also on failure). */
+static int keep(softent_analysis_corpus *c, size_t *cap, int32_t *ids, int64_t n, int64_t n_full)
 {
     if (se_grow(&c->docs, cap, (size_t)c->info.docs_used + 1, sizeof *c->docs)) {
         free(ids);
         return SOFTENT_E_NOMEM;
     }
-    c->docs[c->info.docs_used++] = (se_analysis_doc){ids, n, c->n_max - 1, softent_ngram_positions(n, c->n_max)};
+    c->docs[c->info.docs_used++] = (se_analysis_doc){ids, n, c->n_max - 1, softent_ngram_positions(n, c->n_max),
+                                                     c->info.docs_read - 1, n_full};
     c->info.tokens += n;
     c->info.positions += softent_ngram_positions(n, c->n_max);
     c->info.token_hash = se_fnv1a64(c->info.token_hash, ids, (size_t)n * sizeof *ids);
@@ -65,16 +69,16 @@ static int read_documents(softent_analysis_corpus *c, const char *path, softent_
         if ((rc = softent_corpus_next(in, &text, &len)) || !text) break;
         c->info.docs_read++;
         int32_t *ids;
-        int64_t n;
-        if ((rc = softent_tokenizer_encode(tok, text, len, 1, &ids, &n))) break;
-        if (n > c->p.max_length) n = c->p.max_length;
+        int64_t n, n_full;
+        if ((rc = softent_tokenizer_encode(tok, text, len, 1, &ids, &n_full))) break;
+        n = n_full > c->p.max_length ? c->p.max_length : n_full;
         if (softent_ngram_positions(n, c->n_max) == 0) {
             c->info.docs_short++;
             free(ids);
             continue;
         }
         if ((rc = se_check_ids(path, 0, ids, n, vocab_size))) free(ids);
-        else rc = keep(c, &cap, ids, n);
+        else rc = keep(c, &cap, ids, n, n_full);
     }
     softent_corpus_close(in);
     if (!rc && c->info.docs_used == 0)
@@ -180,6 +184,22 @@ static int count_order(softent_analysis_corpus *c, int n, int64_t *in, int64_t *
     return rc;
 }
 
+/* The user's label sets, each one label a token (user_labels.c). */
+static int count_user_labels(softent_analysis_corpus *c)
+{
+    for (int u = 0; u < c->p.n_labels; u++) {
+        int64_t *keys;
+        int set, rc = se_user_labels_read(c, c->p.label_names[u], c->p.label_paths[u], &keys);
+        if (rc) return rc;
+        if (!(rc = softent_acc_add_labelset(c->labels, c->p.label_names[u], 1, &set)))
+            rc = softent_acc_count(c->labels, set, keys, c->info.positions);
+        free(keys);
+        if (rc) return rc;
+        snprintf(c->label_names[u], sizeof c->label_names[u], "%s", c->p.label_names[u]);
+    }
+    return SOFTENT_OK;
+}
+
 static int count_labels(softent_analysis_corpus *c)
 {
     const softent_params p = se_analysis_acc_params(c);
@@ -189,6 +209,7 @@ static int count_labels(softent_analysis_corpus *c)
     int64_t *in = malloc(scratch * sizeof *in), *out = malloc(scratch * sizeof *out);
     if (!in || !out) rc = SOFTENT_E_NOMEM;
     for (int k = 0; k < c->p.n_orders && !rc; k++) rc = count_order(c, c->p.orders[k], in, out);
+    if (!rc) rc = count_user_labels(c);
     /* the bootstrap resamples documents: each position's group is its document */
     for (int64_t i = 0; i < c->info.docs_used && !rc && p.bootstrap > 0; i++) {
         const int64_t npos = softent_ngram_positions(c->docs[i].n, c->n_max);
@@ -212,7 +233,10 @@ int softent_analysis_corpus_read(softent_analysis_corpus **out, const softent_an
     c->d_model = d_model;
     for (int k = 0; k < p->n_orders; k++) c->n_max = p->orders[k] > c->n_max ? p->orders[k] : c->n_max;
     if (!(rc = read_documents(c, path, tok, vocab_size))) rc = count_labels(c);
-    c->p.text_field = NULL; /* borrowed, and read only above */
+    /* borrowed, and read only above */
+    c->p.text_field = NULL;
+    memset(c->p.label_names, 0, sizeof c->p.label_names);
+    memset(c->p.label_paths, 0, sizeof c->p.label_paths);
     if (rc) softent_analysis_corpus_free(c);
     else *out = c;
     return rc;

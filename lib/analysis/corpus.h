@@ -12,6 +12,8 @@ typedef struct {
     int32_t *tokens; /* [n] owned, truncated to max_length */
     int64_t n;
     int64_t first, npos; /* positions first .. first + npos - 1 are rows */
+    int64_t ordinal;     /* the document's number among those read, from 0 */
+    int64_t n_full;      /* its tokens before the cut to max_length */
 } se_analysis_doc;
 
 struct softent_analysis_corpus {
@@ -25,6 +27,7 @@ struct softent_analysis_corpus {
     int preference;            /* a preference corpus (preference.c): docs are
                                 * chosen, rejected, chosen, ... */
     softent_preference_info pref;
+    char label_names[SOFTENT_ANALYSIS_MAX_LABELS][32]; /* [p.n_labels] the user's label sets */
     char *fields[3];           /* [prompt, chosen, rejected] in use; owned */
 };
 
@@ -33,5 +36,10 @@ struct softent_analysis_corpus {
  * and to in{n} and out{n} together (positions it drops are keyed
  * SOFTENT_NO_LABEL in both). */
 softent_params se_analysis_acc_params(const softent_analysis_corpus *c);
+
+/* The user's label set `name` from path (softent_analysis_corpus_read's
+ * rules), keys [info.positions] in row order, min_count applied
+ * (SOFTENT_NO_LABEL); malloc'ed (user_labels.c). */
+int se_user_labels_read(const softent_analysis_corpus *c, const char *name, const char *path, int64_t **keys);
 
 #endif

@@ -228,7 +228,23 @@ static int grow(raw_model **models, int *n, int *cap)
     return SOFTENT_OK;
 }
 
-static int read_file(const char *file, int lo, int hi, raw_model **models, int *n, int *cap)
+/* Every file's H and I in the same units (settings.units; "efficiency" when
+ * absent): the first file's go into units [64], the others must match. */
+static int check_units(const char *file, const cJSON *root, char *units, const char *first)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "settings"), "units");
+    const char *these = cJSON_IsString(u) ? u->valuestring : "efficiency: entropy / log(m)";
+    if (!units[0]) {
+        snprintf(units, 64, "%s", these);
+        return SOFTENT_OK;
+    }
+    if (strncmp(units, these, 63))
+        return se_fail(SOFTENT_E_MISMATCH, "%s: entropies in %s, but %s's are in %s; rerun one with the other's --units", file, these,
+                       first, units);
+    return SOFTENT_OK;
+}
+
+static int read_file(const char *file, int lo, int hi, raw_model **models, int *n, int *cap, char *units, const char *first)
 {
     char *text = NULL;
     int rc = se_read_file(file, MAX_JSON_BYTES, &text, NULL);
@@ -241,6 +257,10 @@ static int read_file(const char *file, int lo, int hi, raw_model **models, int *
     }
     const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "command");
     const char *command = cJSON_IsString(cmd) ? cmd->valuestring : NULL;
+    if ((rc = check_units(file, root, units, first))) {
+        cJSON_Delete(root);
+        return rc;
+    }
     if (command && !strcmp(command, "analyze")) {
         const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
         const cJSON *path = cJSON_GetObjectItemCaseSensitive(model, "path");
@@ -296,9 +316,10 @@ int softent_corr_read_results(softent_corr_results *res, const char *const *path
     raw_model *raw = NULL;
     int n = 0, cap = 0, rc = SOFTENT_OK;
     int *file_of = NULL;
+    char units[64] = "";
     for (int f = 0; f < n_paths && !rc; f++) {
         int before = n;
-        rc = read_file(paths[f], layer_lo, layer_hi, &raw, &n, &cap);
+        rc = read_file(paths[f], layer_lo, layer_hi, &raw, &n, &cap, units, paths[0]);
         if (!rc || n > before) {
             int *t = realloc(file_of, sizeof *t * (size_t)(n ? n : 1));
             if (!t) rc = se_fail(SOFTENT_E_NOMEM, "correlate: out of memory");

@@ -272,7 +272,7 @@ int softent_preference_read(softent_analysis_corpus **out, const softent_analysi
     softent_analysis_corpus *c = calloc(1, sizeof *c);
     if (!c) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     c->p = *p;
-    c->p.n_orders = 0;
+    c->p.n_orders = c->p.n_labels = 0;
     c->p.text_field = NULL;
     c->p.params.null_groups = 2; /* swap chosen and rejected within pairs */
     /* The curve and taylor corrections take a value's rows as exchangeable

@@ -194,9 +194,48 @@ static void collect_layer(const softent_analysis_corpus *c, softent_acc *acc, in
         l->optimality_corrected[k] = l->in[k].correction != SOFTENT_CORRECT_NONE ? softent_optimality(l->out[k].mi_corrected, l->in[k].mi_corrected) : NAN;
         l->opt_corrected_lo[k] = l->opt_corrected_hi[k] = NAN;
     }
+    for (int u = 0; u < c->p.n_labels; u++) {
+        softent_acc_labelset(acc, softent_acc_find_labelset(acc, c->label_names[u]), &l->labels[u]);
+        l->labels[u].name = NULL;
+    }
     double *scratch = r->bootstrap ? malloc((size_t)r->bootstrap * 2 * sizeof *scratch) : NULL;
     if (scratch) collect_replicates(acc, l, r, scratch, scratch + r->bootstrap);
     free(scratch);
+}
+
+/* The user's label sets' layer means over layers >= 1, and the headline
+ * mean's interval from the layers' summed replicates (acc [n_layers]). */
+static int label_means(const softent_analysis_corpus *c, softent_acc *const *acc, softent_analysis_result *r)
+{
+    const int B = c->p.params.bootstrap;
+    double *sum = B ? malloc((size_t)B * 2 * sizeof *sum) : NULL, *rep = sum + B;
+    if (B && !sum) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    r->n_labels = c->p.n_labels;
+    for (int u = 0; u < r->n_labels; u++) {
+        snprintf(r->label_names[u], sizeof r->label_names[u], "%s", c->label_names[u]);
+        const int set = softent_acc_find_labelset(acc[0], c->label_names[u]);
+        double mi = 0, mc = 0, fixed_sd = 0;
+        if (sum) memset(sum, 0, (size_t)B * sizeof *sum);
+        for (int s = 0; s < r->n_layers; s++) {
+            const softent_labelset_measures *m = &r->layers[s].labels[u];
+            if (r->layers[s].layer == 0) continue;
+            mi += m->mi, mc += m->mi_corrected, fixed_sd += m->mi_corrected_fixed_sd;
+            if (!sum) continue;
+            softent_acc_replicates(acc[s], set, 2, rep);
+            for (int b = 0; b < B; b++) sum[b] += rep[b];
+        }
+        const double n = r->n_mean ? r->n_mean : NAN;
+        const int corrected = r->n_layers > 0 && r->layers[0].labels[u].correction != SOFTENT_CORRECT_NONE;
+        r->mean_label[u] = mi / n;
+        r->mean_label_corrected[u] = corrected ? mc / n : NAN;
+        r->mean_label_corrected_lo[u] = r->mean_label_corrected_hi[u] = NAN;
+        if (!sum || !corrected || r->n_mean == 0) continue;
+        for (int b = 0; b < B; b++) sum[b] /= n;
+        softent_interval(sum, B, r->mean_label_corrected[u], r->level, fixed_sd / n, &r->mean_label_corrected_lo[u],
+                         &r->mean_label_corrected_hi[u]);
+    }
+    free(sum);
+    return SOFTENT_OK;
 }
 
 /* The layer means' intervals from the summed replicates (made means here). */
@@ -280,6 +319,7 @@ int softent_analysis_run(softent_model *model, const softent_analysis_corpus *c,
         for (int s = 0; s < n_sel; s++) collect_layer(c, f.acc[s], sel[s], out);
         layer_means(out);
         mean_intervals(out);
+        rc = label_means(c, f.acc, out);
     }
     free_feed(&f);
     return rc;
