@@ -177,6 +177,28 @@ SOFTENT_API int softent_acc_count(softent_acc *acc, int set, const int64_t *keys
  * without it each row is its own group.  Shared with softent_acc_share_labels. */
 SOFTENT_API int softent_acc_count_groups(softent_acc *acc, const int64_t *groups, int64_t n);
 
+/* Streaming labels (soft_h's acc.update(z, labels)): the keys of the next
+ * n rows for every label set at once, keys[k] [n, arity of set k], with
+ * their groups [n] (all batches with groups, or none), before those rows'
+ * softent_acc_add or softent_acc_add_probs.  No counting pass: every value
+ * holds an m-vector from its first label, so memory grows with distinct
+ * values (params.max_memory is checked at each call).  The results equal
+ * the counted mode's to rounding; the replayed null and the bootstrap run
+ * at softent_acc_finish as there.  Refused with min_count > 1, with
+ * params.null_sums, after softent_acc_count or rows without labels, and
+ * for shared labels: each needs the labels before the first row.  Label
+ * sets are declared before the first call. */
+SOFTENT_API int softent_acc_append_labels(softent_acc *acc, const int64_t *const *keys, const int64_t *groups, int64_t n);
+
+/* Rows given as their soft assignments p [n, m] (float32, each row's
+ * softmax over the reference points, as computed elsewhere, e.g. on a GPU:
+ * p_j = softmax_j((z / |z|) . w_j / eps) with softent_acc_refpoints and the
+ * params' eps), rows row0 .. row0 + n - 1.  Each row is renormalised in
+ * double; a row with a negative or non-finite entry, or summing to 0, is
+ * skipped and counted as a row of zero norm is.  Rows held for an
+ * incomplete tile are scored first. */
+SOFTENT_API int softent_acc_add_probs(softent_acc *acc, const float *p, int64_t n, int64_t row0);
+
 /* Bytes the accumulator will hold once counting is done (the tables, the
  * m-vectors of repeated values, the null's vectors, the row-to-value map). */
 SOFTENT_API int64_t softent_acc_memory(const softent_acc *acc);

@@ -131,6 +131,7 @@ void se_labels_release(se_labels *lab)
     se_keytable_free(&lab->table);
     free(lab->row_value);
     free(lab->value_slot);
+    free(lab->replay_slot);
     free(lab);
 }
 
@@ -210,9 +211,8 @@ int softent_acc_share_labels(softent_acc *dst, const softent_acc *src)
     return SOFTENT_OK;
 }
 
-int softent_acc_count_groups(softent_acc *acc, const int64_t *groups, int64_t n)
+int se_groups_append(softent_acc *acc, const int64_t *groups, int64_t n)
 {
-    if (acc->frozen) return se_fail(SOFTENT_E_ORDER, "groups counted after rows were added; count them with the labels");
     if (n < 0 || (n > 0 && !groups)) return se_fail(SOFTENT_E_INVALID, "bad group count");
     se_groups *g = acc->groups;
     if (!g) {
@@ -225,6 +225,13 @@ int softent_acc_count_groups(softent_acc *acc, const int64_t *groups, int64_t n)
     return SOFTENT_OK;
 }
 
+int softent_acc_count_groups(softent_acc *acc, const int64_t *groups, int64_t n)
+{
+    if (acc->streaming) return se_fail(SOFTENT_E_ORDER, "this accumulator takes its groups with the rows' labels (softent_acc_append_labels)");
+    if (acc->frozen) return se_fail(SOFTENT_E_ORDER, "groups counted after rows were added; count them with the labels");
+    return se_groups_append(acc, groups, n);
+}
+
 int softent_acc_find_labelset(const softent_acc *acc, const char *name)
 {
     for (int k = 0; k < acc->n_sets; k++)
@@ -232,31 +239,37 @@ int softent_acc_find_labelset(const softent_acc *acc, const char *name)
     return -1;
 }
 
+int se_labels_count(se_labels *lab, const char *name, const int64_t *keys, int64_t n)
+{
+    if (n < 0 || (n > 0 && !keys)) return se_fail(SOFTENT_E_INVALID, "bad label count");
+    if (lab->n_rows + n > INT32_MAX * (int64_t)64) return se_fail(SOFTENT_E_LIMIT, "too many rows");
+    if (lab->n_rows + n > lab->row_cap) {
+        int64_t cap = lab->row_cap ? lab->row_cap : 4096;
+        while (cap < lab->n_rows + n) cap *= 2;
+        int32_t *rv = realloc(lab->row_value, (size_t)cap * sizeof *rv);
+        if (!rv) return se_fail(SOFTENT_E_NOMEM, "out of memory for the labels of '%s'", name);
+        lab->row_value = rv;
+        lab->row_cap = cap;
+    }
+    const int a = lab->table.arity;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t id;
+        int rc = se_keytable_intern(&lab->table, keys + i * a, &id);
+        if (rc) return rc;
+        lab->table.count[id]++;
+        lab->row_value[lab->n_rows + i] = id;
+    }
+    lab->n_rows += n;
+    return SOFTENT_OK;
+}
+
 int softent_acc_count(softent_acc *acc, int set, const int64_t *keys, int64_t n)
 {
     if (set < 0 || set >= acc->n_sets) return se_fail(SOFTENT_E_INVALID, "no label set %d", set);
     se_labelset *s = &acc->sets[set];
+    if (acc->streaming) return se_fail(SOFTENT_E_ORDER, "label set '%s': this accumulator takes its labels with the rows (softent_acc_append_labels)", s->name);
     if (acc->frozen || s->lab->frozen) return se_fail(SOFTENT_E_ORDER, "label set '%s': labels counted after rows were added; count every label first", s->name);
-    if (n < 0 || (n > 0 && !keys)) return se_fail(SOFTENT_E_INVALID, "bad label count");
-    if (s->lab->n_rows + n > INT32_MAX * (int64_t)64) return se_fail(SOFTENT_E_LIMIT, "too many rows");
-    if (s->lab->n_rows + n > s->lab->row_cap) {
-        int64_t cap = s->lab->row_cap ? s->lab->row_cap : 4096;
-        while (cap < s->lab->n_rows + n) cap *= 2;
-        int32_t *rv = realloc(s->lab->row_value, (size_t)cap * sizeof *rv);
-        if (!rv) return se_fail(SOFTENT_E_NOMEM, "out of memory for the labels of '%s'", s->name);
-        s->lab->row_value = rv;
-        s->lab->row_cap = cap;
-    }
-    const int a = s->lab->table.arity;
-    for (int64_t i = 0; i < n; i++) {
-        int32_t id;
-        int rc = se_keytable_intern(&s->lab->table, keys + i * a, &id);
-        if (rc) return rc;
-        s->lab->table.count[id]++;
-        s->lab->row_value[s->lab->n_rows + i] = id;
-    }
-    s->lab->n_rows += n;
-    return SOFTENT_OK;
+    return se_labels_count(s->lab, s->name, keys, n);
 }
 
 /* Whether value v is dropped: counted under min_count, or keyed
@@ -266,12 +279,13 @@ static int dropped_value(const se_labels *lab, int64_t v)
     return lab->table.count[v] < lab->min_count || lab->table.keys[v * lab->table.arity] == SOFTENT_NO_LABEL;
 }
 
-/* Slots the label set will hold: values counted at least twice and kept. */
-static int64_t stored_values(const se_labelset *s)
+/* Slots the label set will hold: values counted at least twice and kept
+ * (streaming: every value kept). */
+static int64_t stored_values(const se_labelset *s, int streaming)
 {
     int64_t n = 0;
     for (int64_t v = 0; v < s->lab->table.n; v++)
-        if (s->lab->table.count[v] >= 2 && !dropped_value(s->lab, v)) n++;
+        if ((streaming || s->lab->table.count[v] >= 2) && !dropped_value(s->lab, v)) n++;
     return n;
 }
 
@@ -282,7 +296,7 @@ int64_t softent_acc_memory(const softent_acc *acc)
     bytes += acc->block * (m * 4 + m * 8 + 9) + acc->tile * acc->d * 4;
     for (int k = 0; k < acc->n_sets; k++) {
         const se_labelset *s = &acc->sets[k];
-        int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s);
+        int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s, acc->streaming);
         bytes += se_keytable_bytes(&s->lab->table) + s->lab->row_cap * 4 + s->lab->table.n * (4 + (acc->p.per_value ? 8 : 0));
         const int64_t copies = 1 + (acc->p.null_sums ? R : 0);
         bytes += copies * (stored * (m * 8 + 8) + 2 * m * 8 + 32) + stored * 8 + (int64_t)sizeof(se_curve);
@@ -295,7 +309,7 @@ int64_t softent_acc_memory(const softent_acc *acc)
         int64_t max_stored = 0;
         for (int k = 0; k < acc->n_sets; k++) {
             const se_labelset *s = &acc->sets[k];
-            int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s);
+            int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s, acc->streaming);
             max_stored = stored > max_stored ? stored : max_stored;
         }
         bytes += n * (m * 4 + 5 + (acc->null_replayed ? 8 : 0) + (acc->p.bootstrap ? 4 : 0)) + max_stored * (m * 8 + 8);
@@ -318,6 +332,32 @@ int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m, int flags)
         se_sums_free(s);
         return se_fail(SOFTENT_E_NOMEM, "out of memory for %lld label vectors of %lld bins", (long long)n_stored, (long long)m);
     }
+    s->cap = n_stored;
+    return SOFTENT_OK;
+}
+
+/* *p [old, width] grown to [cap, width], the new part zero. */
+static int grow_zeroed(void *p, size_t elem, int64_t old, int64_t cap, int64_t width)
+{
+    void **pp = p;
+    char *q = realloc(*pp, (size_t)(cap * width) * elem + 1);
+    if (!q) return SOFTENT_E_NOMEM;
+    memset(q + (size_t)(old * width) * elem, 0, (size_t)((cap - old) * width) * elem);
+    *pp = q;
+    return SOFTENT_OK;
+}
+
+int se_sums_reserve(se_sums *s, int64_t n, int64_t m)
+{
+    if (n <= s->cap) return SOFTENT_OK;
+    int64_t cap = s->cap > 0 ? s->cap : 64;
+    while (cap < n) cap *= 2;
+    int rc = grow_zeroed(&s->sums, sizeof *s->sums, s->cap, cap, m);
+    if (!rc) rc = grow_zeroed(&s->seen, sizeof *s->seen, s->cap, cap, 1);
+    if (!rc && s->last_h) rc = grow_zeroed(&s->last_h, sizeof *s->last_h, s->cap, cap, 1);
+    if (!rc && s->sq) rc = grow_zeroed(&s->sq, sizeof *s->sq, s->cap, cap, m);
+    if (rc) return se_fail(SOFTENT_E_NOMEM, "out of memory for %lld label vectors of %lld bins", (long long)cap, (long long)m);
+    s->cap = cap;
     return SOFTENT_OK;
 }
 
@@ -332,9 +372,10 @@ void se_sums_free(se_sums *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Each value's slot: stored (counted twice or more), singleton, or dropped
- * (under min_count, or SOFTENT_NO_LABEL). */
-static int freeze_labels(se_labels *lab, const char *name)
+/* Each value's slot: stored (counted twice or more, or any value when
+ * streaming: its count is not known yet), singleton, or dropped (under
+ * min_count, or SOFTENT_NO_LABEL). */
+static int freeze_labels(se_labels *lab, const char *name, int streaming)
 {
     if (lab->frozen) return SOFTENT_OK;
     const int64_t nv = lab->table.n;
@@ -344,9 +385,10 @@ static int freeze_labels(se_labels *lab, const char *name)
     for (int64_t v = 0; v < nv; v++) {
         int64_t c = lab->table.count[v];
         if (dropped_value(lab, v)) lab->value_slot[v] = SLOT_DROPPED, lab->n_dropped++;
-        else if (c == 1) lab->value_slot[v] = SLOT_SINGLE;
+        else if (c == 1 && !streaming) lab->value_slot[v] = SLOT_SINGLE;
         else lab->value_slot[v] = (int32_t)lab->n_stored++;
     }
+    lab->n_values_slotted = lab->slot_cap = nv;
     lab->frozen = 1;
     return SOFTENT_OK;
 }
@@ -370,7 +412,7 @@ int se_acc_freeze(softent_acc *acc)
     const int64_t m = acc->m;
     for (int k = 0; k < acc->n_sets; k++) {
         se_labelset *s = &acc->sets[k];
-        if ((rc = freeze_labels(s->lab, s->name))) return rc;
+        if ((rc = freeze_labels(s->lab, s->name, acc->streaming))) return rc;
         const int64_t nv = s->lab->table.n;
         if (acc->p.per_value) {
             if (!(s->value_h = malloc((size_t)nv * sizeof *s->value_h + 1)))
@@ -499,10 +541,39 @@ SE_HOT static void add_sums(se_sums *sums, const softent_acc *acc, const se_labe
     }
 }
 
+/* Rows i0 .. i1 - 1 of soft assignments given by the caller, p [n, m]
+ * (computed elsewhere, a GPU say, from the same reference points and eps):
+ * renormalised in double, and their entropies taken as score_tile takes
+ * them.  A row with a negative, NaN or infinite entry, or summing to 0, is
+ * skipped, as a row of zero or non-finite norm is. */
+static void take_probs(softent_acc *acc, const float *p, int64_t i0, int64_t i1)
+{
+    const int64_t m = acc->m;
+    const double inv_log_m = 1.0 / log((double)m);
+    for (int64_t i = i0; i < i1; i++) {
+        const float *src = p + i * m;
+        double *dst = acc->prob + i * m, sum = 0;
+        int ok = 1;
+        for (int64_t j = 0; j < m; j++) {
+            ok &= src[j] >= 0 && isfinite(src[j]);
+            sum += src[j];
+        }
+        acc->valid[i] = ok && sum > 0 && isfinite(sum);
+        if (!acc->valid[i]) continue;
+        double h = 0;
+        for (int64_t j = 0; j < m; j++) {
+            dst[j] = src[j] / sum;
+            h -= dst[j] * log(fmax(dst[j], 1e-9));
+        }
+        acc->row_h[i] = h * inv_log_m;
+    }
+}
+
 /* Score n <= block rows starting at global row0 (tile aligned, or the end of
- * the stream) and accumulate them into every label set and permutation, in
- * one parallel region.  slot_buf holds [n_sets + threads, block] ints. */
-static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0, int32_t *slot_buf)
+ * the stream), or take their soft assignments p, and accumulate them into
+ * every label set and permutation, in one parallel region.  slot_buf holds
+ * [n_sets + threads, block] ints. */
+static void add_block(softent_acc *acc, const float *z, const float *probs, int64_t n, int64_t row0, int32_t *slot_buf)
 {
     const int64_t m = acc->m, tile = acc->tile, B = acc->block;
     const int R = acc->p.null_perms;
@@ -512,8 +583,10 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
     {
         const int tid = se_thread_id(), nt = se_thread_count();
         #pragma omp for schedule(dynamic, 1)
-        for (int64_t i0 = 0; i0 < n; i0 += tile)
-            score_tile(acc, z, i0, i0 + tile < n ? i0 + tile : n);
+        for (int64_t i0 = 0; i0 < n; i0 += tile) {
+            if (probs) take_probs(acc, probs, i0, i0 + tile < n ? i0 + tile : n);
+            else score_tile(acc, z, i0, i0 + tile < n ? i0 + tile : n);
+        }
         if (acc->rowstore.p) {
             #pragma omp for schedule(static)
             for (int64_t i = 0; i < n; i++) {
@@ -561,7 +634,7 @@ static void add_block(softent_acc *acc, const float *z, int64_t n, int64_t row0,
     acc->rows += n;
 }
 
-static int add_rows(softent_acc *acc, const float *z, int64_t n, int64_t row0)
+int se_acc_add_rows(softent_acc *acc, const float *z, const float *p, int64_t n, int64_t row0)
 {
     const int threads = se_max_threads();
     if (acc->null_replayed || acc->p.bootstrap > 0) {
@@ -574,7 +647,7 @@ static int add_rows(softent_acc *acc, const float *z, int64_t n, int64_t row0)
     if (!slot_buf) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     for (int64_t off = 0; off < n; off += acc->block) {
         int64_t b = n - off < acc->block ? n - off : acc->block;
-        add_block(acc, z + off * acc->d, b, row0 + off, slot_buf);
+        add_block(acc, z ? z + off * acc->d : NULL, p ? p + off * acc->m : NULL, b, row0 + off, slot_buf);
     }
     free(slot_buf);
     return SOFTENT_OK;
@@ -584,7 +657,7 @@ static int add_rows(softent_acc *acc, const float *z, int64_t n, int64_t row0)
 static int flush_pending(softent_acc *acc)
 {
     if (acc->pending_n == 0) return SOFTENT_OK;
-    int rc = add_rows(acc, acc->pending, acc->pending_n, acc->pending_row0);
+    int rc = se_acc_add_rows(acc, acc->pending, NULL, acc->pending_n, acc->pending_row0);
     acc->pending_n = 0;
     return rc;
 }
@@ -592,7 +665,25 @@ static int flush_pending(softent_acc *acc)
 int softent_acc_finish(softent_acc *acc)
 {
     int rc = flush_pending(acc);
+    /* streaming: the null's units are known only now that every row is labelled */
+    if (!rc && acc->streaming && acc->n_sets > 0 && acc->sets[0].lab->n_rows != acc->rows_end)
+        rc = se_fail(SOFTENT_E_MISMATCH, "labels were appended for %lld rows but %lld rows were added", (long long)acc->sets[0].lab->n_rows,
+                     (long long)acc->rows_end);
+    if (!rc && acc->streaming && acc->null_replayed && !acc->resampled) rc = se_null_units_init(acc);
+    if (!rc && acc->streaming && !acc->resampled && (acc->null_replayed || acc->p.bootstrap > 0)) rc = se_stream_replay_slots(acc);
     return rc ? rc : se_resample(acc);
+}
+
+int softent_acc_add_probs(softent_acc *acc, const float *p, int64_t n, int64_t row0)
+{
+    if (acc->loaded) return se_fail(SOFTENT_E_ORDER, "a state loaded from a file can be merged and reported, not extended");
+    if (n < 0 || row0 < 0 || (n > 0 && !p)) return se_fail(SOFTENT_E_INVALID, "bad soft assignments (n = %lld, row0 = %lld)", (long long)n, (long long)row0);
+    int rc = se_acc_freeze(acc);
+    if (!rc && acc->n_sets > 0 && row0 + n > acc->sets[0].lab->n_rows)
+        rc = se_fail(SOFTENT_E_MISMATCH, "rows %lld..%lld added but only %lld are labelled", (long long)row0, (long long)(row0 + n - 1),
+                     (long long)acc->sets[0].lab->n_rows);
+    if (!rc) rc = flush_pending(acc);
+    return rc ? rc : se_acc_add_rows(acc, NULL, p, n, row0);
 }
 
 int se_acc_check_finished(const softent_acc *acc)
@@ -611,7 +702,7 @@ int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0)
     int rc = se_acc_freeze(acc);
     if (rc) return rc;
     if (acc->n_sets > 0 && row0 + n > acc->sets[0].lab->n_rows)
-        return se_fail(SOFTENT_E_MISMATCH, "rows %lld..%lld added but only %lld labels were counted",
+        return se_fail(SOFTENT_E_MISMATCH, "rows %lld..%lld added but only %lld are labelled",
                        (long long)row0, (long long)(row0 + n - 1), (long long)acc->sets[0].lab->n_rows);
     const int64_t d = acc->d, tile = acc->tile;
     /* Rows that do not continue the held ones end that tile where it is. */
@@ -631,7 +722,7 @@ int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0)
     }
     /* Whole tiles straight from the caller's rows; the remainder waits. */
     int64_t whole = n / tile * tile;
-    if (whole > 0 && (rc = add_rows(acc, z, whole, row0))) return rc;
+    if (whole > 0 && (rc = se_acc_add_rows(acc, z, NULL, whole, row0))) return rc;
     if (n > whole) {
         acc->pending_row0 = row0 + whole;
         acc->pending_n = n - whole;

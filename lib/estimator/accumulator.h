@@ -33,6 +33,7 @@ typedef struct {
     se_curve curve;
     double *sq;          /* [n_stored, m] sum of p^2 per value (correction
                           * TAYLOR, real labels only), else NULL */
+    int64_t cap;         /* slots allocated (>= n_stored; streaming grows it) */
 } se_sums;
 
 /* What se_sums_alloc allocates beyond the sums. */
@@ -49,6 +50,10 @@ typedef struct {
     /* set at freeze */
     int frozen;
     int32_t *value_slot; /* [n_values] slot, SLOT_SINGLE or SLOT_DROPPED */
+    int64_t n_values_slotted, slot_cap; /* values with a slot, room (streaming grows them) */
+    int32_t *replay_slot;/* [n_values] streaming: value_slot with the values
+                          * seen once as SLOT_SINGLE, for the replays (the
+                          * counted mode's slots); else NULL */
     int64_t n_stored;
     int64_t n_dropped;   /* values under min_count or SOFTENT_NO_LABEL */
 } se_labels;
@@ -73,6 +78,9 @@ struct softent_acc {
     int64_t rows, skipped;
     int frozen;          /* slots assigned; no more counting */
     int loaded;          /* read from a state file: no row map, no adding */
+    int streaming;       /* labels arrive with the rows (stream.c): every
+                          * value gets a slot when first labelled */
+    int stream_groups;   /* streaming with groups given */
     int n_sets;
     se_labelset *sets;   /* [n_sets] */
     /* The replayed null and the bootstrap (resample.h): rows' p are stored
@@ -108,8 +116,26 @@ double se_entropy(const double *c, int64_t m);
 int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m, int flags);
 void se_sums_free(se_sums *s);
 
+/* Grow s to hold n slots of m, new ones zero (flags as above). */
+int se_sums_reserve(se_sums *s, int64_t n, int64_t m);
+
 /* Assign slots (once per shared labels) and allocate the sums (idempotent). */
 int se_acc_freeze(softent_acc *acc);
+/* Count n keys [n, arity] of the label set `name` into lab (table counts
+ * and the row-to-value map). */
+int se_labels_count(se_labels *lab, const char *name, const int64_t *keys, int64_t n);
+/* The slots the null's and the bootstrap's replays read. */
+static inline const int32_t *se_replay_slots(const se_labels *lab)
+{
+    return lab->replay_slot ? lab->replay_slot : lab->value_slot;
+}
+/* Streaming: each set's replay_slot from the final counts (stream.c). */
+int se_stream_replay_slots(softent_acc *acc);
+/* Append n groups to acc's. */
+int se_groups_append(softent_acc *acc, const int64_t *groups, int64_t n);
+/* Rows row0 .. row0 + n - 1, given as rows z [n, d] or as their soft
+ * assignments p [n, m] (exactly one non-NULL), into every set. */
+int se_acc_add_rows(softent_acc *acc, const float *z, const float *p, int64_t n, int64_t row0);
 se_labels *se_labels_new(int arity, int64_t min_count);
 void se_labels_release(se_labels *lab);
 /* The real sample's H, plug-in I and curve-corrected I of set s. */

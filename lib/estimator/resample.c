@@ -195,7 +195,7 @@ static void fill(se_sums *buf, const softent_acc *acc, const se_labelset *s, con
         const int64_t cj0 = shared ? j1 : j0; /* no columns to sum with the real totals */
         for (int64_t i = 0; i < n; i++) {
             if (!rs->ok[i]) continue;
-            const int32_t slot = s->lab->value_slot[s->lab->row_value[src[i]]];
+            const int32_t slot = se_replay_slots(s->lab)[s->lab->row_value[src[i]]];
             if (slot == SLOT_DROPPED) continue;
             const float *p = rs->p + i * m;
             if (slot >= 0 && slot % nt == tid) {
@@ -372,7 +372,7 @@ static void influence(const softent_acc *acc, const se_labelset *s, const double
     for (int64_t i = 0; i < n; i++) {
         if_h[i] = if_i[i] = if_c[i] = 0;
         if (!rs->ok[i]) continue;
-        const int32_t slot = s->lab->value_slot[s->lab->row_value[i]];
+        const int32_t slot = se_replay_slots(s->lab)[s->lab->row_value[i]];
         if (slot == SLOT_DROPPED) continue;
         const float *p = rs->p + i * m;
         const double a = row_a(p, q, lq, m);
