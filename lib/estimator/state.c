@@ -348,6 +348,9 @@ int softent_acc_merge(softent_acc *dst, const softent_acc *src)
 {
     const softent_params *a = &dst->p, *b = &src->p;
     if (!dst->frozen || !src->frozen) return se_fail(SOFTENT_E_ORDER, "merge needs two accumulated states");
+    if (dst->streaming || src->streaming)
+        return se_fail(SOFTENT_E_MISMATCH, "an accumulator with streamed labels holds its own rows' label set; merge takes shards of rows "
+                       "counted on the same full label arrays (softent_acc_count)");
     int rc = se_acc_check_finished(dst);
     if (rc || (rc = se_acc_check_finished(src))) return rc;
     if (dst->m != src->m || dst->d != src->d || a->eps != b->eps || a->weighting != b->weighting ||

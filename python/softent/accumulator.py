@@ -218,18 +218,19 @@ class Accumulator:
         scores = (zf @ w.T) / (torch.linalg.vector_norm(zf, dim=1, keepdim=True) * self.eps)
         return np.ascontiguousarray(torch.softmax(scores, dim=1).cpu().numpy(), dtype=np.float32)
 
-    def update(self, z, labels=None, groups=None, on_device=None):
+    def update(self, z, labels=None, groups=None, on_device=None, start=None):
         """Add rows z [n, d] (NumPy float16/32/64 of any strides, or a torch
         tensor: float32, bfloat16, float16, on any device) with, when
         streaming, their labels (a dict name -> [n] ints, [n, k] int tuples,
         or [n] strings/objects) and groups [n].  A torch tensor on a GPU
         (or any tensor with on_device=True) is scored where it lies; others
         by the C library.  Rows of zero or non-finite norm are skipped and
-        counted."""
+        counted.  start (counted mode): these are rows start .. start + n - 1
+        of the counted labels, for a shard of them (default: the next rows)."""
         if _is_torch(z) and (on_device if on_device is not None else z.device.type != "cpu"):
-            self._add(None, self._device_probs(z), labels, groups)
+            self._add(None, self._device_probs(z), labels, groups, start)
         else:
-            self._add(_rows(z, self.d), None, labels, groups)
+            self._add(_rows(z, self.d), None, labels, groups, start)
 
     def update_probs(self, p, labels=None, groups=None):
         """Add rows given as their soft assignments p [n, bins] (each row a
@@ -242,7 +243,7 @@ class Accumulator:
             raise ValueError(f"soft assignments must be [n, {self.bins}], got shape {p.shape}")
         self._add(None, p, labels, groups)
 
-    def _add(self, rows, probs, labels, groups):
+    def _add(self, rows, probs, labels, groups, start=None):
         """rows [n, d] or probs [n, bins] (float32, C-contiguous), after their labels."""
         as_ptr = ctypes.POINTER(ctypes.c_int64)
         with self._lock:
@@ -250,6 +251,10 @@ class Accumulator:
             if self._mode == "loaded":
                 raise ValueError("a loaded state can be merged and reported, not extended")
             n = (rows if rows is not None else probs).shape[0]
+            if start is not None:
+                if self._mode != "counted" or start < 0:
+                    raise ValueError("start picks rows of labels counted up front (count()); streamed rows come in order")
+                self._rows = int(start)
             if labels is not None:
                 if self._mode == "counted":
                     raise ValueError("labels were counted up front (count()); update() then takes rows only")

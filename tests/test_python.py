@@ -1,0 +1,306 @@
+"""The Python package (python/softent) against outside references: its
+ctypes structs against the C compiler's offsetof(); H and I against the
+NumPy oracle (tests/oracle.py) for NumPy arrays of every float dtype and
+strides and for torch tensors; the null, corrected I and intervals against
+`softent estimate` on the same files; streaming and counted labels against
+each other (1e-12); the torch scoring path (what runs on a GPU) against the
+C path to float32 rounding; save, load and merge against one pass; bad
+input as Python exceptions; an offline install into a fresh venv.
+
+Under the ASan build the checks run in a child Python with the sanitizer
+runtimes preloaded (the interpreter itself is not instrumented)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BUILD_ARG = sys.argv[1] if len(sys.argv) > 1 else "build"
+
+
+def _preload_sanitizers():
+    """Re-run this script with libasan and libubsan preloaded (once)."""
+    if "asan" not in BUILD_ARG or os.environ.get("SOFTENT_PY_SANITIZED"):
+        return
+    libs = [subprocess.run(["gcc", f"-print-file-name={n}"], capture_output=True, text=True).stdout.strip() for n in ("libasan.so", "libubsan.so")]
+    env = dict(os.environ, SOFTENT_PY_SANITIZED="1", LD_PRELOAD=" ".join(libs),
+               ASAN_OPTIONS="detect_leaks=0:detect_odr_violation=0:abort_on_error=0")
+    sys.exit(subprocess.run([sys.executable, *sys.argv], env=env).returncode)
+
+
+_preload_sanitizers()
+os.environ["SOFTENT_LIBRARY"] = os.path.join(os.path.abspath(BUILD_ARG), "libsoftent.so.0")
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+import oracle  # noqa: E402
+from common import BUILD, Fail, main, run, tmp  # noqa: E402
+
+import softent  # noqa: E402
+from softent import _lib  # noqa: E402
+
+TOL = 1e-6
+
+
+def data(n=4000, d=16, values=40, seed=0):
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, d)).astype(np.float32) + 0.3 * rng.standard_normal(d).astype(np.float32)
+    y = rng.integers(0, values, n)
+    return z, y, np.stack([y, rng.integers(0, 3, n)], axis=1)
+
+
+def close(what, got, want, tol):
+    if not np.allclose(got, want, rtol=0, atol=tol, equal_nan=True):
+        raise Fail(f"{what}: {got} vs {want} (tolerance {tol})")
+
+
+def check_struct_layouts_match_the_header():
+    fields = {"softent_params": _lib.Params, "softent_summary": _lib.Summary, "softent_labelset_measures": _lib.Measures}
+    src = ['#include <stdio.h>', '#include <stddef.h>', '#include "softent.h"', "int main(void) {"]
+    for cname, py in fields.items():
+        src.append(f'printf("{cname} size %zu\\n", sizeof({cname}));')
+        for f, _ in py._fields_:
+            src.append(f'printf("{cname} {f} %zu\\n", offsetof({cname}, {f}));')
+    src.append("return 0; }")
+    c, exe = tmp("layout.c"), tmp("layout")
+    with open(c, "w") as f:
+        f.write("\n".join(src))
+    subprocess.run(["cc", "-I", os.path.join(ROOT, "include"), "-o", exe, c], check=True)
+    for line in subprocess.run([exe], capture_output=True, text=True, check=True).stdout.splitlines():
+        cname, field, value = line.split()
+        py = fields[cname]
+        got = __import__("ctypes").sizeof(py) if field == "size" else getattr(py, field).offset
+        if got != int(value):
+            raise Fail(f"{cname}.{field}: ctypes says {got}, the C compiler {value}")
+
+
+def oracle_values(z, labels, m=32, seed=0):
+    eps = softent.calibrate(z.shape[1], m)
+    w = oracle.reference_points(seed, m, z.shape[1])
+    return oracle.measures(z.astype(np.float32), w, eps, labels)
+
+
+def check_numpy_dtypes_and_strides_against_oracle():
+    z, y, y2 = data()
+    want = oracle_values(z, {"y": y, "pair": y2})
+    wide = np.zeros((z.shape[0], 2 * z.shape[1]), np.float32)
+    wide[:, ::2] = z
+    for name, zz in (("float32", z), ("float64", z.astype(np.float64)), ("strided", wide[:, ::2]), ("fortran", np.asfortranarray(z))):
+        acc = softent.Accumulator(16, bins=32)
+        for i in range(0, len(zz), 999):
+            acc.update(zz[i:i + 999], labels={"y": y[i:i + 999], "pair": y2[i:i + 999]})
+        r = acc.results()
+        close(f"{name}: H", r["H(Z)"], want["H"], TOL)
+        for s in ("y", "pair"):
+            close(f"{name}: I({s})", r[f"I(X;Z)/{s}"], want["sets"][s]["I"], TOL)
+            close(f"{name}: regularity({s})", r[f"regularity/{s}"], want["sets"][s]["I"] / want["H"], TOL)
+    # float16 rows: the oracle on the same float16 values
+    z16 = z.astype(np.float16)
+    want16 = oracle_values(z16.astype(np.float32), {"y": y})
+    acc = softent.Accumulator(16, bins=32)
+    acc.update(z16, labels={"y": y})
+    close("float16: I", acc.results()["I(X;Z)/y"], want16["sets"]["y"]["I"], TOL)
+
+
+def check_string_labels_map_as_unique_does():
+    z, y, _ = data(values=12)
+    names = np.array([f"tag{v}" for v in y])
+    want = oracle_values(z, {"s": np.unique(names, return_inverse=True)[1]})
+    acc = softent.Accumulator(16, bins=32)
+    for i in range(0, len(z), 1000):
+        acc.update(z[i:i + 1000], labels={"s": list(names[i:i + 1000])})
+    close("string labels: I", acc.results()["I(X;Z)/s"], want["sets"]["s"]["I"], TOL)
+    per_value = acc.values("s")
+    if set(per_value) != set(names.tolist()) or sum(c for c, _ in per_value.values()) != len(z):
+        raise Fail(f"values() keys {sorted(per_value)[:5]}...: want the labels given")
+
+
+def check_torch_tensors_against_oracle():
+    import torch
+    z, y, _ = data()
+    want = oracle_values(z, {"y": y})
+    for dtype, tol in ((torch.float32, TOL), (torch.float16, None), (torch.bfloat16, None)):
+        t = torch.from_numpy(z).to(dtype)
+        ref = want if tol else oracle_values(t.float().numpy(), {"y": y})
+        for on_device in (False, True):
+            acc = softent.Accumulator(16, bins=32)
+            for i in range(0, len(z), 1000):
+                acc.update(t[i:i + 1000], labels={"y": torch.from_numpy(y[i:i + 1000])}, on_device=on_device)
+            r = acc.results()
+            # the torch path scores in float32 (as on a GPU): equal to float32 rounding
+            close(f"torch {dtype} (on_device={on_device}): H", r["H(Z)"], ref["H"], TOL if not on_device else 1e-5)
+            close(f"torch {dtype} (on_device={on_device}): I", r["I(X;Z)/y"], ref["sets"]["y"]["I"], TOL if not on_device else 1e-5)
+
+
+def check_against_the_cli():
+    z, y, _ = data(n=3000, values=300)
+    zp, yp = tmp("cli_z.npy"), tmp("cli_y.npy")
+    np.save(zp, z)
+    np.save(yp, y)
+    out = tmp("cli.json")
+    run("estimate", zp, "--labels", f"y={yp}", "--bins", 32, "--null", 6, "--bootstrap", 25, "--json", out, "--quiet")
+    with open(out) as f:
+        cli = json.load(f)
+    ls = cli["label_sets"][0]
+    for mode in ("stream", "counted"):
+        acc = softent.Accumulator(16, bins=32, null=6, bootstrap=25)
+        if mode == "counted":
+            acc.count({"y": y})
+            acc.update(z)
+        else:
+            for i in range(0, len(z), 512):
+                acc.update(z[i:i + 512], labels={"y": y[i:i + 512]})
+        r = acc.results()
+        tol = 1e-12 if mode == "counted" else 1e-10
+        close(f"{mode}: H", r["H(Z)"], cli["H"], 1e-12)
+        close(f"{mode}: I", r["I(X;Z)/y"], ls["I"], 1e-12)
+        close(f"{mode}: I_corrected", r["I_corrected/y"], ls["I_corrected"], 1e-12)
+        close(f"{mode}: null mean", r["I_null_mean/y"], ls["null"]["I_null_mean"], tol)
+        close(f"{mode}: null sd", r["I_null_sd/y"], ls["null"]["I_null_sd"], tol)
+        close(f"{mode}: p", r["p_value/y"], ls["null"]["p_value"], 0)
+        close(f"{mode}: interval", r["I_corrected_interval/y"], ls["interval"]["I_corrected"], tol)
+
+
+def check_streaming_equals_counted():
+    """Every measure, with a null, a bootstrap over groups and each
+    correction, on labels with many values seen once; the curve's own sd is
+    a finite-difference derivative and agrees to 1e-10."""
+    rng = np.random.default_rng(3)
+    n = 5000
+    z = rng.standard_normal((n, 12)).astype(np.float32)
+    z[7] = 0
+    z[99] = np.nan
+    y = rng.integers(0, 2500, n)
+    g = np.repeat(np.arange(n // 25), 25)
+    for correction in ("curve", "taylor", "null", "none"):
+        kw = dict(bins=24, null=4, bootstrap=20, correction=correction)
+        a = softent.Accumulator(12, **kw)
+        for i in range(0, n, 1234):
+            a.update(z[i:i + 1234], labels={"y": y[i:i + 1234], "t": y[i:i + 1234] % 5}, groups=g[i:i + 1234])
+        b = softent.Accumulator(12, **kw)
+        b.count({"y": y, "t": y % 5}, groups=g)
+        b.update(z)
+        for s in ("y", "t"):
+            ma, mb = a.measures(s), b.measures(s)
+            for key in ma:
+                if isinstance(ma[key], float) and key not in ("mi_corrected_lo", "mi_corrected_hi", "mi_corrected_fixed_sd"):
+                    close(f"{correction}, {s}: {key}", ma[key], mb[key], 1e-12)
+                elif isinstance(ma[key], float):
+                    close(f"{correction}, {s}: {key}", ma[key], mb[key], 1e-10)
+        if a.results()["skipped"] != 2:
+            raise Fail(f"skipped {a.results()['skipped']}, want the 2 rows of zero and NaN norm")
+
+
+def check_soft_assignments_entry_point():
+    z, y, _ = data()
+    ref = softent.Accumulator(16, bins=32)
+    ref.update(z, labels={"y": y})
+    w, eps = ref.refpoints, ref.eps
+    zn = z.astype(np.float64) / np.linalg.norm(z, axis=1, keepdims=True)
+    a = zn @ w.T.astype(np.float64) / eps
+    p = np.exp(a - a.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    acc = softent.Accumulator(16, bins=32)
+    acc.update_probs(p.astype(np.float32), labels={"y": y})
+    r, rr = acc.results(), ref.results()
+    close("probs: H", r["H(Z)"], rr["H(Z)"], 1e-6)
+    close("probs: I", r["I(X;Z)/y"], rr["I(X;Z)/y"], 1e-6)
+
+
+def check_save_load_merge():
+    z, y, _ = data()
+    one = softent.Accumulator(16, bins=32)
+    one.count({"y": y})
+    one.update(z)
+    tile = 1024  # shards start on tile boundaries, as estimate --shard does
+    parts = []
+    for lo, hi in ((0, 2 * tile), (2 * tile, len(z))):
+        part = softent.Accumulator(16, bins=32)
+        part.count({"y": y})
+        part.update(z[lo:hi], start=lo)
+        parts.append(part)
+    parts[0].merge(parts[1])
+    close("merge: I", parts[0].results()["I(X;Z)/y"], one.results()["I(X;Z)/y"], 1e-12)
+    path = tmp("py.state")
+    one.save(path)
+    back = softent.Accumulator.load(path)
+    close("load: I", back.results()["I(X;Z)/y"], one.results()["I(X;Z)/y"], 0)
+    close("load: refpoints", back.refpoints, one.refpoints, 0)
+    if back.eps != one.eps:
+        raise Fail("eps changed through a state file")
+
+
+def expect(exc, fn, *words):
+    try:
+        fn()
+    except exc as e:
+        for w in words:
+            if w not in str(e):
+                raise Fail(f"{exc.__name__} {str(e)!r} does not mention {w!r}")
+        return
+    except Exception as e:  # noqa: BLE001
+        raise Fail(f"want {exc.__name__}, got {type(e).__name__}: {e}")
+    raise Fail(f"want {exc.__name__} mentioning {words}, nothing raised")
+
+
+def check_bad_input():
+    z, y, _ = data(n=100)
+    acc = softent.Accumulator(16, bins=8)
+    expect(ValueError, lambda: acc.update(z[0]), "2-D")
+    expect(ValueError, lambda: acc.update(z[:, :8]), "d = 16")
+    expect(ValueError, lambda: acc.update(z, labels={"y": y[:50]}), "100 labels")
+    expect(ValueError, lambda: acc.update(np.arange(32).reshape(2, 16)), "floating point")
+    acc.update(z, labels={"y": y})
+    expect(ValueError, lambda: acc.update(z, labels={"x": y}), "same sets")
+    expect(ValueError, lambda: acc.update(z), "with every batch")
+    expect(ValueError, lambda: acc.count({"y": y}), "before the first update")
+    acc.close()
+    expect(ValueError, lambda: acc.update(z, labels={"y": y}), "closed")
+    expect(ValueError, lambda: acc.results(), "closed")
+    expect(ValueError, lambda: softent.Accumulator(16, min_count=3).update(z, labels={"y": y}), "min-count 3", "count")
+    expect(ValueError, lambda: softent.Accumulator(1), "d = 1")
+    expect(ValueError, lambda: softent.Accumulator(16, correction="null"), "null")
+    expect(ValueError, lambda: softent.Accumulator(16, calibration="warm"), "calibration")
+    expect(OSError, lambda: softent.Accumulator.load(tmp("missing.state")), "missing.state")
+    bad = tmp("bad.state")
+    with open(bad, "wb") as f:
+        f.write(b"not a state at all")
+    expect(Exception, lambda: softent.Accumulator.load(bad), "bad.state")
+    nan = softent.Accumulator(16, bins=8)
+    zz = z.copy()
+    zz[:10] = np.nan
+    nan.update(zz, labels={"y": y})
+    if nan.results()["skipped"] != 10 or nan.results()["rows"] != 100:
+        raise Fail(f"NaN rows: {nan.results()['skipped']} skipped of {nan.results()['rows']}, want 10 of 100")
+    a, b = softent.Accumulator(16, bins=8), softent.Accumulator(16, bins=8)
+    a.update(z, labels={"y": y})
+    b.update(z, labels={"y": y})
+    expect(ValueError, lambda: a.merge(b), "streamed labels")
+
+
+def check_offline_install_into_a_venv():
+    if "asan" in BUILD:
+        return  # the installed copy would be the sanitizer build; the checks above ran on it
+    venv, src = tmp("venv"), tmp("python-src")
+    shutil.copytree(os.path.join(ROOT, "python"), src, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "libsoftent.so.0"))
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", venv], check=True)
+    py = os.path.join(venv, "bin", "python")
+    env = {k: v for k, v in os.environ.items() if k not in ("SOFTENT_LIBRARY", "PYTHONPATH")}
+    env["SOFTENT_BUILD"] = os.path.abspath(BUILD)
+    p = subprocess.run([py, "-m", "pip", "install", "--no-build-isolation", "--no-index", "--no-deps", "-q", src],
+                       capture_output=True, text=True, env=env)
+    if p.returncode:
+        raise Fail(f"pip install failed: {p.stderr[-2000:]}")
+    code = ("import numpy as np, softent; a = softent.Accumulator(8, bins=8); "
+            "a.update(np.eye(8, dtype=np.float32), labels={'y': np.arange(8) % 2}); "
+            "print(softent.__file__, a.results()['rows'])")
+    p = subprocess.run([py, "-c", code], capture_output=True, text=True, env=env, cwd=tmp(""))
+    if p.returncode or not p.stdout.strip().endswith(" 8") or venv not in p.stdout:
+        raise Fail(f"the installed package: {p.stdout!r} {p.stderr[-1500:]!r}")
+
+
+if __name__ == "__main__":
+    main(globals())
