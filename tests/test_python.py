@@ -233,6 +233,64 @@ def check_save_load_merge():
         raise Fail("eps changed through a state file")
 
 
+def soft_h_accumulator(batches, d, n_bins, seed, backend):
+    """soft_h's SoftEntropyAccumulator algorithm (its numpy and torch
+    backends), restated: float32 unit reference points drawn by the
+    backend, softmax(z_hat . w / eps) in float32 with eps = find_eps, bin
+    counts summed in float32 per batch and per label value, H from the
+    counts, I = H(Z) - sum_x P(x) H(Z|X=x)."""
+    eps = oracle.eps_bound(n_bins, d)
+    if backend == "numpy":
+        w = np.random.default_rng(seed).standard_normal((n_bins, d)).astype(np.float32)
+        w = w / np.linalg.norm(w, axis=-1, keepdims=True)
+    else:
+        import torch
+        g = torch.Generator(device="cpu").manual_seed(seed)
+        w = torch.nn.functional.normalize(torch.randn(n_bins, d, generator=g), dim=-1).numpy()
+    total, n, per, per_n = np.zeros(n_bins, np.float32), 0, {}, {}
+    for z, y in batches:
+        zn = (z / np.linalg.norm(z, axis=-1, keepdims=True)).astype(np.float32)
+        x = (zn @ w.T) / np.float32(eps)
+        x = x - x.max(axis=-1, keepdims=True)
+        e = np.exp(x)
+        p = e / e.sum(axis=-1, keepdims=True)
+        total += p.sum(axis=0)
+        n += len(z)
+        for v in np.unique(y):
+            idx = np.where(y == v)[0]
+            per[v] = per.get(v, np.zeros(n_bins, np.float32)) + p[idx].sum(axis=0)
+            per_n[v] = per_n.get(v, 0) + len(idx)
+
+    def h(c):
+        q = c.astype(np.float64) / c.sum()
+        return float(-(q * np.log(np.clip(q, 1e-9, None))).sum() / np.log(n_bins))
+
+    hz = h(total)
+    return hz, hz - sum(per_n[v] / n * h(per[v]) for v in per), {v: h(c) for v, c in per.items()}
+
+
+def check_compat_matches_soft_h():
+    from softent.compat import SoftEntropyAccumulator
+    z, y, _ = data(n=3000, values=30)
+    batches = [(z[i:i + 700], y[i:i + 700]) for i in range(0, len(z), 700)]
+    for backend in ("numpy", "torch"):
+        H, I, cond = soft_h_accumulator(batches, 16, 64, 7, backend)
+        acc = SoftEntropyAccumulator(16, n_bins=64, seed=7, backend=backend)
+        for zb, yb in batches:
+            acc.update(zb, yb)  # one array: the set "labels", as soft_h names it
+        r = acc.results()
+        close(f"compat {backend}: H(Z)", r["H(Z)"], H, 1e-5)
+        close(f"compat {backend}: I", r["I(X;Z)/labels"], I, 1e-5)
+        close(f"compat {backend}: regularity", r["regularity/labels"], I / H, 1e-5)
+        close(f"compat {backend}: mutual_information", acc.mutual_information()["labels"], I, 1e-5)
+        got = acc.conditional_entropy()["labels"]
+        for v, hv in cond.items():
+            close(f"compat {backend}: H(Z|X={v})", got[int(v)], hv, 1e-5)
+        acc.reset()
+        if acc.mutual_information():
+            raise Fail("reset() kept label sets")
+
+
 def expect(exc, fn, *words):
     try:
         fn()
