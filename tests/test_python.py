@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 import numpy as np
+import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -289,6 +290,145 @@ def check_compat_matches_soft_h():
         acc.reset()
         if acc.mutual_information():
             raise Fail("reset() kept label sets")
+
+
+class StandIn(torch.nn.Module):
+    """A model with the transformers interface over tests/torch_reference.py:
+    forward(input_ids, attention_mask, output_hidden_states=True) returns an
+    object whose .hidden_states holds [B, T, d] per layer, each sequence run
+    on its real tokens alone (padding rows zero)."""
+
+    def __init__(self, model_dir):
+        super().__init__()
+        import torch_reference
+        self.ref = torch_reference
+        self.config, self.weights = torch_reference.load(model_dir)
+
+    def forward(self, input_ids, attention_mask=None, output_hidden_states=False):
+        import types
+        import torch
+        assert output_hidden_states
+        B, T = input_ids.shape
+        states = None
+        for b in range(B):
+            real = torch.nonzero(attention_mask[b]).flatten()
+            hidden, _ = self.ref.forward(self.config, self.weights, input_ids[b, real].numpy())
+            if states is None:
+                states = [torch.zeros(B, T, h.shape[1], dtype=torch.float64) for h in hidden]
+            for l, h in enumerate(hidden):
+                states[l][b, real] = h
+        return types.SimpleNamespace(hidden_states=tuple(states))
+
+
+def padded(seqs, left):
+    import torch
+    T = max(len(s) for s in seqs)
+    ids, mask = torch.zeros(len(seqs), T, dtype=torch.int64), torch.zeros(len(seqs), T, dtype=torch.int64)
+    for b, s in enumerate(seqs):
+        sl = slice(T - len(s), T) if left else slice(0, len(s))
+        ids[b, sl], mask[b, sl] = torch.as_tensor(s), 1
+    return ids, mask
+
+
+def fixture_model():
+    """The gpt2 fixture (tests/make_models.py) with a byte-level tokenizer, a corpus."""
+    from common import bytes_to_unicode, write_bos_bpe_tokenizer
+    models = tmp("models")
+    if not os.path.isdir(models):
+        subprocess.run(["/usr/bin/python3", os.path.join(HERE, "make_models.py"), models], check=True, capture_output=True)
+        b2u = bytes_to_unicode()
+        write_bos_bpe_tokenizer(os.path.join(models, "gpt2"), {b2u[b]: b for b in range(256)}, [], 299)
+        with open("/usr/share/common-licenses/GPL-3") as f:
+            lines = [" ".join(l.split()) for l in f if len(l.split()) >= 3][:40]
+        with open(tmp("corpus.txt"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return os.path.join(models, "gpt2"), tmp("corpus.txt")
+
+
+def check_layer_accumulators_equal_analyze():
+    from softent.torch import LayerAccumulators
+    d, corpus = fixture_model()
+    out = tmp("la_analyze")
+    run("analyze", d, corpus, "--out", out, "--ngrams", "1,2", "--max-length", 40, "--bins", 32, "--bootstrap", 10)
+    with open(os.path.join(out, "analysis.json")) as f:
+        want = json.load(f)
+    seqs = [[int(t) for t in l.split()][:40] for l in run("tokenize", d, corpus).stdout.splitlines()]
+    model = StandIn(d)
+    results = []
+    for batch, left in ((7, False), (3, True)):
+        la = LayerAccumulators(model, ngrams=(1, 2), bins=32, bootstrap=10)
+        for i in range(0, len(seqs), batch):
+            la.update(*padded(seqs[i:i + batch], left))
+        results.append(la.results())
+    got = results[0]
+    if got["corpus"]["positions"] != want["corpus"]["positions"]:
+        raise Fail(f"positions {got['corpus']['positions']} vs analyze's {want['corpus']['positions']}")
+    for lg, lw in zip(got["layers"], want["layers"]):
+        close(f"layer {lg['layer']}: H", lg["H"], lw["H"], 1e-5)
+        for og, ow in zip(lg["orders"], lw["orders"]):
+            for key in ("I_in", "I_out"):
+                close(f"layer {lg['layer']} n={og['n']}: {key}", og[key], ow[key], 1e-5)
+            close(f"layer {lg['layer']} n={og['n']}: corrected I_in", og["in"]["I_corrected"], ow["in"]["I_corrected"], 1e-5)
+    for og, ow in zip(got["layer_mean"]["orders"], want["layer_mean"]["orders"]):
+        close(f"mean n={og['n']}: I_in_corrected", og["I_in_corrected"], ow["I_in_corrected"], 1e-5)
+        close(f"mean n={og['n']}: interval", og["I_in_corrected_interval"], ow["I_in_corrected_interval"], 1e-4)
+    # batching and padding side: the same rows in the same order, the same numbers
+    for lg, lo in zip(results[0]["layers"], results[1]["layers"]):
+        for og, oo in zip(lg["orders"], lo["orders"]):
+            close(f"batch 7 right vs 3 left, layer {lg['layer']}", [og["I_in"], og["I_out"]], [oo["I_in"], oo["I_out"]], 1e-12)
+
+
+def check_layer_accumulators_hooks_and_correlate():
+    """Any nn.Module through forward hooks on named blocks (a position-wise
+    toy, so padding cannot matter): equal to an Accumulator fed the same
+    states by hand; four such results go through softent correlate."""
+    import torch
+    from softent.torch import LayerAccumulators
+
+    class Toy(torch.nn.Module):
+        def __init__(self, seed):
+            super().__init__()
+            torch.manual_seed(seed)
+            self.embed = torch.nn.Embedding(50, 12)
+            self.blocks = torch.nn.ModuleList([torch.nn.Sequential(torch.nn.Linear(12, 12), torch.nn.Tanh()) for _ in range(2)])
+
+        def forward(self, input_ids, attention_mask=None):
+            h = self.embed(input_ids)
+            for blk in self.blocks:
+                h = h + blk(h)
+            return h
+
+    rng = np.random.default_rng(5)
+    seqs = [list(rng.integers(0, 50, rng.integers(3, 30))) for _ in range(60)]
+    paths = []
+    for seed in range(4):
+        toy = Toy(seed)
+        la = LayerAccumulators(toy, modules=["embed", "blocks.0", "blocks.1"], ngrams=(1,), bins=16, name=f"toy{seed}")
+        for i in range(0, len(seqs), 8):
+            la.update(*padded(seqs[i:i + 8], left=seed % 2 == 1))
+        r = la.results()
+        la.close()
+        ref = softent.Accumulator(12, bins=16)
+        states, labels = [], []
+        with torch.no_grad():
+            for s in seqs:
+                h = toy.blocks[0](toy.embed(torch.tensor(s)))  # the hooked module's own output
+                pos = np.arange(0, len(s) - 1)
+                states.append(h[pos].numpy())
+                labels.append(np.array(s)[pos])
+        ref.update(np.concatenate(states), labels={"in1": np.concatenate(labels)[:, None]})
+        close(f"toy {seed}: hooked layer 1 I_in", r["layers"][1]["orders"][0]["I_in"], ref.results()["I(X;Z)/in1"], 1e-6)
+        path = tmp(f"toy{seed}/analysis.json")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(r, f)
+        paths.append(path)
+    scores = tmp("toy_scores.csv")
+    with open(scores, "w") as f:
+        f.write("model,acc\n" + "".join(f"toy{i},{0.1 * i + 0.05}\n" for i in range(4)))
+    run("correlate", *paths, "--scores", scores, "--out", tmp("toy_corr"))
+    if not os.path.exists(tmp("toy_corr/correlate.json")):
+        raise Fail("softent correlate wrote no correlate.json from LayerAccumulators results")
 
 
 def expect(exc, fn, *words):

@@ -90,6 +90,8 @@ _PROTOTYPES = {
     "softent_acc_save": (c_int, [_VOIDP, c_char_p]),
     "softent_acc_load": (c_int, [P(_VOIDP), c_char_p]),
     "softent_acc_merge": (c_int, [_VOIDP, _VOIDP]),
+    "softent_acc_replicates": (c_int, [_VOIDP, c_int, c_int, P(c_double)]),
+    "softent_interval": (None, [P(c_double), c_int, c_double, c_double, c_double, P(c_double), P(c_double)]),
 }
 for _name, (_res, _args) in _PROTOTYPES.items():
     _f = getattr(lib, _name)
