@@ -110,6 +110,11 @@ struct softent_acc {
 
 /* H of a nonnegative m-vector of soft counts, as efficiency in [0, 1]. */
 double se_entropy(const double *c, int64_t m);
+/* H(Z|X=x) of the value in a stored slot of sums: the entropy of its sums,
+ * or, streaming, for a value seen once its row's entropy as scored (the
+ * bias curve's first reading), which is what the counted mode takes for a
+ * value seen once, and costs no logarithms. */
+double se_slot_entropy(const softent_acc *acc, const se_sums *sums, int64_t slot);
 
 /* flags: SE_SUMS_CURVE (the per-value entropies the bias curve reads),
  * SE_SUMS_SQ (per-value sums of squares) */

@@ -19,6 +19,12 @@ double se_entropy(const double *c, int64_t m)
     return h / log((double)m);
 }
 
+double se_slot_entropy(const softent_acc *acc, const se_sums *sums, int64_t slot)
+{
+    if (acc->streaming && sums->last_h && sums->seen[slot] == 1) return sums->last_h[slot];
+    return se_entropy(sums->sums + slot * acc->m, acc->m);
+}
+
 int softent_acc_summary(const softent_acc *acc, softent_summary *out)
 {
     int rc = se_acc_check_finished(acc);
@@ -75,7 +81,7 @@ static void information(const softent_acc *acc, const se_labelset *s, const se_s
     for (int64_t slot = 0; slot < s->lab->n_stored; slot++) {
         int64_t seen = sums->seen[slot];
         if (seen == 0) continue;
-        double h = se_entropy(sums->sums + slot * m, m);
+        double h = se_slot_entropy(acc, sums, slot);
         weighted += uniform ? h : (double)seen * h;
         weight += uniform ? 1.0 : (double)seen;
     }
@@ -101,7 +107,7 @@ static void curve_information(const softent_acc *acc, const se_labelset *s, soft
     for (int64_t slot = 0; slot < s->lab->n_stored; slot++) {
         int64_t seen = sums->seen[slot];
         if (seen == 0) continue;
-        double h = se_entropy(sums->sums + slot * m, m) + se_curve_bias(J, top, seen);
+        double h = se_slot_entropy(acc, sums, slot) + se_curve_bias(J, top, seen);
         weighted += uniform ? h : (double)seen * h;
         weight += uniform ? 1.0 : (double)seen;
     }
@@ -156,7 +162,7 @@ static double taylor_mi(const softent_acc *acc, const se_labelset *s)
             const int64_t n = sums->seen[slot];
             if (n == 0) continue;
             const double b = n >= TAYLOR_MIN_ROWS ? B[slot] : pooled;
-            const double h = se_entropy(sums->sums + slot * m, m) + b / (2.0 * (double)n * log_m);
+            const double h = se_slot_entropy(acc, sums, slot) + b / (2.0 * (double)n * log_m);
             weighted += uniform ? h : (double)n * h;
             weight += uniform ? 1.0 : (double)n;
         }
@@ -310,7 +316,7 @@ int softent_acc_value(const softent_acc *acc, int set, int64_t i, int64_t key[SO
     *h = NAN;
     if (acc->frozen) {
         int32_t slot = s->lab->value_slot[i];
-        if (slot >= 0 && s->real.seen[slot] > 0) *h = se_entropy(s->real.sums + (int64_t)slot * acc->m, acc->m);
+        if (slot >= 0 && s->real.seen[slot] > 0) *h = se_slot_entropy(acc, &s->real, slot);
         else if (slot == SLOT_SINGLE && s->value_h) *h = s->value_h[i];
     }
     return SOFTENT_OK;

@@ -261,15 +261,20 @@ static double curve_share(const softent_acc *acc, const se_labelset *s, const do
 {
     const int uniform = acc->p.weighting == SOFTENT_WEIGHT_UNIFORM;
     double sum = 0, weight = 0;
+    /* streaming stores values seen once; they join the singletons, summed
+     * last as in the counted mode (se_curve_sd differentiates this sum
+     * numerically, which would magnify a different order's rounding) */
+    int64_t singles = s->real.single_seen;
     for (int64_t slot = 0; slot < s->lab->n_stored; slot++) {
         const int64_t seen = s->real.seen[slot];
         if (seen == 0) continue;
+        if (seen == 1 && acc->streaming) { singles++; continue; }
         const double w = uniform ? 1.0 : (double)seen;
         sum += w * se_curve_bias(J, top, seen);
         weight += w;
     }
-    sum += (double)s->real.single_seen * J[0];
-    weight += (double)s->real.single_seen;
+    sum += (double)singles * J[0];
+    weight += (double)singles;
     return weight > 0 ? sum / weight : 0;
 }
 
@@ -361,7 +366,7 @@ static void influence(const softent_acc *acc, const se_labelset *s, const double
     double Hc = 0, Cbar = 0, K = (double)s->real.single_seen;
     for (int64_t slot = 0; slot < n_stored; slot++) {
         const int64_t seen = s->real.seen[slot];
-        hx[slot] = seen ? se_entropy(s->real.sums + slot * m, m) * log_m : 0;
+        hx[slot] = seen ? se_slot_entropy(acc, &s->real, slot) * log_m : 0;
         Hc += (double)seen * hx[slot];
         Cbar += seen ? (double)seen * se_curve_bias(J, top, seen) : 0;
         K += seen > 0;
