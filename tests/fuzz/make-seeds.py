@@ -47,6 +47,22 @@ def safetensors_bytes(tensors):
     return struct.pack("<Q", len(h)) + h + b"".join(blobs)
 
 
+def gguf_bytes(keys, tensors, align=32):
+    """A GGUF v3 file: keys [(name, type, payload bytes)], tensors [(name,
+    dims, ggml type, data bytes)], data aligned as llama.cpp writes it."""
+    def gstr(x):
+        return struct.pack("<Q", len(x)) + x.encode()
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(keys))
+    for name, t, payload in keys:
+        out += gstr(name) + struct.pack("<I", t) + payload
+    offset, blobs = 0, b""
+    for name, dims, t, data in tensors:
+        out += gstr(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims) + struct.pack("<IQ", t, offset)
+        blobs += data + b"\0" * ((-len(data)) % align)
+        offset = len(blobs)
+    return out + b"\0" * ((-len(out)) % align) + blobs
+
+
 def main():
     out = sys.argv[1]
     build = sys.argv[2] if len(sys.argv) > 2 else "build"
@@ -77,6 +93,19 @@ def main():
     put(out, "fuzz_preference", "chat.jsonl", json.dumps({"chosen": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
                                                          "rejected": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "go"}]}) + "\n")
     put(out, "fuzz_preference", "prefix.jsonl", '{"chosen": "Human: a Assistant: b", "rejected": "Human: a Assistant: c"}\n')
+    rnd = np.random.default_rng(3)
+    keys = [("general.architecture", 8, struct.pack("<Q", 5) + b"llama"), ("llama.block_count", 4, struct.pack("<I", 2)),
+            ("llama.rope.freq_base", 6, struct.pack("<f", 10000.0)),
+            ("tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, 3) + b"".join(struct.pack("<Q", len(w)) + w for w in (b"a", b"bc", b"\xc3\xa9"))),
+            ("tokenizer.ggml.token_type", 9, struct.pack("<IQ", 5, 3) + struct.pack("<3i", 1, 1, 3))]
+    q4k = bytearray(rnd.integers(0, 256, 144, dtype=np.uint8).tobytes())
+    q4k[0:4] = np.array([0.01, 0.002], np.float16).tobytes()
+    tensors = [("token_embd.weight", [32, 2], 0, rnd.standard_normal(64).astype(np.float32).tobytes()),
+               ("blk.0.attn_q.weight", [32], 8, np.float16(0.05).tobytes() + rnd.integers(-127, 128, 32, dtype=np.int8).tobytes()),
+               ("blk.0.ffn_up.weight", [256], 12, bytes(q4k)),
+               ("blk.0.attn_norm.weight", [16], 1, np.ones(16, np.float16).tobytes())]
+    put(out, "fuzz_gguf", "small.gguf", gguf_bytes(keys, tensors))
+    put(out, "fuzz_gguf", "empty.gguf", gguf_bytes([], []))
     put(out, "fuzz_csv", "labels.csv", "id,label,other\n0,3,a\n1,4,b\n2,3,\"c,d\"\n")
     put(out, "fuzz_csv", "labels.tsv", "label\tx\n1\t2\n3\t4\n")
     # an accumulator state and a training state, made by softent itself

@@ -1,0 +1,243 @@
+"""softent's GGUF reader (include/softent_gguf.h) against llama.cpp itself:
+every supported block type dequantised bit for bit as libggml-base's own
+dequantize_row_* (blocks made by ggml's quantize_row_*_ref, and random
+blocks), F16/BF16 as ggml's row converters; files written by llama.cpp's
+gguf-py (every metadata type, arrays, tensors of every supported type)
+read back to the values written; and every validation rule refusing a
+hostile file with a message, never a crash (tests/gguf_driver.c runs the
+reader, so the ASan build checks it too).
+
+Needs the npm fixtures (scripts/install-npm-fixtures.sh): the prebuilt
+libggml-base.so and the llama.cpp source's gguf-py."""
+import ctypes
+import json
+import os
+import struct
+import subprocess
+import sys
+
+import numpy as np
+
+from common import BUILD, Fail, main, run_process, tmp
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LLAMA = os.path.join(HERE, "npm", "llama.cpp")
+GGML_BASE = os.path.join(HERE, "npm", "node_modules", "@node-llama-cpp", "linux-x64", "bins", "linux-x64", "libggml-base.so")
+sys.path.insert(0, os.path.join(LLAMA, "gguf-py"))
+import gguf  # noqa: E402
+
+DRIVER = os.path.join(BUILD, "tests", "gguf_driver")
+# type: (ggml's number, elements a block, bytes a block, offsets of the block's f16 scales)
+BLOCKS = {"q4_0": (2, 32, 18, [0]), "q4_1": (3, 32, 20, [0, 2]), "q5_0": (6, 32, 22, [0]), "q5_1": (7, 32, 24, [0, 2]),
+          "q8_0": (8, 32, 34, [0]), "q2_K": (10, 256, 84, [80, 82]), "q3_K": (11, 256, 110, [108]),
+          "q4_K": (12, 256, 144, [0, 2]), "q5_K": (13, 256, 176, [0, 2]), "q6_K": (14, 256, 210, [208])}
+
+
+def ggml():
+    lib = ctypes.CDLL(GGML_BASE)
+    for name in BLOCKS:
+        for f in (f"quantize_row_{name}_ref", f"dequantize_row_{name}"):
+            getattr(lib, f).argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+            getattr(lib, f).restype = None
+    for f in ("ggml_fp16_to_fp32_row", "ggml_bf16_to_fp32_row"):
+        getattr(lib, f).argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+    return lib
+
+
+def driver(*args, ok=True):
+    return run_process([DRIVER, *map(str, args)], "gguf_driver " + " ".join(map(str, args)), ok=ok)
+
+
+def softent_dequantize(type_id, blocks):
+    src, out = tmp("blocks.bin"), tmp("blocks.f32")
+    blocks.tofile(src)
+    driver("--dequantize", type_id, src, out)
+    return np.fromfile(out, dtype=np.float32)
+
+
+def same_bits(what, got, want):
+    g, w = got.view(np.uint32), want.view(np.uint32)
+    if g.shape != w.shape:
+        raise Fail(f"{what}: {g.shape} values vs {w.shape}")
+    bad = np.flatnonzero((g != w) & ~(np.isnan(got) & np.isnan(want)))
+    if len(bad):
+        i = bad[0]
+        raise Fail(f"{what}: {len(bad)} of {len(g)} values differ from ggml's, first at {i}: {got[i]!r} vs {want[i]!r}")
+
+
+def check_dequantization_equals_ggml_bit_for_bit():
+    lib = ggml()
+    rng = np.random.default_rng(0)
+    for name, (type_id, qk, size, scales) in BLOCKS.items():
+        n_blocks = 64
+        n = n_blocks * qk
+        # blocks from ggml's quantiser, on values of many scales and signs
+        x = (rng.standard_normal(n) * np.repeat(10.0 ** rng.uniform(-3, 2, n // 32), 32)).astype(np.float32)
+        q = np.zeros(n_blocks * size, dtype=np.uint8)
+        getattr(lib, f"quantize_row_{name}_ref")(x.ctypes.data, q.ctypes.data, n)
+        # and random bytes with finite f16 scales: every bit pattern of the quants
+        r = rng.integers(0, 256, n_blocks * size, dtype=np.uint8).reshape(n_blocks, size)
+        for off in scales:
+            r[:, off:off + 2] = np.frombuffer(rng.standard_normal(n_blocks).astype(np.float16).tobytes(), np.uint8).reshape(n_blocks, 2)
+        for label, blocks in (("quantized", q), ("random", r.reshape(-1))):
+            want = np.zeros(n, dtype=np.float32)
+            getattr(lib, f"dequantize_row_{name}")(blocks.ctypes.data, want.ctypes.data, n)
+            same_bits(f"{name} ({label} blocks)", softent_dequantize(type_id, blocks), want)
+    for name, type_id, fn in (("f16", 1, "ggml_fp16_to_fp32_row"), ("bf16", 30, "ggml_bf16_to_fp32_row")):
+        bits = rng.integers(0, 65536, 4096, dtype=np.uint16)
+        want = np.zeros(4096, dtype=np.float32)
+        getattr(lib, fn)(bits.ctypes.data, want.ctypes.data, 4096)
+        same_bits(name, softent_dequantize(type_id, bits.view(np.uint8)), want)
+
+
+def write_gguf(path, tensors, extra_keys=True):
+    w = gguf.GGUFWriter(path, "llama")
+    if extra_keys:
+        w.add_uint8("t.u8", 200)
+        w.add_int8("t.i8", -100)
+        w.add_uint16("t.u16", 60000)
+        w.add_int16("t.i16", -30000)
+        w.add_uint32("t.u32", 4000000000)
+        w.add_int32("t.i32", -2000000000)
+        w.add_float32("t.f32", 0.1)
+        w.add_bool("t.bool", True)
+        w.add_string("t.string", "héllo wörld")
+        w.add_uint64("t.u64", 2 ** 62 + 1)
+        w.add_int64("t.i64", -(2 ** 62) - 3)
+        w.add_float64("t.f64", 1 / 3)
+        w.add_array("t.ints", [1, -2, 3])
+        w.add_array("t.strings", ["a", "", "ünïcode", "x" * 300])
+    for name, (arr, qtype) in tensors.items():
+        w.add_tensor(name, arr, raw_dtype=qtype)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def tensors_of_every_type(rng):
+    out, want = {}, {}
+    lib = ggml()
+    shape = (3, 512)
+    x = rng.standard_normal(shape).astype(np.float32)
+    out["f32"], want["f32"] = (x, None), x
+    out["f16"], want["f16"] = (x.astype(np.float16), None), x.astype(np.float16).astype(np.float32)
+    for name, (type_id, qk, size, _) in BLOCKS.items():
+        n = x.size
+        q = np.zeros(n // qk * size, dtype=np.uint8)
+        getattr(lib, f"quantize_row_{name}_ref")(x.ctypes.data, q.ctypes.data, n)
+        deq = np.zeros(n, dtype=np.float32)
+        getattr(lib, f"dequantize_row_{name}")(q.ctypes.data, deq.ctypes.data, n)
+        out[f"t_{name}"] = (q.reshape(shape[0], -1), gguf.GGMLQuantizationType(type_id))
+        want[f"t_{name}"] = deq.reshape(shape)
+    return out, want
+
+
+def check_reads_what_gguf_py_wrote():
+    rng = np.random.default_rng(1)
+    tensors, want = tensors_of_every_type(rng)
+    path, outdir = tmp("every.gguf"), tmp("every_out")
+    os.makedirs(outdir, exist_ok=True)
+    write_gguf(path, tensors)
+    got = json.loads(driver(path, outdir).stdout)
+    if got["version"] != 3:
+        raise Fail(f"version {got['version']}")
+    k = got["keys"]
+    expect = {"t.u8": 200, "t.i8": -100, "t.u16": 60000, "t.i16": -30000, "t.u32": 4000000000, "t.i32": -2000000000,
+              "t.bool": 1, "t.string": "héllo wörld", "t.u64": 2 ** 62 + 1, "t.i64": -(2 ** 62) - 3, "t.ints": [1, -2, 3],
+              "t.strings": ["a", "", "ünïcode", "x" * 300], "general.architecture": "llama"}
+    for key, value in expect.items():
+        if k[key]["value"] != value:
+            raise Fail(f"key {key}: {k[key]['value']!r}, written {value!r}")
+    if abs(k["t.f32"]["value"] - np.float32(0.1)) > 0 or abs(k["t.f64"]["value"] - 1 / 3) > 0:
+        raise Fail(f"floats {k['t.f32']['value']} {k['t.f64']['value']}")
+    for i, t in enumerate(got["tensors"]):
+        w = want[t["name"]]
+        if t["ne"] != [w.shape[1], w.shape[0]]:
+            raise Fail(f"{t['name']}: ne {t['ne']}, want {[w.shape[1], w.shape[0]]} (ggml's order)")
+        same_bits(t["name"], np.fromfile(os.path.join(outdir, f"{i}.f32"), dtype=np.float32).reshape(w.shape), w)
+
+
+def header(n_tensors, n_kv, version=3):
+    return b"GGUF" + struct.pack("<IQQ", version, n_tensors, n_kv)
+
+
+def gstr(s):
+    b = s.encode() if isinstance(s, str) else s
+    return struct.pack("<Q", len(b)) + b
+
+
+def tensor_info(name, dims, type_id, offset):
+    return gstr(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims) + struct.pack("<IQ", type_id, offset)
+
+
+def pad(b, align=32):
+    return b + b"\0" * ((-len(b)) % align)
+
+
+def write(name, data):
+    path = tmp(name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def refuse(name, data, *words):
+    p = driver(write(name + ".gguf", data), ok=False)
+    if p.returncode != 1:
+        raise Fail(f"{name}: exit {p.returncode}, want 1 with a message; stderr {p.stderr[-300:]!r}")
+    for w in words:
+        if w not in p.stderr:
+            raise Fail(f"{name}: message {p.stderr.strip()!r} does not mention {w!r}")
+
+
+def check_hostile_files_are_refused():
+    one = tensor_info("w", [32], 0, 0)
+    ok = pad(header(1, 0) + one) + b"\0" * 128
+    driver(write("ok.gguf", ok))
+    refuse("magic", b"GGUX" + ok[4:], "not a GGUF")
+    refuse("v1", header(1, 0, version=1) + ok[24:], "version 1")
+    refuse("v4", header(1, 0, version=4) + ok[24:], "version 4")
+    refuse("short", ok[:10], "too short")
+    refuse("many_keys", header(0, 10 ** 12) + b"\0" * 64, "keys")
+    refuse("many_tensors", header(10 ** 12, 0) + b"\0" * 64, "tensors")
+    refuse("long_key", header(0, 1) + struct.pack("<Q", 10 ** 15) + b"k", "claims")
+    refuse("bad_value_type", header(0, 1) + gstr("k") + struct.pack("<I", 13) + b"\0" * 8, "'k'", "value type 13")
+    refuse("nested", header(0, 1) + gstr("k") + struct.pack("<IIQ", 9, 9, 1) + b"\0" * 16, "array of arrays")
+    refuse("long_array", header(0, 1) + gstr("k") + struct.pack("<IIQ", 9, 5, 10 ** 12) + b"\0" * 16, "'k'", "elements")
+    refuse("long_string_array", header(0, 1) + gstr("k") + struct.pack("<IIQ", 9, 8, 2) + gstr("a") + struct.pack("<Q", 10 ** 9), "'k'", "claims")
+    dup = header(0, 2) + gstr("k") + struct.pack("<IB", 0, 1) + gstr("k") + struct.pack("<IB", 0, 2)
+    refuse("dup_key", dup, "'k'", "twice")
+    refuse("alignment", header(0, 1) + gstr("general.alignment") + struct.pack("<II", 4, 24), "power of two")
+    refuse("alignment_type", header(0, 1) + gstr("general.alignment") + struct.pack("<IQ", 10, 32), "u32")
+    refuse("dims", pad(header(1, 0) + tensor_info("w", [1] * 5, 0, 0)) + b"\0" * 64, "'w'", "5 dimensions")
+    refuse("overflow", pad(header(1, 0) + tensor_info("w", [2 ** 32, 2 ** 32], 0, 0)) + b"\0" * 64, "'w'", "overflows")
+    refuse("u64_dim", pad(header(1, 0) + tensor_info("w", [2 ** 63], 0, 0)) + b"\0" * 64, "'w'", "overflows")
+    refuse("unknown_type", pad(header(1, 0) + tensor_info("w", [32], 99, 0)) + b"\0" * 64, "'w'", "type 99")
+    refuse("block", pad(header(1, 0) + tensor_info("w", [33], 8, 0)) + b"\0" * 64, "'w'", "Q8_0", "32-element blocks")
+    refuse("misaligned", pad(header(1, 0) + tensor_info("w", [8], 0, 4)) + b"\0" * 64, "'w'", "alignment")
+    refuse("past_end", pad(header(1, 0) + tensor_info("w", [64], 0, 0)) + b"\0" * 100, "'w'", "past the end")
+    refuse("offset_past_end", pad(header(1, 0) + tensor_info("w", [8], 0, 2 ** 62)) + b"\0" * 64, "'w'", "past the end")
+    driver(write("two.gguf", pad(header(2, 0) + tensor_info("a", [16], 0, 0) + tensor_info("b", [16], 0, 64)) + b"\0" * 128))
+    refuse("overlap", pad(header(2, 0) + tensor_info("a", [16], 0, 0) + tensor_info("b", [16], 0, 32)) + b"\0" * 128, "overlap")
+    refuse("dup_tensor", pad(header(2, 0) + tensor_info("a", [8], 0, 0) + tensor_info("a", [8], 0, 32)) + b"\0" * 128, "'a'", "twice")
+    refuse("long_name", pad(header(1, 0) + tensor_info("x" * 64, [8], 0, 0)) + b"\0" * 64, "1 to 63 bytes")
+    # an unsupported type opens (its metadata is readable) but is refused by name when read
+    iq = write("iq.gguf", pad(header(1, 0) + tensor_info("w", [256], 16, 0)) + b"\0" * 128)
+    driver(iq)
+    p = driver(iq, tmp(""), ok=False)
+    if p.returncode != 1 or "IQ2_XXS" not in p.stderr or "'w'" not in p.stderr:
+        raise Fail(f"reading an IQ2_XXS tensor: exit {p.returncode}, {p.stderr.strip()!r}")
+    # every prefix of a valid file is refused cleanly
+    path = tmp("every.gguf")
+    if not os.path.exists(path):
+        write_gguf(path, {"w": (np.ones((2, 32), np.float32), None)})
+    data = open(path, "rb").read()
+    for cut in list(range(0, min(len(data), 400), 7)) + [len(data) - 33]:  # (the last 31 bytes may be padding)
+        p = driver(write("cut.gguf", data[:cut]), ok=False)
+        if p.returncode != 1:
+            raise Fail(f"a file cut at {cut} of {len(data)} bytes: exit {p.returncode}, {p.stderr[-200:]!r}")
+
+
+if __name__ == "__main__":
+    main(globals())
