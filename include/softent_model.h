@@ -26,7 +26,8 @@ extern "C" {
 typedef struct softent_model softent_model;
 
 /* dir holds config.json and model.safetensors, or a sharded
- * model.safetensors.index.json with its shards.  Every tensor the
+ * model.safetensors.index.json with its shards; or dir is a .gguf file
+ * (llama, qwen2, qwen3; docs/gguf.md), its metadata the config.  Every tensor the
  * architecture needs is looked up and its shape and dtype checked here. */
 SOFTENT_API int softent_model_load(softent_model **out, const char *dir);
 SOFTENT_API void softent_model_free(softent_model *model);

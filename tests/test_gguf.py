@@ -239,5 +239,110 @@ def check_hostile_files_are_refused():
             raise Fail(f"a file cut at {cut} of {len(data)} bytes: exit {p.returncode}, {p.stderr[-200:]!r}")
 
 
+HF_TO_GGUF = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight"}
+BLOCK = {"input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
+         "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+         "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+
+
+def gguf_name(hf):
+    if hf in HF_TO_GGUF:
+        return HF_TO_GGUF[hf]
+    _, _, layer, rest = hf.split(".", 3)
+    for k, v in BLOCK.items():
+        if rest == k or rest.startswith(k + "."):
+            return f"blk.{layer}.{v}{rest[len(k):]}"
+    raise ValueError(hf)
+
+
+def llama_permute(w, heads):
+    """convert_hf_to_gguf.py's LlamaModel.permute: each head's rows (j, j + hd/2) interleaved."""
+    return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def llama_unpermute(w, heads):
+    return w.reshape(heads, w.shape[0] // heads // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def quantize(lib, name, w):
+    """w's rows through ggml's quantize_row_<name>_ref: (block bytes, the values ggml gives back)."""
+    type_id, qk, size, _ = BLOCKS[name]
+    x = np.ascontiguousarray(w, dtype=np.float32)
+    q = np.zeros(x.size // qk * size, dtype=np.uint8)
+    getattr(lib, f"quantize_row_{name}_ref")(x.ctypes.data, q.ctypes.data, x.size)
+    back = np.zeros(x.size, dtype=np.float32)
+    getattr(lib, f"dequantize_row_{name}")(q.ctypes.data, back.ctypes.data, x.size)
+    return q.reshape(w.shape[0], -1), back.reshape(w.shape), gguf.GGMLQuantizationType(type_id)
+
+
+def write_gguf_model(path, config, tensors, quant=None):
+    """A GGUF file as llama.cpp's converter writes this model (q/k permuted
+    for llama), 2-D weights in `quant` when given; returns the transformers-
+    layout float32 weights the file holds (what softent must recover)."""
+    import torch_reference  # noqa: F401  (sys.path set by make_models' import below)
+    arch = config["model_type"]
+    w = gguf.GGUFWriter(path, arch)
+    w.add_block_count(config["num_hidden_layers"])
+    w.add_context_length(config["max_position_embeddings"])
+    w.add_embedding_length(config["hidden_size"])
+    w.add_feed_forward_length(config["intermediate_size"])
+    w.add_head_count(config["num_attention_heads"])
+    w.add_head_count_kv(config["num_key_value_heads"])
+    w.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    w.add_rope_freq_base(config["rope_theta"])
+    if "rope_scaling" in config:
+        w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+        w.add_rope_scaling_factor(config["rope_scaling"]["factor"])
+    lib = ggml()
+    held = {}
+    for hf, t in tensors.items():
+        t = np.asarray(t, dtype=np.float32)
+        heads = config["num_attention_heads"] if ".q_proj." in hf else config["num_key_value_heads"]
+        permuted = arch == "llama" and (".q_proj." in hf or ".k_proj." in hf)
+        stored = llama_permute(t, heads) if permuted else t
+        if quant and t.ndim == 2:
+            blocks, back, qtype = quantize(lib, quant, stored)
+            w.add_tensor(gguf_name(hf), blocks, raw_dtype=qtype)
+            held[hf] = llama_unpermute(back, heads) if permuted else back
+        else:
+            w.add_tensor(gguf_name(hf), np.ascontiguousarray(stored))
+            held[hf] = t
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return held
+
+
+def hidden_states(model, tokens):
+    tok, out = tmp("tokens.bin"), tmp("fwd")
+    np.asarray(tokens, dtype="<i4").tofile(tok)
+    run_process([os.path.join(BUILD, "tests", "forward_driver"), model, tok, out], f"forward_driver {model}")
+    return np.load(out + ".hidden.npy")
+
+
+def check_gguf_models_equal_their_safetensors():
+    """A GGUF model (F32, Q8_0, Q4_0) runs to the same hidden states as the
+    safetensors directory of the weights it holds (the quantised ones as
+    ggml dequantises them), for llama (GQA, biases, linear RoPE scaling:
+    q/k un-permuted) and qwen2."""
+    sys.path.insert(0, HERE)
+    import make_models
+    rng = np.random.default_rng(4)
+    tokens = rng.integers(0, make_models.VOCAB, 40)
+    models = {"llama": make_models.llama_family("llama", 11, kv_heads=2, attention_bias=True, mlp_bias=True,
+                                                extra={"rope_scaling": {"type": "linear", "factor": 2.0}}),
+              "qwen2": make_models.llama_family("qwen2", 5, extra={"rope_theta": 1000000.0})}
+    for arch, (config, tensors) in models.items():
+        for quant in (None, "q8_0", "q4_0"):
+            tag = f"{arch}-{quant or 'f32'}"
+            held = write_gguf_model(tmp(tag + ".gguf"), config, tensors, quant)
+            make_models.write_model(tmp(tag), config, held, "F32")
+            want, got = hidden_states(tmp(tag), tokens), hidden_states(tmp(tag + ".gguf"), tokens)
+            err = np.abs(got - want).max() / np.abs(want).max()
+            if not err < 1e-6:
+                raise Fail(f"{tag}: hidden states differ from the safetensors model of the same weights by {err:.2e} (relative)")
+
+
 if __name__ == "__main__":
     main(globals())

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "gguf_model.h"
 #include "model.h"
+#include "softent_gguf.h"
 
 #define ALIGN_FLOATS 16  /* converted weights start on 64-byte boundaries */
 
@@ -173,13 +175,27 @@ static int init_rope(softent_model *m)
     return SOFTENT_OK;
 }
 
+/* A .gguf file: its metadata as the config, its tensors by transformers' names. */
+static int load_gguf(softent_model *m, const char *path)
+{
+    softent_gguf *g;
+    int rc = softent_gguf_open(&g, path);
+    if (rc) return rc;
+    if ((rc = se_gguf_config(&m->c, g, path))) {
+        softent_gguf_close(g);
+        return rc;
+    }
+    return se_st_open_gguf(&m->st, g, path, m->c.model_type, m->c.n_heads, m->c.n_kv_heads);
+}
+
 int softent_model_load(softent_model **out, const char *dir)
 {
     *out = NULL;
     softent_model *m = calloc(1, sizeof *m);
     if (!m) return se_fail(SOFTENT_E_NOMEM, "out of memory");
-    int rc = se_model_config_load(&m->c, dir);
-    if (!rc) rc = se_st_open(&m->st, dir);
+    int rc = SOFTENT_OK;
+    if (se_is_gguf_path(dir)) rc = load_gguf(m, dir);
+    else if (!(rc = se_model_config_load(&m->c, dir))) rc = se_st_open(&m->st, dir);
     if (!rc) rc = bind_tensors(m);
     if (!rc) rc = init_rope(m);
     if (rc) { softent_model_free(m); return rc; }

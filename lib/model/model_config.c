@@ -242,21 +242,15 @@ static int parse_llama_family(const json_src *js, se_model_config *c)
     return SOFTENT_OK;
 }
 
-int se_model_config_load(se_model_config *cfg, const char *dir)
+int se_model_config_parse(se_model_config *cfg, const cJSON *root, const char *path)
 {
     static const struct { const char *name; se_arch arch; } archs[] = {
         {"gpt2", SE_ARCH_GPT2}, {"llama", SE_ARCH_LLAMA}, {"mistral", SE_ARCH_MISTRAL},
         {"qwen2", SE_ARCH_QWEN2}, {"qwen3", SE_ARCH_QWEN3}, {"olmo2", SE_ARCH_OLMO2},
     };
     memset(cfg, 0, sizeof *cfg);
-    char *path = se_path_join(dir, "config.json"), *text = NULL;
-    if (!path) return se_fail(SOFTENT_E_NOMEM, "out of memory");
-    int rc = se_read_file(path, SE_MAX_JSON_BYTES, &text, NULL);
-    cJSON *root = rc ? NULL : cJSON_Parse(text);
-    free(text);
     json_src js = {root, path};
-    if (!rc && !root) rc = se_fail(SOFTENT_E_FORMAT, "%s: not valid JSON", path);
-    if (!rc && !cJSON_IsObject(root)) rc = se_fail(SOFTENT_E_FORMAT, "%s: not a JSON object", path);
+    int rc = cJSON_IsObject(root) ? SOFTENT_OK : se_fail(SOFTENT_E_FORMAT, "%s: not a JSON object", path);
     const cJSON *mt = rc ? NULL : field(&js, NULL, "model_type");
     if (!rc && !cJSON_IsString(mt)) rc = se_fail(SOFTENT_E_FORMAT, "%s: no \"model_type\" string", path);
     if (!rc) {
@@ -270,9 +264,22 @@ int se_model_config_load(se_model_config *cfg, const char *dir)
     if (!rc) rc = cfg->arch == SE_ARCH_GPT2 ? parse_gpt2(&js, cfg) : parse_llama_family(&js, cfg);
     if (!rc) rc = check_numbers(&js, cfg);
     if (!rc) rc = parse_sliding(&js, cfg);
+    if (rc) se_model_config_free(cfg);
+    return rc;
+}
+
+int se_model_config_load(se_model_config *cfg, const char *dir)
+{
+    memset(cfg, 0, sizeof *cfg);
+    char *path = se_path_join(dir, "config.json"), *text = NULL;
+    if (!path) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    int rc = se_read_file(path, SE_MAX_JSON_BYTES, &text, NULL);
+    cJSON *root = rc ? NULL : cJSON_Parse(text);
+    free(text);
+    if (!rc && !root) rc = se_fail(SOFTENT_E_FORMAT, "%s: not valid JSON", path);
+    if (!rc) rc = se_model_config_parse(cfg, root, path);
     cJSON_Delete(root);
     free(path);
-    if (rc) se_model_config_free(cfg);
     return rc;
 }
 

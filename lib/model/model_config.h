@@ -41,6 +41,10 @@ typedef struct {
 
 /* Read dir/config.json; failures name the file and the field. */
 int se_model_config_load(se_model_config *cfg, const char *dir);
+/* The same from a parsed config.json (a GGUF file's metadata restated as
+ * one: gguf_model.c); path names it in messages. */
+struct cJSON;
+int se_model_config_parse(se_model_config *cfg, const struct cJSON *root, const char *path);
 void se_model_config_free(se_model_config *cfg);
 
 #endif

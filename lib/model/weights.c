@@ -20,6 +20,8 @@
 #include "common/fs.h"
 #include "formats/dtype.h"
 #include "formats/safetensors.h"
+#include "gguf_model.h"
+#include "softent_gguf.h"
 #include "weights.h"
 
 typedef struct {
@@ -30,6 +32,7 @@ typedef struct {
 
 struct se_st_model {
     char *source;            /* model.safetensors or the index, for messages */
+    struct softent_gguf *gguf; /* a GGUF model's file, owning the mapping; else NULL */
     int n_files;
     st_file *files;          /* [n_files] */
     int64_t n_tensors;
@@ -73,7 +76,7 @@ static int open_file(se_st_model *st, const char *path)
     if (!rc) rc = se_safetensors_parse(path, (const char *)file->map + 8, (size_t)hlen, file->size - 8 - hlen, NULL, &entries, &n);
     for (int64_t i = 0; i < n && !rc; i++) {
         const se_st_entry *e = &entries[i];
-        const se_st_tensor t = {.e = *e, .file = file->path, .data = file->map + 8 + hlen + e->begin};
+        const se_st_tensor t = {.e = *e, .file = file->path, .data = file->map + 8 + hlen + e->begin, .ggml_type = -1};
         if (!(rc = add_tensor(st, &t))) entries[i].name = NULL;  /* the index owns it now */
     }
     se_safetensors_free(entries, n);
@@ -160,9 +163,57 @@ int se_st_open(se_st_model **out, const char *dir)
     return SOFTENT_OK;
 }
 
+/* A GGUF tensor as an entry: transformers' shape is ggml's ne reversed. */
+static int gguf_entry(se_st_model *st, const softent_gguf_tensor *gt, const char *hf_name, int64_t unpermute)
+{
+    se_st_tensor t = {.file = st->source, .data = gt->data, .ggml_type = gt->type, .unpermute = unpermute};
+    t.e.ndim = gt->n_dims;
+    for (int k = 0; k < gt->n_dims; k++) t.e.shape[k] = gt->ne[gt->n_dims - 1 - k];
+    t.e.numel = gt->n_elements;
+    t.e.dtype = gt->type == SOFTENT_GGML_F32 ? SOFTENT_F32 : gt->type == SOFTENT_GGML_F16 ? SOFTENT_F16
+              : gt->type == SOFTENT_GGML_BF16 ? SOFTENT_BF16 : SOFTENT_UNKNOWN;
+    snprintf(t.e.dtype_name, sizeof t.e.dtype_name, "%s", softent_ggml_type_name(gt->type));
+    if (!(t.e.name = strdup(hf_name))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    int rc = add_tensor(st, &t);
+    if (rc) free(t.e.name);
+    return rc;
+}
+
+int se_st_open_gguf(se_st_model **out, softent_gguf *g, const char *path, const char *model_type, int64_t n_heads, int64_t n_kv_heads)
+{
+    *out = NULL;
+    se_st_model *st = calloc(1, sizeof *st);
+    if (!st || !(st->source = strdup(path))) {
+        free(st);
+        softent_gguf_close(g);
+        return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    }
+    st->gguf = g;
+    int rc = SOFTENT_OK;
+    for (int64_t i = 0; i < softent_gguf_n_tensors(g) && !rc; i++) {
+        softent_gguf_tensor gt;
+        softent_gguf_tensor_info(g, i, &gt);
+        char name[256];
+        int64_t unpermute = 0;
+        se_gguf_hf_name(model_type, gt.name, n_heads, n_kv_heads, name, sizeof name, &unpermute);
+        if (unpermute && gt.n_dims == 1 && softent_ggml_block_elems(gt.type) != 1)
+            rc = se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' is a %s vector whose elements llama.cpp's converter permuted; softent un-permutes float vectors only",
+                         path, gt.name, softent_ggml_type_name(gt.type));
+        if (!rc) rc = gguf_entry(st, &gt, name, unpermute);
+    }
+    if (!rc) qsort(st->tensors, (size_t)st->n_tensors, sizeof *st->tensors, by_name);
+    for (int64_t i = 1; !rc && i < st->n_tensors; i++)
+        if (!strcmp(st->tensors[i - 1].e.name, st->tensors[i].e.name))
+            rc = se_fail(SOFTENT_E_FORMAT, "%s: two tensors map to '%s'", path, st->tensors[i].e.name);
+    if (rc) { se_st_close(st); return rc; }
+    *out = st;
+    return SOFTENT_OK;
+}
+
 void se_st_close(se_st_model *st)
 {
     if (!st) return;
+    softent_gguf_close(st->gguf);
     for (int64_t i = 0; i < st->n_tensors; i++) free(st->tensors[i].e.name);
     free(st->tensors);
     for (int i = 0; i < st->n_files; i++) {
@@ -200,9 +251,13 @@ int se_st_get(const se_st_model *st, const char *name, int ndim, const int64_t *
         char got[128], want[128];
         shape_text(got, sizeof got, t->e.ndim, t->e.shape);
         shape_text(want, sizeof want, ndim, shape);
-        return se_fail(SOFTENT_E_MISMATCH, "%s: tensor '%s' has shape %s, but config.json implies %s", t->file, name, got, want);
+        return se_fail(SOFTENT_E_MISMATCH, "%s: tensor '%s' has shape %s, but %s implies %s", t->file, name, got,
+                       t->ggml_type >= 0 ? "the file's metadata" : "config.json", want);
     }
-    if (t->e.dtype != SOFTENT_F32 && t->e.dtype != SOFTENT_F16 && t->e.dtype != SOFTENT_BF16)
+    if (t->ggml_type >= 0 && !softent_ggml_type_supported(t->ggml_type))
+        return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has type %s; supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K to Q6_K",
+                       t->file, name, t->e.dtype_name);
+    if (t->ggml_type < 0 && t->e.dtype != SOFTENT_F32 && t->e.dtype != SOFTENT_F16 && t->e.dtype != SOFTENT_BF16)
         return se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' has dtype %s; supported: F32, F16, BF16", t->file, name, t->e.dtype_name);
     *out = t;
     return SOFTENT_OK;
@@ -210,11 +265,42 @@ int se_st_get(const se_st_model *st, const char *name, int ndim, const int64_t *
 
 int se_st_is_f32(const se_st_tensor *t)
 {
-    return t->e.dtype == SOFTENT_F32 && ((uintptr_t)t->data % sizeof(float)) == 0;
+    return t->e.dtype == SOFTENT_F32 && !t->unpermute && ((uintptr_t)t->data % sizeof(float)) == 0;
+}
+
+/* The stored row of transformers' row r of a llama q/k projection of
+ * `heads` heads: llama.cpp's converter stores each head's rows as pairs
+ * (j, j + hd/2) side by side, for ggml's interleaved rotation. */
+static int64_t stored_row(int64_t r, int64_t rows, int64_t heads)
+{
+    const int64_t hd = rows / heads, h = r / hd, within = r % hd, half = hd / 2;
+    return h * hd + 2 * (within % half) + within / half;
+}
+
+/* A GGUF tensor's rows [r0, r1) (a vector's elements, one a row), each
+ * dequantised from its stored row. */
+static void gguf_rows(const se_st_tensor *t, int64_t r0, int64_t r1, float *dst)
+{
+    const int64_t len = t->e.ndim == 1 ? 1 : t->e.shape[t->e.ndim - 1], rows = t->e.numel / (len ? len : 1);
+    const int64_t row_bytes = len / softent_ggml_block_elems(t->ggml_type) * softent_ggml_block_bytes(t->ggml_type);
+    #pragma omp parallel for schedule(static) if (r1 - r0 > 64)
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t src = t->unpermute ? stored_row(r, rows, t->unpermute) : r;
+        softent_ggml_dequantize(t->ggml_type, (const unsigned char *)t->data + src * row_bytes, dst + (r - r0) * len, len);
+    }
 }
 
 void se_st_to_f32(const se_st_tensor *t, int64_t first, int64_t n, float *dst)
 {
+    if (t->ggml_type >= 0 && (t->unpermute || t->e.dtype == SOFTENT_UNKNOWN)) {
+        const int64_t len = t->e.ndim == 1 ? 1 : t->e.shape[t->e.ndim - 1];
+        if (t->e.ndim == 1 && !t->unpermute) {  /* a block-typed vector: one row */
+            softent_ggml_dequantize(t->ggml_type, t->data, dst, n);
+            return;
+        }
+        gguf_rows(t, first / len, (first + n) / len, dst);
+        return;
+    }
     const unsigned char *src = (const unsigned char *)t->data + (size_t)first * (size_t)se_dtype_size(t->e.dtype);
     const int64_t chunk = 1 << 16;
     #pragma omp parallel for schedule(static) if (n > chunk)

@@ -20,6 +20,10 @@ typedef struct {
     se_st_entry e;           /* name, dtype, shape, numel as the header has them; e.name owned by the index */
     const char *file;        /* the shard's path, for messages; owned by the index */
     const void *data;        /* into the mapping, e.numel elements */
+    int ggml_type;           /* a GGUF tensor's ggml type (then dtype is SOFTENT_UNKNOWN
+                              * for the block types), else -1 */
+    int64_t unpermute;       /* a llama GGUF q/k: the heads whose rows llama.cpp's
+                              * converter interleaved (undone in se_st_to_f32), else 0 */
 } se_st_tensor;
 
 typedef struct se_st_model se_st_model;
@@ -27,6 +31,11 @@ typedef struct se_st_model se_st_model;
 /* Map dir/model.safetensors, or every shard of dir/model.safetensors.index.json
  * (which wins when both exist, as in transformers). */
 int se_st_open(se_st_model **out, const char *dir);
+/* A GGUF model's tensors under transformers' names and shapes (gguf_model.c
+ * maps the names); g is taken over, also on failure. */
+struct softent_gguf;
+int se_st_open_gguf(se_st_model **out, struct softent_gguf *g, const char *path, const char *model_type, int64_t n_heads,
+                    int64_t n_kv_heads);
 void se_st_close(se_st_model *st);
 
 /* The tensor called `name`, or NULL. */
@@ -37,7 +46,8 @@ const se_st_tensor *se_st_find(const se_st_model *st, const char *name);
  * tensor, its file and what was expected. */
 int se_st_get(const se_st_model *st, const char *name, int ndim, const int64_t *shape, const se_st_tensor **out);
 
-/* Elements [first, first + n) of t, as float32, into dst [n] (threaded). */
+/* Elements [first, first + n) of t, as float32, into dst [n] (threaded);
+ * for a GGUF block type or a row-permuted tensor, whole rows. */
 void se_st_to_f32(const se_st_tensor *t, int64_t first, int64_t n, float *dst);
 
 /* The most softent reads of a model directory's JSON files (config.json,
