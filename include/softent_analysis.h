@@ -22,6 +22,11 @@
 extern "C" {
 #endif
 
+/* The tokenizer of a model: MODEL/tokenizer.json (or MODEL itself when it
+ * is a tokenizer.json), or, for a .gguf file, its metadata restated as
+ * tokenizer.json (softent_gguf_tokenizer_json). */
+SOFTENT_API int softent_analysis_tokenizer_load(softent_tokenizer **out, const char *model);
+
 /* ---- n-gram labels ------------------------------------------------------ */
 
 /* Positions of a document of `len` tokens that have every n-gram up to

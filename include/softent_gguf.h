@@ -95,6 +95,15 @@ SOFTENT_API int64_t softent_gguf_find_tensor(const softent_gguf *g, const char *
  * it and the tensor. */
 SOFTENT_API int softent_gguf_read_rows(const softent_gguf *g, int64_t i, int64_t row0, int64_t n, float *out);
 
+/* ---- tokenizer ---------------------------------------------------------- */
+
+/* The file's tokenizer (tokenizer.ggml.*) as the tokenizer.json Hugging Face
+ * publishes for it, for softent_tokenizer_load_json: byte-level BPE
+ * ("gpt2") with the pre-tokenizers llama-bpe (llama3), qwen2 and gpt-2;
+ * others are SOFTENT_E_FORMAT naming them (docs/gguf.md).  *json is
+ * malloc'ed; path names the file in messages. */
+SOFTENT_API int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **json);
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,6 +38,8 @@ typedef struct softent_tokenizer softent_tokenizer;
 
 /* path: a tokenizer.json, or a directory holding one. */
 SOFTENT_API int softent_tokenizer_load(softent_tokenizer **out, const char *path);
+/* A tokenizer.json's text json [len] (label names it in messages). */
+SOFTENT_API int softent_tokenizer_load_json(softent_tokenizer **out, const char *json, size_t len, const char *label);
 SOFTENT_API void softent_tokenizer_free(softent_tokenizer *tok);
 
 /* Encode one text of len bytes (NUL bytes are ordinary characters).

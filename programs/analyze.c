@@ -179,7 +179,7 @@ int cmd_analyze(int argc, char **argv)
     if ((rc = softent_model_load(&model, model_dir))) { rc = cli_lib_error(rc); goto done; }
     softent_model_get_config(model, &cfg);
     if ((rc = analysis_fit_model(&o, &cfg, "analyze"))) goto done;
-    if ((rc = softent_tokenizer_load(&tok, model_dir))) { rc = cli_lib_error(rc); goto done; }
+    if ((rc = softent_analysis_tokenizer_load(&tok, model_dir))) { rc = cli_lib_error(rc); goto done; }
     if ((rc = analysis_select_layers(o.layers_spec, cfg.n_layers, &sel, &n_sel, "analyze")) ||
         (rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, &cfg)) ||
         (rc = analysis_run(model, corpus, sel, n_sel, &result, "forward")))

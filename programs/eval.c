@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "softent_analysis.h"
 #include "softent_eval.h"
 
 #define MAX_TASKS 64
@@ -212,7 +213,7 @@ int cmd_eval(int argc, char **argv)
     int rc = 0;
     if (!loss || !mc) { rc = cli_error("out of memory"); goto done; }
     if ((rc = softent_model_load(&model, model_dir))) { rc = cli_lib_error(rc); goto done; }
-    if ((rc = softent_tokenizer_load(&tok, model_dir))) { rc = cli_lib_error(rc); goto done; }
+    if ((rc = softent_analysis_tokenizer_load(&tok, model_dir))) { rc = cli_lib_error(rc); goto done; }
     for (int i = 0; i < n_tasks; i++) {
         rc = tasks[i].mc ? softent_eval_mc(model, tok, tasks[i].path, &mc[i])
                          : softent_eval_loss(model, tok, tasks[i].path, text_field, &loss[i]);

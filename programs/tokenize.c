@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "softent_analysis.h"
 #include "softent_tokenizer.h"
 #include "text/tokenizer_write.h"
 
@@ -105,7 +106,7 @@ int cmd_tokenize(int argc, char **argv)
     const char *model = argv[optind], *input = optind + 1 < argc ? argv[optind + 1] : "-";
 
     softent_tokenizer *tok;
-    int rc = softent_tokenizer_load(&tok, model);
+    int rc = softent_analysis_tokenizer_load(&tok, model);
     if (rc) return cli_lib_error(rc);
     FILE *in = strcmp(input, "-") ? fopen(input, "rb") : stdin;
     if (!in) {

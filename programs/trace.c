@@ -519,7 +519,7 @@ int cmd_trace(int argc, char **argv)
     int *sel = NULL, n_sel = 0;
     uint64_t tok0, tokh;
     if ((rc = tokenizer_hash(ck[0].path, &tok0))) goto done_run;
-    if ((rc = softent_tokenizer_load(&tok, ck[0].path))) { rc = cli_lib_error(rc); goto done_run; }
+    if ((rc = softent_analysis_tokenizer_load(&tok, ck[0].path))) { rc = cli_lib_error(rc); goto done_run; }
     for (int i = 0; i < n; i++) {
         if ((rc = tokenizer_hash(ck[i].path, &tokh))) break;
         if (tokh != tok0) { rc = cli_error("%s: tokenizer.json differs from %s's; a trajectory needs one tokenizer", ck[i].path, ck[0].path); break; }

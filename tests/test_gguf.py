@@ -344,5 +344,38 @@ def check_gguf_models_equal_their_safetensors():
                 raise Fail(f"{tag}: hidden states differ from the safetensors model of the same weights by {err:.2e} (relative)")
 
 
+RESTATED = {"gpt-2", "llama-bpe", "qwen2"}  # the vocabularies whose tokenizer.json softent restates
+
+
+def check_tokenizers_match_the_vocabularies_test_vectors():
+    """Every models/ggml-vocab-*.gguf: those softent restates encode each
+    .inp text to its .out ids (made by Hugging Face tokenizers); the others
+    are refused naming their tokenizer model or pre-tokenizer."""
+    models = os.path.join(LLAMA, "models")
+    tokenize = os.path.join(BUILD, "tests", "tokenize_driver")
+    seen = set()
+    for f in sorted(os.listdir(models)):
+        if not (f.startswith("ggml-vocab-") and f.endswith(".gguf")):
+            continue
+        name, path = f[len("ggml-vocab-"):-len(".gguf")], os.path.join(models, f)
+        seen.add(name)
+        if name not in RESTATED:
+            p = run_process([tokenize, path, os.devnull, "--no-special"], f"tokenize_driver {f}", ok=False)
+            if p.returncode != 1 or not ("tokenizer model" in p.stderr or "pre-tokenizer" in p.stderr or "tokenizer.ggml.pre" in p.stderr):
+                raise Fail(f"{f}: softent does not restate it, so it must be refused by name; got exit {p.returncode}, {p.stderr.strip()!r}")
+            continue
+        with open(path + ".inp", encoding="utf-8") as fi, open(path + ".out") as fo:
+            texts = fi.read().split("\n__ggml_vocab_test__\n")[:-1]
+            want = fo.read().split("\n")[:len(texts)]
+        for text, ids in zip(texts, want):
+            with open(tmp("text.txt"), "wb") as ft:
+                ft.write(text.encode())
+            got = run_process([tokenize, path, tmp("text.txt"), "--no-special"], f"tokenize_driver {f}").stdout.split()
+            if got != ids.split():
+                raise Fail(f"{f}: {text[:40]!r} gives {' '.join(got)[:80]}, Hugging Face {ids[:80]}")
+    if not RESTATED <= seen:
+        raise Fail(f"vocabularies {sorted(RESTATED - seen)} are missing from {models}")
+
+
 if __name__ == "__main__":
     main(globals())

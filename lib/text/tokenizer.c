@@ -256,37 +256,68 @@ static int load_json(softent_tokenizer *tok, const cJSON *root)
     return 0;
 }
 
-int softent_tokenizer_load(softent_tokenizer **out, const char *path)
+/* A tokenizer whose path (for messages) is label; nothing loaded yet. */
+static softent_tokenizer *tokenizer_new(const char *label, int is_dir)
 {
-    *out = NULL;
-    se_clear_error();
-    if (!path) return se_fail(SOFTENT_E_INVALID, "no tokenizer path given");
     softent_tokenizer *tok = calloc(1, sizeof *tok);
-    if (!tok) return se_fail(SOFTENT_E_NOMEM, "out of memory for a tokenizer");
+    if (!tok) return NULL;
     pthread_mutex_init(&tok->lock, NULL);
     tok->shared.bpe.use_cache = 1;
-    struct stat st;
-    int is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-    size_t n = strlen(path) + sizeof "/tokenizer.json";
+    size_t n = strlen(label) + sizeof "/tokenizer.json";
     if (!(tok->path = malloc(n))) {
         softent_tokenizer_free(tok);
-        return se_fail(SOFTENT_E_NOMEM, "out of memory for a tokenizer");
+        return NULL;
     }
-    snprintf(tok->path, n, is_dir ? "%s/tokenizer.json" : "%s", path);
-    char *data = NULL;
-    size_t len = 0;
-    int rc = is_dir && stat(tok->path, &st) != 0 ? se_fail(SOFTENT_E_IO, "%s: the directory has no tokenizer.json", path)
-                                                  : se_read_file(tok->path, TOKENIZER_JSON_MAX, &data, &len);
-    cJSON *root = NULL;
-    if (!rc && !(root = cJSON_ParseWithLength(data, len))) {
+    snprintf(tok->path, n, is_dir ? "%s/tokenizer.json" : "%s", label);
+    return tok;
+}
+
+/* Parse data [len] as tok's tokenizer.json and load it. */
+static int parse_and_load(softent_tokenizer *tok, const char *data, size_t len)
+{
+    cJSON *root = cJSON_ParseWithLength(data, len);
+    int rc = SOFTENT_OK;
+    if (!root) {
         const char *at = cJSON_GetErrorPtr();
         size_t line, col;
         position(data, at && at >= data && at <= data + len ? (size_t)(at - data) : len, &line, &col);
         rc = se_fail(SOFTENT_E_FORMAT, "%s: not valid JSON (line %zu, column %zu)", tok->path, line, col);
     }
-    free(data);
     if (!rc) rc = load_json(tok, root);
     cJSON_Delete(root);
+    return rc;
+}
+
+int softent_tokenizer_load(softent_tokenizer **out, const char *path)
+{
+    *out = NULL;
+    se_clear_error();
+    if (!path) return se_fail(SOFTENT_E_INVALID, "no tokenizer path given");
+    struct stat st;
+    int is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    softent_tokenizer *tok = tokenizer_new(path, is_dir);
+    if (!tok) return se_fail(SOFTENT_E_NOMEM, "out of memory for a tokenizer");
+    char *data = NULL;
+    size_t len = 0;
+    int rc = is_dir && stat(tok->path, &st) != 0 ? se_fail(SOFTENT_E_IO, "%s: the directory has no tokenizer.json", path)
+                                                  : se_read_file(tok->path, TOKENIZER_JSON_MAX, &data, &len);
+    if (!rc) rc = parse_and_load(tok, data, len);
+    free(data);
+    if (rc) {
+        softent_tokenizer_free(tok);
+        return rc;
+    }
+    *out = tok;
+    return SOFTENT_OK;
+}
+
+int softent_tokenizer_load_json(softent_tokenizer **out, const char *json, size_t len, const char *label)
+{
+    *out = NULL;
+    se_clear_error();
+    softent_tokenizer *tok = tokenizer_new(label ? label : "tokenizer.json", 0);
+    if (!tok) return se_fail(SOFTENT_E_NOMEM, "out of memory for a tokenizer");
+    int rc = parse_and_load(tok, json, len);
     if (rc) {
         softent_tokenizer_free(tok);
         return rc;

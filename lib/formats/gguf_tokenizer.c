@@ -1,0 +1,218 @@
+/*
+ * gguf_tokenizer.c - a GGUF file's tokenizer (tokenizer.ggml.*) restated as
+ * the tokenizer.json Hugging Face publishes for that model, so that the one
+ * tokenizer softent has (lib/text) encodes it exactly as `tokenizers` does.
+ *
+ * llama.cpp's converter keeps the vocabulary, the merges and each token's
+ * type, and names the pre-tokenizer (tokenizer.ggml.pre) instead of
+ * storing it; each name softent knows is given the normalizer and
+ * pre-tokenizer of the tokenizer.json it was converted from (the original
+ * regular expressions, not llama.cpp's adaptations of them).  Others are
+ * refused by name, as are SentencePiece ("llama") and WordPiece ("bert")
+ * vocabularies, whose tokenizer.json the file does not determine.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "softent_gguf.h"
+
+/* The pre-tokenizers of the byte-level BPE vocabularies softent restates. */
+static const struct {
+    const char *names;  /* tokenizer.ggml.pre values, space-separated */
+    const char *regex;  /* a Split before ByteLevel(use_regex false); NULL: ByteLevel's own (GPT-2's) */
+    int nfc;            /* an NFC normalizer first */
+    int ignore_merges;  /* whole words in the vocabulary skip the merges */
+} PRE[] = {
+    {"llama3 llama-v3 llama-bpe",
+     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+", 0, 1},
+    {"qwen2",
+     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+", 1, 0},
+    {"gpt-2", NULL, 0, 0},
+};
+
+static int name_in(const char *name, const char *list)
+{
+    const size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)); p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n])) return 1;
+    return 0;
+}
+
+/* A metadata string as a C string (NUL-terminated copy into buf). */
+static int string_key(const softent_gguf *g, const char *key, char *buf, size_t cap)
+{
+    const int64_t i = softent_gguf_find_key(g, key);
+    const char *s;
+    size_t n;
+    if (i < 0 || softent_gguf_get_string(g, i, 0, &s, &n)) return 0;
+    snprintf(buf, cap, "%.*s", (int)(n < cap ? n : cap - 1), s);
+    return 1;
+}
+
+static cJSON *string_of(const char *s, size_t n)
+{
+    char *c = malloc(n + 1);
+    if (!c) return NULL;
+    memcpy(c, s, n);
+    c[n] = 0;
+    cJSON *o = cJSON_CreateString(c);
+    free(c);
+    return o;
+}
+
+/* The BPE model: vocab {token: id} and merges ["a b", ...]. */
+static int bpe_model(const softent_gguf *g, const char *path, int ignore_merges, cJSON *model, int64_t *n_tokens)
+{
+    const int64_t tk = softent_gguf_find_key(g, "tokenizer.ggml.tokens"), mk = softent_gguf_find_key(g, "tokenizer.ggml.merges");
+    int type, et;
+    int64_t n, n_merges = 0;
+    if (tk < 0 || !softent_gguf_key(g, tk, &type, &et, &n) || type != SOFTENT_GGUF_ARRAY || et != SOFTENT_GGUF_STRING)
+        return se_fail(SOFTENT_E_FORMAT, "%s: no tokenizer.ggml.tokens array of strings", path);
+    if (mk >= 0 && (!softent_gguf_key(g, mk, &type, &et, &n_merges) || type != SOFTENT_GGUF_ARRAY || et != SOFTENT_GGUF_STRING))
+        return se_fail(SOFTENT_E_FORMAT, "%s: tokenizer.ggml.merges is not an array of strings", path);
+    cJSON_AddStringToObject(model, "type", "BPE");
+    cJSON_AddBoolToObject(model, "ignore_merges", ignore_merges);
+    cJSON_AddBoolToObject(model, "byte_fallback", 0);
+    cJSON *vocab = cJSON_AddObjectToObject(model, "vocab"), *merges = cJSON_AddArrayToObject(model, "merges");
+    for (int64_t i = 0; i < n; i++) {
+        const char *s;
+        size_t len;
+        softent_gguf_get_string(g, tk, i, &s, &len);
+        cJSON *id = cJSON_CreateNumber((double)i);
+        cJSON *key = string_of(s, len);
+        if (!id || !key) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+        cJSON_AddItemToObject(vocab, key->valuestring, id);
+        cJSON_Delete(key);
+    }
+    for (int64_t i = 0; i < n_merges; i++) {
+        const char *s;
+        size_t len;
+        softent_gguf_get_string(g, mk, i, &s, &len);
+        cJSON_AddItemToArray(merges, string_of(s, len));
+    }
+    *n_tokens = n;
+    return SOFTENT_OK;
+}
+
+/* Control (3) and user-defined (4) tokens as added tokens; BOS in front
+ * when tokenizer.ggml.add_bos_token says so. */
+static void added_and_template(const softent_gguf *g, cJSON *root, int64_t n_tokens)
+{
+    cJSON *added = cJSON_AddArrayToObject(root, "added_tokens");
+    const int64_t tk = softent_gguf_find_key(g, "tokenizer.ggml.tokens"), tt = softent_gguf_find_key(g, "tokenizer.ggml.token_type");
+    int type, et;
+    int64_t n = 0;
+    if (tt >= 0 && softent_gguf_key(g, tt, &type, &et, &n) && type == SOFTENT_GGUF_ARRAY)
+        for (int64_t i = 0; i < n && i < n_tokens; i++) {
+            int64_t t;
+            const char *s;
+            size_t len;
+            if (softent_gguf_get_int(g, tt, i, &t) || (t != 3 && t != 4) || softent_gguf_get_string(g, tk, i, &s, &len)) continue;
+            cJSON *a = cJSON_CreateObject();
+            cJSON_AddNumberToObject(a, "id", (double)i);
+            cJSON_AddItemToObject(a, "content", string_of(s, len));
+            cJSON_AddBoolToObject(a, "single_word", 0);
+            cJSON_AddBoolToObject(a, "lstrip", 0);
+            cJSON_AddBoolToObject(a, "rstrip", 0);
+            cJSON_AddBoolToObject(a, "normalized", t == 4);
+            cJSON_AddBoolToObject(a, "special", t == 3);
+            cJSON_AddItemToArray(added, a);
+        }
+    const int64_t ab = softent_gguf_find_key(g, "tokenizer.ggml.add_bos_token"), bk = softent_gguf_find_key(g, "tokenizer.ggml.bos_token_id");
+    int64_t add_bos = 0, bos;
+    if (ab < 0 || softent_gguf_get_int(g, ab, 0, &add_bos) || !add_bos || bk < 0 || softent_gguf_get_int(g, bk, 0, &bos) || bos < 0 ||
+        bos >= n_tokens) {
+        cJSON *pp = cJSON_AddObjectToObject(root, "post_processor");
+        cJSON_AddStringToObject(pp, "type", "ByteLevel");
+        cJSON_AddBoolToObject(pp, "add_prefix_space", 0);
+        cJSON_AddBoolToObject(pp, "trim_offsets", 0);
+        cJSON_AddBoolToObject(pp, "use_regex", 0);
+        return;
+    }
+    const char *s;
+    size_t len;
+    softent_gguf_get_string(g, tk, bos, &s, &len);
+    cJSON *pp = cJSON_AddObjectToObject(root, "post_processor");
+    cJSON_AddStringToObject(pp, "type", "TemplateProcessing");
+    cJSON *single = cJSON_AddArrayToObject(pp, "single"), *pair = cJSON_AddArrayToObject(pp, "pair");
+    for (int k = 0; k < 2; k++) {
+        cJSON *arr = k ? pair : single;
+        cJSON *sp = cJSON_CreateObject(), *st = cJSON_AddObjectToObject(sp, "SpecialToken");
+        cJSON_AddItemToObject(st, "id", string_of(s, len));
+        cJSON_AddNumberToObject(st, "type_id", 0);
+        cJSON_AddItemToArray(arr, sp);
+        cJSON *seq = cJSON_CreateObject(), *sq = cJSON_AddObjectToObject(seq, "Sequence");
+        cJSON_AddStringToObject(sq, "id", "A");
+        cJSON_AddNumberToObject(sq, "type_id", 0);
+        cJSON_AddItemToArray(arr, seq);
+    }
+    cJSON *special = cJSON_AddObjectToObject(pp, "special_tokens"), *entry = cJSON_CreateObject();
+    cJSON_AddItemToObject(entry, "id", string_of(s, len));
+    cJSON *ids = cJSON_AddArrayToObject(entry, "ids"), *tokens = cJSON_AddArrayToObject(entry, "tokens");
+    cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)bos));
+    cJSON_AddItemToArray(tokens, string_of(s, len));
+    cJSON *key = string_of(s, len);
+    cJSON_AddItemToObject(special, key->valuestring, entry);
+    cJSON_Delete(key);
+}
+
+static void pre_tokenizer(cJSON *root, const char *regex, int nfc)
+{
+    if (nfc) cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "normalizer"), "type", "NFC");
+    else cJSON_AddNullToObject(root, "normalizer");
+    cJSON *bl = cJSON_CreateObject();
+    cJSON_AddStringToObject(bl, "type", "ByteLevel");
+    cJSON_AddBoolToObject(bl, "add_prefix_space", 0);
+    cJSON_AddBoolToObject(bl, "trim_offsets", 1);
+    cJSON_AddBoolToObject(bl, "use_regex", regex == NULL);
+    if (!regex) {
+        cJSON_AddItemToObject(root, "pre_tokenizer", bl);
+        return;
+    }
+    cJSON *seq = cJSON_AddObjectToObject(root, "pre_tokenizer"), *list = cJSON_AddArrayToObject(seq, "pretokenizers");
+    cJSON_AddStringToObject(seq, "type", "Sequence");
+    cJSON *split = cJSON_CreateObject();
+    cJSON_AddStringToObject(split, "type", "Split");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(split, "pattern"), "Regex", regex);
+    cJSON_AddStringToObject(split, "behavior", "Isolated");
+    cJSON_AddBoolToObject(split, "invert", 0);
+    cJSON_AddItemToArray(list, split);
+    cJSON_AddItemToArray(list, bl);
+}
+
+int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **json)
+{
+    *json = NULL;
+    char model[32] = "", pre[64] = "";
+    if (!string_key(g, "tokenizer.ggml.model", model, sizeof model))
+        return se_fail(SOFTENT_E_FORMAT, "%s: no tokenizer (tokenizer.ggml.model); give the model's tokenizer.json instead", path);
+    if (strcmp(model, "gpt2"))
+        return se_fail(SOFTENT_E_FORMAT, "%s: tokenizer model '%s' is not supported from GGUF metadata (softent restates byte-level BPE, 'gpt2'); "
+                       "give the model's tokenizer.json instead", path, model);
+    if (!string_key(g, "tokenizer.ggml.pre", pre, sizeof pre))
+        return se_fail(SOFTENT_E_FORMAT, "%s: no tokenizer.ggml.pre, so the pre-tokenizer is unknown (llama.cpp then guesses); "
+                       "give the model's tokenizer.json instead", path);
+    size_t k = 0;
+    while (k < sizeof PRE / sizeof *PRE && !name_in(pre, PRE[k].names)) k++;
+    if (k == sizeof PRE / sizeof *PRE)
+        return se_fail(SOFTENT_E_FORMAT, "%s: pre-tokenizer '%s' (tokenizer.ggml.pre) is not one softent restates (llama-bpe, qwen2, gpt-2); "
+                       "give the model's tokenizer.json instead", path, pre);
+    cJSON *root = cJSON_CreateObject(), *m = root ? cJSON_AddObjectToObject(root, "model") : NULL;
+    if (!m) {
+        cJSON_Delete(root);
+        return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    }
+    cJSON_AddStringToObject(root, "version", "1.0");
+    int64_t n_tokens = 0;
+    int rc = bpe_model(g, path, PRE[k].ignore_merges, m, &n_tokens);
+    if (!rc) {
+        pre_tokenizer(root, PRE[k].regex, PRE[k].nfc);
+        added_and_template(g, root, n_tokens);
+        if (!(*json = cJSON_PrintUnformatted(root))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
+    }
+    cJSON_Delete(root);
+    return rc;
+}
