@@ -1,11 +1,15 @@
-"""softent's GGUF reader (include/softent_gguf.h) against llama.cpp itself:
+"""softent's GGUF support (include/softent_gguf.h) against llama.cpp itself:
 every supported block type dequantised bit for bit as libggml-base's own
 dequantize_row_* (blocks made by ggml's quantize_row_*_ref, and random
 blocks), F16/BF16 as ggml's row converters; files written by llama.cpp's
 gguf-py (every metadata type, arrays, tensors of every supported type)
-read back to the values written; and every validation rule refusing a
-hostile file with a message, never a crash (tests/gguf_driver.c runs the
-reader, so the ASan build checks it too).
+read back to the values written; every validation rule refusing a hostile
+file with a message, never a crash (tests/gguf_driver.c runs the reader,
+so the ASan build checks it too); GGUF models (written as llama.cpp's
+converter writes them, q/k permuted) running to the hidden states of the
+safetensors model of the same weights, and analyze on one equal to analyze
+on that directory; the tokenizers restated from the metadata equal to the
+llama.cpp vocabularies' Hugging Face test vectors.
 
 Needs the npm fixtures (scripts/install-npm-fixtures.sh): the prebuilt
 libggml-base.so and the llama.cpp source's gguf-py."""
@@ -275,11 +279,10 @@ def quantize(lib, name, w):
     return q.reshape(w.shape[0], -1), back.reshape(w.shape), gguf.GGMLQuantizationType(type_id)
 
 
-def write_gguf_model(path, config, tensors, quant=None):
+def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
     """A GGUF file as llama.cpp's converter writes this model (q/k permuted
     for llama), 2-D weights in `quant` when given; returns the transformers-
     layout float32 weights the file holds (what softent must recover)."""
-    import torch_reference  # noqa: F401  (sys.path set by make_models' import below)
     arch = config["model_type"]
     w = gguf.GGUFWriter(path, arch)
     w.add_block_count(config["num_hidden_layers"])
@@ -293,6 +296,17 @@ def write_gguf_model(path, config, tensors, quant=None):
     if "rope_scaling" in config:
         w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
         w.add_rope_scaling_factor(config["rope_scaling"]["factor"])
+    if tokenizer:  # the fixtures' byte-level BPE (tests/common.py), BOS 299 added in front
+        from common import bytes_to_unicode
+        b2u = bytes_to_unicode()
+        tokens = [b2u[b] for b in range(256)] + [f"<unused{i}>" for i in range(256, 299)] + ["<|bos|>"]
+        w.add_tokenizer_model("gpt2")
+        w.add_tokenizer_pre("gpt-2")
+        w.add_token_list(tokens)
+        w.add_token_merges([])
+        w.add_token_types([1] * 256 + [5] * 43 + [3])
+        w.add_bos_token_id(299)
+        w.add_add_bos_token(True)
     lib = ggml()
     held = {}
     for hf, t in tensors.items():
@@ -342,6 +356,39 @@ def check_gguf_models_equal_their_safetensors():
             err = np.abs(got - want).max() / np.abs(want).max()
             if not err < 1e-6:
                 raise Fail(f"{tag}: hidden states differ from the safetensors model of the same weights by {err:.2e} (relative)")
+
+
+def check_analyze_a_gguf_model():
+    """softent analyze MODEL.gguf (weights Q8_0, tokenizer from the metadata)
+    gives the numbers analyze gives on the safetensors directory of the
+    weights it holds with the equivalent tokenizer.json."""
+    sys.path.insert(0, HERE)
+    import make_models
+    from common import bytes_to_unicode, run, write_bos_bpe_tokenizer
+    config, tensors = make_models.llama_family("llama", 12, kv_heads=2)
+    gg = tmp("analyze.gguf")
+    held = write_gguf_model(gg, config, tensors, "q8_0", tokenizer=True)
+    d = tmp("analyze_dir")
+    make_models.write_model(d, config, held, "F32")
+    b2u = bytes_to_unicode()
+    write_bos_bpe_tokenizer(d, {b2u[b]: b for b in range(256)}, [], 299)
+    with open("/usr/share/common-licenses/GPL-3") as f:
+        lines = [" ".join(l.split()) for l in f if len(l.split()) >= 3][:30]
+    with open(tmp("gguf_corpus.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    results = []
+    for model in (d, gg):
+        out = tmp(os.path.basename(model) + "_out")
+        run("analyze", model, tmp("gguf_corpus.txt"), "--out", out, "--ngrams", "1,2", "--bins", 16, "--max-length", 48, "--quiet")
+        with open(os.path.join(out, "analysis.json")) as f:
+            results.append(json.load(f))
+    a, b = results
+    if a["corpus"]["token_stream_fnv1a64"] != b["corpus"]["token_stream_fnv1a64"]:
+        raise Fail("the GGUF's tokenizer gives other tokens than the tokenizer.json")
+    for la, lb in zip(a["layers"], b["layers"]):
+        for oa, ob in zip(la["orders"], lb["orders"]):
+            if abs(oa["I_in"] - ob["I_in"]) > 1e-6 or abs(oa["I_out"] - ob["I_out"]) > 1e-6:
+                raise Fail(f"layer {la['layer']} n={oa['n']}: GGUF {ob['I_in']}, {ob['I_out']} vs {oa['I_in']}, {oa['I_out']}")
 
 
 RESTATED = {"gpt-2", "llama-bpe", "qwen2"}  # the vocabularies whose tokenizer.json softent restates
