@@ -38,11 +38,9 @@ for (const [name, version] of Object.entries(deps)) {
     exit 0
 fi
 
-# A lock file (commit it) makes the install exact down to transitive packages.
-set -- --ignore-scripts --omit=optional --no-audit --no-fund --loglevel=error --fetch-retries=1 --fetch-timeout=60000
-if [ -f package-lock.json ]; then
-    npm ci "$@"
-else
-    npm install "$@"
-fi
+# The lock file (committed) pins every package down to the transitive ones.
+# npm install, not npm ci: node-llama-cpp lists platform packages that do
+# not exist for every platform, which npm leaves out of the lock, and npm ci
+# then refuses the lock as out of sync; install follows it all the same.
+npm install --ignore-scripts --omit=optional --no-audit --no-fund --loglevel=error --fetch-retries=1 --fetch-timeout=60000
 clone_llama
