@@ -308,8 +308,9 @@ SOFTENT_API int softent_acc_find_labelset(const softent_acc *acc, const char *na
 
 /* Per value: its key (arity integers), count and H(Z|X=x); `i` runs over
  * 0 .. n_values-1 in first-seen order.  *h is NaN for a value never seen
- * (all its rows skipped) or dropped by min_count, and for a value seen once
- * unless params.per_value was set. */
+ * (all its rows skipped) or dropped by min_count, and for a value counted
+ * once unless params.per_value was set (with streamed labels every value
+ * holds its sums, so *h is known for it too). */
 SOFTENT_API int softent_acc_value(const softent_acc *acc, int set, int64_t i, int64_t key[SOFTENT_MAX_ARITY],
                                   int64_t *count, double *h);
 

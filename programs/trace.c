@@ -18,6 +18,7 @@
 
 #include "analysis.h"
 #include "cli.h"
+#include "softent_gguf.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/hash.h"
@@ -133,13 +134,26 @@ static void read_losses(const char *run_dir, checkpoint *ck, int n)
     free(path);
 }
 
-/* The bytes of DIR/tokenizer.json, hashed: checkpoints must share it. */
+/* The bytes of DIR/tokenizer.json (a .gguf checkpoint's restated one),
+ * hashed: checkpoints must share it. */
 static int tokenizer_hash(const char *dir, uint64_t *hash)
 {
-    char *path = se_path_join(dir, "tokenizer.json"), *text;
-    size_t len;
-    int rc = path ? se_read_file(path, (size_t)1 << 30, &text, &len) : se_fail(SOFTENT_E_NOMEM, "out of memory");
-    free(path);
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+    const size_t n = strlen(dir);
+    if (n > 5 && !strcmp(dir + n - 5, ".gguf")) {
+        softent_gguf *g;
+        if (!(rc = softent_gguf_open(&g, dir))) {
+            rc = softent_gguf_tokenizer_json(g, dir, &text);
+            softent_gguf_close(g);
+        }
+        len = text ? strlen(text) : 0;
+    } else {
+        char *path = se_path_join(dir, "tokenizer.json");
+        rc = path ? se_read_file(path, (size_t)1 << 30, &text, &len) : se_fail(SOFTENT_E_NOMEM, "out of memory");
+        free(path);
+    }
     if (rc) return cli_lib_error(rc);
     *hash = se_fnv1a64(SE_FNV1A64_INIT, text, len);
     free(text);

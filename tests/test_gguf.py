@@ -475,6 +475,19 @@ def check_tokenizers_match_the_vocabularies_test_vectors():
                 raise Fail(f"{f}: {text[:40]!r} gives {' '.join(got)[:80]}, Hugging Face {ids[:80]}")
     if not RESTATED <= seen:
         raise Fail(f"vocabularies {sorted(RESTATED - seen)} are missing from {models}")
+    # hostile tokenizer metadata: an empty pre-tokenizer name (once an endless loop), a token with a NUL
+    def kv_str(key, value):
+        return gstr(key) + struct.pack("<I", 8) + gstr(value)
+    tokens = gstr("tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, 2) + gstr("a") + gstr(b"b\0c")
+    for name, data, words in (("empty_pre", header(0, 2) + kv_str("tokenizer.ggml.model", "gpt2") + kv_str("tokenizer.ggml.pre", ""), ["pre-tokenizer"]),
+                              ("nul_token", header(0, 3) + kv_str("tokenizer.ggml.model", "gpt2") + kv_str("tokenizer.ggml.pre", "gpt-2") + tokens,
+                               ["token 1", "NUL"])):
+        try:
+            p = subprocess.run([tokenize, write(name + ".gguf", data), os.devnull], capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            raise Fail(f"{name}: the tokenizer did not return in 60 s") from None
+        if p.returncode != 1 or not all(w in p.stderr for w in words):
+            raise Fail(f"{name}: exit {p.returncode}, {p.stderr.strip()!r}; want a refusal mentioning {words}")
 
 
 if __name__ == "__main__":

@@ -195,6 +195,8 @@ int softent_acc_add_labelset(softent_acc *acc, const char *name, int arity, int 
 int softent_acc_share_labels(softent_acc *dst, const softent_acc *src)
 {
     if (dst->n_sets > 0 || dst->frozen) return se_fail(SOFTENT_E_ORDER, "share labels into an accumulator that has none yet");
+    if (src->streaming || dst->streaming)
+        return se_fail(SOFTENT_E_ORDER, "streamed labels are an accumulator's own; share counted labels (softent_acc_count)");
     if (dst->p.min_count != src->p.min_count) return se_fail(SOFTENT_E_MISMATCH, "accumulators sharing labels need the same min-count");
     for (int k = 0; k < src->n_sets; k++) {
         int rc = softent_acc_add_labelset(dst, src->sets[k].name, src->sets[k].lab->table.arity, NULL);
@@ -297,6 +299,7 @@ int64_t softent_acc_memory(const softent_acc *acc)
     for (int k = 0; k < acc->n_sets; k++) {
         const se_labelset *s = &acc->sets[k];
         int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s, acc->streaming);
+        if (s->real.cap > stored) stored = s->real.cap;  /* streaming grows the sums ahead of the values */
         bytes += se_keytable_bytes(&s->lab->table) + s->lab->row_cap * 4 + s->lab->table.n * (4 + (acc->p.per_value ? 8 : 0));
         const int64_t copies = 1 + (acc->p.null_sums ? R : 0);
         bytes += copies * (stored * (m * 8 + 8) + 2 * m * 8 + 32) + stored * 8 + (int64_t)sizeof(se_curve);
@@ -528,7 +531,9 @@ SE_HOT static void add_sums(se_sums *sums, const softent_acc *acc, const se_labe
         sums->seen[slot]++;
         if (sums->last_h) read_curve(sums, slot, sums->seen[slot], acc->row_h[i], m);
     }
-    if (s->lab->n_dropped > 0)
+    /* streaming: a value without a label may still arrive, after which the
+     * measures read the kept totals, so they are kept from the first row */
+    if (s->lab->n_dropped > 0 || acc->streaming)
         add_columns(sums->kept_total, sums->kept_sq, acc->prob, acc->valid, slot_of_row, n, m, m * tid / nthreads, m * (tid + 1) / nthreads);
     if (tid != 0) return;
     for (int64_t i = 0; i < n; i++) {
@@ -636,6 +641,7 @@ static void add_block(softent_acc *acc, const float *z, const float *probs, int6
 
 int se_acc_add_rows(softent_acc *acc, const float *z, const float *p, int64_t n, int64_t row0)
 {
+    if (n == 0) return SOFTENT_OK;  /* nothing added: a finished accumulator stays finished */
     const int threads = se_max_threads();
     if (acc->null_replayed || acc->p.bootstrap > 0) {
         int rc = se_rowstore_reserve(&acc->rowstore, row0 + n, acc->m);

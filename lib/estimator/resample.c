@@ -468,9 +468,13 @@ int se_resample(softent_acc *acc)
     if (!rc && ((R && !src) || (B && !influences))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory for the replicates");
     for (int k = 0; k < acc->n_sets && !rc; k++) {
         se_replicates *rep = &acc->sets[k].rep;
+        free(rep->null_mi), free(rep->boot);  /* an earlier finish's, before more rows came */
+        rep->null_mi = NULL, rep->boot = NULL;
         if (R && !(rep->null_mi = calloc((size_t)R, sizeof *rep->null_mi))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
         if (B && !(rep->boot = calloc((size_t)B * SE_BOOT_NV, sizeof *rep->boot))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
     }
+    free(acc->boot_H);
+    acc->boot_H = NULL;
     if (!rc && B && !(acc->boot_H = calloc((size_t)B, sizeof *acc->boot_H))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
     for (int r = 0; r < R && !rc; r++) {
         se_permutation perm;

@@ -63,13 +63,18 @@ static int extend_slots(softent_acc *acc, se_labelset *s)
         }
         lab->slot_cap = cap;
     }
+    /* room first, so that a failure leaves the slots as they were */
+    int64_t stored = lab->n_stored;
+    for (int64_t v = old; v < nv; v++) stored += lab->table.keys[v * lab->table.arity] != SOFTENT_NO_LABEL;
+    int rc = se_sums_reserve(&s->real, stored, acc->m);
+    if (rc) return rc;
     for (int64_t v = old; v < nv; v++) {
         if (s->value_h) s->value_h[v] = NAN;
         if (lab->table.keys[v * lab->table.arity] == SOFTENT_NO_LABEL) lab->value_slot[v] = SLOT_DROPPED, lab->n_dropped++;
         else lab->value_slot[v] = (int32_t)lab->n_stored++;
     }
     lab->n_values_slotted = nv;
-    return se_sums_reserve(&s->real, lab->n_stored, acc->m);
+    return SOFTENT_OK;
 }
 
 int softent_acc_append_labels(softent_acc *acc, const int64_t *const *keys, const int64_t *groups, int64_t n)

@@ -36,6 +36,7 @@ static const struct {
 static int name_in(const char *name, const char *list)
 {
     const size_t n = strlen(name);
+    if (n == 0) return 0;
     for (const char *p = list; (p = strstr(p, name)); p += n)
         if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n])) return 1;
     return 0;
@@ -81,9 +82,15 @@ static int bpe_model(const softent_gguf *g, const char *path, int ignore_merges,
         const char *s;
         size_t len;
         softent_gguf_get_string(g, tk, i, &s, &len);
+        if (memchr(s, 0, len))  /* tokenizer.json's strings cannot hold one, and ids would collide */
+            return se_fail(SOFTENT_E_FORMAT, "%s: token %lld of tokenizer.ggml.tokens holds a NUL byte", path, (long long)i);
         cJSON *id = cJSON_CreateNumber((double)i);
         cJSON *key = string_of(s, len);
-        if (!id || !key) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+        if (!id || !key) {
+            cJSON_Delete(id);
+            cJSON_Delete(key);
+            return se_fail(SOFTENT_E_NOMEM, "out of memory");
+        }
         cJSON_AddItemToObject(vocab, key->valuestring, id);
         cJSON_Delete(key);
     }
@@ -155,7 +162,8 @@ static void added_and_template(const softent_gguf *g, cJSON *root, int64_t n_tok
     cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)bos));
     cJSON_AddItemToArray(tokens, string_of(s, len));
     cJSON *key = string_of(s, len);
-    cJSON_AddItemToObject(special, key->valuestring, entry);
+    if (key) cJSON_AddItemToObject(special, key->valuestring, entry);
+    else cJSON_Delete(entry);
     cJSON_Delete(key);
 }
 

@@ -92,7 +92,7 @@ class Accumulator:
 
     def _init(self, handle, d):
         self._handle, self.d = handle, d
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # results() -> summary() -> finish() nest
         self._sets = []        # label set names, in the C accumulator's order
         self._arity = {}
         self._codes = {}       # set -> {label: integer key} for non-integer labels
@@ -279,7 +279,8 @@ class Accumulator:
 
     def _params(self):
         p = _lib.Params()
-        check(lib.softent_acc_params(self._h(), ctypes.byref(p)))
+        with self._lock:
+            check(lib.softent_acc_params(self._h(), ctypes.byref(p)))
         return p
 
     @property
@@ -293,13 +294,15 @@ class Accumulator:
     @property
     def refpoints(self):
         """The reference points, a copy [bins, d] float32 (unit rows)."""
-        ptr = lib.softent_acc_refpoints(self._h())
-        return np.ctypeslib.as_array(ptr, shape=(self.bins, self.d)).copy()
+        with self._lock:
+            ptr = lib.softent_acc_refpoints(self._h())
+            return np.ctypeslib.as_array(ptr, shape=(self.bins, self.d)).copy()
 
     @property
     def memory(self):
         """Bytes the accumulator holds (about)."""
-        return int(lib.softent_acc_memory(self._h()))
+        with self._lock:
+            return int(lib.softent_acc_memory(self._h()))
 
     def finish(self):
         """Score held rows and replay the null and bootstrap (results() does it)."""
@@ -313,7 +316,8 @@ class Accumulator:
         if name not in self._sets:
             raise KeyError(f"no label set {name!r} (have {self._sets})")
         m = _lib.Measures()
-        check(lib.softent_acc_labelset(self._h(), self._sets.index(name), ctypes.byref(m)), name)
+        with self._lock:
+            check(lib.softent_acc_labelset(self._h(), self._sets.index(name), ctypes.byref(m)), name)
         out = {f: getattr(m, f) for f, _ in m._fields_ if f != "name"}
         out["correction"] = _lib.CORRECTION_NAMES.get(m.correction, "?")
         return out
@@ -321,7 +325,8 @@ class Accumulator:
     def summary(self):
         self.finish()
         s = _lib.Summary()
-        check(lib.softent_acc_summary(self._h(), ctypes.byref(s)), "summary")
+        with self._lock:
+            check(lib.softent_acc_summary(self._h(), ctypes.byref(s)), "summary")
         return {f: getattr(s, f) for f, _ in s._fields_}
 
     def results(self):
@@ -362,7 +367,8 @@ class Accumulator:
         key, count, h = (ctypes.c_int64 * _lib.MAX_ARITY)(), ctypes.c_int64(), ctypes.c_double()
         out = {}
         for i in range(m["n_values"]):
-            check(lib.softent_acc_value(self._h(), k, i, key, ctypes.byref(count), ctypes.byref(h)), name)
+            with self._lock:
+                check(lib.softent_acc_value(self._h(), k, i, key, ctypes.byref(count), ctypes.byref(h)), name)
             t = tuple(key[:m["arity"]])
             label = inverse.get(t[0], t[0]) if name in self._codes else (t[0] if len(t) == 1 else t)
             out[label] = (count.value, h.value)
@@ -372,13 +378,15 @@ class Accumulator:
 
     def save(self, path):
         """The accumulated statistics, written atomically (softent_acc_save)."""
-        self.finish()
-        check(lib.softent_acc_save(self._h(), str(path).encode()), str(path))
+        with self._lock:
+            self.finish()
+            check(lib.softent_acc_save(self._h(), str(path).encode()), str(path))
 
     def merge(self, other):
         """Add another accumulator's statistics: shards of the same rows,
         counted on the same label arrays (counted mode), with the same
         settings and reference points."""
-        self.finish()
         other.finish()
-        check(lib.softent_acc_merge(self._h(), other._h()), "merge")
+        with self._lock, other._lock:
+            self.finish()
+            check(lib.softent_acc_merge(self._h(), other._h()), "merge")
