@@ -267,6 +267,9 @@ def check_compressed_and_binary_corpora():
     expect_error(["analyze", model, write_tmp("u_c.txt.zst", b"\x28\xb5\x2f\xfd" + b"\0" * 40), "--out", tmp("x")], "u_c.txt.zst", "zstd")
     expect_error(["analyze", model, write_tmp("u_bin.txt", bytes(range(256)) * 4), "--out", tmp("x")], "u_bin.txt", "NUL byte", "binary")
     expect_error(["analyze", model, write_tmp("u_bad.txt.gz", b"\x1f\x8b\x08\x00" + b"garbage" * 20), "--out", tmp("x")], "u_bad.txt.gz")
+    # a NUL past the first block the text check reads (once it silently ended its line)
+    late = ("\n".join(lines) + "\n").encode() * 20 + b"tail of the file\x00with a NUL\n"
+    expect_error(["analyze", model, write_tmp("u_late_nul.txt", late), "--out", tmp("x")], "u_late_nul.txt", "NUL byte", "line")
 
 
 main(globals())

@@ -30,11 +30,14 @@ struct softent_corpus {
     int64_t lineno;
     char field[64];       /* JSONL: the text field */
     char *doc;            /* JSONL, DIRECTORY: the current document */
-    char *pending;        /* stdin: its first block, read to check it is text */
+    char *pending;        /* [READ_BLOCK] the file read a block at a time; for stdin
+                           * it first holds the block read to check it is text */
     size_t pending_n, pending_at;
     char **files;         /* DIRECTORY: sorted file names */
     size_t n_files, next_file;
 };
+
+#define READ_BLOCK 65536 /* bytes read at a time (>= the 4096 of the text check) */
 
 static const char *AUTO_FIELDS[] = {"text", "body", "sentence", "content", "document", "passage"};
 
@@ -79,41 +82,54 @@ static int open_text(softent_corpus *c, const char *path)
     if (!rc && !strcmp(path, "-") && n > 0) {
         /* stdin may be a pipe, which cannot rewind: the block read is the
          * start of the first line */
-        if (!(c->pending = malloc((size_t)n))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+        if (!(c->pending = malloc(READ_BLOCK))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
         memcpy(c->pending, head, (size_t)n);
         c->pending_n = (size_t)n;
     }
     return rc;
 }
 
+/* The next block of the file into c->pending (none at its end). */
+static int refill(softent_corpus *c)
+{
+    if (!c->pending && !(c->pending = malloc(READ_BLOCK))) return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", c->path);
+    c->pending_at = c->pending_n = 0;
+    const int got = gzread(c->gz, c->pending, READ_BLOCK);
+    if (got < 0) {
+        int err;
+        const char *msg = gzerror(c->gz, &err);
+        return se_fail(SOFTENT_E_IO, "%s: read failed: %s", c->path, msg);
+    }
+    c->pending_n = (size_t)got;
+    return SOFTENT_OK;
+}
+
 /* The next line into c->line without its "\n" or "\r\n" (*have 0 at the
- * end of the file).  Lines may be of any length. */
+ * end of the file).  Lines may be of any length.  A NUL byte anywhere is
+ * refused (the first block's check sees only the start of the file): a
+ * line would end at it and lose the rest. */
 static int read_line(softent_corpus *c, size_t *len, int *have)
 {
     size_t n = 0;
     *have = 0;
     for (;;) {
-        if (se_grow(&c->line, &c->line_cap, n + 4096 + 1, 1)) return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", c->path);
-        size_t got = 0;
-        if (c->pending_n > c->pending_at) { /* stdin's first block */
-            const char *p = c->pending + c->pending_at, *nl = memchr(p, '\n', c->pending_n - c->pending_at);
-            got = nl ? (size_t)(nl - p) + 1 : c->pending_n - c->pending_at;
-            if (got > 4096) got = 4096;
-            memcpy(c->line + n, p, got);
-            c->pending_at += got;
-        } else if (gzgets(c->gz, c->line + n, 4096 + 1)) {
-            got = strlen(c->line + n);
-        } else {
-            int err;
-            const char *msg = gzerror(c->gz, &err);
-            if (err != Z_OK && err != Z_STREAM_END) return se_fail(SOFTENT_E_IO, "%s: read failed: %s", c->path, msg);
-            if (n == 0) return SOFTENT_OK;
-            break;
+        if (c->pending_at == c->pending_n) {
+            int rc = refill(c);
+            if (rc) return rc;
+            if (c->pending_n == 0) {
+                if (n == 0) return SOFTENT_OK;
+                break;
+            }
         }
+        const char *p = c->pending + c->pending_at, *nl = memchr(p, '\n', c->pending_n - c->pending_at);
+        const size_t got = nl ? (size_t)(nl - p) + 1 : c->pending_n - c->pending_at;
+        if (memchr(p, 0, got))
+            return se_fail(SOFTENT_E_FORMAT, "%s: a NUL byte in line %lld: a binary or corrupt file, not text", c->path, (long long)c->lineno + 1);
+        if (se_grow(&c->line, &c->line_cap, n + got + 1, 1)) return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", c->path);
+        memcpy(c->line + n, p, got);
         n += got;
-        c->line[n] = '\0';
-        if (n > 0 && c->line[n - 1] == '\n') break;
-        if (got == 0) break;
+        c->pending_at += got;
+        if (nl) break;
     }
     if (n > 0 && c->line[n - 1] == '\n') n--;
     if (n > 0 && c->line[n - 1] == '\r') n--;
