@@ -9,10 +9,10 @@ static void read_all(const char *path, const char *field)
     if (softent_corpus_open(&c, path, field) != SOFTENT_OK) return;
     const char *text;
     size_t len;
-    while (softent_corpus_next(c, &text, &len) == SOFTENT_OK && text) {
-        static volatile unsigned char last;
-        for (size_t i = 0; i < len; i++) last = (unsigned char)text[i]; /* every byte is readable */
-    }
+    unsigned sum = 0;
+    while (softent_corpus_next(c, &text, &len) == SOFTENT_OK && text)
+        for (size_t i = 0; i < len; i++) sum += (unsigned char)text[i]; /* every byte is readable */
+    *(volatile unsigned *)&sum;
     softent_corpus_close(c);
 }
 
