@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "softent_analysis.h"
 #include "softent_tokenizer.h"
+#include "text/lines.h"
 #include "text/tokenizer_write.h"
 
 static const char USAGE[] =
@@ -16,9 +17,10 @@ static const char USAGE[] =
     "\n"
     "Token ids of each line of FILE (default: standard input), one document\n"
     "per line, exactly as Hugging Face tokenizers encodes it with the model's\n"
-    "tokenizer.json (BOS/EOS from its post-processor included).  Only the\n"
-    "line ending (\\n or \\r\\n) is removed from each line, as analyze,\n"
-    "train and eval read a .txt corpus.  Invalid UTF-8 is read as\n"
+    "tokenizer.json (BOS/EOS from its post-processor included).  FILE is read\n"
+    "as analyze, train and eval read a .txt corpus (gzip or plain; a binary\n"
+    "file is refused), except that a blank line gives a line of its own: only\n"
+    "the line ending (\\n or \\r\\n) is removed.  Invalid UTF-8 is read as\n"
     "U+FFFD, as Hugging Face's Python and JavaScript bindings decode it.\n"
     "Prints the ids of each line separated by spaces, one line per line.\n"
     "\n"
@@ -108,33 +110,27 @@ int cmd_tokenize(int argc, char **argv)
     softent_tokenizer *tok;
     int rc = softent_analysis_tokenizer_load(&tok, model);
     if (rc) return cli_lib_error(rc);
-    FILE *in = strcmp(input, "-") ? fopen(input, "rb") : stdin;
-    if (!in) {
+    se_lines in;
+    if ((rc = se_lines_open(&in, input))) {
+        se_lines_close(&in);
         softent_tokenizer_free(tok);
-        return cli_error("%s: %s", input, strerror(errno));
+        return cli_lib_error(rc);
     }
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, in)) >= 0) {
-        if (len > 0 && line[len - 1] == '\n') len--;
-        if (len > 0 && line[len - 1] == '\r') len--; /* "\r\n" ends a line, as in every corpus reader */
+    const char *line;
+    size_t len;
+    int status = 0;
+    while (!status && !(rc = se_lines_next(&in, &line, &len)) && line) {
         int32_t *ids;
         int64_t n;
-        if ((rc = softent_tokenizer_encode(tok, line, (size_t)len, special, &ids, &n))) {
-            rc = cli_lib_error(rc);
-            break;
-        }
-        rc = put_ids(tok, ids, n, json, stdout);
+        if ((rc = softent_tokenizer_encode(tok, line, len, special, &ids, &n))) break;
+        if (put_ids(tok, ids, n, json, stdout)) status = cli_error("out of memory writing the ids");
         free(ids);
-        if (rc) break;
     }
-    if (!rc && ferror(in)) rc = cli_error("%s: read error", input);
-    if (fflush(stdout) && !rc) rc = cli_error("writing the ids: %s", strerror(errno));
-    free(line);
-    if (in != stdin) fclose(in);
+    if (!status && rc) status = cli_lib_error(rc);
+    if (fflush(stdout) && !status) status = cli_error("writing the ids: %s", strerror(errno));
+    se_lines_close(&in);
     softent_tokenizer_free(tok);
-    return rc;
+    return status;
 }

@@ -12,11 +12,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "lines.h"
 #include "softent_corpus.h"
 
 typedef enum { LINES, JSONL, DIRECTORY } corpus_kind;
@@ -24,20 +24,13 @@ typedef enum { LINES, JSONL, DIRECTORY } corpus_kind;
 struct softent_corpus {
     corpus_kind kind;
     char *path;
-    gzFile gz;            /* LINES, JSONL: the open file (stdin for "-") */
-    char *line;           /* the current line, NUL-terminated */
-    size_t line_cap;
-    int64_t lineno;
+    se_lines lines;       /* LINES, JSONL: the open file (stdin for "-") */
+    int lines_open;
     char field[64];       /* JSONL: the text field */
     char *doc;            /* JSONL, DIRECTORY: the current document */
-    char *pending;        /* [READ_BLOCK] the file read a block at a time; for stdin
-                           * it first holds the block read to check it is text */
-    size_t pending_n, pending_at;
     char **files;         /* DIRECTORY: sorted file names */
     size_t n_files, next_file;
 };
-
-#define READ_BLOCK 65536 /* bytes read at a time (>= the 4096 of the text check) */
 
 static const char *AUTO_FIELDS[] = {"text", "body", "sentence", "content", "document", "passage"};
 
@@ -45,98 +38,6 @@ static int has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
-/* Refuse what is not text by its first bytes: another compressor's magic,
- * or a NUL byte (text has none; a binary file has many). */
-static int check_text(const char *path, const unsigned char *b, size_t n)
-{
-    static const struct { const char *magic; size_t len; const char *what; } kinds[] = {
-        {"\x28\xb5\x2f\xfd", 4, "zstd"}, {"\xfd" "7zXZ", 5, "xz"}, {"BZh", 3, "bzip2"}, {"PK\x03\x04", 4, "zip"},
-        {"\x93NUMPY", 6, "a .npy array"}, {"\x7f" "ELF", 4, "an executable"},
-    };
-    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
-        if (n >= kinds[k].len && !memcmp(b, kinds[k].magic, kinds[k].len))
-            return se_fail(SOFTENT_E_FORMAT, "%s: %s%s, not text: %s", path, kinds[k].what,
-                           k < 4 ? " compressed" : "", k < 4 ? "decompress it, or recompress it with gzip" : "give a text corpus");
-    const unsigned char *nul = memchr(b, 0, n);
-    if (nul) return se_fail(SOFTENT_E_FORMAT, "%s: a NUL byte at offset %lld: a binary file, not text", path, (long long)(nul - b));
-    return SOFTENT_OK;
-}
-
-/* Open path (or stdin) through zlib and check its first block. */
-static int open_text(softent_corpus *c, const char *path)
-{
-    if (strcmp(path, "-")) {
-        c->gz = gzopen(path, "rb");
-    } else {
-        const int fd = dup(STDIN_FILENO);
-        if (fd >= 0 && !(c->gz = gzdopen(fd, "rb"))) close(fd);
-    }
-    if (!c->gz) return se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno ? errno : ENOMEM));
-    unsigned char head[4096];
-    const int n = gzread(c->gz, head, sizeof head);
-    if (n < 0) return se_fail(SOFTENT_E_IO, "%s: read failed (a damaged gzip file?)", path);
-    int rc = check_text(path, head, (size_t)n);
-    if (!rc && strcmp(path, "-") && gzrewind(c->gz) != 0) rc = se_fail(SOFTENT_E_IO, "%s: cannot rewind", path);
-    if (!rc && !strcmp(path, "-") && n > 0) {
-        /* stdin may be a pipe, which cannot rewind: the block read is the
-         * start of the first line */
-        if (!(c->pending = malloc(READ_BLOCK))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
-        memcpy(c->pending, head, (size_t)n);
-        c->pending_n = (size_t)n;
-    }
-    return rc;
-}
-
-/* The next block of the file into c->pending (none at its end). */
-static int refill(softent_corpus *c)
-{
-    if (!c->pending && !(c->pending = malloc(READ_BLOCK))) return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", c->path);
-    c->pending_at = c->pending_n = 0;
-    const int got = gzread(c->gz, c->pending, READ_BLOCK);
-    if (got < 0) {
-        int err;
-        const char *msg = gzerror(c->gz, &err);
-        return se_fail(SOFTENT_E_IO, "%s: read failed: %s", c->path, msg);
-    }
-    c->pending_n = (size_t)got;
-    return SOFTENT_OK;
-}
-
-/* The next line into c->line without its "\n" or "\r\n" (*have 0 at the
- * end of the file).  Lines may be of any length.  A NUL byte anywhere is
- * refused (the first block's check sees only the start of the file): a
- * line would end at it and lose the rest. */
-static int read_line(softent_corpus *c, size_t *len, int *have)
-{
-    size_t n = 0;
-    *have = 0;
-    for (;;) {
-        if (c->pending_at == c->pending_n) {
-            int rc = refill(c);
-            if (rc) return rc;
-            if (c->pending_n == 0) {
-                if (n == 0) return SOFTENT_OK;
-                break;
-            }
-        }
-        const char *p = c->pending + c->pending_at, *nl = memchr(p, '\n', c->pending_n - c->pending_at);
-        const size_t got = nl ? (size_t)(nl - p) + 1 : c->pending_n - c->pending_at;
-        if (memchr(p, 0, got))
-            return se_fail(SOFTENT_E_FORMAT, "%s: a NUL byte in line %lld: a binary or corrupt file, not text", c->path, (long long)c->lineno + 1);
-        if (se_grow(&c->line, &c->line_cap, n + got + 1, 1)) return se_fail(SOFTENT_E_NOMEM, "out of memory reading %s", c->path);
-        memcpy(c->line + n, p, got);
-        n += got;
-        c->pending_at += got;
-        if (nl) break;
-    }
-    if (n > 0 && c->line[n - 1] == '\n') n--;
-    if (n > 0 && c->line[n - 1] == '\r') n--;
-    c->line[n] = '\0';
-    *len = n;
-    *have = 1;
-    return SOFTENT_OK;
 }
 
 static int compare_names(const void *a, const void *b)
@@ -176,7 +77,8 @@ int softent_corpus_open(softent_corpus **out, const char *path, const char *text
     int rc = SOFTENT_OK;
     if (strcmp(path, "-") == 0) {
         c->kind = LINES;
-        rc = open_text(c, path);
+        c->lines_open = 1;
+        rc = se_lines_open(&c->lines, c->path);
     } else if (stat(path, &sb) != 0) {
         rc = se_fail(SOFTENT_E_IO, "%s: cannot open: %s", path, strerror(errno));
     } else if (S_ISDIR(sb.st_mode)) {
@@ -185,7 +87,8 @@ int softent_corpus_open(softent_corpus **out, const char *path, const char *text
     } else {
         c->kind = has_suffix(path, ".jsonl") || has_suffix(path, ".json") || has_suffix(path, ".jsonl.gz") || has_suffix(path, ".json.gz")
                       ? JSONL : LINES;
-        rc = open_text(c, path);
+        c->lines_open = 1;
+        rc = se_lines_open(&c->lines, c->path);
     }
     if (rc) { softent_corpus_close(c); return rc; }
     *out = c;
@@ -197,10 +100,10 @@ const char *softent_corpus_field(const softent_corpus *c) { return c->kind == JS
 /* The text of one JSON line, in c->doc; NULL text for a record without it. */
 static int json_text(softent_corpus *c, const char **text, size_t *len)
 {
-    cJSON *o = cJSON_Parse(c->line);
+    cJSON *o = cJSON_Parse(c->lines.line);
     if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
-        return se_fail(SOFTENT_E_FORMAT, "%s:%lld: not a JSON object", c->path, (long long)c->lineno);
+        return se_fail(SOFTENT_E_FORMAT, "%s:%lld: not a JSON object", c->path, (long long)c->lines.lineno);
     }
     if (!c->field[0]) {
         for (size_t i = 0; i < sizeof AUTO_FIELDS / sizeof *AUTO_FIELDS && !c->field[0]; i++)
@@ -209,13 +112,13 @@ static int json_text(softent_corpus *c, const char **text, size_t *len)
         if (!c->field[0]) {
             cJSON_Delete(o);
             return se_fail(SOFTENT_E_FORMAT, "%s:%lld: no text field (text, body, sentence, content, document or passage); name it with --text-field",
-                           c->path, (long long)c->lineno);
+                           c->path, (long long)c->lines.lineno);
         }
     }
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, c->field);
     if (!cJSON_IsString(t)) {
         cJSON_Delete(o);
-        return se_fail(SOFTENT_E_FORMAT, "%s:%lld: field '%s' is missing or not a string", c->path, (long long)c->lineno, c->field);
+        return se_fail(SOFTENT_E_FORMAT, "%s:%lld: field '%s' is missing or not a string", c->path, (long long)c->lines.lineno, c->field);
     }
     free(c->doc);
     c->doc = strdup(t->valuestring);
@@ -254,17 +157,17 @@ int softent_corpus_next(softent_corpus *c, const char **text, size_t *len)
         }
         return SOFTENT_OK;
     }
+    const char *line;
     size_t got;
-    int have, rc;
-    while (!(rc = read_line(c, &got, &have)) && have) {
-        c->lineno++;
+    int rc;
+    while (!(rc = se_lines_next(&c->lines, &line, &got)) && line) {
         if (got == 0) continue;
         if (c->kind == JSONL) {
             int rc = json_text(c, text, len);
             if (rc || *len > 0) return rc;
             continue;
         }
-        *text = c->line;
+        *text = line;
         *len = got;
         return SOFTENT_OK;
     }
@@ -274,11 +177,9 @@ int softent_corpus_next(softent_corpus *c, const char **text, size_t *len)
 void softent_corpus_close(softent_corpus *c)
 {
     if (!c) return;
-    if (c->gz) gzclose(c->gz);
-    free(c->pending);
+    if (c->lines_open) se_lines_close(&c->lines);
     for (size_t i = 0; i < c->n_files; i++) free(c->files[i]);
     free(c->files);
-    free(c->line);
     free(c->doc);
     free(c->path);
     free(c);
