@@ -270,6 +270,11 @@ def check_compressed_and_binary_corpora():
     # a NUL past the first block the text check reads (once it silently ended its line)
     late = ("\n".join(lines) + "\n").encode() * 20 + b"tail of the file\x00with a NUL\n"
     expect_error(["analyze", model, write_tmp("u_late_nul.txt", late), "--out", tmp("x")], "u_late_nul.txt", "NUL byte", "line")
+    # tokenize reads its input as analyze reads a .txt corpus (blank lines aside)
+    if run("tokenize", model, gz).stdout != run("tokenize", model, corpus).stdout:
+        raise Fail("tokenize reads a gzip file differently from the plain one")
+    expect_error(["tokenize", model, tmp("u_late_nul.txt")], "u_late_nul.txt", "NUL byte")
+    expect_error(["tokenize", model, tmp("u_bin.txt")], "u_bin.txt", "binary")
 
 
 main(globals())
