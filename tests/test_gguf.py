@@ -282,17 +282,6 @@ def quantize(lib, name, w):
 NPM_BINS = os.path.join(HERE, "npm", "node_modules", "@node-llama-cpp", "linux-x64", "bins", "linux-x64")
 
 
-def llama_states_program():
-    """tests/oracle/llama_states.c built against the prebuilt libllama and
-    the headers of the same llama.cpp source (once)."""
-    exe = tmp("llama_states")
-    if not os.path.exists(exe):
-        libs = [os.path.join(NPM_BINS, n) for n in ("libllama.v0.5.0.so", "libggml.v0.5.0.so", "libggml-base.so")]
-        subprocess.run(["cc", "-O1", "-I", os.path.join(LLAMA, "include"), "-I", os.path.join(LLAMA, "ggml", "include"),
-                        os.path.join(HERE, "oracle", "llama_states.c"), "-o", exe, *libs, "-Wl,-rpath," + NPM_BINS], check=True)
-    return exe
-
-
 def check_hidden_states_equal_llama_cpp():
     """Every block's output and the final norm's, softent's against llama.cpp's
     own (l_out-N and result_norm through cb_eval, KV cache and attention in
@@ -305,7 +294,7 @@ def check_hidden_states_equal_llama_cpp():
     safetensors comparison above."""
     sys.path.insert(0, HERE)
     import make_models
-    exe = llama_states_program()
+    exe = oracle_program("llama_states")
     rng = np.random.default_rng(6)
     tokens = rng.integers(0, 299, 48)
     tokens.astype("<i4").tofile(tmp("llama_tokens.bin"))
@@ -327,6 +316,43 @@ def check_hidden_states_equal_llama_cpp():
                 if not err < tol:
                     what = "the final norm" if l == L else f"block {l}"
                     raise Fail(f"{arch} {quant or 'F32'}: {what}'s output differs from llama.cpp's by {err:.2e} relative (tolerance {tol})")
+
+
+def oracle_program(name):
+    """tests/oracle/NAME.c built against the prebuilt libllama and the
+    headers of the same llama.cpp source (once)."""
+    exe = tmp(name)
+    if not os.path.exists(exe):
+        libs = [os.path.join(NPM_BINS, n) for n in ("libllama.v0.5.0.so", "libggml.v0.5.0.so", "libggml-base.so")]
+        subprocess.run(["cc", "-O1", "-I", os.path.join(LLAMA, "include"), "-I", os.path.join(LLAMA, "ggml", "include"),
+                        os.path.join(HERE, "oracle", name + ".c"), "-o", exe, *libs, "-Wl,-rpath," + NPM_BINS], check=True)
+    return exe
+
+
+def check_tokenizers_equal_llama_tokenize_on_a_megabyte():
+    """The restated vocabularies on the tokenizer tests' >= 1 MB corpus of
+    this machine's text (tests/make_corpus.py), a document a line: softent's
+    ids equal llama_tokenize's for every line.  llama.cpp leaves out
+    qwen2's NFC normalizer, so it is given the text in NFC there (softent's
+    NFC is checked against Hugging Face's in test_tokenizer)."""
+    import unicodedata
+    corpus = tmp("megabyte.txt")
+    subprocess.run(["/usr/bin/python3", os.path.join(HERE, "make_corpus.py"), corpus, "--size", "1000000"], check=True, capture_output=True)
+    with open(corpus, "rb") as f:
+        lines = f.read().decode("utf-8").split("\n")
+    with open(tmp("megabyte_nfc.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(unicodedata.normalize("NFC", l) for l in lines))
+    exe = oracle_program("llama_tokenize")
+    for name in sorted(RESTATED):
+        vocab = os.path.join(LLAMA, "models", f"ggml-vocab-{name}.gguf")
+        theirs = run_process([exe, NPM_BINS, vocab, tmp("megabyte_nfc.txt") if name == "qwen2" else corpus],
+                             f"llama_tokenize {name}").stdout.split("\n")
+        ours = run_process([os.path.join(BUILD, "softent"), "tokenize", vocab, corpus, "--no-special"], f"softent tokenize {name}").stdout.split("\n")
+        if len(ours) != len(theirs):
+            raise Fail(f"{name}: {len(ours)} lines of ids vs llama.cpp's {len(theirs)}")
+        bad = [i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b]
+        if bad:
+            raise Fail(f"{name}: {len(bad)} of {len(lines)} lines differ from llama_tokenize, the first {lines[bad[0]][:60]!r}")
 
 
 FIXTURE_MERGES = ["Ġ t", "h e"]  # a fixture tokenizer's merges (llama.cpp needs some)
