@@ -332,9 +332,10 @@ def oracle_program(name):
 def check_tokenizers_equal_llama_tokenize_on_a_megabyte():
     """The restated vocabularies on the tokenizer tests' >= 1 MB corpus of
     this machine's text (tests/make_corpus.py), a document a line: softent's
-    ids equal llama_tokenize's for every line.  llama.cpp leaves out
-    qwen2's NFC normalizer, so it is given the text in NFC there (softent's
-    NFC is checked against Hugging Face's in test_tokenizer)."""
+    ids equal llama_tokenize's for every line.  llama.cpp leaves out the
+    NFC normalizer of qwen2's and mpt's tokenizer.json, so it is given the
+    text in NFC for those (softent's NFC is checked against Hugging Face's
+    in test_tokenizer)."""
     import unicodedata
     corpus = tmp("megabyte.txt")
     subprocess.run(["/usr/bin/python3", os.path.join(HERE, "make_corpus.py"), corpus, "--size", "1000000"], check=True, capture_output=True)
@@ -345,7 +346,7 @@ def check_tokenizers_equal_llama_tokenize_on_a_megabyte():
     exe = oracle_program("llama_tokenize")
     for name in sorted(RESTATED):
         vocab = os.path.join(LLAMA, "models", f"ggml-vocab-{name}.gguf")
-        theirs = run_process([exe, NPM_BINS, vocab, tmp("megabyte_nfc.txt") if name == "qwen2" else corpus],
+        theirs = run_process([exe, NPM_BINS, vocab, tmp("megabyte_nfc.txt") if name in NFC_VOCABS else corpus],
                              f"llama_tokenize {name}").stdout.split("\n")
         ours = run_process([os.path.join(BUILD, "softent"), "tokenize", vocab, corpus, "--no-special"], f"softent tokenize {name}").stdout.split("\n")
         if len(ours) != len(theirs):
@@ -470,7 +471,9 @@ def check_analyze_a_gguf_model():
                 raise Fail(f"layer {la['layer']} n={oa['n']}: GGUF {ob['I_in']}, {ob['I_out']} vs {oa['I_in']}, {oa['I_out']}")
 
 
-RESTATED = {"gpt-2", "llama-bpe", "qwen2"}  # the vocabularies whose tokenizer.json softent restates
+# the vocabularies whose tokenizer.json softent restates, and those of them with an NFC normalizer
+RESTATED = {"gpt-2", "llama-bpe", "qwen2", "mpt", "starcoder", "refact", "falcon"}
+NFC_VOCABS = {"qwen2", "mpt"}
 
 
 def check_tokenizers_match_the_vocabularies_test_vectors():

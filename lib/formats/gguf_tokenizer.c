@@ -19,18 +19,30 @@
 #include "common/error.h"
 #include "softent_gguf.h"
 
-/* The pre-tokenizers of the byte-level BPE vocabularies softent restates. */
+/* The normalizer and pre-tokenizer of the tokenizer.json each
+ * tokenizer.ggml.pre was converted from, as JSON. */
+#define BYTE_LEVEL(regex) "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": " regex "}"
+#define SPLIT(pattern) "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"" pattern "\"}, \"behavior\": \"Isolated\", \"invert\": false}"
+#define SEQUENCE(list) "{\"type\": \"Sequence\", \"pretokenizers\": [" list "]}"
+#define NFC "{\"type\": \"NFC\"}"
 static const struct {
-    const char *names;  /* tokenizer.ggml.pre values, space-separated */
-    const char *regex;  /* a Split before ByteLevel(use_regex false); NULL: ByteLevel's own (GPT-2's) */
-    int nfc;            /* an NFC normalizer first */
-    int ignore_merges;  /* whole words in the vocabulary skip the merges */
+    const char *names;      /* tokenizer.ggml.pre values, space-separated */
+    const char *normalizer; /* NULL: none */
+    const char *pre;
+    int ignore_merges;      /* whole words in the vocabulary skip the merges */
 } PRE[] = {
-    {"llama3 llama-v3 llama-bpe",
-     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+", 0, 1},
-    {"qwen2",
-     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+", 1, 0},
-    {"gpt-2", NULL, 0, 0},
+    {"llama3 llama-v3 llama-bpe", NULL,
+     SEQUENCE(SPLIT("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+")
+              ", " BYTE_LEVEL("false")), 1},
+    {"qwen2", NFC,
+     SEQUENCE(SPLIT("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+")
+              ", " BYTE_LEVEL("false")), 0},
+    {"gpt-2", NULL, BYTE_LEVEL("true"), 0},
+    {"mpt", NFC, BYTE_LEVEL("true"), 0},
+    {"starcoder refact", NULL, SEQUENCE("{\"type\": \"Digits\", \"individual_digits\": true}, " BYTE_LEVEL("true")), 0},
+    {"falcon", NULL,
+     SEQUENCE("{\"type\": \"Punctuation\", \"behavior\": \"Contiguous\"}, " BYTE_LEVEL("true")
+              ", {\"type\": \"Digits\", \"individual_digits\": false}, " SPLIT("[0-9][0-9][0-9]")), 0},
 };
 
 static int name_in(const char *name, const char *list)
@@ -167,28 +179,18 @@ static void added_and_template(const softent_gguf *g, cJSON *root, int64_t n_tok
     cJSON_Delete(key);
 }
 
-static void pre_tokenizer(cJSON *root, const char *regex, int nfc)
+/* The normalizer and pre-tokenizer of PRE[k] into root. */
+static int pre_tokenizer(cJSON *root, size_t k)
 {
-    if (nfc) cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "normalizer"), "type", "NFC");
-    else cJSON_AddNullToObject(root, "normalizer");
-    cJSON *bl = cJSON_CreateObject();
-    cJSON_AddStringToObject(bl, "type", "ByteLevel");
-    cJSON_AddBoolToObject(bl, "add_prefix_space", 0);
-    cJSON_AddBoolToObject(bl, "trim_offsets", 1);
-    cJSON_AddBoolToObject(bl, "use_regex", regex == NULL);
-    if (!regex) {
-        cJSON_AddItemToObject(root, "pre_tokenizer", bl);
-        return;
+    cJSON *norm = PRE[k].normalizer ? cJSON_Parse(PRE[k].normalizer) : cJSON_CreateNull(), *pre = cJSON_Parse(PRE[k].pre);
+    if (!norm || !pre) {
+        cJSON_Delete(norm);
+        cJSON_Delete(pre);
+        return se_fail(SOFTENT_E_NOMEM, "out of memory");
     }
-    cJSON *seq = cJSON_AddObjectToObject(root, "pre_tokenizer"), *list = cJSON_AddArrayToObject(seq, "pretokenizers");
-    cJSON_AddStringToObject(seq, "type", "Sequence");
-    cJSON *split = cJSON_CreateObject();
-    cJSON_AddStringToObject(split, "type", "Split");
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(split, "pattern"), "Regex", regex);
-    cJSON_AddStringToObject(split, "behavior", "Isolated");
-    cJSON_AddBoolToObject(split, "invert", 0);
-    cJSON_AddItemToArray(list, split);
-    cJSON_AddItemToArray(list, bl);
+    cJSON_AddItemToObject(root, "normalizer", norm);
+    cJSON_AddItemToObject(root, "pre_tokenizer", pre);
+    return SOFTENT_OK;
 }
 
 int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **json)
@@ -206,7 +208,7 @@ int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **
     size_t k = 0;
     while (k < sizeof PRE / sizeof *PRE && !name_in(pre, PRE[k].names)) k++;
     if (k == sizeof PRE / sizeof *PRE)
-        return se_fail(SOFTENT_E_FORMAT, "%s: pre-tokenizer '%s' (tokenizer.ggml.pre) is not one softent restates (llama-bpe, qwen2, gpt-2); "
+        return se_fail(SOFTENT_E_FORMAT, "%s: pre-tokenizer '%s' (tokenizer.ggml.pre) is not one softent restates (llama-bpe, qwen2, gpt-2, mpt, starcoder, refact, falcon); "
                        "give the model's tokenizer.json instead", path, pre);
     cJSON *root = cJSON_CreateObject(), *m = root ? cJSON_AddObjectToObject(root, "model") : NULL;
     if (!m) {
@@ -216,8 +218,8 @@ int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **
     cJSON_AddStringToObject(root, "version", "1.0");
     int64_t n_tokens = 0;
     int rc = bpe_model(g, path, PRE[k].ignore_merges, m, &n_tokens);
+    if (!rc) rc = pre_tokenizer(root, k);
     if (!rc) {
-        pre_tokenizer(root, PRE[k].regex, PRE[k].nfc);
         added_and_template(g, root, n_tokens);
         if (!(*json = cJSON_PrintUnformatted(root))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
     }
