@@ -333,7 +333,7 @@ def check_tokenizers_equal_llama_tokenize_on_a_megabyte():
     """The restated vocabularies on the tokenizer tests' >= 1 MB corpus of
     this machine's text (tests/make_corpus.py), a document a line: softent's
     ids equal llama_tokenize's for every line.  llama.cpp leaves out the
-    NFC normalizer of qwen2's and mpt's tokenizer.json, so it is given the
+    NFC normalizer of qwen2's, mpt's and command-r's tokenizer.json, so it is given the
     text in NFC for those (softent's NFC is checked against Hugging Face's
     in test_tokenizer)."""
     import unicodedata
@@ -472,8 +472,8 @@ def check_analyze_a_gguf_model():
 
 
 # the vocabularies whose tokenizer.json softent restates, and those of them with an NFC normalizer
-RESTATED = {"gpt-2", "llama-bpe", "qwen2", "mpt", "starcoder", "refact", "falcon"}
-NFC_VOCABS = {"qwen2", "mpt"}
+RESTATED = {"gpt-2", "llama-bpe", "qwen2", "mpt", "starcoder", "refact", "falcon", "command-r"}
+NFC_VOCABS = {"qwen2", "mpt", "command-r"}
 
 
 def check_tokenizers_match_the_vocabularies_test_vectors():

@@ -39,6 +39,7 @@ static const struct {
               ", " BYTE_LEVEL("false")), 0},
     {"gpt-2", NULL, BYTE_LEVEL("true"), 0},
     {"mpt", NFC, BYTE_LEVEL("true"), 0},
+    {"command-r", NFC, SEQUENCE("{\"type\": \"Digits\", \"individual_digits\": true}, " BYTE_LEVEL("true")), 0},
     {"starcoder refact", NULL, SEQUENCE("{\"type\": \"Digits\", \"individual_digits\": true}, " BYTE_LEVEL("true")), 0},
     {"falcon", NULL,
      SEQUENCE("{\"type\": \"Punctuation\", \"behavior\": \"Contiguous\"}, " BYTE_LEVEL("true")
@@ -208,7 +209,7 @@ int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **
     size_t k = 0;
     while (k < sizeof PRE / sizeof *PRE && !name_in(pre, PRE[k].names)) k++;
     if (k == sizeof PRE / sizeof *PRE)
-        return se_fail(SOFTENT_E_FORMAT, "%s: pre-tokenizer '%s' (tokenizer.ggml.pre) is not one softent restates (llama-bpe, qwen2, gpt-2, mpt, starcoder, refact, falcon); "
+        return se_fail(SOFTENT_E_FORMAT, "%s: pre-tokenizer '%s' (tokenizer.ggml.pre) is not one softent restates (llama-bpe, qwen2, gpt-2, mpt, starcoder, refact, falcon, command-r); "
                        "give the model's tokenizer.json instead", path, pre);
     cJSON *root = cJSON_CreateObject(), *m = root ? cJSON_AddObjectToObject(root, "model") : NULL;
     if (!m) {
