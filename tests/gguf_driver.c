@@ -76,7 +76,12 @@ static int dump(const char *path, const char *outdir)
         if (!outdir) continue;
         const int64_t rows = t.ne[0] ? t.n_elements / t.ne[0] : 0;
         float *buf = malloc((size_t)t.n_elements * sizeof *buf + 1);
-        if (!buf || softent_gguf_read_rows(g, i, 0, rows, buf)) return fail();
+        if (!buf || softent_gguf_read_rows(g, i, 0, rows, buf)) {
+            free(buf);
+            cJSON_Delete(root);
+            softent_gguf_close(g);
+            return fail();
+        }
         char out[4096];
         snprintf(out, sizeof out, "%s/%lld.f32", outdir, (long long)i);
         FILE *f = fopen(out, "wb");

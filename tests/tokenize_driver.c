@@ -23,8 +23,11 @@ int main(int argc, char **argv)
     softent_tokenizer *tok;
     int32_t *ids;
     int64_t n;
+    tok = NULL;
     if (softent_analysis_tokenizer_load(&tok, argv[1]) || softent_tokenizer_encode(tok, text, (size_t)size, argc == 3, &ids, &n)) {
         fprintf(stderr, "%s\n", softent_last_error());
+        softent_tokenizer_free(tok);
+        free(text);
         return 1;
     }
     for (int64_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
