@@ -1,5 +1,6 @@
 /* fuzz_gguf.c - GGUF files: every key's every element read as the types it
- * converts to, and every tensor's first rows dequantised. */
+ * converts to, every tensor's first rows dequantised, and the tokenizer
+ * metadata restated as a tokenizer.json. */
 #include "softent_gguf.h"
 #include "fuzz.h"
 
@@ -29,6 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (buf) softent_gguf_read_rows(g, i, 0, take, buf);
         free(buf);
     }
+    char *json = NULL;
+    if (softent_gguf_tokenizer_json(g, "x.gguf", &json) == SOFTENT_OK) free(json);
     softent_gguf_close(g);
     return 0;
 }
