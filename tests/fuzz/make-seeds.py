@@ -105,9 +105,13 @@ def main():
                ("blk.0.ffn_up.weight", [256], 12, bytes(q4k)),
                ("blk.0.attn_norm.weight", [16], 1, np.ones(16, np.float16).tobytes())]
     put(out, "fuzz_gguf", "small.gguf", gguf_bytes(keys, tensors))
-    tok_keys = keys + [("tokenizer.ggml.model", 8, struct.pack("<Q", 4) + b"gpt2"), ("tokenizer.ggml.pre", 8, struct.pack("<Q", 5) + b"gpt-2"),
-                       ("tokenizer.ggml.merges", 9, struct.pack("<IQ", 8, 1) + struct.pack("<Q", 3) + b"b c"),
-                       ("tokenizer.ggml.bos_token_id", 4, struct.pack("<I", 2)), ("tokenizer.ggml.add_bos_token", 7, b"\x01")]
+    vocab = (b"a", b"b", b"c", b"bc", b"<s>")
+    tok_keys = [k for k in keys if not k[0].startswith("tokenizer.")] + [
+        ("tokenizer.ggml.model", 8, struct.pack("<Q", 4) + b"gpt2"), ("tokenizer.ggml.pre", 8, struct.pack("<Q", 5) + b"gpt-2"),
+        ("tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, len(vocab)) + b"".join(struct.pack("<Q", len(w)) + w for w in vocab)),
+        ("tokenizer.ggml.token_type", 9, struct.pack("<IQ", 5, len(vocab)) + struct.pack("<5i", 1, 1, 1, 1, 3)),
+        ("tokenizer.ggml.merges", 9, struct.pack("<IQ", 8, 1) + struct.pack("<Q", 3) + b"b c"),
+        ("tokenizer.ggml.bos_token_id", 4, struct.pack("<I", 4)), ("tokenizer.ggml.add_bos_token", 7, b"\x01")]
     put(out, "fuzz_gguf", "tokenizer.gguf", gguf_bytes(tok_keys, tensors[:1]))
     put(out, "fuzz_gguf", "empty.gguf", gguf_bytes([], []))
     put(out, "fuzz_csv", "labels.csv", "id,label,other\n0,3,a\n1,4,b\n2,3,\"c,d\"\n")
