@@ -103,3 +103,60 @@ def reference_python_mi(z, labels, m, seed, eps):
     hz = h(z)
     hc = sum((labels == v).mean() * h(z[labels == v]) for v in np.unique(labels))
     return hz, hz - hc
+
+
+def curve_mi(p, labels, m):
+    """The curve-corrected I (docs/statistics.md, prob weighting) from soft
+    assignments p in row order: each value's running mean read at counts
+    1, 2, 4, ...; level a pools H(mean at 2^(a+1)) - H(mean at 2^a) over
+    values; levels with 32 samples (a quarter of the values seen twice when
+    fewer) are read, then levels of at least 8 whose standard error is at
+    most a quarter of their mean; the tail J(n) = A/(n + n0) takes n0 from
+    the last two fully sampled levels.  Returns (I, levels read)."""
+    ids, counts = key_ids(labels)
+    diffs = {}
+    for v in np.flatnonzero(counts >= 2):
+        c = np.cumsum(p[ids == v], axis=0)
+        a = 0
+        while 2 ** (a + 1) <= len(c):
+            diffs.setdefault(a, []).append(entropy(c[2 ** (a + 1) - 1]) - entropy(c[2 ** a - 1]))
+            a += 1
+    need = max(1, min(32, len(diffs.get(0, [])) // 4))
+    D, fit = [], 0
+    while len(diffs.get(len(D), [])) >= min(need, 8):
+        x = np.array(diffs[len(D)])
+        se = x.std(ddof=1) / math.sqrt(len(x)) if len(x) > 1 else 0.0
+        if len(x) < need and not (x.mean() > 0 and se <= 0.25 * x.mean()):
+            break
+        if len(x) >= need and fit == len(D):
+            fit += 1
+        D.append(x.mean())
+    top = len(D)
+    if top == 0:
+        return float("nan"), -1
+    tail = D[-1]
+    if fit >= 2 and D[fit - 2] > 0 and D[fit - 1] > 0:
+        k, R = 2.0 ** (fit - 2), D[fit - 1] / D[fit - 2]
+        n0 = min(max(k * (4 * R - 2) / (2 - R) if R < 2 else 8 * k, 0.0), 8 * k)
+        K = 2.0 ** (top - 1)
+        tail = D[-1] * (K + n0) / K
+    J = np.zeros(top + 1)
+    J[top] = max(tail, 0.0)
+    for a in range(top - 1, -1, -1):
+        J[a] = J[a + 1] + D[a]
+
+    def bias(n):
+        la = math.log2(n)
+        if la >= top:
+            return J[top] * 2.0 ** top / n
+        a = int(la)
+        return J[a] + (la - a) * (J[a + 1] - J[a])
+
+    N = len(ids)
+    total = p.sum(axis=0)
+    mean = total / N
+    var = (p * p).sum(axis=0) / N - mean * mean
+    keep = mean > 1e-12
+    H = entropy(total) + (np.maximum(var[keep] * N / (N - 1), 0) / mean[keep]).sum() / (2 * N) / math.log(m)
+    Hc = sum(counts[v] * (entropy(p[ids == v].sum(axis=0)) + bias(counts[v])) for v in range(len(counts))) / N
+    return H - Hc, top

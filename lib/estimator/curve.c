@@ -4,9 +4,15 @@
 
 #include "curve.h"
 
-/* A level is read only with this many samples, or a quarter of the values
- * that could reach it when there are few values (a handful of classes). */
+/* A level is read with this many samples, or a quarter of the values that
+ * could reach it when there are few values (a handful of classes).  Above
+ * the last such level, a level with at least EXTRA_SAMPLES samples is read
+ * too while its mean is known to EXTRA_REL_SE (standard error over mean):
+ * few values reach high counts, and without those levels the fitted tail
+ * starts where the curve is still far from its 1/n limit. */
 #define MIN_SAMPLES 32
+#define EXTRA_SAMPLES 8
+#define EXTRA_REL_SE 0.25
 
 void se_curve_add(se_curve *c, int level, double delta)
 {
@@ -29,39 +35,51 @@ void se_curve_merge(se_curve *dst, const se_curve *src)
     }
 }
 
-int se_curve_levels(const se_curve *c, double *D, double *var)
+int se_curve_levels(const se_curve *c, se_curve_read *r)
 {
     int64_t need = c->n[0] / 4 < MIN_SAMPLES ? c->n[0] / 4 : MIN_SAMPLES;
     if (need < 1) need = 1;
-    int top = 0;
-    while (top < SE_CURVE_LEVELS && c->n[top] >= need) {
-        const double n = (double)c->n[top], mean = (double)c->sum[top] / SE_CURVE_SCALE / n;
-        if (D) D[top] = mean;
-        if (var) var[top] = n > 1 ? fmax((double)c->sumsq[top] / SE_CURVE_SQ_SCALE / n - mean * mean, 0.0) / (n - 1) : 0;
-        top++;
+    const int64_t floor = need < EXTRA_SAMPLES ? need : EXTRA_SAMPLES;
+    r->top = r->fit = 0;
+    while (r->top < SE_CURVE_LEVELS && c->n[r->top] >= floor) {
+        const int a = r->top;
+        const double n = (double)c->n[a], mean = (double)c->sum[a] / SE_CURVE_SCALE / n;
+        const double v = n > 1 ? fmax((double)c->sumsq[a] / SE_CURVE_SQ_SCALE / n - mean * mean, 0.0) / (n - 1) : 0;
+        if (c->n[a] < need && !(mean > 0 && sqrt(v) <= EXTRA_REL_SE * mean)) break;
+        if (c->n[a] >= need && r->fit == a) r->fit = a + 1;
+        r->D[a] = mean;
+        r->var[a] = v;
+        r->top++;
     }
-    return top > 0 ? top : -1;
+    if (r->top == 0) r->top = -1;
+    return r->top;
 }
 
 int se_curve_fit(const se_curve *c, double J[SE_CURVE_LEVELS + 1])
 {
-    double D[SE_CURVE_LEVELS];
-    int top = se_curve_levels(c, D, NULL);
-    if (top > 0) se_curve_from_levels(D, top, J);
-    return top;
+    se_curve_read r;
+    if (se_curve_levels(c, &r) > 0) se_curve_from_levels(&r, J);
+    return r.top;
 }
 
-void se_curve_from_levels(const double *D, int top, double J[SE_CURVE_LEVELS + 1])
+void se_curve_from_levels(const se_curve_read *r, double J[SE_CURVE_LEVELS + 1])
 {
-    /* The tail J(2^top) from the last two differences, fitting
-     * J(n) = A / (n + n0): pure 1/n (n0 = 0) is the leading-order limit;
-     * n0 > 0 is the slower approach seen at small counts. */
+    /* The tail J(2^top) continues J(n) = A / (n + n0) from the last level:
+     * pure 1/n (n0 = 0) is the leading-order limit, n0 > 0 the slower
+     * approach seen at small counts.  n0 is fitted to the last two
+     * well-sampled levels, whose ratio is not at the mercy of a level read
+     * from a few samples. */
+    const double *D = r->D;
+    const int top = r->top, f = r->fit;
     double tail = D[top - 1];
-    if (top >= 2 && D[top - 2] > 0 && D[top - 1] > 0) {
-        double k = ldexp(1.0, top - 2), R = D[top - 1] / D[top - 2];
+    if (f >= 2 && D[f - 2] > 0 && D[f - 1] > 0) {
+        const double k = ldexp(1.0, f - 2), R = D[f - 1] / D[f - 2];
         double n0 = R < 2 ? k * (4 * R - 2) / (2 - R) : 8 * k;
         n0 = fmin(fmax(n0, 0.0), 8 * k);
-        tail = D[top - 1] * (2 * k + n0) / (2 * k);
+        /* D(K) = A/(K + n0) - A/(2K + n0) at the last level K, so
+         * J(2K) = A/(2K + n0) = D(K) (K + n0) / K. */
+        const double K = ldexp(1.0, top - 1);
+        tail = D[top - 1] * (K + n0) / K;
     }
     J[top] = fmax(tail, 0.0);
     for (int a = top - 1; a >= 0; a--) J[a] = J[a + 1] + D[a];

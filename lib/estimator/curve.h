@@ -33,13 +33,18 @@ typedef struct {
 void se_curve_add(se_curve *c, int level, double delta);
 void se_curve_merge(se_curve *dst, const se_curve *src);
 
-/* The levels read: D[a] the mean difference at level a, var[a] the
- * variance of that mean (either may be NULL).  Returns top, the number of
- * levels with enough samples, or -1 when none has (no value reached two
- * rows). */
-int se_curve_levels(const se_curve *c, double *D, double *var);
-/* The bias curve J at counts 2^0 .. 2^top from the levels' differences. */
-void se_curve_from_levels(const double *D, int top, double J[SE_CURVE_LEVELS + 1]);
+/* The levels read from a curve. */
+typedef struct {
+    double D[SE_CURVE_LEVELS];   /* mean difference at level a */
+    double var[SE_CURVE_LEVELS]; /* the variance of that mean */
+    int top;                     /* levels read, or -1 when none (no value reached two rows) */
+    int fit;                     /* of them, the leading ones fully sampled (the tail's fit) */
+} se_curve_read;
+
+/* Reads c's levels into r; returns r->top. */
+int se_curve_levels(const se_curve *c, se_curve_read *r);
+/* The bias curve J at counts 2^0 .. 2^top from the levels read (top > 0). */
+void se_curve_from_levels(const se_curve_read *r, double J[SE_CURVE_LEVELS + 1]);
 /* Both: J from c; returns top or -1. */
 int se_curve_fit(const se_curve *c, double J[SE_CURVE_LEVELS + 1]);
 

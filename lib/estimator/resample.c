@@ -283,19 +283,20 @@ static double curve_share(const softent_acc *acc, const se_labelset *s, const do
  * corrected I's noise widens its interval (se_interval's extra_sd). */
 double se_curve_sd(const struct softent_acc *acc, const struct se_labelset *s)
 {
-    double D[SE_CURVE_LEVELS], var[SE_CURVE_LEVELS], J[SE_CURVE_LEVELS + 1];
-    int top = se_curve_levels(&s->real.curve, D, var);
+    se_curve_read r;
+    double J[SE_CURVE_LEVELS + 1];
+    const int top = se_curve_levels(&s->real.curve, &r);
     if (top < 0) return 0;
-    se_curve_from_levels(D, top, J);
+    se_curve_from_levels(&r, J);
     const double base = curve_share(acc, s, J, top);
     double total = 0;
     for (int a = 0; a < top; a++) {
-        const double step = 1e-4 * (fabs(D[a]) + 1e-3), keep = D[a];
-        D[a] = keep + step;
-        se_curve_from_levels(D, top, J);
+        const double step = 1e-4 * (fabs(r.D[a]) + 1e-3), keep = r.D[a];
+        r.D[a] = keep + step;
+        se_curve_from_levels(&r, J);
         const double slope = (curve_share(acc, s, J, top) - base) / step;
-        D[a] = keep;
-        total += slope * slope * var[a];
+        r.D[a] = keep;
+        total += slope * slope * r.var[a];
     }
     return sqrt(total);
 }
