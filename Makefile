@@ -39,6 +39,15 @@ LDFLAGS += -fopenmp
 
 BUILD   ?= build
 
+# MPI is optional: where Open MPI's mpicc is installed the command is built
+# with it (programs/mpi.c; the library stays free of MPI), else as one
+# process.  MPI=0 builds without it.
+MPI ?= $(if $(shell command -v mpicc 2>/dev/null),1,0)
+ifeq ($(MPI),1)
+MPI_CFLAGS := -DSOFTENT_MPI $(shell mpicc --showme:compile)
+MPI_LIBS   := $(shell mpicc --showme:link)
+endif
+
 # ---- the layers, bottom up ---------------------------------------------------
 LAYERS        := common estimator formats text model train analysis
 $(foreach l,$(LAYERS),$(eval $(l)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard lib/$(l)/*.c))))
@@ -73,7 +82,9 @@ $(BUILD)/libsoftent.so: $(BUILD)/libsoftent.so.$(VERSION)
 
 # The command and the tests link the objects: they may use internals.
 $(BUILD)/softent: $(CLI_OBJ) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS)
+
+$(BUILD)/programs/mpi.o: CFLAGS += $(MPI_CFLAGS)
 
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -93,7 +104,7 @@ $(BUILD)/%.o: %.c $(BUILD)/cflags
 # source or header does.
 $(BUILD)/cflags: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(CC) $(CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS)' > $@
+	@echo '$(CC) $(CFLAGS) MPI=$(MPI)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) MPI=$(MPI)' > $@
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(DRIVERS:=.d) $(CTESTS:=.d) $(BUILD)/tests/estimator_only.d
 

@@ -12,6 +12,7 @@ cc -O2 -I/usr/include/$(cc -print-multiarch)/openblas-openmp bench/sgemm_rate.c 
 /usr/bin/python3 bench/bench_forward.py "$BUILD"
 /usr/bin/python3 bench/bench_analyze.py "$BUILD"
 /usr/bin/python3 bench/bench_train.py "$BUILD"
+/usr/bin/python3 bench/bench_mpi.py "$BUILD"
 if [ -d out/kjv/run/step-1000 ]; then
     /usr/bin/python3 bench/bench_statistics.py "$BUILD"
 else

@@ -51,7 +51,8 @@ typedef enum {
     SOFTENT_E_MISMATCH = 6, /* states or arrays that must agree do not */
     SOFTENT_E_NUMERIC = 7,  /* a numerical method did not converge */
     SOFTENT_E_LIMIT = 8,    /* the run would exceed max_memory */
-    SOFTENT_E_EMPTY = 9     /* no usable rows */
+    SOFTENT_E_EMPTY = 9,    /* no usable rows */
+    SOFTENT_E_INTERRUPTED = 10 /* stopped on request (a signal), state saved */
 } softent_status;
 
 SOFTENT_API const char *softent_strerror(int status);
@@ -216,13 +217,58 @@ SOFTENT_API int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int
  * saving. */
 SOFTENT_API int softent_acc_finish(softent_acc *acc);
 
-/* Rows per tile for dimension d.  Shards that start on a multiple of it
- * merge to the one-pass result to rounding of the final sums. */
+/* Rows per tile for dimension d (rows are scored in tiles aligned to
+ * global row indices, so a row's scores do not depend on where a shard
+ * starts). */
 SOFTENT_API int64_t softent_tile_rows(int64_t d);
 
 /* Add the statistics of `src` into `dst`: shards of the same rows, counted on
- * the same label arrays, with the same settings and reference points. */
+ * the same label arrays, with the same settings and reference points, one
+ * holding the rows just before the other's (either way round).  Merged in
+ * row order, shards give the one-pass result, bias curve included, to
+ * rounding of the final sums, when each was made with
+ * softent_acc_set_first_row (else each reads the bias curve on its own).
+ * States that overlap (a shard given twice) or leave rows between them are
+ * refused.  A state with no rows merges as nothing. */
 SOFTENT_API int softent_acc_merge(softent_acc *dst, const softent_acc *src);
+/* As softent_acc_merge, but rows between the two are allowed (a lost
+ * shard): the bias curve's readings that need them are dropped. */
+SOFTENT_API int softent_acc_merge_partial(softent_acc *dst, const softent_acc *src);
+/* acc (counted labels, no rows added yet) holds the shard of rows from
+ * first_row on.  The bias curve reads each value at counts 1, 2, 4, ... of
+ * its rows in row order; the rows before first_row are other shards', and
+ * counting them (from the full label arrays) lets a shard defer the
+ * readings that need them to the merge, where they are taken as one pass
+ * takes them.  Rows below first_row are then refused.  An empty shard says
+ * where it lies this way. */
+SOFTENT_API int softent_acc_set_first_row(softent_acc *acc, int64_t first_row);
+
+/* A checkpoint of an accumulator still taking rows (counted labels): what
+ * it has accumulated, with the rows the null and the bootstrap will replay
+ * and their settings, written atomically.  Rows waiting for the rest of
+ * their tile are scored now, as they would be with it, so the checkpoint
+ * changes nothing.  softent_acc_resume loads it into acc, a fresh
+ * accumulator made with the same settings and the same label arrays
+ * counted (and groups), before any row: adding the remaining rows then
+ * gives the uninterrupted run's numbers.  A checkpoint that does not fit
+ * is refused, naming the setting that differs. */
+SOFTENT_API int softent_acc_checkpoint(softent_acc *acc, const char *path);
+SOFTENT_API int softent_acc_resume(softent_acc *acc, const char *path);
+
+/* Shards exchanged in memory (MPI): softent_acc_serialize gives acc's
+ * checkpoint as bytes (*data malloc'ed, free()d by the caller), and
+ * softent_acc_absorb adds such a shard into dst, an accumulator of the same
+ * settings and label arrays that is still taking rows (not finished),
+ * whose rows come just before the shard's: the sums, the bias curve and
+ * the stored rows, so that finishing dst then runs the null and the
+ * bootstrap over every row, as one process does.  After a failed absorb,
+ * dst is to be freed, not used. */
+SOFTENT_API int softent_acc_serialize(softent_acc *acc, void **data, size_t *size);
+SOFTENT_API int softent_acc_absorb(softent_acc *dst, const void *data, size_t size);
+/* Whether dst and src could merge as far as their settings, reference
+ * points and label sets go (the rows they span aside): SOFTENT_OK, or the
+ * status and detail softent_acc_merge would give. */
+SOFTENT_API int softent_acc_mergeable(const softent_acc *dst, const softent_acc *src);
 
 /* Save and load the accumulated statistics (not the row-to-value map: a
  * loaded state can be merged and reported, not extended). */
@@ -243,6 +289,10 @@ typedef struct {
 } softent_summary;
 
 SOFTENT_API int softent_acc_summary(const softent_acc *acc, softent_summary *out);
+/* The rows acc spans, [*first, *end) (a shard's; -1, -1 before any), and
+ * *labelled the rows its label arrays cover (every shard's; -1 with no
+ * label sets).  Any pointer may be NULL. */
+SOFTENT_API void softent_acc_rows(const softent_acc *acc, int64_t *first, int64_t *end, int64_t *labelled);
 /* The parameters the accumulator was made with (eps resolved). */
 SOFTENT_API int softent_acc_params(const softent_acc *acc, softent_params *out);
 SOFTENT_API const float *softent_acc_refpoints(const softent_acc *acc); /* [m, d] */

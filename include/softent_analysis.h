@@ -11,6 +11,7 @@
 #ifndef SOFTENT_ANALYSIS_H
 #define SOFTENT_ANALYSIS_H
 
+#include <signal.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -193,6 +194,53 @@ static inline const double *softent_analysis_replicates(const softent_analysis_r
  * softent_analysis_result_free (also after a failure). */
 SOFTENT_API int softent_analysis_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
                                      softent_analysis_progress_fn progress, void *user, softent_analysis_result *out);
+
+/* How a run goes, beyond the corpus' params; zeroed, a plain run.
+ *
+ * Checkpoints of a long run.  Between documents, every checkpoint_docs
+ * documents or checkpoint_seconds seconds (0: not by that), and when *stop
+ * has become nonzero (a signal handler's flag; stop may be NULL), the run
+ * saves its accumulators (softent_acc_checkpoint) and its place in
+ * checkpoint_dir, atomically: a run killed at any moment leaves the last
+ * complete checkpoint.  Stopped, it returns SOFTENT_E_INTERRUPTED once
+ * saved.  With resume, it first takes up the checkpoint, which must come
+ * from a run of the same corpus, layers, settings and identity (the
+ * caller's words for the model, corpus and split, e.g. their paths;
+ * compared verbatim), and the results are the uninterrupted run's.  The
+ * directory is left for the caller to remove
+ * (softent_analysis_checkpoint_remove) once its outputs are written.
+ *
+ * A split of the documents (MPI ranks): documents [first_doc, end_doc)
+ * only (end_doc 0: to the end), their rows a shard
+ * (softent_acc_set_first_row); then, before the accumulators finish,
+ * gather(acc, n_acc, gather_user), which may absorb the other parts'
+ * shards (softent_acc_absorb) and returns 0 to go on (the gathering
+ * part: the results are every part's), 1 to end here with an empty result
+ * (a part that has handed its shard on), or a status. */
+typedef struct {
+    const char *checkpoint_dir;
+    int64_t checkpoint_docs;
+    double checkpoint_seconds;
+    int resume;
+    const volatile sig_atomic_t *stop;
+    const char *identity;
+    int64_t first_doc, end_doc;
+    int (*gather)(softent_acc *const *acc, int n_acc, void *user);
+    void *gather_user;
+} softent_analysis_run_params;
+
+/* The documents [*first, *end) of part `part` of `parts`: contiguous, and
+ * balanced by tokens. */
+SOFTENT_API void softent_analysis_split(const softent_analysis_corpus *c, int part, int parts, int64_t *first, int64_t *end);
+
+SOFTENT_API int softent_analysis_run_with(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
+                                                  const softent_analysis_run_params *cp, softent_analysis_progress_fn progress,
+                                                  void *user, softent_analysis_result *out);
+/* Documents done by dir's checkpoint (to say where a resume starts), or
+ * SOFTENT_E_IO when dir holds none. */
+SOFTENT_API int softent_analysis_checkpoint_docs(const char *dir, int64_t *docs_done);
+/* Remove dir's checkpoint files, and dir when it is then empty. */
+SOFTENT_API int softent_analysis_checkpoint_remove(const char *dir);
 SOFTENT_API void softent_analysis_result_free(softent_analysis_result *r);
 
 /* ---- preference information I(P;Z) (docs/analyze.md) -------------------- */

@@ -3,9 +3,13 @@
  * the library's analysis engine with its errors and progress printed (see
  * analysis.h).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analysis.h"
@@ -13,7 +17,8 @@
 
 analysis_options analysis_default_options(void)
 {
-    return (analysis_options){.a = softent_analysis_default_params(), .layers_spec = "all", .pref = softent_preference_default_params()};
+    return (analysis_options){.a = softent_analysis_default_params(), .layers_spec = "all", .pref = softent_preference_default_params(),
+                              .checkpoint_seconds = 900};
 }
 
 int analysis_fit_model(analysis_options *o, const softent_model_config *cfg, const char *cmd)
@@ -95,6 +100,16 @@ int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd
         if (!parse_orders(a, arg)) return cli_usage_error(cmd, "--ngrams %s: give distinct orders from 1 to %d, e.g. 1,2,3", arg, SOFTENT_MAX_ARITY);
         return 0;
     case OPT_LAYERS: o->layers_spec = arg; return 0;
+    case OPT_CKPT_DOCS:
+        o->checkpoint_given = 1;
+        if (!parse_i64(arg, 0, INT64_MAX / 2, &o->checkpoint_docs)) return cli_usage_error(cmd, "--checkpoint-every %s: give a number of documents (0: not by count)", arg);
+        return 0;
+    case OPT_CKPT_SECONDS:
+        o->checkpoint_given = 1;
+        if (!parse_f64(arg, &o->checkpoint_seconds) || !(o->checkpoint_seconds >= 0 && o->checkpoint_seconds <= 1e9))
+            return cli_usage_error(cmd, "--checkpoint-seconds %s: give seconds (0: not by time)", arg);
+        return 0;
+    case OPT_RESUME: o->resume = 1; return 0;
     case OPT_FIELD: a->text_field = arg; return 0;
     case OPT_PREF: o->preference = arg; return 0;
     case OPT_STEPS: o->steps = arg; return 0;
@@ -191,10 +206,10 @@ static void print_progress(int64_t docs, int64_t docs_total, int64_t tokens, int
 }
 
 int analysis_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
-                 softent_analysis_result *out, const char *what)
+                 const softent_analysis_run_params *cp, softent_analysis_result *out, const char *what)
 {
     progress_line line = {what, 0};
-    int rc = softent_analysis_run(model, c, sel, n_sel, isatty(STDERR_FILENO) ? print_progress : NULL, &line, out);
+    int rc = softent_analysis_run_with(model, c, sel, n_sel, cp, isatty(STDERR_FILENO) && what ? print_progress : NULL, &line, out);
     if (line.printed) fputc('\n', stderr);
     return rc ? cli_lib_error(rc) : 0;
 }
@@ -206,4 +221,35 @@ int analysis_preference_run(softent_model *model, const softent_analysis_corpus 
     int rc = softent_preference_run(model, c, sel, n_sel, isatty(STDERR_FILENO) ? print_progress : NULL, &line, out);
     if (line.printed) fputc('\n', stderr);
     return rc ? cli_lib_error(rc) : 0;
+}
+
+int analysis_out_lock(const char *out, const char *cmd)
+{
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) return cli_error("%s: cannot create the output directory: %s", out, strerror(errno));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/.softent-lock", out);
+    /* kept open (and so locked) until the process ends */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) return cli_error("%s: cannot create the lock file: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        if (errno == EWOULDBLOCK)
+            return cli_error("%s: another softent run is writing there now; wait for it, or give this %s another --out", out, cmd);
+        return cli_error("%s: cannot lock: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+void analysis_out_clean(const char *out, const char *prefix, const int *orders, int n_orders)
+{
+    static const char *const ext[] = {"png", "svg", "tsv", "gp"};
+    for (int n = 1; n <= SOFTENT_MAX_ARITY; n++) {
+        int drawn = 0;
+        for (int k = 0; k < n_orders; k++) drawn |= orders[k] == n;
+        for (size_t e = 0; !drawn && e < sizeof ext / sizeof ext[0]; e++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%sn%d.%s", out, prefix, n, ext[e]);
+            if (unlink(path) == 0) fprintf(stderr, "softent: removed %s, an earlier run's (this run does not measure order %d)\n", path, n);
+        }
+    }
 }

@@ -32,6 +32,10 @@ typedef struct {
     const char *json;       /* --json PATH: a copy of the results JSON ('-': stdout) */
     int units;              /* --units: UNITS_* of every H and I written */
     char label_names[SOFTENT_ANALYSIS_MAX_LABELS][32]; /* --labels NAME=PATH: a.label_names point here */
+    int64_t checkpoint_docs;  /* --checkpoint-every N documents (0: not by count) */
+    double checkpoint_seconds;/* --checkpoint-seconds T (0: not by time) */
+    int resume;               /* --resume */
+    int checkpoint_given;     /* either --checkpoint option */
 } analysis_options;
 
 analysis_options analysis_default_options(void);
@@ -46,7 +50,7 @@ int analysis_fit_model(analysis_options *o, const softent_model_config *cfg, con
  * 0 handled, else an exit status. */
 enum { ANALYSIS_OPT_FIRST = 256, OPT_MAXLEN = 256, OPT_MAXDOCS, OPT_MAXTOK, OPT_NGRAMS, OPT_LAYERS, OPT_FIELD,
        OPT_PREF, OPT_PREF_FIELDS, OPT_PREF_POS, OPT_STEPS, OPT_QUIET_A, OPT_JSON_A, OPT_UNITS_A, OPT_LABELS_A,
-       ANALYSIS_OPT_LAST };
+       OPT_CKPT_DOCS, OPT_CKPT_SECONDS, OPT_RESUME, ANALYSIS_OPT_LAST };
 #define ANALYSIS_LONGOPTS                                                                                       \
     {"max-length", required_argument, 0, OPT_MAXLEN}, {"max-docs", required_argument, 0, OPT_MAXDOCS},         \
     {"max-tokens", required_argument, 0, OPT_MAXTOK}, {"ngrams", required_argument, 0, OPT_NGRAMS},             \
@@ -55,11 +59,23 @@ enum { ANALYSIS_OPT_FIRST = 256, OPT_MAXLEN = 256, OPT_MAXDOCS, OPT_MAXTOK, OPT_
     {"preference-positions", required_argument, 0, OPT_PREF_POS}, {"steps", required_argument, 0, OPT_STEPS},  \
     {"quiet", no_argument, 0, OPT_QUIET_A}, {"json", required_argument, 0, OPT_JSON_A},                        \
     {"units", required_argument, 0, OPT_UNITS_A}, {"labels", required_argument, 0, OPT_LABELS_A},              \
+    {"checkpoint-every", required_argument, 0, OPT_CKPT_DOCS},                                                  \
+    {"checkpoint-seconds", required_argument, 0, OPT_CKPT_SECONDS}, {"resume", no_argument, 0, OPT_RESUME},   \
     ESTIMATOR_LONGOPTS
 int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd);
 /* The options of analyze and trace, --out and --help included: 0 and
  * optind at the first operand, -1 after printing usage, else an exit status. */
 int analysis_parse_args(int argc, char **argv, analysis_options *o, const char **out, const char *usage, const char *cmd);
+
+/* The output directory, made, and locked for this process (flock on
+ * OUT/.softent-lock, which the system releases however the process ends):
+ * a second run into the same OUT while this one runs is refused, naming
+ * it.  0 or the exit status. */
+int analysis_out_lock(const char *out, const char *cmd);
+/* Figures of an earlier run into OUT that this run does not draw (prefix +
+ * "n<K>" for the orders K not in orders [n_orders]) removed, each named on
+ * stderr, so that no stale figure sits beside new results. */
+void analysis_out_clean(const char *out, const char *prefix, const int *orders, int n_orders);
 
 /* Where the table goes: stdout, stderr when --json - puts the JSON on
  * stdout, nowhere (/dev/null) with --quiet; close with analysis_table_done. */
@@ -75,9 +91,10 @@ int analysis_corpus_read(softent_analysis_corpus **c, const analysis_options *o,
                          softent_tokenizer *tok, const softent_model_config *cfg);
 int analysis_preference_read(softent_analysis_corpus **c, const analysis_options *o, softent_tokenizer *tok,
                              const softent_model_config *cfg);
-/* With progress on stderr, when a terminal, headed `what`. */
+/* With progress on stderr, when a terminal, headed `what`; cp (may be
+ * NULL) checkpoints it. */
 int analysis_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
-                 softent_analysis_result *out, const char *what);
+                 const softent_analysis_run_params *cp, softent_analysis_result *out, const char *what);
 int analysis_preference_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
                             softent_preference_result *out);
 

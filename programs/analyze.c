@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "analysis.h"
 #include "cli.h"
 #include "figures.h"
+#include "mpi.h"
 
 static const char USAGE[] =
     "usage: softent analyze MODEL_DIR CORPUS [options]\n"
@@ -52,6 +54,10 @@ static const char USAGE[] =
     "  --quiet              no table\n"
     "  --json PATH          also write the results JSON to PATH ('-': stdout, and\n"
     "                       the table to stderr)\n"
+    "  --checkpoint-every N save the run in OUT/checkpoint every N documents\n"
+    "  --checkpoint-seconds T  ... and every T seconds (default 900; 0: not by time);\n"
+    "                       Ctrl-C or SIGTERM saves it too, then stops\n"
+    "  --resume             continue the run saved in OUT/checkpoint (same command)\n"
     "  --threads N          threads (default: all cores)\n"
     "  --max-memory MB      refuse a run whose accumulators would need more\n"
     "  -h, --help           this help\n";
@@ -143,6 +149,7 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     if ((rc = analysis_figure_values(r, &layers, &H, &values)) == 0) {
         char warning[1024];
         figure_data fd = {model_dir, analysis_corrected(r), analysis_bars(r), r->n_layers, layers, H, r->n_orders, r->orders, values};
+        analysis_out_clean(out, "plane_", r->orders, r->n_orders);
         const int drawn = figures_write(out, &fd, warning, sizeof warning);
         fprintf(tf, "\nresults: %s/analysis.json, %s/analysis.csv", out, out);
         if (drawn == 0) fprintf(tf, "; figures: %s/layers.png, %s/plane_n*.png (and .svg)\n", out, out);
@@ -157,6 +164,82 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     return rc;
 }
 
+/* SIGINT and SIGTERM ask the run to save itself and stop (the library
+ * looks between documents); the second one stops at once. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+    if (stop_signal) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    stop_signal = sig;
+}
+
+static void catch_stops(int on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on ? on_stop : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Under MPI: rank 0 absorbs the other ranks' shards (cli_mpi_gather);
+ * the others are done once they have sent theirs. */
+typedef struct {
+    int gathered;
+} gather_state;
+
+static int gather_ranks(softent_acc *const *acc, int n_acc, void *user)
+{
+    ((gather_state *)user)->gathered = 1;
+    int rc = cli_mpi_gather(acc, n_acc);
+    if (rc) return SOFTENT_E_MISMATCH; /* said by cli_mpi_gather */
+    return cli_mpi_rank() > 0;
+}
+
+/* The main run, checkpointed in OUT/checkpoint (a rank's own under MPI);
+ * an interruption says how to resume and exits 128 + the signal. */
+static int run_checkpointed(softent_model *model, const softent_analysis_corpus *corpus, const int *sel, int n_sel,
+                            const analysis_options *o, const char *model_dir, const char *corpus_path, const char *out,
+                            softent_analysis_result *result, char *ckpt_dir, size_t ckpt_size)
+{
+    char identity[8192];
+    const int rank = cli_mpi_rank(), ranks = cli_mpi_size();
+    if (ranks > 1) snprintf(ckpt_dir, ckpt_size, "%s/checkpoint-rank%d-of-%d", out, rank, ranks);
+    else snprintf(ckpt_dir, ckpt_size, "%s/checkpoint", out);
+    snprintf(identity, sizeof identity, "model %s, corpus %s, rank %d of %d", model_dir, corpus_path, rank, ranks);
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) return cli_error("%s: cannot create the output directory: %s", out, strerror(errno));
+    int64_t done = 0;
+    if (o->resume) {
+        int status = softent_analysis_checkpoint_docs(ckpt_dir, &done);
+        if (status) return cli_lib_error(status);
+    }
+    gather_state g = {0};
+    softent_analysis_run_params cp = {.checkpoint_dir = ckpt_dir, .checkpoint_docs = o->checkpoint_docs,
+                                      .checkpoint_seconds = o->checkpoint_seconds, .resume = o->resume, .stop = &stop_signal,
+                                      .identity = identity};
+    if (ranks > 1) {
+        softent_analysis_split(corpus, rank, ranks, &cp.first_doc, &cp.end_doc);
+        cp.gather = gather_ranks, cp.gather_user = &g;
+    }
+    stop_signal = 0;
+    catch_stops(1);
+    int rc = analysis_run(model, corpus, sel, n_sel, &cp, result, rank == 0 ? "forward" : NULL);
+    catch_stops(0);
+    /* a rank that failed before the gather still takes part in it */
+    if (ranks > 1 && !g.gathered) rc = cli_mpi_gather_failed(n_sel, rc);
+    if (rc && stop_signal) {
+        fprintf(stderr, "softent: to continue, run the same command with --resume\n");
+        return 128 + stop_signal;
+    }
+    if (!rc && o->resume) fprintf(stderr, "softent: resumed the run saved in %s after %lld documents\n", ckpt_dir, (long long)done);
+    return rc;
+}
+
 int cmd_analyze(int argc, char **argv)
 {
     analysis_options o = analysis_default_options();
@@ -165,6 +248,8 @@ int cmd_analyze(int argc, char **argv)
     if (rc) return rc < 0 ? 0 : rc;
     if (argc - optind != 2) return cli_usage_error("analyze", "give MODEL_DIR and CORPUS");
     if (o.steps) return cli_usage_error("analyze", "--steps names trace's checkpoints; analyze measures one model");
+    if (o.preference && cli_mpi_size() > 1)
+        return cli_usage_error("analyze", "--preference runs in one process; under mpirun run it separately with -n 1");
     const char *model_dir = argv[optind], *corpus_path = argv[optind + 1];
     cli_set_threads(o.threads);
 
@@ -176,14 +261,23 @@ int cmd_analyze(int argc, char **argv)
     softent_analysis_corpus *pcorpus = NULL;
     softent_preference_result presult = {0};
     int *sel = NULL, n_sel = 0;
-    if ((rc = softent_model_load(&model, model_dir))) { rc = cli_lib_error(rc); goto done; }
-    softent_model_get_config(model, &cfg);
-    if ((rc = analysis_fit_model(&o, &cfg, "analyze"))) goto done;
-    if ((rc = softent_analysis_tokenizer_load(&tok, model_dir))) { rc = cli_lib_error(rc); goto done; }
-    if ((rc = analysis_select_layers(o.layers_spec, cfg.n_layers, &sel, &n_sel, "analyze")) ||
-        (rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, &cfg)) ||
-        (rc = analysis_run(model, corpus, sel, n_sel, &result, "forward")))
+    char ckpt_dir[4096];
+    if ((rc = softent_model_load(&model, model_dir))) rc = cli_lib_error(rc);
+    if (!rc) softent_model_get_config(model, &cfg);
+    if (!rc) rc = analysis_fit_model(&o, &cfg, "analyze");
+    if (!rc && (rc = softent_analysis_tokenizer_load(&tok, model_dir))) rc = cli_lib_error(rc);
+    if (!rc) rc = analysis_select_layers(o.layers_spec, cfg.n_layers, &sel, &n_sel, "analyze");
+    if (!rc) rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, &cfg);
+    if (!rc && cli_mpi_rank() == 0) rc = analysis_out_lock(out, "analyze");
+    /* under MPI a rank that failed here stops them all */
+    if ((rc = cli_mpi_agree(rc)) ||
+        (rc = run_checkpointed(model, corpus, sel, n_sel, &o, model_dir, corpus_path, out, &result, ckpt_dir, sizeof ckpt_dir)))
         goto done;
+    if (cli_mpi_rank() > 0) {
+        /* its shard is rank 0's now */
+        if ((rc = softent_analysis_checkpoint_remove(ckpt_dir))) rc = cli_lib_error(rc);
+        goto done;
+    }
     if (o.preference && ((rc = analysis_preference_read(&pcorpus, &o, tok, &cfg)) ||
                          (rc = analysis_preference_run(model, pcorpus, sel, n_sel, &presult))))
         goto done;
@@ -191,6 +285,8 @@ int cmd_analyze(int argc, char **argv)
     if (o.preference) preference_to_units(&presult, &o);
     rc = write_outputs(&o, model_dir, corpus_path, out, &cfg, corpus, &result,
                        (preference_run){pcorpus, o.preference ? &presult : NULL});
+    /* the outputs are written: the checkpoint has done its work */
+    if (!rc && (rc = softent_analysis_checkpoint_remove(ckpt_dir))) rc = cli_lib_error(rc);
 done:
     softent_preference_result_free(&presult);
     softent_analysis_corpus_free(pcorpus);

@@ -51,34 +51,126 @@ static const char MERGE_USAGE[] =
     "usage: softent merge STATE... -o OUT\n"
     "\n"
     "Add the statistics of shard states (softent estimate --shard I/K\n"
-    "--save-state) into one state, equal to a single pass over all rows.\n";
+    "--save-state) into one state, equal to a single pass over all rows.\n"
+    "The states may come in any order; they are merged in row order.  A shard\n"
+    "given twice (or two that overlap) is refused, and so are missing rows,\n"
+    "named, unless --allow-missing is given (the state then holds fewer rows).\n";
+
+/* A state to merge and the rows it spans. */
+typedef struct {
+    const char *path;
+    int64_t first, end, labelled;
+} shard_state;
+
+static int by_rows(const void *a, const void *b)
+{
+    const shard_state *x = a, *y = b;
+    if (x->first != y->first) return x->first < y->first ? -1 : 1;
+    return (x->end > y->end) - (x->end < y->end);
+}
+
+/* The shards, sorted, must tile the labelled rows: no overlaps, and gaps
+ * only when allowed (each named). */
+static int check_shards(const shard_state *s, int n, int allow_missing)
+{
+    int64_t at = 0, missing = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i].end <= s[i].first) continue;  /* an empty shard */
+        if (s[i].first < at)
+            for (int j = i - 1; j >= 0; j--)
+                if (s[j].end > s[i].first)
+                    return cli_error("%s and %s hold some of the same rows (%lld..%lld and %lld..%lld): a shard given twice?", s[j].path,
+                                     s[i].path, (long long)s[j].first, (long long)s[j].end - 1, (long long)s[i].first, (long long)s[i].end - 1);
+        if (s[i].first > at) {
+            fprintf(stderr, "softent merge: rows %lld..%lld are in none of the states (before %s)\n", (long long)at,
+                    (long long)s[i].first - 1, s[i].path);
+            missing += s[i].first - at;
+        }
+        at = s[i].end;
+    }
+    if (s[0].labelled > at) {
+        fprintf(stderr, "softent merge: rows %lld..%lld are in none of the states (the labels cover %lld rows)\n", (long long)at,
+                (long long)s[0].labelled - 1, (long long)s[0].labelled);
+        missing += s[0].labelled - at;
+    }
+    if (missing > 0 && !allow_missing)
+        return cli_error("%lld rows are missing: merge every shard (estimate --shard I/K for each I), or pass --allow-missing",
+                         (long long)missing);
+    return 0;
+}
+
+/* Each state's rows, and whether its settings and labels match the first
+ * state's, read two states at a time (as a merge holds them). */
+static int read_rows(shard_state *s, int n)
+{
+    softent_acc *first = NULL;
+    int status = 0;
+    for (int i = 0; i < n && !status; i++) {
+        softent_acc *acc = NULL;
+        status = softent_acc_load(&acc, s[i].path);
+        if (status) break;
+        softent_acc_rows(acc, &s[i].first, &s[i].end, &s[i].labelled);
+        if (i == 0) first = acc;
+        else {
+            status = softent_acc_mergeable(first, acc);
+            softent_acc_free(acc);
+        }
+    }
+    softent_acc_free(first);
+    return status ? cli_lib_error(status) : 0;
+}
+
+/* The states in row order into one, saved to out. */
+static int merge_states(const shard_state *s, int n, int partial, const char *out)
+{
+    softent_acc *total = NULL, *next = NULL;
+    int status = softent_acc_load(&total, s[0].path);
+    for (int i = 1; i < n && !status; i++) {
+        status = softent_acc_load(&next, s[i].path);
+        if (!status) status = partial ? softent_acc_merge_partial(total, next) : softent_acc_merge(total, next);
+        softent_acc_free(next);
+        next = NULL;
+    }
+    softent_summary sum;
+    if (!status) status = softent_acc_summary(total, &sum);
+    int rc = status ? cli_lib_error(status) : 0;
+    if (!rc && sum.rows > 0 && sum.rows == sum.skipped)
+        rc = cli_error("no usable rows in any state: all %lld have zero or non-finite norm", (long long)sum.rows);
+    if (!rc && (status = softent_acc_save(total, out))) rc = cli_lib_error(status);
+    softent_acc_free(total);
+    return rc;
+}
 
 int cmd_merge(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    enum { OPT_ALLOW_MISSING = 256 };
+    static const struct option longopts[] = {{"output", required_argument, 0, 'o'}, {"allow-missing", no_argument, 0, OPT_ALLOW_MISSING},
+                                             {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *out = NULL;
-    int c;
+    int c, allow_missing = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
         switch (c) {
         case 'h': fputs(MERGE_USAGE, stdout); return 0;
         case 'o': out = optarg; break;
+        case OPT_ALLOW_MISSING: allow_missing = 1; break;
         default: return cli_usage_error("merge", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (!out) return cli_usage_error("merge", "-o OUT is required");
     if (optind >= argc) return cli_usage_error("merge", "no states given");
-    softent_acc *total = NULL, *next = NULL;
-    int rc = softent_acc_load(&total, argv[optind]);
-    for (int i = optind + 1; i < argc && !rc; i++) {
-        rc = softent_acc_load(&next, argv[i]);
-        if (!rc) rc = softent_acc_merge(total, next);
-        softent_acc_free(next);
-        next = NULL;
+    const int n = argc - optind;
+    shard_state *s = calloc((size_t)n, sizeof *s);
+    if (!s) return cli_error("out of memory");
+    for (int i = 0; i < n; i++) s[i].path = argv[optind + i];
+    int rc = read_rows(s, n);
+    if (!rc) {
+        qsort(s, (size_t)n, sizeof *s, by_rows);
+        rc = check_shards(s, n, allow_missing);
     }
-    if (!rc) rc = softent_acc_save(total, out);
-    softent_acc_free(total);
-    return rc ? cli_lib_error(rc) : 0;
+    if (!rc) rc = merge_states(s, n, allow_missing, out);
+    free(s);
+    return rc;
 }
 
 static const char REPORT_USAGE[] =

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mpi.h"
 #include "estimator_options.h"
 #include "softent_io.h"
 
@@ -84,6 +85,7 @@ typedef struct {
     int per_value, quiet, threads, units;
     int bins_given, seed_given;     /* --bins / --seed, which --refpoints replaces */
     int64_t batch, shard_i, shard_k;
+    int ranks;           /* > 1 under mpirun: this rank's shard is shard_i of shard_k */
 } options;
 
 static int parse_labels_arg(options *o, const char *arg)
@@ -169,6 +171,9 @@ static int parse_options(int argc, char **argv, options *o)
         return cli_usage_error("estimate", "--null-groups: the null permutes groups; give --groups FILE and --null R");
     if (o->params.null_groups && (o->state || o->shard))
         return cli_usage_error("estimate", "--null-groups with --save-state or --shard: a state does not keep a null over groups; run it in one process");
+    if (o->shard && cli_mpi_size() > 1)
+        return cli_usage_error("estimate", "--shard splits the rows by hand; under mpirun the ranks split them (drop --shard)");
+    if (cli_mpi_size() > 1) o->ranks = cli_mpi_size(), o->shard_i = cli_mpi_rank(), o->shard_k = o->ranks;
     /* a saved state carries the null's sums so that shards merge it */
     if (o->state || o->shard) o->params.null_sums = 1;
     if ((o->state || o->shard) && o->params.bootstrap > 0)
@@ -269,7 +274,8 @@ static int check_usable(const options *o, const softent_acc *acc)
 {
     softent_summary s;
     softent_acc_summary(acc, &s);
-    if (s.rows > 0 && s.rows == s.skipped)
+    /* a shard's rows may all be unusable; the merge judges the whole */
+    if (s.rows > 0 && s.rows == s.skipped && !o->shard)
         return cli_error("%s: no usable rows: all %lld have zero or non-finite norm", o->input, (long long)s.rows);
     return 0;
 }
@@ -278,11 +284,14 @@ static int accumulate(options *o, softent_matrix *mat, softent_acc *acc)
 {
     const int64_t rows = softent_matrix_rows(mat), d = softent_matrix_cols(mat);
     int64_t first = 0, last = rows;
-    if (o->shard) {
-        /* Shards start on tile boundaries so their merge equals one pass. */
-        const int64_t tile = softent_tile_rows(d);
-        first = rows * o->shard_i / o->shard_k / tile * tile;
-        last = o->shard_i + 1 == o->shard_k ? rows : rows * (o->shard_i + 1) / o->shard_k / tile * tile;
+    if (o->shard || o->ranks > 1) {
+        /* Even shards: the accumulator scores rows in tiles aligned to
+         * global rows and defers the curve's readings that need earlier
+         * shards' rows, so any boundary merges to one pass. */
+        first = rows * o->shard_i / o->shard_k;
+        last = rows * (o->shard_i + 1) / o->shard_k;
+        int status = softent_acc_set_first_row(acc, first);
+        if (status) return cli_lib_error(status);
     }
     /* float32 files are read in place (mapped, pages dropped behind us);
      * other dtypes through a reader thread that converts the next batch. */
@@ -294,8 +303,7 @@ static int accumulate(options *o, softent_matrix *mat, softent_acc *acc)
             softent_matrix_release(mat, r, n);
             if (status) rc = cli_lib_error(status);
         }
-        if (!rc && (rc = softent_acc_finish(acc))) rc = cli_lib_error(rc);
-        return rc ? rc : check_usable(o, acc);
+        return rc;
     }
     batch_read b[2] = {{.mat = mat}, {.mat = mat}};
     for (int k = 0; k < 2; k++)
@@ -320,8 +328,17 @@ static int accumulate(options *o, softent_matrix *mat, softent_acc *acc)
     }
     free(b[0].buf);
     free(b[1].buf);
-    if (!rc && (rc = softent_acc_finish(acc))) rc = cli_lib_error(rc);
-    return rc ? rc : check_usable(o, acc);
+    return rc;
+}
+
+/* The rows in (under MPI: rank 0 has absorbed every rank's), finished;
+ * -1 on ranks > 0, which are done. */
+static int finish(options *o, softent_acc *acc)
+{
+    int rc = cli_mpi_gather(&acc, 1);
+    if (rc || cli_mpi_rank() > 0) return rc ? rc : -1;
+    if ((rc = softent_acc_finish(acc))) return cli_lib_error(rc);
+    return check_usable(o, acc);
 }
 
 int cmd_estimate(int argc, char **argv)
@@ -330,6 +347,7 @@ int cmd_estimate(int argc, char **argv)
     softent_matrix *mat = NULL;
     softent_acc *acc = NULL;
     const char *label_paths[64];
+    int agreed = 0;
     int rc = parse_options(argc, argv, &o);
     if (rc) goto done; /* the label names parsed so far are freed there */
     cli_set_threads(o.threads);
@@ -340,13 +358,20 @@ int cmd_estimate(int argc, char **argv)
     if ((rc = make_accumulator(&o, rows, d, &acc))) goto done;
     run_info info = {o.input, o.tensor, o.refpoints, o.shard, label_paths, o.pairs, o.n_pairs, o.per_value, o.units, o.groups != NULL};
     if ((rc = check_pairs(acc, &info, "estimate"))) goto done;
-    if ((rc = accumulate(&o, mat, acc))) goto done;
+    /* under MPI every rank reaches this agreement, or the one at done */
+    agreed = 1;
+    rc = cli_mpi_agree(accumulate(&o, mat, acc));
+    if (rc || (rc = finish(&o, acc))) {
+        if (rc < 0) rc = 0; /* a rank > 0 has handed its shard on */
+        goto done;
+    }
 
     if (!o.quiet) write_table(acc, &info, table_stream(o.json, o.csv));
     if (o.json && (rc = write_json(acc, &info, o.json))) goto done;
     if (o.csv && (rc = write_csv(acc, &info, o.csv))) goto done;
     if (o.state && (rc = softent_acc_save(acc, o.state))) rc = cli_lib_error(rc);
 done:
+    if (!agreed) cli_mpi_agree(rc);
     for (int k = 0; k < o.n_labels; k++) {
         free(o.labels[k].name);
         free(o.labels[k].keys);

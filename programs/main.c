@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "mpi.h"
 
 static const char USAGE[] =
     "usage: softent COMMAND [options]\n"
@@ -25,19 +26,37 @@ static const char USAGE[] =
     "\n"
     "'softent COMMAND --help' describes each; --version prints the version.\n";
 
-int main(int argc, char **argv)
+/* The commands that split their work across MPI ranks. */
+static int runs_on_ranks(const char *cmd) { return !strcmp(cmd, "estimate") || !strcmp(cmd, "analyze"); }
+
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) { fputs(USAGE, stderr); return EXIT_USAGE; }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) { fputs(USAGE, stdout); return 0; }
-    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) { printf("softent %s\n", SOFTENT_VERSION); return 0; }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("softent %s%s\n", SOFTENT_VERSION, cli_mpi_built() ? " (with MPI)" : "");
+        return 0;
+    }
     static const struct { const char *name; int (*run)(int, char **); } commands[] = {
         {"estimate", cmd_estimate}, {"calibrate", cmd_calibrate}, {"merge", cmd_merge}, {"report", cmd_report}, {"train", cmd_train},
         {"tokenize", cmd_tokenize}, {"analyze", cmd_analyze}, {"tokenizer", cmd_tokenizer}, {"trace", cmd_trace}, {"correlate", cmd_correlate},
         {"eval", cmd_eval},
     };
+    if (cli_mpi_size() > 1 && !runs_on_ranks(cmd)) {
+        if (cli_mpi_rank() == 0) fprintf(stderr, "softent: %s runs in one process; under mpirun only estimate and analyze split their work\n", cmd);
+        return EXIT_USAGE;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "softent: unknown command '%s' (see 'softent --help')\n", cmd);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    cli_mpi_init(&argc, &argv);
+    const int rc = dispatch(argc, argv);
+    cli_mpi_finalize();
+    return rc;
 }

@@ -430,6 +430,7 @@ static int write_figures(const char *source, const char *out, const checkpoint *
     if (!rc) {
         char warning[1024];
         trajectory_data td = {source, analysis_corrected(r0), analysis_bars(r0), n, steps, H, loss, r0->n_orders, r0->orders, values};
+        analysis_out_clean(out, "trajectory_plane_", r0->orders, r0->n_orders);
         rc = figures_write_trajectory(out, &td, warning, sizeof warning);
         if (rc != 0) fprintf(stderr, "softent: %s\n", warning);
     }
@@ -506,6 +507,8 @@ int cmd_trace(int argc, char **argv)
     int rc = analysis_parse_args(argc, argv, &o, &out, USAGE, "trace");
     if (rc) return rc < 0 ? 0 : rc;
     if (o.preference) return cli_usage_error("trace", "--preference is measured by analyze; run softent analyze CHECKPOINT CORPUS --preference FILE per checkpoint");
+    if (o.resume || o.checkpoint_given)
+        return cli_usage_error("trace", "--resume and --checkpoint-* are analyze's: trace does not checkpoint yet (run analyze per checkpoint for long runs)");
     if (argc - optind < 2) return cli_usage_error("trace", "give RUN_DIR (or checkpoint directories) and CORPUS");
     cli_set_threads(o.threads);
     const char *corpus_path = argv[argc - 1];
@@ -525,6 +528,7 @@ int cmd_trace(int argc, char **argv)
     } else if ((rc = list_dirs(argv + optind, n_args, o.steps, &ck, &n))) {
         goto done;
     }
+    if ((rc = analysis_out_lock(out, "trace"))) goto done;
 
     softent_model *model = NULL;
     softent_tokenizer *tok = NULL;
@@ -556,7 +560,7 @@ int cmd_trace(int argc, char **argv)
         }
         char what[64];
         snprintf(what, sizeof what, "step %lld (%d/%d)", (long long)ck[i].step, i + 1, n);
-        rc = analysis_run(model, corpus, sel, n_sel, &ck[i].result, what);
+        rc = analysis_run(model, corpus, sel, n_sel, NULL, &ck[i].result, what);
         analysis_to_units(&ck[i].result, &o);
         softent_model_free(model);
         model = NULL;

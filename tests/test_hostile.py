@@ -99,10 +99,12 @@ def resealed(name, raw):
     return write_tmp(name, bytes(raw))
 
 
-# the state header: magic 8, m 8, d 8, seed 8, calibration 4, eps 8,
-# weighting 4, min_count 8, null_perms 4, null_seed 8, per_value 4,
-# correction 4; then w [m, d] float32, total [m], total_sq [m], rows, skipped
-M, D, HEAD = 4, 4, 76
+# the state header: magic 8, kind 4, m 8, d 8, seed 8, calibration 4,
+# eps 8, weighting 4, min_count 8, null_perms 4, null_seed 8, per_value 4,
+# correction 4, bootstrap 4, bootstrap_seed 8, level 8, null_groups 4,
+# null_sums 4; then w [m, d] float32, total [m], total_sq [m], rows,
+# skipped, rows_first, rows_end
+M, D, HEAD, D_AT = 4, 4, 108, 20
 TOTAL = HEAD + M * D * 4
 ROWS = TOTAL + 2 * M * 8
 
@@ -110,7 +112,7 @@ ROWS = TOTAL + 2 * M * 8
 def check_states():
     good = state_bytes("h_s")
     raw = bytearray(good)
-    raw[16:24] = struct.pack("<q", 100_000_000)
+    raw[D_AT:D_AT + 8] = struct.pack("<q", 100_000_000)
     expect_error(["report", resealed("h_d.state", raw)], "h_d.state", "corrupt header")
     raw = bytearray(good)
     raw[TOTAL:TOTAL + 8] = struct.pack("<d", float("nan"))
@@ -120,6 +122,8 @@ def check_states():
     expect_error(["report", resealed("h_negrows.state", raw)], "h_negrows.state", "impossible values")
     raw = bytearray(good)
     raw[ROWS:ROWS + 8] = struct.pack("<q", 2**62 + 1)
+    expect_error(["report", resealed("h_rowrange.state", raw)], "h_rowrange.state", "row range")
+    raw[ROWS + 16:ROWS + 32] = struct.pack("<qq", 0, 2**62 + 1)  # the rows it spans, after rows and skipped
     big = resealed("h_bigrows.state", raw)
     run("report", big, "--quiet")
     expect_error(["merge", big, big, "-o", tmp("h_merged.state")], "overflow")

@@ -213,15 +213,16 @@ def check_save_load_merge():
     one = softent.Accumulator(16, bins=32)
     one.count({"y": y})
     one.update(z)
-    tile = 1024  # shards start on tile boundaries, as estimate --shard does
     parts = []
-    for lo, hi in ((0, 2 * tile), (2 * tile, len(z))):
+    for lo, hi in ((0, 1500), (1500, len(z))):  # any boundary: rows are scored in globally aligned tiles
         part = softent.Accumulator(16, bins=32)
         part.count({"y": y})
+        part.set_first_row(lo)
         part.update(z[lo:hi], start=lo)
         parts.append(part)
-    parts[0].merge(parts[1])
-    close("merge: I", parts[0].results()["I(X;Z)/y"], one.results()["I(X;Z)/y"], 1e-12)
+    parts[1].merge(parts[0])  # either way round
+    for key in ("I(X;Z)/y", "I_corrected/y"):  # the bias curve too
+        close(f"merge: {key}", parts[1].results()[key], one.results()[key], 1e-12)
     path = tmp("py.state")
     one.save(path)
     back = softent.Accumulator.load(path)

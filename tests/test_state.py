@@ -1,4 +1,6 @@
-"""State files and merging: four shards merged equal one pass; batch size
+"""State files and merging: shards merged (any number, any order, even
+tiny or with unusable rows) equal one pass, the bias curve included; a
+shard given twice and missing shards are refused by name; batch size
 and thread count do not move the numbers; a saved state reports the same
 numbers, its table led by the corrected I; merging refuses states that
 cannot be combined."""
@@ -22,8 +24,9 @@ def data(n=6000, d=48, seed=1):
 def flat(result):
     out = {"H": result["H"]}
     for s in result["label_sets"]:
-        for key in ("H", "H_cond", "I"):
+        for key in ("H", "H_cond", "I", "I_corrected"):
             out[f"{s['name']}.{key}"] = s[key]
+        out[f"{s['name']}.curve_levels"] = s["curve"]["levels"]
         if "null" in s:
             for key in ("I_null_mean", "I_null_sd"):
                 out[f"{s['name']}.{key}"] = s["null"][key]
@@ -41,6 +44,72 @@ def report_json(state):
     run("report", state, "--json", out)
     with open(out) as f:
         return json.load(f)
+
+
+def shards(args, k, prefix):
+    states = [tmp(f"{prefix}{i}.state") for i in range(k)]
+    for i, state in enumerate(states):
+        run("estimate", *args, "--shard", f"{i}/{k}", "--save-state", state, "--quiet")
+    return states
+
+
+def check_any_shards_equal_one_pass():
+    """1 to 7 even shards, merged in a shuffled order, give one pass's
+    numbers to 1e-12: the bias curve too, whose readings of a value whose
+    rows span shards wait in the later shard's state for the earlier sums.
+    Some rows are unusable (zero), which ends their values' readings in
+    both."""
+    rng = np.random.default_rng(5)
+    n = 5003
+    tokens = rng.zipf(1.3, n) % 300
+    z = rng.standard_normal((n, 24)).astype(np.float32) + np.eye(24, dtype=np.float32)[tokens % 24] * 1.5
+    z[rng.choice(n, 40, replace=False)] = 0
+    args = [save_npy("sh_z.npy", z), "--labels", "uni=" + save_npy("sh_uni.npy", tokens), "--null", 4]
+    whole = flat(estimate_json(*args, "--save-state", tmp("sh_whole.state")))
+    for k in (1, 2, 3, 4, 7):
+        states = shards(args, k, f"sh{k}_")
+        rows = [report_json(s)["rows"] for s in states]
+        if max(rows) - min(rows) > 1:
+            raise Fail(f"{k} shards of {n} rows split {rows}, not evenly")
+        order = list(rng.permutation(k))
+        run("merge", *[states[i] for i in order], "-o", tmp("sh_merged.state"))
+        assert_close(whole, flat(report_json(tmp("sh_merged.state"))), 1e-12, f"{k} shards merged in order {order} vs one pass")
+
+
+def check_tiny_shards():
+    """More shards than rows: the empty ones save empty states, and all of
+    them merge to the one pass."""
+    rng = np.random.default_rng(2)
+    tokens = np.array([1, 2, 1, 1, 2])
+    args = [save_npy("ti_z.npy", rng.standard_normal((5, 8)).astype(np.float32)), "--labels", "y=" + save_npy("ti_y.npy", tokens)]
+    whole = flat(estimate_json(*args))
+    states = shards(args, 8, "ti")
+    rows = [report_json(s)["rows"] for s in states]
+    if sorted(rows) != [0, 0, 0, 1, 1, 1, 1, 1]:
+        raise Fail(f"8 shards of 5 rows hold {rows}")
+    run("merge", *states, "-o", tmp("ti_merged.state"))
+    assert_close(whole, flat(report_json(tmp("ti_merged.state"))), 1e-12, "8 shards of 5 rows vs one pass")
+
+
+def check_merge_names_duplicates_and_missing():
+    """A new user merged s0 s0 s1 and got 4096 of 5000 rows with no warning:
+    now a shard given twice is refused naming both files, missing rows are
+    named and refused, and --allow-missing merges what there is."""
+    z, uni, _ = data(n=5000)
+    args = [z, "--labels", "uni=" + uni]
+    s = shards(args, 3, "dm")
+    p = run("merge", s[0], s[0], s[1], "-o", tmp("dm.state"), ok=False)
+    if p.returncode != 1 or "given twice" not in p.stderr or s[0] not in p.stderr:
+        raise Fail(f"merge s0 s0 s1: exit {p.returncode}, {p.stderr!r}")
+    p = run("merge", s[0], s[2], "-o", tmp("dm.state"), ok=False)
+    if p.returncode != 1 or "rows 1666..3332 are in none of the states" not in p.stderr or "1667 rows are missing" not in p.stderr:
+        raise Fail(f"merge s0 s2: exit {p.returncode}, {p.stderr!r}")
+    p = run("merge", s[0], s[1], "-o", tmp("dm.state"), ok=False)
+    if p.returncode != 1 or "rows 3333..4999" not in p.stderr:
+        raise Fail(f"merge s0 s1: exit {p.returncode}, {p.stderr!r}")
+    run("merge", s[0], s[2], "--allow-missing", "-o", tmp("dm.state"))
+    if report_json(tmp("dm.state"))["rows"] != 1666 + 1667:
+        raise Fail("merge --allow-missing s0 s2 does not hold their rows")
 
 
 def check_four_shards_equal_one_pass():

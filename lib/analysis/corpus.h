@@ -42,4 +42,12 @@ softent_params se_analysis_acc_params(const softent_analysis_corpus *c);
  * (SOFTENT_NO_LABEL); malloc'ed (user_labels.c). */
 int se_user_labels_read(const softent_analysis_corpus *c, const char *name, const char *path, int64_t **keys);
 
+/* checkpoint.c: a run's place and its accumulators (acc [n_sel], of the
+ * layers sel) in cp->checkpoint_dir, and taking them up again.  The place is the
+ * documents and rows done. */
+int se_checkpoint_save(const softent_analysis_run_params *cp, const softent_analysis_corpus *c, softent_acc *const *acc,
+                       const int *sel, int n_sel, int64_t docs_done, int64_t rows_done);
+int se_checkpoint_resume(const softent_analysis_run_params *cp, const softent_analysis_corpus *c, softent_acc *const *acc,
+                         const int *sel, int n_sel, int64_t *docs_done, int64_t *rows_done);
+
 #endif

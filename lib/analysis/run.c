@@ -82,19 +82,42 @@ static int on_hidden(int layer, const float *h, int64_t n, int64_t d, void *user
     return softent_acc_add(f->acc[slot], h + f->doc->first * d, f->doc->npos, f->row0);
 }
 
-static int forward_all(feed *f, softent_model *model, softent_analysis_progress_fn progress, void *user)
+/* Whether a checkpoint is due after `docs` documents (`since` of them
+ * and `seconds` since the last one). */
+static int checkpoint_due(const softent_analysis_run_params *cp, int64_t since, double seconds)
+{
+    if (!cp) return 0;
+    if (!cp->checkpoint_dir) return cp->stop && *cp->stop;
+    return (cp->stop && *cp->stop) || (cp->checkpoint_docs > 0 && since >= cp->checkpoint_docs) || (cp->checkpoint_seconds > 0 && seconds >= cp->checkpoint_seconds);
+}
+
+/* Documents [first, end) of c through the model (rows from f->row0 on),
+ * checkpointing as cp asks. */
+static int forward_all(feed *f, softent_model *model, const int *sel, int64_t first, int64_t end, const softent_analysis_run_params *cp,
+                       softent_analysis_progress_fn progress, void *user)
 {
     const softent_analysis_corpus *c = f->c;
     const double t0 = se_seconds();
-    int64_t done = 0;
-    f->row0 = 0;
-    for (int64_t i = 0; i < c->info.docs_used; i++) {
+    double last = t0;
+    int64_t done = 0, since = 0;
+    for (int64_t i = 0; i < first; i++) done += c->docs[i].n;
+    for (int64_t i = first; i < end; i++) {
         const se_analysis_doc *doc = f->doc = &c->docs[i];
         int rc = softent_model_forward(model, doc->tokens, doc->n, on_hidden, f, NULL);
         if (rc) return rc;
         f->row0 += doc->npos;
         done += doc->n;
+        since++;
         if (progress) progress(i + 1, c->info.docs_used, done, c->info.tokens, se_seconds() - t0, user);
+        if (i + 1 < end && checkpoint_due(cp, since, se_seconds() - last)) {
+            if (cp->checkpoint_dir && (rc = se_checkpoint_save(cp, c, f->acc, sel, f->n_acc, i + 1, f->row0))) return rc;
+            if (cp->stop && *cp->stop)
+                return se_fail(SOFTENT_E_INTERRUPTED, "stopped after %lld of %lld documents; %s%s", (long long)(i + 1),
+                               (long long)c->info.docs_used, cp->checkpoint_dir ? "the run is saved in " : "nothing is saved (no checkpoint directory)",
+                               cp->checkpoint_dir ? cp->checkpoint_dir : "");
+            since = 0;
+            last = se_seconds();
+        }
     }
     return SOFTENT_OK;
 }
@@ -133,18 +156,73 @@ static void free_feed(feed *f)
     free(f->slot_of_layer);
 }
 
-/* Every document of c through the model, into a new accumulator per
- * selected layer, finished; f is freed with free_feed (also on failure). */
+void softent_analysis_split(const softent_analysis_corpus *c, int part, int parts, int64_t *first, int64_t *end)
+{
+    /* part p starts at the first document whose tokens before it reach
+     * p / parts of the total */
+    int64_t bound[2] = {0, c->info.docs_used};
+    for (int k = 0; k < 2; k++) {
+        const int p = part + k;
+        if (parts <= 0 || p <= 0 || p >= parts) {
+            bound[k] = p <= 0 ? 0 : c->info.docs_used;
+            continue;
+        }
+        const double goal = (double)c->info.tokens * p / parts;
+        int64_t i = 0, before = 0;
+        while (i < c->info.docs_used && (double)before < goal) before += c->docs[i++].n;
+        bound[k] = i;
+    }
+    *first = bound[0], *end = bound[1];
+}
+
+/* A part of the documents, [*first, *end) (cp's, or all), and the row
+ * where it starts. */
+static int64_t part_of(const softent_analysis_corpus *c, const softent_analysis_run_params *cp, int64_t *first, int64_t *end)
+{
+    *first = cp ? cp->first_doc : 0;
+    *end = cp && cp->end_doc > 0 ? cp->end_doc : c->info.docs_used;
+    int64_t row = 0;
+    for (int64_t i = 0; i < *first; i++) row += c->docs[i].npos;
+    return row;
+}
+
+/* Every document of c (or cp's part) through the model, into a new
+ * accumulator per selected layer (or those of cp's checkpoint, taken up),
+ * gathered as cp says, finished; f is freed with free_feed (also on
+ * failure).  PART_HANDED_ON: cp's gather ended this part's run. */
+enum { PART_HANDED_ON = -1 };
 static int feed_all(feed *f, softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
-                    softent_analysis_progress_fn progress, void *user)
+                    const softent_analysis_run_params *cp, softent_analysis_progress_fn progress, void *user)
 {
     *f = (feed){.c = c};
+    int64_t first, end;
+    const int64_t row0 = part_of(c, cp, &first, &end);
+    if (first < 0 || first > end || end > c->info.docs_used)
+        return se_fail(SOFTENT_E_INVALID, "documents %lld..%lld: the corpus has %lld", (long long)first, (long long)end - 1,
+                       (long long)c->info.docs_used);
+    const int split = first > 0 || end < c->info.docs_used || (cp && cp->gather);
     softent_model_config cfg;
     softent_model_get_config(model, &cfg);
     if (cfg.d_model != c->d_model)
         return se_fail(SOFTENT_E_MISMATCH, "the model has d = %d, the corpus' reference points %lld", cfg.d_model, (long long)c->d_model);
     int rc = make_feed(f, c, cfg.n_layers, sel, n_sel);
-    if (!rc) rc = forward_all(f, model, progress, user);
+    f->row0 = row0;
+    if (!rc && cp && cp->checkpoint_dir && cp->resume) {
+        int64_t done;
+        rc = se_checkpoint_resume(cp, c, f->acc, sel, n_sel, &done, &f->row0);
+        if (!rc && (done < first || done > end))
+            rc = se_fail(SOFTENT_E_MISMATCH, "the checkpoint in %s is of documents up to %lld, outside this part's %lld..%lld: resume with "
+                         "the same number of processes", cp->checkpoint_dir, (long long)done, (long long)first, (long long)end - 1);
+        first = done;
+    } else if (split) {
+        for (int s = 0; s < n_sel && !rc; s++) rc = softent_acc_set_first_row(f->acc[s], row0);
+    }
+    if (!rc) rc = forward_all(f, model, sel, first, end, cp, progress, user);
+    if (!rc && cp && cp->gather) {
+        rc = cp->gather(f->acc, n_sel, cp->gather_user);
+        if (rc == 1) return PART_HANDED_ON;
+        if (rc) return se_fail(rc, "gathering the parts' accumulators failed");
+    }
     for (int s = 0; s < n_sel && !rc; s++) rc = softent_acc_finish(f->acc[s]);
     return rc;
 }
@@ -301,10 +379,21 @@ static void layer_means(softent_analysis_result *r)
 int softent_analysis_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
                          softent_analysis_progress_fn progress, void *user, softent_analysis_result *out)
 {
+    return softent_analysis_run_with(model, c, sel, n_sel, NULL, progress, user, out);
+}
+
+int softent_analysis_run_with(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
+                                      const softent_analysis_run_params *cp, softent_analysis_progress_fn progress, void *user,
+                                      softent_analysis_result *out)
+{
     memset(out, 0, sizeof *out);
     if (c->preference) return se_fail(SOFTENT_E_INVALID, "a preference corpus is measured by softent_preference_run");
     feed f;
-    int rc = feed_all(&f, model, c, sel, n_sel, progress, user);
+    int rc = feed_all(&f, model, c, sel, n_sel, cp, progress, user);
+    if (rc == PART_HANDED_ON) {
+        free_feed(&f);
+        return SOFTENT_OK;
+    }
     if (!rc && !(out->layers = calloc((size_t)n_sel, sizeof *out->layers))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
     out->level = c->p.params.level;
     if (!rc && c->p.params.bootstrap > 0 && c->p.params.correction != SOFTENT_CORRECT_NONE) {
@@ -369,7 +458,7 @@ int softent_preference_run(softent_model *model, const softent_analysis_corpus *
     memset(out, 0, sizeof *out);
     if (!c->preference) return se_fail(SOFTENT_E_INVALID, "not a preference corpus (softent_preference_read makes one)");
     feed f;
-    int rc = feed_all(&f, model, c, sel, n_sel, progress, user);
+    int rc = feed_all(&f, model, c, sel, n_sel, NULL, progress, user);
     out->level = c->p.params.level;
     if (!rc) {
         out->layers = malloc((size_t)n_sel * sizeof *out->layers);

@@ -32,6 +32,7 @@ const char *softent_strerror(int status)
     case SOFTENT_E_NUMERIC: return "numerical method failed";
     case SOFTENT_E_LIMIT: return "memory limit exceeded";
     case SOFTENT_E_EMPTY: return "no usable rows";
+    case SOFTENT_E_INTERRUPTED: return "interrupted";
     default: return "unknown error";
     }
 }

@@ -78,9 +78,10 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
     acc->m = p.m;
     acc->d = d;
     acc->tile = softent_tile_rows(d);
+    acc->rows_first = -1;
     acc->block = acc->tile * tiles_per_block(acc->tile, p.m);
     const int64_t m = p.m, B = acc->block;
-    acc->pending = malloc((size_t)(acc->tile * d) * sizeof *acc->pending);
+    acc->pending = calloc((size_t)(acc->tile * d), sizeof *acc->pending);
     acc->w = malloc((size_t)(m * d) * sizeof *acc->w);
     acc->total = calloc((size_t)m, sizeof *acc->total);
     acc->total_sq = calloc((size_t)m, sizeof *acc->total_sq);
@@ -302,7 +303,10 @@ int64_t softent_acc_memory(const softent_acc *acc)
         if (s->real.cap > stored) stored = s->real.cap;  /* streaming grows the sums ahead of the values */
         bytes += se_keytable_bytes(&s->lab->table) + s->lab->row_cap * 4 + s->lab->table.n * (4 + (acc->p.per_value ? 8 : 0));
         const int64_t copies = 1 + (acc->p.null_sums ? R : 0);
-        bytes += copies * (stored * (m * 8 + 8) + 2 * m * 8 + 32) + stored * 8 + (int64_t)sizeof(se_curve);
+        bytes += copies * (stored * (m * 8 + 8) + 2 * m * 8 + 32) + stored * 24 + (int64_t)sizeof(se_curve);
+        /* a shard's deferred readings: about one per value whose rows began
+         * in an earlier shard (one per power of two its count crosses here) */
+        if (acc->shard) bytes += stored * (m * 8 + 8);
         bytes += (int64_t)(acc->null_replayed ? R : 0) * 8 + (int64_t)acc->p.bootstrap * SE_BOOT_NV * 8;
         if (acc->p.correction == SOFTENT_CORRECT_TAYLOR) bytes += stored * m * 8;
     }
@@ -329,9 +333,14 @@ int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m, int flags)
     s->seen = calloc((size_t)n_stored + 1, sizeof *s->seen);
     s->kept_total = calloc((size_t)m, sizeof *s->kept_total);
     s->kept_sq = calloc((size_t)m, sizeof *s->kept_sq);
-    if (with_curve) s->last_h = calloc((size_t)n_stored + 1, sizeof *s->last_h);
+    if (with_curve) {
+        s->last_h = calloc((size_t)n_stored + 1, sizeof *s->last_h);
+        s->labelled = calloc((size_t)n_stored + 1, sizeof *s->labelled);
+        s->before = calloc((size_t)n_stored + 1, sizeof *s->before);
+    }
     if (with_sq) s->sq = calloc((size_t)(n_stored * m) + 1, sizeof *s->sq);
-    if (!s->sums || !s->seen || !s->kept_total || !s->kept_sq || (with_curve && !s->last_h) || (with_sq && !s->sq)) {
+    if (!s->sums || !s->seen || !s->kept_total || !s->kept_sq || (with_curve && (!s->last_h || !s->labelled || !s->before)) ||
+        (with_sq && !s->sq)) {
         se_sums_free(s);
         return se_fail(SOFTENT_E_NOMEM, "out of memory for %lld label vectors of %lld bins", (long long)n_stored, (long long)m);
     }
@@ -358,6 +367,8 @@ int se_sums_reserve(se_sums *s, int64_t n, int64_t m)
     int rc = grow_zeroed(&s->sums, sizeof *s->sums, s->cap, cap, m);
     if (!rc) rc = grow_zeroed(&s->seen, sizeof *s->seen, s->cap, cap, 1);
     if (!rc && s->last_h) rc = grow_zeroed(&s->last_h, sizeof *s->last_h, s->cap, cap, 1);
+    if (!rc && s->labelled) rc = grow_zeroed(&s->labelled, sizeof *s->labelled, s->cap, cap, 1);
+    if (!rc && s->before) rc = grow_zeroed(&s->before, sizeof *s->before, s->cap, cap, 1);
     if (!rc && s->sq) rc = grow_zeroed(&s->sq, sizeof *s->sq, s->cap, cap, m);
     if (rc) return se_fail(SOFTENT_E_NOMEM, "out of memory for %lld label vectors of %lld bins", (long long)cap, (long long)m);
     s->cap = cap;
@@ -371,6 +382,10 @@ void se_sums_free(se_sums *s)
     free(s->kept_total);
     free(s->kept_sq);
     free(s->last_h);
+    free(s->labelled);
+    free(s->before);
+    free(s->deferred);
+    free(s->deferred_sums);
     free(s->sq);
     memset(s, 0, sizeof *s);
 }
@@ -440,12 +455,20 @@ int se_acc_freeze(softent_acc *acc)
  * row's entropy.  Scaling the scores by 1/|z| instead of normalising z
  * first saves a pass over the rows and rounds the same.  Runs on one
  * thread per tile. */
-SE_HOT static void score_tile(softent_acc *acc, const float *z, int64_t i0, int64_t i1)
+SE_HOT static void score_tile(softent_acc *acc, const float *z, int64_t row0, int64_t i0, int64_t i1)
 {
-    const int64_t m = acc->m, d = acc->d;
+    const int64_t m = acc->m, d = acc->d, tile = acc->tile, q0 = (row0 + i0) % tile;
     const double log_floor = log(1e-9), inv_log_m = 1.0 / log((double)m);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)m, (int)d, 1.0f,
-                z + i0 * d, (int)d, acc->w, (int)d, 0.0f, acc->scores + i0 * m, (int)m);
+    if (i1 - i0 < tile && z + (i0 - q0) * d == acc->pending) {
+        /* an incomplete tile, at its place in the pending tile: scored at
+         * the full shape (i0 = 0 here: it is the whole block) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)tile, (int)m, (int)d, 1.0f,
+                    acc->pending, (int)d, acc->w, (int)d, 0.0f, acc->scores, (int)m);
+        memmove(acc->scores, acc->scores + q0 * m, (size_t)((i1 - i0) * m) * sizeof *acc->scores);
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)m, (int)d, 1.0f,
+                    z + i0 * d, (int)d, acc->w, (int)d, 0.0f, acc->scores + i0 * m, (int)m);
+    }
     for (int64_t i = i0; i < i1; i++) {
         const float *x = z + i * d;
         double ss = 0;
@@ -499,14 +522,45 @@ SE_HOT static void add_columns(double *total, double *sq, const double *prob, co
     }
 }
 
-/* The bias curve's reading of a value whose count just became `seen`: its
- * first row's H, then at every power of two the rise since the last. */
-static void read_curve(se_sums *sums, int32_t slot, int64_t seen, double row_h, int64_t m)
+/* A reading that waits for the earlier shards' rows: slot's local sum at
+ * count 2^level.  Rare (a value has at most one per power of two), so one
+ * lock is enough; merges sort them. */
+static void defer_reading(se_sums *sums, int32_t slot, int level, const double *sum, int64_t m)
 {
-    if (seen == 1) { sums->last_h[slot] = row_h; return; }
-    if (seen & (seen - 1)) return;
-    double h = se_entropy(sums->sums + (int64_t)slot * m, m);
-    se_curve_add(&sums->curve, __builtin_ctzll((unsigned long long)seen) - 1, h - sums->last_h[slot]);
+    #pragma omp critical
+    {
+        if (sums->n_deferred == sums->deferred_cap) {
+            int64_t cap = sums->deferred_cap ? 2 * sums->deferred_cap : 64;
+            se_deferred *d = realloc(sums->deferred, (size_t)cap * sizeof *d);
+            if (d) sums->deferred = d;
+            double *ds = d ? realloc(sums->deferred_sums, (size_t)(cap * m) * sizeof *ds) : NULL;
+            if (ds) sums->deferred_sums = ds;
+            if (d && ds) sums->deferred_cap = cap;
+        }
+        /* out of memory: the reading is lost, as a value whose rows were
+         * unusable loses it; the curve has one sample fewer */
+        if (sums->n_deferred < sums->deferred_cap) {
+            sums->deferred[sums->n_deferred] = (se_deferred){slot, level};
+            memcpy(sums->deferred_sums + sums->n_deferred * m, sum, (size_t)m * sizeof *sum);
+            sums->n_deferred++;
+        }
+    }
+}
+
+/* The bias curve's reading of a value that has just had a usable row: its
+ * first row's H, then at every power of two the rise since the last, while
+ * all its rows so far were usable. */
+static void read_curve(se_sums *sums, int32_t slot, double row_h, int64_t m)
+{
+    const int64_t n = sums->labelled[slot], before = sums->before[slot];
+    if (sums->seen[slot] == 1) sums->last_h[slot] = row_h;  /* streaming reads it as the value's H */
+    if (n & (n - 1) || sums->seen[slot] != n - before) return;
+    const int level = __builtin_ctzll((unsigned long long)n);
+    const double *sum = sums->sums + (int64_t)slot * m;
+    if (before > 0) { defer_reading(sums, slot, level, sum, m); return; }
+    if (n == 1) return;
+    const double h = se_entropy(sum, m);
+    se_curve_add(&sums->curve, level - 1, h - sums->last_h[slot]);
     sums->last_h[slot] = h;
 }
 
@@ -520,7 +574,9 @@ SE_HOT static void add_sums(se_sums *sums, const softent_acc *acc, const se_labe
     const int64_t m = acc->m;
     for (int64_t i = 0; i < n; i++) {
         int32_t slot = slot_of_row[i];
-        if (!acc->valid[i] || slot < 0 || slot % nthreads != tid) continue;
+        if (slot < 0 || slot % nthreads != tid) continue;
+        if (sums->labelled) sums->labelled[slot]++;
+        if (!acc->valid[i]) continue;  /* labelled all the same: its value's chain of readings ends */
         double *dst = sums->sums + (int64_t)slot * m;
         const double *p = acc->prob + i * m;
         for (int64_t j = 0; j < m; j++) dst[j] += p[j];
@@ -529,7 +585,7 @@ SE_HOT static void add_sums(se_sums *sums, const softent_acc *acc, const se_labe
             for (int64_t j = 0; j < m; j++) sq[j] += p[j] * p[j];
         }
         sums->seen[slot]++;
-        if (sums->last_h) read_curve(sums, slot, sums->seen[slot], acc->row_h[i], m);
+        if (sums->last_h) read_curve(sums, slot, acc->row_h[i], m);
     }
     /* streaming: a value without a label may still arrive, after which the
      * measures read the kept totals, so they are kept from the first row */
@@ -590,7 +646,7 @@ static void add_block(softent_acc *acc, const float *z, const float *probs, int6
         #pragma omp for schedule(dynamic, 1)
         for (int64_t i0 = 0; i0 < n; i0 += tile) {
             if (probs) take_probs(acc, probs, i0, i0 + tile < n ? i0 + tile : n);
-            else score_tile(acc, z, i0, i0 + tile < n ? i0 + tile : n);
+            else score_tile(acc, z, row0, i0, i0 + tile < n ? i0 + tile : n);
         }
         if (acc->rowstore.p) {
             #pragma omp for schedule(static)
@@ -639,15 +695,61 @@ static void add_block(softent_acc *acc, const float *z, const float *probs, int6
     acc->rows += n;
 }
 
+/* Rows [from, to) are labelled rows of their values that this accumulator
+ * does not see (the curve counts them); `before` too when they are other
+ * shards' rows before this one's. */
+static void count_unseen(softent_acc *acc, int64_t from, int64_t to, int before)
+{
+    for (int k = 0; k < acc->n_sets; k++) {
+        se_sums *sums = &acc->sets[k].real;
+        const se_labels *lab = acc->sets[k].lab;
+        if (!sums->labelled) continue;
+        for (int64_t r = from; r < to; r++) {
+            const int32_t slot = lab->value_slot[lab->row_value[r]];
+            if (slot < 0) continue;
+            sums->labelled[slot]++;
+            if (before) sums->before[slot]++;
+        }
+    }
+}
+
+/* Rows [row0, row0 + n) arrive.  In a shard (softent_acc_set_first_row), a
+ * gap since the last rows ends the curve's readings of the values in it,
+ * which lost rows; otherwise rows may come in any order and the curve reads
+ * them in that order. */
+static void note_rows(softent_acc *acc, int64_t row0, int64_t n)
+{
+    if (acc->shard && row0 > acc->rows_next) count_unseen(acc, acc->rows_next, row0, 0);
+    if (acc->rows_first < 0 || row0 < acc->rows_first) acc->rows_first = row0;
+    if (row0 + n > acc->rows_next) acc->rows_next = row0 + n;
+    if (row0 + n > acc->rows_end) acc->rows_end = row0 + n;
+}
+
+int softent_acc_set_first_row(softent_acc *acc, int64_t first_row)
+{
+    if (acc->loaded || acc->streaming)
+        return se_fail(SOFTENT_E_ORDER, "a shard's first row is set on a fresh accumulator of counted labels");
+    if (acc->rows_first >= 0 || acc->pending_n > 0) return se_fail(SOFTENT_E_ORDER, "set a shard's first row before adding rows");
+    int rc = se_acc_freeze(acc);
+    if (rc) return rc;
+    if (first_row < 0 || (acc->n_sets > 0 && first_row > acc->sets[0].lab->n_rows))
+        return se_fail(SOFTENT_E_INVALID, "a shard's first row %lld lies outside the %lld labelled rows", (long long)first_row,
+                       acc->n_sets > 0 ? (long long)acc->sets[0].lab->n_rows : 0LL);
+    count_unseen(acc, 0, first_row, 1);
+    acc->shard = 1;
+    acc->rows_first = acc->rows_next = acc->rows_end = first_row;
+    return SOFTENT_OK;
+}
+
 int se_acc_add_rows(softent_acc *acc, const float *z, const float *p, int64_t n, int64_t row0)
 {
-    if (n == 0) return SOFTENT_OK;  /* nothing added: a finished accumulator stays finished */
+    if (n == 0) return SOFTENT_OK;
+    note_rows(acc, row0, n);  /* nothing added: a finished accumulator stays finished */
     const int threads = se_max_threads();
     if (acc->null_replayed || acc->p.bootstrap > 0) {
         int rc = se_rowstore_reserve(&acc->rowstore, row0 + n, acc->m);
         if (rc) return rc;
     }
-    if (row0 + n > acc->rows_end) acc->rows_end = row0 + n;
     acc->resampled = 0;
     int32_t *slot_buf = malloc((size_t)(acc->block * (threads + acc->n_sets)) * sizeof *slot_buf + 1);
     if (!slot_buf) return se_fail(SOFTENT_E_NOMEM, "out of memory");
@@ -659,14 +761,19 @@ int se_acc_add_rows(softent_acc *acc, const float *z, const float *p, int64_t n,
     return SOFTENT_OK;
 }
 
-/* Score the held rows of an incomplete tile. */
+/* Score the held rows of an incomplete tile, the rest of it zero. */
 static int flush_pending(softent_acc *acc)
 {
     if (acc->pending_n == 0) return SOFTENT_OK;
-    int rc = se_acc_add_rows(acc, acc->pending, NULL, acc->pending_n, acc->pending_row0);
+    const int64_t d = acc->d, q0 = acc->pending_row0 % acc->tile, end = q0 + acc->pending_n;
+    memset(acc->pending, 0, (size_t)(q0 * d) * sizeof *acc->pending);
+    memset(acc->pending + end * d, 0, (size_t)((acc->tile - end) * d) * sizeof *acc->pending);
+    int rc = se_acc_add_rows(acc, acc->pending + q0 * d, NULL, acc->pending_n, acc->pending_row0);
     acc->pending_n = 0;
     return rc;
 }
+
+int se_acc_flush(softent_acc *acc) { return flush_pending(acc); }
 
 int softent_acc_finish(softent_acc *acc)
 {
@@ -688,6 +795,8 @@ int softent_acc_add_probs(softent_acc *acc, const float *p, int64_t n, int64_t r
     if (!rc && acc->n_sets > 0 && row0 + n > acc->sets[0].lab->n_rows)
         rc = se_fail(SOFTENT_E_MISMATCH, "rows %lld..%lld added but only %lld are labelled", (long long)row0, (long long)(row0 + n - 1),
                      (long long)acc->sets[0].lab->n_rows);
+    if (!rc && acc->shard && row0 < acc->rows_first)
+        rc = se_fail(SOFTENT_E_ORDER, "row %lld comes before this shard's first row %lld", (long long)row0, (long long)acc->rows_first);
     if (!rc) rc = flush_pending(acc);
     return rc ? rc : se_acc_add_rows(acc, NULL, p, n, row0);
 }
@@ -710,6 +819,8 @@ int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0)
     if (acc->n_sets > 0 && row0 + n > acc->sets[0].lab->n_rows)
         return se_fail(SOFTENT_E_MISMATCH, "rows %lld..%lld added but only %lld are labelled",
                        (long long)row0, (long long)(row0 + n - 1), (long long)acc->sets[0].lab->n_rows);
+    if (acc->shard && row0 < acc->rows_first)
+        return se_fail(SOFTENT_E_ORDER, "row %lld comes before this shard's first row %lld", (long long)row0, (long long)acc->rows_first);
     const int64_t d = acc->d, tile = acc->tile;
     /* Rows that do not continue the held ones end that tile where it is. */
     if (acc->pending_n > 0 && row0 != acc->pending_row0 + acc->pending_n && (rc = flush_pending(acc)))
@@ -719,7 +830,7 @@ int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0)
         if (acc->pending_n == 0) acc->pending_row0 = row0;
         int64_t room = tile - (acc->pending_row0 + acc->pending_n) % tile;
         int64_t take = n < room ? n : room;
-        memcpy(acc->pending + acc->pending_n * d, z, (size_t)(take * d) * sizeof *z);
+        memcpy(acc->pending + (acc->pending_row0 % tile + acc->pending_n) * d, z, (size_t)(take * d) * sizeof *z);
         acc->pending_n += take;
         z += take * d;
         n -= take;
@@ -732,7 +843,7 @@ int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0)
     if (n > whole) {
         acc->pending_row0 = row0 + whole;
         acc->pending_n = n - whole;
-        memcpy(acc->pending, z + whole * d, (size_t)((n - whole) * d) * sizeof *z);
+        memcpy(acc->pending + acc->pending_row0 % tile * d, z + whole * d, (size_t)((n - whole) * d) * sizeof *z);
     }
     return SOFTENT_OK;
 }

@@ -18,6 +18,12 @@
 #define SLOT_DROPPED (-2) /* counted fewer than min_count times, or keyed
                            * SOFTENT_NO_LABEL */
 
+/* A reading of the bias curve that needs the rows of earlier shards. */
+typedef struct {
+    int32_t slot;
+    int32_t level;       /* the count is 2^level */
+} se_deferred;
+
 typedef struct {
     double *sums;        /* [n_stored, m] sum of p over the value's rows */
     int64_t *seen;       /* [n_stored] rows of the value accumulated */
@@ -28,8 +34,20 @@ typedef struct {
     double single_h;     /* sum of H(p_i) over rows of singleton values */
     int64_t single_seen;
     /* The bias curve (real labels only; curve.h): each value's H at its
-     * last power-of-two count, and the pooled differences. */
+     * last power-of-two count, and the pooled differences.  A value is
+     * read when `labelled` reaches a power of two, while every row of it
+     * so far was usable.  Rows before this accumulator's first one belong
+     * to other shards (`before`): a value that has some is read only when
+     * the shards merge, so its readings wait in `deferred`, each with the
+     * value's local sum at that count; merged in row order, shards then
+     * read every value at the counts one pass reads it. */
     double *last_h;      /* [n_stored] or NULL (null permutations) */
+    int64_t *labelled;   /* [n_stored] rows labelled with the value up to the
+                          * last one added, usable or not, `before` included */
+    int64_t *before;     /* [n_stored] of them, rows before rows_first */
+    se_deferred *deferred; /* [n_deferred] readings awaiting a merge */
+    double *deferred_sums; /* [n_deferred, m] the value's local sum at each */
+    int64_t n_deferred, deferred_cap;
     se_curve curve;
     double *sq;          /* [n_stored, m] sum of p^2 per value (correction
                           * TAYLOR, real labels only), else NULL */
@@ -90,17 +108,26 @@ struct softent_acc {
                           * each row its own group */
     se_null_units null_units; /* what the null permutes (at freeze) */
     se_rowstore rowstore;
+    int shard;           /* softent_acc_set_first_row: rows before rows_first
+                          * are other shards' */
+    int64_t rows_first;  /* the shard's first row, or the lowest added; -1
+                          * before any */
     int64_t rows_end;    /* one past the highest row added */
+    int64_t rows_next;   /* where the rows added last ended: in a shard, a
+                          * later first row beyond it leaves rows out, which
+                          * the curve counts as labelled */
     int resampled;       /* replicates are current */
     double *boot_H;      /* [bootstrap] H(Z) per replicate */
     /* Rows are scored a tile at a time, tiles aligned to global row indices
      * (row r lies in tile r / tile), each tile one single-threaded sgemm of
-     * fixed shape: a row's scores then do not depend on batch sizes, shard
-     * boundaries (aligned to tiles) or thread counts, so neither do the
-     * results.  A tile's rows that arrive in pieces wait in `pending`. */
+     * fixed shape [tile, d]: a row's scores then do not depend on batch
+     * sizes, shard boundaries or thread counts, so neither do the results.
+     * A tile's rows that arrive in pieces wait in `pending` at their places
+     * in the tile (row r at r % tile), and an incomplete tile is scored at
+     * the full shape, its other rows zero. */
     int64_t tile;        /* rows per tile, fixed by d */
     int64_t block;       /* rows scored together: a whole number of tiles */
-    float *pending;      /* [tile, d] rows of an incomplete tile */
+    float *pending;      /* [tile, d] an incomplete tile */
     int64_t pending_row0, pending_n;
     float *scores;       /* [block, m] */
     double *prob;        /* [block, m] soft assignments */
@@ -136,6 +163,28 @@ static inline const int32_t *se_replay_slots(const se_labels *lab)
 }
 /* Streaming: each set's replay_slot from the final counts (stream.c). */
 int se_stream_replay_slots(softent_acc *acc);
+/* Score the rows of an incomplete tile now (they are scored as they would
+ * be with the rest of their tile: a checkpoint loses nothing). */
+int se_acc_flush(softent_acc *acc);
+
+/* State files (state.c): a plain state (softent_acc_save), or a checkpoint
+ * of an unfinished run, which also holds the stored rows and the settings
+ * of the null and the bootstrap (checkpoint.c). */
+enum { SE_STATE_PLAIN = 0, SE_STATE_CHECKPOINT = 1 };
+int se_state_write(const softent_acc *acc, const char *path, int kind);
+/* A file of that kind, loaded (a checkpoint's null and bootstrap settings
+ * restored; a plain state's as a state holds them). */
+int se_state_read(softent_acc **out, const char *path, int kind);
+/* softent_acc_mergeable's comparison of settings, reference points and
+ * label sets, whether or not the two have finished; and the merge itself,
+ * checked (partial: rows may lie between the two). */
+int se_acc_compatible(const softent_acc *dst, const softent_acc *src);
+int se_acc_merge_into(softent_acc *dst, const softent_acc *src, int partial);
+/* The same in memory: *data malloc'ed [*size]; data [size] named `name`
+ * in errors. */
+int se_state_write_buffer(const softent_acc *acc, int kind, void **data, size_t *size);
+int se_state_read_buffer(softent_acc **out, const void *data, size_t size, const char *name, int kind);
+
 /* Append n groups to acc's. */
 int se_groups_append(softent_acc *acc, const int64_t *groups, int64_t n);
 /* Rows row0 .. row0 + n - 1, given as rows z [n, d] or as their soft

@@ -41,6 +41,13 @@ int softent_acc_summary(const softent_acc *acc, softent_summary *out)
     return SOFTENT_OK;
 }
 
+void softent_acc_rows(const softent_acc *acc, int64_t *first, int64_t *end, int64_t *labelled)
+{
+    if (first) *first = acc->rows_first;
+    if (end) *end = acc->rows_first < 0 ? -1 : acc->rows_end;
+    if (labelled) *labelled = acc->n_sets > 0 ? acc->sets[0].lab->n_rows : -1;
+}
+
 int softent_acc_params(const softent_acc *acc, softent_params *out)
 {
     *out = acc->p;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/fs.h"
 #include "matrix.h"
 
 static int parse_descr(const char *descr, softent_dtype *t)
@@ -147,13 +148,13 @@ static int save(const char *path, const char *descr, const void *data, size_t si
     memset(header + n, ' ', (size_t)(hlen - n));
     header[hlen - 1] = '\n';
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
-    FILE *f = fopen(path, "wb");
-    if (!f) return se_fail(SOFTENT_E_IO, "%s: cannot open for writing: %s", path, strerror(errno));
-    size_t count = (size_t)(rows * cols);
-    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(header, 1, (size_t)hlen, f) == (size_t)hlen &&
-             fwrite(data, size, count, f) == count;
-    if (fclose(f) != 0) ok = 0;
-    return ok ? SOFTENT_OK : se_fail(SOFTENT_E_IO, "%s: write failed", path);
+    se_atomic_file out;
+    int rc = se_atomic_open(&out, path);
+    if (rc) return rc;
+    se_atomic_write(&out, pre, 10);
+    se_atomic_write(&out, header, (size_t)hlen);
+    se_atomic_write(&out, data, size * (size_t)(rows * cols));
+    return se_atomic_commit(&out);
 }
 
 int softent_npy_save_f32(const char *path, const float *data, int64_t rows, int64_t cols)

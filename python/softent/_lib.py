@@ -90,6 +90,9 @@ _PROTOTYPES = {
     "softent_acc_save": (c_int, [_VOIDP, c_char_p]),
     "softent_acc_load": (c_int, [P(_VOIDP), c_char_p]),
     "softent_acc_merge": (c_int, [_VOIDP, _VOIDP]),
+    "softent_acc_set_first_row": (c_int, [_VOIDP, c_int64]),
+    "softent_acc_serialize": (c_int, [_VOIDP, P(_VOIDP), P(ctypes.c_size_t)]),
+    "softent_acc_absorb": (c_int, [_VOIDP, _VOIDP, ctypes.c_size_t]),
     "softent_acc_replicates": (c_int, [_VOIDP, c_int, c_int, P(c_double)]),
     "softent_interval": (None, [P(c_double), c_int, c_double, c_double, c_double, P(c_double), P(c_double)]),
 }

@@ -382,6 +382,16 @@ class Accumulator:
             self.finish()
             check(lib.softent_acc_save(self._h(), str(path).encode()), str(path))
 
+    def set_first_row(self, first_row):
+        """Counted mode, after count() and before the first update(): this
+        accumulator holds the shard of rows from first_row on.  Merged with
+        the other shards (so marked), it then gives the one pass's bias
+        curve exactly, not each shard's own reading of it."""
+        with self._lock:
+            if self._mode != "counted" or self._rows:
+                raise ValueError("set_first_row() comes after count() and before the first update()")
+            check(lib.softent_acc_set_first_row(self._h(), int(first_row)), "set_first_row")
+
     def merge(self, other):
         """Add another accumulator's statistics: shards of the same rows,
         counted on the same label arrays (counted mode), with the same

@@ -1,0 +1,134 @@
+"""softent under mpirun (Open MPI, which scripts/install-deps.sh installs):
+estimate and analyze with the null and the bootstrap, on 1, 2 and 4 ranks
+(analyze: 1 to 3), write the numbers one process writes, each within 1e-12
+(every rank one thread, as the single process: the forward pass's matrix
+products round with the thread count); an MPI analyze killed with SIGKILL
+resumes on as many ranks to the same numbers; what cannot be split is
+refused."""
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import numpy as np
+
+from analysis_fixture import corpus_lines, model
+from common import SOFTENT, Fail, main, run, save_npy, tmp
+
+ENV = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1")
+AARGS = ["--ngrams", "1,2,3", "--max-length", "40", "--bins", "16", "--null", "5", "--bootstrap", "20", "--quiet"]
+
+
+def mpirun(k, *args, ok=True):
+    p = subprocess.run(["mpirun", "-n", str(k), SOFTENT, *map(str, args)], capture_output=True, text=True, env=ENV, timeout=600)
+    if ok and p.returncode != 0:
+        raise Fail(f"mpirun -n {k} softent {' '.join(map(str, args))} exited {p.returncode}: {p.stderr[-2000:]}")
+    return p
+
+
+def numbers(x, prefix=""):
+    """Every number of a results JSON, by its path."""
+    out = {}
+    if isinstance(x, dict):
+        for k, v in x.items():
+            if k not in ("model", "corpus", "settings", "input"):
+                out.update(numbers(v, f"{prefix}.{k}"))
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            out.update(numbers(v, f"{prefix}[{i}]"))
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        out[prefix] = x
+    return out
+
+
+def same(a, b, what):
+    if set(a) != set(b):
+        raise Fail(f"{what}: the results hold other fields: {sorted(set(a) ^ set(b))[:5]}")
+    worst = max(a, key=lambda k: abs(a[k] - b[k]))
+    if abs(a[worst] - b[worst]) > 1e-12:
+        raise Fail(f"{what}: {worst} is {b[worst]!r}, one process {a[worst]!r}")
+
+
+def check_built_with_mpi():
+    if shutil.which("mpirun") is None or shutil.which("mpicc") is None:
+        raise Fail("Open MPI is not installed (scripts/install-deps.sh installs libopenmpi-dev and openmpi-bin)")
+    if "(with MPI)" not in run("--version").stdout:
+        raise Fail("mpicc is installed but softent was built without MPI")
+
+
+def check_estimate_equals_one_process():
+    rng = np.random.default_rng(4)
+    n = 7001
+    y = rng.zipf(1.4, n) % 300
+    z = (rng.standard_normal((n, 24)) + np.eye(24)[y % 24] * 1.2).astype(np.float32)
+    args = [save_npy("mpi_z.npy", z), "--labels", "y=" + save_npy("mpi_y.npy", y), "--null", 7, "--bootstrap", 30, "--quiet"]
+    p = subprocess.run([SOFTENT, "estimate", *map(str, args), "--json", tmp("mpi_one.json")], env=ENV, capture_output=True, text=True)
+    if p.returncode:
+        raise Fail(p.stderr)
+    one = numbers(json.load(open(tmp("mpi_one.json"))))
+    for k in (1, 2, 4):
+        mpirun(k, "estimate", *args, "--json", tmp(f"mpi_{k}.json"))
+        same(one, numbers(json.load(open(tmp(f"mpi_{k}.json")))), f"estimate on {k} ranks")
+
+
+def corpus():
+    path = tmp("mpi_corpus.txt")
+    if not os.path.exists(path):
+        with open(path, "w") as f:
+            f.write("\n".join(corpus_lines() * 2) + "\n")
+    return path
+
+
+def check_analyze_equals_one_process():
+    d = model("llama")
+    p = subprocess.run([SOFTENT, "analyze", d, corpus(), "--out", tmp("mpi_a1"), *AARGS], env=ENV, capture_output=True, text=True)
+    if p.returncode:
+        raise Fail(p.stderr)
+    one = numbers(json.load(open(os.path.join(tmp("mpi_a1"), "analysis.json"))))
+    for k in (2, 3):
+        out = tmp(f"mpi_a{k}")
+        mpirun(k, "analyze", d, corpus(), "--out", out, *AARGS)
+        same(one, numbers(json.load(open(os.path.join(out, "analysis.json")))), f"analyze on {k} ranks")
+        left = [f for f in os.listdir(out) if f.startswith("checkpoint")]
+        if left:
+            raise Fail(f"analyze on {k} ranks left {left}")
+
+
+def check_killed_mpi_run_resumes():
+    d = model("llama")
+    out = tmp("mpi_kill")
+    proc = subprocess.Popen(["mpirun", "-n", "2", SOFTENT, "analyze", d, corpus(), "--out", out, *AARGS, "--checkpoint-every", "1"],
+                            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    progress = [os.path.join(out, f"checkpoint-rank{r}-of-2", "progress.json") for r in range(2)]
+    deadline = time.time() + 300
+    while time.time() < deadline and not all(os.path.exists(p) for p in progress):
+        if proc.poll() is not None:
+            raise Fail(f"the run ended ({proc.returncode}) before both ranks checkpointed: {proc.stderr.read()}")
+        time.sleep(0.01)
+    time.sleep(0.2)
+    proc.kill()  # mpirun, and with it its ranks
+    proc.wait()
+    subprocess.run(["pkill", "-9", "-f", f"softent analyze .*{out}"], capture_output=True)  # ranks mpirun left
+    time.sleep(0.5)
+    if os.path.exists(os.path.join(out, "analysis.json")):
+        raise Fail("the killed run finished before it was killed")
+    p = mpirun(3, "analyze", d, corpus(), "--out", out, *AARGS, "--resume", ok=False)
+    if p.returncode == 0 or "checkpoint" not in p.stderr:
+        raise Fail(f"a resume on 3 ranks of a 2-rank run: exit {p.returncode}, {p.stderr[-500:]!r}")
+    mpirun(2, "analyze", d, corpus(), "--out", out, *AARGS, "--resume")
+    one = numbers(json.load(open(os.path.join(tmp("mpi_a1"), "analysis.json"))))
+    same(one, numbers(json.load(open(os.path.join(out, "analysis.json")))), "a killed 2-rank analyze, resumed")
+
+
+def check_refused_under_mpi():
+    p = mpirun(2, "estimate", tmp("mpi_z.npy"), "--labels", "y=" + tmp("mpi_y.npy"), "--shard", "0/2", "--quiet", ok=False)
+    if p.returncode != 2 or "--shard" not in p.stderr:
+        raise Fail(f"--shard under mpirun: exit {p.returncode}, {p.stderr[-300:]!r}")
+    p = mpirun(2, "calibrate", "--dim", 8, "--bins", 16, ok=False)
+    if p.returncode != 2 or "one process" not in p.stderr:
+        raise Fail(f"calibrate under mpirun: exit {p.returncode}, {p.stderr[-300:]!r}")
+
+
+main(globals())

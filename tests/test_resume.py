@@ -1,0 +1,158 @@
+"""Interrupted analyses resume to the uninterrupted numbers: an analyze
+with the null and the bootstrap, killed (SIGKILL at a point chosen at
+random after a checkpoint, and SIGINT, which saves and says how to go on),
+then run again with --resume, writes the same analysis.json as a run never
+interrupted, every number equal; the checkpoint is gone afterwards.  A
+resume with another setting is refused naming it, and a damaged checkpoint
+or none at all is refused clearly."""
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+from analysis_fixture import corpus_lines, model
+from common import SOFTENT, Fail, expect_error, main, run, tmp
+
+ARGS = ["--ngrams", "1,2", "--max-length", 40, "--bins", 16, "--null", 5, "--bootstrap", 20]
+
+
+def corpus():
+    """The fixture corpus four times over: enough documents that a run can
+    be caught between its checkpoints."""
+    path = tmp("resume_corpus.txt")
+    if not os.path.exists(path):
+        with open(path, "w") as f:
+            f.write("\n".join(corpus_lines() * 4) + "\n")
+    return path
+
+
+def numbers(out):
+    """analysis.json without what names the run (paths, timings)."""
+    with open(os.path.join(out, "analysis.json")) as f:
+        r = json.load(f)
+    for key in ("model", "corpus", "settings"):
+        r.pop(key, None)
+    return r
+
+
+def uninterrupted():
+    out = tmp("resume_whole")
+    if not os.path.exists(os.path.join(out, "analysis.json")):
+        run("analyze", model("llama"), corpus(), "--out", out, *ARGS, "--quiet")
+    return numbers(out)
+
+
+def start(out, *extra):
+    return subprocess.Popen([SOFTENT, "analyze", model("llama"), corpus(), "--out", out, *map(str, ARGS), "--quiet", *map(str, extra)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_checkpoint(out, proc, docs):
+    """Until out's checkpoint covers at least `docs` documents."""
+    progress = os.path.join(out, "checkpoint", "progress.json")
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise Fail(f"the run ended ({proc.returncode}) before its checkpoint reached {docs} documents: {proc.stderr.read()}")
+        try:
+            with open(progress) as f:
+                if json.load(f)["docs_done"] >= docs:
+                    return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.01)
+    raise Fail("no checkpoint appeared")
+
+
+def resume_and_compare(out, what):
+    p = run("analyze", model("llama"), corpus(), "--out", out, *ARGS, "--quiet", "--resume")
+    m = re.search(r"resumed the run saved in .* after (\d+) documents", p.stderr)
+    if not m or int(m.group(1)) < 2:
+        raise Fail(f"{what}: the run did not take up its checkpoint: {p.stderr!r}")
+    if numbers(out) != uninterrupted():
+        raise Fail(f"{what}: the resumed analysis.json differs from the uninterrupted run's")
+    if os.path.exists(os.path.join(out, "checkpoint")):
+        raise Fail(f"{what}: the checkpoint is still there after the run finished")
+
+
+def check_sigkill_then_resume():
+    uninterrupted()
+    out = tmp("resume_kill")
+    shutil.rmtree(out, ignore_errors=True)
+    proc = start(out, "--checkpoint-every", 1)
+    wait_for_checkpoint(out, proc, random.Random(7).randint(2, 40))
+    time.sleep(random.Random(8).random() * 0.05)  # kill anywhere, mid-checkpoint included
+    proc.kill()
+    proc.wait()
+    resume_and_compare(out, "SIGKILL")
+
+
+def check_sigint_saves_and_resumes():
+    out = tmp("resume_int")
+    shutil.rmtree(out, ignore_errors=True)
+    proc = start(out, "--checkpoint-every", 3)
+    wait_for_checkpoint(out, proc, 3)  # under way, its handlers in place
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode != 128 + signal.SIGINT or "--resume" not in err or "saved in" not in err:
+        raise Fail(f"SIGINT: exit {proc.returncode}, stderr {err!r}")
+    resume_and_compare(out, "SIGINT")
+
+
+def check_resume_refuses_other_settings():
+    out = tmp("resume_other")
+    shutil.rmtree(out, ignore_errors=True)
+    proc = start(out, "--checkpoint-every", 1)
+    wait_for_checkpoint(out, proc, 2)
+    proc.kill()
+    proc.wait()
+    base = ["analyze", model("llama"), corpus(), "--out", out, "--quiet", "--resume"]
+    other = [str(a) for a in ARGS]
+    other[other.index("--null") + 1] = "6"
+    expect_error(base + other, "--null", "the checkpoint has 5, this run 6")
+    expect_error(base + [str(a) for a in ARGS] + ["--layers", "0,1"], "other layers", "--layers")
+    expect_error(["analyze", model("gpt2"), corpus(), "--out", out, "--quiet", "--resume", *map(str, ARGS)], "checkpoint")
+    # a damaged state in the checkpoint
+    with open(os.path.join(out, "checkpoint", "progress.json")) as f:
+        gen = json.load(f)["generation"]
+    state = os.path.join(out, "checkpoint", f"g{gen}", "layer-0.state")
+    blob = bytearray(open(state, "rb").read())
+    blob[len(blob) // 2] ^= 0xFF
+    open(state, "wb").write(bytes(blob))
+    expect_error(base + [str(a) for a in ARGS], "layer-0.state", "corrupt")
+    expect_error(["analyze", model("llama"), corpus(), "--out", tmp("resume_none"), "--quiet", "--resume", *map(str, ARGS)],
+                 "no checkpoint", "nothing to resume")
+
+
+def check_one_run_per_output_directory():
+    """A second run into the OUT of one that is running is refused, naming
+    OUT; once that one is gone (even killed: the lock is the kernel's), a
+    run may use OUT again."""
+    out = tmp("resume_busy")
+    shutil.rmtree(out, ignore_errors=True)
+    proc = start(out, "--checkpoint-every", 1)
+    wait_for_checkpoint(out, proc, 1)
+    expect_error(["analyze", model("llama"), corpus(), "--out", out, *ARGS, "--quiet"], out, "another softent run")
+    proc.kill()
+    proc.wait()
+    run("analyze", model("llama"), corpus(), "--out", out, *ARGS, "--quiet", "--resume")
+
+
+def check_stale_figures_removed():
+    """A run measuring fewer orders into an earlier run's OUT leaves no
+    figure of the orders it does not measure beside its results."""
+    out = tmp("resume_stale")
+    run("analyze", model("llama"), corpus(), "--out", out, "--ngrams", "1,2,3", "--max-length", 40, "--bins", 16, "--quiet")
+    if not os.path.exists(os.path.join(out, "plane_n3.svg")):
+        raise Fail("the first run drew no plane_n3")
+    p = run("analyze", model("llama"), corpus(), "--out", out, "--ngrams", "1", "--max-length", 40, "--bins", 16, "--quiet")
+    left = sorted(f for f in os.listdir(out) if f.startswith(("plane_n2", "plane_n3")))
+    if left or "plane_n3" not in p.stderr:
+        raise Fail(f"after a run of order 1 alone: {left} left; stderr {p.stderr!r}")
+
+
+main(globals())
