@@ -39,10 +39,11 @@ LDFLAGS += -fopenmp
 
 BUILD   ?= build
 
-# MPI is optional: where Open MPI's mpicc is installed the command is built
+# MPI is optional: where Open MPI's mpicc is installed (--showme is Open
+# MPI's; another MPI's mpicc leaves it off) the command is built
 # with it (programs/mpi.c; the library stays free of MPI), else as one
 # process.  MPI=0 builds without it.
-MPI ?= $(if $(shell command -v mpicc 2>/dev/null),1,0)
+MPI ?= $(if $(shell mpicc --showme:compile 2>/dev/null),1,0)
 ifeq ($(MPI),1)
 MPI_CFLAGS := -DSOFTENT_MPI $(shell mpicc --showme:compile)
 MPI_LIBS   := $(shell mpicc --showme:link)
@@ -84,7 +85,8 @@ $(BUILD)/libsoftent.so: $(BUILD)/libsoftent.so.$(VERSION)
 $(BUILD)/softent: $(CLI_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS)
 
-$(BUILD)/programs/mpi.o: CFLAGS += $(MPI_CFLAGS)
+# (a variable of its own: target-specific CFLAGS would reach $(BUILD)/cflags)
+$(BUILD)/programs/mpi.o: OBJ_CFLAGS = $(MPI_CFLAGS)
 
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -98,7 +100,7 @@ $(BUILD)/tests/estimator_only: tests/c/estimator_only.c $(ESTIMATOR_ONLY_OBJ)
 
 $(BUILD)/%.o: %.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(OBJ_CFLAGS) -c -o $@ $<
 
 # Objects are rebuilt when the compiler or its flags change, not only when a
 # source or header does.

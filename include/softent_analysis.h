@@ -227,6 +227,10 @@ typedef struct {
     int64_t first_doc, end_doc;
     int (*gather)(softent_acc *const *acc, int n_acc, void *user);
     void *gather_user;
+    /* a checkpoint made on time (not on *stop) that could not be saved
+     * (a full disk): the run goes on, and says so here (may be NULL) */
+    void (*warn)(const char *message, void *user);
+    void *warn_user;
 } softent_analysis_run_params;
 
 /* The documents [*first, *end) of part `part` of `parts`: contiguous, and

@@ -206,11 +206,12 @@ static void print_progress(int64_t docs, int64_t docs_total, int64_t tokens, int
 }
 
 int analysis_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
-                 const softent_analysis_run_params *cp, softent_analysis_result *out, const char *what)
+                 const softent_analysis_run_params *cp, softent_analysis_result *out, const char *what, int *status)
 {
     progress_line line = {what, 0};
     int rc = softent_analysis_run_with(model, c, sel, n_sel, cp, isatty(STDERR_FILENO) && what ? print_progress : NULL, &line, out);
     if (line.printed) fputc('\n', stderr);
+    if (status) *status = rc;
     return rc ? cli_lib_error(rc) : 0;
 }
 

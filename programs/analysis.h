@@ -91,10 +91,11 @@ int analysis_corpus_read(softent_analysis_corpus **c, const analysis_options *o,
                          softent_tokenizer *tok, const softent_model_config *cfg);
 int analysis_preference_read(softent_analysis_corpus **c, const analysis_options *o, softent_tokenizer *tok,
                              const softent_model_config *cfg);
-/* With progress on stderr, when a terminal, headed `what`; cp (may be
- * NULL) checkpoints it. */
+/* With progress on stderr, when a terminal, headed `what` (NULL: none);
+ * cp (may be NULL) checkpoints it; *status (status may be NULL) the
+ * library's. */
 int analysis_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
-                 const softent_analysis_run_params *cp, softent_analysis_result *out, const char *what);
+                 const softent_analysis_run_params *cp, softent_analysis_result *out, const char *what, int *status);
 int analysis_preference_run(softent_model *model, const softent_analysis_corpus *c, const int *sel, int n_sel,
                             softent_preference_result *out);
 

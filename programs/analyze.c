@@ -167,6 +167,7 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
 /* SIGINT and SIGTERM ask the run to save itself and stop (the library
  * looks between documents); the second one stops at once. */
 static volatile sig_atomic_t stop_signal;
+static struct sigaction saved_int, saved_term;
 
 static void on_stop(int sig)
 {
@@ -177,14 +178,22 @@ static void on_stop(int sig)
     stop_signal = sig;
 }
 
+/* Catch the two while the run goes (restartable calls), then give back
+ * what was there (a background job's SIG_IGN, say). */
 static void catch_stops(int on)
 {
+    if (!on) {
+        sigaction(SIGINT, &saved_int, NULL);
+        sigaction(SIGTERM, &saved_term, NULL);
+        return;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on ? on_stop : SIG_DFL;
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, &saved_int);
+    sigaction(SIGTERM, &sa, &saved_term);
 }
 
 /* Under MPI: rank 0 absorbs the other ranks' shards (cli_mpi_gather);
@@ -201,6 +210,32 @@ static int gather_ranks(softent_acc *const *acc, int n_acc, void *user)
     return cli_mpi_rank() > 0;
 }
 
+static void warn_checkpoint(const char *message, void *user)
+{
+    (void)user;
+    fprintf(stderr, "softent: warning: %s; the run goes on\n", message);
+}
+
+/* Where a resume starts: *done documents from ckpt_dir, or, under MPI, 0
+ * for a rank that had not reached a checkpoint of its own (its documents
+ * run again; the result is the same) as long as some rank had one.
+ * *have: this rank takes up a checkpoint.  0 or the exit status, agreed. */
+static int resume_point(const char *ckpt_dir, int ranks, int64_t *done, int *have)
+{
+    *done = 0, *have = 1;
+    int status = softent_analysis_checkpoint_docs(ckpt_dir, done);
+    int rc = 0;
+    if (status == SOFTENT_E_IO && ranks > 1) *have = 0;
+    else if (status) rc = cli_lib_error(status);
+    if ((rc = cli_mpi_agree(rc))) return rc;
+    if (ranks > 1 && cli_mpi_count(*have) == 0) {
+        if (cli_mpi_rank() == 0) fprintf(stderr, "softent: no rank has a checkpoint (checkpoint-rankR-of-%d): there is nothing to resume\n", ranks);
+        return 1;
+    }
+    if (!*have) fprintf(stderr, "softent: rank %d had not reached a checkpoint: its documents run again\n", cli_mpi_rank());
+    return 0;
+}
+
 /* The main run, checkpointed in OUT/checkpoint (a rank's own under MPI);
  * an interruption says how to resume and exits 128 + the signal. */
 static int run_checkpointed(softent_model *model, const softent_analysis_corpus *corpus, const int *sel, int n_sel,
@@ -212,31 +247,30 @@ static int run_checkpointed(softent_model *model, const softent_analysis_corpus 
     if (ranks > 1) snprintf(ckpt_dir, ckpt_size, "%s/checkpoint-rank%d-of-%d", out, rank, ranks);
     else snprintf(ckpt_dir, ckpt_size, "%s/checkpoint", out);
     snprintf(identity, sizeof identity, "model %s, corpus %s, rank %d of %d", model_dir, corpus_path, rank, ranks);
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) return cli_error("%s: cannot create the output directory: %s", out, strerror(errno));
     int64_t done = 0;
-    if (o->resume) {
-        int status = softent_analysis_checkpoint_docs(ckpt_dir, &done);
-        if (status) return cli_lib_error(status);
-    }
+    int have = 0, rc = 0;
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) rc = cli_error("%s: cannot create the output directory: %s", out, strerror(errno));
+    if ((rc = cli_mpi_agree(rc)) || (o->resume && (rc = resume_point(ckpt_dir, ranks, &done, &have)))) return rc;
     gather_state g = {0};
     softent_analysis_run_params cp = {.checkpoint_dir = ckpt_dir, .checkpoint_docs = o->checkpoint_docs,
-                                      .checkpoint_seconds = o->checkpoint_seconds, .resume = o->resume, .stop = &stop_signal,
-                                      .identity = identity};
+                                      .checkpoint_seconds = o->checkpoint_seconds, .resume = o->resume && have, .stop = &stop_signal,
+                                      .identity = identity, .warn = warn_checkpoint};
     if (ranks > 1) {
         softent_analysis_split(corpus, rank, ranks, &cp.first_doc, &cp.end_doc);
         cp.gather = gather_ranks, cp.gather_user = &g;
     }
     stop_signal = 0;
     catch_stops(1);
-    int rc = analysis_run(model, corpus, sel, n_sel, &cp, result, rank == 0 ? "forward" : NULL);
+    int status = 0;
+    rc = analysis_run(model, corpus, sel, n_sel, &cp, result, rank == 0 ? "forward" : NULL, &status);
     catch_stops(0);
     /* a rank that failed before the gather still takes part in it */
     if (ranks > 1 && !g.gathered) rc = cli_mpi_gather_failed(n_sel, rc);
-    if (rc && stop_signal) {
+    if (status == SOFTENT_E_INTERRUPTED) {
         fprintf(stderr, "softent: to continue, run the same command with --resume\n");
-        return 128 + stop_signal;
+        return 128 + (stop_signal ? stop_signal : SIGINT);
     }
-    if (!rc && o->resume) fprintf(stderr, "softent: resumed the run saved in %s after %lld documents\n", ckpt_dir, (long long)done);
+    if (!rc && cp.resume) fprintf(stderr, "softent: resumed the run saved in %s after %lld documents\n", ckpt_dir, (long long)done);
     return rc;
 }
 

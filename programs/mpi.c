@@ -39,6 +39,14 @@ int cli_mpi_rank(void) { return rank; }
 int cli_mpi_built(void) { return 1; }
 int cli_mpi_size(void) { return size; }
 
+int cli_mpi_count(int flag)
+{
+    if (size == 1) return flag != 0;
+    int mine = flag != 0, total = 0;
+    MPI_Allreduce(&mine, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    return total;
+}
+
 int cli_mpi_agree(int rc)
 {
     if (size == 1) return rc;
@@ -65,15 +73,16 @@ static int recv_bytes(int from, void **data, uint64_t *n)
 {
     MPI_Recv(n, 1, MPI_UINT64_T, from, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     *data = *n ? malloc(*n) : NULL;
-    /* the pieces are received (into nothing if out of memory) so that the
-     * sender is not left waiting */
-    char *sink = *data ? NULL : malloc(PIECE);
+    if (*n && !*data) {
+        /* the sender is mid-message: nothing sensible is left but to stop them all */
+        fprintf(stderr, "softent: out of memory receiving rank %d's shard (%llu bytes)\n", from, (unsigned long long)*n);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
     for (uint64_t at = 0; at < *n; at += PIECE) {
         const int len = (int)(*n - at < PIECE ? *n - at : PIECE);
-        MPI_Recv(*data ? (char *)*data + at : sink, len, MPI_BYTE, from, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        MPI_Recv((char *)*data + at, len, MPI_BYTE, from, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     }
-    free(sink);
-    return *n && !*data;
+    return 0;
 }
 
 int cli_mpi_gather(softent_acc *const *acc, int n)
@@ -129,6 +138,7 @@ int cli_mpi_rank(void) { return 0; }
 int cli_mpi_built(void) { return 0; }
 int cli_mpi_size(void) { return 1; }
 int cli_mpi_agree(int rc) { return rc; }
+int cli_mpi_count(int flag) { return flag != 0; }
 int cli_mpi_gather(softent_acc *const *acc, int n) { (void)acc, (void)n; return 0; }
 int cli_mpi_gather_failed(int n, int rc) { (void)n; return rc; }
 

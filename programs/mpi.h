@@ -19,6 +19,9 @@ int cli_mpi_rank(void);
 int cli_mpi_built(void);
 int cli_mpi_size(void);
 
+/* How many ranks pass a nonzero flag (every rank calls it). */
+int cli_mpi_count(int flag);
+
 /* Every rank's status, agreed: the first nonzero one by rank, so that no
  * rank waits on one that has failed. */
 int cli_mpi_agree(int rc);

@@ -560,7 +560,7 @@ int cmd_trace(int argc, char **argv)
         }
         char what[64];
         snprintf(what, sizeof what, "step %lld (%d/%d)", (long long)ck[i].step, i + 1, n);
-        rc = analysis_run(model, corpus, sel, n_sel, NULL, &ck[i].result, what);
+        rc = analysis_run(model, corpus, sel, n_sel, NULL, &ck[i].result, what, NULL);
         analysis_to_units(&ck[i].result, &o);
         softent_model_free(model);
         model = NULL;

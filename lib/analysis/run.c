@@ -110,8 +110,13 @@ static int forward_all(feed *f, softent_model *model, const int *sel, int64_t fi
         since++;
         if (progress) progress(i + 1, c->info.docs_used, done, c->info.tokens, se_seconds() - t0, user);
         if (i + 1 < end && checkpoint_due(cp, since, se_seconds() - last)) {
-            if (cp->checkpoint_dir && (rc = se_checkpoint_save(cp, c, f->acc, sel, f->n_acc, i + 1, f->row0))) return rc;
-            if (cp->stop && *cp->stop)
+            const int stopping = cp->stop && *cp->stop;
+            if (cp->checkpoint_dir && (rc = se_checkpoint_save(cp, c, f->acc, sel, f->n_acc, i + 1, f->row0))) {
+                if (stopping) return rc; /* the signal's save failed: the error, not "stopped" */
+                if (cp->warn) cp->warn(softent_last_error(), cp->warn_user);
+                rc = 0;
+            }
+            if (stopping)
                 return se_fail(SOFTENT_E_INTERRUPTED, "stopped after %lld of %lld documents; %s%s", (long long)(i + 1),
                                (long long)c->info.docs_used, cp->checkpoint_dir ? "the run is saved in " : "nothing is saved (no checkpoint directory)",
                                cp->checkpoint_dir ? cp->checkpoint_dir : "");
@@ -213,6 +218,11 @@ static int feed_all(feed *f, softent_model *model, const softent_analysis_corpus
         if (!rc && (done < first || done > end))
             rc = se_fail(SOFTENT_E_MISMATCH, "the checkpoint in %s is of documents up to %lld, outside this part's %lld..%lld: resume with "
                          "the same number of processes", cp->checkpoint_dir, (long long)done, (long long)first, (long long)end - 1);
+        int64_t rows = row0;
+        for (int64_t i = first; !rc && i < done; i++) rows += c->docs[i].npos;
+        if (!rc && rows != f->row0)
+            rc = se_fail(SOFTENT_E_FORMAT, "%s/progress.json: %lld documents hold %lld rows, not %lld: the checkpoint is damaged",
+                         cp->checkpoint_dir, (long long)done, (long long)rows, (long long)f->row0);
         first = done;
     } else if (split) {
         for (int s = 0; s < n_sel && !rc; s++) rc = softent_acc_set_first_row(f->acc[s], row0);

@@ -653,9 +653,9 @@ static void add_block(softent_acc *acc, const float *z, const float *probs, int6
             for (int64_t i = 0; i < n; i++) {
                 se_rowstore *rs = &acc->rowstore;
                 rs->ok[row0 + i] = acc->valid[i];
-                if (!acc->valid[i]) continue;
-                rs->h[row0 + i] = (float)acc->row_h[i];
-                for (int64_t j = 0; j < m; j++) rs->p[(row0 + i) * m + j] = (float)acc->prob[i * m + j];
+                /* an unusable row is stored as zeros: a checkpoint writes every byte */
+                rs->h[row0 + i] = acc->valid[i] ? (float)acc->row_h[i] : 0.0f;
+                for (int64_t j = 0; j < m; j++) rs->p[(row0 + i) * m + j] = acc->valid[i] ? (float)acc->prob[i * m + j] : 0.0f;
             }
         }
 

@@ -51,6 +51,16 @@ static const char *differing_setting(const softent_params *a, const softent_para
     return NULL;
 }
 
+/* Whether the rows a loaded shard spans lie among acc's labelled rows. */
+static int rows_fit(const softent_acc *acc, const softent_acc *shard, const char *what)
+{
+    const int64_t labelled = acc->n_sets > 0 ? acc->sets[0].lab->n_rows : INT64_MAX;
+    if (shard->rows_end > labelled)
+        return se_fail(SOFTENT_E_MISMATCH, "%s holds rows up to %lld, but this run's labels cover %lld", what, (long long)shard->rows_end - 1,
+                       (long long)labelled);
+    return SOFTENT_OK;
+}
+
 /* Move what `from` accumulated into `to` (same layout: checked). */
 static void transplant(softent_acc *to, softent_acc *from)
 {
@@ -92,6 +102,7 @@ int softent_acc_resume(softent_acc *acc, const char *path)
         rc = se_fail(SOFTENT_E_FORMAT, "%s: the stored rows are missing", path);
     /* the reference points and the label sets (a different corpus counts
      * different keys) */
+    if (!rc) rc = rows_fit(acc, saved, path);
     if (!rc && (rc = softent_acc_mergeable(acc, saved))) {
         char why[512];
         snprintf(why, sizeof why, "%s", softent_last_error());
@@ -138,6 +149,7 @@ int softent_acc_absorb(softent_acc *dst, const void *data, size_t size)
     const char *setting = differing_setting(&dst->p, &shard->p, buf, sizeof buf);
     if (setting) rc = se_fail(SOFTENT_E_MISMATCH, "the shard was made with another %s", setting);
     if (!rc) rc = se_acc_compatible(dst, shard);
+    if (!rc) rc = rows_fit(dst, shard, "the serialised shard");
     if (!rc && (dst->null_replayed || dst->p.bootstrap > 0) && !shard->rowstore.p && shard->rows_end > shard->rows_first)
         rc = se_fail(SOFTENT_E_FORMAT, "the serialised shard lacks the stored rows its null and bootstrap need");
     /* the rows first: a failed merge leaves dst with rows it will replay

@@ -334,8 +334,14 @@ static int get_rows(stream *st, softent_acc *acc)
     get(st, acc->rowstore.ok + first, (size_t)n);
     get(st, acc->rowstore.h + first, (size_t)n * sizeof *acc->rowstore.h);
     get(st, acc->rowstore.p + first * acc->m, (size_t)(n * acc->m) * sizeof *acc->rowstore.p);
-    for (int64_t i = 0; i < n * acc->m && !st->failed; i++)
-        if (!(acc->rowstore.p[first * acc->m + i] >= 0 && acc->rowstore.p[first * acc->m + i] <= 1)) st->failed = 1;
+    /* usable rows hold soft assignments, the others zeros */
+    for (int64_t i = 0; i < n && !st->failed; i++) {
+        const unsigned char ok = acc->rowstore.ok[first + i];
+        const float *p = acc->rowstore.p + (first + i) * acc->m;
+        if (ok > 1 || !(acc->rowstore.h[first + i] >= 0 && acc->rowstore.h[first + i] <= 1.001f)) st->failed = 1;
+        for (int64_t j = 0; j < acc->m && !st->failed; j++)
+            if (!(p[j] >= 0 && p[j] <= 1)) st->failed = 1;
+    }
     return st->failed ? se_fail(SOFTENT_E_FORMAT, "%s: truncated or corrupt stored rows", st->path) : SOFTENT_OK;
 }
 
@@ -401,7 +407,8 @@ static int read_from(FILE *f, uint64_t size, const char *path, int want, softent
     acc->rows_next = acc->rows_end;
     if (st.failed) rc = se_fail(SOFTENT_E_FORMAT, "%s: truncated state file", path);
     else if (shard != 0 && shard != 1) rc = se_fail(SOFTENT_E_FORMAT, "%s: corrupt header", path);
-    else if (!(acc->rows_first >= 0 && acc->rows_first <= acc->rows_end && acc->rows_end - acc->rows_first >= acc->rows))
+    else if (!(acc->rows_first >= 0 && acc->rows_first <= acc->rows_end && acc->rows_end <= ((int64_t)1 << 48) &&
+               acc->rows_end - acc->rows_first >= acc->rows))
         rc = se_fail(SOFTENT_E_FORMAT, "%s: corrupt row range (%lld..%lld for %lld rows)", path, (long long)acc->rows_first,
                      (long long)acc->rows_end, (long long)acc->rows);
     if (!rc) rc = load_sets(acc, &st);
