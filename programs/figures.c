@@ -33,7 +33,9 @@ static int write_script(const char *dir, const char *name, const char *body, con
     return se_atomic_commit(&gp) ? -1 : 0;
 }
 
-/* Run the script once per terminal: PNG and SVG of the same figure. */
+/* Run the script once per terminal: PNG and SVG of the same figure, each
+ * drawn under a temporary name and then put in place as every file
+ * softent writes is (a figure is never seen half drawn). */
 static int draw(const char *dir, const char *name)
 {
     static const char *terms[][2] = {
@@ -41,10 +43,17 @@ static int draw(const char *dir, const char *name)
         {"svg size 1200,900 dynamic font 'sans,11'", "svg"},
     };
     for (int t = 0; t < 2; t++) {
-        char cmd[8192];
+        char cmd[8192], tmp_ext[64], tmp[4096], path[4096];
+        snprintf(tmp_ext, sizeof tmp_ext, "%s.tmp.%d", terms[t][1], (int)getpid());
+        snprintf(tmp, sizeof tmp, "%s/%s.%s", dir, name, tmp_ext);
+        snprintf(path, sizeof path, "%s/%s.%s", dir, name, terms[t][1]);
         snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot -e \"term = \\\"%s\\\"; ext = '%s'\" '%s.gp' 2>/dev/null", dir,
-                 terms[t][0], terms[t][1], name);
-        if (system(cmd) != 0) return -1;
+                 terms[t][0], tmp_ext, name);
+        if (system(cmd) != 0) {
+            unlink(tmp);
+            return -1;
+        }
+        if (se_atomic_adopt(tmp, path)) return -1;
     }
     return 0;
 }

@@ -141,6 +141,20 @@ int se_atomic_commit(se_atomic_file *a)
     return SOFTENT_OK;
 }
 
+int se_atomic_adopt(const char *tmp, const char *path)
+{
+    int err = 0, fd = open(tmp, O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) err = errno ? errno : EIO;
+    if (fd >= 0) close(fd);
+    if (!err && rename(tmp, path) != 0) err = errno;
+    if (err) {
+        unlink(tmp);
+        return se_fail(SOFTENT_E_IO, "%s: write failed: %s", path, strerror(err));
+    }
+    sync_parent(path);
+    return SOFTENT_OK;
+}
+
 void se_atomic_abort(se_atomic_file *a)
 {
     if (a->f) fclose(a->f);

@@ -49,6 +49,11 @@ void se_atomic_write(se_atomic_file *a, const void *data, size_t n);
 int se_atomic_commit(se_atomic_file *a);
 void se_atomic_abort(se_atomic_file *a);
 
+/* A file another program wrote at tmp (beside path) made to appear at
+ * path as se_atomic_commit does: flushed to disk, renamed, the directory
+ * synced; on failure tmp is removed and path left as it was. */
+int se_atomic_adopt(const char *tmp, const char *path);
+
 /* A buffer written atomically to path. */
 int se_write_file(const char *path, const void *data, size_t n);
 
