@@ -497,12 +497,17 @@ def check_tokenizers_match_the_vocabularies_test_vectors():
         with open(path + ".inp", encoding="utf-8") as fi, open(path + ".out") as fo:
             texts = fi.read().split("\n__ggml_vocab_test__\n")[:-1]
             want = fo.read().split("\n")[:len(texts)]
-        for text, ids in zip(texts, want):
-            with open(tmp("text.txt"), "wb") as ft:
+        files = []
+        for i, text in enumerate(texts):  # one file a text (texts hold newlines), one driver run a vocabulary
+            files.append(tmp(f"text-{i}.txt"))
+            with open(files[-1], "wb") as ft:
                 ft.write(text.encode())
-            got = run_process([tokenize, path, tmp("text.txt"), "--no-special"], f"tokenize_driver {f}").stdout.split()
-            if got != ids.split():
-                raise Fail(f"{f}: {text[:40]!r} gives {' '.join(got)[:80]}, Hugging Face {ids[:80]}")
+        lines = run_process([tokenize, path, *files, "--no-special"], f"tokenize_driver {f}").stdout.split("\n")
+        for text, ids, got in zip(texts, want, lines):
+            if got.split() != ids.split():
+                raise Fail(f"{f}: {text[:40]!r} gives {got[:80]}, Hugging Face {ids[:80]}")
+        if len(lines) < len(texts):
+            raise Fail(f"{f}: {len(lines)} lines of ids for {len(texts)} texts")
     if not RESTATED <= seen:
         raise Fail(f"vocabularies {sorted(RESTATED - seen)} are missing from {models}")
     # hostile tokenizer metadata: an empty pre-tokenizer name (once an endless loop), a token with a NUL
