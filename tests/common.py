@@ -4,8 +4,10 @@ Each test script defines functions named check_*; `main()` runs them in
 order and prints "PASS name" or "FAIL name: reason" for each.  A check
 fails by raising (assert, or Fail with a message).
 """
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,6 +18,9 @@ import numpy as np
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SOFTENT_BUILD", "build")
 SOFTENT = os.path.join(BUILD, "softent")
 TMP = tempfile.mkdtemp(prefix="softent-test-")
+# each test's files go when it ends (SOFTENT_KEEP_TMP=1 keeps them to look at)
+if not os.environ.get("SOFTENT_KEEP_TMP"):
+    atexit.register(shutil.rmtree, TMP, ignore_errors=True)
 
 
 class Fail(Exception):
