@@ -62,7 +62,8 @@ CTESTS  := $(patsubst tests/c/%.c,$(BUILD)/tests/c/%,$(wildcard tests/c/test_*.c
 VERSION := $(shell sed -n 's/^\#define SOFTENT_VERSION "\(.*\)"/\1/p' include/softent.h)
 SONAME  := libsoftent.so.$(firstword $(subst ., ,$(VERSION)))
 
-all: $(BUILD)/softent $(BUILD)/libsoftent.a $(BUILD)/libsoftent.so $(DRIVERS) $(CTESTS) $(BUILD)/tests/estimator_only
+all: $(BUILD)/softent $(BUILD)/libsoftent.a $(BUILD)/libsoftent.so $(DRIVERS) $(CTESTS) $(BUILD)/tests/estimator_only \
+     $(BUILD)/tests/libfull_disk.so
 
 # One relocatable object with every symbol but softent_* made local (the
 # clones SE_HOT makes ignore -fvisibility), so that the archive exports the
@@ -91,6 +92,12 @@ $(BUILD)/programs/mpi.o: OBJ_CFLAGS = $(MPI_CFLAGS)
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
+# A full disk for one file at a time, preloaded by tests/test_full_disk.py
+# (no sanitizer: it runs inside the command under test).
+$(BUILD)/tests/libfull_disk.so: tests/c/full_disk.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -fPIC -shared -o $@ $< -ldl
 
 # The partial build: the estimator with its common layer, OpenBLAS and libm
 # alone (no cJSON, PCRE2, utf8proc).  tests/test_layering.py runs it.

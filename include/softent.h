@@ -265,6 +265,9 @@ SOFTENT_API int softent_acc_resume(softent_acc *acc, const char *path);
  * dst is to be freed, not used. */
 SOFTENT_API int softent_acc_serialize(softent_acc *acc, void **data, size_t *size);
 SOFTENT_API int softent_acc_absorb(softent_acc *dst, const void *data, size_t size);
+/* The same from a checkpoint file (softent_acc_checkpoint): a shard saved
+ * by another process, as a job array's parts are merged. */
+SOFTENT_API int softent_acc_absorb_file(softent_acc *dst, const char *path);
 /* Whether dst and src could merge as far as their settings, reference
  * points and label sets go (the rows they span aside): SOFTENT_OK, or the
  * status and detail softent_acc_merge would give. */

@@ -216,7 +216,14 @@ SOFTENT_API int softent_analysis_run(softent_model *model, const softent_analysi
  * gather(acc, n_acc, gather_user), which may absorb the other parts'
  * shards (softent_acc_absorb) and returns 0 to go on (the gathering
  * part: the results are every part's), 1 to end here with an empty result
- * (a part that has handed its shard on), or a status. */
+ * (a part that has handed its shard on), or a status (the run's, with the
+ * detail of the library call that failed in gather, if one did).
+ *
+ * With checkpoint_at_end the run also saves its accumulators once its
+ * documents are done, before the gather: a finished part that a resume
+ * takes up without running a document again (a step of a trace), or that
+ * softent_analysis_checkpoint_absorb adds to another part (a shard of a
+ * job array). */
 typedef struct {
     const char *checkpoint_dir;
     int64_t checkpoint_docs;
@@ -231,6 +238,7 @@ typedef struct {
      * (a full disk): the run goes on, and says so here (may be NULL) */
     void (*warn)(const char *message, void *user);
     void *warn_user;
+    int checkpoint_at_end;
 } softent_analysis_run_params;
 
 /* The documents [*first, *end) of part `part` of `parts`: contiguous, and
@@ -243,6 +251,14 @@ SOFTENT_API int softent_analysis_run_with(softent_model *model, const softent_an
 /* Documents done by dir's checkpoint (to say where a resume starts), or
  * SOFTENT_E_IO when dir holds none. */
 SOFTENT_API int softent_analysis_checkpoint_docs(const char *dir, int64_t *docs_done);
+/* A finished part saved in dir (checkpoint_at_end) added into acc [n_sel],
+ * the accumulators of the layers sel of a run on c still taking rows (a
+ * gather's): dir must hold documents [first_doc, end_doc) of the same
+ * corpus, layers and settings, saved under identity (compared verbatim),
+ * and its rows must come just after acc's.  SOFTENT_E_IO when dir holds no
+ * checkpoint. */
+SOFTENT_API int softent_analysis_checkpoint_absorb(const char *dir, const softent_analysis_corpus *c, const int *sel, int n_sel,
+                                                   const char *identity, int64_t first_doc, int64_t end_doc, softent_acc *const *acc);
 /* Remove dir's checkpoint files, and dir when it is then empty. */
 SOFTENT_API int softent_analysis_checkpoint_remove(const char *dir);
 SOFTENT_API void softent_analysis_result_free(softent_analysis_result *r);

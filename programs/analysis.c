@@ -110,6 +110,16 @@ int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd
             return cli_usage_error(cmd, "--checkpoint-seconds %s: give seconds (0: not by time)", arg);
         return 0;
     case OPT_RESUME: o->resume = 1; return 0;
+    case OPT_SHARD_A: {
+        const char *slash = strchr(arg, '/');
+        int64_t i = -1, k = 0;
+        char head[32];
+        if (slash && (size_t)(slash - arg) < sizeof head) snprintf(head, sizeof head, "%.*s", (int)(slash - arg), arg);
+        if (!slash || (size_t)(slash - arg) >= sizeof head || !parse_i64(head, 0, 1 << 20, &i) || !parse_i64(slash + 1, 1, 1 << 20, &k) || i >= k)
+            return cli_usage_error(cmd, "--shard %s: give I/K, part I (0 <= I < K) of K", arg);
+        o->shard_i = (int)i, o->shard_k = (int)k;
+        return 0;
+    }
     case OPT_FIELD: a->text_field = arg; return 0;
     case OPT_PREF: o->preference = arg; return 0;
     case OPT_STEPS: o->steps = arg; return 0;
@@ -135,6 +145,7 @@ int analysis_parse_args(int argc, char **argv, analysis_options *o, const char *
     };
     int c, rc;
     opterr = 0;
+    optind = 0; /* a merge parses a shard's command line after its own */
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (c == 'h') { fputs(usage, stdout); return -1; }
         if (c == OPT_OUT) { *out = optarg; continue; }

@@ -36,6 +36,9 @@ typedef struct {
     double checkpoint_seconds;/* --checkpoint-seconds T (0: not by time) */
     int resume;               /* --resume */
     int checkpoint_given;     /* either --checkpoint option */
+    int shard_i, shard_k;     /* --shard I/K (shard_k 0: none) */
+    const char *const *merge_dirs; /* [merge_parts] the shards' directories by part, when merging them; else NULL */
+    int merge_parts;
 } analysis_options;
 
 analysis_options analysis_default_options(void);
@@ -50,7 +53,7 @@ int analysis_fit_model(analysis_options *o, const softent_model_config *cfg, con
  * 0 handled, else an exit status. */
 enum { ANALYSIS_OPT_FIRST = 256, OPT_MAXLEN = 256, OPT_MAXDOCS, OPT_MAXTOK, OPT_NGRAMS, OPT_LAYERS, OPT_FIELD,
        OPT_PREF, OPT_PREF_FIELDS, OPT_PREF_POS, OPT_STEPS, OPT_QUIET_A, OPT_JSON_A, OPT_UNITS_A, OPT_LABELS_A,
-       OPT_CKPT_DOCS, OPT_CKPT_SECONDS, OPT_RESUME, ANALYSIS_OPT_LAST };
+       OPT_CKPT_DOCS, OPT_CKPT_SECONDS, OPT_RESUME, OPT_SHARD_A, ANALYSIS_OPT_LAST };
 #define ANALYSIS_LONGOPTS                                                                                       \
     {"max-length", required_argument, 0, OPT_MAXLEN}, {"max-docs", required_argument, 0, OPT_MAXDOCS},         \
     {"max-tokens", required_argument, 0, OPT_MAXTOK}, {"ngrams", required_argument, 0, OPT_NGRAMS},             \
@@ -61,11 +64,61 @@ enum { ANALYSIS_OPT_FIRST = 256, OPT_MAXLEN = 256, OPT_MAXDOCS, OPT_MAXTOK, OPT_
     {"units", required_argument, 0, OPT_UNITS_A}, {"labels", required_argument, 0, OPT_LABELS_A},              \
     {"checkpoint-every", required_argument, 0, OPT_CKPT_DOCS},                                                  \
     {"checkpoint-seconds", required_argument, 0, OPT_CKPT_SECONDS}, {"resume", no_argument, 0, OPT_RESUME},   \
+    {"shard", required_argument, 0, OPT_SHARD_A},                                                               \
     ESTIMATOR_LONGOPTS
 int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd);
 /* The options of analyze and trace, --out and --help included: 0 and
  * optind at the first operand, -1 after printing usage, else an exit status. */
 int analysis_parse_args(int argc, char **argv, analysis_options *o, const char **out, const char *usage, const char *cmd);
+
+/* One model's run as a part of a larger one (analysis_part.c): whole,
+ * resumed from its checkpoint (--resume), split across MPI ranks, one
+ * shard of a job array (--shard I/K), or the shards merged (merge_dirs).
+ * analyze runs one part, trace one per checkpoint (step names it). */
+typedef struct {
+    const char *model, *corpus; /* as given: they identify the checkpoints */
+    const char *step;           /* trace: "step-N", the step's directory under the part's; analyze: NULL */
+    const char *what;           /* the progress line's heading */
+} analysis_job;
+
+/* SIGINT and SIGTERM caught (on) or given back (the signals make the run
+ * save its checkpoint and stop), and, between a trace's steps, whether
+ * one came (on any rank): the exit status, after saying how to resume. */
+void analysis_catch_stops(int on);
+int analysis_stopped(void);
+/* The run of one part, checkpointed in OUT as o says: 0 or the exit status
+ * (128 + the signal when stopped).  Only where analysis_part_final holds
+ * (rank 0, not a shard) does *result hold the results. */
+int analysis_run_part(softent_model *model, const softent_analysis_corpus *corpus, const int *sel, int n_sel,
+                      const analysis_options *o, const char *out, const analysis_job *job, softent_analysis_result *result);
+int analysis_part_final(const analysis_options *o);
+/* This process's checkpoint of a part (step as for the job) removed once
+ * the outputs are written; a shard's is its result, and stays. */
+int analysis_part_remove(const analysis_options *o, const char *out, const char *step);
+/* Whether any rank has a checkpoint of any of the steps [n]. */
+int analysis_any_checkpoint(const analysis_options *o, const char *out, const char *const *steps, int n);
+
+/* A finished shard's OUT/shard.json: the command (analyze or trace), its
+ * part, and its command line, which softent merge runs again to merge. */
+int analysis_shard_save(const analysis_options *o, const char *out, const char *cmd, int argc, char **argv);
+typedef struct {
+    char command[32];      /* "analyze" or "trace" */
+    int parts;
+    const char **dirs;     /* [parts] by part (borrowed strings) */
+    int argc;
+    char **argv;           /* part 0's command line (owned) */
+} analysis_shards;
+/* The shard directories dirs [n] of one run: every part once, or the
+ * error names the duplicate, the missing or the foreign one. */
+int analysis_shards_read(char **dirs, int n, analysis_shards *s);
+void analysis_shards_free(analysis_shards *s);
+/* o (parsed from the shards' command line) and *out made the merge's:
+ * its -o, and the shards as the parts (not a shard, nothing to resume). */
+void analysis_merging(analysis_options *o, const char **out, const analysis_shards *s, const char *merge_out);
+/* analyze and trace on merged shards: argv is the shards' command line,
+ * out the merge's -o. */
+int analyze_merge(const analysis_shards *s, const char *out);
+int trace_merge(const analysis_shards *s, const char *out);
 
 /* The output directory, made, and locked for this process (flock on
  * OUT/.softent-lock, which the system releases however the process ends):

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +57,9 @@ static const char USAGE[] =
     "  --checkpoint-seconds T  ... and every T seconds (default 900; 0: not by time);\n"
     "                       Ctrl-C or SIGTERM saves it too, then stops\n"
     "  --resume             continue the run saved in OUT/checkpoint (same command)\n"
+    "  --shard I/K          measure part I of K of the documents (0 <= I < K, split\n"
+    "                       by tokens) and save it in OUT, for softent merge\n"
+    "                       (job arrays; under mpirun the ranks split them)\n"
     "  --threads N          threads (default: all cores)\n"
     "  --max-memory MB      refuse a run whose accumulators would need more\n"
     "  -h, --help           this help\n";
@@ -164,117 +166,8 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     return rc;
 }
 
-/* SIGINT and SIGTERM ask the run to save itself and stop (the library
- * looks between documents); the second one stops at once. */
-static volatile sig_atomic_t stop_signal;
-static struct sigaction saved_int, saved_term;
-
-static void on_stop(int sig)
-{
-    if (stop_signal) {
-        signal(sig, SIG_DFL);
-        raise(sig);
-    }
-    stop_signal = sig;
-}
-
-/* Catch the two while the run goes (restartable calls), then give back
- * what was there (a background job's SIG_IGN, say). */
-static void catch_stops(int on)
-{
-    if (!on) {
-        sigaction(SIGINT, &saved_int, NULL);
-        sigaction(SIGTERM, &saved_term, NULL);
-        return;
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &saved_int);
-    sigaction(SIGTERM, &sa, &saved_term);
-}
-
-/* Under MPI: rank 0 absorbs the other ranks' shards (cli_mpi_gather);
- * the others are done once they have sent theirs. */
-typedef struct {
-    int gathered;
-} gather_state;
-
-static int gather_ranks(softent_acc *const *acc, int n_acc, void *user)
-{
-    ((gather_state *)user)->gathered = 1;
-    int rc = cli_mpi_gather(acc, n_acc);
-    if (rc) return SOFTENT_E_MISMATCH; /* said by cli_mpi_gather */
-    return cli_mpi_rank() > 0;
-}
-
-static void warn_checkpoint(const char *message, void *user)
-{
-    (void)user;
-    fprintf(stderr, "softent: warning: %s; the run goes on\n", message);
-}
-
-/* Where a resume starts: *done documents from ckpt_dir, or, under MPI, 0
- * for a rank that had not reached a checkpoint of its own (its documents
- * run again; the result is the same) as long as some rank had one.
- * *have: this rank takes up a checkpoint.  0 or the exit status, agreed. */
-static int resume_point(const char *ckpt_dir, int ranks, int64_t *done, int *have)
-{
-    *done = 0, *have = 1;
-    int status = softent_analysis_checkpoint_docs(ckpt_dir, done);
-    int rc = 0;
-    if (status == SOFTENT_E_IO && ranks > 1) *have = 0;
-    else if (status) rc = cli_lib_error(status);
-    if ((rc = cli_mpi_agree(rc))) return rc;
-    if (ranks > 1 && cli_mpi_count(*have) == 0) {
-        if (cli_mpi_rank() == 0) fprintf(stderr, "softent: no rank has a checkpoint (checkpoint-rankR-of-%d): there is nothing to resume\n", ranks);
-        return 1;
-    }
-    if (!*have) fprintf(stderr, "softent: rank %d had not reached a checkpoint: its documents run again\n", cli_mpi_rank());
-    return 0;
-}
-
-/* The main run, checkpointed in OUT/checkpoint (a rank's own under MPI);
- * an interruption says how to resume and exits 128 + the signal. */
-static int run_checkpointed(softent_model *model, const softent_analysis_corpus *corpus, const int *sel, int n_sel,
-                            const analysis_options *o, const char *model_dir, const char *corpus_path, const char *out,
-                            softent_analysis_result *result, char *ckpt_dir, size_t ckpt_size)
-{
-    char identity[8192];
-    const int rank = cli_mpi_rank(), ranks = cli_mpi_size();
-    if (ranks > 1) snprintf(ckpt_dir, ckpt_size, "%s/checkpoint-rank%d-of-%d", out, rank, ranks);
-    else snprintf(ckpt_dir, ckpt_size, "%s/checkpoint", out);
-    snprintf(identity, sizeof identity, "model %s, corpus %s, rank %d of %d", model_dir, corpus_path, rank, ranks);
-    int64_t done = 0;
-    int have = 0, rc = 0;
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) rc = cli_error("%s: cannot create the output directory: %s", out, strerror(errno));
-    if ((rc = cli_mpi_agree(rc)) || (o->resume && (rc = resume_point(ckpt_dir, ranks, &done, &have)))) return rc;
-    gather_state g = {0};
-    softent_analysis_run_params cp = {.checkpoint_dir = ckpt_dir, .checkpoint_docs = o->checkpoint_docs,
-                                      .checkpoint_seconds = o->checkpoint_seconds, .resume = o->resume && have, .stop = &stop_signal,
-                                      .identity = identity, .warn = warn_checkpoint};
-    if (ranks > 1) {
-        softent_analysis_split(corpus, rank, ranks, &cp.first_doc, &cp.end_doc);
-        cp.gather = gather_ranks, cp.gather_user = &g;
-    }
-    stop_signal = 0;
-    catch_stops(1);
-    int status = 0;
-    rc = analysis_run(model, corpus, sel, n_sel, &cp, result, rank == 0 ? "forward" : NULL, &status);
-    catch_stops(0);
-    /* a rank that failed before the gather still takes part in it */
-    if (ranks > 1 && !g.gathered) rc = cli_mpi_gather_failed(n_sel, rc);
-    if (status == SOFTENT_E_INTERRUPTED) {
-        fprintf(stderr, "softent: to continue, run the same command with --resume\n");
-        return 128 + (stop_signal ? stop_signal : SIGINT);
-    }
-    if (!rc && cp.resume) fprintf(stderr, "softent: resumed the run saved in %s after %lld documents\n", ckpt_dir, (long long)done);
-    return rc;
-}
-
-int cmd_analyze(int argc, char **argv)
+/* analyze, or (shards non-NULL) its shards merged into out. */
+static int analyze_main(int argc, char **argv, const analysis_shards *shards, const char *merge_out)
 {
     analysis_options o = analysis_default_options();
     const char *out = "analysis";
@@ -282,8 +175,10 @@ int cmd_analyze(int argc, char **argv)
     if (rc) return rc < 0 ? 0 : rc;
     if (argc - optind != 2) return cli_usage_error("analyze", "give MODEL_DIR and CORPUS");
     if (o.steps) return cli_usage_error("analyze", "--steps names trace's checkpoints; analyze measures one model");
-    if (o.preference && cli_mpi_size() > 1)
-        return cli_usage_error("analyze", "--preference runs in one process; under mpirun run it separately with -n 1");
+    if (o.preference && (cli_mpi_size() > 1 || o.shard_k))
+        return cli_usage_error("analyze", "--preference runs in one process; run it separately, without mpirun or --shard");
+    if (o.shard_k && cli_mpi_size() > 1) return cli_usage_error("analyze", "--shard splits the documents by hand; under mpirun the ranks split them (drop --shard)");
+    if (shards) analysis_merging(&o, &out, shards, merge_out);
     const char *model_dir = argv[optind], *corpus_path = argv[optind + 1];
     cli_set_threads(o.threads);
 
@@ -295,7 +190,7 @@ int cmd_analyze(int argc, char **argv)
     softent_analysis_corpus *pcorpus = NULL;
     softent_preference_result presult = {0};
     int *sel = NULL, n_sel = 0;
-    char ckpt_dir[4096];
+    const analysis_job job = {model_dir, corpus_path, NULL, "forward"};
     if ((rc = softent_model_load(&model, model_dir))) rc = cli_lib_error(rc);
     if (!rc) softent_model_get_config(model, &cfg);
     if (!rc) rc = analysis_fit_model(&o, &cfg, "analyze");
@@ -304,23 +199,26 @@ int cmd_analyze(int argc, char **argv)
     if (!rc) rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, &cfg);
     if (!rc && cli_mpi_rank() == 0) rc = analysis_out_lock(out, "analyze");
     /* under MPI a rank that failed here stops them all */
-    if ((rc = cli_mpi_agree(rc)) ||
-        (rc = run_checkpointed(model, corpus, sel, n_sel, &o, model_dir, corpus_path, out, &result, ckpt_dir, sizeof ckpt_dir)))
-        goto done;
-    if (cli_mpi_rank() > 0) {
-        /* its shard is rank 0's now */
-        if ((rc = softent_analysis_checkpoint_remove(ckpt_dir))) rc = cli_lib_error(rc);
+    if ((rc = cli_mpi_agree(rc))) goto done;
+    analysis_catch_stops(1);
+    rc = analysis_run_part(model, corpus, sel, n_sel, &o, out, &job, &result);
+    analysis_catch_stops(0);
+    if (rc) goto done;
+    if (o.shard_k) {
+        rc = analysis_shard_save(&o, out, "analyze", argc, argv);
         goto done;
     }
-    if (o.preference && ((rc = analysis_preference_read(&pcorpus, &o, tok, &cfg)) ||
-                         (rc = analysis_preference_run(model, pcorpus, sel, n_sel, &presult))))
-        goto done;
-    analysis_to_units(&result, &o);
-    if (o.preference) preference_to_units(&presult, &o);
-    rc = write_outputs(&o, model_dir, corpus_path, out, &cfg, corpus, &result,
-                       (preference_run){pcorpus, o.preference ? &presult : NULL});
-    /* the outputs are written: the checkpoint has done its work */
-    if (!rc && (rc = softent_analysis_checkpoint_remove(ckpt_dir))) rc = cli_lib_error(rc);
+    if (analysis_part_final(&o)) {
+        if (o.preference && ((rc = analysis_preference_read(&pcorpus, &o, tok, &cfg)) ||
+                             (rc = analysis_preference_run(model, pcorpus, sel, n_sel, &presult))))
+            goto done;
+        analysis_to_units(&result, &o);
+        if (o.preference) preference_to_units(&presult, &o);
+        rc = write_outputs(&o, model_dir, corpus_path, out, &cfg, corpus, &result,
+                           (preference_run){pcorpus, o.preference ? &presult : NULL});
+    }
+    /* the outputs are written: the checkpoints have done their work */
+    if (!(rc = cli_mpi_agree(rc))) rc = analysis_part_remove(&o, out, NULL);
 done:
     softent_preference_result_free(&presult);
     softent_analysis_corpus_free(pcorpus);
@@ -331,3 +229,7 @@ done:
     softent_model_free(model);
     return rc;
 }
+
+int cmd_analyze(int argc, char **argv) { return analyze_main(argc, argv, NULL, NULL); }
+
+int analyze_merge(const analysis_shards *s, const char *out) { return analyze_main(s->argc, s->argv, s, out); }

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "analysis.h"
 #include "cli.h"
 
 static const char CALIBRATE_USAGE[] =
@@ -49,12 +51,19 @@ int cmd_calibrate(int argc, char **argv)
 
 static const char MERGE_USAGE[] =
     "usage: softent merge STATE... -o OUT\n"
+    "       softent merge SHARD_DIR... -o OUT\n"
     "\n"
     "Add the statistics of shard states (softent estimate --shard I/K\n"
     "--save-state) into one state, equal to a single pass over all rows.\n"
     "The states may come in any order; they are merged in row order.  A shard\n"
     "given twice (or two that overlap) is refused, and so are missing rows,\n"
-    "named, unless --allow-missing is given (the state then holds fewer rows).\n";
+    "named, unless --allow-missing is given (the state then holds fewer rows).\n"
+    "\n"
+    "Given the --out directories of softent analyze or trace run with --shard\n"
+    "I/K, write the run's results into the directory OUT, as one process\n"
+    "would: the shards' command is run again (from shard 0's shard.json, in\n"
+    "this directory: the model and corpus paths must still hold) with every\n"
+    "shard's accumulators added in part order.  Every shard is needed, once.\n";
 
 /* A state to merge and the rows it spans. */
 typedef struct {
@@ -159,6 +168,15 @@ int cmd_merge(int argc, char **argv)
     }
     if (!out) return cli_usage_error("merge", "-o OUT is required");
     if (optind >= argc) return cli_usage_error("merge", "no states given");
+    struct stat st;
+    if (stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (allow_missing) return cli_usage_error("merge", "--allow-missing merges estimate's states; an analysis needs every shard");
+        analysis_shards shards;
+        int rc = analysis_shards_read(argv + optind, argc - optind, &shards);
+        if (!rc) rc = !strcmp(shards.command, "analyze") ? analyze_merge(&shards, out) : trace_merge(&shards, out);
+        analysis_shards_free(&shards);
+        return rc;
+    }
     const int n = argc - optind;
     shard_state *s = calloc((size_t)n, sizeof *s);
     if (!s) return cli_error("out of memory");

@@ -12,6 +12,7 @@
 
 #include "common/fs.h"
 #include "figures.h"
+#include "softent.h"
 
 static int gnuplot_available(void)
 {
@@ -53,7 +54,7 @@ static int draw(const char *dir, const char *name)
             unlink(tmp);
             return -1;
         }
-        if (se_atomic_adopt(tmp, path)) return -1;
+        if (se_atomic_adopt(tmp, path)) return -3; /* drawn, but not put in place (a full disk) */
     }
     return 0;
 }
@@ -91,7 +92,7 @@ static void figure(figure_run *fr, const char *name, const char *body)
     const int failed = write_script(fr->dir, name, body, fr->draw ? "rerun" : "render") ? -2 : fr->draw ? draw(fr->dir, name) : 0;
     if (!failed || fr->status < 0) return;
     fr->status = -1;
-    if (failed == -2) snprintf(fr->warning, fr->size, "%s/%s.gp: cannot write", fr->dir, name);
+    if (failed == -2 || failed == -3) snprintf(fr->warning, fr->size, "%s", softent_last_error());
     else snprintf(fr->warning, fr->size, "gnuplot failed drawing %s/%s (run gnuplot %s.gp in %s to see why)", fr->dir, name, name, fr->dir);
 }
 

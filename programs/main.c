@@ -27,7 +27,7 @@ static const char USAGE[] =
     "'softent COMMAND --help' describes each; --version prints the version.\n";
 
 /* The commands that split their work across MPI ranks. */
-static int runs_on_ranks(const char *cmd) { return !strcmp(cmd, "estimate") || !strcmp(cmd, "analyze"); }
+static int runs_on_ranks(const char *cmd) { return !strcmp(cmd, "estimate") || !strcmp(cmd, "analyze") || !strcmp(cmd, "trace"); }
 
 static int dispatch(int argc, char **argv)
 {
@@ -44,7 +44,7 @@ static int dispatch(int argc, char **argv)
         {"eval", cmd_eval},
     };
     if (cli_mpi_size() > 1 && !runs_on_ranks(cmd)) {
-        if (cli_mpi_rank() == 0) fprintf(stderr, "softent: %s runs in one process; under mpirun only estimate and analyze split their work\n", cmd);
+        if (cli_mpi_rank() == 0) fprintf(stderr, "softent: %s runs in one process; under mpirun only estimate, analyze and trace split their work\n", cmd);
         return EXIT_USAGE;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

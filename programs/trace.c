@@ -23,6 +23,7 @@
 #include "common/fs.h"
 #include "common/hash.h"
 #include "figures.h"
+#include "mpi.h"
 #include "softent_io.h"
 
 static const char USAGE[] =
@@ -42,8 +43,12 @@ static const char USAGE[] =
     "  --max-length N, --max-docs N, --max-tokens N, --ngrams LIST, --layers SPEC,\n"
     "  --text-field NAME, --bins M, --seed S, --calibration MODE, --weighting W,\n"
     "  --min-count K, --null R, --null-seed S, --correction C, --threads N,\n"
-    "  --max-memory MB, --labels NAME=PATH, --units U, --quiet, --json PATH\n"
-    "                       as for softent analyze\n"
+    "  --max-memory MB, --labels NAME=PATH, --units U, --quiet, --json PATH,\n"
+    "  --checkpoint-every N, --checkpoint-seconds T, --resume, --shard I/K\n"
+    "                       as for softent analyze; a checkpoint saves the step\n"
+    "                       under way and keeps each finished step's accumulators\n"
+    "                       (OUT/checkpoint/step-N) until the trace ends, so that\n"
+    "                       --resume goes on from the step it stopped in\n"
     "  -h, --help           this help\n";
 
 typedef struct {
@@ -486,30 +491,129 @@ static int write_outputs(const analysis_options *o, const char *source, const ch
     FILE *tf = analysis_table_stream(o);
     print_table(tf, o, source, corpus_path, c, ck, n);
     summarise(tf, &ck[0].result, ck, n);
-    /* summary.txt repeats the terminal's reading; not having it is no error */
+    /* summary.txt repeats the terminal's reading */
     cli_file cf;
     snprintf(path, sizeof path, "%s/summary.txt", out);
-    if (cli_file_open(&cf, path) == 0) {
+    if ((rc = cli_file_open(&cf, path)) == 0) {
         summarise(cf.f, &ck[0].result, ck, n);
-        cli_file_commit(&cf, 1);
+        rc = cli_file_commit(&cf, 1);
     }
     fprintf(tf, "\nresults: %s/trajectory.json, %s/trajectory.csv", out, out);
     if (drawn == 0) fprintf(tf, "; figures: %s/trajectory_plane_n*.png, %s/trajectory.png, %s/loss_optimality.png\n", out, out, out);
     else fprintf(tf, "; figures not drawn (%s)\n", drawn > 0 ? "no gnuplot" : "see the error");
     analysis_table_done(tf);
-    return drawn < 0;
+    return rc ? rc : drawn < 0;
 }
 
-int cmd_trace(int argc, char **argv)
+/* The checkpoints' own directories under a part's checkpoint ("step-N"). */
+static char **step_names(const checkpoint *ck, int n)
+{
+    char **names = calloc((size_t)n + 1, sizeof *names);
+    for (int i = 0; names && i < n; i++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "step-%lld", (long long)ck[i].step);
+        if (!(names[i] = strdup(buf))) {
+            for (int j = 0; j < i; j++) free(names[j]);
+            free(names);
+            return NULL;
+        }
+    }
+    return names;
+}
+
+/* Checkpoint i's model, loaded and checked against the first one's
+ * tokenizer and shape; the first also sets the layers and reads the
+ * corpus.  0 or the exit status. */
+static int load_checkpoint(const checkpoint *ck, int i, analysis_options *o, const char *corpus_path, uint64_t tok0,
+                           softent_tokenizer *tok, softent_model **model, softent_model_config *first, int **sel, int *n_sel,
+                           softent_analysis_corpus **corpus)
+{
+    uint64_t tokh;
+    softent_model_config cfg;
+    int rc = tokenizer_hash(ck[i].path, &tokh);
+    if (rc) return rc;
+    if (tokh != tok0) return cli_error("%s: tokenizer.json differs from %s's; a trajectory needs one tokenizer", ck[i].path, ck[0].path);
+    if ((rc = softent_model_load(model, ck[i].path))) return cli_lib_error(rc);
+    softent_model_get_config(*model, &cfg);
+    if (i > 0) {
+        if (cfg.n_layers != first->n_layers || cfg.d_model != first->d_model || cfg.vocab_size != first->vocab_size)
+            return cli_error("%s: %d layers, d = %d, vocabulary %d, but %s has %d, %d, %d; a trajectory needs one architecture", ck[i].path,
+                             cfg.n_layers, cfg.d_model, cfg.vocab_size, ck[0].path, first->n_layers, first->d_model, first->vocab_size);
+        return 0;
+    }
+    *first = cfg;
+    if ((rc = analysis_fit_model(o, &cfg, "trace")) || (rc = analysis_select_layers(o->layers_spec, cfg.n_layers, sel, n_sel, "trace")))
+        return rc;
+    if ((*sel)[*n_sel - 1] == 0)
+        return cli_usage_error("trace", "--layers %s: a trajectory follows the layer means over layers >= 1, and this selects only the embeddings (0)",
+                               o->layers_spec);
+    return analysis_corpus_read(corpus, o, corpus_path, tok, &cfg);
+}
+
+/* Every checkpoint through the corpus, a part each (analysis_run_part),
+ * then the outputs where this process holds the results. */
+static int trace_run(analysis_options *o, const char *source, const char *corpus_path, const char *out, checkpoint *ck, int n,
+                     int argc, char **argv)
+{
+    softent_model *model = NULL;
+    softent_tokenizer *tok = NULL;
+    softent_model_config first = {0};
+    softent_analysis_corpus *corpus = NULL;
+    int *sel = NULL, n_sel = 0;
+    uint64_t tok0 = 0;
+    char **steps = step_names(ck, n);
+    int rc = steps ? 0 : cli_error("out of memory");
+    if (!rc && cli_mpi_rank() == 0) rc = analysis_out_lock(out, "trace");
+    if (!rc && !(rc = tokenizer_hash(ck[0].path, &tok0)) && (rc = softent_analysis_tokenizer_load(&tok, ck[0].path))) rc = cli_lib_error(rc);
+    if ((rc = cli_mpi_agree(rc))) goto done;
+    if (o->resume && !analysis_any_checkpoint(o, out, (const char *const *)steps, n)) {
+        if (cli_mpi_rank() == 0) fprintf(stderr, "softent: %s holds no checkpoint of these steps: there is nothing to resume\n", out);
+        rc = 1;
+        goto done;
+    }
+    analysis_catch_stops(1);
+    for (int i = 0; i < n && !rc; i++) {
+        rc = cli_mpi_agree(load_checkpoint(ck, i, o, corpus_path, tok0, tok, &model, &first, &sel, &n_sel, &corpus));
+        char what[64];
+        snprintf(what, sizeof what, "step %lld (%d/%d)", (long long)ck[i].step, i + 1, n);
+        const analysis_job job = {ck[i].path, corpus_path, steps[i], what};
+        if (!rc) rc = analysis_run_part(model, corpus, sel, n_sel, o, out, &job, &ck[i].result);
+        if (!rc && analysis_part_final(o)) analysis_to_units(&ck[i].result, o);
+        softent_model_free(model);
+        model = NULL;
+        if (!rc && i + 1 < n) rc = analysis_stopped();
+    }
+    analysis_catch_stops(0);
+    if (rc) goto done;
+    if (o->shard_k) {
+        rc = analysis_shard_save(o, out, "trace", argc, argv);
+        goto done;
+    }
+    if (analysis_part_final(o)) rc = write_outputs(o, source, corpus_path, out, corpus, ck, n);
+    /* the outputs are written: the checkpoints have done their work */
+    rc = cli_mpi_agree(rc);
+    for (int i = 0; !rc && i < n; i++) rc = analysis_part_remove(o, out, steps[i]);
+done:
+    for (int i = 0; steps && i < n; i++) free(steps[i]);
+    free(steps);
+    softent_model_free(model);
+    softent_tokenizer_free(tok);
+    softent_analysis_corpus_free(corpus);
+    free(sel);
+    return rc;
+}
+
+/* trace, or (shards non-NULL) its shards merged into out. */
+static int trace_main(int argc, char **argv, const analysis_shards *shards, const char *merge_out)
 {
     analysis_options o = analysis_default_options();
     const char *out = "trace";
     int rc = analysis_parse_args(argc, argv, &o, &out, USAGE, "trace");
     if (rc) return rc < 0 ? 0 : rc;
     if (o.preference) return cli_usage_error("trace", "--preference is measured by analyze; run softent analyze CHECKPOINT CORPUS --preference FILE per checkpoint");
-    if (o.resume || o.checkpoint_given)
-        return cli_usage_error("trace", "--resume and --checkpoint-* are analyze's: trace does not checkpoint yet (run analyze per checkpoint for long runs)");
+    if (o.shard_k && cli_mpi_size() > 1) return cli_usage_error("trace", "--shard splits the documents by hand; under mpirun the ranks split them (drop --shard)");
     if (argc - optind < 2) return cli_usage_error("trace", "give RUN_DIR (or checkpoint directories) and CORPUS");
+    if (shards) analysis_merging(&o, &out, shards, merge_out);
     cli_set_threads(o.threads);
     const char *corpus_path = argv[argc - 1];
     const int n_args = argc - optind - 1;
@@ -520,59 +624,12 @@ int cmd_trace(int argc, char **argv)
     free(config);
     if (single_run && o.steps) {
         rc = cli_usage_error("trace", "--steps gives the steps of checkpoint directories; %s is a run directory, whose names give them", argv[optind]);
-        goto done;
+    } else if (single_run) {
+        if (!(rc = list_run(argv[optind], &ck, &n))) read_losses(argv[optind], ck, n);
+    } else {
+        rc = list_dirs(argv + optind, n_args, o.steps, &ck, &n);
     }
-    if (single_run) {
-        if ((rc = list_run(argv[optind], &ck, &n))) goto done;
-        read_losses(argv[optind], ck, n);
-    } else if ((rc = list_dirs(argv + optind, n_args, o.steps, &ck, &n))) {
-        goto done;
-    }
-    if ((rc = analysis_out_lock(out, "trace"))) goto done;
-
-    softent_model *model = NULL;
-    softent_tokenizer *tok = NULL;
-    softent_model_config first = {0}, cfg;
-    softent_analysis_corpus *corpus = NULL;
-    int *sel = NULL, n_sel = 0;
-    uint64_t tok0, tokh;
-    if ((rc = tokenizer_hash(ck[0].path, &tok0))) goto done_run;
-    if ((rc = softent_analysis_tokenizer_load(&tok, ck[0].path))) { rc = cli_lib_error(rc); goto done_run; }
-    for (int i = 0; i < n; i++) {
-        if ((rc = tokenizer_hash(ck[i].path, &tokh))) break;
-        if (tokh != tok0) { rc = cli_error("%s: tokenizer.json differs from %s's; a trajectory needs one tokenizer", ck[i].path, ck[0].path); break; }
-        if ((rc = softent_model_load(&model, ck[i].path))) { rc = cli_lib_error(rc); break; }
-        softent_model_get_config(model, &cfg);
-        if (i == 0) {
-            first = cfg;
-            if ((rc = analysis_fit_model(&o, &cfg, "trace"))) break;
-            if ((rc = analysis_select_layers(o.layers_spec, cfg.n_layers, &sel, &n_sel, "trace"))) break;
-            if (sel[n_sel - 1] == 0) {
-                rc = cli_usage_error("trace", "--layers %s: a trajectory follows the layer means over layers >= 1, and this selects only the embeddings (0)",
-                                     o.layers_spec);
-                break;
-            }
-            if ((rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, &cfg))) break;
-        } else if (cfg.n_layers != first.n_layers || cfg.d_model != first.d_model || cfg.vocab_size != first.vocab_size) {
-            rc = cli_error("%s: %d layers, d = %d, vocabulary %d, but %s has %d, %d, %d; a trajectory needs one architecture", ck[i].path,
-                           cfg.n_layers, cfg.d_model, cfg.vocab_size, ck[0].path, first.n_layers, first.d_model, first.vocab_size);
-            break;
-        }
-        char what[64];
-        snprintf(what, sizeof what, "step %lld (%d/%d)", (long long)ck[i].step, i + 1, n);
-        rc = analysis_run(model, corpus, sel, n_sel, NULL, &ck[i].result, what, NULL);
-        analysis_to_units(&ck[i].result, &o);
-        softent_model_free(model);
-        model = NULL;
-        if (rc) break;
-    }
-    if (!rc) rc = write_outputs(&o, single_run ? argv[optind] : ck[0].path, corpus_path, out, corpus, ck, n);
-done_run:
-    softent_model_free(model);
-    softent_tokenizer_free(tok);
-    softent_analysis_corpus_free(corpus);
-    free(sel);
-done:
+    if (!rc) rc = trace_run(&o, single_run ? argv[optind] : ck[0].path, corpus_path, out, ck, n, argc, argv);
     for (int i = 0; ck && i < n; i++) {
         free(ck[i].path);
         softent_analysis_result_free(&ck[i].result);
@@ -580,3 +637,7 @@ done:
     free(ck);
     return rc;
 }
+
+int cmd_trace(int argc, char **argv) { return trace_main(argc, argv, NULL, NULL); }
+
+int trace_merge(const analysis_shards *s, const char *out) { return trace_main(s->argc, s->argv, s, out); }

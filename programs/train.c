@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "common/clock.h"
+#include "common/buf.h"
 #include "common/fs.h"
 #include "softent_corpus.h"
 #include "softent_io.h"
@@ -335,7 +336,7 @@ typedef struct {
     int64_t n_val_windows;
     int32_t *inputs, *targets; /* [B, T] */
     char *state_path, *csv_path, *tokenizer_path;
-    FILE *csv;
+    se_buf csv;               /* loss.csv's rows; written whole, atomically, with each state saved */
     softent_train_resume resume;
     int progress;             /* stderr is a terminal */
 } run;
@@ -371,12 +372,21 @@ static int save_checkpoint(run *r, int64_t step)
     return rc;
 }
 
+/* loss.csv as far as the state about to be saved: a kill leaves the rows
+ * of the last state, which a resume continues. */
+static int save_log(run *r)
+{
+    int rc = se_write_file(r->csv_path, r->csv.p, r->csv.n);
+    return rc ? cli_lib_error(rc) : 0;
+}
+
 static int save_state(run *r, double elapsed)
 {
-    if (fflush(r->csv) != 0) return cli_error("%s: write failed", r->csv_path);
-    r->resume.log_bytes = ftell(r->csv);
+    int rc = save_log(r);
+    if (rc) return rc;
+    r->resume.log_bytes = (int64_t)r->csv.n;
     r->resume.elapsed_s = elapsed;
-    int rc = softent_gpt2_trainer_save_state(r->t, &r->resume, r->state_path);
+    rc = softent_gpt2_trainer_save_state(r->t, &r->resume, r->state_path);
     return rc ? cli_lib_error(rc) : 0;
 }
 
@@ -384,6 +394,23 @@ static void format_eta(char *buf, size_t n, double s)
 {
     if (s >= 3600) snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
     else snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+}
+
+/* A resumed run's loss.csv, as far as its state: rows written after it
+ * (an older softent appended them as it went) are redone. */
+static int read_log(run *r)
+{
+    char *text = NULL;
+    size_t len = 0;
+    const int64_t want = r->resume.log_bytes;
+    int rc = want <= (int64_t)1 << 32 ? se_read_file(r->csv_path, (size_t)want + ((size_t)1 << 20), &text, &len) : SOFTENT_E_FORMAT;
+    if (rc || (int64_t)len < want) {
+        free(text);
+        return cli_error("%s: missing or shorter than the training state expects (%lld bytes)", r->csv_path, (long long)want);
+    }
+    rc = se_buf_append(&r->csv, text, (size_t)want) ? cli_error("out of memory") : 0;
+    free(text);
+    return rc;
 }
 
 static int train_loop(run *r)
@@ -420,7 +447,7 @@ static int train_loop(run *r)
         }
         char row[256];
         softent_loss_csv_row(row, sizeof row, step, softent_train_lr(p, step), loss, vloss, tokens_a_step / dt);
-        fputs(row, r->csv);
+        if (se_buf_append(&r->csv, row, strlen(row))) { rc = cli_error("out of memory"); break; }
         if (is_ckpt || step % r->o->save_every == 0 || step == p->steps)
             if ((rc = save_state(r, elapsed))) break;
         if (r->progress && (is_ckpt || se_seconds() - last_print > 0.25 || step == p->steps)) {
@@ -433,12 +460,10 @@ static int train_loop(run *r)
         }
         if (r->o->stop_after && step == r->o->stop_after && step < p->steps) {
             /* as if killed here: nothing more is saved */
-            fflush(r->csv);
             free(ckpt);
             return -1;
         }
     }
-    if (!rc && fflush(r->csv) != 0) rc = cli_error("%s: write failed", r->csv_path);
     if (!rc) {
         if (r->progress) fputc('\n', stderr);
         printf("%s: %lld steps, train loss %.4f", r->o->out, (long long)p->steps, loss);
@@ -541,15 +566,10 @@ int cmd_train(int argc, char **argv)
 
     if (!o.resume) {
         if ((rc = softent_gpt2_trainer_new(&r.t, &p))) { rc = cli_lib_error(rc); goto done; }
-        if (!(r.csv = fopen(r.csv_path, "w"))) { rc = cli_error("%s: cannot write: %s", r.csv_path, strerror(errno)); goto done; }
-        fputs("step,lr,train_loss,val_loss,tokens_per_s\n", r.csv);
-    } else {
-        /* drop the rows of the steps since the state, which are redone */
-        if (stat(r.csv_path, &st) != 0 || st.st_size < r.resume.log_bytes || truncate(r.csv_path, r.resume.log_bytes) != 0) {
-            rc = cli_error("%s: missing or shorter than the training state expects (%lld bytes)", r.csv_path, (long long)r.resume.log_bytes);
-            goto done;
-        }
-        if (!(r.csv = fopen(r.csv_path, "a"))) { rc = cli_error("%s: cannot write: %s", r.csv_path, strerror(errno)); goto done; }
+        static const char head[] = "step,lr,train_loss,val_loss,tokens_per_s\n";
+        if (se_buf_append(&r.csv, head, sizeof head - 1) || (rc = save_log(&r))) { rc = rc ? rc : cli_error("out of memory"); goto done; }
+    } else if ((rc = read_log(&r))) {
+        goto done;
     }
     r.p = softent_gpt2_trainer_params(r.t);
     r.inputs = malloc((size_t)p.batch * p.context * sizeof *r.inputs);
@@ -559,7 +579,7 @@ int cmd_train(int argc, char **argv)
     rc = train_loop(&r);
     if (rc < 0) rc = 0;   /* --stop-after */
 done:
-    if (r.csv && fclose(r.csv) != 0 && !rc) rc = cli_error("%s: write failed", r.csv_path);
+    se_buf_free(&r.csv);
     if (rc && made) {
         /* refused before training: leave no half-made run behind */
         unlink(r.csv_path);

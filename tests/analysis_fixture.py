@@ -4,7 +4,7 @@ licences Debian ships), and that corpus in the test's temporary directory."""
 import os
 import subprocess
 
-from common import bytes_to_unicode, tmp, write_bos_bpe_tokenizer
+from common import bytes_to_unicode, run, tmp, write_bos_bpe_tokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS = tmp("models")
@@ -79,3 +79,27 @@ def model(name):
     return path
 
 
+
+
+def training_run():
+    """A small training run of softent train (three checkpoints, steps 1, 3
+    and 8) and the corpus it trained on: a trace's input."""
+    run_dir, text = tmp("train_run"), tmp("train_corpus.txt")
+    if not os.path.isdir(run_dir):
+        with open("/usr/share/common-licenses/GPL-3") as f:
+            lines = [" ".join(l.split()) for l in f if len(l.split()) > 3]
+        with open(text, "w") as f:
+            f.write("\n".join(lines[:200]) + "\n")
+        run("train", text, "--out", run_dir, "--layers", 2, "--d-model", 32, "--heads", 2, "--context", 48,
+            "--batch", 4, "--steps", 8, "--checkpoints", 3, "--seed", 1)
+    return run_dir, text
+
+
+def repeated_corpus(times):
+    """The fixture corpus `times` times over (more documents, to split
+    among processes or to be caught between checkpoints)."""
+    path = tmp(f"corpus_x{times}.txt")
+    if not os.path.exists(path):
+        with open(path, "w") as f:
+            f.write("\n".join(corpus_lines() * times) + "\n")
+    return path

@@ -53,6 +53,34 @@ def run(*args, ok=True, threads=None):
     return run_process([SOFTENT, *map(str, args)], f"softent {' '.join(map(str, args))}", ok=ok, threads=threads)
 
 
+def result_numbers(x, prefix=""):
+    """Every number of a results JSON (analysis.json, trajectory.json,
+    estimate's), by its path, leaving out what names the run rather than
+    measures it (paths, the corpus, the settings)."""
+    out = {}
+    if isinstance(x, dict):
+        for k, v in x.items():
+            if k not in ("model", "corpus", "settings", "input", "path", "run"):
+                out.update(result_numbers(v, f"{prefix}.{k}"))
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            out.update(result_numbers(v, f"{prefix}[{i}]"))
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        out[prefix] = x
+    return out
+
+
+def same_numbers(a, b, what, tol=1e-12):
+    """Two results JSONs' numbers equal within tol, relative to the larger
+    of 1 and the value (sums in another order round differently)."""
+    a, b = result_numbers(a), result_numbers(b)
+    if set(a) != set(b):
+        raise Fail(f"{what}: the results hold other fields: {sorted(set(a) ^ set(b))[:5]}")
+    worst = max(a, key=lambda k: abs(a[k] - b[k]) / max(1, abs(a[k])), default=None)
+    if worst and abs(a[worst] - b[worst]) > tol * max(1, abs(a[worst])):
+        raise Fail(f"{what}: {worst} is {b[worst]!r}, one process {a[worst]!r}")
+
+
 def expect_failure(p, what, words, code=None, results=None):
     """p (a finished process, named what) failed as bad input must: a
     nonzero exit (exactly code when given), one line on stderr holding each

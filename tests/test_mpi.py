@@ -1,8 +1,9 @@
 """softent under mpirun (Open MPI, which scripts/install-deps.sh installs):
-estimate and analyze with the null and the bootstrap, on 1, 2 and 4 ranks
-(analyze: 1 to 3), write the numbers one process writes, each within 1e-12
-(every rank one thread, as the single process: the forward pass's matrix
-products round with the thread count); an MPI analyze killed with SIGKILL
+estimate, analyze and trace with the null and the bootstrap, on 1, 2 and 4
+ranks (analyze: 2 and 3, trace: 2), write the numbers one process writes,
+each within 1e-12 relative (every rank one thread, as the single process:
+the forward pass's matrix products round with the thread count); an MPI
+analyze killed with SIGKILL
 resumes on as many ranks to the same numbers; what cannot be split is
 refused."""
 import json
@@ -13,8 +14,8 @@ import time
 
 import numpy as np
 
-from analysis_fixture import corpus_lines, model
-from common import SOFTENT, Fail, main, run, save_npy, tmp
+from analysis_fixture import model, repeated_corpus, training_run
+from common import SOFTENT, Fail, main, run, same_numbers, save_npy, tmp
 
 ENV = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
            OMPI_MCA_rmaps_base_oversubscribe="1")
@@ -28,27 +29,9 @@ def mpirun(k, *args, ok=True):
     return p
 
 
-def numbers(x, prefix=""):
-    """Every number of a results JSON, by its path."""
-    out = {}
-    if isinstance(x, dict):
-        for k, v in x.items():
-            if k not in ("model", "corpus", "settings", "input"):
-                out.update(numbers(v, f"{prefix}.{k}"))
-    elif isinstance(x, list):
-        for i, v in enumerate(x):
-            out.update(numbers(v, f"{prefix}[{i}]"))
-    elif isinstance(x, (int, float)) and not isinstance(x, bool):
-        out[prefix] = x
-    return out
-
-
-def same(a, b, what):
-    if set(a) != set(b):
-        raise Fail(f"{what}: the results hold other fields: {sorted(set(a) ^ set(b))[:5]}")
-    worst = max(a, key=lambda k: abs(a[k] - b[k]))
-    if abs(a[worst] - b[worst]) > 1e-12:
-        raise Fail(f"{what}: {worst} is {b[worst]!r}, one process {a[worst]!r}")
+def numbers(path):
+    with open(path) as f:
+        return json.load(f)
 
 
 def check_built_with_mpi():
@@ -67,18 +50,14 @@ def check_estimate_equals_one_process():
     p = subprocess.run([SOFTENT, "estimate", *map(str, args), "--json", tmp("mpi_one.json")], env=ENV, capture_output=True, text=True)
     if p.returncode:
         raise Fail(p.stderr)
-    one = numbers(json.load(open(tmp("mpi_one.json"))))
+    one = numbers(tmp("mpi_one.json"))
     for k in (1, 2, 4):
         mpirun(k, "estimate", *args, "--json", tmp(f"mpi_{k}.json"))
-        same(one, numbers(json.load(open(tmp(f"mpi_{k}.json")))), f"estimate on {k} ranks")
+        same_numbers(one, numbers(tmp(f"mpi_{k}.json")), f"estimate on {k} ranks")
 
 
 def corpus():
-    path = tmp("mpi_corpus.txt")
-    if not os.path.exists(path):
-        with open(path, "w") as f:
-            f.write("\n".join(corpus_lines() * 2) + "\n")
-    return path
+    return repeated_corpus(2)
 
 
 def check_analyze_equals_one_process():
@@ -86,14 +65,30 @@ def check_analyze_equals_one_process():
     p = subprocess.run([SOFTENT, "analyze", d, corpus(), "--out", tmp("mpi_a1"), *AARGS], env=ENV, capture_output=True, text=True)
     if p.returncode:
         raise Fail(p.stderr)
-    one = numbers(json.load(open(os.path.join(tmp("mpi_a1"), "analysis.json"))))
+    one = numbers(os.path.join(tmp("mpi_a1"), "analysis.json"))
     for k in (2, 3):
         out = tmp(f"mpi_a{k}")
         mpirun(k, "analyze", d, corpus(), "--out", out, *AARGS)
-        same(one, numbers(json.load(open(os.path.join(out, "analysis.json")))), f"analyze on {k} ranks")
+        same_numbers(one, numbers(os.path.join(out, "analysis.json")), f"analyze on {k} ranks")
         left = [f for f in os.listdir(out) if f.startswith("checkpoint")]
         if left:
             raise Fail(f"analyze on {k} ranks left {left}")
+
+
+def check_trace_equals_one_process():
+    """trace on 2 ranks: every checkpoint's numbers those of one process,
+    and no rank's checkpoints left behind."""
+    run_dir, text = training_run()
+    targs = ["--ngrams", "1,2", "--bins", "24", "--max-length", "48", "--max-docs", "60", "--null", "5", "--bootstrap", "20", "--quiet"]
+    p = subprocess.run([SOFTENT, "trace", run_dir, text, "--out", tmp("mpi_t1"), *targs], env=ENV, capture_output=True, text=True)
+    if p.returncode:
+        raise Fail(p.stderr)
+    mpirun(2, "trace", run_dir, text, "--out", tmp("mpi_t2"), *targs)
+    same_numbers(numbers(os.path.join(tmp("mpi_t1"), "trajectory.json")), numbers(os.path.join(tmp("mpi_t2"), "trajectory.json")),
+                 "trace on 2 ranks")
+    left = [f for f in os.listdir(tmp("mpi_t2")) if f.startswith("checkpoint")]
+    if left:
+        raise Fail(f"trace on 2 ranks left {left}")
 
 
 def check_killed_mpi_run_resumes():
@@ -124,8 +119,8 @@ def check_killed_mpi_run_resumes():
     p = mpirun(2, "analyze", d, corpus(), "--out", out, *AARGS, "--resume")
     if "resumed the run saved in" not in p.stderr:
         raise Fail(f"the resume took up no checkpoint: {p.stderr[-500:]!r}")
-    one = numbers(json.load(open(os.path.join(tmp("mpi_a1"), "analysis.json"))))
-    same(one, numbers(json.load(open(os.path.join(out, "analysis.json")))), "a killed 2-rank analyze, resumed")
+    one = numbers(os.path.join(tmp("mpi_a1"), "analysis.json"))
+    same_numbers(one, numbers(os.path.join(out, "analysis.json")), "a killed 2-rank analyze, resumed")
 
 
 def check_refused_under_mpi():

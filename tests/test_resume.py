@@ -2,7 +2,9 @@
 with the null and the bootstrap, killed (SIGKILL at a point chosen at
 random after a checkpoint, and SIGINT, which saves and says how to go on),
 then run again with --resume, writes the same analysis.json as a run never
-interrupted, every number equal; the checkpoint is gone afterwards.  A
+interrupted, every number equal; the checkpoint is gone afterwards.  So
+does a trace stopped in its second step, which takes up its first step
+finished and its second where it was.  A
 resume with another setting is refused naming it, and a damaged checkpoint
 or none at all is refused clearly."""
 import json
@@ -14,8 +16,8 @@ import signal
 import subprocess
 import time
 
-from analysis_fixture import corpus_lines, model
-from common import SOFTENT, Fail, expect_error, main, run, tmp
+from analysis_fixture import model, repeated_corpus, training_run
+from common import SOFTENT, Fail, expect_error, main, run, same_numbers, tmp
 
 ARGS = ["--ngrams", "1,2", "--max-length", 40, "--bins", 16, "--null", 5, "--bootstrap", 20]
 
@@ -23,11 +25,7 @@ ARGS = ["--ngrams", "1,2", "--max-length", 40, "--bins", 16, "--null", 5, "--boo
 def corpus():
     """The fixture corpus four times over: enough documents that a run can
     be caught between its checkpoints."""
-    path = tmp("resume_corpus.txt")
-    if not os.path.exists(path):
-        with open(path, "w") as f:
-            f.write("\n".join(corpus_lines() * 4) + "\n")
-    return path
+    return repeated_corpus(4)
 
 
 def numbers(out):
@@ -51,9 +49,9 @@ def start(out, *extra):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for_checkpoint(out, proc, docs):
-    """Until out's checkpoint covers at least `docs` documents."""
-    progress = os.path.join(out, "checkpoint", "progress.json")
+def wait_for_checkpoint(out, proc, docs, where="checkpoint"):
+    """Until out's checkpoint (out/where) covers at least `docs` documents."""
+    progress = os.path.join(out, where, "progress.json")
     deadline = time.time() + 120
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -126,6 +124,71 @@ def check_resume_refuses_other_settings():
     expect_error(base + [str(a) for a in ARGS], "layer-0.state", "corrupt")
     expect_error(["analyze", model("llama"), corpus(), "--out", tmp("resume_none"), "--quiet", "--resume", *map(str, ARGS)],
                  "no checkpoint", "nothing to resume")
+
+
+TARGS = ["--ngrams", "1,2", "--bins", 24, "--max-length", 48, "--null", 5, "--bootstrap", 20, "--quiet"]
+
+
+def trace_corpus():
+    """The training run's corpus three times over: steps long enough to
+    be caught in."""
+    run_dir, text = training_run()
+    path = tmp("trace_resume_corpus.txt")
+    if not os.path.exists(path):
+        with open(text) as f, open(path, "w") as g:
+            g.write(f.read() * 3)
+    return run_dir, path
+
+
+def trace_uninterrupted():
+    run_dir, text = trace_corpus()
+    out = tmp("trace_whole")
+    if not os.path.exists(os.path.join(out, "trajectory.json")):
+        run("trace", run_dir, text, "--out", out, *TARGS)
+    with open(os.path.join(out, "trajectory.json")) as f:
+        return json.load(f)
+
+
+def trace_stopped(out, how):
+    """A trace into out stopped by `how` (a signal) once its second step
+    has a checkpoint of its own: the first is done, the second under way."""
+    run_dir, text = trace_corpus()
+    shutil.rmtree(out, ignore_errors=True)
+    proc = subprocess.Popen([SOFTENT, "trace", run_dir, text, "--out", out, *map(str, TARGS), "--checkpoint-every", "50"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_checkpoint(out, proc, 50, "checkpoint/step-3")
+    proc.send_signal(how)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+def trace_resume_and_compare(out, what):
+    run_dir, text = trace_corpus()
+    p = run("trace", run_dir, text, "--out", out, *TARGS, "--checkpoint-every", "50", "--resume")
+    resumed = re.findall(r"resumed the run saved in \S+/(step-\d+) after (\d+) documents", p.stderr)
+    if [s for s, _ in resumed][:2] != ["step-1", "step-3"] or int(resumed[1][1]) < 50:
+        raise Fail(f"{what}: the trace did not take up its steps' checkpoints: {p.stderr!r}")
+    with open(os.path.join(out, "trajectory.json")) as f:
+        same_numbers(trace_uninterrupted(), json.load(f), f"a trace stopped by {what}, resumed", tol=0)
+    if os.path.exists(os.path.join(out, "checkpoint")):
+        raise Fail(f"{what}: the trace's checkpoints are still there after it finished")
+
+
+def check_trace_sigkill_then_resume():
+    trace_uninterrupted()
+    rc, _ = trace_stopped(tmp("trace_kill"), signal.SIGKILL)
+    if rc != -signal.SIGKILL:
+        raise Fail(f"the trace was not killed: exit {rc}")
+    trace_resume_and_compare(tmp("trace_kill"), "SIGKILL")
+
+
+def check_trace_sigint_saves_and_resumes():
+    rc, err = trace_stopped(tmp("trace_int"), signal.SIGINT)
+    if rc != 128 + signal.SIGINT or "--resume" not in err or "step-3" not in err:
+        raise Fail(f"SIGINT: exit {rc}, stderr {err!r}")
+    trace_resume_and_compare(tmp("trace_int"), "SIGINT")
+    run_dir, text = trace_corpus()
+    expect_error(["trace", run_dir, text, "--out", tmp("trace_none"), *map(str, TARGS), "--resume"], "no checkpoint", "nothing to resume")
 
 
 def check_one_run_per_output_directory():

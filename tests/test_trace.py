@@ -12,22 +12,16 @@ import math
 import os
 import shutil
 
+from analysis_fixture import training_run
 from common import Fail, expect_error, main, run, tmp
 
-RUN = tmp("run")
-CORPUS = tmp("corpus.txt")
+RUN = tmp("train_run")  # training_run()'s
+CORPUS = tmp("train_corpus.txt")
 ARGS = ("--ngrams", "1,2", "--bins", 24, "--max-length", 48, "--max-docs", 60)
 
 
 def train_run():
-    if os.path.isdir(RUN):
-        return
-    with open("/usr/share/common-licenses/GPL-3") as f:
-        lines = [" ".join(l.split()) for l in f if len(l.split()) > 3]
-    with open(CORPUS, "w") as f:
-        f.write("\n".join(lines[:200]) + "\n")
-    run("train", CORPUS, "--out", RUN, "--layers", 2, "--d-model", 32, "--heads", 2, "--context", 48,
-        "--batch", 4, "--steps", 8, "--checkpoints", 3, "--seed", 1)
+    training_run()
 
 
 def trace(out, *sources):

@@ -121,10 +121,9 @@ int se_checkpoint_save(const softent_analysis_run_params *cp, const softent_anal
 
 /* What the checkpoint's run was against this one: the first difference,
  * named, as the error. */
-static int same_run(const cJSON *root, const softent_analysis_run_params *cp, const softent_analysis_corpus *c, const int *sel,
+static int same_run(const cJSON *root, const char *dir, const char *identity, const softent_analysis_corpus *c, const int *sel,
                     int n_sel)
 {
-    const char *dir = cp->checkpoint_dir;
     char hash[32];
     snprintf(hash, sizeof hash, "%016" PRIx64, c->info.token_hash);
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(root, "token_hash");
@@ -133,17 +132,17 @@ static int same_run(const cJSON *root, const softent_analysis_run_params *cp, co
     if (rc || (rc = member(root, dir, "positions", 0, INT64_MAX / 2, &positions))) return rc;
     if (!cJSON_IsString(h) || strcmp(h->valuestring, hash) != 0 || docs != c->info.docs_used || positions != c->info.positions)
         return se_fail(SOFTENT_E_MISMATCH, "the checkpoint in %s was made on another corpus (%lld documents, %lld positions; this run "
-                       "has %lld and %lld, or other tokens): resume with the same corpus, tokenizer and --max-length, --max-docs, "
-                       "--max-tokens", dir, (long long)docs, (long long)positions, (long long)c->info.docs_used, (long long)c->info.positions);
+                       "has %lld and %lld, or other tokens): a resume or a merge needs the same corpus, tokenizer and --max-length, "
+                       "--max-docs, --max-tokens", dir, (long long)docs, (long long)positions, (long long)c->info.docs_used, (long long)c->info.positions);
     const cJSON *layers = cJSON_GetObjectItemCaseSensitive(root, "layers");
     int same = cJSON_IsArray(layers) && cJSON_GetArraySize(layers) == n_sel;
     for (int s = 0; same && s < n_sel; s++) {
         const cJSON *l = cJSON_GetArrayItem(layers, s);
         same = cJSON_IsNumber(l) && l->valuedouble == sel[s];
     }
-    if (!same) return se_fail(SOFTENT_E_MISMATCH, "the checkpoint in %s measures other layers: resume with the same --layers", dir);
+    if (!same) return se_fail(SOFTENT_E_MISMATCH, "the checkpoint in %s measures other layers: a resume or a merge needs the same --layers", dir);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "identity");
-    const char *mine = cp->identity ? cp->identity : "";
+    const char *mine = identity ? identity : "";
     if (!cJSON_IsString(id) || strcmp(id->valuestring, mine) != 0)
         return se_fail(SOFTENT_E_MISMATCH, "the checkpoint in %s is of another run (%s; this run is %s)", dir,
                        cJSON_IsString(id) ? id->valuestring : "?", mine);
@@ -156,7 +155,7 @@ int se_checkpoint_resume(const softent_analysis_run_params *cp, const softent_an
     cJSON *root;
     int64_t gen = 0;
     int rc = read_progress(cp->checkpoint_dir, &root);
-    if (!rc) rc = same_run(root, cp, c, sel, n_sel);
+    if (!rc) rc = same_run(root, cp->checkpoint_dir, cp->identity, c, sel, n_sel);
     if (!rc) rc = member(root, cp->checkpoint_dir, "generation", 0, 1, &gen);
     if (!rc) rc = member(root, cp->checkpoint_dir, "docs_done", 0, c->info.docs_used, docs_done);
     if (!rc) rc = member(root, cp->checkpoint_dir, "rows_done", 0, c->info.positions, rows_done);
@@ -170,6 +169,27 @@ int se_checkpoint_resume(const softent_analysis_run_params *cp, const softent_an
         if (end != *rows_done)
             rc = se_fail(SOFTENT_E_FORMAT, "%s holds %lld rows where %s/progress.json says %lld: the checkpoint is damaged", path,
                          (long long)end, cp->checkpoint_dir, (long long)*rows_done);
+    }
+    return rc;
+}
+
+int softent_analysis_checkpoint_absorb(const char *dir, const softent_analysis_corpus *c, const int *sel, int n_sel,
+                                       const char *identity, int64_t first_doc, int64_t end_doc, softent_acc *const *acc)
+{
+    cJSON *root;
+    int64_t gen = 0, done = 0;
+    int rc = read_progress(dir, &root);
+    if (!rc) rc = same_run(root, dir, identity, c, sel, n_sel);
+    if (!rc) rc = member(root, dir, "generation", 0, 1, &gen);
+    if (!rc) rc = member(root, dir, "docs_done", 0, c->info.docs_used, &done);
+    cJSON_Delete(root);
+    if (!rc && done != end_doc)
+        rc = se_fail(SOFTENT_E_MISMATCH, "%s holds a part that stopped after document %lld of its %lld..%lld: finish it (the same "
+                     "command with --resume) before merging", dir, (long long)done - 1, (long long)first_doc, (long long)end_doc - 1);
+    for (int s = 0; s < n_sel && !rc; s++) {
+        char path[4096];
+        gen_path(path, sizeof path, dir, (int)gen, sel[s]);
+        rc = softent_acc_absorb_file(acc[s], path);
     }
     return rc;
 }

@@ -227,11 +227,17 @@ static int feed_all(feed *f, softent_model *model, const softent_analysis_corpus
     } else if (split) {
         for (int s = 0; s < n_sel && !rc; s++) rc = softent_acc_set_first_row(f->acc[s], row0);
     }
+    const int resumed_done = cp && cp->checkpoint_dir && cp->resume && first == end;
     if (!rc) rc = forward_all(f, model, sel, first, end, cp, progress, user);
+    if (!rc && cp && cp->checkpoint_dir && cp->checkpoint_at_end && !resumed_done)
+        rc = se_checkpoint_save(cp, c, f->acc, sel, n_sel, end, f->row0);
     if (!rc && cp && cp->gather) {
+        se_clear_error();
         rc = cp->gather(f->acc, n_sel, cp->gather_user);
         if (rc == 1) return PART_HANDED_ON;
-        if (rc) return se_fail(rc, "gathering the parts' accumulators failed");
+        /* the detail of the library call that failed in it, if any */
+        if (rc && !*softent_last_error()) return se_fail(rc, "gathering the parts' accumulators failed");
+        if (rc) return rc;
     }
     for (int s = 0; s < n_sel && !rc; s++) rc = softent_acc_finish(f->acc[s]);
     return rc;

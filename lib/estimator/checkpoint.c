@@ -136,27 +136,50 @@ static int take_rows(softent_acc *dst, const softent_acc *src)
     return SOFTENT_OK;
 }
 
-int softent_acc_absorb(softent_acc *dst, const void *data, size_t size)
+/* A loaded shard (`what` names it) added into dst. */
+static int absorb_loaded(softent_acc *dst, softent_acc *shard, const char *what)
 {
-    if (dst->loaded || dst->streaming)
-        return se_fail(SOFTENT_E_ORDER, "a shard is absorbed into an accumulator of counted labels that is still taking rows");
-    int rc = se_acc_freeze(dst);
-    if (!rc) rc = se_acc_flush(dst);
-    softent_acc *shard = NULL;
-    if (!rc) rc = se_state_read_buffer(&shard, data, size, "a serialised shard", SE_STATE_CHECKPOINT);
-    if (rc) return rc;
     char buf[256];
     const char *setting = differing_setting(&dst->p, &shard->p, buf, sizeof buf);
-    if (setting) rc = se_fail(SOFTENT_E_MISMATCH, "the shard was made with another %s", setting);
+    int rc = SOFTENT_OK;
+    if (setting) rc = se_fail(SOFTENT_E_MISMATCH, "%s was made with another %s", what, setting);
     if (!rc) rc = se_acc_compatible(dst, shard);
-    if (!rc) rc = rows_fit(dst, shard, "the serialised shard");
+    if (!rc) rc = rows_fit(dst, shard, what);
     if (!rc && (dst->null_replayed || dst->p.bootstrap > 0) && !shard->rowstore.p && shard->rows_end > shard->rows_first)
-        rc = se_fail(SOFTENT_E_FORMAT, "the serialised shard lacks the stored rows its null and bootstrap need");
+        rc = se_fail(SOFTENT_E_FORMAT, "%s lacks the stored rows its null and bootstrap need", what);
     /* the rows first: a failed merge leaves dst with rows it will replay
      * but not count, so dst is not to be used after a failure anyway */
     if (!rc) rc = take_rows(dst, shard);
     if (!rc) rc = se_acc_merge_into(dst, shard, 0);
     if (!rc) dst->resampled = 0;
+    return rc;
+}
+
+/* dst ready to absorb: counted labels, still taking rows, flushed. */
+static int absorb_ready(softent_acc *dst)
+{
+    if (dst->loaded || dst->streaming)
+        return se_fail(SOFTENT_E_ORDER, "a shard is absorbed into an accumulator of counted labels that is still taking rows");
+    int rc = se_acc_freeze(dst);
+    return rc ? rc : se_acc_flush(dst);
+}
+
+int softent_acc_absorb(softent_acc *dst, const void *data, size_t size)
+{
+    softent_acc *shard = NULL;
+    int rc = absorb_ready(dst);
+    if (!rc) rc = se_state_read_buffer(&shard, data, size, "a serialised shard", SE_STATE_CHECKPOINT);
+    if (!rc) rc = absorb_loaded(dst, shard, "the serialised shard");
+    softent_acc_free(shard);
+    return rc;
+}
+
+int softent_acc_absorb_file(softent_acc *dst, const char *path)
+{
+    softent_acc *shard = NULL;
+    int rc = absorb_ready(dst);
+    if (!rc) rc = se_state_read(&shard, path, SE_STATE_CHECKPOINT);
+    if (!rc) rc = absorb_loaded(dst, shard, path);
     softent_acc_free(shard);
     return rc;
 }
