@@ -20,6 +20,10 @@ The set covers every branch of the C forward pass:
   qwen3         F32, head_dim 32 != hidden/heads, per-head q/k norms, tied,
                 sliding window on layer 1 only (use_sliding_window, max_window_layers 1)
   olmo2         BF16, post-sublayer norms, full-width q/k norms
+  gpt_neox      F16, fused per-head query_key_value, RoPE on a quarter of each
+                head (rotary_pct 0.25), parallel residual, untied embed_out
+  gpt_neox-seq  F32, sequential residual, rotary_pct 0.5 and rotary_emb_base
+                500, attention_bias false
 """
 import json
 import os
@@ -193,6 +197,35 @@ def llama_family(arch, seed, n_layers=2, d=D, heads=HEADS, kv_heads=2, head_dim=
     return config, t
 
 
+def gpt_neox(seed, n_layers=2, d=D, heads=HEADS, ff=FF, vocab=VOCAB, extra=None):
+    """A GPT-NeoX (Pythia) model: query_key_value's rows are, head by head,
+    that head's q, k and v (its output is viewed as [heads, 3, head_size])."""
+    init = Init(seed)
+    config = {
+        "architectures": ["GPTNeoXForCausalLM"], "model_type": "gpt_neox", "hidden_size": d, "intermediate_size": ff,
+        "num_hidden_layers": n_layers, "num_attention_heads": heads, "hidden_act": "gelu", "rotary_pct": 0.25,
+        "rotary_emb_base": 10000, "max_position_embeddings": 256, "layer_norm_eps": 1e-5, "use_parallel_residual": True,
+        "tie_word_embeddings": False, "vocab_size": vocab, "initializer_range": 0.02, "bos_token_id": 0, "eos_token_id": 0,
+        "use_cache": True, "torch_dtype": "float32",
+    }
+    config.update(extra or {})
+    bias = config.get("attention_bias", True)
+    t = {"gpt_neox.embed_in.weight": init.embed(vocab, d)}
+    for i in range(n_layers):
+        p = f"gpt_neox.layers.{i}."
+        t[p + "input_layernorm.weight"], t[p + "input_layernorm.bias"] = init.norm(d), init.bias(d)
+        t[p + "post_attention_layernorm.weight"], t[p + "post_attention_layernorm.bias"] = init.norm(d), init.bias(d)
+        t[p + "attention.query_key_value.weight"] = init.linear(3 * d, d, gain=2.0)
+        t[p + "attention.dense.weight"] = init.linear(d, d)
+        if bias:
+            t[p + "attention.query_key_value.bias"], t[p + "attention.dense.bias"] = init.bias(3 * d), init.bias(d)
+        t[p + "mlp.dense_h_to_4h.weight"], t[p + "mlp.dense_h_to_4h.bias"] = init.linear(ff, d, gain=1.5), init.bias(ff)
+        t[p + "mlp.dense_4h_to_h.weight"], t[p + "mlp.dense_4h_to_h.bias"] = init.linear(d, ff, gain=1.5), init.bias(d)
+    t["gpt_neox.final_layer_norm.weight"], t["gpt_neox.final_layer_norm.bias"] = init.norm(d), init.bias(d)
+    t["embed_out.weight"] = init.linear(vocab, d, gain=4.0)
+    return config, t
+
+
 # name -> (build function, stored dtype, shards)
 MODELS = {
     "gpt2": (lambda: gpt2(), "F32", 1),
@@ -210,6 +243,9 @@ MODELS = {
     "qwen3": (lambda: llama_family("qwen3", 6, head_dim=32, tie=True, extra={
         "rope_theta": 1000000.0, "use_sliding_window": True, "sliding_window": 6, "max_window_layers": 1}), "F32", 1),
     "olmo2": (lambda: llama_family("olmo2", 7, extra={"rope_theta": 500000.0}), "BF16", 1),
+    "gpt_neox": (lambda: gpt_neox(8, n_layers=3), "F16", 1),
+    "gpt_neox-seq": (lambda: gpt_neox(9, extra={"use_parallel_residual": False, "rotary_pct": 0.5, "rotary_emb_base": 500,
+                                               "attention_bias": False}), "F32", 1),
 }
 
 

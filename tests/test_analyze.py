@@ -132,6 +132,15 @@ def check_llama_selected_layers_trigrams():
     compare(r, d, 40, [1, 3])
 
 
+def check_gpt_neox_analyze():
+    """A Pythia-shaped model (GPT-NeoX) end to end, against PyTorch + NumPy."""
+    d = model("gpt_neox")
+    r = analyze(d, tmp("out_neox"), "--ngrams", "1,2", "--max-length", "40", "--bins", 32)
+    if r["model"]["arch"] != "gpt_neox":
+        raise Fail(f"arch {r['model']['arch']}")
+    compare(r, d, 40, [1, 2])
+
+
 def check_outputs_and_layer_mean():
     out = tmp("out_gpt2")
     model("gpt2")

@@ -156,11 +156,17 @@ def check_corrupt_config():
 
 
 def check_unknown_model_type():
-    expect_error(variant("bert", config={"model_type": "bert"}), "config.json", '"bert"', "gpt2, llama, mistral, qwen2, qwen3, olmo2")
+    expect_error(variant("bert", config={"model_type": "bert"}), "config.json", '"bert"', "gpt2, llama, mistral, qwen2, qwen3, olmo2, gpt_neox")
 
 
 def check_unsupported_rope():
     expect_error(variant("yarn", config={"rope_scaling": {"rope_type": "yarn", "factor": 4.0}}), "config.json", "yarn")
+    # gpt_neox: int(16 * 0.1) = 1 dimension cannot be rotated in pairs; dynamic NTK scaling is not supported
+    expect_error(variant("neox-odd", base="gpt_neox", config={"rotary_pct": 0.1}), "config.json", "rotary_pct 0.1", "even")
+    expect_error(variant("neox-dynamic", base="gpt_neox", config={"rope_scaling": {"type": "dynamic", "factor": 2.0}}),
+                 "config.json", "dynamic")
+    expect_error(variant("neox-noqkv", base="gpt_neox", drop=["gpt_neox.layers.1.attention.query_key_value.weight"]),
+                 "gpt_neox.layers.1.attention.query_key_value.weight")
 
 
 def check_missing_weights():

@@ -230,6 +230,50 @@ def llama_forward(config, W, tokens, dtype):
     return hidden, hidden[-1] @ lm_head.T
 
 
+def gpt_neox_forward(config, W, tokens, dtype):
+    """modeling_gpt_neox: GPTNeoXLayer with GPTNeoXAttention and GPTNeoXMLP."""
+    g = lambda name: W["gpt_neox." + name] if "gpt_neox." + name in W else W[name]  # noqa: E731
+    has = lambda name: ("gpt_neox." + name) in W or name in W  # noqa: E731
+    d, heads = config["hidden_size"], config["num_attention_heads"]
+    hd = d // heads
+    rot = int(hd * config.get("rotary_pct", config.get("partial_rotary_factor", 0.25)))
+    eps = config.get("layer_norm_eps", 1e-5)
+    act = ACT[config.get("hidden_act", "gelu")]
+    n = len(tokens)
+    base = config.get("rotary_emb_base", config.get("rope_theta", 10000))
+    cos, sin = rope_cos_sin(rope_inv_freq({"rope_theta": base}, rot), n, dtype)
+
+    def linear(y, name):
+        return y @ g(name + ".weight").T + (g(name + ".bias") if has(name + ".bias") else 0)
+
+    x = g("embed_in.weight")[tokens]
+    hidden = [x]
+    for l in range(config["num_hidden_layers"]):
+        p = f"layers.{l}."
+        ln = lambda y, name: torch.nn.functional.layer_norm(y, (d,), g(p + name + ".weight"), g(p + name + ".bias"), eps)  # noqa: E731
+
+        def attn(h):
+            qkv = linear(h, p + "attention.query_key_value").reshape(n, heads, 3 * hd).transpose(0, 1)
+            q, k, v = qkv[..., :hd], qkv[..., hd:2 * hd], qkv[..., 2 * hd:]
+            # RoPE on the first rotary_ndims of each head, the rest passed through
+            q = torch.cat((q[..., :rot] * cos + rotate_half(q[..., :rot]) * sin, q[..., rot:]), dim=-1)
+            k = torch.cat((k[..., :rot] * cos + rotate_half(k[..., :rot]) * sin, k[..., rot:]), dim=-1)
+            return linear(attention(q, k, v, hd ** -0.5), p + "attention.dense")
+
+        def mlp(h):
+            return linear(act(linear(h, p + "mlp.dense_h_to_4h")), p + "mlp.dense_4h_to_h")
+
+        if config.get("use_parallel_residual", True):
+            x = mlp(ln(x, "post_attention_layernorm")) + attn(ln(x, "input_layernorm")) + x
+        else:
+            x = x + attn(ln(x, "input_layernorm"))
+            x = x + mlp(ln(x, "post_attention_layernorm"))
+        hidden.append(x)
+    hidden[-1] = torch.nn.functional.layer_norm(x, (d,), g("final_layer_norm.weight"), g("final_layer_norm.bias"), eps)
+    lm_head = g("embed_in.weight") if config.get("tie_word_embeddings", False) else W["embed_out.weight"]
+    return hidden, hidden[-1] @ lm_head.T
+
+
 def to_torch(weights, dtype):
     return {name: torch.from_numpy(np.array(a)).to(dtype) for name, a in weights.items()}
 
@@ -245,6 +289,8 @@ def forward(config, weights, tokens, dtype=torch.float64):
         return gpt2_forward(config, weights, tokens, dtype)
     if arch in ("llama", "mistral", "qwen2", "qwen3", "olmo2"):
         return llama_forward(config, weights, tokens, dtype)
+    if arch == "gpt_neox":
+        return gpt_neox_forward(config, weights, tokens, dtype)
     raise ValueError(f"model_type {arch}")
 
 

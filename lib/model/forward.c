@@ -1,9 +1,11 @@
 /*
  * forward.c - the transformer forward pass over one sequence (prefill),
  * following transformers' modeling_<arch>.py: GPT-2 (LayerNorm, learned
- * positions, Conv1D) and the llama family (RMSNorm, RoPE in the rotate_half
+ * positions, Conv1D), the llama family (RMSNorm, RoPE in the rotate_half
  * convention, GQA, SwiGLU), with qwen2's q/k/v biases, qwen3's per-head q/k
- * norms and olmo2's post-sublayer norms and full-width q/k norms.
+ * norms and olmo2's post-sublayer norms and full-width q/k norms, and
+ * GPT-NeoX (LayerNorm, a fused per-head q/k/v, RoPE on part of each head,
+ * attention and MLP in parallel).
  *
  * Products go through OpenBLAS sgemm (threaded by OpenBLAS); attention runs
  * one (head, query block) task per thread, each with single-threaded sgemms
@@ -31,9 +33,9 @@ static int run_state_reserve(softent_model *m, int64_t n)
     if (n < s->n_cap) n = s->n_cap;
     if (threads < s->threads_cap) threads = s->threads_cap;
     const int64_t d = c->d_model, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
-    const int64_t half = c->head_dim / 2;
+    const int64_t half = c->rotary_dim / 2;
     struct { float **p; int64_t len; } parts[] = {
-        {&s->x, n * d}, {&s->xb, n * d}, {&s->q, n * qd}, {&s->k, n * kvd}, {&s->v, n * kvd},
+        {&s->x, n * d}, {&s->xb, n * d}, {&s->qkv, c->fused_qkv ? n * (qd + 2 * kvd) : 0}, {&s->q, n * qd}, {&s->k, n * kvd}, {&s->v, n * kvd},
         {&s->att, n * qd}, {&s->hb, n * c->d_ff}, {&s->hb2, c->gated_mlp ? n * c->d_ff : 0},
         {&s->out, c->post_norm ? n * d : 0}, {&s->rope_cos, n * half}, {&s->rope_sin, n * half},
         {&s->scores, threads * SE_ATT_BLOCK * n},
@@ -140,7 +142,7 @@ static void add(float *x, const float *y, int64_t len)
  * transformers computes it. */
 static void rope_table(const softent_model *m, int64_t n)
 {
-    const int64_t half = m->c.head_dim / 2;
+    const int64_t half = m->c.rotary_dim / 2;
     #pragma omp parallel for schedule(static)
     for (int64_t p = 0; p < n; p++)
         for (int64_t i = 0; i < half; i++) {
@@ -150,11 +152,13 @@ static void rope_table(const softent_model *m, int64_t n)
         }
 }
 
-/* x * cos + rotate_half(x) * sin on each head of each row: the first half of
- * a head pairs with the second, rotate_half(x) = [-x2, x1]. */
+/* x * cos + rotate_half(x) * sin on the first rotary_dim dimensions of
+ * each head of each row (all of it but in gpt_neox): the first half of
+ * those pairs with the second, rotate_half(x) = [-x2, x1]; the rest of the
+ * head passes unrotated. */
 static void rope_apply(const softent_model *m, float *x, int64_t n, int64_t heads)
 {
-    const int64_t hd = m->c.head_dim, half = hd / 2;
+    const int64_t hd = m->c.head_dim, half = m->c.rotary_dim / 2;
     #pragma omp parallel for schedule(static)
     for (int64_t p = 0; p < n; p++) {
         const float *cs = m->s.rope_cos + p * half, *sn = m->s.rope_sin + p * half;
@@ -206,6 +210,20 @@ static void attention(softent_model *m, int64_t n, float scale, int64_t window)
 
 /* ---- blocks -------------------------------------------------------------- */
 
+/* qkv [n, H, 3, hd] into q, k, v [n, H, hd]. */
+static void split_heads(se_run_state *s, int64_t n, int64_t heads, int64_t hd)
+{
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t h = 0; h < heads; h++) {
+            const float *src = s->qkv + (i * heads + h) * 3 * hd;
+            const int64_t at = (i * heads + h) * hd;
+            memcpy(s->q + at, src, (size_t)hd * sizeof(float));
+            memcpy(s->k + at, src + hd, (size_t)hd * sizeof(float));
+            memcpy(s->v + at, src + 2 * hd, (size_t)hd * sizeof(float));
+        }
+}
+
 /* The attention sublayer of layer l on in [n, d]: q, k, v, norms, RoPE,
  * attention; leaves the heads' output in att (before o_proj). */
 static void attention_block(softent_model *m, int64_t l, const float *in, int64_t n)
@@ -215,7 +233,13 @@ static void attention_block(softent_model *m, int64_t l, const float *in, int64_
     se_run_state *s = &m->s;
     const int64_t d = c->d_model, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
     float scale = (float)c->attn_scale;
-    if (c->arch == SE_ARCH_GPT2) {
+    if (c->fused_qkv) {
+        /* gpt_neox: query_key_value's output is, per head, its q, k and v */
+        matmul(s->qkv, in, lin(L, W_Q, W_Q_B, d, 3 * qd), n, 0);
+        split_heads(s, n, c->n_heads, c->head_dim);
+        rope_apply(m, s->q, n, c->n_heads);
+        rope_apply(m, s->k, n, c->n_kv_heads);
+    } else if (c->arch == SE_ARCH_GPT2) {
         /* c_attn [d, 3d] holds q, k and v side by side */
         matmul(s->q, in, conv1d(L, W_Q, W_Q_B, d, d, 3 * d, 0), n, 0);
         matmul(s->k, in, conv1d(L, W_Q, W_Q_B, d, d, 3 * d, d), n, 0);
@@ -248,7 +272,9 @@ static void mlp_block(softent_model *m, const se_layer *L, const float *in, int6
         matmul(s->hb2, in, lin(L, W_UP, W_UP_B, c->d_model, c->d_ff), n, 0);
         mlp_activate(s->hb, s->hb2, n * c->d_ff, c->act);
     } else {
-        matmul(s->hb, in, conv1d(L, W_GATE, W_GATE_B, c->d_model, c->d_ff, c->d_ff, 0), n, 0);
+        const linear fc = c->arch == SE_ARCH_GPT2 ? conv1d(L, W_GATE, W_GATE_B, c->d_model, c->d_ff, c->d_ff, 0)
+                                                  : lin(L, W_GATE, W_GATE_B, c->d_model, c->d_ff);
+        matmul(s->hb, in, fc, n, 0);
         mlp_activate(s->hb, NULL, n * c->d_ff, c->act);
     }
 }
@@ -261,7 +287,16 @@ static void layer_forward(softent_model *m, int64_t l, int64_t n)
     const int64_t d = c->d_model, qd = c->n_heads * c->head_dim;
     const linear o = c->arch == SE_ARCH_GPT2 ? conv1d(L, W_O, W_O_B, d, d, d, 0) : lin(L, W_O, W_O_B, qd, d);
     const linear down = c->arch == SE_ARCH_GPT2 ? conv1d(L, W_DOWN, W_DOWN_B, c->d_ff, d, d, 0) : lin(L, W_DOWN, W_DOWN_B, c->d_ff, d);
-    if (c->post_norm) {
+    if (c->parallel_residual) {
+        /* gpt_neox: h = h + attn(norm1(h)) + mlp(norm2(h)), both norms of
+         * the same h */
+        norm(m, s->xb, s->x, L->w[W_ATTN_NORM].f32, L->w[W_ATTN_NORM_B].f32, n);
+        attention_block(m, l, s->xb, n);
+        norm(m, s->xb, s->x, L->w[W_MLP_NORM].f32, L->w[W_MLP_NORM_B].f32, n);
+        mlp_block(m, L, s->xb, n);
+        matmul(s->x, s->att, o, n, 1);
+        matmul(s->x, s->hb, down, n, 1);
+    } else if (c->post_norm) {
         /* olmo2: h = h + norm(attn(h)); h = h + norm(mlp(h)) */
         attention_block(m, l, s->x, n);
         matmul(s->out, s->att, o, n, 0);

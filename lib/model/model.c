@@ -41,6 +41,24 @@ static int layer_tensor(const se_model_config *c, const char *prefix, int64_t l,
         default: return 0;
         }
         snprintf(name, cap, "%sh.%lld.%s", prefix, (long long)l, suffix);
+    } else if (c->arch == SE_ARCH_GPT_NEOX) {
+        switch (slot) {
+        case W_ATTN_NORM: suffix = "input_layernorm.weight", rows = d; break;
+        case W_ATTN_NORM_B: suffix = "input_layernorm.bias", rows = d; break;
+        case W_Q: suffix = "attention.query_key_value.weight", rows = 3 * d, cols = d; break;  /* per head: q, k, v */
+        case W_Q_B: if (c->qkv_bias) suffix = "attention.query_key_value.bias", rows = 3 * d; break;
+        case W_O: suffix = "attention.dense.weight", rows = d, cols = d; break;
+        case W_O_B: if (c->o_bias) suffix = "attention.dense.bias", rows = d; break;
+        case W_MLP_NORM: suffix = "post_attention_layernorm.weight", rows = d; break;
+        case W_MLP_NORM_B: suffix = "post_attention_layernorm.bias", rows = d; break;
+        case W_GATE: suffix = "mlp.dense_h_to_4h.weight", rows = ff, cols = d; break;
+        case W_GATE_B: suffix = "mlp.dense_h_to_4h.bias", rows = ff; break;
+        case W_DOWN: suffix = "mlp.dense_4h_to_h.weight", rows = d, cols = ff; break;
+        case W_DOWN_B: suffix = "mlp.dense_4h_to_h.bias", rows = d; break;
+        default: break;
+        }
+        if (!suffix) return 0;
+        snprintf(name, cap, "%slayers.%lld.%s", prefix, (long long)l, suffix);
     } else {
         const int64_t qk_norm = c->qk_norm == SE_QKNORM_HEAD ? c->head_dim : qd;
         switch (slot) {
@@ -74,15 +92,28 @@ static int layer_tensor(const se_model_config *c, const char *prefix, int64_t l,
     return 1;
 }
 
-/* transformers saves the *ForCausalLM model, whose base model sits under
- * "model." ("transformer." for gpt2); a bare base model has no prefix. */
+/* The base model's own tensors, by architecture: where they sit in the
+ * *ForCausalLM model transformers saves, the embedding, the final norm and
+ * the separate lm_head. */
+static const struct {
+    const char *prefix, *embed, *norm, *norm_bias, *lm_head;
+} NAMES[] = {
+    [SE_ARCH_GPT2] = {"transformer.", "wte.weight", "ln_f.weight", "ln_f.bias", "lm_head.weight"},
+    [SE_ARCH_LLAMA] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
+    [SE_ARCH_MISTRAL] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
+    [SE_ARCH_QWEN2] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
+    [SE_ARCH_QWEN3] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
+    [SE_ARCH_OLMO2] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
+    [SE_ARCH_GPT_NEOX] = {"gpt_neox.", "embed_in.weight", "final_layer_norm.weight", "final_layer_norm.bias", "embed_out.weight"},
+};
+
+/* The prefix of the base model's names; a bare base model has none. */
 static const char *name_prefix(const softent_model *m)
 {
-    const int gpt2 = m->c.arch == SE_ARCH_GPT2;
-    const char *prefixed = gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight";
-    const char *bare = gpt2 ? "wte.weight" : "embed_tokens.weight";
-    if (!se_st_find(m->st, prefixed) && se_st_find(m->st, bare)) return "";
-    return gpt2 ? "transformer." : "model.";  /* also when neither: the error names the usual tensor */
+    char prefixed[128];
+    snprintf(prefixed, sizeof prefixed, "%s%s", NAMES[m->c.arch].prefix, NAMES[m->c.arch].embed);
+    if (!se_st_find(m->st, prefixed) && se_st_find(m->st, NAMES[m->c.arch].embed)) return "";
+    return NAMES[m->c.arch].prefix;  /* also when neither: the error names the usual tensor */
 }
 
 static int get(const softent_model *m, const char *prefix, const char *suffix, int ndim, int64_t d0, int64_t d1,
@@ -98,14 +129,13 @@ static int bind_tensors(softent_model *m)
 {
     const se_model_config *c = &m->c;
     const char *prefix = name_prefix(m);
-    const int gpt2 = c->arch == SE_ARCH_GPT2;
     const se_st_tensor *norm_w, *norm_b = NULL;
-    int rc = get(m, prefix, gpt2 ? "wte.weight" : "embed_tokens.weight", 2, c->vocab, c->d_model, &m->embed);
-    if (!rc && gpt2) rc = get(m, prefix, "wpe.weight", 2, c->max_pos, c->d_model, &m->pos);
-    if (!rc) rc = get(m, prefix, gpt2 ? "ln_f.weight" : "norm.weight", 1, c->d_model, 0, &norm_w);
-    if (!rc && gpt2) rc = get(m, prefix, "ln_f.bias", 1, c->d_model, 0, &norm_b);
+    int rc = get(m, prefix, NAMES[c->arch].embed, 2, c->vocab, c->d_model, &m->embed);
+    if (!rc && c->arch == SE_ARCH_GPT2) rc = get(m, prefix, "wpe.weight", 2, c->max_pos, c->d_model, &m->pos);
+    if (!rc) rc = get(m, prefix, NAMES[c->arch].norm, 1, c->d_model, 0, &norm_w);
+    if (!rc && NAMES[c->arch].norm_bias) rc = get(m, prefix, NAMES[c->arch].norm_bias, 1, c->d_model, 0, &norm_b);
     m->lm_head = m->embed;
-    if (!rc && !c->tie_embeddings) rc = get(m, "", "lm_head.weight", 2, c->vocab, c->d_model, &m->lm_head);
+    if (!rc && !c->tie_embeddings) rc = get(m, "", NAMES[c->arch].lm_head, 2, c->vocab, c->d_model, &m->lm_head);
     if (rc) return rc;
 
     if (!(m->final_norm = calloc(2 * (size_t)c->d_model, sizeof(float))) ||
@@ -147,16 +177,16 @@ static int bind_tensors(softent_model *m)
 }
 
 /* inv_freq as transformers' rope init functions compute it (in float32):
- * theta^(-2i/hd), then "linear" divides by factor and "llama3" divides the
+ * theta^(-2i/rd) over the rotary_dim rd of a head, then "linear" divides by factor and "llama3" divides the
  * long wavelengths by factor and blends the middle band. */
 static int init_rope(softent_model *m)
 {
     const se_model_config *c = &m->c;
     if (c->rope == SE_ROPE_NONE) return SOFTENT_OK;
-    const int64_t half = c->head_dim / 2;
+    const int64_t half = c->rotary_dim / 2;
     if (!(m->inv_freq = malloc((size_t)half * sizeof(float)))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     for (int64_t i = 0; i < half; i++) {
-        float inv = (float)(1.0 / pow(c->rope_theta, (double)(2 * i) / (double)c->head_dim));
+        float inv = (float)(1.0 / pow(c->rope_theta, (double)(2 * i) / (double)c->rotary_dim));
         if (c->rope == SE_ROPE_LINEAR) {
             inv = (float)(inv / c->rope_factor);
         } else if (c->rope == SE_ROPE_LLAMA3) {

@@ -17,7 +17,9 @@
 #include "weights.h"
 
 /* A layer's weights.  Names are the llama family's; gpt2 keeps its fused
- * c_attn [d, 3d] in W_Q, c_fc in W_GATE and mlp.c_proj in W_DOWN.  With
+ * c_attn [d, 3d] in W_Q, c_fc in W_GATE and mlp.c_proj in W_DOWN; gpt_neox
+ * its query_key_value [3d, d] in W_Q, dense_h_to_4h in W_GATE and
+ * dense_4h_to_h in W_DOWN.  With
  * post_norm (olmo2) the two norms are applied after attention and after
  * the MLP instead of before. */
 enum {
@@ -50,12 +52,13 @@ typedef struct {
     float *mem;
     float *x;                /* [n, d] the residual stream */
     float *xb;               /* [n, d] normed input of a sublayer; the final norm */
+    float *qkv;              /* [n, 3*H*hd] gpt_neox's fused projection, before it is split */
     float *q;                /* [n, H*hd] */
     float *k, *v;            /* [n, KV*hd] */
     float *att;              /* [n, H*hd] attention output, heads side by side */
     float *hb, *hb2;         /* [n, ff] MLP hidden (gate, up) */
     float *out;              /* [n, d] a sublayer's output before its post-norm */
-    float *rope_cos, *rope_sin; /* [n, hd/2] */
+    float *rope_cos, *rope_sin; /* [n, rotary_dim/2] */
     float *scores;           /* [threads, SE_ATT_BLOCK, n] attention weights of a query block */
 } se_run_state;
 

@@ -87,9 +87,6 @@ static int parse_rope(const json_src *js, se_model_config *c)
     if (scaling && !cJSON_IsObject(scaling)) return se_fail(SOFTENT_E_FORMAT, "%s: \"%s\" must be an object", js->path, what);
     int rc = get_num(js, NULL, "rope_theta", 10000.0, &c->rope_theta);
     if (!rc && params) rc = get_num(js, params, "rope_theta", c->rope_theta, &c->rope_theta);
-    double partial = 1.0;
-    if (!rc) rc = get_num(js, NULL, "partial_rotary_factor", 1.0, &partial);
-    if (!rc && partial != 1.0) return se_fail(SOFTENT_E_FORMAT, "%s: partial_rotary_factor %g is not supported (only 1)", js->path, partial);
     if (rc) return rc;
     if (!(c->rope_theta > 0)) return se_fail(SOFTENT_E_FORMAT, "%s: rope_theta must be positive", js->path);
 
@@ -125,7 +122,7 @@ static int parse_sliding(const json_src *js, se_model_config *c)
 {
     int64_t window = 0, from = 0;
     int use = 1, rc = SOFTENT_OK;
-    if (c->arch == SE_ARCH_GPT2 || c->arch == SE_ARCH_LLAMA || c->arch == SE_ARCH_OLMO2) return SOFTENT_OK;
+    if (c->arch == SE_ARCH_GPT2 || c->arch == SE_ARCH_LLAMA || c->arch == SE_ARCH_OLMO2 || c->arch == SE_ARCH_GPT_NEOX) return SOFTENT_OK;
     if (c->arch != SE_ARCH_MISTRAL) {
         rc = get_bool(js, "use_sliding_window", 0, &use);
         if (!rc) rc = get_int(js, "max_window_layers", c->n_layers, &from);
@@ -224,6 +221,9 @@ static int parse_llama_family(const json_src *js, se_model_config *c)
     if (!rc) rc = get_bool(js, "attention_bias", 0, &attention_bias);
     if (!rc) rc = get_bool(js, "mlp_bias", 0, &mlp_bias);
     if (!rc) rc = parse_rope(js, c);
+    double partial = 1.0;
+    if (!rc) rc = get_num(js, NULL, "partial_rotary_factor", 1.0, &partial);
+    if (!rc && partial != 1.0) return se_fail(SOFTENT_E_FORMAT, "%s: partial_rotary_factor %g is not supported (only 1)", js->path, partial);
     if (rc) return rc;
     if (!field(js, NULL, "head_dim") && c->d_model % c->n_heads)
         return se_fail(SOFTENT_E_FORMAT, "%s: hidden_size %lld is not a multiple of num_attention_heads %lld", js->path, (long long)c->d_model, (long long)c->n_heads);
@@ -231,6 +231,7 @@ static int parse_llama_family(const json_src *js, se_model_config *c)
         return se_fail(SOFTENT_E_FORMAT, "%s: num_attention_heads %lld is not a multiple of num_key_value_heads %lld", js->path, (long long)c->n_heads, (long long)c->n_kv_heads);
     if (c->head_dim % 2) return se_fail(SOFTENT_E_FORMAT, "%s: head_dim %lld is odd; RoPE rotates pairs", js->path, (long long)c->head_dim);
     c->attn_scale = 1.0 / sqrt((double)c->head_dim);
+    c->rotary_dim = c->head_dim;
     c->gated_mlp = 1;
     switch (c->arch) {
     case SE_ARCH_LLAMA: c->qkv_bias = c->o_bias = attention_bias; c->mlp_bias = mlp_bias; break;
@@ -242,11 +243,52 @@ static int parse_llama_family(const json_src *js, se_model_config *c)
     return SOFTENT_OK;
 }
 
+/* GPT-NeoX (Pythia): LayerNorms with biases, a fused per-head q/k/v, RoPE
+ * on the first rotary_pct of each head, exact GELU, and by default the
+ * attention and the MLP side by side on the same input. */
+static int parse_gpt_neox(const json_src *js, se_model_config *c)
+{
+    int rc = get_int(js, "num_hidden_layers", -1, &c->n_layers);
+    if (!rc) rc = get_int(js, "hidden_size", -1, &c->d_model);
+    if (!rc) rc = get_int(js, "num_attention_heads", -1, &c->n_heads);
+    if (!rc) rc = get_int(js, "intermediate_size", -1, &c->d_ff);
+    if (!rc) rc = get_int(js, "vocab_size", -1, &c->vocab);
+    if (!rc) rc = get_int(js, "max_position_embeddings", 2048, &c->max_pos);
+    if (!rc) rc = get_num(js, NULL, "layer_norm_eps", 1e-5, &c->norm_eps);
+    if (!rc) rc = parse_act(js, "hidden_act", "gelu", &c->act);
+    if (!rc) rc = get_bool(js, "tie_word_embeddings", 0, &c->tie_embeddings);
+    if (!rc) rc = get_bool(js, "use_parallel_residual", 1, &c->parallel_residual);
+    int attention_bias = 1;
+    if (!rc) rc = get_bool(js, "attention_bias", 1, &attention_bias);
+    if (!rc) rc = parse_rope(js, c);
+    /* the names of configuration_gpt_neox.py, else the newer generic ones */
+    double pct = 0.25;
+    if (!rc) rc = get_num(js, NULL, "partial_rotary_factor", pct, &pct);
+    if (!rc) rc = get_num(js, NULL, "rotary_pct", pct, &pct);
+    if (!rc) rc = get_num(js, NULL, "rotary_emb_base", c->rope_theta, &c->rope_theta);
+    if (rc) return rc;
+    if (c->d_model % c->n_heads)
+        return se_fail(SOFTENT_E_FORMAT, "%s: hidden_size %lld is not a multiple of num_attention_heads %lld", js->path, (long long)c->d_model, (long long)c->n_heads);
+    if (!(pct > 0 && pct <= 1)) return se_fail(SOFTENT_E_FORMAT, "%s: rotary_pct %g must be in (0, 1]", js->path, pct);
+    if (!(c->rope_theta > 0)) return se_fail(SOFTENT_E_FORMAT, "%s: rotary_emb_base must be positive", js->path);
+    c->n_kv_heads = c->n_heads;
+    c->head_dim = c->d_model / c->n_heads;
+    c->rotary_dim = (int64_t)((double)c->head_dim * pct);  /* int(head_size * rotary_pct), as transformers truncates */
+    if (c->rotary_dim < 2 || c->rotary_dim % 2)
+        return se_fail(SOFTENT_E_FORMAT, "%s: rotary_pct %g of head size %lld rotates %lld dimensions; RoPE needs an even number, at least 2",
+                       js->path, pct, (long long)c->head_dim, (long long)c->rotary_dim);
+    c->attn_scale = 1.0 / sqrt((double)c->head_dim);
+    c->layer_norm = c->fused_qkv = 1;
+    c->qkv_bias = c->o_bias = attention_bias;
+    c->mlp_bias = 1;
+    return SOFTENT_OK;
+}
+
 int se_model_config_parse(se_model_config *cfg, const cJSON *root, const char *path)
 {
     static const struct { const char *name; se_arch arch; } archs[] = {
         {"gpt2", SE_ARCH_GPT2}, {"llama", SE_ARCH_LLAMA}, {"mistral", SE_ARCH_MISTRAL},
-        {"qwen2", SE_ARCH_QWEN2}, {"qwen3", SE_ARCH_QWEN3}, {"olmo2", SE_ARCH_OLMO2},
+        {"qwen2", SE_ARCH_QWEN2}, {"qwen3", SE_ARCH_QWEN3}, {"olmo2", SE_ARCH_OLMO2}, {"gpt_neox", SE_ARCH_GPT_NEOX},
     };
     memset(cfg, 0, sizeof *cfg);
     json_src js = {root, path};
@@ -261,7 +303,8 @@ int se_model_config_parse(se_model_config *cfg, const cJSON *root, const char *p
         else
             cfg->arch = archs[i].arch, snprintf(cfg->model_type, sizeof cfg->model_type, "%s", archs[i].name);
     }
-    if (!rc) rc = cfg->arch == SE_ARCH_GPT2 ? parse_gpt2(&js, cfg) : parse_llama_family(&js, cfg);
+    if (!rc) rc = cfg->arch == SE_ARCH_GPT2 ? parse_gpt2(&js, cfg) : cfg->arch == SE_ARCH_GPT_NEOX ? parse_gpt_neox(&js, cfg)
+                                                                                             : parse_llama_family(&js, cfg);
     if (!rc) rc = check_numbers(&js, cfg);
     if (!rc) rc = parse_sliding(&js, cfg);
     if (rc) se_model_config_free(cfg);

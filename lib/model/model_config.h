@@ -9,12 +9,12 @@
 
 #include <stdint.h>
 
-typedef enum { SE_ARCH_GPT2, SE_ARCH_LLAMA, SE_ARCH_MISTRAL, SE_ARCH_QWEN2, SE_ARCH_QWEN3, SE_ARCH_OLMO2 } se_arch;
+typedef enum { SE_ARCH_GPT2, SE_ARCH_LLAMA, SE_ARCH_MISTRAL, SE_ARCH_QWEN2, SE_ARCH_QWEN3, SE_ARCH_OLMO2, SE_ARCH_GPT_NEOX } se_arch;
 typedef enum { SE_ACT_SILU, SE_ACT_GELU, SE_ACT_GELU_TANH, SE_ACT_RELU } se_act;
 typedef enum { SE_ROPE_NONE, SE_ROPE_DEFAULT, SE_ROPE_LINEAR, SE_ROPE_LLAMA3 } se_rope_type;
 typedef enum { SE_QKNORM_NONE, SE_QKNORM_HEAD, SE_QKNORM_FULL } se_qk_norm;
 
-#define SE_SUPPORTED_ARCHS "gpt2, llama, mistral, qwen2, qwen3, olmo2"
+#define SE_SUPPORTED_ARCHS "gpt2, llama, mistral, qwen2, qwen3, olmo2, gpt_neox"
 
 typedef struct {
     se_arch arch;
@@ -23,7 +23,9 @@ typedef struct {
     double norm_eps;
     se_act act;
     int tie_embeddings;
-    int layer_norm;          /* LayerNorm with bias (gpt2), else RMSNorm */
+    int layer_norm;          /* LayerNorm with bias (gpt2, gpt_neox), else RMSNorm */
+    int parallel_residual;   /* gpt_neox: h + attn(norm1(h)) + mlp(norm2(h)) */
+    int fused_qkv;           /* gpt_neox: one [3 H hd, d] projection, q, k, v side by side within each head */
     int post_norm;           /* olmo2: h + norm(f(h)) instead of h + f(norm(h)) */
     int gated_mlp;           /* down(act(gate(x)) * up(x)), else proj(act(fc(x))) */
     int qkv_bias, o_bias, mlp_bias;
@@ -32,6 +34,7 @@ typedef struct {
     int scale_by_layer;      /* gpt2's scale_attn_by_inverse_layer_idx */
     /* RoPE */
     se_rope_type rope;
+    int64_t rotary_dim;      /* the leading dimensions of a head that RoPE rotates (gpt_neox's rotary_pct); head_dim else */
     double rope_theta, rope_factor;
     double low_freq_factor, high_freq_factor, original_max_pos;  /* llama3 */
     /* sliding-window attention: layer l sees keys j > i - sliding_window when sliding[l] */
