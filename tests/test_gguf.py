@@ -7,7 +7,8 @@ read back to the values written; every validation rule refusing a hostile
 file with a message, never a crash (tests/gguf_driver.c runs the reader,
 so the ASan build checks it too); GGUF models (written as llama.cpp's
 converter writes them, q/k permuted) running to the hidden states of the
-safetensors model of the same weights, and analyze on one equal to analyze
+safetensors model of the same weights (gptneox's regrouped
+query_key_value too, and its states against llama.cpp's), and analyze on one equal to analyze
 on that directory; the tokenizers restated from the metadata equal to the
 llama.cpp vocabularies' Hugging Face test vectors.
 
@@ -360,6 +361,117 @@ def check_tokenizers_equal_llama_tokenize_on_a_megabyte():
 FIXTURE_MERGES = ["Ġ t", "h e"]  # a fixture tokenizer's merges (llama.cpp needs some)
 
 
+def add_fixture_tokenizer(w):
+    """The fixtures' byte-level BPE (tests/common.py), BOS 299 added in front."""
+    from common import bytes_to_unicode
+    b2u = bytes_to_unicode()
+    tokens = [b2u[b] for b in range(256)] + ["Ġt", "he"] + [f"<unused{i}>" for i in range(258, 299)] + ["<|bos|>"]
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("gpt-2")
+    w.add_token_list(tokens)
+    w.add_token_merges(FIXTURE_MERGES)
+    w.add_token_types([1] * 258 + [5] * 41 + [3])
+    w.add_bos_token_id(299)
+    w.add_add_bos_token(True)
+
+
+NEOX_NAMES = {"gpt_neox.embed_in.weight": "token_embd.weight", "gpt_neox.final_layer_norm": "output_norm",
+              "embed_out.weight": "output.weight"}
+NEOX_BLOCK = {"input_layernorm": "attn_norm", "attention.query_key_value": "attn_qkv", "attention.dense": "attn_output",
+              "post_attention_layernorm": "ffn_norm", "mlp.dense_h_to_4h": "ffn_up", "mlp.dense_4h_to_h": "ffn_down"}
+
+
+def neox_gguf_name(hf):
+    for k, v in NEOX_NAMES.items():
+        if hf == k or hf.startswith(k + "."):
+            return v + hf[len(k):]
+    _, _, layer, rest = hf.split(".", 3)
+    for k, v in NEOX_BLOCK.items():
+        if rest.startswith(k + "."):
+            return f"blk.{layer}.{v}{rest[len(k):]}"
+    raise ValueError(hf)
+
+
+def write_neox_gguf(path, config, tensors, quant=None):
+    """A gptneox GGUF as convert_hf_to_gguf.py's GPTNeoXModel writes it:
+    query_key_value's rows (and bias) regrouped from [heads, 3, head_size]
+    to [3, heads, head_size].  Returns the transformers-layout weights the
+    file holds."""
+    d, heads = config["hidden_size"], config["num_attention_heads"]
+    hd = d // heads
+    w = gguf.GGUFWriter(path, "gptneox")
+    w.add_context_length(config["max_position_embeddings"])
+    w.add_embedding_length(d)
+    w.add_block_count(config["num_hidden_layers"])
+    w.add_feed_forward_length(config["intermediate_size"])
+    w.add_rope_dimension_count(int(config["rotary_pct"] * hd))
+    w.add_head_count(heads)
+    w.add_parallel_residual(config.get("use_parallel_residual", True))
+    w.add_layer_norm_eps(config["layer_norm_eps"])
+    w.add_rope_freq_base(config.get("rotary_emb_base", 10000))
+    add_fixture_tokenizer(w)
+    lib = ggml()
+    held = {}
+    for hf, t in tensors.items():
+        t = np.asarray(t, dtype=np.float32)
+        qkv = ".query_key_value." in hf
+        stored = t.reshape(heads, 3, hd, *t.shape[1:]).swapaxes(0, 1).reshape(t.shape) if qkv else t
+        if quant and t.ndim == 2:
+            blocks, back, qtype = quantize(lib, quant, stored)
+            w.add_tensor(neox_gguf_name(hf), blocks, raw_dtype=qtype)
+            held[hf] = back.reshape(3, heads, hd, -1).swapaxes(0, 1).reshape(t.shape) if qkv else back
+        else:
+            w.add_tensor(neox_gguf_name(hf), np.ascontiguousarray(stored))
+            held[hf] = t
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return held
+
+
+def check_gpt_neox_gguf():
+    """gptneox GGUF files (F32 and Q8_0; parallel and sequential residual)
+    run to the hidden states of the safetensors model of the weights they
+    hold (the regrouped query_key_value put back), and, in F32, to
+    llama.cpp's own.  Against llama.cpp the bound is 3e-3, not 1e-4:
+    llama.cpp's GELU is the tanh approximation read from an F16 table,
+    transformers' gpt_neox "gelu" is exact (erf), and that difference is
+    carried through the layers (4e-4 is seen); a misread layout differs by
+    order 1."""
+    sys.path.insert(0, HERE)
+    import make_models
+    exe = oracle_program("llama_states")
+    tokens = np.random.default_rng(7).integers(0, 299, 40)
+    tokens.astype("<i4").tofile(tmp("neox_tokens.bin"))
+    models = {"parallel": make_models.gpt_neox(8, n_layers=3),
+              "sequential": make_models.gpt_neox(9, extra={"use_parallel_residual": False, "rotary_pct": 0.5})}
+    for tag, (config, tensors) in models.items():
+        for quant in (None, "q8_0"):
+            name = f"neox-{tag}-{quant or 'f32'}"
+            held = write_neox_gguf(tmp(name + ".gguf"), config, tensors, quant)
+            make_models.write_model(tmp(name), config, held, "F32")
+            ours = hidden_states(tmp(name + ".gguf"), tokens)
+            want = hidden_states(tmp(name), tokens)
+            err = np.abs(ours - want).max() / np.abs(want).max()
+            if not err < 1e-6:
+                raise Fail(f"{name}: hidden states differ from the safetensors model of the same weights by {err:.2e} (relative)")
+            if quant:
+                continue
+            p = run_process([exe, NPM_BINS, tmp(name + ".gguf"), tmp("neox_tokens.bin"), tmp("neox")], f"llama_states {name}")
+            L, d, n = map(int, p.stdout.split())
+            theirs = np.fromfile(tmp("neox.f32"), dtype=np.float32).reshape(L + 1, n, d)
+            ours = ours.reshape(L + 1, n, d)
+            worst = 0.0
+            for l in list(range(L - 1)) + [L]:
+                mine = ours[l + 1] if l < L - 1 else ours[L]
+                err = np.abs(theirs[l] - mine).max() / np.abs(mine).max()
+                worst = max(worst, err)
+                if not err < 3e-3:
+                    raise Fail(f"{name}: {'the final norm' if l == L else f'block {l}'}'s output differs from llama.cpp's by {err:.2e}")
+            print(f"  {name}: worst relative difference from llama.cpp {worst:.1e}")
+
+
 def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
     """A GGUF file as llama.cpp's converter writes this model (q/k permuted
     for llama), 2-D weights in `quant` when given; returns the transformers-
@@ -377,17 +489,8 @@ def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
     if "rope_scaling" in config:
         w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
         w.add_rope_scaling_factor(config["rope_scaling"]["factor"])
-    if tokenizer:  # the fixtures' byte-level BPE (tests/common.py), BOS 299 added in front
-        from common import bytes_to_unicode
-        b2u = bytes_to_unicode()
-        tokens = [b2u[b] for b in range(256)] + ["Ġt", "he"] + [f"<unused{i}>" for i in range(258, 299)] + ["<|bos|>"]
-        w.add_tokenizer_model("gpt2")
-        w.add_tokenizer_pre("gpt-2")
-        w.add_token_list(tokens)
-        w.add_token_merges(FIXTURE_MERGES)
-        w.add_token_types([1] * 258 + [5] * 41 + [3])
-        w.add_bos_token_id(299)
-        w.add_add_bos_token(True)
+    if tokenizer:
+        add_fixture_tokenizer(w)
     lib = ggml()
     held = {}
     for hf, t in tensors.items():

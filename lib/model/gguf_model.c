@@ -3,9 +3,10 @@
  * are llama.cpp's (llama-arch.cpp, convert_hf_to_gguf.py); only the
  * architectures whose GGUF layout is listed here load, the others are
  * refused by name.  llama's converter permutes the rows of q and k so that
- * ggml's interleaved rotation equals transformers' rotate_half; the
- * permutation is undone when those weights are converted (weights.c), so
- * the forward pass sees transformers' layout.
+ * ggml's interleaved rotation equals transformers' rotate_half, and
+ * gpt_neox's regroups query_key_value by q, k, v; the reordering is undone
+ * when those weights are converted (weights.c), so the forward pass sees
+ * transformers' layout.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -24,9 +25,11 @@ int se_is_gguf_path(const char *path)
 /* The GGUF architectures softent runs, and the model_type each is. */
 static const char *model_type_of(const char *arch)
 {
-    static const char *known[] = {"llama", "qwen2", "qwen3"};
+    static const struct { const char *gguf, *hf; } known[] = {
+        {"llama", "llama"}, {"qwen2", "qwen2"}, {"qwen3", "qwen3"}, {"gptneox", "gpt_neox"},
+    };
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-        if (!strcmp(arch, known[i])) return known[i];
+        if (!strcmp(arch, known[i].gguf)) return known[i].hf;
     return NULL;
 }
 
@@ -49,6 +52,24 @@ static int meta_str(const softent_gguf *g, const char *key, char *out, size_t ca
     return 1;
 }
 
+/* gpt_neox's own: the rotated dimensions as rotary_pct, and the residual. */
+static int restate_neox(const softent_gguf *g, const char *path, const char *arch, cJSON *c)
+{
+    double rot, heads, width;
+    if (!meta_num(g, arch, "rope.dimension_count", &rot)) return se_fail(SOFTENT_E_FORMAT, "%s: no metadata key %s.rope.dimension_count", path, arch);
+    meta_num(g, arch, "attention.head_count", &heads), meta_num(g, arch, "embedding_length", &width);
+    if (!(heads >= 1 && width >= heads && rot >= 0)) return se_fail(SOFTENT_E_FORMAT, "%s: heads, width or RoPE dimensions out of range", path);
+    /* int(head_size * rotary_pct) gives back rot exactly from this ratio */
+    cJSON_AddNumberToObject(c, "rotary_pct", (rot + 0.5) / (double)(int64_t)(width / heads));
+    char key[128];
+    snprintf(key, sizeof key, "%s.use_parallel_residual", arch);
+    const int64_t i = softent_gguf_find_key(g, key);
+    double parallel = 1;
+    if (i >= 0 && softent_gguf_get_float(g, i, 0, &parallel)) return se_fail(SOFTENT_E_FORMAT, "%s: %s is not a boolean", path, key);
+    cJSON_AddBoolToObject(c, "use_parallel_residual", parallel != 0);
+    return SOFTENT_OK;
+}
+
 /* config.json's fields from the metadata, for se_model_config_parse. */
 static int restate(const softent_gguf *g, const char *path, const char *arch, const char *model_type, cJSON *c)
 {
@@ -57,7 +78,7 @@ static int restate(const softent_gguf *g, const char *path, const char *arch, co
         {"attention.head_count", "num_attention_heads", 1}, {"attention.head_count_kv", "num_key_value_heads", 0},
         {"attention.key_length", "head_dim", 0}, {"feed_forward_length", "intermediate_size", 1},
         {"context_length", "max_position_embeddings", 0}, {"attention.layer_norm_rms_epsilon", "rms_norm_eps", 0},
-        {"rope.freq_base", "rope_theta", 0},
+        {"attention.layer_norm_epsilon", "layer_norm_eps", 0}, {"rope.freq_base", "rope_theta", 0},
     };
     cJSON_AddStringToObject(c, "model_type", model_type);
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
@@ -71,8 +92,13 @@ static int restate(const softent_gguf *g, const char *path, const char *arch, co
     softent_gguf_tensor_info(g, embd, &t);
     cJSON_AddNumberToObject(c, "vocab_size", (double)(t.n_dims == 2 ? t.ne[1] : 0));
     cJSON_AddBoolToObject(c, "tie_word_embeddings", softent_gguf_find_tensor(g, "output.weight") < 0);
-    cJSON_AddBoolToObject(c, "attention_bias", softent_gguf_find_tensor(g, "blk.0.attn_q.bias") >= 0);
+    const int neox = !strcmp(model_type, "gpt_neox");
+    cJSON_AddBoolToObject(c, "attention_bias", softent_gguf_find_tensor(g, neox ? "blk.0.attn_qkv.bias" : "blk.0.attn_q.bias") >= 0);
     cJSON_AddBoolToObject(c, "mlp_bias", softent_gguf_find_tensor(g, "blk.0.ffn_up.bias") >= 0);
+    if (neox) {
+        int rc = restate_neox(g, path, arch, c);
+        if (rc) return rc;
+    }
     char scaling[32] = "", key[128];
     snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
     if (meta_str(g, key, scaling, sizeof scaling) && strcmp(scaling, "none")) {
@@ -94,7 +120,7 @@ int se_gguf_config(se_model_config *cfg, const softent_gguf *g, const char *path
     if (!meta_str(g, "general.architecture", arch, sizeof arch))
         return se_fail(SOFTENT_E_FORMAT, "%s: no general.architecture string: not a model file", path);
     const char *model_type = model_type_of(arch);
-    if (!model_type) return se_fail(SOFTENT_E_FORMAT, "%s: GGUF architecture '%s' is not supported (llama, qwen2, qwen3)", path, arch);
+    if (!model_type) return se_fail(SOFTENT_E_FORMAT, "%s: GGUF architecture '%s' is not supported (llama, qwen2, qwen3, gptneox)", path, arch);
     cJSON *c = cJSON_CreateObject();
     if (!c) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     int rc = restate(g, path, arch, model_type, c);
@@ -103,37 +129,61 @@ int se_gguf_config(se_model_config *cfg, const softent_gguf *g, const char *path
     return rc;
 }
 
+/* Names by architecture: the file's, transformers'. */
+typedef struct { const char *gguf, *hf; se_row_order order; } name_map;
+
+static const name_map LLAMA_GLOBAL[] = {
+    {"token_embd.weight", "model.embed_tokens.weight", 0}, {"output_norm.weight", "model.norm.weight", 0}, {"output.weight", "lm_head.weight", 0},
+};
+/* SE_ROWS_LLAMA_QK marks q (and k, told apart by name) for llama's converter alone */
+static const name_map LLAMA_BLOCK[] = {
+    {"attn_norm.weight", "input_layernorm.weight", 0}, {"ffn_norm.weight", "post_attention_layernorm.weight", 0},
+    {"attn_q.weight", "self_attn.q_proj.weight", SE_ROWS_LLAMA_QK}, {"attn_k.weight", "self_attn.k_proj.weight", SE_ROWS_LLAMA_QK},
+    {"attn_v.weight", "self_attn.v_proj.weight", 0}, {"attn_output.weight", "self_attn.o_proj.weight", 0},
+    {"attn_q.bias", "self_attn.q_proj.bias", SE_ROWS_LLAMA_QK}, {"attn_k.bias", "self_attn.k_proj.bias", SE_ROWS_LLAMA_QK},
+    {"attn_v.bias", "self_attn.v_proj.bias", 0}, {"attn_output.bias", "self_attn.o_proj.bias", 0},
+    {"attn_q_norm.weight", "self_attn.q_norm.weight", 0}, {"attn_k_norm.weight", "self_attn.k_norm.weight", 0},
+    {"ffn_gate.weight", "mlp.gate_proj.weight", 0}, {"ffn_up.weight", "mlp.up_proj.weight", 0},
+    {"ffn_down.weight", "mlp.down_proj.weight", 0}, {"ffn_gate.bias", "mlp.gate_proj.bias", 0},
+    {"ffn_up.bias", "mlp.up_proj.bias", 0}, {"ffn_down.bias", "mlp.down_proj.bias", 0},
+};
+static const name_map NEOX_GLOBAL[] = {
+    {"token_embd.weight", "gpt_neox.embed_in.weight", 0}, {"output_norm.weight", "gpt_neox.final_layer_norm.weight", 0},
+    {"output_norm.bias", "gpt_neox.final_layer_norm.bias", 0}, {"output.weight", "embed_out.weight", 0},
+};
+static const name_map NEOX_BLOCK[] = {
+    {"attn_norm.weight", "input_layernorm.weight", 0}, {"attn_norm.bias", "input_layernorm.bias", 0},
+    {"attn_qkv.weight", "attention.query_key_value.weight", SE_ROWS_NEOX_QKV},
+    {"attn_qkv.bias", "attention.query_key_value.bias", SE_ROWS_NEOX_QKV},
+    {"attn_output.weight", "attention.dense.weight", 0}, {"attn_output.bias", "attention.dense.bias", 0},
+    {"ffn_norm.weight", "post_attention_layernorm.weight", 0}, {"ffn_norm.bias", "post_attention_layernorm.bias", 0},
+    {"ffn_up.weight", "mlp.dense_h_to_4h.weight", 0}, {"ffn_up.bias", "mlp.dense_h_to_4h.bias", 0},
+    {"ffn_down.weight", "mlp.dense_4h_to_h.weight", 0}, {"ffn_down.bias", "mlp.dense_4h_to_h.bias", 0},
+};
+
 void se_gguf_hf_name(const char *model_type, const char *name, int64_t n_heads, int64_t n_kv_heads, char *out, size_t cap,
-                     int64_t *unpermute)
+                     se_rows *rows)
 {
-    static const struct { const char *gguf, *hf; } global[] = {
-        {"token_embd.weight", "model.embed_tokens.weight"}, {"output_norm.weight", "model.norm.weight"}, {"output.weight", "lm_head.weight"},
-    };
-    static const struct { const char *gguf, *hf; int qk; } block[] = {
-        {"attn_norm.weight", "input_layernorm.weight", 0}, {"ffn_norm.weight", "post_attention_layernorm.weight", 0},
-        {"attn_q.weight", "self_attn.q_proj.weight", 1}, {"attn_k.weight", "self_attn.k_proj.weight", 2},
-        {"attn_v.weight", "self_attn.v_proj.weight", 0}, {"attn_output.weight", "self_attn.o_proj.weight", 0},
-        {"attn_q.bias", "self_attn.q_proj.bias", 1}, {"attn_k.bias", "self_attn.k_proj.bias", 2},
-        {"attn_v.bias", "self_attn.v_proj.bias", 0}, {"attn_output.bias", "self_attn.o_proj.bias", 0},
-        {"attn_q_norm.weight", "self_attn.q_norm.weight", 0}, {"attn_k_norm.weight", "self_attn.k_norm.weight", 0},
-        {"ffn_gate.weight", "mlp.gate_proj.weight", 0}, {"ffn_up.weight", "mlp.up_proj.weight", 0},
-        {"ffn_down.weight", "mlp.down_proj.weight", 0}, {"ffn_gate.bias", "mlp.gate_proj.bias", 0},
-        {"ffn_up.bias", "mlp.up_proj.bias", 0}, {"ffn_down.bias", "mlp.down_proj.bias", 0},
-    };
-    *unpermute = 0;
+    const int neox = !strcmp(model_type, "gpt_neox");
+    const name_map *global = neox ? NEOX_GLOBAL : LLAMA_GLOBAL, *block = neox ? NEOX_BLOCK : LLAMA_BLOCK;
+    const size_t n_global = neox ? sizeof NEOX_GLOBAL / sizeof *NEOX_GLOBAL : sizeof LLAMA_GLOBAL / sizeof *LLAMA_GLOBAL;
+    const size_t n_block = neox ? sizeof NEOX_BLOCK / sizeof *NEOX_BLOCK : sizeof LLAMA_BLOCK / sizeof *LLAMA_BLOCK;
+    *rows = (se_rows){SE_ROWS_AS_STORED, 0};
     snprintf(out, cap, "%s", name);
-    for (size_t i = 0; i < sizeof global / sizeof *global; i++)
+    for (size_t i = 0; i < n_global; i++)
         if (!strcmp(name, global[i].gguf)) {
             snprintf(out, cap, "%s", global[i].hf);
             return;
         }
     int layer, used = 0;
     if (sscanf(name, "blk.%d.%n", &layer, &used) != 1 || used == 0) return;
-    for (size_t i = 0; i < sizeof block / sizeof *block; i++)
+    for (size_t i = 0; i < n_block; i++)
         if (!strcmp(name + used, block[i].gguf)) {
-            snprintf(out, cap, "model.layers.%d.%s", layer, block[i].hf);
+            snprintf(out, cap, "%slayers.%d.%s", neox ? "gpt_neox." : "model.", layer, block[i].hf);
+            if (block[i].order == SE_ROWS_NEOX_QKV) *rows = (se_rows){SE_ROWS_NEOX_QKV, n_heads};
             /* only llama's converter permutes (qwen's rotation is already transformers') */
-            if (block[i].qk && !strcmp(model_type, "llama")) *unpermute = block[i].qk == 1 ? n_heads : n_kv_heads;
+            else if (block[i].order == SE_ROWS_LLAMA_QK && !strcmp(model_type, "llama"))
+                *rows = (se_rows){SE_ROWS_LLAMA_QK, strstr(block[i].gguf, "attn_q.") ? n_heads : n_kv_heads};
             return;
         }
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "model_config.h"
+#include "weights.h"
 
 struct softent_gguf;
 
@@ -21,10 +22,11 @@ int se_gguf_config(se_model_config *cfg, const struct softent_gguf *g, const cha
 
 /* transformers' name of a GGUF tensor (token_embd.weight ->
  * model.embed_tokens.weight, blk.3.attn_q.weight ->
- * model.layers.3.self_attn.q_proj.weight, ...) into out [cap]; a name
- * with no counterpart is kept as it is.  *unpermute: for llama's q and k,
- * the heads whose rows the converter interleaved, else 0. */
+ * model.layers.3.self_attn.q_proj.weight, ...) into out [cap], for
+ * model_type's layout; a name with no counterpart is kept as it is.
+ * *rows: how the converter reordered its rows (llama's q and k, gpt_neox's
+ * query_key_value), else SE_ROWS_AS_STORED. */
 void se_gguf_hf_name(const char *model_type, const char *name, int64_t n_heads, int64_t n_kv_heads, char *out, size_t cap,
-                     int64_t *unpermute);
+                     se_rows *rows);
 
 #endif

@@ -164,9 +164,9 @@ int se_st_open(se_st_model **out, const char *dir)
 }
 
 /* A GGUF tensor as an entry: transformers' shape is ggml's ne reversed. */
-static int gguf_entry(se_st_model *st, const softent_gguf_tensor *gt, const char *hf_name, int64_t unpermute)
+static int gguf_entry(se_st_model *st, const softent_gguf_tensor *gt, const char *hf_name, se_rows rows)
 {
-    se_st_tensor t = {.file = st->source, .data = gt->data, .ggml_type = gt->type, .unpermute = unpermute};
+    se_st_tensor t = {.file = st->source, .data = gt->data, .ggml_type = gt->type, .rows = rows};
     t.e.ndim = gt->n_dims;
     for (int k = 0; k < gt->n_dims; k++) t.e.shape[k] = gt->ne[gt->n_dims - 1 - k];
     t.e.numel = gt->n_elements;
@@ -194,12 +194,14 @@ int se_st_open_gguf(se_st_model **out, softent_gguf *g, const char *path, const 
         softent_gguf_tensor gt;
         softent_gguf_tensor_info(g, i, &gt);
         char name[256];
-        int64_t unpermute = 0;
-        se_gguf_hf_name(model_type, gt.name, n_heads, n_kv_heads, name, sizeof name, &unpermute);
-        if (unpermute && gt.n_dims == 1 && softent_ggml_block_elems(gt.type) != 1)
-            rc = se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' is a %s vector whose elements llama.cpp's converter permuted; softent un-permutes float vectors only",
+        se_rows rows;
+        se_gguf_hf_name(model_type, gt.name, n_heads, n_kv_heads, name, sizeof name, &rows);
+        if (rows.order && gt.n_dims == 1 && softent_ggml_block_elems(gt.type) != 1)
+            rc = se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' is a %s vector whose elements llama.cpp's converter reordered; softent reorders float vectors only",
                          path, gt.name, softent_ggml_type_name(gt.type));
-        if (!rc) rc = gguf_entry(st, &gt, name, unpermute);
+        if (!rc && rows.order && (rows.heads <= 0 || gt.n_elements % rows.heads || (gt.n_dims == 2 && gt.ne[1] % rows.heads)))
+            rc = se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' does not split into the file's %lld heads", path, gt.name, (long long)rows.heads);
+        if (!rc) rc = gguf_entry(st, &gt, name, rows);
     }
     if (!rc) qsort(st->tensors, (size_t)st->n_tensors, sizeof *st->tensors, by_name);
     for (int64_t i = 1; !rc && i < st->n_tensors; i++)
@@ -265,16 +267,23 @@ int se_st_get(const se_st_model *st, const char *name, int ndim, const int64_t *
 
 int se_st_is_f32(const se_st_tensor *t)
 {
-    return t->e.dtype == SOFTENT_F32 && !t->unpermute && ((uintptr_t)t->data % sizeof(float)) == 0;
+    return t->e.dtype == SOFTENT_F32 && !t->rows.order && ((uintptr_t)t->data % sizeof(float)) == 0;
 }
 
-/* The stored row of transformers' row r of a llama q/k projection of
- * `heads` heads: llama.cpp's converter stores each head's rows as pairs
- * (j, j + hd/2) side by side, for ggml's interleaved rotation. */
-static int64_t stored_row(int64_t r, int64_t rows, int64_t heads)
+/* The stored row of transformers' row r of a tensor of `rows` rows
+ * reordered as `o` says (weights.h). */
+static int64_t stored_row(int64_t r, int64_t rows, se_rows o)
 {
-    const int64_t hd = rows / heads, h = r / hd, within = r % hd, half = hd / 2;
-    return h * hd + 2 * (within % half) + within / half;
+    if (o.order == SE_ROWS_LLAMA_QK) {
+        const int64_t hd = rows / o.heads, h = r / hd, within = r % hd, half = hd / 2;
+        return h * hd + 2 * (within % half) + within / half;
+    }
+    if (o.order == SE_ROWS_NEOX_QKV) {
+        /* transformers: head h's q, k, v, hd rows each; stored: part j's rows of every head */
+        const int64_t hd = rows / 3 / o.heads, h = r / (3 * hd), part = r / hd % 3, within = r % hd;
+        return part * o.heads * hd + h * hd + within;
+    }
+    return r;
 }
 
 /* A GGUF tensor's rows [r0, r1) (a vector's elements, one a row), each
@@ -285,16 +294,16 @@ static void gguf_rows(const se_st_tensor *t, int64_t r0, int64_t r1, float *dst)
     const int64_t row_bytes = len / softent_ggml_block_elems(t->ggml_type) * softent_ggml_block_bytes(t->ggml_type);
     #pragma omp parallel for schedule(static) if (r1 - r0 > 64)
     for (int64_t r = r0; r < r1; r++) {
-        const int64_t src = t->unpermute ? stored_row(r, rows, t->unpermute) : r;
+        const int64_t src = stored_row(r, rows, t->rows);
         softent_ggml_dequantize(t->ggml_type, (const unsigned char *)t->data + src * row_bytes, dst + (r - r0) * len, len);
     }
 }
 
 void se_st_to_f32(const se_st_tensor *t, int64_t first, int64_t n, float *dst)
 {
-    if (t->ggml_type >= 0 && (t->unpermute || t->e.dtype == SOFTENT_UNKNOWN)) {
+    if (t->ggml_type >= 0 && (t->rows.order || t->e.dtype == SOFTENT_UNKNOWN)) {
         const int64_t len = t->e.ndim == 1 ? 1 : t->e.shape[t->e.ndim - 1];
-        if (t->e.ndim == 1 && !t->unpermute) {  /* a block-typed vector: one row */
+        if (t->e.ndim == 1 && !t->rows.order) {  /* a block-typed vector: one row */
             softent_ggml_dequantize(t->ggml_type, t->data, dst, n);
             return;
         }

@@ -16,14 +16,24 @@
 #include "formats/safetensors.h"
 #include "softent_io.h"
 
+/* How a GGUF tensor's rows are stored against transformers' order (the
+ * converter's reordering, undone in se_st_to_f32): llama's q/k rows of a
+ * head as pairs (j, j + hd/2) for ggml's interleaved rotation; gpt_neox's
+ * query_key_value as [q of every head; k ...; v ...], where transformers
+ * has each head's q, k, v together. */
+typedef enum { SE_ROWS_AS_STORED, SE_ROWS_LLAMA_QK, SE_ROWS_NEOX_QKV } se_row_order;
+typedef struct {
+    se_row_order order;
+    int64_t heads;           /* the heads the reordering runs over */
+} se_rows;
+
 typedef struct {
     se_st_entry e;           /* name, dtype, shape, numel as the header has them; e.name owned by the index */
     const char *file;        /* the shard's path, for messages; owned by the index */
     const void *data;        /* into the mapping, e.numel elements */
     int ggml_type;           /* a GGUF tensor's ggml type (then dtype is SOFTENT_UNKNOWN
                               * for the block types), else -1 */
-    int64_t unpermute;       /* a llama GGUF q/k: the heads whose rows llama.cpp's
-                              * converter interleaved (undone in se_st_to_f32), else 0 */
+    se_rows rows;            /* a GGUF tensor's row order (SE_ROWS_AS_STORED: transformers') */
 } se_st_tensor;
 
 typedef struct se_st_model se_st_model;
