@@ -410,24 +410,14 @@ def write_neox_gguf(path, config, tensors, quant=None):
     w.add_layer_norm_eps(config["layer_norm_eps"])
     w.add_rope_freq_base(config.get("rotary_emb_base", 10000))
     add_fixture_tokenizer(w)
-    lib = ggml()
-    held = {}
-    for hf, t in tensors.items():
-        t = np.asarray(t, dtype=np.float32)
-        qkv = ".query_key_value." in hf
-        stored = t.reshape(heads, 3, hd, *t.shape[1:]).swapaxes(0, 1).reshape(t.shape) if qkv else t
-        if quant and t.ndim == 2:
-            blocks, back, qtype = quantize(lib, quant, stored)
-            w.add_tensor(neox_gguf_name(hf), blocks, raw_dtype=qtype)
-            held[hf] = back.reshape(3, heads, hd, -1).swapaxes(0, 1).reshape(t.shape) if qkv else back
-        else:
-            w.add_tensor(neox_gguf_name(hf), np.ascontiguousarray(stored))
-            held[hf] = t
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    return held
+
+    def regroup(hf, t, back=False):
+        if ".query_key_value." not in hf:
+            return t
+        shape = (3, heads, hd) if back else (heads, 3, hd)
+        return t.reshape(*shape, *t.shape[1:]).swapaxes(0, 1).reshape(t.shape)
+
+    return write_tensors(w, tensors, quant, neox_gguf_name, regroup)
 
 
 def check_gpt_neox_gguf():
@@ -491,19 +481,32 @@ def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
         w.add_rope_scaling_factor(config["rope_scaling"]["factor"])
     if tokenizer:
         add_fixture_tokenizer(w)
+
+    def permute(hf, t, back=False):
+        if arch != "llama" or not (".q_proj." in hf or ".k_proj." in hf):
+            return t
+        heads = config["num_attention_heads"] if ".q_proj." in hf else config["num_key_value_heads"]
+        return llama_unpermute(t, heads) if back else llama_permute(t, heads)
+
+    return write_tensors(w, tensors, quant, gguf_name, permute)
+
+
+def write_tensors(w, tensors, quant, name_of, reorder):
+    """tensors into the writer w under name_of(hf), rows reordered as the
+    converter does (reorder(hf, t); back=True undoes it), 2-D weights in
+    `quant` when given; the file is written and closed.  Returns the
+    transformers-layout float32 weights the file holds."""
     lib = ggml()
     held = {}
     for hf, t in tensors.items():
         t = np.asarray(t, dtype=np.float32)
-        heads = config["num_attention_heads"] if ".q_proj." in hf else config["num_key_value_heads"]
-        permuted = arch == "llama" and (".q_proj." in hf or ".k_proj." in hf)
-        stored = llama_permute(t, heads) if permuted else t
+        stored = reorder(hf, t)
         if quant and t.ndim == 2:
             blocks, back, qtype = quantize(lib, quant, stored)
-            w.add_tensor(gguf_name(hf), blocks, raw_dtype=qtype)
-            held[hf] = llama_unpermute(back, heads) if permuted else back
+            w.add_tensor(name_of(hf), blocks, raw_dtype=qtype)
+            held[hf] = reorder(hf, back, back=True)
         else:
-            w.add_tensor(gguf_name(hf), np.ascontiguousarray(stored))
+            w.add_tensor(name_of(hf), np.ascontiguousarray(stored))
             held[hf] = t
     w.write_header_to_file()
     w.write_kv_data_to_file()
