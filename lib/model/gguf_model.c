@@ -109,8 +109,9 @@ static int restate(const softent_gguf *g, const char *path, const char *arch, co
         cJSON_AddStringToObject(rs, "rope_type", "linear");
         cJSON_AddNumberToObject(rs, "factor", factor);
     }
-    if (softent_gguf_find_tensor(g, "rope_freqs.weight") >= 0)
-        return se_fail(SOFTENT_E_FORMAT, "%s: RoPE frequency factors (rope_freqs.weight, llama3's scaling) in a GGUF file are not supported", path);
+    if (softent_gguf_find_tensor(g, "rope_freqs.weight") >= 0 && (cJSON_GetObjectItem(c, "rope_scaling") || !strcmp(model_type, "gpt_neox")))
+        return se_fail(SOFTENT_E_FORMAT, "%s: RoPE frequency factors (rope_freqs.weight) beside %s are not supported", path,
+                       cJSON_GetObjectItem(c, "rope_scaling") ? "a RoPE scaling type" : "gptneox's partial rotation");
     return SOFTENT_OK;
 }
 

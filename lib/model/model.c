@@ -176,6 +176,26 @@ static int bind_tensors(softent_model *m)
     return SOFTENT_OK;
 }
 
+/* A GGUF file's rope_freqs.weight [hd/2]: the frequency factors that
+ * llama.cpp's converter writes for llama3's RoPE scaling (each frequency
+ * divided by its factor), applied as llama.cpp applies them. */
+static int rope_freq_factors(softent_model *m, int64_t half)
+{
+    const se_st_tensor *t = se_st_find(m->st, "rope_freqs.weight");
+    if (!t || t->ggml_type < 0) return SOFTENT_OK;
+    const int64_t shape[2] = {half, 0};
+    int rc = se_st_get(m->st, "rope_freqs.weight", 1, shape, &t);
+    float *f = rc ? NULL : malloc((size_t)half * sizeof *f);
+    if (!rc && !f) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
+    if (!rc) se_st_to_f32(t, 0, half, f);
+    for (int64_t i = 0; !rc && i < half; i++) {
+        if (!(f[i] > 0 && f[i] < 1e6)) rc = se_fail(SOFTENT_E_FORMAT, "%s: rope_freqs.weight[%lld] = %g: a frequency factor must be in (0, 1e6)", t->file, (long long)i, f[i]);
+        else m->inv_freq[i] = m->inv_freq[i] / f[i];
+    }
+    free(f);
+    return rc;
+}
+
 /* inv_freq as transformers' rope init functions compute it (in float32):
  * theta^(-2i/rd) over the rotary_dim rd of a head, then "linear" divides by factor and "llama3" divides the
  * long wavelengths by factor and blends the middle band. */
@@ -202,7 +222,7 @@ static int init_rope(softent_model *m)
         }
         m->inv_freq[i] = inv;
     }
-    return SOFTENT_OK;
+    return rope_freq_factors(m, half);
 }
 
 /* A .gguf file: its metadata as the config, its tensors by transformers' names. */
