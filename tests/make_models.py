@@ -20,6 +20,10 @@ The set covers every branch of the C forward pass:
   qwen3         F32, head_dim 32 != hidden/heads, per-head q/k norms, tied,
                 sliding window on layer 1 only (use_sliding_window, max_window_layers 1)
   olmo2         BF16, post-sublayer norms, full-width q/k norms
+  gemma         BF16, RMSNorm by 1 + weight, embeddings times sqrt(d), gated
+                gelu_pytorch_tanh (hidden_activation; hidden_act "gelu" is
+                ignored, as transformers does), head_dim 32 != hidden/heads,
+                one kv head, tied
   gpt_neox      F16, fused per-head query_key_value, RoPE on a quarter of each
                 head (rotary_pct 0.25), parallel residual, untied embed_out
   gpt_neox-seq  F32, sequential residual, rotary_pct 0.5 and rotary_emb_base
@@ -142,7 +146,7 @@ def gpt2(seed=1, n_layer=2, d=D, heads=HEADS, vocab=VOCAB, n_positions=128):
 
 
 ARCH_CLASS = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM",
-              "qwen3": "Qwen3ForCausalLM", "olmo2": "Olmo2ForCausalLM"}
+              "qwen3": "Qwen3ForCausalLM", "olmo2": "Olmo2ForCausalLM", "gemma": "GemmaForCausalLM"}
 
 
 def llama_family(arch, seed, n_layers=2, d=D, heads=HEADS, kv_heads=2, head_dim=None, ff=FF, vocab=VOCAB,
@@ -159,7 +163,7 @@ def llama_family(arch, seed, n_layers=2, d=D, heads=HEADS, kv_heads=2, head_dim=
     }
     if head_dim:
         config["head_dim"] = head_dim
-    if arch in ("llama", "qwen3", "olmo2"):
+    if arch in ("llama", "qwen3", "olmo2", "gemma"):
         config["attention_bias"] = attention_bias
     if arch == "llama":
         config["mlp_bias"] = mlp_bias
@@ -194,6 +198,10 @@ def llama_family(arch, seed, n_layers=2, d=D, heads=HEADS, kv_heads=2, head_dim=
     t["model.norm.weight"] = init.norm(d)
     if not tie:
         t["lm_head.weight"] = init.linear(vocab, d, gain=4.0)
+    if arch == "gemma":  # GemmaRMSNorm scales by 1 + weight: its weights are stored less 1
+        for name in t:
+            if name.endswith("norm.weight"):
+                t[name] = t[name] - 1
     return config, t
 
 
@@ -243,6 +251,8 @@ MODELS = {
     "qwen3": (lambda: llama_family("qwen3", 6, head_dim=32, tie=True, extra={
         "rope_theta": 1000000.0, "use_sliding_window": True, "sliding_window": 6, "max_window_layers": 1}), "F32", 1),
     "olmo2": (lambda: llama_family("olmo2", 7, extra={"rope_theta": 500000.0}), "BF16", 1),
+    "gemma": (lambda: llama_family("gemma", 10, kv_heads=1, head_dim=32, tie=True, extra={
+        "hidden_act": "gelu", "hidden_activation": "gelu_pytorch_tanh", "max_position_embeddings": 8192}), "BF16", 1),
     "gpt_neox": (lambda: gpt_neox(8, n_layers=3), "F16", 1),
     "gpt_neox-seq": (lambda: gpt_neox(9, extra={"use_parallel_residual": False, "rotary_pct": 0.5, "rotary_emb_base": 500,
                                                "attention_bias": False}), "F32", 1),

@@ -133,6 +133,7 @@ def attention(q, k, v, scale, window=None):
 ACT = {
     "silu": torch.nn.functional.silu,
     "gelu": torch.nn.functional.gelu,
+    "gelu_pytorch_tanh": lambda x: torch.nn.functional.gelu(x, approximate="tanh"),
     # NewGELUActivation
     "gelu_new": lambda x: 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0)))),
     "relu": torch.relu,
@@ -178,14 +179,21 @@ def sliding_layers(config, arch):
 
 
 def llama_forward(config, W, tokens, dtype):
-    """llama, mistral, qwen2, qwen3, olmo2."""
+    """llama, mistral, qwen2, qwen3, olmo2, gemma."""
     arch = config["model_type"]
     g = lambda name: W["model." + name] if "model." + name in W else W[name]  # noqa: E731
     d, heads = config["hidden_size"], config["num_attention_heads"]
     kv_heads = config.get("num_key_value_heads") or heads
     hd = config.get("head_dim") or d // heads
     eps = config.get("rms_norm_eps", 1e-5 if arch == "olmo2" else 1e-6)
-    act = ACT[config.get("hidden_act", "silu")]
+    gemma = arch == "gemma"
+    # GemmaMLP: hidden_activation, else gelu_pytorch_tanh (hidden_act ignored)
+    act = ACT[config.get("hidden_activation") or "gelu_pytorch_tanh"] if gemma else ACT[config.get("hidden_act", "silu")]
+    if gemma:  # GemmaRMSNorm: x * rsqrt(mean(x^2) + eps) * (1 + w)
+        plain_norm = rms_norm
+        rms_norm_ = lambda x, w, eps: plain_norm(x, 1.0 + w, eps)  # noqa: E731
+    else:
+        rms_norm_ = rms_norm
     n = len(tokens)
     cos, sin = rope_cos_sin(rope_inv_freq(config, hd), n, dtype)
     window, slides = sliding_layers(config, arch)
@@ -195,6 +203,8 @@ def llama_forward(config, W, tokens, dtype):
         return y @ w.T + (g(name + ".bias") if (("model." + name + ".bias") in W or (name + ".bias") in W) else 0)
 
     x = g("embed_tokens.weight")[tokens]
+    if gemma:  # GemmaModel: the embeddings times sqrt(hidden_size) in the hidden states' dtype
+        x = x * torch.tensor(d ** 0.5, dtype=x.dtype)
     hidden = [x]
     for l in range(config["num_hidden_layers"]):
         p = f"layers.{l}."
@@ -222,11 +232,11 @@ def llama_forward(config, W, tokens, dtype):
             x = x + rms_norm(attn(x), g(p + "post_attention_layernorm.weight"), eps)
             x = x + rms_norm(mlp(x), g(p + "post_feedforward_layernorm.weight"), eps)
         else:
-            x = x + attn(rms_norm(x, g(p + "input_layernorm.weight"), eps))
-            x = x + mlp(rms_norm(x, g(p + "post_attention_layernorm.weight"), eps))
+            x = x + attn(rms_norm_(x, g(p + "input_layernorm.weight"), eps))
+            x = x + mlp(rms_norm_(x, g(p + "post_attention_layernorm.weight"), eps))
         hidden.append(x)
-    hidden[-1] = rms_norm(x, g("norm.weight"), eps)
-    lm_head = g("embed_tokens.weight") if config.get("tie_word_embeddings", False) else W["lm_head.weight"]
+    hidden[-1] = rms_norm_(x, g("norm.weight"), eps)
+    lm_head = g("embed_tokens.weight") if config.get("tie_word_embeddings", gemma) else W["lm_head.weight"]
     return hidden, hidden[-1] @ lm_head.T
 
 
@@ -287,7 +297,7 @@ def forward(config, weights, tokens, dtype=torch.float64):
     arch = config["model_type"]
     if arch == "gpt2":
         return gpt2_forward(config, weights, tokens, dtype)
-    if arch in ("llama", "mistral", "qwen2", "qwen3", "olmo2"):
+    if arch in ("llama", "mistral", "qwen2", "qwen3", "olmo2", "gemma"):
         return llama_forward(config, weights, tokens, dtype)
     if arch == "gpt_neox":
         return gpt_neox_forward(config, weights, tokens, dtype)

@@ -93,8 +93,9 @@ static void matmul(float *y, const float *x, linear f, int64_t n, float beta)
 
 /* ---- elementwise --------------------------------------------------------- */
 
-/* out[i] = x[i] / sqrt(mean(x[i]^2) + eps) * w, each of `rows` rows of dim. */
-static void rms_norm(float *out, const float *x, const float *w, int64_t rows, int64_t dim, double eps)
+/* out[i] = x[i] / sqrt(mean(x[i]^2) + eps) * (offset + w), each of `rows`
+ * rows of dim (offset 1: gemma's norms, whose weights are stored less 1). */
+static void rms_norm(float *out, const float *x, const float *w, int64_t rows, int64_t dim, double eps, float offset)
 {
     #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < rows; i++) {
@@ -103,14 +104,14 @@ static void rms_norm(float *out, const float *x, const float *w, int64_t rows, i
         double ss = 0;
         for (int64_t j = 0; j < dim; j++) ss += (double)xi[j] * xi[j];
         float r = (float)(1.0 / sqrt(ss / dim + eps));
-        for (int64_t j = 0; j < dim; j++) oi[j] = w[j] * (xi[j] * r);
+        for (int64_t j = 0; j < dim; j++) oi[j] = (offset + w[j]) * (xi[j] * r);
     }
 }
 
 static void norm(const softent_model *m, float *out, const float *x, const float *w, const float *b, int64_t n)
 {
     if (m->c.layer_norm) se_layernorm(out, NULL, NULL, x, w, b, n, m->c.d_model, m->c.norm_eps);
-    else rms_norm(out, x, w, n, m->c.d_model, m->c.norm_eps);
+    else rms_norm(out, x, w, n, m->c.d_model, m->c.norm_eps, m->c.norm_offset);
 }
 
 static inline float activate(se_act act, float x)
@@ -250,11 +251,11 @@ static void attention_block(softent_model *m, int64_t l, const float *in, int64_
         matmul(s->k, in, lin(L, W_K, W_K_B, d, kvd), n, 0);
         matmul(s->v, in, lin(L, W_V, W_V_B, d, kvd), n, 0);
         if (c->qk_norm == SE_QKNORM_HEAD) {  /* qwen3: each head's vector */
-            rms_norm(s->q, s->q, L->w[W_Q_NORM].f32, n * c->n_heads, c->head_dim, c->norm_eps);
-            rms_norm(s->k, s->k, L->w[W_K_NORM].f32, n * c->n_kv_heads, c->head_dim, c->norm_eps);
+            rms_norm(s->q, s->q, L->w[W_Q_NORM].f32, n * c->n_heads, c->head_dim, c->norm_eps, 0);
+            rms_norm(s->k, s->k, L->w[W_K_NORM].f32, n * c->n_kv_heads, c->head_dim, c->norm_eps, 0);
         } else if (c->qk_norm == SE_QKNORM_FULL) {  /* olmo2: the whole projection */
-            rms_norm(s->q, s->q, L->w[W_Q_NORM].f32, n, qd, c->norm_eps);
-            rms_norm(s->k, s->k, L->w[W_K_NORM].f32, n, kvd, c->norm_eps);
+            rms_norm(s->q, s->q, L->w[W_Q_NORM].f32, n, qd, c->norm_eps, 0);
+            rms_norm(s->k, s->k, L->w[W_K_NORM].f32, n, kvd, c->norm_eps, 0);
         }
         rope_apply(m, s->q, n, c->n_heads);
         rope_apply(m, s->k, n, c->n_kv_heads);
@@ -300,11 +301,11 @@ static void layer_forward(softent_model *m, int64_t l, int64_t n)
         /* olmo2: h = h + norm(attn(h)); h = h + norm(mlp(h)) */
         attention_block(m, l, s->x, n);
         matmul(s->out, s->att, o, n, 0);
-        rms_norm(s->out, s->out, L->w[W_ATTN_NORM].f32, n, d, c->norm_eps);
+        rms_norm(s->out, s->out, L->w[W_ATTN_NORM].f32, n, d, c->norm_eps, c->norm_offset);
         add(s->x, s->out, n * d);
         mlp_block(m, L, s->x, n);
         matmul(s->out, s->hb, down, n, 0);
-        rms_norm(s->out, s->out, L->w[W_MLP_NORM].f32, n, d, c->norm_eps);
+        rms_norm(s->out, s->out, L->w[W_MLP_NORM].f32, n, d, c->norm_eps, c->norm_offset);
         add(s->x, s->out, n * d);
     } else {
         /* h = h + attn(norm(h)); h = h + mlp(norm(h)): the output
@@ -318,12 +319,18 @@ static void layer_forward(softent_model *m, int64_t l, int64_t n)
     }
 }
 
-/* Token embeddings (+ gpt2's position embeddings) into x. */
+/* Token embeddings (times gemma's scale; + gpt2's position embeddings) into x. */
 static void embed(softent_model *m, const int32_t *tokens, int64_t n)
 {
     const int64_t d = m->c.d_model;
+    const float scale = (float)sqrt((double)d);  /* gemma's normalizer, in the hidden states' dtype */
     #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) se_st_to_f32(m->embed, (int64_t)tokens[i] * d, d, m->s.x + i * d);
+    for (int64_t i = 0; i < n; i++) {
+        float *xi = m->s.x + i * d;
+        se_st_to_f32(m->embed, (int64_t)tokens[i] * d, d, xi);
+        if (m->c.embed_scaled)
+            for (int64_t j = 0; j < d; j++) xi[j] *= scale;
+    }
     if (m->pos) {  /* positions 0..n-1 are the first n rows */
         se_st_to_f32(m->pos, 0, n * d, m->s.xb);
         add(m->s.x, m->s.xb, n * d);

@@ -104,6 +104,7 @@ static const struct {
     [SE_ARCH_QWEN2] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
     [SE_ARCH_QWEN3] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
     [SE_ARCH_OLMO2] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
+    [SE_ARCH_GEMMA] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
     [SE_ARCH_GPT_NEOX] = {"gpt_neox.", "embed_in.weight", "final_layer_norm.weight", "final_layer_norm.bias", "embed_out.weight"},
 };
 

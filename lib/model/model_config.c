@@ -122,7 +122,7 @@ static int parse_sliding(const json_src *js, se_model_config *c)
 {
     int64_t window = 0, from = 0;
     int use = 1, rc = SOFTENT_OK;
-    if (c->arch == SE_ARCH_GPT2 || c->arch == SE_ARCH_LLAMA || c->arch == SE_ARCH_OLMO2 || c->arch == SE_ARCH_GPT_NEOX) return SOFTENT_OK;
+    if (c->arch != SE_ARCH_MISTRAL && c->arch != SE_ARCH_QWEN2 && c->arch != SE_ARCH_QWEN3) return SOFTENT_OK;
     if (c->arch != SE_ARCH_MISTRAL) {
         rc = get_bool(js, "use_sliding_window", 0, &use);
         if (!rc) rc = get_int(js, "max_window_layers", c->n_layers, &from);
@@ -204,19 +204,22 @@ static int parse_llama_family(const json_src *js, se_model_config *c)
 {
     static const struct { int64_t max_pos; double eps; } defaults[] = {
         [SE_ARCH_LLAMA] = {2048, 1e-6}, [SE_ARCH_MISTRAL] = {4096 * 32, 1e-6}, [SE_ARCH_QWEN2] = {32768, 1e-6},
-        [SE_ARCH_QWEN3] = {32768, 1e-6}, [SE_ARCH_OLMO2] = {2048, 1e-5},
+        [SE_ARCH_QWEN3] = {32768, 1e-6}, [SE_ARCH_OLMO2] = {2048, 1e-5}, [SE_ARCH_GEMMA] = {8192, 1e-6},
     };
+    const int gemma = c->arch == SE_ARCH_GEMMA;
     int rc = get_int(js, "num_hidden_layers", -1, &c->n_layers);
     if (!rc) rc = get_int(js, "hidden_size", -1, &c->d_model);
     if (!rc) rc = get_int(js, "num_attention_heads", -1, &c->n_heads);
     if (!rc) rc = get_int(js, "num_key_value_heads", c->n_heads, &c->n_kv_heads);
-    if (!rc) rc = get_int(js, "head_dim", c->d_model / c->n_heads, &c->head_dim);
+    if (!rc) rc = get_int(js, "head_dim", gemma ? 256 : c->d_model / c->n_heads, &c->head_dim);
     if (!rc) rc = get_int(js, "intermediate_size", -1, &c->d_ff);
     if (!rc) rc = get_int(js, "vocab_size", -1, &c->vocab);
     if (!rc) rc = get_int(js, "max_position_embeddings", defaults[c->arch].max_pos, &c->max_pos);
     if (!rc) rc = get_num(js, NULL, "rms_norm_eps", defaults[c->arch].eps, &c->norm_eps);
-    if (!rc) rc = parse_act(js, "hidden_act", "silu", &c->act);
-    if (!rc) rc = get_bool(js, "tie_word_embeddings", 0, &c->tie_embeddings);
+    /* gemma: hidden_activation, else gelu_pytorch_tanh whatever hidden_act
+     * says, as transformers' GemmaMLP does */
+    if (!rc) rc = gemma ? parse_act(js, "hidden_activation", "gelu_pytorch_tanh", &c->act) : parse_act(js, "hidden_act", "silu", &c->act);
+    if (!rc) rc = get_bool(js, "tie_word_embeddings", gemma, &c->tie_embeddings);
     int attention_bias = 0, mlp_bias = 0;
     if (!rc) rc = get_bool(js, "attention_bias", 0, &attention_bias);
     if (!rc) rc = get_bool(js, "mlp_bias", 0, &mlp_bias);
@@ -238,6 +241,7 @@ static int parse_llama_family(const json_src *js, se_model_config *c)
     case SE_ARCH_QWEN2: c->qkv_bias = 1; break;  /* q/k/v always carry a bias, o_proj never */
     case SE_ARCH_QWEN3: c->qkv_bias = c->o_bias = attention_bias; c->qk_norm = SE_QKNORM_HEAD; break;
     case SE_ARCH_OLMO2: c->qkv_bias = c->o_bias = attention_bias; c->qk_norm = SE_QKNORM_FULL; c->post_norm = 1; break;
+    case SE_ARCH_GEMMA: c->qkv_bias = c->o_bias = attention_bias; c->norm_offset = 1; c->embed_scaled = 1; break;
     default: break;  /* mistral: no biases */
     }
     return SOFTENT_OK;
@@ -289,6 +293,7 @@ int se_model_config_parse(se_model_config *cfg, const cJSON *root, const char *p
     static const struct { const char *name; se_arch arch; } archs[] = {
         {"gpt2", SE_ARCH_GPT2}, {"llama", SE_ARCH_LLAMA}, {"mistral", SE_ARCH_MISTRAL},
         {"qwen2", SE_ARCH_QWEN2}, {"qwen3", SE_ARCH_QWEN3}, {"olmo2", SE_ARCH_OLMO2}, {"gpt_neox", SE_ARCH_GPT_NEOX},
+        {"gemma", SE_ARCH_GEMMA},
     };
     memset(cfg, 0, sizeof *cfg);
     json_src js = {root, path};

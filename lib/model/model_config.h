@@ -9,12 +9,12 @@
 
 #include <stdint.h>
 
-typedef enum { SE_ARCH_GPT2, SE_ARCH_LLAMA, SE_ARCH_MISTRAL, SE_ARCH_QWEN2, SE_ARCH_QWEN3, SE_ARCH_OLMO2, SE_ARCH_GPT_NEOX } se_arch;
+typedef enum { SE_ARCH_GPT2, SE_ARCH_LLAMA, SE_ARCH_MISTRAL, SE_ARCH_QWEN2, SE_ARCH_QWEN3, SE_ARCH_OLMO2, SE_ARCH_GPT_NEOX, SE_ARCH_GEMMA } se_arch;
 typedef enum { SE_ACT_SILU, SE_ACT_GELU, SE_ACT_GELU_TANH, SE_ACT_RELU } se_act;
 typedef enum { SE_ROPE_NONE, SE_ROPE_DEFAULT, SE_ROPE_LINEAR, SE_ROPE_LLAMA3 } se_rope_type;
 typedef enum { SE_QKNORM_NONE, SE_QKNORM_HEAD, SE_QKNORM_FULL } se_qk_norm;
 
-#define SE_SUPPORTED_ARCHS "gpt2, llama, mistral, qwen2, qwen3, olmo2, gpt_neox"
+#define SE_SUPPORTED_ARCHS "gpt2, llama, mistral, qwen2, qwen3, olmo2, gpt_neox, gemma"
 
 typedef struct {
     se_arch arch;
@@ -27,6 +27,8 @@ typedef struct {
     int parallel_residual;   /* gpt_neox: h + attn(norm1(h)) + mlp(norm2(h)) */
     int fused_qkv;           /* gpt_neox: one [3 H hd, d] projection, q, k, v side by side within each head */
     int post_norm;           /* olmo2: h + norm(f(h)) instead of h + f(norm(h)) */
+    float norm_offset;       /* gemma: RMSNorm scales by 1 + w (its weights are stored less 1), else 0 */
+    int embed_scaled;        /* gemma: the embeddings times sqrt(d_model) */
     int gated_mlp;           /* down(act(gate(x)) * up(x)), else proj(act(fc(x))) */
     int qkv_bias, o_bias, mlp_bias;
     se_qk_norm qk_norm;      /* qwen3: per head; olmo2: over the whole projection */
