@@ -24,6 +24,9 @@ The set covers every branch of the C forward pass:
                 gelu_pytorch_tanh (hidden_activation; hidden_act "gelu" is
                 ignored, as transformers does), head_dim 32 != hidden/heads,
                 one kv head, tied
+  gemma2        F32, norms before and after each sublayer, soft-capped
+                attention scores (2) and logits (3), query_pre_attn_scalar 24,
+                a sliding window of 5 on even layers
   gpt_neox      F16, fused per-head query_key_value, RoPE on a quarter of each
                 head (rotary_pct 0.25), parallel residual, untied embed_out
   gpt_neox-seq  F32, sequential residual, rotary_pct 0.5 and rotary_emb_base
@@ -146,7 +149,8 @@ def gpt2(seed=1, n_layer=2, d=D, heads=HEADS, vocab=VOCAB, n_positions=128):
 
 
 ARCH_CLASS = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM",
-              "qwen3": "Qwen3ForCausalLM", "olmo2": "Olmo2ForCausalLM", "gemma": "GemmaForCausalLM"}
+              "qwen3": "Qwen3ForCausalLM", "olmo2": "Olmo2ForCausalLM", "gemma": "GemmaForCausalLM",
+              "gemma2": "Gemma2ForCausalLM"}
 
 
 def llama_family(arch, seed, n_layers=2, d=D, heads=HEADS, kv_heads=2, head_dim=None, ff=FF, vocab=VOCAB,
@@ -163,7 +167,7 @@ def llama_family(arch, seed, n_layers=2, d=D, heads=HEADS, kv_heads=2, head_dim=
     }
     if head_dim:
         config["head_dim"] = head_dim
-    if arch in ("llama", "qwen3", "olmo2", "gemma"):
+    if arch in ("llama", "qwen3", "olmo2", "gemma", "gemma2"):
         config["attention_bias"] = attention_bias
     if arch == "llama":
         config["mlp_bias"] = mlp_bias
@@ -172,10 +176,13 @@ def llama_family(arch, seed, n_layers=2, d=D, heads=HEADS, kv_heads=2, head_dim=
     t = {"model.embed_tokens.weight": init.embed(vocab, d)}
     for i in range(n_layers):
         p = f"model.layers.{i}."
-        if arch == "olmo2":
+        if arch in ("olmo2", "gemma2"):
             t[p + "post_attention_layernorm.weight"] = init.norm(d)
             t[p + "post_feedforward_layernorm.weight"] = init.norm(d)
-        else:
+        if arch == "gemma2":
+            t[p + "input_layernorm.weight"] = init.norm(d)
+            t[p + "pre_feedforward_layernorm.weight"] = init.norm(d)
+        elif arch != "olmo2":
             t[p + "input_layernorm.weight"] = init.norm(d)
             t[p + "post_attention_layernorm.weight"] = init.norm(d)
         for name, rows in (("q", heads * hd), ("k", kv_heads * hd), ("v", kv_heads * hd)):
@@ -198,7 +205,7 @@ def llama_family(arch, seed, n_layers=2, d=D, heads=HEADS, kv_heads=2, head_dim=
     t["model.norm.weight"] = init.norm(d)
     if not tie:
         t["lm_head.weight"] = init.linear(vocab, d, gain=4.0)
-    if arch == "gemma":  # GemmaRMSNorm scales by 1 + weight: its weights are stored less 1
+    if arch in ("gemma", "gemma2"):  # GemmaRMSNorm scales by 1 + weight: its weights are stored less 1
         for name in t:
             if name.endswith("norm.weight"):
                 t[name] = t[name] - 1
@@ -253,6 +260,9 @@ MODELS = {
     "olmo2": (lambda: llama_family("olmo2", 7, extra={"rope_theta": 500000.0}), "BF16", 1),
     "gemma": (lambda: llama_family("gemma", 10, kv_heads=1, head_dim=32, tie=True, extra={
         "hidden_act": "gelu", "hidden_activation": "gelu_pytorch_tanh", "max_position_embeddings": 8192}), "BF16", 1),
+    "gemma2": (lambda: llama_family("gemma2", 11, n_layers=3, head_dim=32, tie=True, extra={
+        "hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 24, "attn_logit_softcapping": 2.0,
+        "final_logit_softcapping": 3.0, "sliding_window": 5}), "F32", 1),
     "gpt_neox": (lambda: gpt_neox(8, n_layers=3), "F16", 1),
     "gpt_neox-seq": (lambda: gpt_neox(9, extra={"use_parallel_residual": False, "rotary_pct": 0.5, "rotary_emb_base": 500,
                                                "attention_bias": False}), "F32", 1),

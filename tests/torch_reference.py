@@ -112,9 +112,10 @@ def rope_cos_sin(inv_freq, n, dtype):
     return emb.cos().to(dtype), emb.sin().to(dtype)
 
 
-def attention(q, k, v, scale, window=None):
-    """eager_attention_forward on [heads, n, hd] q and [kv_heads, n, hd] k, v;
-    returns [n, heads * hd]."""
+def attention(q, k, v, scale, window=None, softcap=None):
+    """eager_attention_forward on [heads, n, hd] q and [kv_heads, n, hd] k, v
+    (gemma2's soft-capping of the scores before the mask); returns
+    [n, heads * hd]."""
     groups = q.shape[0] // k.shape[0]
     k = k.repeat_interleave(groups, dim=0)  # repeat_kv
     v = v.repeat_interleave(groups, dim=0)
@@ -125,6 +126,8 @@ def attention(q, k, v, scale, window=None):
     if window:
         allowed &= j > i - window  # sliding_window_overlay
     scores = torch.matmul(q, k.transpose(1, 2)) * scale
+    if softcap:
+        scores = torch.tanh(scores / softcap) * softcap
     scores = scores.masked_fill(~allowed, float("-inf"))
     weights = torch.softmax(scores, dim=-1)
     return torch.matmul(weights, v).transpose(0, 1).reshape(n, -1)
@@ -175,6 +178,8 @@ def sliding_layers(config, arch):
         return window, [window is not None] * L
     if arch in ("qwen2", "qwen3") and config.get("use_sliding_window", False) and config.get("sliding_window"):
         return config["sliding_window"], [i >= config.get("max_window_layers", L) for i in range(L)]
+    if arch == "gemma2":  # layer_types: "sliding_attention" when (i + 1) % 2
+        return config.get("sliding_window", 4096), [bool((i + 1) % 2) for i in range(L)]
     return None, [False] * L
 
 
@@ -186,7 +191,7 @@ def llama_forward(config, W, tokens, dtype):
     kv_heads = config.get("num_key_value_heads") or heads
     hd = config.get("head_dim") or d // heads
     eps = config.get("rms_norm_eps", 1e-5 if arch == "olmo2" else 1e-6)
-    gemma = arch == "gemma"
+    gemma = arch in ("gemma", "gemma2")
     # GemmaMLP: hidden_activation, else gelu_pytorch_tanh (hidden_act ignored)
     act = ACT[config.get("hidden_activation") or "gelu_pytorch_tanh"] if gemma else ACT[config.get("hidden_act", "silu")]
     if gemma:  # GemmaRMSNorm: x * rsqrt(mean(x^2) + eps) * (1 + w)
@@ -222,7 +227,11 @@ def llama_forward(config, W, tokens, dtype):
                 k = rms_norm(k, g(p + "self_attn.k_norm.weight"), eps)
             q = q * cos + rotate_half(q) * sin  # apply_rotary_pos_emb
             k = k * cos + rotate_half(k) * sin
-            out = attention(q, k, v, hd ** -0.5, window if slides[l] else None)
+            if arch == "gemma2":
+                out = attention(q, k, v, config.get("query_pre_attn_scalar", 256) ** -0.5, window if slides[l] else None,
+                                config.get("attn_logit_softcapping", 50.0))
+            else:
+                out = attention(q, k, v, hd ** -0.5, window if slides[l] else None)
             return linear(out, p + "self_attn.o_proj")
 
         def mlp(h):
@@ -231,13 +240,20 @@ def llama_forward(config, W, tokens, dtype):
         if arch == "olmo2":
             x = x + rms_norm(attn(x), g(p + "post_attention_layernorm.weight"), eps)
             x = x + rms_norm(mlp(x), g(p + "post_feedforward_layernorm.weight"), eps)
+        elif arch == "gemma2":  # Gemma2DecoderLayer: a norm before and after each sublayer
+            x = x + rms_norm_(attn(rms_norm_(x, g(p + "input_layernorm.weight"), eps)), g(p + "post_attention_layernorm.weight"), eps)
+            x = x + rms_norm_(mlp(rms_norm_(x, g(p + "pre_feedforward_layernorm.weight"), eps)), g(p + "post_feedforward_layernorm.weight"), eps)
         else:
             x = x + attn(rms_norm_(x, g(p + "input_layernorm.weight"), eps))
             x = x + mlp(rms_norm_(x, g(p + "post_attention_layernorm.weight"), eps))
         hidden.append(x)
     hidden[-1] = rms_norm_(x, g("norm.weight"), eps)
     lm_head = g("embed_tokens.weight") if config.get("tie_word_embeddings", gemma) else W["lm_head.weight"]
-    return hidden, hidden[-1] @ lm_head.T
+    logits = hidden[-1] @ lm_head.T
+    cap = config.get("final_logit_softcapping", 30.0) if arch == "gemma2" else None
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    return hidden, logits
 
 
 def gpt_neox_forward(config, W, tokens, dtype):
@@ -297,7 +313,7 @@ def forward(config, weights, tokens, dtype=torch.float64):
     arch = config["model_type"]
     if arch == "gpt2":
         return gpt2_forward(config, weights, tokens, dtype)
-    if arch in ("llama", "mistral", "qwen2", "qwen3", "olmo2", "gemma"):
+    if arch in ("llama", "mistral", "qwen2", "qwen3", "olmo2", "gemma", "gemma2"):
         return llama_forward(config, weights, tokens, dtype)
     if arch == "gpt_neox":
         return gpt_neox_forward(config, weights, tokens, dtype)

@@ -186,6 +186,7 @@ static void attention(softent_model *m, int64_t n, float scale, int64_t window)
     const int64_t H = c->n_heads, hd = c->head_dim, group = c->n_heads / c->n_kv_heads;
     const int64_t ldq = H * hd, ldk = c->n_kv_heads * hd;
     const int64_t blocks = (n + SE_ATT_BLOCK - 1) / SE_ATT_BLOCK;
+    const float cap = (float)c->attn_softcap;
     /* Last blocks first: they are the longest, and dynamic scheduling then
      * fills the gaps with short ones. */
     #pragma omp parallel for schedule(dynamic, 1)
@@ -200,6 +201,8 @@ static void attention(softent_model *m, int64_t n, float scale, int64_t window)
             const int64_t i = i0 + r;
             const int64_t lo = (window && i - window + 1 > j0 ? i - window + 1 : j0) - j0, hi = i - j0;  /* visible keys, inclusive */
             float *row = S + r * keys;
+            if (cap > 0)  /* gemma2: soft-capped scores */
+                for (int64_t j = lo; j <= hi; j++) row[j] = cap * tanhf(row[j] / cap);
             se_softmax_row(row + lo, hi - lo + 1);
             for (int64_t j = 0; j < lo; j++) row[j] = 0;
             for (int64_t j = hi + 1; j < keys; j++) row[j] = 0;
@@ -298,14 +301,19 @@ static void layer_forward(softent_model *m, int64_t l, int64_t n)
         matmul(s->x, s->att, o, n, 1);
         matmul(s->x, s->hb, down, n, 1);
     } else if (c->post_norm) {
-        /* olmo2: h = h + norm(attn(h)); h = h + norm(mlp(h)) */
-        attention_block(m, l, s->x, n);
+        /* olmo2: h = h + norm(attn(h)); h = h + norm(mlp(h));
+         * gemma2 norms the input too: h = h + norm2(attn(norm1(h))), ... */
+        const float *in = s->x;
+        if (c->pre_and_post_norm) norm(m, s->xb, s->x, L->w[W_ATTN_NORM].f32, NULL, n), in = s->xb;
+        attention_block(m, l, in, n);
         matmul(s->out, s->att, o, n, 0);
-        rms_norm(s->out, s->out, L->w[W_ATTN_NORM].f32, n, d, c->norm_eps, c->norm_offset);
+        rms_norm(s->out, s->out, L->w[W_ATTN_POST_NORM].f32, n, d, c->norm_eps, c->norm_offset);
         add(s->x, s->out, n * d);
-        mlp_block(m, L, s->x, n);
+        in = s->x;
+        if (c->pre_and_post_norm) norm(m, s->xb, s->x, L->w[W_MLP_NORM].f32, NULL, n), in = s->xb;
+        mlp_block(m, L, in, n);
         matmul(s->out, s->hb, down, n, 0);
-        rms_norm(s->out, s->out, L->w[W_MLP_NORM].f32, n, d, c->norm_eps, c->norm_offset);
+        rms_norm(s->out, s->out, L->w[W_MLP_POST_NORM].f32, n, d, c->norm_eps, c->norm_offset);
         add(s->x, s->out, n * d);
     } else {
         /* h = h + attn(norm(h)); h = h + mlp(norm(h)): the output
@@ -345,13 +353,18 @@ static void lm_head(softent_model *m, const float *h, int64_t n, float *logits)
     if (se_st_is_f32(m->lm_head)) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)V, (int)d, 1.0f, h, (int)d,
                     (const float *)m->lm_head->data, (int)d, 0.0f, logits, (int)V);
-        return;
+    } else {
+        for (int64_t v0 = 0; v0 < V; v0 += m->lm_chunk) {
+            const int64_t rows = v0 + m->lm_chunk < V ? m->lm_chunk : V - v0;
+            se_st_to_f32(m->lm_head, v0 * d, rows * d, m->wbuf);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)rows, (int)d, 1.0f, h, (int)d,
+                        m->wbuf, (int)d, 0.0f, logits + v0, (int)V);
+        }
     }
-    for (int64_t v0 = 0; v0 < V; v0 += m->lm_chunk) {
-        const int64_t rows = v0 + m->lm_chunk < V ? m->lm_chunk : V - v0;
-        se_st_to_f32(m->lm_head, v0 * d, rows * d, m->wbuf);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)rows, (int)d, 1.0f, h, (int)d,
-                    m->wbuf, (int)d, 0.0f, logits + v0, (int)V);
+    const float cap = (float)m->c.final_softcap;
+    if (cap > 0) {  /* gemma2 */
+        #pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n * V; i++) logits[i] = cap * tanhf(logits[i] / cap);
     }
 }
 

@@ -62,7 +62,9 @@ static int layer_tensor(const se_model_config *c, const char *prefix, int64_t l,
     } else {
         const int64_t qk_norm = c->qk_norm == SE_QKNORM_HEAD ? c->head_dim : qd;
         switch (slot) {
-        case W_ATTN_NORM: suffix = c->post_norm ? "post_attention_layernorm.weight" : "input_layernorm.weight", rows = d; break;
+        case W_ATTN_NORM: if (!c->post_norm || c->pre_and_post_norm) suffix = "input_layernorm.weight", rows = d; break;
+        case W_ATTN_POST_NORM: if (c->post_norm) suffix = "post_attention_layernorm.weight", rows = d; break;
+        case W_MLP_POST_NORM: if (c->post_norm) suffix = "post_feedforward_layernorm.weight", rows = d; break;
         case W_Q: suffix = "self_attn.q_proj.weight", rows = qd, cols = d; break;
         case W_K: suffix = "self_attn.k_proj.weight", rows = kvd, cols = d; break;
         case W_V: suffix = "self_attn.v_proj.weight", rows = kvd, cols = d; break;
@@ -75,7 +77,10 @@ static int layer_tensor(const se_model_config *c, const char *prefix, int64_t l,
         case W_K_NORM:
             if (c->qk_norm) suffix = "self_attn.k_norm.weight", rows = c->qk_norm == SE_QKNORM_HEAD ? c->head_dim : kvd;
             break;
-        case W_MLP_NORM: suffix = c->post_norm ? "post_feedforward_layernorm.weight" : "post_attention_layernorm.weight", rows = d; break;
+        case W_MLP_NORM:
+            if (!c->post_norm) suffix = "post_attention_layernorm.weight", rows = d;
+            else if (c->pre_and_post_norm) suffix = "pre_feedforward_layernorm.weight", rows = d;
+            break;
         case W_GATE: suffix = "mlp.gate_proj.weight", rows = ff, cols = d; break;
         case W_UP: suffix = "mlp.up_proj.weight", rows = ff, cols = d; break;
         case W_DOWN: suffix = "mlp.down_proj.weight", rows = d, cols = ff; break;
@@ -105,6 +110,7 @@ static const struct {
     [SE_ARCH_QWEN3] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
     [SE_ARCH_OLMO2] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
     [SE_ARCH_GEMMA] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
+    [SE_ARCH_GEMMA2] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
     [SE_ARCH_GPT_NEOX] = {"gpt_neox.", "embed_in.weight", "final_layer_norm.weight", "final_layer_norm.bias", "embed_out.weight"},
 };
 

@@ -19,9 +19,9 @@
 /* A layer's weights.  Names are the llama family's; gpt2 keeps its fused
  * c_attn [d, 3d] in W_Q, c_fc in W_GATE and mlp.c_proj in W_DOWN; gpt_neox
  * its query_key_value [3d, d] in W_Q, dense_h_to_4h in W_GATE and
- * dense_4h_to_h in W_DOWN.  With
- * post_norm (olmo2) the two norms are applied after attention and after
- * the MLP instead of before. */
+ * dense_4h_to_h in W_DOWN.  With post_norm (olmo2, gemma2) a norm
+ * follows attention and the MLP (W_*_POST_NORM); gemma2 keeps the norms
+ * before them too, olmo2 has none. */
 enum {
     W_ATTN_NORM, W_ATTN_NORM_B,  /* [d] */
     W_Q, W_Q_B,                  /* [H*hd, d], [H*hd]  (gpt2: [d, 3d], [3d]) */
@@ -30,6 +30,7 @@ enum {
     W_O, W_O_B,                  /* [d, H*hd], [d]  (gpt2: [d, d]) */
     W_Q_NORM, W_K_NORM,          /* qwen3: [hd], [hd]; olmo2: [H*hd], [KV*hd] */
     W_MLP_NORM, W_MLP_NORM_B,    /* [d] */
+    W_ATTN_POST_NORM, W_MLP_POST_NORM, /* [d] after the sublayers (post_norm: olmo2, gemma2) */
     W_GATE, W_GATE_B,            /* [ff, d] (gpt2 c_fc: [d, ff], [ff]) */
     W_UP, W_UP_B,                /* [ff, d] */
     W_DOWN, W_DOWN_B,            /* [d, ff] (gpt2: [ff, d]), [d] */

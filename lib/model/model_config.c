@@ -122,12 +122,12 @@ static int parse_sliding(const json_src *js, se_model_config *c)
 {
     int64_t window = 0, from = 0;
     int use = 1, rc = SOFTENT_OK;
-    if (c->arch != SE_ARCH_MISTRAL && c->arch != SE_ARCH_QWEN2 && c->arch != SE_ARCH_QWEN3) return SOFTENT_OK;
-    if (c->arch != SE_ARCH_MISTRAL) {
+    if (c->arch != SE_ARCH_MISTRAL && c->arch != SE_ARCH_QWEN2 && c->arch != SE_ARCH_QWEN3 && c->arch != SE_ARCH_GEMMA2) return SOFTENT_OK;
+    if (c->arch == SE_ARCH_QWEN2 || c->arch == SE_ARCH_QWEN3) {
         rc = get_bool(js, "use_sliding_window", 0, &use);
         if (!rc) rc = get_int(js, "max_window_layers", c->n_layers, &from);
     }
-    if (!rc && use) rc = get_int(js, "sliding_window", 0, &window);
+    if (!rc && use) rc = get_int(js, "sliding_window", c->arch == SE_ARCH_GEMMA2 ? 4096 : 0, &window);
     if (rc || !use || !window) return rc;
     c->sliding_window = window;
     if (!(c->sliding = calloc((size_t)c->n_layers, 1))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
@@ -142,7 +142,8 @@ static int parse_sliding(const json_src *js, se_model_config *c)
             else if (strcmp(t->valuestring, "full_attention") != 0)
                 return se_fail(SOFTENT_E_FORMAT, "%s: layer type \"%s\" is not supported", js->path, t->valuestring);
         } else {
-            c->sliding[l] = c->arch == SE_ARCH_MISTRAL || l >= from;
+            /* gemma2: every other layer from the first ("sliding_attention" when (l + 1) % 2) */
+            c->sliding[l] = c->arch == SE_ARCH_MISTRAL || (c->arch == SE_ARCH_GEMMA2 ? l % 2 == 0 : l >= from);
         }
     }
     return SOFTENT_OK;
@@ -200,13 +201,25 @@ static int parse_gpt2(const json_src *js, se_model_config *c)
     return SOFTENT_OK;
 }
 
+/* A soft-capping: null in config.json means none (0), absent the default. */
+static int get_softcap(const json_src *js, const char *key, double def, double *out)
+{
+    const cJSON *raw = cJSON_GetObjectItemCaseSensitive(js->root, key);
+    if (raw && cJSON_IsNull(raw)) {
+        *out = 0;
+        return SOFTENT_OK;
+    }
+    return get_num(js, NULL, key, def, out);
+}
+
 static int parse_llama_family(const json_src *js, se_model_config *c)
 {
     static const struct { int64_t max_pos; double eps; } defaults[] = {
         [SE_ARCH_LLAMA] = {2048, 1e-6}, [SE_ARCH_MISTRAL] = {4096 * 32, 1e-6}, [SE_ARCH_QWEN2] = {32768, 1e-6},
         [SE_ARCH_QWEN3] = {32768, 1e-6}, [SE_ARCH_OLMO2] = {2048, 1e-5}, [SE_ARCH_GEMMA] = {8192, 1e-6},
+        [SE_ARCH_GEMMA2] = {8192, 1e-6},
     };
-    const int gemma = c->arch == SE_ARCH_GEMMA;
+    const int gemma = c->arch == SE_ARCH_GEMMA || c->arch == SE_ARCH_GEMMA2;
     int rc = get_int(js, "num_hidden_layers", -1, &c->n_layers);
     if (!rc) rc = get_int(js, "hidden_size", -1, &c->d_model);
     if (!rc) rc = get_int(js, "num_attention_heads", -1, &c->n_heads);
@@ -242,6 +255,20 @@ static int parse_llama_family(const json_src *js, se_model_config *c)
     case SE_ARCH_QWEN3: c->qkv_bias = c->o_bias = attention_bias; c->qk_norm = SE_QKNORM_HEAD; break;
     case SE_ARCH_OLMO2: c->qkv_bias = c->o_bias = attention_bias; c->qk_norm = SE_QKNORM_FULL; c->post_norm = 1; break;
     case SE_ARCH_GEMMA: c->qkv_bias = c->o_bias = attention_bias; c->norm_offset = 1; c->embed_scaled = 1; break;
+    case SE_ARCH_GEMMA2: {
+        c->qkv_bias = c->o_bias = attention_bias;
+        c->norm_offset = 1, c->embed_scaled = 1, c->post_norm = c->pre_and_post_norm = 1;
+        double scalar = 256;
+        int rc2 = get_num(js, NULL, "query_pre_attn_scalar", 256, &scalar);
+        if (!rc2) rc2 = get_softcap(js, "attn_logit_softcapping", 50.0, &c->attn_softcap);
+        if (!rc2) rc2 = get_softcap(js, "final_logit_softcapping", 30.0, &c->final_softcap);
+        if (rc2) return rc2;
+        if (!(scalar > 0)) return se_fail(SOFTENT_E_FORMAT, "%s: query_pre_attn_scalar must be positive", js->path);
+        if (!(c->attn_softcap >= 0 && c->final_softcap >= 0))
+            return se_fail(SOFTENT_E_FORMAT, "%s: a logit soft-capping must be positive (or null: none)", js->path);
+        c->attn_scale = 1.0 / sqrt(scalar);
+        break;
+    }
     default: break;  /* mistral: no biases */
     }
     return SOFTENT_OK;
@@ -293,7 +320,7 @@ int se_model_config_parse(se_model_config *cfg, const cJSON *root, const char *p
     static const struct { const char *name; se_arch arch; } archs[] = {
         {"gpt2", SE_ARCH_GPT2}, {"llama", SE_ARCH_LLAMA}, {"mistral", SE_ARCH_MISTRAL},
         {"qwen2", SE_ARCH_QWEN2}, {"qwen3", SE_ARCH_QWEN3}, {"olmo2", SE_ARCH_OLMO2}, {"gpt_neox", SE_ARCH_GPT_NEOX},
-        {"gemma", SE_ARCH_GEMMA},
+        {"gemma", SE_ARCH_GEMMA}, {"gemma2", SE_ARCH_GEMMA2},
     };
     memset(cfg, 0, sizeof *cfg);
     json_src js = {root, path};

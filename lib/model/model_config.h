@@ -9,12 +9,12 @@
 
 #include <stdint.h>
 
-typedef enum { SE_ARCH_GPT2, SE_ARCH_LLAMA, SE_ARCH_MISTRAL, SE_ARCH_QWEN2, SE_ARCH_QWEN3, SE_ARCH_OLMO2, SE_ARCH_GPT_NEOX, SE_ARCH_GEMMA } se_arch;
+typedef enum { SE_ARCH_GPT2, SE_ARCH_LLAMA, SE_ARCH_MISTRAL, SE_ARCH_QWEN2, SE_ARCH_QWEN3, SE_ARCH_OLMO2, SE_ARCH_GPT_NEOX, SE_ARCH_GEMMA, SE_ARCH_GEMMA2 } se_arch;
 typedef enum { SE_ACT_SILU, SE_ACT_GELU, SE_ACT_GELU_TANH, SE_ACT_RELU } se_act;
 typedef enum { SE_ROPE_NONE, SE_ROPE_DEFAULT, SE_ROPE_LINEAR, SE_ROPE_LLAMA3 } se_rope_type;
 typedef enum { SE_QKNORM_NONE, SE_QKNORM_HEAD, SE_QKNORM_FULL } se_qk_norm;
 
-#define SE_SUPPORTED_ARCHS "gpt2, llama, mistral, qwen2, qwen3, olmo2, gpt_neox, gemma"
+#define SE_SUPPORTED_ARCHS "gpt2, llama, mistral, qwen2, qwen3, olmo2, gpt_neox, gemma, gemma2"
 
 typedef struct {
     se_arch arch;
@@ -26,9 +26,12 @@ typedef struct {
     int layer_norm;          /* LayerNorm with bias (gpt2, gpt_neox), else RMSNorm */
     int parallel_residual;   /* gpt_neox: h + attn(norm1(h)) + mlp(norm2(h)) */
     int fused_qkv;           /* gpt_neox: one [3 H hd, d] projection, q, k, v side by side within each head */
-    int post_norm;           /* olmo2: h + norm(f(h)) instead of h + f(norm(h)) */
-    float norm_offset;       /* gemma: RMSNorm scales by 1 + w (its weights are stored less 1), else 0 */
-    int embed_scaled;        /* gemma: the embeddings times sqrt(d_model) */
+    int post_norm;           /* olmo2: h + norm(f(h)) instead of h + f(norm(h)); gemma2: h + norm2(f(norm1(h))) */
+    int pre_and_post_norm;   /* gemma2: post_norm keeps the norms before the sublayers too */
+    double attn_softcap;     /* gemma2: scores become cap tanh(score / cap) before the mask; 0: none */
+    double final_softcap;    /* gemma2: the logits become cap tanh(logit / cap); 0: none */
+    float norm_offset;       /* gemma, gemma2: RMSNorm scales by 1 + w (its weights are stored less 1), else 0 */
+    int embed_scaled;        /* gemma, gemma2: the embeddings times sqrt(d_model) */
     int gated_mlp;           /* down(act(gate(x)) * up(x)), else proj(act(fc(x))) */
     int qkv_bias, o_bias, mlp_bias;
     se_qk_norm qk_norm;      /* qwen3: per head; olmo2: over the whole projection */
