@@ -27,6 +27,9 @@ The set covers every branch of the C forward pass:
   gemma2        F32, norms before and after each sublayer, soft-capped
                 attention scores (2) and logits (3), query_pre_attn_scalar 24,
                 a sliding window of 5 on even layers
+  phi3          BF16, stacked qkv_proj and gate_up_proj, GQA 4/2, RoPE on 3/4
+                of each head (partial_rotary_factor), longrope scaling whose
+                long factors apply past 32 tokens
   gpt_neox      F16, fused per-head query_key_value, RoPE on a quarter of each
                 head (rotary_pct 0.25), parallel residual, untied embed_out
   gpt_neox-seq  F32, sequential residual, rotary_pct 0.5 and rotary_emb_base
@@ -241,6 +244,37 @@ def gpt_neox(seed, n_layers=2, d=D, heads=HEADS, ff=FF, vocab=VOCAB, extra=None)
     return config, t
 
 
+def phi3(seed, n_layers=2, d=D, heads=HEADS, kv_heads=2, ff=FF, vocab=VOCAB, extra=None):
+    """A Phi-3 model: qkv_proj stacks q, k and v; gate_up_proj gate and up."""
+    init = Init(seed)
+    hd = d // heads
+    config = {
+        "architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "hidden_size": d, "intermediate_size": ff,
+        "num_hidden_layers": n_layers, "num_attention_heads": heads, "num_key_value_heads": kv_heads, "hidden_act": "silu",
+        "max_position_embeddings": 4096, "original_max_position_embeddings": 4096, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+        "tie_word_embeddings": False, "vocab_size": vocab, "sliding_window": None, "bos_token_id": 1, "eos_token_id": 2,
+        "torch_dtype": "float32",
+    }
+    config.update(extra or {})
+    t = {"model.embed_tokens.weight": init.embed(vocab, d)}
+    for i in range(n_layers):
+        p = f"model.layers.{i}."
+        t[p + "input_layernorm.weight"], t[p + "post_attention_layernorm.weight"] = init.norm(d), init.norm(d)
+        t[p + "self_attn.qkv_proj.weight"] = init.linear((heads + 2 * kv_heads) * hd, d, gain=2.0)
+        t[p + "self_attn.o_proj.weight"] = init.linear(d, heads * hd)
+        t[p + "mlp.gate_up_proj.weight"] = init.linear(2 * ff, d, gain=1.5)
+        t[p + "mlp.down_proj.weight"] = init.linear(d, ff, gain=1.5)
+    t["model.norm.weight"] = init.norm(d)
+    t["lm_head.weight"] = init.linear(vocab, d, gain=4.0)
+    return config, t
+
+
+def longrope(seed, half):
+    rng = np.random.default_rng(seed)
+    return {"type": "longrope", "short_factor": [float(x) for x in 1 + rng.random(half)],
+            "long_factor": [float(x) for x in 1 + 3 * rng.random(half)]}
+
+
 # name -> (build function, stored dtype, shards)
 MODELS = {
     "gpt2": (lambda: gpt2(), "F32", 1),
@@ -263,6 +297,9 @@ MODELS = {
     "gemma2": (lambda: llama_family("gemma2", 11, n_layers=3, head_dim=32, tie=True, extra={
         "hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 24, "attn_logit_softcapping": 2.0,
         "final_logit_softcapping": 3.0, "sliding_window": 5}), "F32", 1),
+    # longrope with an original context of 32: the tests' 70 tokens take the long factors, 9 the short
+    "phi3": (lambda: phi3(12, extra={"partial_rotary_factor": 0.75, "max_position_embeddings": 128,
+                                    "original_max_position_embeddings": 32, "rope_scaling": longrope(13, 6)}), "BF16", 1),
     "gpt_neox": (lambda: gpt_neox(8, n_layers=3), "F16", 1),
     "gpt_neox-seq": (lambda: gpt_neox(9, extra={"use_parallel_residual": False, "rotary_pct": 0.5, "rotary_emb_base": 500,
                                                "attention_bias": False}), "F32", 1),

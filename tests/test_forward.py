@@ -156,7 +156,7 @@ def check_corrupt_config():
 
 
 def check_unknown_model_type():
-    expect_error(variant("bert", config={"model_type": "bert"}), "config.json", '"bert"', "gpt2, llama, mistral, qwen2, qwen3, olmo2, gpt_neox, gemma, gemma2")
+    expect_error(variant("bert", config={"model_type": "bert"}), "config.json", '"bert"', "gpt2, llama, mistral, qwen2, qwen3, olmo2, gpt_neox, gemma, gemma2, phi3")
 
 
 def check_unsupported_rope():
@@ -165,6 +165,10 @@ def check_unsupported_rope():
     expect_error(variant("neox-odd", base="gpt_neox", config={"rotary_pct": 0.1}), "config.json", "rotary_pct 0.1", "even")
     expect_error(variant("neox-dynamic", base="gpt_neox", config={"rope_scaling": {"type": "dynamic", "factor": 2.0}}),
                  "config.json", "dynamic")
+    expect_error(variant("phi3-factors", base="phi3", config={"rope_scaling": {"type": "longrope", "short_factor": [1.0, 1.0],
+                                                                               "long_factor": [1.0, 1.0]}}),
+                 "config.json", "short_factor", "6 numbers")
+    expect_error(variant("llama-partial", config={"partial_rotary_factor": 0.5}), "config.json", "partial_rotary_factor 0.5")
     expect_error(variant("neox-noqkv", base="gpt_neox", drop=["gpt_neox.layers.1.attention.query_key_value.weight"]),
                  "gpt_neox.layers.1.attention.query_key_value.weight")
 

@@ -104,6 +104,24 @@ def rope_inv_freq(config, head_dim):
     return inv_freq
 
 
+def longrope_inv_freq(config, dim, n):
+    """_compute_longrope_parameters with transformers' dynamic update: the
+    long factors once n exceeds the original context; and the attention
+    factor that scales cos and sin."""
+    params = config.get("rope_parameters") or config.get("rope_scaling")
+    base = config.get("rope_theta", 10000.0)
+    original = params.get("original_max_position_embeddings") or config.get("original_max_position_embeddings")
+    max_pos = config["max_position_embeddings"]
+    factor = max_pos / original if original else params.get("factor")
+    original = original or max_pos
+    attention = params.get("attention_factor")
+    if attention is None:
+        attention = math.sqrt(1 + math.log(factor) / math.log(original)) if factor and factor > 1 else 1.0
+    ext = torch.tensor(params["long_factor"] if n > original else params["short_factor"], dtype=torch.float32)
+    pos_freqs = base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim)
+    return 1.0 / (ext * pos_freqs), attention
+
+
 def rope_cos_sin(inv_freq, n, dtype):
     # RotaryEmbedding.forward: float32 angles, emb = cat(freqs, freqs)
     positions = torch.arange(n, dtype=torch.float32)
@@ -173,7 +191,7 @@ def gpt2_forward(config, W, tokens, dtype):
 def sliding_layers(config, arch):
     """Which layers use the sliding window (transformers' layer_types)."""
     L = config["num_hidden_layers"]
-    if arch == "mistral":
+    if arch in ("mistral", "phi3"):
         window = config.get("sliding_window")
         return window, [window is not None] * L
     if arch in ("qwen2", "qwen3") and config.get("use_sliding_window", False) and config.get("sliding_window"):
@@ -200,7 +218,14 @@ def llama_forward(config, W, tokens, dtype):
     else:
         rms_norm_ = rms_norm
     n = len(tokens)
-    cos, sin = rope_cos_sin(rope_inv_freq(config, hd), n, dtype)
+    rot = int(hd * config.get("partial_rotary_factor", 1.0))  # phi3's partial rotation; all of the head else
+    params = config.get("rope_parameters") or config.get("rope_scaling") or {}
+    if params.get("rope_type", params.get("type")) in ("longrope", "su"):
+        inv, scale = longrope_inv_freq(config, rot, n)
+        cos, sin = rope_cos_sin(inv, n, dtype)
+        cos, sin = cos * scale, sin * scale
+    else:
+        cos, sin = rope_cos_sin(rope_inv_freq(config, rot), n, dtype)
     window, slides = sliding_layers(config, arch)
 
     def linear(y, name):
@@ -215,7 +240,11 @@ def llama_forward(config, W, tokens, dtype):
         p = f"layers.{l}."
 
         def attn(h):
-            q, k, v = (linear(h, p + f"self_attn.{t}_proj") for t in "qkv")
+            if arch == "phi3":  # Phi3Attention: qkv_proj's output is q, then k, then v
+                qkv = linear(h, p + "self_attn.qkv_proj")
+                q, k, v = qkv[..., :heads * hd], qkv[..., heads * hd:(heads + kv_heads) * hd], qkv[..., (heads + kv_heads) * hd:]
+            else:
+                q, k, v = (linear(h, p + f"self_attn.{t}_proj") for t in "qkv")
             if arch == "olmo2":  # q_norm / k_norm over the whole projection
                 q = rms_norm(q, g(p + "self_attn.q_norm.weight"), eps)
                 k = rms_norm(k, g(p + "self_attn.k_norm.weight"), eps)
@@ -225,8 +254,9 @@ def llama_forward(config, W, tokens, dtype):
             if arch == "qwen3":  # per head, before RoPE
                 q = rms_norm(q, g(p + "self_attn.q_norm.weight"), eps)
                 k = rms_norm(k, g(p + "self_attn.k_norm.weight"), eps)
-            q = q * cos + rotate_half(q) * sin  # apply_rotary_pos_emb
-            k = k * cos + rotate_half(k) * sin
+            # apply_rotary_pos_emb on the first rot dimensions, the rest passed through
+            q = torch.cat((q[..., :rot] * cos + rotate_half(q[..., :rot]) * sin, q[..., rot:]), dim=-1)
+            k = torch.cat((k[..., :rot] * cos + rotate_half(k[..., :rot]) * sin, k[..., rot:]), dim=-1)
             if arch == "gemma2":
                 out = attention(q, k, v, config.get("query_pre_attn_scalar", 256) ** -0.5, window if slides[l] else None,
                                 config.get("attn_logit_softcapping", 50.0))
@@ -235,6 +265,9 @@ def llama_forward(config, W, tokens, dtype):
             return linear(out, p + "self_attn.o_proj")
 
         def mlp(h):
+            if arch == "phi3":  # Phi3MLP: gate_up_proj's output chunks into gate, up
+                gate, up = linear(h, p + "mlp.gate_up_proj").chunk(2, dim=-1)
+                return linear(up * act(gate), p + "mlp.down_proj")
             return linear(act(linear(h, p + "mlp.gate_proj")) * linear(h, p + "mlp.up_proj"), p + "mlp.down_proj")
 
         if arch == "olmo2":
@@ -313,7 +346,7 @@ def forward(config, weights, tokens, dtype=torch.float64):
     arch = config["model_type"]
     if arch == "gpt2":
         return gpt2_forward(config, weights, tokens, dtype)
-    if arch in ("llama", "mistral", "qwen2", "qwen3", "olmo2", "gemma", "gemma2"):
+    if arch in ("llama", "mistral", "qwen2", "qwen3", "olmo2", "gemma", "gemma2", "phi3"):
         return llama_forward(config, weights, tokens, dtype)
     if arch == "gpt_neox":
         return gpt_neox_forward(config, weights, tokens, dtype)

@@ -75,6 +75,13 @@ static linear lin(const se_layer *L, int w, int b, int64_t in, int64_t out)
     return r;
 }
 
+/* Rows [row0, row0 + out) of a fused nn.Linear: a linear of their own. */
+static linear lin_rows(const se_layer *L, int w, int b, int64_t in, int64_t row0, int64_t out)
+{
+    linear r = {L->w[w].f32 + row0 * in, L->w[b].f32 ? L->w[b].f32 + row0 : NULL, in, out, in, 0};
+    return r;
+}
+
 static linear conv1d(const se_layer *L, int w, int b, int64_t in, int64_t out, int64_t ld, int64_t col)
 {
     linear r = {L->w[w].f32 + col, L->w[b].f32 ? L->w[b].f32 + col : NULL, in, out, ld, 1};
@@ -144,12 +151,18 @@ static void add(float *x, const float *y, int64_t len)
 static void rope_table(const softent_model *m, int64_t n)
 {
     const int64_t half = m->c.rotary_dim / 2;
+    /* longrope: the long factors once the sequence outgrows the original
+     * context (as transformers' dynamic update picks them), and cos, sin
+     * scaled by the attention factor */
+    const int longrope = m->c.rope == SE_ROPE_LONGROPE;
+    const float *inv_freq = m->inv_freq + (longrope && (double)n > m->c.original_max_pos ? half : 0);
+    const float scale = longrope ? (float)m->c.rope_attention_factor : 1.0f;
     #pragma omp parallel for schedule(static)
     for (int64_t p = 0; p < n; p++)
         for (int64_t i = 0; i < half; i++) {
-            float angle = (float)p * m->inv_freq[i];
-            m->s.rope_cos[p * half + i] = (float)cos(angle);
-            m->s.rope_sin[p * half + i] = (float)sin(angle);
+            float angle = (float)p * inv_freq[i];
+            m->s.rope_cos[p * half + i] = (float)cos(angle) * scale;
+            m->s.rope_sin[p * half + i] = (float)sin(angle) * scale;
         }
 }
 
@@ -250,9 +263,15 @@ static void attention_block(softent_model *m, int64_t l, const float *in, int64_
         matmul(s->v, in, conv1d(L, W_Q, W_Q_B, d, d, 3 * d, 2 * d), n, 0);
         if (c->scale_by_layer) scale /= (float)(l + 1);
     } else {
-        matmul(s->q, in, lin(L, W_Q, W_Q_B, d, qd), n, 0);
-        matmul(s->k, in, lin(L, W_K, W_K_B, d, kvd), n, 0);
-        matmul(s->v, in, lin(L, W_V, W_V_B, d, kvd), n, 0);
+        if (c->stacked_qkv) {  /* phi3: qkv_proj's rows are q, then k, then v */
+            matmul(s->q, in, lin_rows(L, W_Q, W_Q_B, d, 0, qd), n, 0);
+            matmul(s->k, in, lin_rows(L, W_Q, W_Q_B, d, qd, kvd), n, 0);
+            matmul(s->v, in, lin_rows(L, W_Q, W_Q_B, d, qd + kvd, kvd), n, 0);
+        } else {
+            matmul(s->q, in, lin(L, W_Q, W_Q_B, d, qd), n, 0);
+            matmul(s->k, in, lin(L, W_K, W_K_B, d, kvd), n, 0);
+            matmul(s->v, in, lin(L, W_V, W_V_B, d, kvd), n, 0);
+        }
         if (c->qk_norm == SE_QKNORM_HEAD) {  /* qwen3: each head's vector */
             rms_norm(s->q, s->q, L->w[W_Q_NORM].f32, n * c->n_heads, c->head_dim, c->norm_eps, 0);
             rms_norm(s->k, s->k, L->w[W_K_NORM].f32, n * c->n_kv_heads, c->head_dim, c->norm_eps, 0);
@@ -271,7 +290,11 @@ static void mlp_block(softent_model *m, const se_layer *L, const float *in, int6
 {
     const se_model_config *c = &m->c;
     se_run_state *s = &m->s;
-    if (c->gated_mlp) {
+    if (c->gated_mlp && c->fused_gate_up) {  /* phi3: gate_up_proj's rows are gate, then up */
+        matmul(s->hb, in, lin_rows(L, W_GATE, W_GATE_B, c->d_model, 0, c->d_ff), n, 0);
+        matmul(s->hb2, in, lin_rows(L, W_GATE, W_GATE_B, c->d_model, c->d_ff, c->d_ff), n, 0);
+        mlp_activate(s->hb, s->hb2, n * c->d_ff, c->act);
+    } else if (c->gated_mlp) {
         matmul(s->hb, in, lin(L, W_GATE, W_GATE_B, c->d_model, c->d_ff), n, 0);
         matmul(s->hb2, in, lin(L, W_UP, W_UP_B, c->d_model, c->d_ff), n, 0);
         mlp_activate(s->hb, s->hb2, n * c->d_ff, c->act);

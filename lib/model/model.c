@@ -65,9 +65,12 @@ static int layer_tensor(const se_model_config *c, const char *prefix, int64_t l,
         case W_ATTN_NORM: if (!c->post_norm || c->pre_and_post_norm) suffix = "input_layernorm.weight", rows = d; break;
         case W_ATTN_POST_NORM: if (c->post_norm) suffix = "post_attention_layernorm.weight", rows = d; break;
         case W_MLP_POST_NORM: if (c->post_norm) suffix = "post_feedforward_layernorm.weight", rows = d; break;
-        case W_Q: suffix = "self_attn.q_proj.weight", rows = qd, cols = d; break;
-        case W_K: suffix = "self_attn.k_proj.weight", rows = kvd, cols = d; break;
-        case W_V: suffix = "self_attn.v_proj.weight", rows = kvd, cols = d; break;
+        case W_Q:
+            if (c->stacked_qkv) suffix = "self_attn.qkv_proj.weight", rows = qd + 2 * kvd, cols = d;  /* phi3 */
+            else suffix = "self_attn.q_proj.weight", rows = qd, cols = d;
+            break;
+        case W_K: if (!c->stacked_qkv) suffix = "self_attn.k_proj.weight", rows = kvd, cols = d; break;
+        case W_V: if (!c->stacked_qkv) suffix = "self_attn.v_proj.weight", rows = kvd, cols = d; break;
         case W_O: suffix = "self_attn.o_proj.weight", rows = d, cols = qd; break;
         case W_Q_B: if (c->qkv_bias) suffix = "self_attn.q_proj.bias", rows = qd; break;
         case W_K_B: if (c->qkv_bias) suffix = "self_attn.k_proj.bias", rows = kvd; break;
@@ -81,8 +84,11 @@ static int layer_tensor(const se_model_config *c, const char *prefix, int64_t l,
             if (!c->post_norm) suffix = "post_attention_layernorm.weight", rows = d;
             else if (c->pre_and_post_norm) suffix = "pre_feedforward_layernorm.weight", rows = d;
             break;
-        case W_GATE: suffix = "mlp.gate_proj.weight", rows = ff, cols = d; break;
-        case W_UP: suffix = "mlp.up_proj.weight", rows = ff, cols = d; break;
+        case W_GATE:
+            if (c->fused_gate_up) suffix = "mlp.gate_up_proj.weight", rows = 2 * ff, cols = d;  /* phi3 */
+            else suffix = "mlp.gate_proj.weight", rows = ff, cols = d;
+            break;
+        case W_UP: if (!c->fused_gate_up) suffix = "mlp.up_proj.weight", rows = ff, cols = d; break;
         case W_DOWN: suffix = "mlp.down_proj.weight", rows = d, cols = ff; break;
         case W_GATE_B: if (c->mlp_bias) suffix = "mlp.gate_proj.bias", rows = ff; break;
         case W_UP_B: if (c->mlp_bias) suffix = "mlp.up_proj.bias", rows = ff; break;
@@ -111,6 +117,7 @@ static const struct {
     [SE_ARCH_OLMO2] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
     [SE_ARCH_GEMMA] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
     [SE_ARCH_GEMMA2] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
+    [SE_ARCH_PHI3] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
     [SE_ARCH_GPT_NEOX] = {"gpt_neox.", "embed_in.weight", "final_layer_norm.weight", "final_layer_norm.bias", "embed_out.weight"},
 };
 
@@ -211,9 +218,14 @@ static int init_rope(softent_model *m)
     const se_model_config *c = &m->c;
     if (c->rope == SE_ROPE_NONE) return SOFTENT_OK;
     const int64_t half = c->rotary_dim / 2;
-    if (!(m->inv_freq = malloc((size_t)half * sizeof(float)))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    if (!(m->inv_freq = malloc((size_t)half * 2 * sizeof(float)))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     for (int64_t i = 0; i < half; i++) {
         float inv = (float)(1.0 / pow(c->rope_theta, (double)(2 * i) / (double)c->rotary_dim));
+        if (c->rope == SE_ROPE_LONGROPE) {
+            /* 1 / (factor * theta^(2i/rd)), short and long */
+            m->inv_freq[half + i] = (float)(1.0 / ((double)c->rope_long[i] * pow(c->rope_theta, (double)(2 * i) / (double)c->rotary_dim)));
+            inv = (float)(1.0 / ((double)c->rope_short[i] * pow(c->rope_theta, (double)(2 * i) / (double)c->rotary_dim)));
+        }
         if (c->rope == SE_ROPE_LINEAR) {
             inv = (float)(inv / c->rope_factor);
         } else if (c->rope == SE_ROPE_LLAMA3) {

@@ -77,6 +77,46 @@ static int parse_act(const json_src *js, const char *key, const char *def, se_ac
     return SOFTENT_OK;
 }
 
+/* One of longrope's factor lists: rotary_dim / 2 positive numbers. */
+static int read_factors(const json_src *js, const cJSON *scaling, const char *key, int64_t n, float **out)
+{
+    const cJSON *a = field(js, scaling, key);
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n)
+        return se_fail(SOFTENT_E_FORMAT, "%s: longrope's %s must list %lld numbers (half the rotated dimensions)", js->path, key, (long long)n);
+    if (!(*out = malloc((size_t)n * sizeof **out))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    int64_t i = 0;
+    for (const cJSON *v = a->child; v; v = v->next, i++) {
+        if (!cJSON_IsNumber(v) || !(v->valuedouble > 0 && v->valuedouble < 1e6))
+            return se_fail(SOFTENT_E_FORMAT, "%s: longrope's %s[%lld] must be a number in (0, 1e6)", js->path, key, (long long)i);
+        (*out)[i] = (float)v->valuedouble;
+    }
+    return SOFTENT_OK;
+}
+
+/* longrope (phi3's "su"): per-frequency factors, short ones up to the
+ * original context and long ones beyond, and cos/sin scaled by the
+ * attention factor, as _compute_longrope_parameters computes them. */
+static int parse_longrope(const json_src *js, const cJSON *scaling, se_model_config *c)
+{
+    const int64_t half = c->rotary_dim / 2;
+    if (half < 1) return se_fail(SOFTENT_E_FORMAT, "%s: longrope is not supported for model_type %s", js->path, c->model_type);
+    c->rope = SE_ROPE_LONGROPE;
+    int rc = read_factors(js, scaling, "short_factor", half, &c->rope_short);
+    if (!rc) rc = read_factors(js, scaling, "long_factor", half, &c->rope_long);
+    double orig = -1, factor = 1, attention = -1;
+    if (!rc) rc = get_num(js, scaling, "original_max_position_embeddings", -1, &orig);
+    if (!rc && orig < 0) rc = get_num(js, NULL, "original_max_position_embeddings", -1, &orig);
+    if (!rc) rc = get_num(js, scaling, "factor", 1, &factor);
+    if (!rc) rc = get_num(js, scaling, "attention_factor", -1, &attention);
+    if (rc) return rc;
+    if (orig > 0) factor = (double)c->max_pos / orig;
+    else orig = (double)c->max_pos;
+    if (!(orig >= 1 && factor > 0)) return se_fail(SOFTENT_E_FORMAT, "%s: longrope needs original_max_position_embeddings >= 1", js->path);
+    c->original_max_pos = orig;
+    c->rope_attention_factor = attention >= 0 ? attention : factor > 1 ? sqrt(1 + log(factor) / log(orig)) : 1.0;
+    return SOFTENT_OK;
+}
+
 /* rope_theta and rope_scaling (transformers 4.x), or rope_parameters (5.x),
  * which holds both. */
 static int parse_rope(const json_src *js, se_model_config *c)
@@ -97,6 +137,7 @@ static int parse_rope(const json_src *js, se_model_config *c)
     if (!type) type = field(js, scaling, "type");
     const char *t = cJSON_IsString(type) ? type->valuestring : "default";
     if (!strcmp(t, "default")) return SOFTENT_OK;
+    if (!strcmp(t, "longrope") || !strcmp(t, "su")) return parse_longrope(js, scaling, c);
     rc = get_num(js, scaling, "factor", NAN, &c->rope_factor);
     if (!rc && !(c->rope_factor > 0)) rc = se_fail(SOFTENT_E_FORMAT, "%s: %s factor must be positive", js->path, what);
     if (rc) return rc;
@@ -110,7 +151,7 @@ static int parse_rope(const json_src *js, se_model_config *c)
         if (!rc && !(c->high_freq_factor > c->low_freq_factor && c->low_freq_factor > 0 && c->original_max_pos > 0))
             rc = se_fail(SOFTENT_E_FORMAT, "%s: llama3 %s needs 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0", js->path, what);
     } else {
-        rc = se_fail(SOFTENT_E_FORMAT, "%s: %s type \"%s\" is not supported (default, linear, llama3)", js->path, what, t);
+        rc = se_fail(SOFTENT_E_FORMAT, "%s: %s type \"%s\" is not supported (default, linear, llama3, longrope)", js->path, what, t);
     }
     return rc;
 }
@@ -122,7 +163,9 @@ static int parse_sliding(const json_src *js, se_model_config *c)
 {
     int64_t window = 0, from = 0;
     int use = 1, rc = SOFTENT_OK;
-    if (c->arch != SE_ARCH_MISTRAL && c->arch != SE_ARCH_QWEN2 && c->arch != SE_ARCH_QWEN3 && c->arch != SE_ARCH_GEMMA2) return SOFTENT_OK;
+    if (c->arch != SE_ARCH_MISTRAL && c->arch != SE_ARCH_QWEN2 && c->arch != SE_ARCH_QWEN3 && c->arch != SE_ARCH_GEMMA2 &&
+        c->arch != SE_ARCH_PHI3)
+        return SOFTENT_OK;
     if (c->arch == SE_ARCH_QWEN2 || c->arch == SE_ARCH_QWEN3) {
         rc = get_bool(js, "use_sliding_window", 0, &use);
         if (!rc) rc = get_int(js, "max_window_layers", c->n_layers, &from);
@@ -143,7 +186,7 @@ static int parse_sliding(const json_src *js, se_model_config *c)
                 return se_fail(SOFTENT_E_FORMAT, "%s: layer type \"%s\" is not supported", js->path, t->valuestring);
         } else {
             /* gemma2: every other layer from the first ("sliding_attention" when (l + 1) % 2) */
-            c->sliding[l] = c->arch == SE_ARCH_MISTRAL || (c->arch == SE_ARCH_GEMMA2 ? l % 2 == 0 : l >= from);
+            c->sliding[l] = c->arch == SE_ARCH_MISTRAL || c->arch == SE_ARCH_PHI3 || (c->arch == SE_ARCH_GEMMA2 ? l % 2 == 0 : l >= from);
         }
     }
     return SOFTENT_OK;
@@ -218,7 +261,9 @@ static int parse_llama_family(const json_src *js, se_model_config *c)
         [SE_ARCH_LLAMA] = {2048, 1e-6}, [SE_ARCH_MISTRAL] = {4096 * 32, 1e-6}, [SE_ARCH_QWEN2] = {32768, 1e-6},
         [SE_ARCH_QWEN3] = {32768, 1e-6}, [SE_ARCH_OLMO2] = {2048, 1e-5}, [SE_ARCH_GEMMA] = {8192, 1e-6},
         [SE_ARCH_GEMMA2] = {8192, 1e-6},
+        [SE_ARCH_PHI3] = {4096, 1e-5},
     };
+    const int phi3 = c->arch == SE_ARCH_PHI3;
     const int gemma = c->arch == SE_ARCH_GEMMA || c->arch == SE_ARCH_GEMMA2;
     int rc = get_int(js, "num_hidden_layers", -1, &c->n_layers);
     if (!rc) rc = get_int(js, "hidden_size", -1, &c->d_model);
@@ -236,10 +281,16 @@ static int parse_llama_family(const json_src *js, se_model_config *c)
     int attention_bias = 0, mlp_bias = 0;
     if (!rc) rc = get_bool(js, "attention_bias", 0, &attention_bias);
     if (!rc) rc = get_bool(js, "mlp_bias", 0, &mlp_bias);
-    if (!rc) rc = parse_rope(js, c);
+    /* phi3 rotates the first partial_rotary_factor of each head (phi-4-mini: 0.75) */
     double partial = 1.0;
     if (!rc) rc = get_num(js, NULL, "partial_rotary_factor", 1.0, &partial);
-    if (!rc && partial != 1.0) return se_fail(SOFTENT_E_FORMAT, "%s: partial_rotary_factor %g is not supported (only 1)", js->path, partial);
+    if (!rc && partial != 1.0 && !(phi3 && partial > 0 && partial < 1))
+        return se_fail(SOFTENT_E_FORMAT, "%s: partial_rotary_factor %g is not supported (only 1%s)", js->path, partial, phi3 ? ", or in (0, 1)" : "");
+    c->rotary_dim = (int64_t)((double)c->head_dim * partial);
+    if (!rc && (c->rotary_dim < 2 || c->rotary_dim % 2))
+        return se_fail(SOFTENT_E_FORMAT, "%s: partial_rotary_factor %g of head_dim %lld rotates %lld dimensions; RoPE needs an even number, at least 2",
+                       js->path, partial, (long long)c->head_dim, (long long)c->rotary_dim);
+    if (!rc) rc = parse_rope(js, c);
     if (rc) return rc;
     if (!field(js, NULL, "head_dim") && c->d_model % c->n_heads)
         return se_fail(SOFTENT_E_FORMAT, "%s: hidden_size %lld is not a multiple of num_attention_heads %lld", js->path, (long long)c->d_model, (long long)c->n_heads);
@@ -247,13 +298,13 @@ static int parse_llama_family(const json_src *js, se_model_config *c)
         return se_fail(SOFTENT_E_FORMAT, "%s: num_attention_heads %lld is not a multiple of num_key_value_heads %lld", js->path, (long long)c->n_heads, (long long)c->n_kv_heads);
     if (c->head_dim % 2) return se_fail(SOFTENT_E_FORMAT, "%s: head_dim %lld is odd; RoPE rotates pairs", js->path, (long long)c->head_dim);
     c->attn_scale = 1.0 / sqrt((double)c->head_dim);
-    c->rotary_dim = c->head_dim;
     c->gated_mlp = 1;
     switch (c->arch) {
     case SE_ARCH_LLAMA: c->qkv_bias = c->o_bias = attention_bias; c->mlp_bias = mlp_bias; break;
     case SE_ARCH_QWEN2: c->qkv_bias = 1; break;  /* q/k/v always carry a bias, o_proj never */
     case SE_ARCH_QWEN3: c->qkv_bias = c->o_bias = attention_bias; c->qk_norm = SE_QKNORM_HEAD; break;
     case SE_ARCH_OLMO2: c->qkv_bias = c->o_bias = attention_bias; c->qk_norm = SE_QKNORM_FULL; c->post_norm = 1; break;
+    case SE_ARCH_PHI3: c->stacked_qkv = c->fused_gate_up = 1; break;  /* no biases */
     case SE_ARCH_GEMMA: c->qkv_bias = c->o_bias = attention_bias; c->norm_offset = 1; c->embed_scaled = 1; break;
     case SE_ARCH_GEMMA2: {
         c->qkv_bias = c->o_bias = attention_bias;
@@ -320,7 +371,7 @@ int se_model_config_parse(se_model_config *cfg, const cJSON *root, const char *p
     static const struct { const char *name; se_arch arch; } archs[] = {
         {"gpt2", SE_ARCH_GPT2}, {"llama", SE_ARCH_LLAMA}, {"mistral", SE_ARCH_MISTRAL},
         {"qwen2", SE_ARCH_QWEN2}, {"qwen3", SE_ARCH_QWEN3}, {"olmo2", SE_ARCH_OLMO2}, {"gpt_neox", SE_ARCH_GPT_NEOX},
-        {"gemma", SE_ARCH_GEMMA}, {"gemma2", SE_ARCH_GEMMA2},
+        {"gemma", SE_ARCH_GEMMA}, {"gemma2", SE_ARCH_GEMMA2}, {"phi3", SE_ARCH_PHI3},
     };
     memset(cfg, 0, sizeof *cfg);
     json_src js = {root, path};
@@ -361,5 +412,8 @@ int se_model_config_load(se_model_config *cfg, const char *dir)
 void se_model_config_free(se_model_config *cfg)
 {
     free(cfg->sliding);
+    free(cfg->rope_short);
+    free(cfg->rope_long);
     cfg->sliding = NULL;
+    cfg->rope_short = cfg->rope_long = NULL;
 }

@@ -9,12 +9,12 @@
 
 #include <stdint.h>
 
-typedef enum { SE_ARCH_GPT2, SE_ARCH_LLAMA, SE_ARCH_MISTRAL, SE_ARCH_QWEN2, SE_ARCH_QWEN3, SE_ARCH_OLMO2, SE_ARCH_GPT_NEOX, SE_ARCH_GEMMA, SE_ARCH_GEMMA2 } se_arch;
+typedef enum { SE_ARCH_GPT2, SE_ARCH_LLAMA, SE_ARCH_MISTRAL, SE_ARCH_QWEN2, SE_ARCH_QWEN3, SE_ARCH_OLMO2, SE_ARCH_GPT_NEOX, SE_ARCH_GEMMA, SE_ARCH_GEMMA2, SE_ARCH_PHI3 } se_arch;
 typedef enum { SE_ACT_SILU, SE_ACT_GELU, SE_ACT_GELU_TANH, SE_ACT_RELU } se_act;
-typedef enum { SE_ROPE_NONE, SE_ROPE_DEFAULT, SE_ROPE_LINEAR, SE_ROPE_LLAMA3 } se_rope_type;
+typedef enum { SE_ROPE_NONE, SE_ROPE_DEFAULT, SE_ROPE_LINEAR, SE_ROPE_LLAMA3, SE_ROPE_LONGROPE } se_rope_type;
 typedef enum { SE_QKNORM_NONE, SE_QKNORM_HEAD, SE_QKNORM_FULL } se_qk_norm;
 
-#define SE_SUPPORTED_ARCHS "gpt2, llama, mistral, qwen2, qwen3, olmo2, gpt_neox, gemma, gemma2"
+#define SE_SUPPORTED_ARCHS "gpt2, llama, mistral, qwen2, qwen3, olmo2, gpt_neox, gemma, gemma2, phi3"
 
 typedef struct {
     se_arch arch;
@@ -26,6 +26,8 @@ typedef struct {
     int layer_norm;          /* LayerNorm with bias (gpt2, gpt_neox), else RMSNorm */
     int parallel_residual;   /* gpt_neox: h + attn(norm1(h)) + mlp(norm2(h)) */
     int fused_qkv;           /* gpt_neox: one [3 H hd, d] projection, q, k, v side by side within each head */
+    int stacked_qkv;         /* phi3: one [(H + 2 KV) hd, d] projection, all of q, then k, then v */
+    int fused_gate_up;       /* phi3: one [2 ff, d] projection, gate then up */
     int post_norm;           /* olmo2: h + norm(f(h)) instead of h + f(norm(h)); gemma2: h + norm2(f(norm1(h))) */
     int pre_and_post_norm;   /* gemma2: post_norm keeps the norms before the sublayers too */
     double attn_softcap;     /* gemma2: scores become cap tanh(score / cap) before the mask; 0: none */
@@ -41,7 +43,9 @@ typedef struct {
     se_rope_type rope;
     int64_t rotary_dim;      /* the leading dimensions of a head that RoPE rotates (gpt_neox's rotary_pct); head_dim else */
     double rope_theta, rope_factor;
-    double low_freq_factor, high_freq_factor, original_max_pos;  /* llama3 */
+    double low_freq_factor, high_freq_factor, original_max_pos;  /* llama3; longrope: original_max_pos */
+    float *rope_short, *rope_long;  /* longrope: [rotary_dim/2] factors, long beyond original_max_pos tokens */
+    double rope_attention_factor;   /* longrope: cos and sin scaled by it */
     /* sliding-window attention: layer l sees keys j > i - sliding_window when sliding[l] */
     int64_t sliding_window;
     uint8_t *sliding;        /* [n_layers], NULL when no layer slides */
