@@ -27,6 +27,10 @@ The set covers every branch of the C forward pass:
   gemma2        F32, norms before and after each sublayer, soft-capped
                 attention scores (2) and logits (3), query_pre_attn_scalar 24,
                 a sliding window of 5 on even layers
+  gemma3_text   F32, gemma2's norms with per-head q/k norms, one global layer
+                in 2 (sliding_window_pattern), the sliding ones with their own
+                RoPE base (rope_local_base_freq 100), the global one with
+                rope_theta and linear scaling; no soft-capping
   phi3          BF16, stacked qkv_proj and gate_up_proj, GQA 4/2, RoPE on 3/4
                 of each head (partial_rotary_factor), longrope scaling whose
                 long factors apply past 32 tokens
@@ -153,7 +157,7 @@ def gpt2(seed=1, n_layer=2, d=D, heads=HEADS, vocab=VOCAB, n_positions=128):
 
 ARCH_CLASS = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM",
               "qwen3": "Qwen3ForCausalLM", "olmo2": "Olmo2ForCausalLM", "gemma": "GemmaForCausalLM",
-              "gemma2": "Gemma2ForCausalLM"}
+              "gemma2": "Gemma2ForCausalLM", "gemma3_text": "Gemma3ForCausalLM"}
 
 
 def llama_family(arch, seed, n_layers=2, d=D, heads=HEADS, kv_heads=2, head_dim=None, ff=FF, vocab=VOCAB,
@@ -170,7 +174,7 @@ def llama_family(arch, seed, n_layers=2, d=D, heads=HEADS, kv_heads=2, head_dim=
     }
     if head_dim:
         config["head_dim"] = head_dim
-    if arch in ("llama", "qwen3", "olmo2", "gemma", "gemma2"):
+    if arch in ("llama", "qwen3", "olmo2", "gemma", "gemma2", "gemma3_text"):
         config["attention_bias"] = attention_bias
     if arch == "llama":
         config["mlp_bias"] = mlp_bias
@@ -179,10 +183,10 @@ def llama_family(arch, seed, n_layers=2, d=D, heads=HEADS, kv_heads=2, head_dim=
     t = {"model.embed_tokens.weight": init.embed(vocab, d)}
     for i in range(n_layers):
         p = f"model.layers.{i}."
-        if arch in ("olmo2", "gemma2"):
+        if arch in ("olmo2", "gemma2", "gemma3_text"):
             t[p + "post_attention_layernorm.weight"] = init.norm(d)
             t[p + "post_feedforward_layernorm.weight"] = init.norm(d)
-        if arch == "gemma2":
+        if arch in ("gemma2", "gemma3_text"):
             t[p + "input_layernorm.weight"] = init.norm(d)
             t[p + "pre_feedforward_layernorm.weight"] = init.norm(d)
         elif arch != "olmo2":
@@ -196,7 +200,7 @@ def llama_family(arch, seed, n_layers=2, d=D, heads=HEADS, kv_heads=2, head_dim=
         t[p + "self_attn.o_proj.weight"] = init.linear(d, heads * hd)
         if attention_bias:
             t[p + "self_attn.o_proj.bias"] = init.bias(d)
-        if arch == "qwen3":
+        if arch in ("qwen3", "gemma3_text"):
             t[p + "self_attn.q_norm.weight"], t[p + "self_attn.k_norm.weight"] = init.norm(hd), init.norm(hd)
         if arch == "olmo2":
             t[p + "self_attn.q_norm.weight"] = init.norm(heads * hd)
@@ -208,7 +212,7 @@ def llama_family(arch, seed, n_layers=2, d=D, heads=HEADS, kv_heads=2, head_dim=
     t["model.norm.weight"] = init.norm(d)
     if not tie:
         t["lm_head.weight"] = init.linear(vocab, d, gain=4.0)
-    if arch in ("gemma", "gemma2"):  # GemmaRMSNorm scales by 1 + weight: its weights are stored less 1
+    if arch in ("gemma", "gemma2", "gemma3_text"):  # GemmaRMSNorm scales by 1 + weight: its weights are stored less 1
         for name in t:
             if name.endswith("norm.weight"):
                 t[name] = t[name] - 1
@@ -297,6 +301,9 @@ MODELS = {
     "gemma2": (lambda: llama_family("gemma2", 11, n_layers=3, head_dim=32, tie=True, extra={
         "hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 24, "attn_logit_softcapping": 2.0,
         "final_logit_softcapping": 3.0, "sliding_window": 5}), "F32", 1),
+    "gemma3": (lambda: llama_family("gemma3_text", 14, n_layers=3, head_dim=32, tie=True, extra={
+        "hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 24, "sliding_window": 5, "sliding_window_pattern": 2,
+        "rope_theta": 50000.0, "rope_local_base_freq": 100.0, "rope_scaling": {"rope_type": "linear", "factor": 2.0}}), "F32", 1),
     # longrope with an original context of 32: the tests' 70 tokens take the long factors, 9 the short
     "phi3": (lambda: phi3(12, extra={"partial_rotary_factor": 0.75, "max_position_embeddings": 128,
                                     "original_max_position_embeddings": 32, "rope_scaling": longrope(13, 6)}), "BF16", 1),

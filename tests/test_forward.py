@@ -156,7 +156,7 @@ def check_corrupt_config():
 
 
 def check_unknown_model_type():
-    expect_error(variant("bert", config={"model_type": "bert"}), "config.json", '"bert"', "gpt2, llama, mistral, qwen2, qwen3, olmo2, gpt_neox, gemma, gemma2, phi3")
+    expect_error(variant("bert", config={"model_type": "bert"}), "config.json", '"bert"', "gpt2, llama, mistral, qwen2, qwen3, olmo2, gpt_neox, gemma, gemma2, gemma3_text, phi3")
 
 
 def check_unsupported_rope():

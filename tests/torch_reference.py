@@ -198,6 +198,9 @@ def sliding_layers(config, arch):
         return config["sliding_window"], [i >= config.get("max_window_layers", L) for i in range(L)]
     if arch == "gemma2":  # layer_types: "sliding_attention" when (i + 1) % 2
         return config.get("sliding_window", 4096), [bool((i + 1) % 2) for i in range(L)]
+    if arch == "gemma3_text":  # ... when (i + 1) % sliding_window_pattern
+        pattern = config.get("sliding_window_pattern", 6)
+        return config.get("sliding_window", 4096), [bool((i + 1) % pattern) for i in range(L)]
     return None, [False] * L
 
 
@@ -209,7 +212,7 @@ def llama_forward(config, W, tokens, dtype):
     kv_heads = config.get("num_key_value_heads") or heads
     hd = config.get("head_dim") or d // heads
     eps = config.get("rms_norm_eps", 1e-5 if arch == "olmo2" else 1e-6)
-    gemma = arch in ("gemma", "gemma2")
+    gemma = arch in ("gemma", "gemma2", "gemma3_text")
     # GemmaMLP: hidden_activation, else gelu_pytorch_tanh (hidden_act ignored)
     act = ACT[config.get("hidden_activation") or "gelu_pytorch_tanh"] if gemma else ACT[config.get("hidden_act", "silu")]
     if gemma:  # GemmaRMSNorm: x * rsqrt(mean(x^2) + eps) * (1 + w)
@@ -226,6 +229,8 @@ def llama_forward(config, W, tokens, dtype):
         cos, sin = cos * scale, sin * scale
     else:
         cos, sin = rope_cos_sin(rope_inv_freq(config, rot), n, dtype)
+    if arch == "gemma3_text":  # the sliding layers' rotary embedding: rope_local_base_freq, default RoPE
+        local_cos, local_sin = rope_cos_sin(rope_inv_freq({"rope_theta": config.get("rope_local_base_freq", 10000.0)}, rot), n, dtype)
     window, slides = sliding_layers(config, arch)
 
     def linear(y, name):
@@ -251,15 +256,16 @@ def llama_forward(config, W, tokens, dtype):
             q = q.reshape(n, heads, hd).transpose(0, 1)
             k = k.reshape(n, kv_heads, hd).transpose(0, 1)
             v = v.reshape(n, kv_heads, hd).transpose(0, 1)
-            if arch == "qwen3":  # per head, before RoPE
-                q = rms_norm(q, g(p + "self_attn.q_norm.weight"), eps)
-                k = rms_norm(k, g(p + "self_attn.k_norm.weight"), eps)
+            if arch in ("qwen3", "gemma3_text"):  # per head, before RoPE
+                q = rms_norm_(q, g(p + "self_attn.q_norm.weight"), eps)
+                k = rms_norm_(k, g(p + "self_attn.k_norm.weight"), eps)
+            c, s_ = (local_cos, local_sin) if arch == "gemma3_text" and slides[l] else (cos, sin)
             # apply_rotary_pos_emb on the first rot dimensions, the rest passed through
-            q = torch.cat((q[..., :rot] * cos + rotate_half(q[..., :rot]) * sin, q[..., rot:]), dim=-1)
-            k = torch.cat((k[..., :rot] * cos + rotate_half(k[..., :rot]) * sin, k[..., rot:]), dim=-1)
-            if arch == "gemma2":
+            q = torch.cat((q[..., :rot] * c + rotate_half(q[..., :rot]) * s_, q[..., rot:]), dim=-1)
+            k = torch.cat((k[..., :rot] * c + rotate_half(k[..., :rot]) * s_, k[..., rot:]), dim=-1)
+            if arch in ("gemma2", "gemma3_text"):
                 out = attention(q, k, v, config.get("query_pre_attn_scalar", 256) ** -0.5, window if slides[l] else None,
-                                config.get("attn_logit_softcapping", 50.0))
+                                config.get("attn_logit_softcapping", 50.0 if arch == "gemma2" else None))
             else:
                 out = attention(q, k, v, hd ** -0.5, window if slides[l] else None)
             return linear(out, p + "self_attn.o_proj")
@@ -273,7 +279,7 @@ def llama_forward(config, W, tokens, dtype):
         if arch == "olmo2":
             x = x + rms_norm(attn(x), g(p + "post_attention_layernorm.weight"), eps)
             x = x + rms_norm(mlp(x), g(p + "post_feedforward_layernorm.weight"), eps)
-        elif arch == "gemma2":  # Gemma2DecoderLayer: a norm before and after each sublayer
+        elif arch in ("gemma2", "gemma3_text"):  # Gemma2DecoderLayer, Gemma3DecoderLayer: a norm before and after each sublayer
             x = x + rms_norm_(attn(rms_norm_(x, g(p + "input_layernorm.weight"), eps)), g(p + "post_attention_layernorm.weight"), eps)
             x = x + rms_norm_(mlp(rms_norm_(x, g(p + "pre_feedforward_layernorm.weight"), eps)), g(p + "post_feedforward_layernorm.weight"), eps)
         else:
@@ -346,7 +352,7 @@ def forward(config, weights, tokens, dtype=torch.float64):
     arch = config["model_type"]
     if arch == "gpt2":
         return gpt2_forward(config, weights, tokens, dtype)
-    if arch in ("llama", "mistral", "qwen2", "qwen3", "olmo2", "gemma", "gemma2", "phi3"):
+    if arch in ("llama", "mistral", "qwen2", "qwen3", "olmo2", "gemma", "gemma2", "gemma3_text", "phi3"):
         return llama_forward(config, weights, tokens, dtype)
     if arch == "gpt_neox":
         return gpt_neox_forward(config, weights, tokens, dtype)

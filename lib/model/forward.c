@@ -33,11 +33,11 @@ static int run_state_reserve(softent_model *m, int64_t n)
     if (n < s->n_cap) n = s->n_cap;
     if (threads < s->threads_cap) threads = s->threads_cap;
     const int64_t d = c->d_model, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
-    const int64_t half = c->rotary_dim / 2;
+    const int64_t half = c->rotary_dim / 2, tables = c->rope_local_theta > 0 ? 2 : 1;
     struct { float **p; int64_t len; } parts[] = {
         {&s->x, n * d}, {&s->xb, n * d}, {&s->qkv, c->fused_qkv ? n * (qd + 2 * kvd) : 0}, {&s->q, n * qd}, {&s->k, n * kvd}, {&s->v, n * kvd},
         {&s->att, n * qd}, {&s->hb, n * c->d_ff}, {&s->hb2, c->gated_mlp ? n * c->d_ff : 0},
-        {&s->out, c->post_norm ? n * d : 0}, {&s->rope_cos, n * half}, {&s->rope_sin, n * half},
+        {&s->out, c->post_norm ? n * d : 0}, {&s->rope_cos, n * half * tables}, {&s->rope_sin, n * half * tables},
         {&s->scores, threads * SE_ATT_BLOCK * n},
     };
     const int n_parts = (int)(sizeof parts / sizeof parts[0]);
@@ -151,6 +151,8 @@ static void add(float *x, const float *y, int64_t len)
 static void rope_table(const softent_model *m, int64_t n)
 {
     const int64_t half = m->c.rotary_dim / 2;
+    /* gemma3's sliding layers: a second table, of their own base */
+    const int local = m->c.rope_local_theta > 0;
     /* longrope: the long factors once the sequence outgrows the original
      * context (as transformers' dynamic update picks them), and cos, sin
      * scaled by the attention factor */
@@ -163,6 +165,10 @@ static void rope_table(const softent_model *m, int64_t n)
             float angle = (float)p * inv_freq[i];
             m->s.rope_cos[p * half + i] = (float)cos(angle) * scale;
             m->s.rope_sin[p * half + i] = (float)sin(angle) * scale;
+            if (!local) continue;
+            angle = (float)p * m->inv_freq[2 * half + i];
+            m->s.rope_cos[(n + p) * half + i] = (float)cos(angle);
+            m->s.rope_sin[(n + p) * half + i] = (float)sin(angle);
         }
 }
 
@@ -170,12 +176,13 @@ static void rope_table(const softent_model *m, int64_t n)
  * each head of each row (all of it but in gpt_neox): the first half of
  * those pairs with the second, rotate_half(x) = [-x2, x1]; the rest of the
  * head passes unrotated. */
-static void rope_apply(const softent_model *m, float *x, int64_t n, int64_t heads)
+static void rope_apply(const softent_model *m, float *x, int64_t n, int64_t heads, int local)
 {
     const int64_t hd = m->c.head_dim, half = m->c.rotary_dim / 2;
     #pragma omp parallel for schedule(static)
     for (int64_t p = 0; p < n; p++) {
-        const float *cs = m->s.rope_cos + p * half, *sn = m->s.rope_sin + p * half;
+        const int64_t at = ((local ? n : 0) + p) * half;  /* local: gemma3's sliding layers' table */
+        const float *cs = m->s.rope_cos + at, *sn = m->s.rope_sin + at;
         for (int64_t h = 0; h < heads; h++) {
             float *x1 = x + (p * heads + h) * hd, *x2 = x1 + half;
             for (int64_t i = 0; i < half; i++) {
@@ -250,12 +257,13 @@ static void attention_block(softent_model *m, int64_t l, const float *in, int64_
     se_run_state *s = &m->s;
     const int64_t d = c->d_model, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
     float scale = (float)c->attn_scale;
+    const int local = c->rope_local_theta > 0 && c->sliding && c->sliding[l];
     if (c->fused_qkv) {
         /* gpt_neox: query_key_value's output is, per head, its q, k and v */
         matmul(s->qkv, in, lin(L, W_Q, W_Q_B, d, 3 * qd), n, 0);
         split_heads(s, n, c->n_heads, c->head_dim);
-        rope_apply(m, s->q, n, c->n_heads);
-        rope_apply(m, s->k, n, c->n_kv_heads);
+        rope_apply(m, s->q, n, c->n_heads, local);
+        rope_apply(m, s->k, n, c->n_kv_heads, local);
     } else if (c->arch == SE_ARCH_GPT2) {
         /* c_attn [d, 3d] holds q, k and v side by side */
         matmul(s->q, in, conv1d(L, W_Q, W_Q_B, d, d, 3 * d, 0), n, 0);
@@ -272,15 +280,15 @@ static void attention_block(softent_model *m, int64_t l, const float *in, int64_
             matmul(s->k, in, lin(L, W_K, W_K_B, d, kvd), n, 0);
             matmul(s->v, in, lin(L, W_V, W_V_B, d, kvd), n, 0);
         }
-        if (c->qk_norm == SE_QKNORM_HEAD) {  /* qwen3: each head's vector */
-            rms_norm(s->q, s->q, L->w[W_Q_NORM].f32, n * c->n_heads, c->head_dim, c->norm_eps, 0);
-            rms_norm(s->k, s->k, L->w[W_K_NORM].f32, n * c->n_kv_heads, c->head_dim, c->norm_eps, 0);
+        if (c->qk_norm == SE_QKNORM_HEAD) {  /* qwen3, gemma3: each head's vector */
+            rms_norm(s->q, s->q, L->w[W_Q_NORM].f32, n * c->n_heads, c->head_dim, c->norm_eps, c->norm_offset);
+            rms_norm(s->k, s->k, L->w[W_K_NORM].f32, n * c->n_kv_heads, c->head_dim, c->norm_eps, c->norm_offset);
         } else if (c->qk_norm == SE_QKNORM_FULL) {  /* olmo2: the whole projection */
             rms_norm(s->q, s->q, L->w[W_Q_NORM].f32, n, qd, c->norm_eps, 0);
             rms_norm(s->k, s->k, L->w[W_K_NORM].f32, n, kvd, c->norm_eps, 0);
         }
-        rope_apply(m, s->q, n, c->n_heads);
-        rope_apply(m, s->k, n, c->n_kv_heads);
+        rope_apply(m, s->q, n, c->n_heads, local);
+        rope_apply(m, s->k, n, c->n_kv_heads, local);
     }
     attention(m, n, scale, c->sliding && c->sliding[l] ? c->sliding_window : 0);
 }

@@ -117,6 +117,7 @@ static const struct {
     [SE_ARCH_OLMO2] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
     [SE_ARCH_GEMMA] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
     [SE_ARCH_GEMMA2] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
+    [SE_ARCH_GEMMA3] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
     [SE_ARCH_PHI3] = {"model.", "embed_tokens.weight", "norm.weight", NULL, "lm_head.weight"},
     [SE_ARCH_GPT_NEOX] = {"gpt_neox.", "embed_in.weight", "final_layer_norm.weight", "final_layer_norm.bias", "embed_out.weight"},
 };
@@ -218,8 +219,10 @@ static int init_rope(softent_model *m)
     const se_model_config *c = &m->c;
     if (c->rope == SE_ROPE_NONE) return SOFTENT_OK;
     const int64_t half = c->rotary_dim / 2;
-    if (!(m->inv_freq = malloc((size_t)half * 2 * sizeof(float)))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    if (!(m->inv_freq = malloc((size_t)half * 3 * sizeof(float)))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     for (int64_t i = 0; i < half; i++) {
+        /* gemma3's sliding layers: their own base, unscaled */
+        if (c->rope_local_theta > 0) m->inv_freq[2 * half + i] = (float)(1.0 / pow(c->rope_local_theta, (double)(2 * i) / (double)c->rotary_dim));
         float inv = (float)(1.0 / pow(c->rope_theta, (double)(2 * i) / (double)c->rotary_dim));
         if (c->rope == SE_ROPE_LONGROPE) {
             /* 1 / (factor * theta^(2i/rd)), short and long */

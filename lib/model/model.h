@@ -72,7 +72,7 @@ struct softent_model {
     const se_st_tensor *pos;     /* [max_pos, d] gpt2's learned positions, else NULL */
     const se_st_tensor *lm_head; /* [vocab, d] (the embedding when tied) */
     float *final_norm;           /* [2, d] weight, bias (bias: LayerNorm only) */
-    float *inv_freq;             /* [rotary_dim/2] RoPE frequencies after scaling; longrope: [2, rotary_dim/2], short then long */
+    float *inv_freq;             /* [rotary_dim/2] RoPE frequencies after scaling; [3, rotary_dim/2]: the frequencies (longrope's short), longrope's long, gemma3's local */
     se_layer *layers;            /* [n_layers] */
     float *wbuf;                 /* [wbuf_len] the converted layer / lm_head chunk */
     int64_t wbuf_len;

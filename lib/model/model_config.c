@@ -125,7 +125,7 @@ static int parse_rope(const json_src *js, se_model_config *c)
     const cJSON *scaling = params ? params : field(js, NULL, "rope_scaling");
     const char *what = params ? "rope_parameters" : "rope_scaling";
     if (scaling && !cJSON_IsObject(scaling)) return se_fail(SOFTENT_E_FORMAT, "%s: \"%s\" must be an object", js->path, what);
-    int rc = get_num(js, NULL, "rope_theta", 10000.0, &c->rope_theta);
+    int rc = get_num(js, NULL, "rope_theta", c->arch == SE_ARCH_GEMMA3 ? 1000000.0 : 10000.0, &c->rope_theta);
     if (!rc && params) rc = get_num(js, params, "rope_theta", c->rope_theta, &c->rope_theta);
     if (rc) return rc;
     if (!(c->rope_theta > 0)) return se_fail(SOFTENT_E_FORMAT, "%s: rope_theta must be positive", js->path);
@@ -164,13 +164,15 @@ static int parse_sliding(const json_src *js, se_model_config *c)
     int64_t window = 0, from = 0;
     int use = 1, rc = SOFTENT_OK;
     if (c->arch != SE_ARCH_MISTRAL && c->arch != SE_ARCH_QWEN2 && c->arch != SE_ARCH_QWEN3 && c->arch != SE_ARCH_GEMMA2 &&
-        c->arch != SE_ARCH_PHI3)
+        c->arch != SE_ARCH_PHI3 && c->arch != SE_ARCH_GEMMA3)
         return SOFTENT_OK;
+    int64_t pattern = 6;  /* gemma3: every sliding_window_pattern-th layer is global */
+    if (c->arch == SE_ARCH_GEMMA3 && (rc = get_int(js, "sliding_window_pattern", 6, &pattern))) return rc;
     if (c->arch == SE_ARCH_QWEN2 || c->arch == SE_ARCH_QWEN3) {
         rc = get_bool(js, "use_sliding_window", 0, &use);
         if (!rc) rc = get_int(js, "max_window_layers", c->n_layers, &from);
     }
-    if (!rc && use) rc = get_int(js, "sliding_window", c->arch == SE_ARCH_GEMMA2 ? 4096 : 0, &window);
+    if (!rc && use) rc = get_int(js, "sliding_window", c->arch == SE_ARCH_GEMMA2 || c->arch == SE_ARCH_GEMMA3 ? 4096 : 0, &window);
     if (rc || !use || !window) return rc;
     c->sliding_window = window;
     if (!(c->sliding = calloc((size_t)c->n_layers, 1))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
@@ -186,7 +188,10 @@ static int parse_sliding(const json_src *js, se_model_config *c)
                 return se_fail(SOFTENT_E_FORMAT, "%s: layer type \"%s\" is not supported", js->path, t->valuestring);
         } else {
             /* gemma2: every other layer from the first ("sliding_attention" when (l + 1) % 2) */
-            c->sliding[l] = c->arch == SE_ARCH_MISTRAL || c->arch == SE_ARCH_PHI3 || (c->arch == SE_ARCH_GEMMA2 ? l % 2 == 0 : l >= from);
+            c->sliding[l] = c->arch == SE_ARCH_MISTRAL || c->arch == SE_ARCH_PHI3 ? 1
+                          : c->arch == SE_ARCH_GEMMA2 ? l % 2 == 0
+                          : c->arch == SE_ARCH_GEMMA3 ? (l + 1) % pattern != 0
+                          : l >= from;
         }
     }
     return SOFTENT_OK;
@@ -261,10 +266,10 @@ static int parse_llama_family(const json_src *js, se_model_config *c)
         [SE_ARCH_LLAMA] = {2048, 1e-6}, [SE_ARCH_MISTRAL] = {4096 * 32, 1e-6}, [SE_ARCH_QWEN2] = {32768, 1e-6},
         [SE_ARCH_QWEN3] = {32768, 1e-6}, [SE_ARCH_OLMO2] = {2048, 1e-5}, [SE_ARCH_GEMMA] = {8192, 1e-6},
         [SE_ARCH_GEMMA2] = {8192, 1e-6},
-        [SE_ARCH_PHI3] = {4096, 1e-5},
+        [SE_ARCH_PHI3] = {4096, 1e-5}, [SE_ARCH_GEMMA3] = {131072, 1e-6},
     };
     const int phi3 = c->arch == SE_ARCH_PHI3;
-    const int gemma = c->arch == SE_ARCH_GEMMA || c->arch == SE_ARCH_GEMMA2;
+    const int gemma = c->arch == SE_ARCH_GEMMA || c->arch == SE_ARCH_GEMMA2 || c->arch == SE_ARCH_GEMMA3;
     int rc = get_int(js, "num_hidden_layers", -1, &c->n_layers);
     if (!rc) rc = get_int(js, "hidden_size", -1, &c->d_model);
     if (!rc) rc = get_int(js, "num_attention_heads", -1, &c->n_heads);
@@ -306,13 +311,21 @@ static int parse_llama_family(const json_src *js, se_model_config *c)
     case SE_ARCH_OLMO2: c->qkv_bias = c->o_bias = attention_bias; c->qk_norm = SE_QKNORM_FULL; c->post_norm = 1; break;
     case SE_ARCH_PHI3: c->stacked_qkv = c->fused_gate_up = 1; break;  /* no biases */
     case SE_ARCH_GEMMA: c->qkv_bias = c->o_bias = attention_bias; c->norm_offset = 1; c->embed_scaled = 1; break;
-    case SE_ARCH_GEMMA2: {
+    case SE_ARCH_GEMMA2:
+    case SE_ARCH_GEMMA3: {
+        /* gemma3: gemma2's layout with per-head q/k norms, no soft-capping
+         * by default, and its sliding layers' own RoPE */
+        const int g3 = c->arch == SE_ARCH_GEMMA3;
         c->qkv_bias = c->o_bias = attention_bias;
         c->norm_offset = 1, c->embed_scaled = 1, c->post_norm = c->pre_and_post_norm = 1;
+        if (g3) c->qk_norm = SE_QKNORM_HEAD;
         double scalar = 256;
         int rc2 = get_num(js, NULL, "query_pre_attn_scalar", 256, &scalar);
-        if (!rc2) rc2 = get_softcap(js, "attn_logit_softcapping", 50.0, &c->attn_softcap);
-        if (!rc2) rc2 = get_softcap(js, "final_logit_softcapping", 30.0, &c->final_softcap);
+        if (!rc2) rc2 = get_softcap(js, "attn_logit_softcapping", g3 ? 0 : 50.0, &c->attn_softcap);
+        if (!rc2) rc2 = get_softcap(js, "final_logit_softcapping", g3 ? 0 : 30.0, &c->final_softcap);
+        if (!rc2 && g3) rc2 = get_num(js, NULL, "rope_local_base_freq", 10000.0, &c->rope_local_theta);
+        if (!rc2 && g3 && !(c->rope_local_theta >= 1 && c->rope_local_theta <= 1e15))
+            rc2 = se_fail(SOFTENT_E_FORMAT, "%s: rope_local_base_freq %g must be in [1, 1e15]", js->path, c->rope_local_theta);
         if (rc2) return rc2;
         if (!(scalar > 0)) return se_fail(SOFTENT_E_FORMAT, "%s: query_pre_attn_scalar must be positive", js->path);
         if (!(c->attn_softcap >= 0 && c->final_softcap >= 0))
@@ -372,6 +385,7 @@ int se_model_config_parse(se_model_config *cfg, const cJSON *root, const char *p
         {"gpt2", SE_ARCH_GPT2}, {"llama", SE_ARCH_LLAMA}, {"mistral", SE_ARCH_MISTRAL},
         {"qwen2", SE_ARCH_QWEN2}, {"qwen3", SE_ARCH_QWEN3}, {"olmo2", SE_ARCH_OLMO2}, {"gpt_neox", SE_ARCH_GPT_NEOX},
         {"gemma", SE_ARCH_GEMMA}, {"gemma2", SE_ARCH_GEMMA2}, {"phi3", SE_ARCH_PHI3},
+        {"gemma3_text", SE_ARCH_GEMMA3},
     };
     memset(cfg, 0, sizeof *cfg);
     json_src js = {root, path};
