@@ -331,6 +331,7 @@ static int get_rows(stream *st, softent_acc *acc)
     int rc = se_rowstore_reserve(&acc->rowstore, acc->rows_end, acc->m);
     if (rc) return rc;
     const int64_t first = acc->rows_first;
+    if (n == 0) return SOFTENT_OK;  /* an empty shard at row 0 has no store to offset into */
     get(st, acc->rowstore.ok + first, (size_t)n);
     get(st, acc->rowstore.h + first, (size_t)n * sizeof *acc->rowstore.h);
     get(st, acc->rowstore.p + first * acc->m, (size_t)(n * acc->m) * sizeof *acc->rowstore.p);
