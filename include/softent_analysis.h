@@ -223,7 +223,8 @@ SOFTENT_API int softent_analysis_run(softent_model *model, const softent_analysi
  * documents are done, before the gather: a finished part that a resume
  * takes up without running a document again (a step of a trace), or that
  * softent_analysis_checkpoint_absorb adds to another part (a shard of a
- * job array). */
+ * job array).  Like a scheduled one, a save at the end that fails is given
+ * to warn when there is one (the part goes on), else returned. */
 typedef struct {
     const char *checkpoint_dir;
     int64_t checkpoint_docs;

@@ -101,12 +101,16 @@ int analysis_any_checkpoint(const analysis_options *o, const char *out, const ch
 /* A finished shard's OUT/shard.json: the command (analyze or trace), its
  * part, and its command line, which softent merge runs again to merge. */
 int analysis_shard_save(const analysis_options *o, const char *out, const char *cmd, int argc, char **argv);
+/* A shard starting: an earlier shard's shard.json in out removed, so that
+ * an unfinished run is never taken for a finished one. */
+int analysis_shard_begin(const char *out);
 typedef struct {
     char command[32];      /* "analyze" or "trace" */
     int parts;
     const char **dirs;     /* [parts] by part (borrowed strings) */
     int argc;
     char **argv;           /* part 0's command line (owned) */
+    char cwd[4096];        /* where it ran ("" when not recorded) */
 } analysis_shards;
 /* The shard directories dirs [n] of one run: every part once, or the
  * error names the duplicate, the missing or the foreign one. */

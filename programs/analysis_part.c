@@ -27,6 +27,7 @@
  * looks between documents); the second one stops at once. */
 static volatile sig_atomic_t stop_signal;
 static struct sigaction saved_int, saved_term;
+static int catching;
 
 static void on_stop(int sig)
 {
@@ -40,10 +41,14 @@ static void on_stop(int sig)
 void analysis_catch_stops(int on)
 {
     if (!on) {
-        sigaction(SIGINT, &saved_int, NULL);
-        sigaction(SIGTERM, &saved_term, NULL);
+        if (catching) {
+            sigaction(SIGINT, &saved_int, NULL);
+            sigaction(SIGTERM, &saved_term, NULL);
+        }
+        catching = 0;
         return;
     }
+    catching = 1;
     stop_signal = 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -74,13 +79,15 @@ static void this_part(const analysis_options *o, int *part, int *parts)
 /* Where part `part` keeps its checkpoint: DIR/checkpoint of a shard's (or a
  * single process's) OUT, OUT/checkpoint-rankR-of-K under MPI, the shard's
  * own directory when merging; a trace step's under it. */
-static void part_dir(const analysis_options *o, const char *out, int part, const char *step, char *buf, size_t size)
+static int part_dir(const analysis_options *o, const char *out, int part, const char *step, char *buf, size_t size)
 {
     int n;
     if (o->merge_dirs) n = snprintf(buf, size, "%s/checkpoint", o->merge_dirs[part]);
     else if (cli_mpi_size() > 1) n = snprintf(buf, size, "%s/checkpoint-rank%d-of-%d", out, part, cli_mpi_size());
     else n = snprintf(buf, size, "%s/checkpoint", out);
-    if (step && n > 0 && (size_t)n < size) snprintf(buf + n, size - (size_t)n, "/%s", step);
+    if (step && n > 0 && (size_t)n < size) n += snprintf(buf + n, size - (size_t)n, "/%s", step);
+    if (n < 0 || (size_t)n >= size) return cli_error("%.200s...: the checkpoint's path is too long; give a shorter --out", buf);
+    return 0;
 }
 
 /* A part's identity, as its checkpoint records it: what it measures, and
@@ -123,7 +130,7 @@ static int gather_shards(softent_acc *const *acc, int n_acc, void *user)
     for (int p = 1; p < parts; p++) {
         char dir[4096], identity[8192];
         int64_t first, end;
-        part_dir(g->o, NULL, p, g->job->step, dir, sizeof dir);
+        if (part_dir(g->o, NULL, p, g->job->step, dir, sizeof dir)) return SOFTENT_E_INVALID;
         part_identity(g->job, p, parts, identity, sizeof identity);
         softent_analysis_split(g->corpus, p, parts, &first, &end);
         int rc = softent_analysis_checkpoint_absorb(dir, g->corpus, g->sel, n_acc, identity, first, end, acc);
@@ -171,14 +178,21 @@ int analysis_run_part(softent_model *model, const softent_analysis_corpus *corpu
     int part, parts;
     this_part(o, &part, &parts);
     char dir[4096], identity[8192];
-    part_dir(o, out, part, job->step, dir, sizeof dir);
-    part_identity(job, part, parts, identity, sizeof identity);
     const int merging = o->merge_dirs != NULL, shard = o->shard_k > 0, ranks = cli_mpi_size();
+    int rc = cli_mpi_agree(part_dir(o, out, part, job->step, dir, sizeof dir));
+    if (rc) return rc;
+    part_identity(job, part, parts, identity, sizeof identity);
     int64_t done = 0;
-    int have = 0, rc = 0;
+    int have = 0;
     if (merging) {
+        /* shard 0 is taken up as it stands: it must be finished, as the others must */
+        int64_t first, end;
+        softent_analysis_split(corpus, 0, parts, &first, &end);
         have = 1;
         if ((rc = softent_analysis_checkpoint_docs(dir, &done))) return cli_lib_error(rc);
+        if (done != end)
+            return cli_error("%s holds a part that stopped after %lld of its %lld documents: finish it (its command with --resume) "
+                             "before merging", dir, (long long)done, (long long)end);
     } else if (o->resume && (rc = resume_point(dir, job->step == NULL, &done, &have))) {
         return rc;
     }
@@ -187,7 +201,7 @@ int analysis_run_part(softent_model *model, const softent_analysis_corpus *corpu
         .checkpoint_dir = dir, .resume = have, .stop = merging ? NULL : &stop_signal, .identity = identity, .warn = warn_checkpoint,
         /* a shard is its saved part; a trace keeps each step's, to resume
          * past the steps done without running them again */
-        .checkpoint_at_end = shard || (job->step && (o->checkpoint_docs > 0 || o->checkpoint_seconds > 0)),
+        .checkpoint_at_end = !merging && (shard || (job->step && (o->checkpoint_docs > 0 || o->checkpoint_seconds > 0))),
     };
     if (!merging) cp.checkpoint_docs = o->checkpoint_docs, cp.checkpoint_seconds = o->checkpoint_seconds;
     if (parts > 1) {
@@ -197,14 +211,24 @@ int analysis_run_part(softent_model *model, const softent_analysis_corpus *corpu
     }
     int status = 0;
     rc = analysis_run(model, corpus, sel, n_sel, &cp, result, cli_mpi_rank() == 0 ? job->what : NULL, &status);
-    /* a rank that failed before the gather still takes part in it */
+    /* a rank that failed before the gather still takes part in it; after
+     * it, rank 0 finishes alone, and its failure must stop the others too */
     if (ranks > 1 && !g.gathered) rc = cli_mpi_gather_failed(n_sel, rc);
+    if (ranks > 1) {
+        const int agreed = cli_mpi_agree(rc);
+        if (!rc) rc = agreed;
+    }
     if (status == SOFTENT_E_INTERRUPTED) {
         fprintf(stderr, "softent: to continue, run the same command with --resume\n");
         return 128 + (stop_signal ? stop_signal : SIGINT);
     }
     if (!rc && have && !merging)
         fprintf(stderr, "softent: resumed the run saved in %s after %lld documents\n", dir, (long long)done);
+    /* a shard's saved part is its result: it must be there, whole */
+    int64_t first, end, saved = -1;
+    softent_analysis_split(corpus, part, parts, &first, &end);
+    if (!rc && shard && (softent_analysis_checkpoint_docs(dir, &saved) || saved != end))
+        rc = cli_error("%s: the shard's accumulators could not be saved (see the warning above); run it again", dir);
     return rc;
 }
 
@@ -212,7 +236,7 @@ int analysis_part_remove(const analysis_options *o, const char *out, const char 
 {
     if (o->merge_dirs || o->shard_k > 0) return 0; /* the shards are the user's to remove */
     char dir[4096];
-    part_dir(o, out, cli_mpi_rank(), step, dir, sizeof dir);
+    if (part_dir(o, out, cli_mpi_rank(), step, dir, sizeof dir)) return 1;
     int rc = softent_analysis_checkpoint_remove(dir);
     if (step) {
         /* the steps' parent, once empty */
@@ -228,13 +252,20 @@ int analysis_any_checkpoint(const analysis_options *o, const char *out, const ch
     for (int i = 0; i < n && !found; i++) {
         char dir[4096];
         int64_t done;
-        part_dir(o, out, cli_mpi_rank(), steps[i], dir, sizeof dir);
-        found = softent_analysis_checkpoint_docs(dir, &done) == SOFTENT_OK;
+        found = !part_dir(o, out, cli_mpi_rank(), steps[i], dir, sizeof dir) && softent_analysis_checkpoint_docs(dir, &done) == SOFTENT_OK;
     }
     return cli_mpi_count(found) > 0;
 }
 
 /* ---- a job array's shards ---------------------------------------------- */
+
+int analysis_shard_begin(const char *out)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/shard.json", out);
+    if (unlink(path) != 0 && errno != ENOENT) return cli_error("%s: cannot remove an earlier shard's description: %s", path, strerror(errno));
+    return 0;
+}
 
 int analysis_shard_save(const analysis_options *o, const char *out, const char *cmd, int argc, char **argv)
 {
@@ -260,6 +291,7 @@ int analysis_shard_save(const analysis_options *o, const char *out, const char *
 void analysis_merging(analysis_options *o, const char **out, const analysis_shards *s, const char *merge_out)
 {
     *out = merge_out;
+    o->json = NULL;  /* the merge writes into its -o alone, whatever the shard's command said */
     o->shard_i = o->shard_k = o->resume = 0;
     o->merge_dirs = s->dirs, o->merge_parts = s->parts;
 }
@@ -300,8 +332,13 @@ static int read_shard(const char *dir, analysis_shards *s, int *part, int *parts
         if (!(s->argv = calloc((size_t)cJSON_GetArraySize(args) + 1, sizeof *s->argv))) rc = cli_error("out of memory");
         for (const cJSON *a = args ? args->child : NULL; !rc && a; a = a->next) {
             if (!cJSON_IsString(a)) rc = cli_error("%s: not a softent shard's description (damaged?)", path);
+            else if (!strcmp(a->valuestring, "-h") || !strcmp(a->valuestring, "--help"))
+                rc = cli_error("%s: the recorded command asks for help, not a run (damaged?)", path);
             else if (!(s->argv[s->argc++] = strdup(a->valuestring))) rc = cli_error("out of memory");
         }
+        if (!rc && strcmp(s->argv[0], cmd)) rc = cli_error("%s: the recorded command is '%s', not %s (damaged?)", path, s->argv[0], cmd);
+        const cJSON *cwd = cJSON_GetObjectItemCaseSensitive(root, "cwd");
+        if (!rc && cJSON_IsString(cwd) && strlen(cwd->valuestring) < sizeof s->cwd) snprintf(s->cwd, sizeof s->cwd, "%s", cwd->valuestring);
     }
     cJSON_Delete(root);
     free(text);

@@ -198,9 +198,10 @@ static int analyze_main(int argc, char **argv, const analysis_shards *shards, co
     if (!rc) rc = analysis_select_layers(o.layers_spec, cfg.n_layers, &sel, &n_sel, "analyze");
     if (!rc) rc = analysis_corpus_read(&corpus, &o, corpus_path, tok, &cfg);
     if (!rc && cli_mpi_rank() == 0) rc = analysis_out_lock(out, "analyze");
+    if (!rc && o.shard_k) rc = analysis_shard_begin(out);
     /* under MPI a rank that failed here stops them all */
     if ((rc = cli_mpi_agree(rc))) goto done;
-    analysis_catch_stops(1);
+    analysis_catch_stops(!o.merge_dirs);
     rc = analysis_run_part(model, corpus, sel, n_sel, &o, out, &job, &result);
     analysis_catch_stops(0);
     if (rc) goto done;

@@ -1,13 +1,16 @@
 /* commands.c - `softent calibrate`, `softent merge` and `softent report`. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "analysis.h"
 #include "cli.h"
+#include "common/fs.h"
 
 static const char CALIBRATE_USAGE[] =
     "usage: softent calibrate --dim D --bins M [--calibration exact|bound|leading]\n"
@@ -150,6 +153,36 @@ static int merge_states(const shard_state *s, int n, int partial, const char *ou
     return rc;
 }
 
+/* A path made absolute against the current directory (malloc'ed). */
+static char *absolute(const char *path)
+{
+    char cwd[4096];
+    if (path[0] == '/' || !getcwd(cwd, sizeof cwd)) return strdup(path);
+    return se_path_join(cwd, path);
+}
+
+/* analyze's or trace's shards merged into out: their command runs again
+ * from the directory it ran in (its relative paths mean what they meant),
+ * the shards and out taken where this command was given. */
+static int merge_analysis(char **given, int n, const char *out)
+{
+    char **dirs = calloc((size_t)n, sizeof *dirs), *abs_out = absolute(out);
+    int rc = dirs && abs_out ? 0 : cli_error("out of memory");
+    for (int i = 0; !rc && i < n; i++)
+        if (!(dirs[i] = absolute(given[i]))) rc = cli_error("out of memory");
+    analysis_shards shards = {0};
+    if (!rc) rc = analysis_shards_read(dirs, n, &shards);
+    if (!rc && shards.cwd[0] && chdir(shards.cwd) != 0)
+        rc = cli_error("%s: the directory the shards ran in is gone (%s); run their command there, or merge from a copy of it",
+                       shards.cwd, strerror(errno));
+    if (!rc) rc = !strcmp(shards.command, "analyze") ? analyze_merge(&shards, abs_out) : trace_merge(&shards, abs_out);
+    analysis_shards_free(&shards);
+    for (int i = 0; dirs && i < n; i++) free(dirs[i]);
+    free(dirs);
+    free(abs_out);
+    return rc;
+}
+
 int cmd_merge(int argc, char **argv)
 {
     enum { OPT_ALLOW_MISSING = 256 };
@@ -171,11 +204,7 @@ int cmd_merge(int argc, char **argv)
     struct stat st;
     if (stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode)) {
         if (allow_missing) return cli_usage_error("merge", "--allow-missing merges estimate's states; an analysis needs every shard");
-        analysis_shards shards;
-        int rc = analysis_shards_read(argv + optind, argc - optind, &shards);
-        if (!rc) rc = !strcmp(shards.command, "analyze") ? analyze_merge(&shards, out) : trace_merge(&shards, out);
-        analysis_shards_free(&shards);
-        return rc;
+        return merge_analysis(argv + optind, argc - optind, out);
     }
     const int n = argc - optind;
     shard_state *s = calloc((size_t)n, sizeof *s);

@@ -528,11 +528,9 @@ static int load_checkpoint(const checkpoint *ck, int i, analysis_options *o, con
                            softent_tokenizer *tok, softent_model **model, softent_model_config *first, int **sel, int *n_sel,
                            softent_analysis_corpus **corpus)
 {
-    uint64_t tokh;
+    (void)tok0;  /* every checkpoint's tokenizer is checked before the first step (same_tokenizers) */
     softent_model_config cfg;
-    int rc = tokenizer_hash(ck[i].path, &tokh);
-    if (rc) return rc;
-    if (tokh != tok0) return cli_error("%s: tokenizer.json differs from %s's; a trajectory needs one tokenizer", ck[i].path, ck[0].path);
+    int rc;
     if ((rc = softent_model_load(model, ck[i].path))) return cli_lib_error(rc);
     softent_model_get_config(*model, &cfg);
     if (i > 0) {
@@ -550,6 +548,19 @@ static int load_checkpoint(const checkpoint *ck, int i, analysis_options *o, con
     return analysis_corpus_read(corpus, o, corpus_path, tok, &cfg);
 }
 
+/* Every checkpoint's tokenizer.json the first one's, checked before any
+ * step runs (a refused trace leaves nothing to resume). */
+static int same_tokenizers(const checkpoint *ck, int n, uint64_t tok0)
+{
+    for (int i = 1; i < n; i++) {
+        uint64_t h;
+        int rc = tokenizer_hash(ck[i].path, &h);
+        if (rc) return rc;
+        if (h != tok0) return cli_error("%s: tokenizer.json differs from %s's; a trajectory needs one tokenizer", ck[i].path, ck[0].path);
+    }
+    return 0;
+}
+
 /* Every checkpoint through the corpus, a part each (analysis_run_part),
  * then the outputs where this process holds the results. */
 static int trace_run(analysis_options *o, const char *source, const char *corpus_path, const char *out, checkpoint *ck, int n,
@@ -564,14 +575,17 @@ static int trace_run(analysis_options *o, const char *source, const char *corpus
     char **steps = step_names(ck, n);
     int rc = steps ? 0 : cli_error("out of memory");
     if (!rc && cli_mpi_rank() == 0) rc = analysis_out_lock(out, "trace");
-    if (!rc && !(rc = tokenizer_hash(ck[0].path, &tok0)) && (rc = softent_analysis_tokenizer_load(&tok, ck[0].path))) rc = cli_lib_error(rc);
+    if (!rc && !(rc = tokenizer_hash(ck[0].path, &tok0)) && !(rc = same_tokenizers(ck, n, tok0)) &&
+        (rc = softent_analysis_tokenizer_load(&tok, ck[0].path)))
+        rc = cli_lib_error(rc);
+    if (!rc && o->shard_k) rc = analysis_shard_begin(out);
     if ((rc = cli_mpi_agree(rc))) goto done;
     if (o->resume && !analysis_any_checkpoint(o, out, (const char *const *)steps, n)) {
         if (cli_mpi_rank() == 0) fprintf(stderr, "softent: %s holds no checkpoint of these steps: there is nothing to resume\n", out);
         rc = 1;
         goto done;
     }
-    analysis_catch_stops(1);
+    analysis_catch_stops(!o->merge_dirs);
     for (int i = 0; i < n && !rc; i++) {
         rc = cli_mpi_agree(load_checkpoint(ck, i, o, corpus_path, tok0, tok, &model, &first, &sel, &n_sel, &corpus));
         char what[64];

@@ -400,17 +400,14 @@ static void format_eta(char *buf, size_t n, double s)
  * (an older softent appended them as it went) are redone. */
 static int read_log(run *r)
 {
-    char *text = NULL;
-    size_t len = 0;
     const int64_t want = r->resume.log_bytes;
-    int rc = want <= (int64_t)1 << 32 ? se_read_file(r->csv_path, (size_t)want + ((size_t)1 << 20), &text, &len) : SOFTENT_E_FORMAT;
-    if (rc || (int64_t)len < want) {
-        free(text);
-        return cli_error("%s: missing or shorter than the training state expects (%lld bytes)", r->csv_path, (long long)want);
-    }
-    rc = se_buf_append(&r->csv, text, (size_t)want) ? cli_error("out of memory") : 0;
-    free(text);
-    return rc;
+    FILE *f = want <= (int64_t)1 << 32 ? fopen(r->csv_path, "rb") : NULL;
+    int rc = f && !se_buf_reserve(&r->csv, (size_t)want) ? 0 : 1;
+    if (!rc && fread(r->csv.p, 1, (size_t)want, f) != (size_t)want) rc = 1;
+    if (f) fclose(f);
+    if (rc) return cli_error("%s: missing or shorter than the training state expects (%lld bytes)", r->csv_path, (long long)want);
+    r->csv.n = (size_t)want;
+    return 0;
 }
 
 static int train_loop(run *r)

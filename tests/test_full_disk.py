@@ -4,8 +4,8 @@ temporary file an atomic writer makes beside it with ENOSPC, as a
 filesystem out of space does), each writer's command fails with one clear
 line naming the file and the cause, the file an earlier run left there is
 intact, and no temporary file is left beside it.  A checkpoint taken on a
-schedule that cannot be saved is a warning, and the run goes on to its
-results."""
+schedule (or at the end of a trace's step) that cannot be saved is a
+warning, and the run goes on to its results."""
 import glob
 import json
 import os
@@ -100,6 +100,15 @@ def check_scheduled_checkpoint_warns():
             raise Fail(f"a checkpoint's {name} on a full disk: exit {p.returncode}, {p.stderr[-500:]!r}")
         if not os.path.exists(os.path.join(out, "analysis.json")):
             raise Fail("the run did not go on to its results")
+    # a trace saves each finished step the same way
+    run_dir, text = training_run()
+    out = tmp("fd_trace_steps")
+    p = full_disk("progress.json", "trace", run_dir, text, "--out", out, "--ngrams", "1", "--max-length", 48, "--max-docs", 20,
+                  "--bins", 16, "--quiet")
+    if p.returncode != 0 or "warning" not in p.stderr or "No space left on device" not in p.stderr:
+        raise Fail(f"a trace's step saves on a full disk: exit {p.returncode}, {p.stderr[-500:]!r}")
+    if not os.path.exists(os.path.join(out, "trajectory.json")):
+        raise Fail("the trace did not go on to its results")
 
 
 def check_trace_outputs():

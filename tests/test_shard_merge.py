@@ -78,6 +78,32 @@ def check_trace_shards_merge_to_one_process():
             raise Fail("the merged trace's summary differs from one process's")
 
 
+def check_merge_from_another_directory():
+    """Shards run with relative paths merge from anywhere: the recorded
+    command runs again where it ran; the shards and -o are the merge's."""
+    import subprocess
+    from common import SOFTENT
+    home = tmp("rel_home")
+    os.makedirs(home, exist_ok=True)
+    shutil.copytree(model("llama"), os.path.join(home, "model"), dirs_exist_ok=True)
+    shutil.copy(corpus(), os.path.join(home, "corpus.txt"))
+    for i in range(2):
+        p = subprocess.run([os.path.abspath(SOFTENT), "analyze", "model", "corpus.txt", *map(str, AARGS), "--shard", f"{i}/2",
+                            "--out", f"s{i}"], cwd=home, capture_output=True, text=True)
+        if p.returncode:
+            raise Fail(p.stderr)
+    elsewhere = tmp("rel_elsewhere")
+    os.makedirs(elsewhere, exist_ok=True)
+    p = subprocess.run([os.path.abspath(SOFTENT), "merge", os.path.relpath(os.path.join(home, "s0"), elsewhere),
+                        os.path.relpath(os.path.join(home, "s1"), elsewhere), "-o", "merged"], cwd=elsewhere, capture_output=True, text=True)
+    if p.returncode:
+        raise Fail(f"merge from another directory: {p.stderr}")
+    one = tmp("rel_one")
+    run("analyze", os.path.join(home, "model"), os.path.join(home, "corpus.txt"), "--out", one, *AARGS)
+    same_numbers(results(os.path.join(one, "analysis.json")), results(os.path.join(elsewhere, "merged", "analysis.json")),
+                 "shards of relative paths merged from elsewhere")
+
+
 def check_bad_merges():
     d = model("llama")
     s0, s1 = tmp("analyze_s0of3"), tmp("analyze_s1of3")

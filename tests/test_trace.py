@@ -226,12 +226,15 @@ def check_bootstrap_judges_changes():
 def check_bad_runs():
     train_run()
     os.makedirs(tmp("empty-run"), exist_ok=True)
-    expect_error(["trace", tmp("empty-run"), CORPUS], "empty-run", "step-N")
+    expect_error(["trace", tmp("empty-run"), CORPUS, "--out", tmp("bad_trace")], "empty-run", "step-N")
     other = tmp("other-step")
     shutil.copytree(os.path.join(RUN, "step-8"), other, dirs_exist_ok=True)
     with open(os.path.join(other, "tokenizer.json"), "a") as f:
         f.write(" ")
-    expect_error(["trace", os.path.join(RUN, "step-1"), other, CORPUS, "--steps", "1,2"], "tokenizer.json")
+    expect_error(["trace", os.path.join(RUN, "step-1"), other, CORPUS, "--steps", "1,2", "--out", tmp("bad_trace")], "tokenizer.json")
+    # refused before any step runs: nothing of it is left to resume
+    if os.path.exists(os.path.join(tmp("bad_trace"), "checkpoint")):
+        raise Fail("a trace refused for its tokenizers left checkpoints behind")
 
 
 main(globals())

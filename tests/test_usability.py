@@ -169,7 +169,7 @@ def check_trace_steps():
 def check_degenerate_settings():
     model, corpus = fixture()
     expect_error(["analyze", model, corpus, "--layers", ""], "--layers", "selects no layer", code=2)
-    expect_error(["trace", model, model, corpus, "--steps", "1,2", "--layers", "0"], "--layers 0", "layers >= 1", code=2)
+    expect_error(["trace", model, model, corpus, "--steps", "1,2", "--layers", "0", "--out", tmp("u_trace_layers")], "--layers 0", "layers >= 1", code=2)
     expect_error(["analyze", model, corpus, "--min-count", 100000, "--out", tmp("x")], "--min-count 100000", "leaves no position")
 
 

@@ -6,7 +6,7 @@
  * complete, with the documents and rows it covers and what the run was.  A
  * checkpoint writes the other generation's states, then progress.json
  * (each file atomically), so a kill at any moment leaves the last complete
- * checkpoint readable.
+ * checkpoint readable; then it removes the generation it replaced.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -92,6 +92,8 @@ static cJSON *progress_json(const softent_analysis_run_params *cp, const softent
     return root;
 }
 
+static void remove_generation(const char *dir, int gen);
+
 int se_checkpoint_save(const softent_analysis_run_params *cp, const softent_analysis_corpus *c, softent_acc *const *acc,
                        const int *sel, int n_sel, int64_t docs_done, int64_t rows_done)
 {
@@ -116,6 +118,8 @@ int se_checkpoint_save(const softent_analysis_run_params *cp, const softent_anal
     snprintf(path, sizeof path, "%s/progress.json", cp->checkpoint_dir);
     rc = se_write_file(path, text, strlen(text));
     free(text);
+    /* progress.json names this generation now: the other is garbage */
+    if (!rc) remove_generation(cp->checkpoint_dir, !gen);
     return rc;
 }
 

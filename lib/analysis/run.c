@@ -229,8 +229,13 @@ static int feed_all(feed *f, softent_model *model, const softent_analysis_corpus
     }
     const int resumed_done = cp && cp->checkpoint_dir && cp->resume && first == end;
     if (!rc) rc = forward_all(f, model, sel, first, end, cp, progress, user);
-    if (!rc && cp && cp->checkpoint_dir && cp->checkpoint_at_end && !resumed_done)
-        rc = se_checkpoint_save(cp, c, f->acc, sel, n_sel, end, f->row0);
+    /* as a checkpoint on a schedule: one that cannot be saved (a full disk)
+     * is a warning, and the part goes on (a resume runs it again) */
+    if (!rc && cp && cp->checkpoint_dir && cp->checkpoint_at_end && !resumed_done &&
+        (rc = se_checkpoint_save(cp, c, f->acc, sel, n_sel, end, f->row0)) && cp->warn) {
+        cp->warn(softent_last_error(), cp->warn_user);
+        rc = SOFTENT_OK;
+    }
     if (!rc && cp && cp->gather) {
         se_clear_error();
         rc = cp->gather(f->acc, n_sel, cp->gather_user);
