@@ -95,6 +95,9 @@ int analysis_part_final(const analysis_options *o);
 /* This process's checkpoint of a part (step as for the job) removed once
  * the outputs are written; a shard's is its result, and stays. */
 int analysis_part_remove(const analysis_options *o, const char *out, const char *step);
+/* This process's checkpoint of a part (a shard's too) removed: a fresh
+ * run's start (not when merging).  0 or the exit status. */
+int analysis_part_clear(const analysis_options *o, const char *out, const char *step);
 /* Whether any rank has a checkpoint of any of the steps [n]. */
 int analysis_any_checkpoint(const analysis_options *o, const char *out, const char *const *steps, int n);
 

@@ -184,6 +184,9 @@ int analysis_run_part(softent_model *model, const softent_analysis_corpus *corpu
     part_identity(job, part, parts, identity, sizeof identity);
     int64_t done = 0;
     int have = 0;
+    /* a fresh run: an earlier run's checkpoint here is not to be taken up
+     * later (nor, for a shard, mistaken for this one's saved part) */
+    if (!merging && !o->resume && (rc = analysis_part_clear(o, out, job->step))) return rc;
     if (merging) {
         /* shard 0 is taken up as it stands: it must be finished, as the others must */
         int64_t first, end;
@@ -230,6 +233,14 @@ int analysis_run_part(softent_model *model, const softent_analysis_corpus *corpu
     if (!rc && shard && (softent_analysis_checkpoint_docs(dir, &saved) || saved != end))
         rc = cli_error("%s: the shard's accumulators could not be saved (see the warning above); run it again", dir);
     return rc;
+}
+
+int analysis_part_clear(const analysis_options *o, const char *out, const char *step)
+{
+    char dir[4096];
+    if (o->merge_dirs || part_dir(o, out, cli_mpi_rank(), step, dir, sizeof dir)) return o->merge_dirs ? 0 : 1;
+    int rc = softent_analysis_checkpoint_remove(dir);
+    return rc ? cli_lib_error(rc) : 0;
 }
 
 int analysis_part_remove(const analysis_options *o, const char *out, const char *step)

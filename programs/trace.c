@@ -580,6 +580,9 @@ static int trace_run(analysis_options *o, const char *source, const char *corpus
         rc = cli_lib_error(rc);
     if (!rc && o->shard_k) rc = analysis_shard_begin(out);
     if ((rc = cli_mpi_agree(rc))) goto done;
+    /* a fresh trace: no step of an earlier one is left to be taken up later */
+    for (int i = 0; !o->resume && !rc && i < n; i++) rc = analysis_part_clear(o, out, steps[i]);
+    if ((rc = cli_mpi_agree(rc))) goto done;
     if (o->resume && !analysis_any_checkpoint(o, out, (const char *const *)steps, n)) {
         if (cli_mpi_rank() == 0) fprintf(stderr, "softent: %s holds no checkpoint of these steps: there is nothing to resume\n", out);
         rc = 1;
