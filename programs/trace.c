@@ -522,13 +522,12 @@ static char **step_names(const checkpoint *ck, int n)
 }
 
 /* Checkpoint i's model, loaded and checked against the first one's
- * tokenizer and shape; the first also sets the layers and reads the
+ * shape (the tokenizers are checked before, by same_tokenizers); the first also sets the layers and reads the
  * corpus.  0 or the exit status. */
-static int load_checkpoint(const checkpoint *ck, int i, analysis_options *o, const char *corpus_path, uint64_t tok0,
+static int load_checkpoint(const checkpoint *ck, int i, analysis_options *o, const char *corpus_path,
                            softent_tokenizer *tok, softent_model **model, softent_model_config *first, int **sel, int *n_sel,
                            softent_analysis_corpus **corpus)
 {
-    (void)tok0;  /* every checkpoint's tokenizer is checked before the first step (same_tokenizers) */
     softent_model_config cfg;
     int rc;
     if ((rc = softent_model_load(model, ck[i].path))) return cli_lib_error(rc);
@@ -590,7 +589,7 @@ static int trace_run(analysis_options *o, const char *source, const char *corpus
     }
     analysis_catch_stops(!o->merge_dirs);
     for (int i = 0; i < n && !rc; i++) {
-        rc = cli_mpi_agree(load_checkpoint(ck, i, o, corpus_path, tok0, tok, &model, &first, &sel, &n_sel, &corpus));
+        rc = cli_mpi_agree(load_checkpoint(ck, i, o, corpus_path, tok, &model, &first, &sel, &n_sel, &corpus));
         char what[64];
         snprintf(what, sizeof what, "step %lld (%d/%d)", (long long)ck[i].step, i + 1, n);
         const analysis_job job = {ck[i].path, corpus_path, steps[i], what};
