@@ -303,6 +303,7 @@ void analysis_merging(analysis_options *o, const char **out, const analysis_shar
 {
     *out = merge_out;
     o->json = NULL;  /* the merge writes into its -o alone, whatever the shard's command said */
+    o->quiet = 0;    /* and shows its table: a job array's shards are often run --quiet */
     o->shard_i = o->shard_k = o->resume = 0;
     o->merge_dirs = s->dirs, o->merge_parts = s->parts;
 }
