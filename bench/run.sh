@@ -10,6 +10,7 @@ cc -O2 -I/usr/include/$(cc -print-multiarch)/openblas-openmp bench/sgemm_rate.c 
 /usr/bin/python3 bench/bench_estimate.py "$BUILD" "$@"
 /usr/bin/python3 bench/bench_tokenizer.py "$BUILD"
 /usr/bin/python3 bench/bench_forward.py "$BUILD"
+/usr/bin/python3 bench/bench_prefill.py "$BUILD"
 /usr/bin/python3 bench/bench_analyze.py "$BUILD"
 /usr/bin/python3 bench/bench_train.py "$BUILD"
 /usr/bin/python3 bench/bench_mpi.py "$BUILD"

@@ -9,10 +9,11 @@
  *   The hidden-state callback returns 42 at LAYER; prints the status the
  *   pass returned and how many callbacks ran ("status 42 calls 2 last 1").
  *
- * forward_driver --time DOC_LEN MODEL_DIR TOKENS_FILE -
+ * forward_driver --time DOC_LEN [--no-logits] MODEL_DIR TOKENS_FILE -
  *   Splits the tokens into documents of DOC_LEN, runs each forward (hidden
- *   states handed to a callback that reads them, logits computed), writes
- *   nothing and prints the throughput.  Used by bench/bench_forward.py.
+ *   states handed to a callback that reads them, logits computed unless
+ *   --no-logits, as analyze runs it), writes nothing and prints the
+ *   throughput.  Used by bench/bench_forward.py and bench_prefill.py.
  *
  * Errors: one line on stderr, exit 1 (2 for usage).
  */
@@ -99,12 +100,20 @@ static int fail(const char *what)
 int main(int argc, char **argv)
 {
     long doc_len = 0, stop = -1;
-    while (argc > 2 && (!strcmp(argv[1], "--time") || !strcmp(argv[1], "--stop"))) {
-        *(!strcmp(argv[1], "--time") ? &doc_len : &stop) = strtol(argv[2], NULL, 10);
-        argv += 2, argc -= 2;
+    int want_logits = 1;
+    for (;;) {
+        if (argc > 2 && (!strcmp(argv[1], "--time") || !strcmp(argv[1], "--stop"))) {
+            *(!strcmp(argv[1], "--time") ? &doc_len : &stop) = strtol(argv[2], NULL, 10);
+            argv += 2, argc -= 2;
+        } else if (argc > 1 && !strcmp(argv[1], "--no-logits")) {
+            want_logits = 0;
+            argv++, argc--;
+        } else {
+            break;
+        }
     }
     if (argc != 4 || doc_len < 0) {
-        fprintf(stderr, "usage: forward_driver [--time DOC_LEN | --stop LAYER] MODEL_DIR TOKENS_FILE OUT_PREFIX\n");
+        fprintf(stderr, "usage: forward_driver [--time DOC_LEN [--no-logits] | --stop LAYER] MODEL_DIR TOKENS_FILE OUT_PREFIX\n");
         return 2;
     }
     const char *dir = argv[1], *tok_path = argv[2], *prefix = argv[3];
@@ -133,7 +142,8 @@ int main(int argc, char **argv)
         int64_t docs = 0;
         for (int64_t i = 0; i < n && !rc; i += chunk, docs++) {
             int64_t len = n - i < chunk ? n - i : chunk;
-            if (softent_model_forward(model, tokens + i, len, touch_hidden, &s, logits)) rc = fail(softent_last_error());
+            if (softent_model_forward(model, tokens + i, len, touch_hidden, &s, want_logits ? logits : NULL))
+                rc = fail(softent_last_error());
         }
         double secs = now() - t0;
         if (!rc)

@@ -506,8 +506,8 @@ def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
     elif scaling:
         w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
         w.add_rope_scaling_factor(scaling["factor"])
-    if tokenizer:
-        add_fixture_tokenizer(w)
+    if tokenizer:  # True: the fixtures' BPE; or a function that adds one to the writer
+        (tokenizer if callable(tokenizer) else add_fixture_tokenizer)(w)
 
     def permute(hf, t, back=False):
         if arch != "llama" or not (".q_proj." in hf or ".k_proj." in hf):
@@ -521,14 +521,19 @@ def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
 def write_tensors(w, tensors, quant, name_of, reorder):
     """tensors into the writer w under name_of(hf), rows reordered as the
     converter does (reorder(hf, t); back=True undoes it), 2-D weights in
-    `quant` when given; the file is written and closed.  Returns the
-    transformers-layout float32 weights the file holds."""
+    `quant` (a ggml block type, or "f16") when given; the file is written
+    and closed.  Returns the transformers-layout float32 weights the file
+    holds."""
     lib = ggml()
     held = {}
     for hf, t in tensors.items():
         t = np.asarray(t, dtype=np.float32)
         stored = reorder(hf, t)
-        if quant and t.ndim == 2:
+        if quant == "f16" and t.ndim == 2:
+            half = np.ascontiguousarray(stored.astype(np.float16))
+            w.add_tensor(name_of(hf), half)
+            held[hf] = reorder(hf, half.astype(np.float32), back=True)
+        elif quant and t.ndim == 2:
             blocks, back, qtype = quantize(lib, quant, stored)
             w.add_tensor(name_of(hf), blocks, raw_dtype=qtype)
             held[hf] = reorder(hf, back, back=True)
