@@ -27,6 +27,9 @@ BLAS_DIR   := $(shell $(BLAS_PC) --variable=libdir openblas 2>/dev/null || echo 
 BLAS_CFLAGS := $(shell $(BLAS_PC) --cflags openblas 2>/dev/null || echo -I/usr/include/$(MULTIARCH)/openblas-openmp)
 BLAS_LIBS  := $(shell $(BLAS_PC) --libs openblas 2>/dev/null || echo -L$(BLAS_DIR) -lopenblas) -Wl,-rpath,$(BLAS_DIR)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson libpcre2-8 libutf8proc zlib 2>/dev/null || echo -lcjson -lpcre2-8 -lutf8proc -lz)
+# oneDNN (Debian's libdnnl-dev, no pkg-config file): the forward pass's bf16
+# products on AMX / AVX512-BF16 (lib/model/matmul.c).
+DNNL_LIBS  := -ldnnl
 
 # -fno-trapping-math lets the compiler if-convert (and so vectorise) the
 # softmax loops; softent never reads floating-point exception flags.
@@ -34,7 +37,7 @@ PKG_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson libpcre2-8 libutf8proc zlib 
 # -fPIC: the same objects make the shared library.
 CFLAGS  += -std=gnu11 $(OPT) -g -Wall -Wextra -fopenmp -fno-trapping-math -fvisibility=hidden -fPIC \
            -Iinclude -Ilib $(BLAS_CFLAGS) -MMD -MP
-LDLIBS  += $(BLAS_LIBS) $(PKG_LIBS) -lm
+LDLIBS  += $(BLAS_LIBS) $(DNNL_LIBS) $(PKG_LIBS) -lm
 LDFLAGS += -fopenmp
 
 BUILD   ?= build

@@ -4,21 +4,24 @@ GGUF models; the forward pass at llama.cpp's speed).
 In one run, on the forward benchmark's random LLaMA-architecture model
 (~110M parameters, bench_forward.write_llama) written as GGUF files the way
 llama.cpp's converter writes them (tests/test_gguf.write_gguf_model: q/k
-permuted) in F32, F16 and Q8_0, the same documents of --len tokens and the
-same thread count:
-  1. softent: tests/forward_driver --time --no-logits on the GGUF file
-     (every hidden state handed to a callback, no logits: as analyze runs
-     the model);
-  2. llama.cpp: bench/llama_prefill.c, built here against the prebuilt
+permuted) in F32, F16, BF16 and Q8_0, the same documents of --len tokens
+and the same thread count:
+  1. llama.cpp: bench/llama_prefill.c, built here against the prebuilt
      libllama of the npm test fixtures (scripts/install-npm-fixtures.sh),
      each document decoded in one batch with the logits of its last token
      only, KV cache in float32;
-and the ratio softent / llama.cpp.  The two sides alternate in rounds of
+  2. softent as a load sets it up (--compute auto: float32 products for the
+     F32, F16 and Q8_0 files, bf16 products for the BF16 file where the
+     CPU has AMX / AVX512-BF16): tests/forward_driver --time --no-logits
+     (every hidden state handed to a callback, no logits: as analyze runs
+     the model);
+  3. softent with bf16 products (--compute bf16) on the same file;
+and the ratios softent / llama.cpp.  The three alternate in rounds of
 --round documents, each round timed on its own; the figures are the
 medians over rounds of each side's rate and of the paired ratio.  Only the
 passes are timed, not loading.
 
-Usage: /usr/bin/python3 bench/bench_prefill.py [BUILD_DIR] [--docs N] [--len L] [--threads T] [--round K] [--types F32,F16,Q8_0]
+Usage: /usr/bin/python3 bench/bench_prefill.py [BUILD_DIR] [--docs N] [--len L] [--threads T] [--round K] [--types F32,F16,BF16,Q8_0]
 """
 import argparse
 import json
@@ -75,7 +78,7 @@ def main():
     ap.add_argument("--len", type=int, default=512, dest="doc_len")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--round", type=int, default=4, help="documents per alternation")
-    ap.add_argument("--types", default="F32,F16,Q8_0")
+    ap.add_argument("--types", default="F32,F16,BF16,Q8_0")
     args = ap.parse_args()
     if not os.path.exists(test_gguf.NPM_BINS):
         sys.exit("bench_prefill: llama.cpp's prebuilt libraries are missing; run scripts/install-deps.sh test")
@@ -96,27 +99,33 @@ def main():
         results = {}
         for qtype in args.types.split(","):
             path = os.path.join(work, f"llama-{qtype}.gguf")
-            test_gguf.write_gguf_model(path, config, tensors, quant={"F32": None, "F16": "f16", "Q8_0": "q8_0"}[qtype],
+            test_gguf.write_gguf_model(path, config, tensors, quant={"F32": None, "F16": "f16", "BF16": "bf16", "Q8_0": "q8_0"}[qtype],
                                        tokenizer=placeholder_vocab)
             mb = os.path.getsize(path) / 2**20
-            s_rates, l_rates, ratios, peak = [], [], [], 0.0
+            rates = {"llama.cpp": [], "softent": [], "softent bf16": []}
+            ratios = {"softent": [], "softent bf16": []}
+            peak = 0.0
             for r0 in range(0, args.docs, args.round):
-                chunk = docs[r0:r0 + args.round]
                 tok = os.path.join(work, "tokens.bin")
-                chunk.tofile(tok)
-                s = run([os.path.join(args.build, "tests", "forward_driver"), "--time", str(args.doc_len), "--no-logits",
-                         path, tok, "-"], args.threads)
+                docs[r0:r0 + args.round].tofile(tok)
                 ll = run([llama, test_gguf.NPM_BINS, path, tok, str(args.doc_len), str(args.threads)], args.threads)
-                s_rates.append(s["tokens_per_s"])
-                l_rates.append(ll["tokens_per_s"])
-                ratios.append(s["tokens_per_s"] / ll["tokens_per_s"])
-                peak = max(peak, s["peak_rss_mb"])
-            sm, lm, rm = statistics.median(s_rates), statistics.median(l_rates), statistics.median(ratios)
-            print(f"{qtype:5s} ({mb:4.0f} MB): softent {sm:7.1f} tokens/s, llama.cpp {lm:7.1f} tokens/s, "
-                  f"ratio {rm:.2f}x (median of {len(ratios)} paired rounds; softent peak RSS {peak:.0f} MB)", flush=True)
-            results[qtype] = {"softent_tokens_per_s": round(sm, 1), "llama_cpp_tokens_per_s": round(lm, 1),
-                              "ratio": round(rm, 3), "rounds": len(ratios), "file_mb": round(mb, 1),
-                              "softent_peak_rss_mb": round(peak, 1)}
+                rates["llama.cpp"].append(ll["tokens_per_s"])
+                for side, compute in (("softent", "auto"), ("softent bf16", "bf16")):
+                    s = run([os.path.join(args.build, "tests", "forward_driver"), *(["--compute", compute] if compute != "auto" else []),
+                             "--time", str(args.doc_len), "--no-logits", path, tok, "-"], args.threads)
+                    rates[side].append(s["tokens_per_s"])
+                    ratios[side].append(s["tokens_per_s"] / ll["tokens_per_s"])
+                    if side == "softent":
+                        peak = max(peak, s["peak_rss_mb"])
+            med = {k: statistics.median(v) for k, v in rates.items()}
+            rmed = {k: statistics.median(v) for k, v in ratios.items()}
+            print(f"{qtype:5s} ({mb:4.0f} MB): llama.cpp {med['llama.cpp']:7.1f} tokens/s; softent {med['softent']:7.1f} "
+                  f"({rmed['softent']:.2f}x); softent bf16 products {med['softent bf16']:7.1f} ({rmed['softent bf16']:.2f}x); "
+                  f"medians of {len(ratios['softent'])} paired rounds; softent's peak RSS {peak:.0f} MB", flush=True)
+            results[qtype] = {"llama_cpp_tokens_per_s": round(med["llama.cpp"], 1), "softent_tokens_per_s": round(med["softent"], 1),
+                              "ratio": round(rmed["softent"], 3), "softent_bf16_tokens_per_s": round(med["softent bf16"], 1),
+                              "ratio_bf16": round(rmed["softent bf16"], 3), "rounds": len(ratios["softent"]),
+                              "file_mb": round(mb, 1), "softent_peak_rss_mb": round(peak, 1)}
             os.remove(path)
         print(json.dumps({"threads": args.threads, "docs": args.docs, "doc_len": args.doc_len, "types": results}))
     finally:

@@ -1,13 +1,18 @@
 /*
  * softent_model.h - Hugging Face causal language models (gpt2, llama,
- * mistral, qwen2, qwen3, olmo2) loaded from a model directory and run
- * forward over one sequence (prefill only), handing out every hidden state
- * in transformers' output_hidden_states convention.
+ * mistral, qwen2, qwen3, olmo2, gemma, gemma2, gemma3 text, phi3,
+ * gpt_neox) loaded from a model directory or a GGUF file and run forward
+ * over one sequence (prefill only), handing out every hidden state in
+ * transformers' output_hidden_states convention.
  *
- * Weights are memory-mapped in their stored dtype (F32, F16, BF16) and
- * converted to float32 one layer at a time, so a forward pass needs about
- * the weights as stored + one layer in float32 + activations.  All
- * arithmetic is float32 (OpenBLAS sgemm, OpenMP threads).
+ * Weights are memory-mapped in their stored dtype (F32, F16, BF16, GGUF's
+ * quantized types) and converted to float32 one layer at a time, so a
+ * forward pass needs about the weights as stored + one layer in float32 +
+ * activations.  The arithmetic is float32 (OpenBLAS sgemm, OpenMP
+ * threads), or with softent_model_set_compute the weight products in bf16
+ * (oneDNN on the CPU's AMX / AVX512-BF16 units, float32 accumulation), the
+ * default for bf16 checkpoints on CPUs that have those units
+ * (docs/models.md).
  *
  * Same conventions as softent.h: status codes, softent_last_error() for a
  * one-line detail that names the file or tensor, no printing.
@@ -38,6 +43,22 @@ typedef struct {
 } softent_model_config;
 
 SOFTENT_API int softent_model_get_config(const softent_model *model, softent_model_config *out);
+
+/* The arithmetic of the weight products (q, k, v, o, the MLP's); norms,
+ * RoPE, attention, activations and the lm_head are float32 in both. */
+typedef enum {
+    SOFTENT_COMPUTE_AUTO = 0,  /* BF16 for a checkpoint stored in bf16 when the CPU multiplies
+                                * bf16 natively (AVX512-BF16 or AMX), else F32; what a load picks */
+    SOFTENT_COMPUTE_F32 = 1,   /* float32 products (sgemm), as transformers runs a float32 model */
+    SOFTENT_COMPUTE_BF16 = 2,  /* weights and the products' inputs rounded to bf16, float32 accumulation:
+                                * as transformers' bf16 matmuls, with float32 everywhere else.
+                                * Weights not stored as bf16 are rounded once, here, into a copy. */
+} softent_compute;
+
+/* Choose the products' arithmetic (AUTO: as a load chooses). */
+SOFTENT_API int softent_model_set_compute(softent_model *model, softent_compute compute);
+/* SOFTENT_COMPUTE_F32 or SOFTENT_COMPUTE_BF16: what the model runs now. */
+SOFTENT_API softent_compute softent_model_get_compute(const softent_model *model);
 
 /* Called once per hidden state, in order, as soon as it exists:
  * layer 0 = the embedding output, layer i = the output of block i, and the

@@ -110,6 +110,7 @@ int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd
             return cli_usage_error(cmd, "--checkpoint-seconds %s: give seconds (0: not by time)", arg);
         return 0;
     case OPT_RESUME: o->resume = 1; return 0;
+    case OPT_COMPUTE_A: return parse_compute(arg, &o->compute, cmd);
     case OPT_SHARD_A: {
         const char *slash = strchr(arg, '/');
         int64_t i = -1, k = 0;

@@ -24,6 +24,7 @@ typedef struct {
     int max_length_given;   /* else max_length is capped at the model's positions */
     const char *layers_spec;
     int threads;
+    softent_compute compute;  /* --compute */
     const char *preference; /* --preference FILE.jsonl (analyze); NULL: none */
     softent_preference_params pref;
     char pref_fields[256];  /* --preference-fields, split in place */
@@ -53,7 +54,7 @@ int analysis_fit_model(analysis_options *o, const softent_model_config *cfg, con
  * 0 handled, else an exit status. */
 enum { ANALYSIS_OPT_FIRST = 256, OPT_MAXLEN = 256, OPT_MAXDOCS, OPT_MAXTOK, OPT_NGRAMS, OPT_LAYERS, OPT_FIELD,
        OPT_PREF, OPT_PREF_FIELDS, OPT_PREF_POS, OPT_STEPS, OPT_QUIET_A, OPT_JSON_A, OPT_UNITS_A, OPT_LABELS_A,
-       OPT_CKPT_DOCS, OPT_CKPT_SECONDS, OPT_RESUME, OPT_SHARD_A, ANALYSIS_OPT_LAST };
+       OPT_CKPT_DOCS, OPT_CKPT_SECONDS, OPT_RESUME, OPT_SHARD_A, OPT_COMPUTE_A, ANALYSIS_OPT_LAST };
 #define ANALYSIS_LONGOPTS                                                                                       \
     {"max-length", required_argument, 0, OPT_MAXLEN}, {"max-docs", required_argument, 0, OPT_MAXDOCS},         \
     {"max-tokens", required_argument, 0, OPT_MAXTOK}, {"ngrams", required_argument, 0, OPT_NGRAMS},             \
@@ -64,7 +65,7 @@ enum { ANALYSIS_OPT_FIRST = 256, OPT_MAXLEN = 256, OPT_MAXDOCS, OPT_MAXTOK, OPT_
     {"units", required_argument, 0, OPT_UNITS_A}, {"labels", required_argument, 0, OPT_LABELS_A},              \
     {"checkpoint-every", required_argument, 0, OPT_CKPT_DOCS},                                                  \
     {"checkpoint-seconds", required_argument, 0, OPT_CKPT_SECONDS}, {"resume", no_argument, 0, OPT_RESUME},   \
-    {"shard", required_argument, 0, OPT_SHARD_A},                                                               \
+    {"shard", required_argument, 0, OPT_SHARD_A}, {"compute", required_argument, 0, OPT_COMPUTE_A},            \
     ESTIMATOR_LONGOPTS
 int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd);
 /* The options of analyze and trace, --out and --help included: 0 and

@@ -61,6 +61,7 @@ static const char USAGE[] =
     "                       by tokens) and save it in OUT, for softent merge\n"
     "                       (job arrays; under mpirun the ranks split them)\n"
     "  --threads N          threads (default: all cores)\n"
+    COMPUTE_HELP
     "  --max-memory MB      refuse a run whose accumulators would need more\n"
     "  -h, --help           this help\n";
 
@@ -95,7 +96,7 @@ typedef struct {
 } preference_run;
 
 static int write_outputs(const analysis_options *o, const char *model_dir, const char *corpus_path, const char *out,
-                         const softent_model_config *cfg, const softent_analysis_corpus *c, const softent_analysis_result *r,
+                         const softent_model_config *cfg, softent_compute compute, const softent_analysis_corpus *c, const softent_analysis_result *r,
                          preference_run pref)
 {
     if (mkdir(out, 0777) != 0 && errno != EEXIST) return cli_error("%s: cannot create the output directory: %s", out, strerror(errno));
@@ -109,6 +110,7 @@ static int write_outputs(const analysis_options *o, const char *model_dir, const
     cJSON_AddNumberToObject(model, "d_model", cfg->d_model);
     cJSON_AddNumberToObject(model, "n_heads", cfg->n_heads);
     cJSON_AddNumberToObject(model, "vocab_size", cfg->vocab_size);
+    cJSON_AddStringToObject(model, "compute", compute_name(compute));
     cJSON_AddItemToObject(root, "corpus", analysis_corpus_json(c, corpus_path));
     cJSON_AddItemToObject(root, "settings", analysis_settings_json(o, r->eps));
     /* the result's members (headline, bootstrap, layers, layer_mean, ...) at the top level */
@@ -191,7 +193,7 @@ static int analyze_main(int argc, char **argv, const analysis_shards *shards, co
     softent_preference_result presult = {0};
     int *sel = NULL, n_sel = 0;
     const analysis_job job = {model_dir, corpus_path, NULL, "forward"};
-    if ((rc = softent_model_load(&model, model_dir))) rc = cli_lib_error(rc);
+    rc = cli_model_load(&model, model_dir, o.compute);
     if (!rc) softent_model_get_config(model, &cfg);
     if (!rc) rc = analysis_fit_model(&o, &cfg, "analyze");
     if (!rc && (rc = softent_analysis_tokenizer_load(&tok, model_dir))) rc = cli_lib_error(rc);
@@ -215,7 +217,7 @@ static int analyze_main(int argc, char **argv, const analysis_shards *shards, co
             goto done;
         analysis_to_units(&result, &o);
         if (o.preference) preference_to_units(&presult, &o);
-        rc = write_outputs(&o, model_dir, corpus_path, out, &cfg, corpus, &result,
+        rc = write_outputs(&o, model_dir, corpus_path, out, &cfg, softent_model_get_compute(model), corpus, &result,
                            (preference_run){pcorpus, o.preference ? &presult : NULL});
     }
     /* the outputs are written: the checkpoints have done their work */

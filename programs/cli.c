@@ -125,6 +125,32 @@ void cli_set_threads(int threads)
     openblas_set_num_threads(threads);
 }
 
+int parse_compute(const char *s, softent_compute *out, const char *cmd)
+{
+    static const char *const names[] = {"auto", "f32", "bf16"};  /* by softent_compute */
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(s, names[i])) {
+            *out = (softent_compute)i;
+            return 0;
+        }
+    return cli_usage_error(cmd, "--compute %s: use auto, f32 or bf16", s);
+}
+
+const char *compute_name(softent_compute c)
+{
+    return c == SOFTENT_COMPUTE_BF16 ? "bf16" : "f32";
+}
+
+int cli_model_load(softent_model **model, const char *path, softent_compute compute)
+{
+    int rc = softent_model_load(model, path);
+    if (!rc && compute != SOFTENT_COMPUTE_AUTO && (rc = softent_model_set_compute(*model, compute))) {
+        softent_model_free(*model);
+        *model = NULL;
+    }
+    return rc ? cli_lib_error(rc) : 0;
+}
+
 double units_factor(int units, int64_t m)
 {
     return units == UNITS_NATS ? log((double)m) : units == UNITS_BITS ? log2((double)m) : 1.0;

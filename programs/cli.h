@@ -10,6 +10,7 @@
 
 #include "common/fs.h"
 #include "softent.h"
+#include "softent_model.h"
 
 #define EXIT_USAGE 2
 
@@ -46,6 +47,17 @@ int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
 int parse_f64(const char *s, double *out);
 /* Sets OpenMP and OpenBLAS threads (0 leaves the defaults). */
 void cli_set_threads(int threads);
+
+/* --compute auto|f32|bf16: the forward's products (softent_compute);
+ * 0 or a usage error of cmd. */
+int parse_compute(const char *s, softent_compute *out, const char *cmd);
+#define COMPUTE_HELP                                                                    \
+    "  --compute C          the weight products: auto (bf16 for a bf16 checkpoint\n"   \
+    "                       on a CPU with AMX / AVX512-BF16, else f32), f32, bf16\n"
+/* "f32" or "bf16", as results record it. */
+const char *compute_name(softent_compute c);
+/* softent_model_load, then softent_model_set_compute: 0 or the exit status. */
+int cli_model_load(softent_model **model, const char *path, softent_compute compute);
 
 /* What a run reads and asks for, recorded beside its results. */
 typedef struct {

@@ -20,6 +20,7 @@
 static const char USAGE[] =
     "usage: softent eval MODEL_DIR TASK... [--out SCORES.csv] [--model-name NAME]\n"
     "                    [--details FILE.json] [--text-field F] [--threads N]\n"
+    "                    [--compute C]\n"
     "\n"
     "Score a model (a Hugging Face directory with tokenizer.json) on held-out\n"
     "tasks and write the tidy CSV of softent correlate: model,benchmark,score,baseline.\n"
@@ -45,6 +46,8 @@ static const char USAGE[] =
     "  --details FILE     per-document and per-record scores as JSON\n"
     "  --text-field F     the .jsonl field of loss corpora (default: detected)\n"
     "  --threads N        OpenMP/OpenBLAS threads (default: all)\n"
+    "  --compute C        the weight products: auto (bf16 for a bf16 checkpoint on\n"
+    "                     a CPU with AMX / AVX512-BF16, else f32), f32, bf16\n"
     "\n"
     "docs/eval.md has the definitions.\n";
 
@@ -168,10 +171,12 @@ int cmd_eval(int argc, char **argv)
     static const struct option longopts[] = {
         {"out", required_argument, 0, 'o'}, {"model-name", required_argument, 0, 'm'}, {"details", required_argument, 0, 'd'},
         {"text-field", required_argument, 0, 'f'}, {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
+        {"compute", required_argument, 0, 'c'},
         {0, 0, 0, 0},
     };
     const char *out = "-", *model_name = NULL, *details = NULL, *text_field = NULL;
     int64_t threads = 0;
+    softent_compute compute = SOFTENT_COMPUTE_AUTO;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -182,6 +187,9 @@ int cmd_eval(int argc, char **argv)
         case 'f': text_field = optarg; break;
         case 't':
             if (!parse_i64(optarg, 0, 4096, &threads)) return cli_usage_error("eval", "--threads %s: want 0..4096", optarg);
+            break;
+        case 'c':
+            if ((c = parse_compute(optarg, &compute, "eval"))) return c;
             break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: return cli_usage_error("eval", "unknown option");
@@ -212,7 +220,7 @@ int cmd_eval(int argc, char **argv)
     softent_eval_mc_result *mc = calloc((size_t)n_tasks, sizeof *mc);
     int rc = 0;
     if (!loss || !mc) { rc = cli_error("out of memory"); goto done; }
-    if ((rc = softent_model_load(&model, model_dir))) { rc = cli_lib_error(rc); goto done; }
+    if ((rc = cli_model_load(&model, model_dir, compute))) goto done;
     if ((rc = softent_analysis_tokenizer_load(&tok, model_dir))) { rc = cli_lib_error(rc); goto done; }
     for (int i = 0; i < n_tasks; i++) {
         rc = tasks[i].mc ? softent_eval_mc(model, tok, tasks[i].path, &mc[i])

@@ -44,7 +44,8 @@ static const char USAGE[] =
     "  --text-field NAME, --bins M, --seed S, --calibration MODE, --weighting W,\n"
     "  --min-count K, --null R, --null-seed S, --correction C, --threads N,\n"
     "  --max-memory MB, --labels NAME=PATH, --units U, --quiet, --json PATH,\n"
-    "  --checkpoint-every N, --checkpoint-seconds T, --resume, --shard I/K\n"
+    "  --checkpoint-every N, --checkpoint-seconds T, --resume, --shard I/K,\n"
+    "  --compute C\n"
     "                       as for softent analyze; a checkpoint saves the step\n"
     "                       under way and keeps each finished step's accumulators\n"
     "                       (OUT/checkpoint/step-N) until the trace ends, so that\n"
@@ -55,6 +56,7 @@ typedef struct {
     char *path;
     int64_t step;     /* from the name, trainer_state.json or --steps */
     double val_loss;  /* NaN when unknown */
+    softent_compute compute; /* the products' arithmetic it ran in */
     softent_analysis_result result;
 } checkpoint;
 
@@ -383,6 +385,7 @@ static int write_trajectory_json(const analysis_options *o, const char *source, 
         cJSON *cj = analysis_result_json(&ck[i].result);
         cJSON_AddStringToObject(cj, "path", ck[i].path);
         cJSON_AddNumberToObject(cj, "step", (double)ck[i].step);
+        cJSON_AddStringToObject(cj, "compute", compute_name(ck[i].compute));
         if (isfinite(ck[i].val_loss)) cJSON_AddNumberToObject(cj, "val_loss", ck[i].val_loss);
         else cJSON_AddNullToObject(cj, "val_loss");
         cJSON_AddItemToArray(arr, cj);
@@ -530,7 +533,7 @@ static int load_checkpoint(const checkpoint *ck, int i, analysis_options *o, con
 {
     softent_model_config cfg;
     int rc;
-    if ((rc = softent_model_load(model, ck[i].path))) return cli_lib_error(rc);
+    if ((rc = cli_model_load(model, ck[i].path, o->compute))) return rc;
     softent_model_get_config(*model, &cfg);
     if (i > 0) {
         if (cfg.n_layers != first->n_layers || cfg.d_model != first->d_model || cfg.vocab_size != first->vocab_size)
@@ -593,6 +596,7 @@ static int trace_run(analysis_options *o, const char *source, const char *corpus
         char what[64];
         snprintf(what, sizeof what, "step %lld (%d/%d)", (long long)ck[i].step, i + 1, n);
         const analysis_job job = {ck[i].path, corpus_path, steps[i], what};
+        if (!rc) ck[i].compute = softent_model_get_compute(model);
         if (!rc) rc = analysis_run_part(model, corpus, sel, n_sel, o, out, &job, &ck[i].result);
         if (!rc && analysis_part_final(o)) analysis_to_units(&ck[i].result, o);
         softent_model_free(model);

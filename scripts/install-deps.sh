@@ -9,7 +9,7 @@
 set -eu
 what=${1:-main}
 
-MAIN="build-essential pkg-config libopenblas-openmp-dev libcjson-dev libpcre2-dev libutf8proc-dev zlib1g-dev
+MAIN="build-essential pkg-config libopenblas-openmp-dev libdnnl-dev libcjson-dev libpcre2-dev libutf8proc-dev zlib1g-dev
       gnuplot-nox bible-kjv fortunes-min python3 libopenmpi-dev openmpi-bin"
 DIGITS="python3-numpy python3-sklearn"
 TEST="python3-torch python3-scipy python3-mpmath python3-pip python3-venv python3-setuptools binutils clang libfuzzer-14-dev libclang-rt-14-dev libomp-14-dev"

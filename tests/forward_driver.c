@@ -15,6 +15,9 @@
  *   --no-logits, as analyze runs it), writes nothing and prints the
  *   throughput.  Used by bench/bench_forward.py and bench_prefill.py.
  *
+ * --compute f32|bf16 (before the other options) sets the products'
+ * arithmetic (softent_model_set_compute); without it the load's choice.
+ *
  * Errors: one line on stderr, exit 1 (2 for usage).
  */
 #include <errno.h>
@@ -101,6 +104,11 @@ int main(int argc, char **argv)
 {
     long doc_len = 0, stop = -1;
     int want_logits = 1;
+    const char *compute = NULL;
+    if (argc > 2 && !strcmp(argv[1], "--compute")) {
+        compute = argv[2];
+        argv += 2, argc -= 2;
+    }
     for (;;) {
         if (argc > 2 && (!strcmp(argv[1], "--time") || !strcmp(argv[1], "--stop"))) {
             *(!strcmp(argv[1], "--time") ? &doc_len : &stop) = strtol(argv[2], NULL, 10);
@@ -113,7 +121,7 @@ int main(int argc, char **argv)
         }
     }
     if (argc != 4 || doc_len < 0) {
-        fprintf(stderr, "usage: forward_driver [--time DOC_LEN [--no-logits] | --stop LAYER] MODEL_DIR TOKENS_FILE OUT_PREFIX\n");
+        fprintf(stderr, "usage: forward_driver [--compute f32|bf16] [--time DOC_LEN [--no-logits] | --stop LAYER] MODEL_DIR TOKENS_FILE OUT_PREFIX\n");
         return 2;
     }
     const char *dir = argv[1], *tok_path = argv[2], *prefix = argv[3];
@@ -121,6 +129,10 @@ int main(int argc, char **argv)
     double t0 = now();
     softent_model *model;
     if (softent_model_load(&model, dir)) return fail(softent_last_error());
+    if (compute && softent_model_set_compute(model, !strcmp(compute, "bf16") ? SOFTENT_COMPUTE_BF16 : SOFTENT_COMPUTE_F32)) {
+        softent_model_free(model);
+        return fail(softent_last_error());
+    }
     double t_load = now() - t0;
     softent_model_config cfg;
     softent_model_get_config(model, &cfg);

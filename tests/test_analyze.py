@@ -126,10 +126,39 @@ def check_gpt2_all_layers():
 
 
 def check_llama_selected_layers_trigrams():
+    # (the fixture is stored in bf16: float32 products asked for, so that
+    # the float64 reference applies at TOL)
     d = model("llama")
-    r = analyze(d, tmp("out_llama"), "--ngrams", "1,3", "--max-length", "40", "--bins", 32, "--layers", "0,2")
+    r = analyze(d, tmp("out_llama"), "--ngrams", "1,3", "--max-length", "40", "--bins", 32, "--layers", "0,2", "--compute", "f32")
     assert [l["layer"] for l in r["layers"]] == [0, 2]
+    if r["model"]["compute"] != "f32":
+        raise Fail(f"--compute f32 recorded as {r['model']['compute']!r}")
     compare(r, d, 40, [1, 3])
+
+
+def check_bf16_products_by_default_for_a_bf16_checkpoint():
+    """A checkpoint stored in bf16 runs with bf16 products where the CPU has
+    AVX512-BF16 / AMX (recorded in the JSON), and its measures stay within
+    2e-3 (efficiency units) of the float32 products'; a float32 checkpoint
+    stays float32; a bad --compute is a usage error."""
+    with open("/proc/cpuinfo") as f:
+        native = " avx512_bf16" in f.read()
+    d = model("llama")
+    args = ("--ngrams", "1,2", "--max-length", "40", "--bins", 32)
+    got = analyze(d, tmp("out_llama_auto"), *args)
+    want = analyze(d, tmp("out_llama_f32"), *args, "--compute", "f32")
+    if got["model"]["compute"] != ("bf16" if native else "f32"):
+        raise Fail(f"a bf16 checkpoint ran with {got['model']['compute']} products (CPU with bf16 units: {native})")
+    worst = 0.0
+    for a, b in zip(got["layers"], want["layers"]):
+        worst = max(worst, abs(a["H"] - b["H"]), *(abs(x[f"I_{io}"] - y[f"I_{io}"]) for x, y in zip(a["orders"], b["orders"])
+                                                    for io in ("in", "out")))
+    print(f"  bf16 against float32 products: largest difference in H and I {worst:.1e}")
+    if not worst <= 2e-3:
+        raise Fail(f"bf16 products move H or I by {worst:.3g} from the float32 products' (> 2e-3)")
+    if analyze(model("gpt2"), tmp("out_gpt2_auto"), *args)["model"]["compute"] != "f32":
+        raise Fail("a float32 checkpoint ran with bf16 products")
+    expect_error(["analyze", d, tmp("corpus.txt"), "--out", tmp("out_bad"), "--compute", "fp8"], "--compute fp8", "auto, f32 or bf16", code=2)
 
 
 def check_gpt_neox_analyze():

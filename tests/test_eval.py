@@ -81,7 +81,8 @@ def rel(got, want):
 
 def eval_details(mdir, *tasks, name="m"):
     out, det = tmp("scores.csv"), tmp("details.json")
-    run("eval", mdir, *tasks, "--out", out, "--details", det, "--model-name", name)
+    # float32 products: the reference is float64 (a bf16 checkpoint's default would be bf16)
+    run("eval", mdir, *tasks, "--out", out, "--details", det, "--model-name", name, "--compute", "f32")
     with open(det) as f:
         details = json.load(f)
     with open(out, newline="") as f:

@@ -7,8 +7,13 @@ Usage: /usr/bin/python3 tests/test_forward.py BUILD_DIR
 
 Metric: for each of the L+1 hidden states and the logits, separately,
 max|softent - reference| / max|reference| over the whole [n, d] (or
-[n, vocab]) tensor; it must be <= 1e-4.  The errors found are printed
-(lines that are neither PASS nor FAIL).
+[n, vocab]) tensor; it must be <= 1e-4 with float32 products.  With bf16
+products (SOFTENT_COMPUTE_BF16, docs/models.md) every hidden state must be
+within 5e-3 of the reference that rounds the same operands to bf16
+(torch_reference's bf16_products: what is left are single roundings that
+fall the other way), within 2.5e-2 of the float64 reference, and no
+further from it than PyTorch's own all-bf16 forward of the same weights.
+The errors found are printed (lines that are neither PASS nor FAIL).
 """
 import json
 import os
@@ -29,6 +34,7 @@ from common import BUILD, Fail, expect_failure, main, run_process, tmp  # noqa: 
 
 DRIVER = os.path.join(BUILD, "tests", "forward_driver")
 TOL = 1e-4
+TOL_BF16_EMULATED, TOL_BF16 = 5e-3, 2.5e-2
 LENGTHS = (1, 9, 70)  # 70: three attention blocks of 32, past every sliding window
 _models = {}
 
@@ -39,11 +45,13 @@ def model_dir(name):
     return _models[name]
 
 
-def run_driver(mdir, tokens, ok=True, threads=None):
+def run_driver(mdir, tokens, ok=True, threads=None, compute="f32"):
+    """compute: the products' arithmetic, or None for the load's own choice."""
     tok_path = tmp("tokens.bin")
     np.asarray(tokens, dtype="<i4").tofile(tok_path)
     prefix = tmp("out")
-    p = run_process([DRIVER, mdir, tok_path, prefix], f"forward_driver {mdir}", ok=ok, threads=threads, report=3000)
+    p = run_process([DRIVER, *(["--compute", compute] if compute else []), mdir, tok_path, prefix], f"forward_driver {mdir}",
+                    ok=ok, threads=threads, report=3000)
     if not ok:
         return p
     return np.load(prefix + ".hidden.npy"), np.load(prefix + ".logits.npy")
@@ -86,6 +94,73 @@ def make_forward_check(name):
 
 for _name in make_models.MODELS:
     globals()["check_forward_" + _name.replace("-", "_")] = make_forward_check(_name)
+
+
+def check_bf16_products():
+    """Every architecture with bf16 products (oneDNN; AMX where the CPU has
+    it), against the references named in the docstring above."""
+    torch = torch_reference.torch
+    for name in make_models.MODELS:
+        mdir = model_dir(name)
+        config, weights = torch_reference.load(mdir)
+        w64 = torch_reference.to_torch(weights, torch.float64)
+        n = 70
+        tokens = np.random.default_rng(1000 + n).integers(0, config["vocab_size"], n)
+        hidden, _ = run_driver(mdir, tokens, compute="bf16")
+        exact, _ = torch_reference.forward(config, w64, tokens)
+        rounded, _ = torch_reference.forward(config, w64, tokens, bf16_products=True)
+        all_bf16, _ = torch_reference.forward(config, torch_reference.to_torch(weights, torch.bfloat16), tokens, dtype=torch.bfloat16)
+        hidden = hidden.reshape(len(exact), n, -1)
+        e_rounded = max(rel_err(h, r.numpy()) for h, r in zip(hidden, rounded))
+        e_exact = max(rel_err(h, r.numpy()) for h, r in zip(hidden, exact))
+        e_torch = max(rel_err(b.double().numpy(), r.numpy()) for b, r in zip(all_bf16, exact))
+        print(f"  {name} bf16: {e_rounded:.1e} from the bf16-rounding reference, {e_exact:.1e} from float64 "
+              f"(PyTorch in bf16: {e_torch:.1e})", flush=True)
+        if not e_rounded <= TOL_BF16_EMULATED:
+            raise Fail(f"{name}: bf16 products differ from the reference's bf16-rounded products by {e_rounded:.3g} (> {TOL_BF16_EMULATED:g})")
+        if not (e_exact <= TOL_BF16 and e_exact <= e_torch):
+            raise Fail(f"{name}: with bf16 products the hidden states are {e_exact:.3g} from float64 "
+                       f"(tolerance {TOL_BF16:g}; PyTorch's own bf16 forward: {e_torch:.3g})")
+
+
+def cpu_has_bf16():
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def check_compute_default_and_isa_paths():
+    """A load picks bf16 products for a BF16 checkpoint where the CPU
+    multiplies bf16 natively (bitwise the --compute bf16 run), float32 for a
+    float32 one and where oneDNN may not use the bf16 units
+    (ONEDNN_MAX_CPU_ISA=AVX512_CORE); oneDNN's AVX512-BF16 kernels (AMX
+    withheld) give the bf16 products too."""
+    bf16_model, f32_model = model_dir("llama"), model_dir("qwen2")  # stored BF16, F32
+    tokens = np.random.default_rng(7).integers(0, make_models.VOCAB, 40)
+    runs = {c: run_driver(bf16_model, tokens, compute=c)[0] for c in ("f32", "bf16")}
+    if not np.array_equal(run_driver(f32_model, tokens, compute=None)[0], run_driver(f32_model, tokens, compute="f32")[0]):
+        raise Fail("a float32 checkpoint's default run is not its float32 run")
+    if np.array_equal(runs["f32"], runs["bf16"]):
+        raise Fail("--compute bf16 gave the float32 run's states")
+    if cpu_has_bf16() and not np.array_equal(run_driver(bf16_model, tokens, compute=None)[0], runs["bf16"]):
+        raise Fail("on a CPU with AVX512-BF16 a BF16 checkpoint's default run is not its bf16 run")
+    saved = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    try:
+        os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX512_CORE"
+        if not np.array_equal(run_driver(bf16_model, tokens, compute=None)[0], runs["f32"]):
+            raise Fail("with oneDNN held to AVX512_CORE (no bf16 units) a BF16 checkpoint's default run is not float32")
+        if cpu_has_bf16():
+            os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX512_CORE_BF16"
+            no_amx = run_driver(bf16_model, tokens, compute="bf16")[0]
+            err = rel_err(no_amx, runs["bf16"])
+            print(f"  AVX512-BF16 kernels against the default ones: {err:.1e}")
+            if not err <= TOL_BF16_EMULATED:
+                raise Fail(f"oneDNN's AVX512-BF16 products differ from its default ones by {err:.3g}")
+    finally:
+        if saved is None:
+            os.environ.pop("ONEDNN_MAX_CPU_ISA", None)
+        else:
+            os.environ["ONEDNN_MAX_CPU_ISA"] = saved
 
 
 def check_thread_count():

@@ -521,7 +521,7 @@ def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
 def write_tensors(w, tensors, quant, name_of, reorder):
     """tensors into the writer w under name_of(hf), rows reordered as the
     converter does (reorder(hf, t); back=True undoes it), 2-D weights in
-    `quant` (a ggml block type, or "f16") when given; the file is written
+    `quant` (a ggml block type, "f16" or "bf16") when given; the file is written
     and closed.  Returns the transformers-layout float32 weights the file
     holds."""
     lib = ggml()
@@ -533,6 +533,12 @@ def write_tensors(w, tensors, quant, name_of, reorder):
             half = np.ascontiguousarray(stored.astype(np.float16))
             w.add_tensor(name_of(hf), half)
             held[hf] = reorder(hf, half.astype(np.float32), back=True)
+        elif quant == "bf16" and t.ndim == 2:
+            sys.path.insert(0, HERE)
+            import make_models
+            bits = make_models.to_bf16_bits(stored).reshape(stored.shape)
+            w.add_tensor(name_of(hf), bits, raw_dtype=gguf.GGMLQuantizationType.BF16)
+            held[hf] = reorder(hf, (bits.astype(np.uint32) << 16).view(np.float32), back=True)
         elif quant and t.ndim == 2:
             blocks, back, qtype = quantize(lib, quant, stored)
             w.add_tensor(name_of(hf), blocks, raw_dtype=qtype)

@@ -101,7 +101,7 @@ def check_archive_links_as_the_readme_says():
     prog = os.path.join(BUILD, "tests", "estimator_from_archive")
     cc = subprocess.run(["cc", "-std=gnu11", "-O1", "-I" + os.path.join(ROOT, "include"), "-o", prog,
                          os.path.join(ROOT, "tests", "c", "estimator_only.c"), os.path.join(BUILD, "libsoftent.a"),
-                         "-lopenblas", "-lcjson", "-lpcre2-8", "-lutf8proc", "-lz", "-lm", "-fopenmp",
+                         "-lopenblas", "-ldnnl", "-lcjson", "-lpcre2-8", "-lutf8proc", "-lz", "-lm", "-fopenmp",
                          *(["-fsanitize=address,undefined"] if "asan" in BUILD else [])],
                         capture_output=True, text=True)
     if cc.returncode != 0:

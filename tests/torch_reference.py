@@ -161,6 +161,20 @@ ACT = {
 }
 
 
+# With forward(..., bf16_products=True) each weight product's input and
+# weight are rounded to bf16 first (round to nearest even), as softent's
+# SOFTENT_COMPUTE_BF16 rounds them before its float32-accumulating bf16
+# matmul; everything else stays in `dtype`.  The lm_head is not such a product.
+_bf16_products = False
+
+
+def product(y, w):
+    """y @ w, a weight product."""
+    if _bf16_products:
+        y, w = (t.to(torch.bfloat16).to(t.dtype) for t in (y, w))
+    return y @ w
+
+
 # ---- architectures -------------------------------------------------------------
 
 def gpt2_forward(config, W, tokens, dtype):
@@ -174,7 +188,7 @@ def gpt2_forward(config, W, tokens, dtype):
     for l in range(config["n_layer"]):
         p = f"h.{l}."
         ln = lambda y, name: torch.nn.functional.layer_norm(y, (d,), g(p + name + ".weight"), g(p + name + ".bias"), eps)  # noqa: E731
-        conv1d = lambda y, name: y @ g(p + name + ".weight") + g(p + name + ".bias")  # noqa: E731  Conv1D: x W + b
+        conv1d = lambda y, name: product(y, g(p + name + ".weight")) + g(p + name + ".bias")  # noqa: E731  Conv1D: x W + b
         qkv = conv1d(ln(x, "ln_1"), "attn.c_attn")
         q, k, v = (t.reshape(n, heads, hd).transpose(0, 1) for t in qkv.split(d, dim=-1))
         scale = 1.0 / math.sqrt(hd) if config.get("scale_attn_weights", True) else 1.0
@@ -235,7 +249,7 @@ def llama_forward(config, W, tokens, dtype):
 
     def linear(y, name):
         w = g(name + ".weight")
-        return y @ w.T + (g(name + ".bias") if (("model." + name + ".bias") in W or (name + ".bias") in W) else 0)
+        return product(y, w.T) + (g(name + ".bias") if (("model." + name + ".bias") in W or (name + ".bias") in W) else 0)
 
     x = g("embed_tokens.weight")[tokens]
     if gemma:  # GemmaModel: the embeddings times sqrt(hidden_size) in the hidden states' dtype
@@ -309,7 +323,7 @@ def gpt_neox_forward(config, W, tokens, dtype):
     cos, sin = rope_cos_sin(rope_inv_freq({"rope_theta": base}, rot), n, dtype)
 
     def linear(y, name):
-        return y @ g(name + ".weight").T + (g(name + ".bias") if has(name + ".bias") else 0)
+        return product(y, g(name + ".weight").T) + (g(name + ".bias") if has(name + ".bias") else 0)
 
     x = g("embed_in.weight")[tokens]
     hidden = [x]
@@ -344,8 +358,17 @@ def to_torch(weights, dtype):
 
 
 @torch.no_grad()
-def forward(config, weights, tokens, dtype=torch.float64):
+def forward(config, weights, tokens, dtype=torch.float64, bf16_products=False):
     """weights: numpy arrays (converted here) or tensors already in dtype."""
+    global _bf16_products
+    _bf16_products = bf16_products
+    try:
+        return _forward(config, weights, tokens, dtype)
+    finally:
+        _bf16_products = False
+
+
+def _forward(config, weights, tokens, dtype):
     if weights and isinstance(next(iter(weights.values())), np.ndarray):
         weights = to_torch(weights, dtype)
     tokens = torch.as_tensor(np.asarray(tokens, dtype=np.int64))

@@ -292,6 +292,17 @@ static void null_information(const softent_acc *acc, const se_labelset *s, softe
 {
     const int R = acc->p.null_perms;
     if (R == 0 || (!s->null && !s->rep.null_mi)) return;
+    if (out->n_kept_values <= 1) {
+        /* one value: every shuffle is the same labelling, so the null is
+         * the plug-in I itself, exactly (the shuffled sums, added in
+         * another order, would leave it a rounding away: a "corrected" I
+         * of 1e-11 where there is no information at all) */
+        out->mi_null_mean = out->mi;
+        out->mi_null_sd = 0;
+        out->mi_null_corrected = 0;
+        out->p_value = 1;
+        return;
+    }
     double sum = 0, sumsq = 0;
     int as_large = 0;
     for (int r = 0; r < R; r++) {

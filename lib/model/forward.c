@@ -7,9 +7,10 @@
  * GPT-NeoX (LayerNorm, a fused per-head q/k/v, RoPE on part of each head,
  * attention and MLP in parallel).
  *
- * Products go through OpenBLAS sgemm (threaded by OpenBLAS); attention runs
- * one (head, query block) task per thread, each with single-threaded sgemms
- * over the causal part only; elementwise work is OpenMP loops over rows.
+ * Weight products go through matmul.h (OpenBLAS sgemm, or oneDNN's bf16
+ * matmul); attention runs one (head, query block) task per thread, each
+ * with single-threaded sgemms over the causal part only; elementwise work
+ * is OpenMP loops over rows.
  */
 #include <cblas.h>
 #include <math.h>
@@ -29,11 +30,12 @@ static int run_state_reserve(softent_model *m, int64_t n)
     se_run_state *s = &m->s;
     const se_model_config *c = &m->c;
     int64_t threads = se_max_threads();
-    if (n <= s->n_cap && threads <= s->threads_cap) return SOFTENT_OK;
+    if (n <= s->n_cap && threads <= s->threads_cap && (s->x16 || !m->mm)) return SOFTENT_OK;
     if (n < s->n_cap) n = s->n_cap;
     if (threads < s->threads_cap) threads = s->threads_cap;
     const int64_t d = c->d_model, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
     const int64_t half = c->rotary_dim / 2, tables = c->rope_local_theta > 0 ? 2 : 1;
+    const int64_t widest = d > qd ? (d > c->d_ff ? d : c->d_ff) : (qd > c->d_ff ? qd : c->d_ff);
     struct { float **p; int64_t len; } parts[] = {
         {&s->x, n * d}, {&s->xb, n * d}, {&s->qkv, c->fused_qkv ? n * (qd + 2 * kvd) : 0}, {&s->q, n * qd}, {&s->k, n * kvd}, {&s->v, n * kvd},
         {&s->att, n * qd}, {&s->hb, n * c->d_ff}, {&s->hb2, c->gated_mlp ? n * c->d_ff : 0},
@@ -43,9 +45,10 @@ static int run_state_reserve(softent_model *m, int64_t n)
     const int n_parts = (int)(sizeof parts / sizeof parts[0]);
     int64_t total = 0;
     for (int i = 0; i < n_parts; i++) total += (parts[i].len + 15) / 16 * 16;
+    const int64_t x16_floats = m->mm ? (n * widest + 31) / 32 * 16 : 0;  /* bf16: two to a float */
     free(s->mem);
     s->n_cap = s->threads_cap = 0;
-    if (!(s->mem = aligned_alloc(64, (size_t)total * sizeof(float))))
+    if (!(s->mem = aligned_alloc(64, (size_t)(total + x16_floats) * sizeof(float))))
         return se_fail(SOFTENT_E_NOMEM, "out of memory for the activations of %lld tokens (%lld MB)", (long long)n,
                        (long long)(total >> 18));
     float *p = s->mem;
@@ -53,6 +56,7 @@ static int run_state_reserve(softent_model *m, int64_t n)
         *parts[i].p = parts[i].len ? p : NULL;
         p += (parts[i].len + 15) / 16 * 16;
     }
+    s->x16 = x16_floats ? (uint16_t *)p : NULL;
     s->n_cap = n;
     s->threads_cap = threads;
     return SOFTENT_OK;
@@ -60,42 +64,48 @@ static int run_state_reserve(softent_model *m, int64_t n)
 
 /* ---- matrix products ----------------------------------------------------- */
 
-/* y [n, out] = beta * y + x [n, in] . W + b.  W is nn.Linear's [out, in]
- * (x . W^T) or, for gpt2's Conv1D, [in, out] (x . W); ld is its row stride,
- * so that a column block of a fused matrix is a linear of its own. */
-typedef struct {
-    const float *w, *b;
-    int64_t in, out, ld;
-    int conv1d;
-} linear;
-
-static linear lin(const se_layer *L, int w, int b, int64_t in, int64_t out)
+/* W of slot w (its bias b) in layer L, whole: [out, in], as nn.Linear. */
+static se_linear lin(const se_layer *L, int w, int b, int64_t in, int64_t out)
 {
-    linear r = {L->w[w].f32, L->w[b].f32, in, out, in, 0};
+    se_linear r = {L->w[w].f32, L->w[w].bf16, L->w[b].f32, in, out, in, 0};
     return r;
 }
 
 /* Rows [row0, row0 + out) of a fused nn.Linear: a linear of their own. */
-static linear lin_rows(const se_layer *L, int w, int b, int64_t in, int64_t row0, int64_t out)
+static se_linear lin_rows(const se_layer *L, int w, int b, int64_t in, int64_t row0, int64_t out)
 {
-    linear r = {L->w[w].f32 + row0 * in, L->w[b].f32 ? L->w[b].f32 + row0 : NULL, in, out, in, 0};
+    se_linear r = lin(L, w, b, in, out);
+    if (r.w) r.w += row0 * in;
+    if (r.w16) r.w16 += row0 * in;
+    if (r.b) r.b += row0;
     return r;
 }
 
-static linear conv1d(const se_layer *L, int w, int b, int64_t in, int64_t out, int64_t ld, int64_t col)
+/* Columns [col, col + out) of gpt2's Conv1D [in, ld]. */
+static se_linear conv1d(const se_layer *L, int w, int b, int64_t in, int64_t out, int64_t ld, int64_t col)
 {
-    linear r = {L->w[w].f32 + col, L->w[b].f32 ? L->w[b].f32 + col : NULL, in, out, ld, 1};
+    se_linear r = {L->w[w].f32, L->w[w].bf16, L->w[b].f32, in, out, ld, 1};
+    if (r.w) r.w += col;
+    if (r.w16) r.w16 += col;
+    if (r.b) r.b += col;
     return r;
 }
 
-static void matmul(float *y, const float *x, linear f, int64_t n, float beta)
+/* x [n, in] as the input of products: rounded to bf16 (into x16) when the
+ * products are bf16.  Valid until the next operand. */
+static se_operand operand(softent_model *m, const float *x, int64_t n, int64_t in)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, f.conv1d ? CblasNoTrans : CblasTrans, (int)n, (int)f.out, (int)f.in,
-                1.0f, x, (int)f.in, f.w, (int)f.ld, beta, y, (int)f.out);
-    if (!f.b) return;
-    #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < f.out; j++) y[i * f.out + j] += f.b[j];
+    se_operand o = {x, NULL};
+    if (m->mm) {
+        se_to_bf16(m->s.x16, x, n * in);
+        o.bf16 = m->s.x16;
+    }
+    return o;
+}
+
+static void matmul(softent_model *m, float *y, se_operand x, se_linear f, int64_t n, float beta)
+{
+    se_matmul_run(m->mm, y, x, f, n, beta);
 }
 
 /* ---- elementwise --------------------------------------------------------- */
@@ -121,22 +131,41 @@ static void norm(const softent_model *m, float *out, const float *x, const float
     else rms_norm(out, x, w, n, m->c.d_model, m->c.norm_eps, m->c.norm_offset);
 }
 
-static inline float activate(se_act act, float x)
+/* x sigmoid(x) = x / (1 + exp(-x)), through exp(-|x|), which the
+ * vectorising exp takes and which never overflows:
+ * x e^x / (1 + e^x) for x < 0. */
+static inline float silu(float x)
 {
-    switch (act) {
-    case SE_ACT_SILU: return x / (1.0f + expf(-x));
-    case SE_ACT_GELU: return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
-    case SE_ACT_GELU_TANH: return se_gelu_tanh1(x);
-    default: return x > 0 ? x : 0;
-    }
+    const float e = se_expf_nonpos(-fabsf(x));
+    return (x >= 0 ? x : x * e) / (1.0f + e);
 }
 
-/* h = act(h), or act(h) * up for a gated MLP; [n, ff]. */
-static void mlp_activate(float *h, const float *up, int64_t len, se_act act)
+static inline float gelu_erf(float x)
 {
-    #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < len; i++) h[i] = up ? activate(act, h[i]) * up[i] : activate(act, h[i]);
+    return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
 }
+
+static inline float relu(float x)
+{
+    return x > 0 ? x : 0;
+}
+
+/* h = act(h), or act(h) * up for a gated MLP; [n, ff].  A loop per
+ * activation, so that each vectorises. */
+#define ACTIVATE(f)                                                              \
+    _Pragma("omp parallel for schedule(static)")                                 \
+    for (int64_t i = 0; i < len; i++) h[i] = up ? f(h[i]) * up[i] : f(h[i]);
+
+SE_HOT static void mlp_activate(float *h, const float *up, int64_t len, se_act act)
+{
+    switch (act) {
+    case SE_ACT_SILU: ACTIVATE(silu) break;
+    case SE_ACT_GELU: ACTIVATE(gelu_erf) break;
+    case SE_ACT_GELU_TANH: ACTIVATE(se_gelu_tanh1) break;
+    default: ACTIVATE(relu) break;
+    }
+}
+#undef ACTIVATE
 
 static void add(float *x, const float *y, int64_t len)
 {
@@ -258,27 +287,28 @@ static void attention_block(softent_model *m, int64_t l, const float *in, int64_
     const int64_t d = c->d_model, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
     float scale = (float)c->attn_scale;
     const int local = c->rope_local_theta > 0 && c->sliding && c->sliding[l];
+    const se_operand x = operand(m, in, n, d);
     if (c->fused_qkv) {
         /* gpt_neox: query_key_value's output is, per head, its q, k and v */
-        matmul(s->qkv, in, lin(L, W_Q, W_Q_B, d, 3 * qd), n, 0);
+        matmul(m, s->qkv, x, lin(L, W_Q, W_Q_B, d, 3 * qd), n, 0);
         split_heads(s, n, c->n_heads, c->head_dim);
         rope_apply(m, s->q, n, c->n_heads, local);
         rope_apply(m, s->k, n, c->n_kv_heads, local);
     } else if (c->arch == SE_ARCH_GPT2) {
         /* c_attn [d, 3d] holds q, k and v side by side */
-        matmul(s->q, in, conv1d(L, W_Q, W_Q_B, d, d, 3 * d, 0), n, 0);
-        matmul(s->k, in, conv1d(L, W_Q, W_Q_B, d, d, 3 * d, d), n, 0);
-        matmul(s->v, in, conv1d(L, W_Q, W_Q_B, d, d, 3 * d, 2 * d), n, 0);
+        matmul(m, s->q, x, conv1d(L, W_Q, W_Q_B, d, d, 3 * d, 0), n, 0);
+        matmul(m, s->k, x, conv1d(L, W_Q, W_Q_B, d, d, 3 * d, d), n, 0);
+        matmul(m, s->v, x, conv1d(L, W_Q, W_Q_B, d, d, 3 * d, 2 * d), n, 0);
         if (c->scale_by_layer) scale /= (float)(l + 1);
     } else {
         if (c->stacked_qkv) {  /* phi3: qkv_proj's rows are q, then k, then v */
-            matmul(s->q, in, lin_rows(L, W_Q, W_Q_B, d, 0, qd), n, 0);
-            matmul(s->k, in, lin_rows(L, W_Q, W_Q_B, d, qd, kvd), n, 0);
-            matmul(s->v, in, lin_rows(L, W_Q, W_Q_B, d, qd + kvd, kvd), n, 0);
+            matmul(m, s->q, x, lin_rows(L, W_Q, W_Q_B, d, 0, qd), n, 0);
+            matmul(m, s->k, x, lin_rows(L, W_Q, W_Q_B, d, qd, kvd), n, 0);
+            matmul(m, s->v, x, lin_rows(L, W_Q, W_Q_B, d, qd + kvd, kvd), n, 0);
         } else {
-            matmul(s->q, in, lin(L, W_Q, W_Q_B, d, qd), n, 0);
-            matmul(s->k, in, lin(L, W_K, W_K_B, d, kvd), n, 0);
-            matmul(s->v, in, lin(L, W_V, W_V_B, d, kvd), n, 0);
+            matmul(m, s->q, x, lin(L, W_Q, W_Q_B, d, qd), n, 0);
+            matmul(m, s->k, x, lin(L, W_K, W_K_B, d, kvd), n, 0);
+            matmul(m, s->v, x, lin(L, W_V, W_V_B, d, kvd), n, 0);
         }
         if (c->qk_norm == SE_QKNORM_HEAD) {  /* qwen3, gemma3: each head's vector */
             rms_norm(s->q, s->q, L->w[W_Q_NORM].f32, n * c->n_heads, c->head_dim, c->norm_eps, c->norm_offset);
@@ -298,18 +328,19 @@ static void mlp_block(softent_model *m, const se_layer *L, const float *in, int6
 {
     const se_model_config *c = &m->c;
     se_run_state *s = &m->s;
+    const se_operand x = operand(m, in, n, c->d_model);
     if (c->gated_mlp && c->fused_gate_up) {  /* phi3: gate_up_proj's rows are gate, then up */
-        matmul(s->hb, in, lin_rows(L, W_GATE, W_GATE_B, c->d_model, 0, c->d_ff), n, 0);
-        matmul(s->hb2, in, lin_rows(L, W_GATE, W_GATE_B, c->d_model, c->d_ff, c->d_ff), n, 0);
+        matmul(m, s->hb, x, lin_rows(L, W_GATE, W_GATE_B, c->d_model, 0, c->d_ff), n, 0);
+        matmul(m, s->hb2, x, lin_rows(L, W_GATE, W_GATE_B, c->d_model, c->d_ff, c->d_ff), n, 0);
         mlp_activate(s->hb, s->hb2, n * c->d_ff, c->act);
     } else if (c->gated_mlp) {
-        matmul(s->hb, in, lin(L, W_GATE, W_GATE_B, c->d_model, c->d_ff), n, 0);
-        matmul(s->hb2, in, lin(L, W_UP, W_UP_B, c->d_model, c->d_ff), n, 0);
+        matmul(m, s->hb, x, lin(L, W_GATE, W_GATE_B, c->d_model, c->d_ff), n, 0);
+        matmul(m, s->hb2, x, lin(L, W_UP, W_UP_B, c->d_model, c->d_ff), n, 0);
         mlp_activate(s->hb, s->hb2, n * c->d_ff, c->act);
     } else {
-        const linear fc = c->arch == SE_ARCH_GPT2 ? conv1d(L, W_GATE, W_GATE_B, c->d_model, c->d_ff, c->d_ff, 0)
+        const se_linear fc = c->arch == SE_ARCH_GPT2 ? conv1d(L, W_GATE, W_GATE_B, c->d_model, c->d_ff, c->d_ff, 0)
                                                   : lin(L, W_GATE, W_GATE_B, c->d_model, c->d_ff);
-        matmul(s->hb, in, fc, n, 0);
+        matmul(m, s->hb, x, fc, n, 0);
         mlp_activate(s->hb, NULL, n * c->d_ff, c->act);
     }
 }
@@ -320,8 +351,8 @@ static void layer_forward(softent_model *m, int64_t l, int64_t n)
     const se_layer *L = &m->layers[l];
     se_run_state *s = &m->s;
     const int64_t d = c->d_model, qd = c->n_heads * c->head_dim;
-    const linear o = c->arch == SE_ARCH_GPT2 ? conv1d(L, W_O, W_O_B, d, d, d, 0) : lin(L, W_O, W_O_B, qd, d);
-    const linear down = c->arch == SE_ARCH_GPT2 ? conv1d(L, W_DOWN, W_DOWN_B, c->d_ff, d, d, 0) : lin(L, W_DOWN, W_DOWN_B, c->d_ff, d);
+    const se_linear o = c->arch == SE_ARCH_GPT2 ? conv1d(L, W_O, W_O_B, d, d, d, 0) : lin(L, W_O, W_O_B, qd, d);
+    const se_linear down = c->arch == SE_ARCH_GPT2 ? conv1d(L, W_DOWN, W_DOWN_B, c->d_ff, d, d, 0) : lin(L, W_DOWN, W_DOWN_B, c->d_ff, d);
     if (c->parallel_residual) {
         /* gpt_neox: h = h + attn(norm1(h)) + mlp(norm2(h)), both norms of
          * the same h */
@@ -329,21 +360,21 @@ static void layer_forward(softent_model *m, int64_t l, int64_t n)
         attention_block(m, l, s->xb, n);
         norm(m, s->xb, s->x, L->w[W_MLP_NORM].f32, L->w[W_MLP_NORM_B].f32, n);
         mlp_block(m, L, s->xb, n);
-        matmul(s->x, s->att, o, n, 1);
-        matmul(s->x, s->hb, down, n, 1);
+        matmul(m, s->x, operand(m, s->att, n, qd), o, n, 1);
+        matmul(m, s->x, operand(m, s->hb, n, c->d_ff), down, n, 1);
     } else if (c->post_norm) {
         /* olmo2: h = h + norm(attn(h)); h = h + norm(mlp(h));
          * gemma2 norms the input too: h = h + norm2(attn(norm1(h))), ... */
         const float *in = s->x;
         if (c->pre_and_post_norm) norm(m, s->xb, s->x, L->w[W_ATTN_NORM].f32, NULL, n), in = s->xb;
         attention_block(m, l, in, n);
-        matmul(s->out, s->att, o, n, 0);
+        matmul(m, s->out, operand(m, s->att, n, qd), o, n, 0);
         rms_norm(s->out, s->out, L->w[W_ATTN_POST_NORM].f32, n, d, c->norm_eps, c->norm_offset);
         add(s->x, s->out, n * d);
         in = s->x;
         if (c->pre_and_post_norm) norm(m, s->xb, s->x, L->w[W_MLP_NORM].f32, NULL, n), in = s->xb;
         mlp_block(m, L, in, n);
-        matmul(s->out, s->hb, down, n, 0);
+        matmul(m, s->out, operand(m, s->hb, n, c->d_ff), down, n, 0);
         rms_norm(s->out, s->out, L->w[W_MLP_POST_NORM].f32, n, d, c->norm_eps, c->norm_offset);
         add(s->x, s->out, n * d);
     } else {
@@ -351,10 +382,10 @@ static void layer_forward(softent_model *m, int64_t l, int64_t n)
          * projections add into the residual stream directly (beta = 1) */
         norm(m, s->xb, s->x, L->w[W_ATTN_NORM].f32, L->w[W_ATTN_NORM_B].f32, n);
         attention_block(m, l, s->xb, n);
-        matmul(s->x, s->att, o, n, 1);
+        matmul(m, s->x, operand(m, s->att, n, qd), o, n, 1);
         norm(m, s->xb, s->x, L->w[W_MLP_NORM].f32, L->w[W_MLP_NORM_B].f32, n);
         mlp_block(m, L, s->xb, n);
-        matmul(s->x, s->hb, down, n, 1);
+        matmul(m, s->x, operand(m, s->hb, n, c->d_ff), down, n, 1);
     }
 }
 
@@ -425,6 +456,7 @@ int softent_model_forward(softent_model *m, const int32_t *tokens, int64_t n, so
     for (int64_t l = 0; l < c->n_layers; l++) {
         se_model_load_layer(m, l);
         layer_forward(m, l, n);
+        if ((rc = se_matmul_status(m->mm))) return rc;
         if (on_hidden && l + 1 < c->n_layers && (rc = on_hidden((int)l + 1, s->x, n, d, user))) return rc;
     }
     /* The last hidden state is taken after the final norm, as transformers does. */

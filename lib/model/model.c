@@ -1,8 +1,9 @@
 /*
  * model.c - loading a model directory: config, mapped weights, each tensor
  * the architecture needs bound by its transformers name with its shape
- * checked, the RoPE frequencies, and the float32 buffer that one layer at
- * a time is converted into (see model.h).
+ * checked, the RoPE frequencies, the float32 buffer that one layer at a
+ * time is converted into, and the bf16 weights of bf16 products (see
+ * model.h).
  */
 #include <math.h>
 #include <stdio.h>
@@ -270,6 +271,7 @@ int softent_model_load(softent_model **out, const char *dir)
     else if (!(rc = se_model_config_load(&m->c, dir))) rc = se_st_open(&m->st, dir);
     if (!rc) rc = bind_tensors(m);
     if (!rc) rc = init_rope(m);
+    if (!rc) rc = softent_model_set_compute(m, SOFTENT_COMPUTE_AUTO);
     if (rc) { softent_model_free(m); return rc; }
     *out = m;
     return SOFTENT_OK;
@@ -280,6 +282,8 @@ void softent_model_free(softent_model *m)
     if (!m) return;
     free(m->s.mem);
     free(m->wbuf);
+    free(m->w16);
+    se_matmul_free(m->mm);
     free(m->layers);
     free(m->inv_freq);
     free(m->final_norm);
@@ -309,7 +313,7 @@ void se_model_load_layer(softent_model *m, int64_t l)
 {
     for (int slot = 0; slot < W_COUNT; slot++) {
         se_weight *w = &m->layers[l].w[slot];
-        if (!w->t) {
+        if (!w->t || w->bf16) {  /* (a bf16 matrix is ready as it is) */
             w->f32 = NULL;
         } else if (w->buf_off < 0) {
             w->f32 = (const float *)w->t->data;
@@ -318,4 +322,84 @@ void se_model_load_layer(softent_model *m, int64_t l)
             w->f32 = m->wbuf + w->buf_off;
         }
     }
+}
+
+/* ---- the products' arithmetic ------------------------------------------- */
+
+/* Whether the weights are stored as bf16 (the first layer's q projection
+ * speaks for the checkpoint). */
+static int stored_bf16(const softent_model *m)
+{
+    return m->c.n_layers > 0 && m->layers[0].w[W_Q].t && se_st_is_bf16(m->layers[0].w[W_Q].t);
+}
+
+/* Every weight matrix as bf16: BF16 tensors in place, the others rounded
+ * into one buffer, w16. */
+static int bind_bf16(softent_model *m)
+{
+    int64_t copy = 0, widest = 0;
+    for (int64_t l = 0; l < m->c.n_layers; l++)
+        for (int slot = 0; slot < W_COUNT; slot++) {
+            const se_st_tensor *t = m->layers[l].w[slot].t;
+            if (!t || !se_slot_is_matrix(slot) || se_st_is_bf16(t)) continue;
+            copy += (t->e.numel + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+            if (t->e.numel > widest) widest = t->e.numel;
+        }
+    float *f32 = NULL;
+    if (copy && (!(m->w16 = aligned_alloc(64, (size_t)copy * sizeof *m->w16)) ||
+                 !(f32 = malloc((size_t)widest * sizeof *f32)))) {
+        free(m->w16);
+        m->w16 = NULL;
+        return se_fail(SOFTENT_E_NOMEM, "out of memory for the weights in bf16 (%lld MB); run in float32 (--compute f32)",
+                       (long long)(copy >> 19));
+    }
+    int64_t at = 0;
+    for (int64_t l = 0; l < m->c.n_layers; l++)
+        for (int slot = 0; slot < W_COUNT; slot++) {
+            se_weight *w = &m->layers[l].w[slot];
+            if (!w->t || !se_slot_is_matrix(slot)) continue;
+            if (se_st_is_bf16(w->t)) {
+                w->bf16 = (const uint16_t *)w->t->data;
+                continue;
+            }
+            se_st_to_f32(w->t, 0, w->t->e.numel, f32);
+            se_to_bf16(m->w16 + at, f32, w->t->e.numel);
+            w->bf16 = m->w16 + at;
+            at += (w->t->e.numel + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+        }
+    free(f32);
+    return SOFTENT_OK;
+}
+
+/* Back to float32 products: the bf16 state dropped. */
+static void unbind_bf16(softent_model *m)
+{
+    for (int64_t l = 0; l < m->c.n_layers; l++)
+        for (int slot = 0; slot < W_COUNT; slot++) m->layers[l].w[slot].bf16 = NULL;
+    free(m->w16);
+    m->w16 = NULL;
+    se_matmul_free(m->mm);
+    m->mm = NULL;
+    m->compute = SOFTENT_COMPUTE_F32;
+}
+
+int softent_model_set_compute(softent_model *m, softent_compute compute)
+{
+    if (!m) return se_fail(SOFTENT_E_INVALID, "softent_model_set_compute: NULL model");
+    if (compute == SOFTENT_COMPUTE_AUTO) compute = stored_bf16(m) && se_bf16_native() ? SOFTENT_COMPUTE_BF16 : SOFTENT_COMPUTE_F32;
+    if (compute != SOFTENT_COMPUTE_F32 && compute != SOFTENT_COMPUTE_BF16)
+        return se_fail(SOFTENT_E_INVALID, "softent_model_set_compute: %d is not a softent_compute", (int)compute);
+    if (compute == m->compute && (compute == SOFTENT_COMPUTE_F32 || m->mm)) return SOFTENT_OK;
+    unbind_bf16(m);
+    if (compute == SOFTENT_COMPUTE_F32) return SOFTENT_OK;
+    int rc = se_matmul_new(&m->mm);
+    if (!rc) rc = bind_bf16(m);
+    if (rc) { unbind_bf16(m); return rc; }
+    m->compute = SOFTENT_COMPUTE_BF16;
+    return SOFTENT_OK;
+}
+
+softent_compute softent_model_get_compute(const softent_model *m)
+{
+    return m && m->compute == SOFTENT_COMPUTE_BF16 ? SOFTENT_COMPUTE_BF16 : SOFTENT_COMPUTE_F32;
 }

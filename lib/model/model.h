@@ -7,11 +7,15 @@
  * Before a layer runs, se_model_load_layer() makes each of its weights
  * usable as float32: F32 weights in place, the others converted into
  * `wbuf`, one buffer reused by every layer (and, in chunks of rows, by the
- * lm_head).
+ * lm_head).  When the products are bf16 (matmul.h) the weight matrices
+ * are instead used as bf16: BF16 tensors in place, the others converted
+ * once, at se_model_set_compute, into `w16`; the vectors (norms, biases)
+ * stay float32 as above.
  */
 #ifndef SOFTENT_MODEL_INTERNAL_H
 #define SOFTENT_MODEL_INTERNAL_H
 
+#include "matmul.h"
 #include "model_config.h"
 #include "softent_model.h"
 #include "weights.h"
@@ -41,6 +45,7 @@ typedef struct {
     const se_st_tensor *t;   /* NULL: this architecture has no such weight */
     int64_t buf_off;         /* where it is converted in wbuf; -1: used in place */
     const float *f32;        /* its float32 data, valid while its layer is loaded */
+    const uint16_t *bf16;    /* a matrix's bf16 data when the products are bf16, else NULL */
 } se_weight;
 
 typedef struct {
@@ -61,6 +66,7 @@ typedef struct {
     float *out;              /* [n, d] a sublayer's output before its post-norm */
     float *rope_cos, *rope_sin; /* [n, rotary_dim/2] */
     float *scores;           /* [threads, SE_ATT_BLOCK, n] attention weights of a query block */
+    uint16_t *x16;           /* [n, max(d, H*hd, ff)] a product's input rounded to bf16 (bf16 products only) */
 } se_run_state;
 
 #define SE_ATT_BLOCK 32      /* queries per attention task */
@@ -77,10 +83,20 @@ struct softent_model {
     float *wbuf;                 /* [wbuf_len] the converted layer / lm_head chunk */
     int64_t wbuf_len;
     int64_t lm_chunk;            /* lm_head rows converted at a time (when not F32) */
+    softent_compute compute;     /* SOFTENT_COMPUTE_F32 or _BF16: the products' arithmetic */
+    se_matmul *mm;               /* oneDNN's state for the bf16 products; NULL in float32 */
+    uint16_t *w16;               /* the weight matrices not stored as BF16, rounded to bf16; NULL if none */
     se_run_state s;
 };
 
-/* Make layer l's weights usable as float32 (converting into wbuf). */
+/* Make layer l's weights usable: as float32 (converting into wbuf), or
+ * for the matrices, as bf16 when the products are. */
 void se_model_load_layer(softent_model *m, int64_t l);
+
+/* Whether slot is a weight matrix (a product's W), not a vector. */
+static inline int se_slot_is_matrix(int slot)
+{
+    return slot == W_Q || slot == W_K || slot == W_V || slot == W_O || slot == W_GATE || slot == W_UP || slot == W_DOWN;
+}
 
 #endif

@@ -270,6 +270,11 @@ int se_st_is_f32(const se_st_tensor *t)
     return t->e.dtype == SOFTENT_F32 && !t->rows.order && ((uintptr_t)t->data % sizeof(float)) == 0;
 }
 
+int se_st_is_bf16(const se_st_tensor *t)
+{
+    return t->e.dtype == SOFTENT_BF16 && !t->rows.order && ((uintptr_t)t->data % sizeof(uint16_t)) == 0;
+}
+
 /* The stored row of transformers' row r of a tensor of `rows` rows
  * reordered as `o` says (weights.h). */
 static int64_t stored_row(int64_t r, int64_t rows, se_rows o)

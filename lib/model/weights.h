@@ -66,5 +66,8 @@ void se_st_to_f32(const se_st_tensor *t, int64_t first, int64_t n, float *dst);
 
 /* Whether t's data can be used as float32 where it lies (F32, aligned). */
 int se_st_is_f32(const se_st_tensor *t);
+/* Whether t's data can be used as bf16 where it lies (BF16 in transformers'
+ * row order, aligned). */
+int se_st_is_bf16(const se_st_tensor *t);
 
 #endif
