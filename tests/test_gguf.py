@@ -561,10 +561,12 @@ def hidden_states(model, tokens):
 
 
 def check_gguf_models_equal_their_safetensors():
-    """A GGUF model (F32, Q8_0, Q4_0) runs to the same hidden states as the
-    safetensors directory of the weights it holds (the quantised ones as
+    """A GGUF model (F32, BF16, Q8_0, Q4_0) runs to the same hidden states as
+    the safetensors directory of the weights it holds (the quantised ones as
     ggml dequantises them), for llama (GQA, biases, linear RoPE scaling:
-    q/k un-permuted) and qwen2."""
+    q/k un-permuted) and qwen2.  The BF16 pair is stored BF16 on both sides,
+    so that both take the same products by default (bf16 where the CPU has
+    the units: docs/models.md), the llama file's q/k rows reordered too."""
     sys.path.insert(0, HERE)
     import make_models
     rng = np.random.default_rng(4)
@@ -575,11 +577,12 @@ def check_gguf_models_equal_their_safetensors():
               # llama3 scaling: the file holds the converter's rope_freqs.weight instead
               "llama3": make_models.MODELS["llama"][0]()}
     for arch, (config, tensors) in models.items():
-        for quant in (None, "q8_0", "q4_0"):
+        for quant in (None, "bf16", "q8_0", "q4_0"):
             tag = f"{arch}-{quant or 'f32'}"
             held = write_gguf_model(tmp(tag + ".gguf"), config, tensors, quant)
             held.pop("rope_freqs.weight", None)
-            make_models.write_model(tmp(tag), config, held, "F32")
+            make_models.write_model(tmp(tag), config, held, "BF16" if quant == "bf16" else "F32",
+                                    dtypes={k: "F32" for k, v in held.items() if v.ndim < 2})
             want, got = hidden_states(tmp(tag), tokens), hidden_states(tmp(tag + ".gguf"), tokens)
             err = np.abs(got - want).max() / np.abs(want).max()
             # llama3: the factors' float32 rounding moves the angles by about 1e-7 relative

@@ -327,10 +327,11 @@ void se_model_load_layer(softent_model *m, int64_t l)
 /* ---- the products' arithmetic ------------------------------------------- */
 
 /* Whether the weights are stored as bf16 (the first layer's q projection
- * speaks for the checkpoint). */
+ * speaks for the checkpoint; in a GGUF file its rows may be reordered,
+ * and so not usable in place, but its values are bf16 all the same). */
 static int stored_bf16(const softent_model *m)
 {
-    return m->c.n_layers > 0 && m->layers[0].w[W_Q].t && se_st_is_bf16(m->layers[0].w[W_Q].t);
+    return m->c.n_layers > 0 && m->layers[0].w[W_Q].t && m->layers[0].w[W_Q].t->e.dtype == SOFTENT_BF16;
 }
 
 /* Every weight matrix as bf16: BF16 tensors in place, the others rounded
