@@ -228,7 +228,7 @@ static void rope_apply(const softent_model *m, float *x, int64_t n, int64_t head
  * queries; it scores only the keys its queries may see (up to the block's
  * last query, from the sliding window's start), so causal attention does
  * half the work of a masked full product. */
-static void attention(softent_model *m, int64_t n, float scale, int64_t window)
+SE_HOT static void attention(softent_model *m, int64_t n, float scale, int64_t window)
 {
     const se_model_config *c = &m->c;
     se_run_state *s = &m->s;

@@ -32,11 +32,15 @@ void se_gelu_tanh(float *out, const float *in, int64_t n);
 
 /* row [n] = softmax(row), in place: shifted by the row's maximum so that
  * every exp argument is <= 0.  Inline, so that it vectorises in the
- * caller's (SE_HOT) clone. */
+ * caller's (SE_HOT) clone; the simd reductions let the maximum (exact in
+ * any order) and the sum (to rounding) run in vector lanes instead of one
+ * serial chain. */
 static inline void se_softmax_row(float *row, int64_t n)
 {
     float mx = row[0], sum = 0;
+    #pragma omp simd reduction(max : mx)
     for (int64_t j = 1; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+    #pragma omp simd reduction(+ : sum)
     for (int64_t j = 0; j < n; j++) {
         row[j] = se_expf_nonpos(row[j] - mx);
         sum += row[j];

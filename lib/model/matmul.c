@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/fastmath.h"
 #include "matmul.h"
 
 enum { CACHE_SLOTS = 48 };
@@ -180,7 +181,7 @@ void se_matmul_run(se_matmul *mm, float *y, se_operand x, se_linear f, int64_t n
         for (int64_t j = 0; j < f.out; j++) y[i * f.out + j] += f.b[j];
 }
 
-void se_to_bf16(uint16_t *out, const float *x, int64_t len)
+SE_HOT void se_to_bf16(uint16_t *out, const float *x, int64_t len)
 {
     #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < len; i++) {
