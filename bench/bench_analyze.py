@@ -11,12 +11,19 @@ float32 model as bench_forward.py and the same documents of --len tokens:
 and the ratio (target >= 3x).  The tokenizer is byte-level (a token a
 byte), so each document is --len bytes of real text.
 
-Usage: /usr/bin/python3 bench/bench_analyze.py [BUILD_DIR] [--docs N] [--len L] [--threads T]
+Then analyze against the forward pass alone (tests/forward_driver --time
+--no-logits on the same tokens), with float32 and with bf16 products
+(--compute), alternating for --rounds rounds: medians of each, and of the
+paired ratio analyze / forward (target <= 1.15; analyze's time includes
+loading, tokenizing, the estimator and writing the outputs and figures).
+
+Usage: /usr/bin/python3 bench/bench_analyze.py [BUILD_DIR] [--docs N] [--len L] [--threads T] [--rounds R]
 """
 import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,12 +70,33 @@ def corpus(n_docs, length):
     return [text[(i * length) % (len(text) - length):][:length] for i in range(n_docs)]
 
 
+def against_forward(a, model, corpus_path, docs, work, env):
+    tokens = os.path.join(work, "tokens.bin")
+    np.concatenate([np.frombuffer(d.encode(), dtype=np.uint8)[:a.doc_len] for d in docs]).astype("<i4").tofile(tokens)
+    print(f"== analyze against the forward alone ({a.rounds} rounds, medians)", flush=True)
+    for compute in ("f32", "bf16"):
+        t_an, t_fw, ratios = [], [], []
+        for _ in range(a.rounds):
+            t0 = time.perf_counter()
+            subprocess.run([os.path.join(a.build, "softent"), "analyze", model, corpus_path, "--out", os.path.join(work, "out"),
+                            "--max-length", str(a.doc_len), "--compute", compute, "--quiet"], check=True, env=env, stdout=subprocess.DEVNULL)
+            t_an.append(time.perf_counter() - t0)
+            p = subprocess.run([os.path.join(a.build, "tests", "forward_driver"), "--compute", compute, "--time", str(a.doc_len),
+                                "--no-logits", model, tokens, "-"], check=True, env=env, capture_output=True, text=True)
+            f = p.stdout.split()
+            t_fw.append(float(f[f.index("seconds") + 1]) + float(f[f.index("load_s") + 1]))
+            ratios.append(t_an[-1] / t_fw[-1])
+        print(f"{compute:4s} products: analyze {statistics.median(t_an):6.2f} s, forward alone {statistics.median(t_fw):6.2f} s "
+              f"(load included), ratio {statistics.median(ratios):.2f} (target <= 1.15)", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build", nargs="?", default="build")
     ap.add_argument("--docs", type=int, default=200)
     ap.add_argument("--len", type=int, default=512, dest="doc_len")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="analyze-bench-")
     try:
@@ -112,6 +140,7 @@ def main():
         print(f"softent analyze            : {n / t_softent:8.1f} tokens/s  ({t_softent:.1f} s)")
         print(f"PyTorch forward + NumPy    : {n / t_python:8.1f} tokens/s  ({t_python:.1f} s)")
         print(f"ratio                      : {t_python / t_softent:8.2f} x   (target >= 3x)", flush=True)
+        against_forward(a, model, os.path.join(work, "corpus.txt"), docs, work, env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -42,6 +42,15 @@ int64_t softent_tile_rows(int64_t d)
     return t < 16 ? 16 : t > 1024 ? 1024 : t;
 }
 
+/* Tiles the rows of small batches gather in before they are scored: one a
+ * thread, as long as the window stays within 8 MB (a model's layers each
+ * hold one). */
+static int64_t window_tiles(int64_t tile, int64_t d)
+{
+    const int64_t cap = ((int64_t)8 << 20) / (tile * d * (int64_t)sizeof(float)), threads = se_max_threads();
+    return threads < cap ? threads : cap < 1 ? 1 : cap;
+}
+
 /* Tiles scored together: enough to keep every thread busy. */
 static int64_t tiles_per_block(int64_t tile, int64_t m)
 {
@@ -81,7 +90,8 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
     acc->rows_first = -1;
     acc->block = acc->tile * tiles_per_block(acc->tile, p.m);
     const int64_t m = p.m, B = acc->block;
-    acc->pending = calloc((size_t)(acc->tile * d), sizeof *acc->pending);
+    acc->pending_tiles = window_tiles(acc->tile, d);
+    acc->pending = calloc((size_t)(acc->pending_tiles * acc->tile * d), sizeof *acc->pending);
     acc->w = malloc((size_t)(m * d) * sizeof *acc->w);
     acc->total = calloc((size_t)m, sizeof *acc->total);
     acc->total_sq = calloc((size_t)m, sizeof *acc->total_sq);
@@ -167,6 +177,7 @@ void softent_acc_free(softent_acc *acc)
     free(acc->total);
     free(acc->total_sq);
     free(acc->pending);
+    free(acc->slot_buf);
     free(acc->scores);
     free(acc->prob);
     free(acc->row_h);
@@ -459,11 +470,13 @@ SE_HOT static void score_tile(softent_acc *acc, const float *z, int64_t row0, in
 {
     const int64_t m = acc->m, d = acc->d, tile = acc->tile, q0 = (row0 + i0) % tile;
     const double log_floor = log(1e-9), inv_log_m = 1.0 / log((double)m);
-    if (i1 - i0 < tile && z + (i0 - q0) * d == acc->pending) {
-        /* an incomplete tile, at its place in the pending tile: scored at
-         * the full shape (i0 = 0 here: it is the whole block) */
+    const float *whole = z + (i0 - q0) * d;  /* where the tile's first row would be */
+    if (i1 - i0 < tile && whole >= acc->pending && whole < acc->pending + acc->pending_tiles * tile * d) {
+        /* an incomplete tile, at its place in the pending window: scored
+         * at the full shape (i0 = 0 here: flush_pending makes it a block
+         * of its own) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)tile, (int)m, (int)d, 1.0f,
-                    acc->pending, (int)d, acc->w, (int)d, 0.0f, acc->scores, (int)m);
+                    whole, (int)d, acc->w, (int)d, 0.0f, acc->scores, (int)m);
         memmove(acc->scores, acc->scores + q0 * m, (size_t)((i1 - i0) * m) * sizeof *acc->scores);
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)m, (int)d, 1.0f,
@@ -751,24 +764,39 @@ int se_acc_add_rows(softent_acc *acc, const float *z, const float *p, int64_t n,
         if (rc) return rc;
     }
     acc->resampled = 0;
-    int32_t *slot_buf = malloc((size_t)(acc->block * (threads + acc->n_sets)) * sizeof *slot_buf + 1);
-    if (!slot_buf) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    /* (kept from call to call: a batch of a document's rows would
+     * otherwise map and zero fresh pages every time) */
+    const int64_t need = acc->block * (threads + acc->n_sets);
+    if (need > acc->slot_buf_len) {
+        int32_t *grown = realloc(acc->slot_buf, (size_t)need * sizeof *grown);
+        if (!grown) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+        acc->slot_buf = grown;
+        acc->slot_buf_len = need;
+    }
     for (int64_t off = 0; off < n; off += acc->block) {
         int64_t b = n - off < acc->block ? n - off : acc->block;
-        add_block(acc, z ? z + off * acc->d : NULL, p ? p + off * acc->m : NULL, b, row0 + off, slot_buf);
+        add_block(acc, z ? z + off * acc->d : NULL, p ? p + off * acc->m : NULL, b, row0 + off, acc->slot_buf);
     }
-    free(slot_buf);
     return SOFTENT_OK;
 }
 
-/* Score the held rows of an incomplete tile, the rest of it zero. */
+/* Score the held rows of the window, the rest of their tiles zero: an
+ * incomplete first and last tile each as a block of its own (scored at the
+ * full shape where they lie), the whole tiles between them together. */
 static int flush_pending(softent_acc *acc)
 {
     if (acc->pending_n == 0) return SOFTENT_OK;
-    const int64_t d = acc->d, q0 = acc->pending_row0 % acc->tile, end = q0 + acc->pending_n;
-    memset(acc->pending, 0, (size_t)(q0 * d) * sizeof *acc->pending);
-    memset(acc->pending + end * d, 0, (size_t)((acc->tile - end) * d) * sizeof *acc->pending);
-    int rc = se_acc_add_rows(acc, acc->pending + q0 * d, NULL, acc->pending_n, acc->pending_row0);
+    const int64_t d = acc->d, tile = acc->tile, base = acc->pending_row0 / tile * tile;
+    const int64_t q0 = acc->pending_row0 - base, end = q0 + acc->pending_n;
+    const int64_t head = (q0 + tile - 1) / tile * tile, tail = end / tile * tile, last = (end + tile - 1) / tile * tile;
+    memset(acc->pending + q0 / tile * tile * d, 0, (size_t)((q0 % tile) * d) * sizeof *acc->pending);
+    memset(acc->pending + end * d, 0, (size_t)((last - end) * d) * sizeof *acc->pending);
+    /* [q0, end) split at the tile boundaries head <= tail (or one piece
+     * inside a single tile) */
+    const int64_t cut[4] = {q0, head < end ? head : end, tail > head ? tail : (head < end ? head : end), end};
+    int rc = SOFTENT_OK;
+    for (int k = 0; k < 3 && !rc; k++)
+        if (cut[k + 1] > cut[k]) rc = se_acc_add_rows(acc, acc->pending + cut[k] * d, NULL, cut[k + 1] - cut[k], base + cut[k]);
     acc->pending_n = 0;
     return rc;
 }
@@ -821,29 +849,26 @@ int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0)
                        (long long)row0, (long long)(row0 + n - 1), (long long)acc->sets[0].lab->n_rows);
     if (acc->shard && row0 < acc->rows_first)
         return se_fail(SOFTENT_E_ORDER, "row %lld comes before this shard's first row %lld", (long long)row0, (long long)acc->rows_first);
-    const int64_t d = acc->d, tile = acc->tile;
-    /* Rows that do not continue the held ones end that tile where it is. */
+    const int64_t d = acc->d, tile = acc->tile, window = acc->pending_tiles * tile;
+    /* Rows that do not continue the held ones end those where they are. */
     if (acc->pending_n > 0 && row0 != acc->pending_row0 + acc->pending_n && (rc = flush_pending(acc)))
         return rc;
-    /* Complete the held tile first. */
-    if (acc->pending_n > 0 || row0 % tile != 0) {
+    while (n > 0) {
+        if (acc->pending_n == 0 && row0 % tile == 0 && n >= window) {
+            /* whole tiles, a window's worth or more, straight from the caller's rows */
+            const int64_t whole = n / tile * tile;
+            if ((rc = se_acc_add_rows(acc, z, NULL, whole, row0))) return rc;
+            z += whole * d, n -= whole, row0 += whole;
+            continue;
+        }
+        /* the rest waits in the window of tiles it falls in, until that is full */
         if (acc->pending_n == 0) acc->pending_row0 = row0;
-        int64_t room = tile - (acc->pending_row0 + acc->pending_n) % tile;
-        int64_t take = n < room ? n : room;
-        memcpy(acc->pending + (acc->pending_row0 % tile + acc->pending_n) * d, z, (size_t)(take * d) * sizeof *z);
+        const int64_t base = acc->pending_row0 / tile * tile, at = acc->pending_row0 + acc->pending_n;
+        const int64_t room = base + window - at, take = n < room ? n : room;
+        memcpy(acc->pending + (at - base) * d, z, (size_t)(take * d) * sizeof *z);
         acc->pending_n += take;
-        z += take * d;
-        n -= take;
-        row0 += take;
+        z += take * d, n -= take, row0 += take;
         if (take == room && (rc = flush_pending(acc))) return rc;
-    }
-    /* Whole tiles straight from the caller's rows; the remainder waits. */
-    int64_t whole = n / tile * tile;
-    if (whole > 0 && (rc = se_acc_add_rows(acc, z, NULL, whole, row0))) return rc;
-    if (n > whole) {
-        acc->pending_row0 = row0 + whole;
-        acc->pending_n = n - whole;
-        memcpy(acc->pending + acc->pending_row0 % tile * d, z + whole * d, (size_t)((n - whole) * d) * sizeof *z);
     }
     return SOFTENT_OK;
 }

@@ -122,13 +122,18 @@ struct softent_acc {
      * (row r lies in tile r / tile), each tile one single-threaded sgemm of
      * fixed shape [tile, d]: a row's scores then do not depend on batch
      * sizes, shard boundaries or thread counts, so neither do the results.
-     * A tile's rows that arrive in pieces wait in `pending` at their places
-     * in the tile (row r at r % tile), and an incomplete tile is scored at
-     * the full shape, its other rows zero. */
+     * Rows that arrive in pieces smaller than a window of pending_tiles
+     * tiles (a document's positions, say) wait in `pending` at their places
+     * in the window (row r at r % (window)), so that the threads score
+     * whole tiles side by side rather than one tile at a time; an
+     * incomplete tile is scored at the full shape, its other rows zero. */
     int64_t tile;        /* rows per tile, fixed by d */
     int64_t block;       /* rows scored together: a whole number of tiles */
-    float *pending;      /* [tile, d] an incomplete tile */
+    int64_t pending_tiles; /* tiles in the window: the threads, within a memory cap */
+    float *pending;      /* [pending_tiles * tile, d] rows of the window under way */
     int64_t pending_row0, pending_n;
+    int32_t *slot_buf;   /* [slot_buf_len] each block's rows' slots (add_block) */
+    int64_t slot_buf_len;
     float *scores;       /* [block, m] */
     double *prob;        /* [block, m] soft assignments */
     double *row_h;       /* [block] H(p_i) */
