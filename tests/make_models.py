@@ -34,6 +34,11 @@ The set covers every branch of the C forward pass:
   phi3          BF16, stacked qkv_proj and gate_up_proj, GQA 4/2, RoPE on 3/4
                 of each head (partial_rotary_factor), longrope scaling whose
                 long factors apply past 32 tokens
+  qwen2-yarn    F32, yarn rope_scaling (factor 4, original context 512,
+                beta_fast 8: a ramp inside the head), attention factor 0.1 ln 4 + 1
+  llama-yarn    F32, yarn in transformers 5's rope_parameters, DeepSeek's
+                mscale / mscale_all_dim, truncate false
+  mistral-dynamic  F32, dynamic NTK scaling past max_position_embeddings 32
   gpt_neox      F16, fused per-head query_key_value, RoPE on a quarter of each
                 head (rotary_pct 0.25), parallel residual, untied embed_out
   gpt_neox-seq  F32, sequential residual, rotary_pct 0.5 and rotary_emb_base
@@ -307,6 +312,19 @@ MODELS = {
     # longrope with an original context of 32: the tests' 70 tokens take the long factors, 9 the short
     "phi3": (lambda: phi3(12, extra={"partial_rotary_factor": 0.75, "max_position_embeddings": 128,
                                     "original_max_position_embeddings": 32, "rope_scaling": longrope(13, 6)}), "BF16", 1),
+    # yarn: base 100 and an original context of 512 put the ramp (beta_fast 8
+    # to beta_slow 1: half-dimensions 8 to 16) inside the head's 16
+    "qwen2-yarn": (lambda: llama_family("qwen2", 15, head_dim=32, extra={
+        "rope_theta": 100.0, "max_position_embeddings": 2048,
+        "rope_scaling": {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 512, "beta_fast": 8}}), "F32", 1),
+    # transformers 5's rope_parameters, DeepSeek's mscale ratio, the ramp's ends not rounded
+    "llama-yarn": (lambda: llama_family("llama", 16, head_dim=32, extra={
+        "max_position_embeddings": 4096, "rope_parameters": {
+            "rope_type": "yarn", "rope_theta": 100.0, "factor": 8.0, "original_max_position_embeddings": 512, "beta_fast": 8,
+            "mscale": 1.0, "mscale_all_dim": 0.5, "truncate": False}}), "F32", 1),
+    # dynamic NTK: the tests' 70 tokens exceed max_position_embeddings 32 (a grown base), 1 and 9 do not
+    "mistral-dynamic": (lambda: llama_family("mistral", 17, head_dim=16, extra={
+        "max_position_embeddings": 32, "rope_scaling": {"type": "dynamic", "factor": 2.0}}), "F32", 1),
     "gpt_neox": (lambda: gpt_neox(8, n_layers=3), "F16", 1),
     "gpt_neox-seq": (lambda: gpt_neox(9, extra={"use_parallel_residual": False, "rotary_pct": 0.5, "rotary_emb_base": 500,
                                                "attention_bias": False}), "F32", 1),

@@ -235,11 +235,17 @@ def check_unknown_model_type():
 
 
 def check_unsupported_rope():
-    expect_error(variant("yarn", config={"rope_scaling": {"rope_type": "yarn", "factor": 4.0}}), "config.json", "yarn")
-    # gpt_neox: int(16 * 0.1) = 1 dimension cannot be rotated in pairs; dynamic NTK scaling is not supported
+    expect_error(variant("ntk", config={"rope_scaling": {"rope_type": "ntk", "factor": 4.0}}), "config.json", "ntk", "yarn, llama3")
+    expect_error(variant("yarn-nofactor", config={"rope_scaling": {"rope_type": "yarn"}}), "config.json", "yarn", "factor")
+    expect_error(variant("yarn-beta", config={"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "beta_fast": -3}}), "config.json", "beta_fast")
+    expect_error(variant("yarn-truncate", config={"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "truncate": 1}}),
+                 "config.json", "truncate")
+    # gpt_neox: int(16 * 0.1) = 1 dimension cannot be rotated in pairs; yarn is not supported
     expect_error(variant("neox-odd", base="gpt_neox", config={"rotary_pct": 0.1}), "config.json", "rotary_pct 0.1", "even")
+    expect_error(variant("neox-yarn", base="gpt_neox", config={"rope_scaling": {"type": "yarn", "factor": 2.0}}),
+                 "config.json", "yarn", "gpt_neox")
     expect_error(variant("neox-dynamic", base="gpt_neox", config={"rope_scaling": {"type": "dynamic", "factor": 2.0}}),
-                 "config.json", "dynamic")
+                 "config.json", "gpt_neox", "linear only")
     expect_error(variant("phi3-factors", base="phi3", config={"rope_scaling": {"type": "longrope", "short_factor": [1.0, 1.0],
                                                                                "long_factor": [1.0, 1.0]}}),
                  "config.json", "short_factor", "6 numbers")

@@ -122,6 +122,62 @@ def longrope_inv_freq(config, dim, n):
     return 1.0 / (ext * pos_freqs), attention
 
 
+def yarn_inv_freq(config, dim):
+    """transformers 5's _compute_yarn_parameters: (inv_freq, attention factor)."""
+    params = config.get("rope_parameters") or config.get("rope_scaling")
+    base = params.get("rope_theta", config.get("rope_theta", 10000.0))
+    original = params.get("original_max_position_embeddings") or config["max_position_embeddings"]
+    factor = params.get("factor") or config["max_position_embeddings"] / original
+
+    def mscale(scale, m=1.0):
+        return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
+
+    attention = params.get("attention_factor")
+    if attention is None:
+        ms, ms_all = params.get("mscale"), params.get("mscale_all_dim")
+        attention = mscale(factor, ms) / mscale(factor, ms_all) if ms and ms_all else mscale(factor)
+    fast, slow = params.get("beta_fast") or 32, params.get("beta_slow") or 1
+
+    def correction_dim(rotations):
+        return dim * math.log(original / (rotations * 2 * math.pi)) / (2 * math.log(base))
+
+    low, high = correction_dim(fast), correction_dim(slow)
+    if params.get("truncate", True):
+        low, high = math.floor(low), math.ceil(high)
+    low, high = max(low, 0), min(high, dim - 1)
+    if low == high:
+        high += 0.001
+    ramp = torch.clamp((torch.arange(dim // 2, dtype=torch.float32) - low) / (high - low), 0, 1)
+    pos_freqs = base ** (torch.arange(0, dim, 2).float() / dim)
+    extrapolation, interpolation = 1.0 / pos_freqs, 1.0 / (factor * pos_freqs)
+    keep = 1 - ramp
+    return interpolation * (1 - keep) + extrapolation * keep, attention
+
+
+def dynamic_inv_freq(config, dim, n):
+    """_compute_dynamic_ntk_parameters at seq_len n: the base grown once n
+    exceeds max_position_embeddings."""
+    params = config.get("rope_parameters") or config.get("rope_scaling")
+    base = params.get("rope_theta", config.get("rope_theta", 10000.0))
+    max_pos, factor = config["max_position_embeddings"], params["factor"]
+    seq_len = n if n > max_pos else max_pos
+    base = base * ((factor * seq_len / max_pos) - (factor - 1)) ** (dim / (dim - 2))
+    return 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+
+
+def scaled_inv_freq(config, dim, n):
+    """The inverse frequencies of an n-token sequence and the factor on cos and sin."""
+    params = config.get("rope_parameters") or config.get("rope_scaling") or {}
+    kind = params.get("rope_type", params.get("type", "default"))
+    if kind in ("longrope", "su"):
+        return longrope_inv_freq(config, dim, n)
+    if kind == "yarn":
+        return yarn_inv_freq(config, dim)
+    if kind == "dynamic":
+        return dynamic_inv_freq(config, dim, n), 1.0
+    return rope_inv_freq(config, dim), 1.0
+
+
 def rope_cos_sin(inv_freq, n, dtype):
     # RotaryEmbedding.forward: float32 angles, emb = cat(freqs, freqs)
     positions = torch.arange(n, dtype=torch.float32)
@@ -236,13 +292,10 @@ def llama_forward(config, W, tokens, dtype):
         rms_norm_ = rms_norm
     n = len(tokens)
     rot = int(hd * config.get("partial_rotary_factor", 1.0))  # phi3's partial rotation; all of the head else
-    params = config.get("rope_parameters") or config.get("rope_scaling") or {}
-    if params.get("rope_type", params.get("type")) in ("longrope", "su"):
-        inv, scale = longrope_inv_freq(config, rot, n)
-        cos, sin = rope_cos_sin(inv, n, dtype)
+    inv, scale = scaled_inv_freq(config, rot, n)
+    cos, sin = rope_cos_sin(inv, n, dtype)
+    if scale != 1.0:  # longrope's and yarn's attention factor
         cos, sin = cos * scale, sin * scale
-    else:
-        cos, sin = rope_cos_sin(rope_inv_freq(config, rot), n, dtype)
     if arch == "gemma3_text":  # the sliding layers' rotary embedding: rope_local_base_freq, default RoPE
         local_cos, local_sin = rope_cos_sin(rope_inv_freq({"rope_theta": config.get("rope_local_base_freq", 10000.0)}, rot), n, dtype)
     window, slides = sliding_layers(config, arch)

@@ -187,7 +187,18 @@ static void rope_table(const softent_model *m, int64_t n)
      * scaled by the attention factor */
     const int longrope = m->c.rope == SE_ROPE_LONGROPE;
     const float *inv_freq = m->inv_freq + (longrope && (double)n > m->c.original_max_pos ? half : 0);
-    const float scale = longrope ? (float)m->c.rope_attention_factor : 1.0f;
+    const float scale = (float)m->c.rope_attention_factor;  /* longrope, yarn; else 1 */
+    if (m->c.rope == SE_ROPE_DYNAMIC && n > m->c.max_pos) {
+        /* dynamic NTK: a base grown for this length (transformers'
+         * _compute_dynamic_ntk_parameters at seq_len n), into the second
+         * table's place; at most max_position_embeddings tokens keep the
+         * plain frequencies */
+        const double f = m->c.rope_factor, rd = (double)m->c.rotary_dim;
+        const double base = m->c.rope_theta * pow(f * (double)n / (double)m->c.max_pos - (f - 1), rd / (rd - 2));
+        float *grown = m->inv_freq + half;
+        for (int64_t i = 0; i < half; i++) grown[i] = (float)(1.0 / pow(base, (double)(2 * i) / rd));
+        inv_freq = grown;
+    }
     #pragma omp parallel for schedule(static)
     for (int64_t p = 0; p < n; p++)
         for (int64_t i = 0; i < half; i++) {

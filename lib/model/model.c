@@ -213,12 +213,16 @@ static int rope_freq_factors(softent_model *m, int64_t half)
 }
 
 /* inv_freq as transformers' rope init functions compute it (in float32):
- * theta^(-2i/rd) over the rotary_dim rd of a head, then "linear" divides by factor and "llama3" divides the
- * long wavelengths by factor and blends the middle band. */
+ * theta^(-2i/rd) over the rotary_dim rd of a head, then "linear" divides by factor, "llama3" divides the
+ * long wavelengths by factor and blends the middle band, and "yarn" blends
+ * them with the ones divided by factor along its ramp ("dynamic" depends on
+ * the sequence's length: forward.c). */
 static int init_rope(softent_model *m)
 {
     const se_model_config *c = &m->c;
     if (c->rope == SE_ROPE_NONE) return SOFTENT_OK;
+    if (c->rope == SE_ROPE_DYNAMIC && c->rotary_dim <= 2)  /* its base grows by a power d / (d - 2) */
+        return se_fail(SOFTENT_E_FORMAT, "dynamic RoPE scaling needs more than 2 rotated dimensions a head, not %lld", (long long)c->rotary_dim);
     const int64_t half = c->rotary_dim / 2;
     if (!(m->inv_freq = malloc((size_t)half * 3 * sizeof(float)))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     for (int64_t i = 0; i < half; i++) {
@@ -232,6 +236,15 @@ static int init_rope(softent_model *m)
         }
         if (c->rope == SE_ROPE_LINEAR) {
             inv = (float)(inv / c->rope_factor);
+        } else if (c->rope == SE_ROPE_YARN) {
+            /* the fast frequencies (i below the ramp) extrapolated as they
+             * are, the slow ones (above it) interpolated, in float32 */
+            const float pos = (float)pow(c->rope_theta, (double)(2 * i) / (double)c->rotary_dim);
+            const float extrapolated = 1.0f / pos, interpolated = 1.0f / ((float)c->rope_factor * pos);
+            float ramp = (float)(((double)i - c->yarn_low) / (c->yarn_high - c->yarn_low));
+            ramp = ramp < 0 ? 0 : ramp > 1 ? 1 : ramp;
+            const float keep = 1.0f - ramp;
+            inv = interpolated * (1.0f - keep) + extrapolated * keep;
         } else if (c->rope == SE_ROPE_LLAMA3) {
             double wavelen = 2 * M_PI / inv;
             double low_wavelen = c->original_max_pos / c->low_freq_factor;

@@ -117,6 +117,59 @@ static int parse_longrope(const json_src *js, const cJSON *scaling, se_model_con
     return SOFTENT_OK;
 }
 
+/* yarn, as transformers 5's _compute_yarn_parameters: frequencies
+ * between theta^(-2i/d) (extrapolated, the fast ones) and those divided by
+ * factor (interpolated, the slow ones), ramped between the dimensions
+ * where a frequency turns beta_fast and beta_slow times over the original
+ * context; cos and sin scaled by the attention factor, 0.1 ln(factor) + 1
+ * by default (DeepSeek's mscale / mscale_all_dim: the ratio of two such). */
+static double yarn_mscale(double factor, double mscale)
+{
+    return factor <= 1 ? 1.0 : 0.1 * mscale * log(factor) + 1.0;
+}
+
+static double yarn_dim(double rotations, double dim, double base, double orig)
+{
+    return dim * log(orig / (rotations * 2 * M_PI)) / (2 * log(base));
+}
+
+static int parse_yarn(const json_src *js, const cJSON *scaling, se_model_config *c, const char *what)
+{
+    if (c->rotary_dim < 2) return se_fail(SOFTENT_E_FORMAT, "%s: yarn is not supported for model_type %s", js->path, c->model_type);
+    double factor = -1, orig = -1, attention = -1, fast = 0, slow = 0, mscale = 0, mscale_all = 0;  /* -1: absent */
+    int rc = get_num(js, scaling, "factor", -1, &factor);
+    if (!rc) rc = get_num(js, scaling, "original_max_position_embeddings", -1, &orig);
+    if (!rc) rc = get_num(js, scaling, "attention_factor", -1, &attention);
+    if (!rc) rc = get_num(js, scaling, "beta_fast", 0, &fast);
+    if (!rc) rc = get_num(js, scaling, "beta_slow", 0, &slow);
+    if (!rc) rc = get_num(js, scaling, "mscale", 0, &mscale);
+    if (!rc) rc = get_num(js, scaling, "mscale_all_dim", 0, &mscale_all);
+    if (rc) return rc;
+    const cJSON *truncate = field(js, scaling, "truncate");
+    if (truncate && !cJSON_IsBool(truncate)) return se_fail(SOFTENT_E_FORMAT, "%s: yarn's truncate must be true or false", js->path);
+    if (factor == -1 && orig > 0) factor = (double)c->max_pos / orig;  /* the ratio, where only it is stated */
+    if (orig == -1) orig = (double)c->max_pos;
+    if (fast == 0) fast = 32;  /* ("or 32": 0 and null alike) */
+    if (slow == 0) slow = 1;
+    if (!(factor > 0 && factor <= 1e6 && orig >= 1 && orig <= 1e12 && fast > 0 && slow > 0 && fast < 1e6 && slow < 1e6 && mscale >= 0 &&
+          mscale_all >= 0))
+        return se_fail(SOFTENT_E_FORMAT, "%s: yarn %s needs factor in (0, 1e6], original_max_position_embeddings >= 1, "
+                       "positive beta_fast, beta_slow and nonnegative mscale, mscale_all_dim", js->path, what);
+    c->rope = SE_ROPE_YARN;
+    c->rope_factor = factor;
+    c->original_max_pos = orig;
+    c->rope_attention_factor = attention >= 0 ? attention
+                             : mscale > 0 && mscale_all > 0 ? yarn_mscale(factor, mscale) / yarn_mscale(factor, mscale_all)
+                                                            : yarn_mscale(factor, 1);
+    const double dim = (double)c->rotary_dim;
+    double low = yarn_dim(fast, dim, c->rope_theta, orig), high = yarn_dim(slow, dim, c->rope_theta, orig);
+    if (!truncate || cJSON_IsTrue(truncate)) low = floor(low), high = ceil(high);
+    c->yarn_low = low > 0 ? low : 0;
+    c->yarn_high = high < dim - 1 ? high : dim - 1;
+    if (c->yarn_low == c->yarn_high) c->yarn_high += 0.001;  /* as transformers keeps the ramp finite */
+    return SOFTENT_OK;
+}
+
 /* rope_theta and rope_scaling (transformers 4.x), or rope_parameters (5.x),
  * which holds both. */
 static int parse_rope(const json_src *js, se_model_config *c)
@@ -132,17 +185,22 @@ static int parse_rope(const json_src *js, se_model_config *c)
 
     c->rope = SE_ROPE_DEFAULT;
     c->rope_factor = 1.0;
+    c->rope_attention_factor = 1.0;
     if (!scaling) return SOFTENT_OK;
     const cJSON *type = field(js, scaling, "rope_type");
     if (!type) type = field(js, scaling, "type");
     const char *t = cJSON_IsString(type) ? type->valuestring : "default";
     if (!strcmp(t, "default")) return SOFTENT_OK;
     if (!strcmp(t, "longrope") || !strcmp(t, "su")) return parse_longrope(js, scaling, c);
+    if (!strcmp(t, "yarn")) return parse_yarn(js, scaling, c, what);
     rc = get_num(js, scaling, "factor", NAN, &c->rope_factor);
     if (!rc && !(c->rope_factor > 0)) rc = se_fail(SOFTENT_E_FORMAT, "%s: %s factor must be positive", js->path, what);
     if (rc) return rc;
     if (!strcmp(t, "linear")) {
         c->rope = SE_ROPE_LINEAR;
+    } else if (!strcmp(t, "dynamic")) {
+        c->rope = SE_ROPE_DYNAMIC;  /* the frequencies follow the sequence's length (forward.c) */
+        if (c->max_pos < 1) rc = se_fail(SOFTENT_E_FORMAT, "%s: dynamic RoPE scaling needs max_position_embeddings", js->path);
     } else if (!strcmp(t, "llama3")) {
         c->rope = SE_ROPE_LLAMA3;
         rc = get_num(js, scaling, "low_freq_factor", NAN, &c->low_freq_factor);
@@ -151,7 +209,7 @@ static int parse_rope(const json_src *js, se_model_config *c)
         if (!rc && !(c->high_freq_factor > c->low_freq_factor && c->low_freq_factor > 0 && c->original_max_pos > 0))
             rc = se_fail(SOFTENT_E_FORMAT, "%s: llama3 %s needs 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0", js->path, what);
     } else {
-        rc = se_fail(SOFTENT_E_FORMAT, "%s: %s type \"%s\" is not supported (default, linear, llama3, longrope)", js->path, what, t);
+        rc = se_fail(SOFTENT_E_FORMAT, "%s: %s type \"%s\" is not supported (default, linear, dynamic, yarn, llama3, longrope)", js->path, what, t);
     }
     return rc;
 }
@@ -356,6 +414,8 @@ static int parse_gpt_neox(const json_src *js, se_model_config *c)
     int attention_bias = 1;
     if (!rc) rc = get_bool(js, "attention_bias", 1, &attention_bias);
     if (!rc) rc = parse_rope(js, c);
+    if (!rc && c->rope != SE_ROPE_DEFAULT && c->rope != SE_ROPE_LINEAR)
+        rc = se_fail(SOFTENT_E_FORMAT, "%s: gpt_neox's RoPE scaling may be linear only", js->path);
     /* the names of configuration_gpt_neox.py, else the newer generic ones */
     double pct = 0.25;
     if (!rc) rc = get_num(js, NULL, "partial_rotary_factor", pct, &pct);

@@ -11,7 +11,7 @@
 
 typedef enum { SE_ARCH_GPT2, SE_ARCH_LLAMA, SE_ARCH_MISTRAL, SE_ARCH_QWEN2, SE_ARCH_QWEN3, SE_ARCH_OLMO2, SE_ARCH_GPT_NEOX, SE_ARCH_GEMMA, SE_ARCH_GEMMA2, SE_ARCH_PHI3, SE_ARCH_GEMMA3 } se_arch;
 typedef enum { SE_ACT_SILU, SE_ACT_GELU, SE_ACT_GELU_TANH, SE_ACT_RELU } se_act;
-typedef enum { SE_ROPE_NONE, SE_ROPE_DEFAULT, SE_ROPE_LINEAR, SE_ROPE_LLAMA3, SE_ROPE_LONGROPE } se_rope_type;
+typedef enum { SE_ROPE_NONE, SE_ROPE_DEFAULT, SE_ROPE_LINEAR, SE_ROPE_LLAMA3, SE_ROPE_LONGROPE, SE_ROPE_YARN, SE_ROPE_DYNAMIC } se_rope_type;
 typedef enum { SE_QKNORM_NONE, SE_QKNORM_HEAD, SE_QKNORM_FULL } se_qk_norm;
 
 #define SE_SUPPORTED_ARCHS "gpt2, llama, mistral, qwen2, qwen3, olmo2, gpt_neox, gemma, gemma2, gemma3_text, phi3"
@@ -43,9 +43,10 @@ typedef struct {
     se_rope_type rope;
     int64_t rotary_dim;      /* the leading dimensions of a head that RoPE rotates (gpt_neox's rotary_pct); head_dim else */
     double rope_theta, rope_factor;
-    double low_freq_factor, high_freq_factor, original_max_pos;  /* llama3; longrope: original_max_pos */
+    double low_freq_factor, high_freq_factor, original_max_pos;  /* llama3; longrope, yarn: original_max_pos */
+    double yarn_low, yarn_high;     /* yarn: the ramp between extrapolated and interpolated frequencies */
     float *rope_short, *rope_long;  /* longrope: [rotary_dim/2] factors, long beyond original_max_pos tokens */
-    double rope_attention_factor;   /* longrope: cos and sin scaled by it */
+    double rope_attention_factor;   /* cos and sin scaled by it (longrope, yarn; else 1) */
     double rope_local_theta;        /* gemma3: the sliding layers' own RoPE base (no scaling); 0: one RoPE for all */
     /* sliding-window attention: layer l sees keys j > i - sliding_window when sliding[l] */
     int64_t sliding_window;
