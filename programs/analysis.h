@@ -80,6 +80,7 @@ typedef struct {
     const char *model, *corpus; /* as given: they identify the checkpoints */
     const char *step;           /* trace: "step-N", the step's directory under the part's; analyze: NULL */
     const char *what;           /* the progress line's heading */
+    softent_compute compute;    /* the model's products: bf16 ones are part of the identity */
 } analysis_job;
 
 /* SIGINT and SIGTERM caught (on) or given back (the signals make the run

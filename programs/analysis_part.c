@@ -90,12 +90,14 @@ static int part_dir(const analysis_options *o, const char *out, int part, const 
     return 0;
 }
 
-/* A part's identity, as its checkpoint records it: what it measures, and
- * which part of how many it is. */
+/* A part's identity, as its checkpoint records it: what it measures, in
+ * which arithmetic (so that a resume or a merge never mixes float32 and
+ * bf16 products; float32 is left unsaid, as before bf16 existed), and which
+ * part of how many it is. */
 static void part_identity(const analysis_job *job, int part, int parts, char *buf, size_t size)
 {
-    snprintf(buf, size, "model %s%s%s, corpus %s, part %d of %d", job->model, job->step ? ", " : "", job->step ? job->step : "",
-             job->corpus, part, parts);
+    snprintf(buf, size, "model %s%s%s%s, corpus %s, part %d of %d", job->model, job->step ? ", " : "", job->step ? job->step : "",
+             job->compute == SOFTENT_COMPUTE_BF16 ? " (bf16 products)" : "", job->corpus, part, parts);
 }
 
 /* The gathers: rank 0 takes the other ranks' shards over MPI; a shard of

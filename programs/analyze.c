@@ -192,8 +192,9 @@ static int analyze_main(int argc, char **argv, const analysis_shards *shards, co
     softent_analysis_corpus *pcorpus = NULL;
     softent_preference_result presult = {0};
     int *sel = NULL, n_sel = 0;
-    const analysis_job job = {model_dir, corpus_path, NULL, "forward"};
+    analysis_job job = {model_dir, corpus_path, NULL, "forward", SOFTENT_COMPUTE_F32};
     rc = cli_model_load(&model, model_dir, o.compute);
+    if (!rc) job.compute = softent_model_get_compute(model);
     if (!rc) softent_model_get_config(model, &cfg);
     if (!rc) rc = analysis_fit_model(&o, &cfg, "analyze");
     if (!rc && (rc = softent_analysis_tokenizer_load(&tok, model_dir))) rc = cli_lib_error(rc);

@@ -595,8 +595,8 @@ static int trace_run(analysis_options *o, const char *source, const char *corpus
         rc = cli_mpi_agree(load_checkpoint(ck, i, o, corpus_path, tok, &model, &first, &sel, &n_sel, &corpus));
         char what[64];
         snprintf(what, sizeof what, "step %lld (%d/%d)", (long long)ck[i].step, i + 1, n);
-        const analysis_job job = {ck[i].path, corpus_path, steps[i], what};
         if (!rc) ck[i].compute = softent_model_get_compute(model);
+        const analysis_job job = {ck[i].path, corpus_path, steps[i], what, rc ? SOFTENT_COMPUTE_F32 : ck[i].compute};
         if (!rc) rc = analysis_run_part(model, corpus, sel, n_sel, o, out, &job, &ck[i].result);
         if (!rc && analysis_part_final(o)) analysis_to_units(&ck[i].result, o);
         softent_model_free(model);

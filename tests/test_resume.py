@@ -114,6 +114,10 @@ def check_resume_refuses_other_settings():
     expect_error(base + other, "--null", "the checkpoint has 5, this run 6")
     expect_error(base + [str(a) for a in ARGS] + ["--layers", "0,1"], "other layers", "--layers")
     expect_error(["analyze", model("gpt2"), corpus(), "--out", out, "--quiet", "--resume", *map(str, ARGS)], "checkpoint")
+    # the products' arithmetic: the bf16 fixture ran with bf16 products (where the CPU has them)
+    with open("/proc/cpuinfo") as f:
+        if " avx512_bf16" in f.read():
+            expect_error(base + [str(a) for a in ARGS] + ["--compute", "f32"], "another run", "(bf16 products)")
     # a damaged state in the checkpoint
     with open(os.path.join(out, "checkpoint", "progress.json")) as f:
         gen = json.load(f)["generation"]

@@ -311,7 +311,8 @@ int64_t softent_acc_memory(const softent_acc *acc)
 {
     const int64_t m = acc->m, R = acc->p.null_perms;
     int64_t bytes = (int64_t)sizeof *acc + m * acc->d * 4 + m * 8;
-    bytes += acc->block * (m * 4 + m * 8 + 9) + acc->tile * acc->d * 4;
+    bytes += acc->block * (m * 4 + m * 8 + 9) + acc->pending_tiles * acc->tile * acc->d * 4;
+    bytes += acc->block * (se_max_threads() + acc->n_sets) * 4;  /* the slots of a block (slot_buf) */
     for (int k = 0; k < acc->n_sets; k++) {
         const se_labelset *s = &acc->sets[k];
         int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s, acc->streaming);

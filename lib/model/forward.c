@@ -48,6 +48,7 @@ static int run_state_reserve(softent_model *m, int64_t n)
     const int64_t x16_floats = m->mm ? (n * widest + 31) / 32 * 16 : 0;  /* bf16: two to a float */
     free(s->mem);
     s->n_cap = s->threads_cap = 0;
+    s->x16 = NULL;
     if (!(s->mem = aligned_alloc(64, (size_t)(total + x16_floats) * sizeof(float))))
         return se_fail(SOFTENT_E_NOMEM, "out of memory for the activations of %lld tokens (%lld MB)", (long long)n,
                        (long long)(total >> 18));
