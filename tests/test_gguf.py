@@ -624,7 +624,8 @@ def check_analyze_a_gguf_model():
 
 
 # the vocabularies whose tokenizer.json softent restates, and those of them with an NFC normalizer
-RESTATED = {"gpt-2", "llama-bpe", "qwen2", "mpt", "starcoder", "refact", "falcon", "command-r"}
+RESTATED = {"gpt-2", "llama-bpe", "qwen2", "mpt", "starcoder", "refact", "falcon", "command-r", "llama-spm", "phi-3"}
+UNTESTED = {"baichuan"}  # SentencePiece, restated, but without test vectors: it must load and encode
 NFC_VOCABS = {"qwen2", "mpt", "command-r"}
 
 
@@ -640,6 +641,9 @@ def check_tokenizers_match_the_vocabularies_test_vectors():
             continue
         name, path = f[len("ggml-vocab-"):-len(".gguf")], os.path.join(models, f)
         seen.add(name)
+        if name in UNTESTED:
+            run_process([tokenize, path, os.devnull, "--no-special"], f"tokenize_driver {f}")
+            continue
         if name not in RESTATED:
             p = run_process([tokenize, path, os.devnull, "--no-special"], f"tokenize_driver {f}", ok=False)
             if p.returncode != 1 or not ("tokenizer model" in p.stderr or "pre-tokenizer" in p.stderr or "tokenizer.ggml.pre" in p.stderr):

@@ -8,10 +8,16 @@
  * storing it; each name softent knows is given the normalizer and
  * pre-tokenizer of the tokenizer.json it was converted from (the original
  * regular expressions, not llama.cpp's adaptations of them).  Others are
- * refused by name, as are SentencePiece ("llama") and WordPiece ("bert")
- * vocabularies, whose tokenizer.json the file does not determine.
+ * refused by name.
+ *
+ * A SentencePiece vocabulary ("llama") becomes what transformers'
+ * LlamaConverter makes of the sentencepiece model: BPE with byte fallback,
+ * its merges every split of a piece into two pieces, ranked by the merged
+ * piece's score (highest first), spaces as "▁" with one in front.
+ * WordPiece ("bert") and others are refused by name.
  */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,9 +123,132 @@ static int bpe_model(const softent_gguf *g, const char *path, int ignore_merges,
     return SOFTENT_OK;
 }
 
-/* Control (3) and user-defined (4) tokens as added tokens; BOS in front
- * when tokenizer.ggml.add_bos_token says so. */
-static void added_and_template(const softent_gguf *g, cJSON *root, int64_t n_tokens)
+/* ---- SentencePiece ------------------------------------------------------- */
+
+typedef struct {
+    const char *s;
+    size_t n;
+    int64_t id;
+} piece;
+
+static int by_bytes(const void *a, const void *b)
+{
+    const piece *x = a, *y = b;
+    const int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+    return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+static int64_t find_piece(const piece *sorted, int64_t n, const char *s, size_t len)
+{
+    const piece key = {s, len, -1};
+    const piece *hit = bsearch(&key, sorted, (size_t)n, sizeof *sorted, by_bytes);
+    return hit ? hit->id : -1;
+}
+
+typedef struct {
+    int64_t merged, left, right;
+    double score;
+} spm_merge;
+
+/* The converter's order: the merged piece's score, highest first; ties in
+ * the vocabulary's order, and a piece's own splits by their halves' ids
+ * (its sorts are stable). */
+static int by_score(const void *a, const void *b)
+{
+    const spm_merge *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    if (x->merged != y->merged) return x->merged < y->merged ? -1 : 1;
+    if (x->left != y->left) return x->left < y->left ? -1 : 1;
+    return (x->right > y->right) - (x->right < y->right);
+}
+
+/* The merges of a SentencePiece vocabulary: every split of a piece, at a
+ * character boundary, into two pieces of the vocabulary, as
+ * transformers' SentencePieceExtractor finds them; as [left, right] pairs. */
+static int spm_merges(const softent_gguf *g, const char *path, cJSON *model, int64_t n)
+{
+    const int64_t tk = softent_gguf_find_key(g, "tokenizer.ggml.tokens"), sk = softent_gguf_find_key(g, "tokenizer.ggml.scores");
+    int type, et;
+    int64_t n_scores = 0;
+    if (sk < 0 || !softent_gguf_key(g, sk, &type, &et, &n_scores) || type != SOFTENT_GGUF_ARRAY || n_scores != n)
+        return se_fail(SOFTENT_E_FORMAT, "%s: a SentencePiece vocabulary needs tokenizer.ggml.scores, one score a token", path);
+    piece *sorted = malloc((size_t)(n > 0 ? n : 1) * sizeof *sorted);
+    size_t cap = 1024, count = 0;
+    spm_merge *merges = malloc(cap * sizeof *merges);
+    int rc = sorted && merges ? SOFTENT_OK : se_fail(SOFTENT_E_NOMEM, "out of memory");
+    for (int64_t i = 0; !rc && i < n; i++) {
+        sorted[i].id = i;
+        softent_gguf_get_string(g, tk, i, &sorted[i].s, &sorted[i].n);
+    }
+    if (!rc) qsort(sorted, (size_t)n, sizeof *sorted, by_bytes);
+    for (int64_t i = 0; !rc && i < n; i++) {
+        const char *s;
+        size_t len;
+        double score;
+        softent_gguf_get_string(g, tk, i, &s, &len);
+        if (softent_gguf_get_float(g, sk, i, &score) || !isfinite(score)) {
+            rc = se_fail(SOFTENT_E_FORMAT, "%s: tokenizer.ggml.scores[%lld] is not a finite number", path, (long long)i);
+            break;
+        }
+        for (size_t k = 1; k < len && !rc; k++) {
+            if (((unsigned char)s[k] & 0xC0) == 0x80) continue;  /* inside a character */
+            const int64_t l = find_piece(sorted, n, s, k), r = l < 0 ? -1 : find_piece(sorted, n, s + k, len - k);
+            if (r < 0) continue;
+            if (count == cap) {
+                spm_merge *grown = realloc(merges, 2 * cap * sizeof *merges);
+                if (!grown) { rc = se_fail(SOFTENT_E_NOMEM, "out of memory"); break; }
+                merges = grown, cap *= 2;
+            }
+            merges[count++] = (spm_merge){i, l, r, score};
+        }
+    }
+    cJSON *list = rc ? NULL : cJSON_AddArrayToObject(model, "merges");
+    if (!rc) qsort(merges, count, sizeof *merges, by_score);
+    for (size_t j = 0; !rc && j < count; j++) {
+        const char *ls, *rs;
+        size_t ln, rn;
+        softent_gguf_get_string(g, tk, merges[j].left, &ls, &ln);
+        softent_gguf_get_string(g, tk, merges[j].right, &rs, &rn);
+        cJSON *pair = cJSON_CreateArray();
+        cJSON_AddItemToArray(pair, string_of(ls, ln));
+        cJSON_AddItemToArray(pair, string_of(rs, rn));
+        cJSON_AddItemToArray(list, pair);
+    }
+    free(sorted);
+    free(merges);
+    return rc;
+}
+
+/* llama.cpp's "llama" vocabulary as LlamaConverter's tokenizer.json. */
+static int spm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON *model, int64_t *n_tokens)
+{
+    int rc = bpe_model(g, path, 0, model, n_tokens);
+    if (rc) return rc;
+    cJSON_DeleteItemFromObject(model, "merges");
+    cJSON_ReplaceItemInObject(model, "byte_fallback", cJSON_CreateTrue());
+    cJSON_AddBoolToObject(model, "fuse_unk", 1);
+    const int64_t uk = softent_gguf_find_key(g, "tokenizer.ggml.unknown_token_id");
+    int64_t unk = 0;
+    if (uk >= 0 && softent_gguf_get_int(g, uk, 0, &unk)) unk = -1;
+    if (unk >= 0 && unk < *n_tokens) {
+        const char *s;
+        size_t len;
+        softent_gguf_get_string(g, softent_gguf_find_key(g, "tokenizer.ggml.tokens"), unk, &s, &len);
+        cJSON_AddItemToObject(model, "unk_token", string_of(s, len));
+    }
+    if ((rc = spm_merges(g, path, model, *n_tokens))) return rc;
+    cJSON *norm = cJSON_Parse("{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Prepend\", \"prepend\": \"\u2581\"}, "
+                              "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\u2581\"}]}");
+    if (!norm) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    cJSON_AddItemToObject(root, "normalizer", norm);
+    cJSON_AddNullToObject(root, "pre_tokenizer");
+    return SOFTENT_OK;
+}
+
+/* Control (3) and user-defined (4) tokens as added tokens (SentencePiece's
+ * unknown one (2) too: the converter adds <unk> as a special token); BOS in
+ * front when tokenizer.ggml.add_bos_token says so. */
+static void added_and_template(const softent_gguf *g, cJSON *root, int64_t n_tokens, int spm)
 {
     cJSON *added = cJSON_AddArrayToObject(root, "added_tokens");
     const int64_t tk = softent_gguf_find_key(g, "tokenizer.ggml.tokens"), tt = softent_gguf_find_key(g, "tokenizer.ggml.token_type");
@@ -130,7 +259,8 @@ static void added_and_template(const softent_gguf *g, cJSON *root, int64_t n_tok
             int64_t t;
             const char *s;
             size_t len;
-            if (softent_gguf_get_int(g, tt, i, &t) || (t != 3 && t != 4) || softent_gguf_get_string(g, tk, i, &s, &len)) continue;
+            if (softent_gguf_get_int(g, tt, i, &t) || (t != 3 && t != 4 && !(spm && t == 2)) || softent_gguf_get_string(g, tk, i, &s, &len))
+                continue;
             cJSON *a = cJSON_CreateObject();
             cJSON_AddNumberToObject(a, "id", (double)i);
             cJSON_AddItemToObject(a, "content", string_of(s, len));
@@ -138,7 +268,7 @@ static void added_and_template(const softent_gguf *g, cJSON *root, int64_t n_tok
             cJSON_AddBoolToObject(a, "lstrip", 0);
             cJSON_AddBoolToObject(a, "rstrip", 0);
             cJSON_AddBoolToObject(a, "normalized", t == 4);
-            cJSON_AddBoolToObject(a, "special", t == 3);
+            cJSON_AddBoolToObject(a, "special", t != 4);
             cJSON_AddItemToArray(added, a);
         }
     const int64_t ab = softent_gguf_find_key(g, "tokenizer.ggml.add_bos_token"), bk = softent_gguf_find_key(g, "tokenizer.ggml.bos_token_id");
@@ -194,15 +324,34 @@ static int pre_tokenizer(cJSON *root, size_t k)
     return SOFTENT_OK;
 }
 
+static int spm_json(const softent_gguf *g, const char *path, char **json)
+{
+    cJSON *root = cJSON_CreateObject(), *m = root ? cJSON_AddObjectToObject(root, "model") : NULL;
+    if (!m) {
+        cJSON_Delete(root);
+        return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    }
+    cJSON_AddStringToObject(root, "version", "1.0");
+    int64_t n_tokens = 0;
+    int rc = spm_model(g, path, root, m, &n_tokens);
+    if (!rc) {
+        added_and_template(g, root, n_tokens, 1);
+        if (!(*json = cJSON_PrintUnformatted(root))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
 int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **json)
 {
     *json = NULL;
     char model[32] = "", pre[64] = "";
     if (!string_key(g, "tokenizer.ggml.model", model, sizeof model))
         return se_fail(SOFTENT_E_FORMAT, "%s: no tokenizer (tokenizer.ggml.model); give the model's tokenizer.json instead", path);
+    if (!strcmp(model, "llama")) return spm_json(g, path, json);
     if (strcmp(model, "gpt2"))
-        return se_fail(SOFTENT_E_FORMAT, "%s: tokenizer model '%s' is not supported from GGUF metadata (softent restates byte-level BPE, 'gpt2'); "
-                       "give the model's tokenizer.json instead", path, model);
+        return se_fail(SOFTENT_E_FORMAT, "%s: tokenizer model '%s' is not supported from GGUF metadata (softent restates byte-level BPE, 'gpt2', "
+                       "and SentencePiece, 'llama'); give the model's tokenizer.json instead", path, model);
     if (!string_key(g, "tokenizer.ggml.pre", pre, sizeof pre))
         return se_fail(SOFTENT_E_FORMAT, "%s: no tokenizer.ggml.pre, so the pre-tokenizer is unknown (llama.cpp then guesses); "
                        "give the model's tokenizer.json instead", path);
@@ -221,7 +370,7 @@ int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **
     int rc = bpe_model(g, path, PRE[k].ignore_merges, m, &n_tokens);
     if (!rc) rc = pre_tokenizer(root, k);
     if (!rc) {
-        added_and_template(g, root, n_tokens);
+        added_and_template(g, root, n_tokens, 0);
         if (!(*json = cJSON_PrintUnformatted(root))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
     }
     cJSON_Delete(root);
