@@ -113,6 +113,16 @@ def main():
         ("tokenizer.ggml.merges", 9, struct.pack("<IQ", 8, 1) + struct.pack("<Q", 3) + b"b c"),
         ("tokenizer.ggml.bos_token_id", 4, struct.pack("<I", 4)), ("tokenizer.ggml.add_bos_token", 7, b"\x01")]
     put(out, "fuzz_gguf", "tokenizer.gguf", gguf_bytes(tok_keys, tensors[:1]))
+    # a SentencePiece vocabulary: pieces, their scores, byte pieces, the unknown one
+    spm = ("<unk>".encode(), b"<s>", b"<0x41>", "\u2581".encode(), b"a", b"b", "\u2581a".encode(), b"ab", "\u2581ab".encode())
+    spm_keys = [k for k in keys if not k[0].startswith("tokenizer.")] + [
+        ("tokenizer.ggml.model", 8, struct.pack("<Q", 5) + b"llama"),
+        ("tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, len(spm)) + b"".join(struct.pack("<Q", len(w)) + w for w in spm)),
+        ("tokenizer.ggml.scores", 9, struct.pack("<IQ", 6, len(spm)) + struct.pack(f"<{len(spm)}f", 0, 0, 0, -1, -2, -3, -4, -5, -6)),
+        ("tokenizer.ggml.token_type", 9, struct.pack("<IQ", 5, len(spm)) + struct.pack(f"<{len(spm)}i", 2, 3, 6, 1, 1, 1, 1, 1, 1)),
+        ("tokenizer.ggml.unknown_token_id", 4, struct.pack("<I", 0)),
+        ("tokenizer.ggml.bos_token_id", 4, struct.pack("<I", 1)), ("tokenizer.ggml.add_bos_token", 7, b"\x01")]
+    put(out, "fuzz_gguf", "spm.gguf", gguf_bytes(spm_keys, tensors[:1]))
     put(out, "fuzz_gguf", "empty.gguf", gguf_bytes([], []))
     put(out, "fuzz_csv", "labels.csv", "id,label,other\n0,3,a\n1,4,b\n2,3,\"c,d\"\n")
     put(out, "fuzz_csv", "labels.tsv", "label\tx\n1\t2\n3\t4\n")
