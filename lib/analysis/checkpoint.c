@@ -218,11 +218,28 @@ static void remove_generation(const char *dir, int gen)
     rmdir(path);
 }
 
+/* progress.json's temporary files that a run killed while writing it left
+ * (se_atomic_open's PATH.tmp.PID.N): they would keep the directory. */
+static void remove_stale_progress(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    static const char prefix[] = "progress.json.tmp.";
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strncmp(e->d_name, prefix, sizeof prefix - 1)) continue;
+        char file[4096 + 300];
+        snprintf(file, sizeof file, "%s/%s", dir, e->d_name);
+        unlink(file);
+    }
+    closedir(d);
+}
+
 int softent_analysis_checkpoint_remove(const char *dir)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/progress.json", dir);
     if (unlink(path) != 0 && errno != ENOENT) return se_fail(SOFTENT_E_IO, "%s: cannot remove: %s", path, strerror(errno));
+    remove_stale_progress(dir);
     remove_generation(dir, 0);
     remove_generation(dir, 1);
     rmdir(dir); /* only when empty: anything else of the user's stays */
