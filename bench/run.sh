@@ -8,6 +8,7 @@ mkdir -p "$BUILD/bench"
 cc -O2 -I/usr/include/$(cc -print-multiarch)/openblas-openmp bench/sgemm_rate.c -o "$BUILD/bench/sgemm_rate" \
     -L/usr/lib/$(cc -print-multiarch)/openblas-openmp -Wl,-rpath,/usr/lib/$(cc -print-multiarch)/openblas-openmp -lopenblas
 /usr/bin/python3 bench/bench_estimate.py "$BUILD" "$@"
+/usr/bin/python3 bench/bench_soft_h.py "$BUILD"
 # the estimator against the product alone, in memory: 100,000 x 768 rows, m
 # = 100, four label sets, in a document's batches (507) and in one batch
 cc -O2 -fopenmp -Iinclude -I/usr/include/$(cc -print-multiarch)/openblas-openmp bench/estimator_rate.c "$BUILD/libsoftent.a" \
