@@ -377,6 +377,7 @@ static int bind_bf16(softent_model *m)
                 continue;
             }
             se_st_to_f32(w->t, 0, w->t->e.numel, f32);
+            se_st_release(w->t);  /* the copy is what the products read: the file's pages can go */
             se_to_bf16(m->w16 + at, f32, w->t->e.numel);
             w->bf16 = m->w16 + at;
             at += (w->t->e.numel + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;

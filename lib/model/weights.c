@@ -170,6 +170,7 @@ static int gguf_entry(se_st_model *st, const softent_gguf_tensor *gt, const char
     t.e.ndim = gt->n_dims;
     for (int k = 0; k < gt->n_dims; k++) t.e.shape[k] = gt->ne[gt->n_dims - 1 - k];
     t.e.numel = gt->n_elements;
+    t.e.end = (uint64_t)gt->n_bytes;  /* (begin 0: only the size is meant) */
     t.e.dtype = gt->type == SOFTENT_GGML_F32 ? SOFTENT_F32 : gt->type == SOFTENT_GGML_F16 ? SOFTENT_F16
               : gt->type == SOFTENT_GGML_BF16 ? SOFTENT_BF16 : SOFTENT_UNKNOWN;
     snprintf(t.e.dtype_name, sizeof t.e.dtype_name, "%s", softent_ggml_type_name(gt->type));
@@ -268,6 +269,14 @@ int se_st_get(const se_st_model *st, const char *name, int ndim, const int64_t *
 int se_st_is_f32(const se_st_tensor *t)
 {
     return t->e.dtype == SOFTENT_F32 && !t->rows.order && ((uintptr_t)t->data % sizeof(float)) == 0;
+}
+
+void se_st_release(const se_st_tensor *t)
+{
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), start = (uintptr_t)t->data;
+    const uintptr_t end = start + (uintptr_t)(t->e.end - t->e.begin);
+    const uintptr_t lo = (start + page - 1) & ~(page - 1), hi = end & ~(page - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 int se_st_is_bf16(const se_st_tensor *t)

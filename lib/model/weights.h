@@ -69,5 +69,9 @@ int se_st_is_f32(const se_st_tensor *t);
 /* Whether t's data can be used as bf16 where it lies (BF16 in transformers'
  * row order, aligned). */
 int se_st_is_bf16(const se_st_tensor *t);
+/* Drop t's mapped pages from memory (whole pages inside it): its data has
+ * been converted and is not read again soon; a later read maps it back in
+ * from the file. */
+void se_st_release(const se_st_tensor *t);
 
 #endif
