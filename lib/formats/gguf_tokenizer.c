@@ -324,7 +324,9 @@ static int pre_tokenizer(cJSON *root, size_t k)
     return SOFTENT_OK;
 }
 
-static int spm_json(const softent_gguf *g, const char *path, char **json)
+/* The tokenizer.json of a SentencePiece vocabulary (pre < 0) or of a
+ * byte-level BPE one with the normalizer and pre-tokenizer of PRE[pre]. */
+static int restate(const softent_gguf *g, const char *path, long pre, char **json)
 {
     cJSON *root = cJSON_CreateObject(), *m = root ? cJSON_AddObjectToObject(root, "model") : NULL;
     if (!m) {
@@ -333,9 +335,10 @@ static int spm_json(const softent_gguf *g, const char *path, char **json)
     }
     cJSON_AddStringToObject(root, "version", "1.0");
     int64_t n_tokens = 0;
-    int rc = spm_model(g, path, root, m, &n_tokens);
+    int rc = pre < 0 ? spm_model(g, path, root, m, &n_tokens) : bpe_model(g, path, PRE[pre].ignore_merges, m, &n_tokens);
+    if (!rc && pre >= 0) rc = pre_tokenizer(root, (size_t)pre);
     if (!rc) {
-        added_and_template(g, root, n_tokens, 1);
+        added_and_template(g, root, n_tokens, pre < 0);
         if (!(*json = cJSON_PrintUnformatted(root))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
     }
     cJSON_Delete(root);
@@ -348,7 +351,7 @@ int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **
     char model[32] = "", pre[64] = "";
     if (!string_key(g, "tokenizer.ggml.model", model, sizeof model))
         return se_fail(SOFTENT_E_FORMAT, "%s: no tokenizer (tokenizer.ggml.model); give the model's tokenizer.json instead", path);
-    if (!strcmp(model, "llama")) return spm_json(g, path, json);
+    if (!strcmp(model, "llama")) return restate(g, path, -1, json);
     if (strcmp(model, "gpt2"))
         return se_fail(SOFTENT_E_FORMAT, "%s: tokenizer model '%s' is not supported from GGUF metadata (softent restates byte-level BPE, 'gpt2', "
                        "and SentencePiece, 'llama'); give the model's tokenizer.json instead", path, model);
@@ -360,19 +363,5 @@ int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **
     if (k == sizeof PRE / sizeof *PRE)
         return se_fail(SOFTENT_E_FORMAT, "%s: pre-tokenizer '%s' (tokenizer.ggml.pre) is not one softent restates (llama-bpe, qwen2, gpt-2, mpt, starcoder, refact, falcon, command-r); "
                        "give the model's tokenizer.json instead", path, pre);
-    cJSON *root = cJSON_CreateObject(), *m = root ? cJSON_AddObjectToObject(root, "model") : NULL;
-    if (!m) {
-        cJSON_Delete(root);
-        return se_fail(SOFTENT_E_NOMEM, "out of memory");
-    }
-    cJSON_AddStringToObject(root, "version", "1.0");
-    int64_t n_tokens = 0;
-    int rc = bpe_model(g, path, PRE[k].ignore_merges, m, &n_tokens);
-    if (!rc) rc = pre_tokenizer(root, k);
-    if (!rc) {
-        added_and_template(g, root, n_tokens, 0);
-        if (!(*json = cJSON_PrintUnformatted(root))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
-    }
-    cJSON_Delete(root);
-    return rc;
+    return restate(g, path, (long)k, json);
 }
