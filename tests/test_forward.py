@@ -240,6 +240,14 @@ def check_unsupported_rope():
     expect_error(variant("yarn-beta", config={"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "beta_fast": -3}}), "config.json", "beta_fast")
     expect_error(variant("yarn-truncate", config={"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "truncate": 1}}),
                  "config.json", "truncate")
+    expect_error(variant("yarn-attention", config={"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "attention_factor": -2.0}}),
+                 "config.json", "attention_factor")
+    expect_error(variant("yarn-theta", config={"rope_theta": 1.0, "rope_scaling": {"rope_type": "yarn", "factor": 4.0}}),
+                 "config.json", "rope_theta > 1")
+    # transformers 5's per-layer-type parameters are refused, not read as no scaling
+    expect_error(variant("per-layer", config={"rope_scaling": None, "rope_parameters": {
+        "full_attention": {"rope_type": "linear", "factor": 8.0}, "sliding_attention": {"rope_type": "default"}}}),
+        "config.json", "per layer type", "full_attention")
     # gpt_neox: int(16 * 0.1) = 1 dimension cannot be rotated in pairs; yarn is not supported
     expect_error(variant("neox-odd", base="gpt_neox", config={"rotary_pct": 0.1}), "config.json", "rotary_pct 0.1", "even")
     expect_error(variant("neox-yarn", base="gpt_neox", config={"rope_scaling": {"type": "yarn", "factor": 2.0}}),

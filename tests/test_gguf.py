@@ -669,9 +669,15 @@ def check_tokenizers_match_the_vocabularies_test_vectors():
     def kv_str(key, value):
         return gstr(key) + struct.pack("<I", 8) + gstr(value)
     tokens = gstr("tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, 2) + gstr("a") + gstr(b"b\0c")
+    # SentencePiece pieces "a", "aa", ... whose splits all exist (merges growing
+    # as the cube of the length): a piece past 1024 bytes is refused, not built
+    pieces = [b"a" * k for k in range(1, 1100, 7)]
+    spm = (gstr("tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, len(pieces)) + b"".join(gstr(w) for w in pieces)
+           + gstr("tokenizer.ggml.scores") + struct.pack("<IIQ", 9, 6, len(pieces)) + struct.pack(f"<{len(pieces)}f", *([0.0] * len(pieces))))
     for name, data, words in (("empty_pre", header(0, 2) + kv_str("tokenizer.ggml.model", "gpt2") + kv_str("tokenizer.ggml.pre", ""), ["pre-tokenizer"]),
                               ("nul_token", header(0, 3) + kv_str("tokenizer.ggml.model", "gpt2") + kv_str("tokenizer.ggml.pre", "gpt-2") + tokens,
-                               ["token 1", "NUL"])):
+                               ["token 1", "NUL"]),
+                              ("long_piece", header(0, 3) + kv_str("tokenizer.ggml.model", "llama") + spm, ["1024 bytes"])):
         try:
             p = subprocess.run([tokenize, write(name + ".gguf", data), os.devnull], capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired:

@@ -147,20 +147,31 @@ static int64_t find_piece(const piece *sorted, int64_t n, const char *s, size_t 
 
 typedef struct {
     int64_t merged, left, right;
+    int64_t left_chars, right_chars;
     double score;
 } spm_merge;
 
-/* The converter's order: the merged piece's score, highest first; ties in
- * the vocabulary's order, and a piece's own splits by their halves' ids
- * (its sorts are stable). */
+/* The converter's order (transformers' generate_merges: a stable sort by
+ * (score, len(left), len(right)), reversed): the merged piece's score,
+ * highest first, then the longer left half, the longer right half (in
+ * characters); full ties in the vocabulary's order, a piece's own splits
+ * by their halves' ids. */
 static int by_score(const void *a, const void *b)
 {
     const spm_merge *x = a, *y = b;
     if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    if (x->left_chars != y->left_chars) return x->left_chars < y->left_chars ? 1 : -1;
+    if (x->right_chars != y->right_chars) return x->right_chars < y->right_chars ? 1 : -1;
     if (x->merged != y->merged) return x->merged < y->merged ? -1 : 1;
     if (x->left != y->left) return x->left < y->left ? -1 : 1;
     return (x->right > y->right) - (x->right < y->right);
 }
+
+/* Bounds on what a (hostile) vocabulary may make softent build: a piece's
+ * length (each is split at every character, and each split looked up) and
+ * the merges' text in all; real vocabularies' pieces are a few dozen bytes
+ * and their merges a few MB. */
+enum { MAX_PIECE = 1024, MAX_MERGE_TEXT = 64 << 20 };
 
 /* The merges of a SentencePiece vocabulary: every split of a piece, at a
  * character boundary, into two pieces of the vocabulary, as
@@ -173,7 +184,7 @@ static int spm_merges(const softent_gguf *g, const char *path, cJSON *model, int
     if (sk < 0 || !softent_gguf_key(g, sk, &type, &et, &n_scores) || type != SOFTENT_GGUF_ARRAY || n_scores != n)
         return se_fail(SOFTENT_E_FORMAT, "%s: a SentencePiece vocabulary needs tokenizer.ggml.scores, one score a token", path);
     piece *sorted = malloc((size_t)(n > 0 ? n : 1) * sizeof *sorted);
-    size_t cap = 1024, count = 0;
+    size_t cap = 1024, count = 0, text = 0;
     spm_merge *merges = malloc(cap * sizeof *merges);
     int rc = sorted && merges ? SOFTENT_OK : se_fail(SOFTENT_E_NOMEM, "out of memory");
     for (int64_t i = 0; !rc && i < n; i++) {
@@ -190,8 +201,16 @@ static int spm_merges(const softent_gguf *g, const char *path, cJSON *model, int
             rc = se_fail(SOFTENT_E_FORMAT, "%s: tokenizer.ggml.scores[%lld] is not a finite number", path, (long long)i);
             break;
         }
+        if (len > MAX_PIECE) {
+            rc = se_fail(SOFTENT_E_LIMIT, "%s: SentencePiece piece %lld is %zu bytes long; softent restates pieces of at most %d bytes",
+                         path, (long long)i, len, MAX_PIECE);
+            break;
+        }
+        int64_t chars = 0, left_chars = 0;
+        for (size_t k = 0; k < len; k++) chars += ((unsigned char)s[k] & 0xC0) != 0x80;
         for (size_t k = 1; k < len && !rc; k++) {
             if (((unsigned char)s[k] & 0xC0) == 0x80) continue;  /* inside a character */
+            left_chars++;
             const int64_t l = find_piece(sorted, n, s, k), r = l < 0 ? -1 : find_piece(sorted, n, s + k, len - k);
             if (r < 0) continue;
             if (count == cap) {
@@ -199,7 +218,12 @@ static int spm_merges(const softent_gguf *g, const char *path, cJSON *model, int
                 if (!grown) { rc = se_fail(SOFTENT_E_NOMEM, "out of memory"); break; }
                 merges = grown, cap *= 2;
             }
-            merges[count++] = (spm_merge){i, l, r, score};
+            if ((text += len) > MAX_MERGE_TEXT) {
+                rc = se_fail(SOFTENT_E_LIMIT, "%s: the SentencePiece vocabulary's merges would exceed %d MB; "
+                             "give the model's tokenizer.json instead", path, MAX_MERGE_TEXT >> 20);
+                break;
+            }
+            merges[count++] = (spm_merge){i, l, r, left_chars, chars - left_chars, score};
         }
     }
     cJSON *list = rc ? NULL : cJSON_AddArrayToObject(model, "merges");

@@ -136,19 +136,26 @@ static double yarn_dim(double rotations, double dim, double base, double orig)
 static int parse_yarn(const json_src *js, const cJSON *scaling, se_model_config *c, const char *what)
 {
     if (c->rotary_dim < 2) return se_fail(SOFTENT_E_FORMAT, "%s: yarn is not supported for model_type %s", js->path, c->model_type);
-    double factor = -1, orig = -1, attention = -1, fast = 0, slow = 0, mscale = 0, mscale_all = 0;  /* -1: absent */
-    int rc = get_num(js, scaling, "factor", -1, &factor);
-    if (!rc) rc = get_num(js, scaling, "original_max_position_embeddings", -1, &orig);
-    if (!rc) rc = get_num(js, scaling, "attention_factor", -1, &attention);
+    const double absent = -INFINITY;  /* (a number in a file is finite) */
+    double factor = absent, orig = absent, attention = absent, fast = 0, slow = 0, mscale = 0, mscale_all = 0;
+    int rc = get_num(js, scaling, "factor", absent, &factor);
+    if (!rc) rc = get_num(js, scaling, "original_max_position_embeddings", absent, &orig);
+    if (!rc) rc = get_num(js, scaling, "attention_factor", absent, &attention);
     if (!rc) rc = get_num(js, scaling, "beta_fast", 0, &fast);
     if (!rc) rc = get_num(js, scaling, "beta_slow", 0, &slow);
     if (!rc) rc = get_num(js, scaling, "mscale", 0, &mscale);
     if (!rc) rc = get_num(js, scaling, "mscale_all_dim", 0, &mscale_all);
     if (rc) return rc;
-    const cJSON *truncate = field(js, scaling, "truncate");
-    if (truncate && !cJSON_IsBool(truncate)) return se_fail(SOFTENT_E_FORMAT, "%s: yarn's truncate must be true or false", js->path);
-    if (factor == -1 && orig > 0) factor = (double)c->max_pos / orig;  /* the ratio, where only it is stated */
-    if (orig == -1) orig = (double)c->max_pos;
+    /* (null is no truncation, as transformers' .get("truncate", True) reads it) */
+    const cJSON *truncate = cJSON_GetObjectItemCaseSensitive(scaling, "truncate");
+    if (truncate && !cJSON_IsBool(truncate) && !cJSON_IsNull(truncate))
+        return se_fail(SOFTENT_E_FORMAT, "%s: yarn's truncate must be true or false", js->path);
+    if (factor == absent && orig > 0) factor = (double)c->max_pos / orig;  /* the ratio, where only it is stated */
+    if (orig == absent) orig = (double)c->max_pos;
+    if (attention != absent && !(attention >= 0 && attention <= 1e6))
+        return se_fail(SOFTENT_E_FORMAT, "%s: yarn's attention_factor %g must be in [0, 1e6]", js->path, attention);
+    if (!(c->rope_theta > 1))  /* the ramp's ends divide by log(theta) */
+        return se_fail(SOFTENT_E_FORMAT, "%s: yarn needs rope_theta > 1, not %g", js->path, c->rope_theta);
     if (fast == 0) fast = 32;  /* ("or 32": 0 and null alike) */
     if (slow == 0) slow = 1;
     if (!(factor > 0 && factor <= 1e6 && orig >= 1 && orig <= 1e12 && fast > 0 && slow > 0 && fast < 1e6 && slow < 1e6 && mscale >= 0 &&
@@ -158,12 +165,13 @@ static int parse_yarn(const json_src *js, const cJSON *scaling, se_model_config 
     c->rope = SE_ROPE_YARN;
     c->rope_factor = factor;
     c->original_max_pos = orig;
-    c->rope_attention_factor = attention >= 0 ? attention
+    c->rope_attention_factor = attention != absent ? attention
                              : mscale > 0 && mscale_all > 0 ? yarn_mscale(factor, mscale) / yarn_mscale(factor, mscale_all)
                                                             : yarn_mscale(factor, 1);
     const double dim = (double)c->rotary_dim;
     double low = yarn_dim(fast, dim, c->rope_theta, orig), high = yarn_dim(slow, dim, c->rope_theta, orig);
     if (!truncate || cJSON_IsTrue(truncate)) low = floor(low), high = ceil(high);
+    if (!(isfinite(low) && isfinite(high))) return se_fail(SOFTENT_E_FORMAT, "%s: yarn's ramp is not finite for these values", js->path);
     c->yarn_low = low > 0 ? low : 0;
     c->yarn_high = high < dim - 1 ? high : dim - 1;
     if (c->yarn_low == c->yarn_high) c->yarn_high += 0.001;  /* as transformers keeps the ramp finite */
@@ -187,6 +195,12 @@ static int parse_rope(const json_src *js, se_model_config *c)
     c->rope_factor = 1.0;
     c->rope_attention_factor = 1.0;
     if (!scaling) return SOFTENT_OK;
+    /* transformers 5's per-layer-type parameters (gemma3's full_attention
+     * and sliding_attention): not read, so refused rather than ignored */
+    for (const cJSON *e = scaling->child; e; e = e->next)
+        if (cJSON_IsObject(e))
+            return se_fail(SOFTENT_E_FORMAT, "%s: %s holds parameters per layer type (\"%s\"), which softent does not read; "
+                           "give them as one rope_scaling", js->path, what, e->string ? e->string : "?");
     const cJSON *type = field(js, scaling, "rope_type");
     if (!type) type = field(js, scaling, "type");
     const char *t = cJSON_IsString(type) ? type->valuestring : "default";
