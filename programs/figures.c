@@ -4,11 +4,16 @@
  * writes the data and a gnuplot script beside the figures, so a user can
  * restyle them and rerun `gnuplot FILE.gp`.
  */
+#include <errno.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "common/fs.h"
 #include "figures.h"
@@ -34,29 +39,40 @@ static int write_script(const char *dir, const char *name, const char *body, con
     return se_atomic_commit(&gp) ? -1 : 0;
 }
 
-/* Run the script once per terminal: PNG and SVG of the same figure, each
- * drawn under a temporary name and then put in place as every file
- * softent writes is (a figure is never seen half drawn). */
+/* Run the script once per terminal, the two at once: PNG and SVG of the
+ * same figure, each drawn under a temporary name and then put in place as
+ * every file softent writes is (a figure is never seen half drawn). */
 static int draw(const char *dir, const char *name)
 {
     static const char *terms[][2] = {
         {"pngcairo size 1200,900 font 'sans,11'", "png"},
         {"svg size 1200,900 dynamic font 'sans,11'", "svg"},
     };
+    char tmp[2][4096], path[2][4096];
+    pid_t pid[2] = {-1, -1};
     for (int t = 0; t < 2; t++) {
-        char cmd[8192], tmp_ext[64], tmp[4096], path[4096];
+        char cmd[8192], tmp_ext[64];
         snprintf(tmp_ext, sizeof tmp_ext, "%s.tmp.%d", terms[t][1], (int)getpid());
-        snprintf(tmp, sizeof tmp, "%s/%s.%s", dir, name, tmp_ext);
-        snprintf(path, sizeof path, "%s/%s.%s", dir, name, terms[t][1]);
+        snprintf(tmp[t], sizeof tmp[t], "%s/%s.%s", dir, name, tmp_ext);
+        snprintf(path[t], sizeof path[t], "%s/%s.%s", dir, name, terms[t][1]);
         snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot -e \"term = \\\"%s\\\"; ext = '%s'\" '%s.gp' 2>/dev/null", dir,
                  terms[t][0], tmp_ext, name);
-        if (system(cmd) != 0) {
-            unlink(tmp);
-            return -1;
-        }
-        if (se_atomic_adopt(tmp, path)) return -3; /* drawn, but not put in place (a full disk) */
+        char *argv[] = {"sh", "-c", cmd, NULL};
+        if (posix_spawn(&pid[t], "/bin/sh", NULL, NULL, argv, environ) != 0) pid[t] = -1;
     }
-    return 0;
+    int rc = 0;
+    for (int t = 0; t < 2; t++) {
+        int status = -1;
+        while (pid[t] > 0 && waitpid(pid[t], &status, 0) < 0 && errno == EINTR) {}
+        if (pid[t] < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            unlink(tmp[t]);
+            if (!rc) rc = -1;
+        }
+    }
+    for (int t = 0; t < 2 && !rc; t++)
+        if (se_atomic_adopt(tmp[t], path[t])) rc = -3; /* drawn, but not put in place (a full disk) */
+    if (rc) unlink(tmp[1]);
+    return rc;
 }
 
 int figures_render(const char *dir, const char *name, const char *body)
