@@ -42,7 +42,7 @@ The set covers every branch of the C forward pass:
   gpt_neox      F16, fused per-head query_key_value, RoPE on a quarter of each
                 head (rotary_pct 0.25), parallel residual, untied embed_out
   gpt_neox-seq  F32, sequential residual, rotary_pct 0.5 and rotary_emb_base
-                500, attention_bias false
+                500, linear rope_scaling, attention_bias false
 """
 import json
 import os
@@ -327,6 +327,7 @@ MODELS = {
         "max_position_embeddings": 32, "rope_scaling": {"type": "dynamic", "factor": 2.0}}), "F32", 1),
     "gpt_neox": (lambda: gpt_neox(8, n_layers=3), "F16", 1),
     "gpt_neox-seq": (lambda: gpt_neox(9, extra={"use_parallel_residual": False, "rotary_pct": 0.5, "rotary_emb_base": 500,
+                                               "rope_scaling": {"type": "linear", "factor": 2.0},
                                                "attention_bias": False}), "F32", 1),
 }
 

@@ -373,7 +373,8 @@ def gpt_neox_forward(config, W, tokens, dtype):
     act = ACT[config.get("hidden_act", "gelu")]
     n = len(tokens)
     base = config.get("rotary_emb_base", config.get("rope_theta", 10000))
-    cos, sin = rope_cos_sin(rope_inv_freq({"rope_theta": base}, rot), n, dtype)
+    # (rope_scaling: linear, the one kind gpt_neox takes)
+    cos, sin = rope_cos_sin(rope_inv_freq({"rope_theta": base, "rope_scaling": config.get("rope_scaling")}, rot), n, dtype)
 
     def linear(y, name):
         return product(y, g(name + ".weight").T) + (g(name + ".bias") if has(name + ".bias") else 0)
