@@ -89,10 +89,7 @@ def main():
         llama = build_llama_prefill(work)
         hf = os.path.join(work, "llama")
         params = bench_forward.write_llama(hf)
-        sys.path.insert(0, os.path.join(HERE, "..", "tests"))
-        import torch_reference
-        config, tensors = torch_reference.load(hf)
-        config["model_type"] = "llama"
+        config, tensors = bench_forward.torch_reference.load(hf)
         docs = np.random.default_rng(1).integers(0, bench_forward.VOCAB, (args.docs, args.doc_len)).astype("<i4")
         print(f"model: llama, {params / 1e6:.1f}M parameters, {args.docs} documents x {args.doc_len} tokens, "
               f"{args.threads} threads", flush=True)
