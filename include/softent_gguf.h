@@ -99,8 +99,9 @@ SOFTENT_API int softent_gguf_read_rows(const softent_gguf *g, int64_t i, int64_t
 
 /* The file's tokenizer (tokenizer.ggml.*) as the tokenizer.json Hugging Face
  * publishes for it, for softent_tokenizer_load_json: byte-level BPE
- * ("gpt2") with the pre-tokenizers llama-bpe (llama3), qwen2 and gpt-2;
- * others are SOFTENT_E_FORMAT naming them (docs/gguf.md).  *json is
+ * ("gpt2") with the pre-tokenizers docs/gguf.md lists, SentencePiece
+ * ("llama") and WordPiece ("bert"); others are SOFTENT_E_FORMAT naming
+ * them.  *json is
  * malloc'ed; path names the file in messages. */
 SOFTENT_API int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **json);
 

@@ -3,8 +3,8 @@
  * encodes it from a model's tokenizer.json.
  *
  * Supported: BPE models (byte-level as in GPT-2/Llama 3/Qwen, and
- * SentencePiece-style with byte fallback as in Llama 2), the usual
- * normalizers and pre-tokenizers, added and special tokens, and the
+ * SentencePiece-style with byte fallback as in Llama 2), WordPiece (BERT),
+ * the usual normalizers and pre-tokenizers (BERT's too), added and special tokens, and the
  * TemplateProcessing / ByteLevel / Roberta / Bert post-processors.  A
  * component softent does not implement is refused when the file is loaded
  * (SOFTENT_E_FORMAT, naming the component and the file), never skipped.

@@ -35,8 +35,8 @@ CORPUS = tmp("corpus.txt")
 state = {"pool": None, "jobs": {}, "setup_error": None}
 
 
-def node_ids(tokenizer, text_path, out_path):
-    p = subprocess.run(["node", HF_SCRIPT, tokenizer, text_path], capture_output=True, text=True)
+def node_ids(tokenizer, text_path, out_path, *flags):
+    p = subprocess.run(["node", HF_SCRIPT, tokenizer, text_path, *flags], capture_output=True, text=True)
     if p.returncode:
         raise Fail(f"node tests/hf_tokenize.mjs {tokenizer} failed: {p.stderr.strip()[-800:]}")
     with open(out_path, "w") as f:
@@ -366,6 +366,64 @@ def expect_error(args, *words, code=1):
     common.expect_error(args, *words, code=code, results="ids")
 
 
+def wordpiece(pieces, norm=None, pre=None, **model):
+    """A WordPiece tokenizer: [UNK], [CLS], [SEP] and the given pieces."""
+    vocab = {t: i for i, t in enumerate(["[UNK]", "[CLS]", "[SEP]", *pieces])}
+    special = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+               for i, t in enumerate(["[UNK]", "[CLS]", "[SEP]"])]
+    tok = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": special, "normalizer": norm,
+           "pre_tokenizer": pre or {"type": "BertPreTokenizer"},
+           "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 2], "cls": ["[CLS]", 1]},
+           "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+           "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
+                     "vocab": vocab}}
+    tok["model"].update(model)
+    wordpiece.count = getattr(wordpiece, "count", 0) + 1
+    path = tmp(f"wordpiece{wordpiece.count}.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    return path
+
+
+def check_wordpiece_and_bert_normalizer():
+    """WordPiece's greedy longest-first split (BERT's), its unk rules, and
+    BertNormalizer's and BertPreTokenizer's every option: the pieces worked
+    out by hand for a few, and the ids of Hugging Face's JavaScript tokenizer
+    for all, on text with accents, CJK, controls, odd spaces and
+    punctuation (the real BERT vocabulary runs on the megabyte corpus in
+    test_gguf)."""
+    setup()
+    pieces = ["un", "##aff", "##able", "unaff", "a", "##b", "##c", "abc", "hello", "h\u00e9llo", "##s", "x", "##y", ",", "!", "\u00bf",
+              "\u4e2d", "\u6587", "e", "\u0301", "##\u0301", "\u00e9", "tab", "caf", "##\u00e9", "##e", "i"]
+    bert = {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "strip_accents": None, "lowercase": True}
+    tok = wordpiece(pieces, bert)
+    # longest first: "unaffable" = unaff + ##able, not un + ##aff + ##able
+    expect(tok, "UnAffable", ["unaff", "##able"], "--no-special")
+    # a word whose tail cannot be split is one [UNK]; a word over the limit too
+    expect(tok, "abcz abc", ["[UNK]", "abc"], "--no-special")
+    expect(wordpiece(pieces, bert, max_input_chars_per_word=3), "abc abcb", ["abc", "[UNK]"], "--no-special")
+    # controls go, odd spaces split, CJK stands alone, punctuation is isolated, accents go with lowercase
+    expect(tok, "x\x01y\u2003Hello,\u4e2d\u6587!H\u00c9LLO\u00bf", ["x", "##y", "hello", ",", "\u4e2d", "\u6587", "!", "hello", "\u00bf"], "--no-special")
+    # strip_accents false keeps them; lowercase false keeps case and (strip null) accents
+    expect(wordpiece(pieces, dict(bert, strip_accents=False)), "H\u00c9LLO", ["h\u00e9llo"], "--no-special")
+    # U+FEFF is no space to Rust's char::is_whitespace (Tokenizers.js's \\s splits there): kept, it spoils the word
+    expect(wordpiece(pieces, dict(bert, clean_text=False)), "\ufeffhello", ["[UNK]"], "--no-special")
+    expect(tok, "\ufeffhello", ["hello"], "--no-special")  # clean_text drops it (Cf)
+    text = ("Hello, WORLD! unaffable abc abcb x\x01y \u4e2d\u6587\u5b57 H\u00e9llo Caf\u00e9 CAFE\u0301 \u0130i ab\tc\u00a0x \u3000y"
+            " \u200bx \u00bfs? e\u0301 \ue000x \u00ad-a\u2014b " + "a" * 120 + " \u0628\u0650\u0633\u0652 \u0915\u093f x\u20e3")
+    texts = write("wordpiece.txt", "\n".join([text, text.upper(), "[CLS] hello [SEP]", "", " \t "]) + "\n")
+    variants = [bert, dict(bert, lowercase=False), dict(bert, strip_accents=True, lowercase=False), dict(bert, strip_accents=False),
+                dict(bert, clean_text=False), dict(bert, handle_chinese_chars=False), None]
+    for k, norm in enumerate(variants):
+        path = wordpiece(pieces + ["WORLD", "CAFE", "\u0130", "H\u00e9llo", "\u00c9"], norm)
+        for flags in ((), ("--no-special",)):
+            ours = run("tokenize", path, texts, *flags).stdout
+            with open(node_ids(path, texts, tmp(f"hf-wordpiece-{k}.txt"), *flags)) as f:
+                theirs = f.read()
+            if ours != theirs:
+                raise Fail(f"normalizer {norm} {' '.join(flags)}: softent {ours.split(chr(10))[:2]} vs Hugging Face {theirs.split(chr(10))[:2]}")
+
+
 def broken(name, edit):
     with open(synth(["ab"], "ab")) as f:
         j = json.load(f)
@@ -382,13 +440,18 @@ def check_bad_tokenizer_files():
         good = f.read()
     expect_error(["tokenize", write("truncated.json", good[:len(good) // 2]), text], "truncated.json", "not valid JSON")
     expect_error(["tokenize", write("list.json", "[1, 2]"), text], "list.json")
-    for kind in ("WordPiece", "Unigram", "WordLevel"):
+    for kind in ("Unigram", "WordLevel"):
         path = broken(f"{kind}.json", lambda j: j["model"].update(type=kind))
         expect_error(["tokenize", path, text], f"{kind}.json", f"model type '{kind}'")
-    for kind in ("BertNormalizer", "Precompiled", "Nmt"):
+    for kind in ("Precompiled", "Nmt"):
         path = broken(f"norm-{kind}.json", lambda j: j.update(normalizer={"type": kind}))
         expect_error(["tokenize", path, text], f"norm-{kind}.json", f"normalizer type '{kind}'")
-    for kind in ("BertPreTokenizer", "UnicodeScripts"):
+    # a WordPiece word that needs the unk token, which the vocabulary lacks (HF: MissingUnkToken)
+    path = wordpiece(["ab"], unk_token="[NOPE]")
+    expect_error(["tokenize", path, write("unk.txt", "ab zz\n")], "unk_token", "[NOPE]")
+    path = broken("wp-max.json", lambda j: j["model"].update(type="WordPiece", max_input_chars_per_word=-1))
+    expect_error(["tokenize", path, text], "wp-max.json", "max_input_chars_per_word")
+    for kind in ("UnicodeScripts",):
         path = broken(f"pre-{kind}.json", lambda j: j.update(pre_tokenizer={"type": "Sequence", "pretokenizers": [{"type": kind}]}))
         expect_error(["tokenize", path, text], f"pre-{kind}.json", f"pre_tokenizer type '{kind}'")
     path = broken("post.json", lambda j: j.update(post_processor={"type": "Fancy"}))

@@ -14,7 +14,13 @@
  * LlamaConverter makes of the sentencepiece model: BPE with byte fallback,
  * its merges every split of a piece into two pieces, ranked by the merged
  * piece's score (highest first), spaces as "▁" with one in front.
- * WordPiece ("bert") and others are refused by name.
+ *
+ * A WordPiece vocabulary ("bert") becomes BERT's tokenizer.json: the
+ * converter's "phantom space" undone (a word-initial token is stored with
+ * "▁" in front, a continuation without the "##"), BertNormalizer (lowercase,
+ * as llama.cpp assumes: GGUF does not record whether a model is cased),
+ * BertPreTokenizer, and [CLS] ... [SEP] around each text.  Others are
+ * refused by name.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -22,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "softent_gguf.h"
 
@@ -270,9 +277,8 @@ static int spm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON
 }
 
 /* Control (3) and user-defined (4) tokens as added tokens (SentencePiece's
- * unknown one (2) too: the converter adds <unk> as a special token); BOS in
- * front when tokenizer.ggml.add_bos_token says so. */
-static void added_and_template(const softent_gguf *g, cJSON *root, int64_t n_tokens, int spm)
+ * unknown one (2) too: the converter adds <unk> as a special token). */
+static void added_tokens(const softent_gguf *g, cJSON *root, int64_t n_tokens, int spm)
 {
     cJSON *added = cJSON_AddArrayToObject(root, "added_tokens");
     const int64_t tk = softent_gguf_find_key(g, "tokenizer.ggml.tokens"), tt = softent_gguf_find_key(g, "tokenizer.ggml.token_type");
@@ -295,49 +301,85 @@ static void added_and_template(const softent_gguf *g, cJSON *root, int64_t n_tok
             cJSON_AddBoolToObject(a, "special", t != 4);
             cJSON_AddItemToArray(added, a);
         }
-    const int64_t ab = softent_gguf_find_key(g, "tokenizer.ggml.add_bos_token"), bk = softent_gguf_find_key(g, "tokenizer.ggml.bos_token_id");
-    int64_t add_bos = 0, bos;
-    if (ab < 0 || softent_gguf_get_int(g, ab, 0, &add_bos) || !add_bos || bk < 0 || softent_gguf_get_int(g, bk, 0, &bos) || bos < 0 ||
-        bos >= n_tokens) {
-        cJSON *pp = cJSON_AddObjectToObject(root, "post_processor");
+}
+
+/* Token id's text as a JSON string. */
+static cJSON *token_string(const softent_gguf *g, int64_t id)
+{
+    const char *s;
+    size_t len;
+    softent_gguf_get_string(g, softent_gguf_find_key(g, "tokenizer.ggml.tokens"), id, &s, &len);
+    return string_of(s, len);
+}
+
+/* One piece of a TemplateProcessing list: {"SpecialToken": {"id": text}}
+ * or {"Sequence": {"id": "A"}}. */
+static void template_piece(cJSON *list, const char *kind, cJSON *id)
+{
+    cJSON *piece = cJSON_CreateObject(), *body = cJSON_AddObjectToObject(piece, kind);
+    cJSON_AddItemToObject(body, "id", id);
+    cJSON_AddNumberToObject(body, "type_id", 0);
+    cJSON_AddItemToArray(list, piece);
+}
+
+static void special_entry(const softent_gguf *g, cJSON *special, int64_t id)
+{
+    cJSON *entry = cJSON_CreateObject(), *key = token_string(g, id);
+    cJSON_AddItemToObject(entry, "id", token_string(g, id));
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(entry, "ids"), cJSON_CreateNumber((double)id));
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(entry, "tokens"), token_string(g, id));
+    if (key) cJSON_AddItemToObject(special, key->valuestring, entry);
+    else cJSON_Delete(entry);
+    cJSON_Delete(key);
+}
+
+/* The post-processor: token `before` (or none, -1) in front of each text
+ * and `after` (or none) behind it. */
+static void post_processor(const softent_gguf *g, cJSON *root, int64_t before, int64_t after)
+{
+    cJSON *pp = cJSON_AddObjectToObject(root, "post_processor");
+    if (before < 0 && after < 0) {
         cJSON_AddStringToObject(pp, "type", "ByteLevel");
         cJSON_AddBoolToObject(pp, "add_prefix_space", 0);
         cJSON_AddBoolToObject(pp, "trim_offsets", 0);
         cJSON_AddBoolToObject(pp, "use_regex", 0);
         return;
     }
-    const char *s;
-    size_t len;
-    softent_gguf_get_string(g, tk, bos, &s, &len);
-    cJSON *pp = cJSON_AddObjectToObject(root, "post_processor");
     cJSON_AddStringToObject(pp, "type", "TemplateProcessing");
     cJSON *single = cJSON_AddArrayToObject(pp, "single"), *pair = cJSON_AddArrayToObject(pp, "pair");
     for (int k = 0; k < 2; k++) {
-        cJSON *arr = k ? pair : single;
-        cJSON *sp = cJSON_CreateObject(), *st = cJSON_AddObjectToObject(sp, "SpecialToken");
-        cJSON_AddItemToObject(st, "id", string_of(s, len));
-        cJSON_AddNumberToObject(st, "type_id", 0);
-        cJSON_AddItemToArray(arr, sp);
-        cJSON *seq = cJSON_CreateObject(), *sq = cJSON_AddObjectToObject(seq, "Sequence");
-        cJSON_AddStringToObject(sq, "id", "A");
-        cJSON_AddNumberToObject(sq, "type_id", 0);
-        cJSON_AddItemToArray(arr, seq);
+        cJSON *list = k ? pair : single;
+        if (before >= 0) template_piece(list, "SpecialToken", token_string(g, before));
+        template_piece(list, "Sequence", cJSON_CreateString("A"));
+        if (after >= 0) template_piece(list, "SpecialToken", token_string(g, after));
     }
-    cJSON *special = cJSON_AddObjectToObject(pp, "special_tokens"), *entry = cJSON_CreateObject();
-    cJSON_AddItemToObject(entry, "id", string_of(s, len));
-    cJSON *ids = cJSON_AddArrayToObject(entry, "ids"), *tokens = cJSON_AddArrayToObject(entry, "tokens");
-    cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)bos));
-    cJSON_AddItemToArray(tokens, string_of(s, len));
-    cJSON *key = string_of(s, len);
-    if (key) cJSON_AddItemToObject(special, key->valuestring, entry);
-    else cJSON_Delete(entry);
-    cJSON_Delete(key);
+    cJSON *special = cJSON_AddObjectToObject(pp, "special_tokens");
+    if (before >= 0) special_entry(g, special, before);
+    if (after >= 0 && after != before) special_entry(g, special, after);
 }
 
-/* The normalizer and pre-tokenizer of PRE[k] into root. */
-static int pre_tokenizer(cJSON *root, size_t k)
+/* A token id from the metadata (key), or -1 when it is missing or not a
+ * token. */
+static int64_t token_id(const softent_gguf *g, const char *key, int64_t n_tokens)
 {
-    cJSON *norm = PRE[k].normalizer ? cJSON_Parse(PRE[k].normalizer) : cJSON_CreateNull(), *pre = cJSON_Parse(PRE[k].pre);
+    const int64_t k = softent_gguf_find_key(g, key);
+    int64_t id;
+    return k >= 0 && !softent_gguf_get_int(g, k, 0, &id) && id >= 0 && id < n_tokens ? id : -1;
+}
+
+/* BOS in front when tokenizer.ggml.add_bos_token says so. */
+static int64_t bos_in_front(const softent_gguf *g, int64_t n_tokens)
+{
+    const int64_t ab = softent_gguf_find_key(g, "tokenizer.ggml.add_bos_token");
+    int64_t add_bos = 0;
+    if (ab < 0 || softent_gguf_get_int(g, ab, 0, &add_bos) || !add_bos) return -1;
+    return token_id(g, "tokenizer.ggml.bos_token_id", n_tokens);
+}
+
+/* A normalizer (JSON; NULL for none) and a pre-tokenizer into root. */
+static int add_components(cJSON *root, const char *normalizer, const char *pre_tokenizer)
+{
+    cJSON *norm = normalizer ? cJSON_Parse(normalizer) : cJSON_CreateNull(), *pre = cJSON_Parse(pre_tokenizer);
     if (!norm || !pre) {
         cJSON_Delete(norm);
         cJSON_Delete(pre);
@@ -348,8 +390,56 @@ static int pre_tokenizer(cJSON *root, size_t k)
     return SOFTENT_OK;
 }
 
-/* The tokenizer.json of a SentencePiece vocabulary (pre < 0) or of a
- * byte-level BPE one with the normalizer and pre-tokenizer of PRE[pre]. */
+/* ---- WordPiece ------------------------------------------------------------ */
+
+/* llama.cpp's "bert" vocabulary as BERT's tokenizer.json (model, normalizer
+ * and pre-tokenizer). */
+static int wpm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON *model, int64_t *n_tokens)
+{
+    const int64_t tk = softent_gguf_find_key(g, "tokenizer.ggml.tokens");
+    int type, et;
+    int64_t n;
+    if (tk < 0 || !softent_gguf_key(g, tk, &type, &et, &n) || type != SOFTENT_GGUF_ARRAY || et != SOFTENT_GGUF_STRING)
+        return se_fail(SOFTENT_E_FORMAT, "%s: no tokenizer.ggml.tokens array of strings", path);
+    const int64_t unk = token_id(g, "tokenizer.ggml.unknown_token_id", n);
+    cJSON_AddStringToObject(model, "type", "WordPiece");
+    cJSON_AddItemToObject(model, "unk_token", unk >= 0 ? token_string(g, unk) : cJSON_CreateString("[UNK]"));
+    cJSON_AddStringToObject(model, "continuing_subword_prefix", "##");
+    cJSON_AddNumberToObject(model, "max_input_chars_per_word", 100);
+    cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
+    se_buf text = {0};
+    int rc = SOFTENT_OK;
+    for (int64_t i = 0; i < n && !rc; i++) {
+        const char *s;
+        size_t len;
+        softent_gguf_get_string(g, tk, i, &s, &len);
+        if (memchr(s, 0, len)) {
+            rc = se_fail(SOFTENT_E_FORMAT, "%s: token %lld of tokenizer.ggml.tokens holds a NUL byte", path, (long long)i);
+            break;
+        }
+        /* "▁word" was "word"; "[...]" is itself; any other was "##" + it */
+        static const char phantom[] = "\u2581";
+        text.n = 0;
+        if (len >= 3 && !memcmp(s, phantom, 3)) rc = se_buf_append(&text, s + 3, len - 3);
+        else if (len >= 2 && s[0] == '[' && s[len - 1] == ']') rc = se_buf_append(&text, s, len);
+        else rc = se_buf_append(&text, "##", 2) || se_buf_append(&text, s, len);
+        if (rc || se_buf_append(&text, "", 1)) {
+            rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
+            break;
+        }
+        cJSON_AddItemToObject(vocab, text.p, cJSON_CreateNumber((double)i));
+    }
+    se_buf_free(&text);
+    *n_tokens = n;
+    return rc ? rc : add_components(root, "{\"type\": \"BertNormalizer\", \"clean_text\": true, \"handle_chinese_chars\": true, "
+                                          "\"strip_accents\": null, \"lowercase\": true}", "{\"type\": \"BertPreTokenizer\"}");
+}
+
+enum { SENTENCEPIECE = -1, WORDPIECE = -2 };
+
+/* The tokenizer.json of a SentencePiece or WordPiece vocabulary (pre is
+ * SENTENCEPIECE or WORDPIECE) or of a byte-level BPE one with the
+ * normalizer and pre-tokenizer of PRE[pre]. */
 static int restate(const softent_gguf *g, const char *path, long pre, char **json)
 {
     cJSON *root = cJSON_CreateObject(), *m = root ? cJSON_AddObjectToObject(root, "model") : NULL;
@@ -359,10 +449,16 @@ static int restate(const softent_gguf *g, const char *path, long pre, char **jso
     }
     cJSON_AddStringToObject(root, "version", "1.0");
     int64_t n_tokens = 0;
-    int rc = pre < 0 ? spm_model(g, path, root, m, &n_tokens) : bpe_model(g, path, PRE[pre].ignore_merges, m, &n_tokens);
-    if (!rc && pre >= 0) rc = pre_tokenizer(root, (size_t)pre);
+    int rc = pre == SENTENCEPIECE ? spm_model(g, path, root, m, &n_tokens)
+             : pre == WORDPIECE   ? wpm_model(g, path, root, m, &n_tokens)
+                                  : bpe_model(g, path, PRE[pre].ignore_merges, m, &n_tokens);
+    if (!rc && pre >= 0) rc = add_components(root, PRE[pre].normalizer, PRE[pre].pre);
     if (!rc) {
-        added_and_template(g, root, n_tokens, pre < 0);
+        added_tokens(g, root, n_tokens, pre == SENTENCEPIECE);
+        if (pre == WORDPIECE)
+            post_processor(g, root, token_id(g, "tokenizer.ggml.cls_token_id", n_tokens), token_id(g, "tokenizer.ggml.seperator_token_id", n_tokens));
+        else
+            post_processor(g, root, bos_in_front(g, n_tokens), -1);
         if (!(*json = cJSON_PrintUnformatted(root))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
     }
     cJSON_Delete(root);
@@ -375,10 +471,11 @@ int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **
     char model[32] = "", pre[64] = "";
     if (!string_key(g, "tokenizer.ggml.model", model, sizeof model))
         return se_fail(SOFTENT_E_FORMAT, "%s: no tokenizer (tokenizer.ggml.model); give the model's tokenizer.json instead", path);
-    if (!strcmp(model, "llama")) return restate(g, path, -1, json);
+    if (!strcmp(model, "llama")) return restate(g, path, SENTENCEPIECE, json);
+    if (!strcmp(model, "bert")) return restate(g, path, WORDPIECE, json);
     if (strcmp(model, "gpt2"))
         return se_fail(SOFTENT_E_FORMAT, "%s: tokenizer model '%s' is not supported from GGUF metadata (softent restates byte-level BPE, 'gpt2', "
-                       "and SentencePiece, 'llama'); give the model's tokenizer.json instead", path, model);
+                       "SentencePiece, 'llama', and WordPiece, 'bert'); give the model's tokenizer.json instead", path, model);
     if (!string_key(g, "tokenizer.ggml.pre", pre, sizeof pre))
         return se_fail(SOFTENT_E_FORMAT, "%s: no tokenizer.ggml.pre, so the pre-tokenizer is unknown (llama.cpp then guesses); "
                        "give the model's tokenizer.json instead", path);

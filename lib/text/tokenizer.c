@@ -4,10 +4,11 @@
  *
  *   text -> UTF-8 repair -> added tokens in the raw text
  *        -> per stretch between them: normalizer -> added tokens in the
- *           normalized text -> pre-tokenizer -> BPE per word
+ *           normalized text -> pre-tokenizer -> the model (BPE or
+ *           WordPiece) per word
  *        -> truncation -> post-processor (BOS/EOS) -> padding
  *
- * The pieces are in tokenizer_{norm,pretok,bpe,added,regex,util}.c.
+ * The pieces are in tokenizer_{norm,pretok,bpe,wordpiece,added,regex,util}.c.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -17,8 +18,10 @@
 #include "common/fs.h"
 #include "softent_tokenizer.h"
 #include "tokenizer_added.h"
+#include "tokenizer_bpe.h"
 #include "tokenizer_json.h"
 #include "tokenizer_pretok.h"
+#include "tokenizer_wordpiece.h"
 
 /* Scratch for one encode call. */
 typedef struct {
@@ -27,6 +30,7 @@ typedef struct {
     se_norm_work norm;
     se_pretok_work pre;
     se_bpe_work bpe;
+    se_buf piece;           /* WordPiece's */
     se_ids ids;
 } work;
 
@@ -34,7 +38,9 @@ struct softent_tokenizer {
     char *path;
     se_normalizer norm;
     se_pretok pre;
+    int wordpiece;          /* the model: wp, else bpe */
     se_bpe bpe;
+    se_wordpiece wp;
     se_added added;
     /* The post-processor for one sequence with add_special_tokens: ids
      * before and after it. */
@@ -210,7 +216,18 @@ static int load_model(softent_tokenizer *tok, const cJSON *model)
     if (!cJSON_IsObject(model)) return se_fail(SOFTENT_E_FORMAT, "%s: no \"model\" object", tok->path);
     /* Files from old versions of tokenizers leave out BPE's type. */
     if (type ? !strcmp(type, "BPE") : cJSON_HasObjectItem(model, "merges")) return se_bpe_load(&tok->bpe, model, tok->path);
-    return se_fail(SOFTENT_E_FORMAT, "%s: unsupported model type '%s' (softent supports BPE)", tok->path, type ? type : "(none)");
+    if (type && !strcmp(type, "WordPiece")) {
+        tok->wordpiece = 1;
+        return se_wordpiece_load(&tok->wp, model, tok->path);
+    }
+    return se_fail(SOFTENT_E_FORMAT, "%s: unsupported model type '%s' (softent supports BPE and WordPiece)", tok->path,
+                   type ? type : "(none)");
+}
+
+static const se_strmap *model_vocab(const softent_tokenizer *tok, int32_t *max_id)
+{
+    *max_id = tok->wordpiece ? tok->wp.max_id : tok->bpe.max_id;
+    return tok->wordpiece ? &tok->wp.vocab : &tok->bpe.vocab;
 }
 
 /* Token ids index a table of the largest id + 1 entries: ids far beyond
@@ -221,17 +238,18 @@ static int load_model(softent_tokenizer *tok, const cJSON *model)
 
 static int build_token_table(softent_tokenizer *tok)
 {
-    int64_t max = tok->bpe.max_id;
+    int32_t model_max;
+    const se_strmap *v = model_vocab(tok, &model_max);
+    int64_t max = model_max;
     for (int i = 0; i < tok->added.n; i++)
         if (tok->added.tokens[i].id > max) max = tok->added.tokens[i].id;
-    const int64_t entries = (int64_t)tok->bpe.vocab.count + tok->added.n;
+    const int64_t entries = (int64_t)v->count + tok->added.n;
     if (max >= TOKEN_ID_MAX || max >= 4 * entries + TOKEN_ID_SLACK)
         return se_fail(SOFTENT_E_FORMAT, "%s: token id %lld, but the file has %lld tokens: ids must stay below %lld (and below 2^24)",
                        tok->path, (long long)max, (long long)entries, (long long)(4 * entries + TOKEN_ID_SLACK));
     tok->vocab_size = max + 1;
     tok->tokens = calloc((size_t)tok->vocab_size + 1, sizeof *tok->tokens);
     if (!tok->tokens) return se_fail(SOFTENT_E_NOMEM, "out of memory for the token table");
-    const se_strmap *v = &tok->bpe.vocab;
     for (size_t i = 0; i < v->cap; i++)
         if (v->slots[i].value >= 0) tok->tokens[v->slots[i].value] = v->pool.p + v->slots[i].off;
     for (int i = 0; i < tok->added.n; i++) tok->tokens[tok->added.tokens[i].id] = tok->added.tokens[i].content;
@@ -248,7 +266,8 @@ static int load_json(softent_tokenizer *tok, const cJSON *root)
     if ((rc = load_model(tok, cJSON_GetObjectItemCaseSensitive(root, "model"))) ||
         (rc = se_norm_parse(&tok->norm, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), tok->path)) ||
         (rc = se_pretok_parse(&tok->pre, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), tok->path)) ||
-        (rc = se_added_load(&tok->added, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), &tok->bpe, &tok->norm, tok->path)) ||
+        (rc = se_added_load(&tok->added, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), model_vocab(tok, &(int32_t){0}),
+                            &tok->norm, tok->path)) ||
         (rc = parse_post(tok, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), 0)) ||
         (rc = parse_truncation(tok, cJSON_GetObjectItemCaseSensitive(root, "truncation"))) ||
         (rc = parse_padding(tok, cJSON_GetObjectItemCaseSensitive(root, "padding"))) || (rc = build_token_table(tok)))
@@ -335,6 +354,7 @@ static void work_free(work *w)
     se_norm_work_free(&w->norm);
     se_pretok_work_free(&w->pre);
     se_bpe_work_free(&w->bpe);
+    se_buf_free(&w->piece);
     se_ids_free(&w->ids);
 }
 
@@ -345,6 +365,7 @@ void softent_tokenizer_free(softent_tokenizer *tok)
     se_norm_free(&tok->norm);
     se_pretok_free(&tok->pre);
     se_bpe_free(&tok->bpe);
+    se_wordpiece_free(&tok->wp);
     se_added_free(&tok->added);
     se_ids_free(&tok->before);
     se_ids_free(&tok->after);
@@ -371,6 +392,7 @@ typedef struct {
 static int emit_word(void *ctx, const char *word, size_t n)
 {
     encoder *e = ctx;
+    if (e->tok->wordpiece) return se_wordpiece_encode_word(&e->tok->wp, &e->w->piece, word, n, &e->w->ids);
     return se_bpe_encode_word(&e->tok->bpe, &e->w->bpe, word, n, e->tok->pre.byte_level_last, &e->w->ids);
 }
 

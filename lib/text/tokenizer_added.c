@@ -129,21 +129,21 @@ static int same_token(const se_added_token *x, const se_added_token *y)
 /* HF's add_tokens: a content seen before keeps its id, one in the model's
  * vocabulary takes that id, a new one the next id past the vocabulary and
  * every added token. */
-static int32_t assign_id(const se_added *a, const se_added_token *tk, const se_bpe *model)
+static int32_t assign_id(const se_added *a, const se_added_token *tk, const se_strmap *vocab)
 {
     int32_t max = -1;
     for (int i = 0; i < a->n; i++) {
         if (!strcmp(a->tokens[i].content, tk->content)) return a->tokens[i].id;
         if (a->tokens[i].id > max) max = a->tokens[i].id;
     }
-    int32_t id = se_strmap_get(&model->vocab, tk->content, strlen(tk->content));
+    int32_t id = se_strmap_get(vocab, tk->content, strlen(tk->content));
     if (id >= 0) return id;
-    int32_t size = (int32_t)model->vocab.count;
+    int32_t size = (int32_t)vocab->count;
     if (max < 0) return size;
     return max >= size || size == 0 ? max + 1 : size;
 }
 
-int se_added_load(se_added *a, const cJSON *j, const se_bpe *model, const se_normalizer *nz, const char *path)
+int se_added_load(se_added *a, const cJSON *j, const se_strmap *vocab, const se_normalizer *nz, const char *path)
 {
     memset(a, 0, sizeof *a);
     if (!j || cJSON_IsNull(j)) return 0;
@@ -160,7 +160,7 @@ int se_added_load(se_added *a, const cJSON *j, const se_bpe *model, const se_nor
             free(tk.content);
             continue;
         }
-        tk.id = assign_id(a, &tk, model);
+        tk.id = assign_id(a, &tk, vocab);
         a->tokens[a->n++] = tk;
     }
     /* Special tokens first, then the others, each in file order: the order

@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "tokenizer_bpe.h"
+#include "tokenizer_util.h"
 #include "tokenizer_norm.h"
 
 typedef struct {
@@ -40,7 +40,7 @@ typedef struct {
 /* j: the "added_tokens" list (may be NULL).  Ids are assigned as HF's
  * AddedVocabulary::add_tokens does: the id the model's vocabulary already
  * gives the content, else the next free id. */
-int se_added_load(se_added *a, const cJSON *j, const se_bpe *model, const se_normalizer *nz, const char *path);
+int se_added_load(se_added *a, const cJSON *j, const se_strmap *vocab, const se_normalizer *nz, const char *path);
 void se_added_free(se_added *a);
 
 /* Split s[0..n) by the tokens of trie t: spans covering s, tag = the token's

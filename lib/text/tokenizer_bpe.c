@@ -52,23 +52,6 @@ static int dup_field(const cJSON *j, const char *key, char **out, size_t *n, con
     return 0;
 }
 
-static int load_vocab(se_bpe *m, const cJSON *vocab, const char *what)
-{
-    const cJSON *item;
-    if (!cJSON_IsObject(vocab)) return se_fail(SOFTENT_E_FORMAT, "%s: \"vocab\" is not an object", what);
-    if (se_strmap_init(&m->vocab, (size_t)cJSON_GetArraySize(vocab))) return SOFTENT_E_NOMEM;
-    m->max_id = -1;
-    cJSON_ArrayForEach(item, vocab) {
-        double v = item->valuedouble;
-        if (!cJSON_IsNumber(item) || v < 0 || v > INT32_MAX - 1 || v != (double)(int32_t)v)
-            return se_fail(SOFTENT_E_FORMAT, "%s: vocab entry \"%s\" has no valid id", what, item->string);
-        int32_t id = (int32_t)v;
-        if (se_strmap_put(&m->vocab, item->string, strlen(item->string), id, NULL)) return SOFTENT_E_NOMEM;
-        if (id > m->max_id) m->max_id = id;
-    }
-    return 0;
-}
-
 /* One merge: "a b" (exactly one space) or ["a", "b"].  0 with *skip set
  * for the "#version" line old merges.txt files begin with. */
 static int merge_parts(const cJSON *item, int pairs, se_buf *line, const char **a, const char **b, int *skip,
@@ -181,7 +164,7 @@ int se_bpe_load(se_bpe *m, const cJSON *j, const char *path)
         (rc = se_json_bool(j, "ignore_merges", 0, &m->ignore_merges, what)) ||
         (rc = dup_field(j, "continuing_subword_prefix", &m->prefix, &m->prefix_n, what)) ||
         (rc = dup_field(j, "end_of_word_suffix", &m->suffix, &m->suffix_n, what)) ||
-        (rc = load_vocab(m, cJSON_GetObjectItemCaseSensitive(j, "vocab"), what)) ||
+        (rc = se_vocab_parse(&m->vocab, &m->max_id, cJSON_GetObjectItemCaseSensitive(j, "vocab"), what)) ||
         (rc = load_merges(m, cJSON_GetObjectItemCaseSensitive(j, "merges"), what)) || (rc = build_tables(m)))
         goto fail;
     if (unk) {

@@ -15,6 +15,34 @@ static const struct {
     {"Prepend", SE_NORM_PREPEND}, {"Replace", SE_NORM_REPLACE}, {"ByteLevel", SE_NORM_BYTE_LEVEL},
 };
 
+static int push_step(se_normalizer *nz, se_norm_kind kind, se_norm_step **out)
+{
+    se_norm_step *steps = realloc(nz->steps, (size_t)(nz->n + 1) * sizeof *steps);
+    if (!steps) return se_fail(SOFTENT_E_NOMEM, "out of memory for a normalizer");
+    nz->steps = steps;
+    *out = &steps[nz->n++];
+    memset(*out, 0, sizeof **out);
+    (*out)->kind = kind;
+    return 0;
+}
+
+/* BertNormalizer in HF's order: clean_text, handle_chinese_chars,
+ * strip_accents (null: as lowercase), lowercase. */
+static int add_bert(se_normalizer *nz, const cJSON *j, const char *what)
+{
+    int clean, chinese, lower, strip, rc;
+    const cJSON *accents = cJSON_GetObjectItemCaseSensitive(j, "strip_accents");
+    if ((rc = se_json_bool(j, "clean_text", 1, &clean, what)) || (rc = se_json_bool(j, "handle_chinese_chars", 1, &chinese, what)) ||
+        (rc = se_json_bool(j, "lowercase", 1, &lower, what)) || (rc = se_json_bool(j, "strip_accents", 0, &strip, what)))
+        return rc;
+    if (!accents || cJSON_IsNull(accents)) strip = lower;
+    se_norm_step *st = NULL;
+    if ((clean && (rc = push_step(nz, SE_NORM_BERT_CLEAN, &st))) || (chinese && (rc = push_step(nz, SE_NORM_BERT_CHINESE, &st))) ||
+        (strip && (rc = push_step(nz, SE_NORM_BERT_STRIP_ACCENTS, &st))) || (lower && (rc = push_step(nz, SE_NORM_LOWERCASE, &st))))
+        return rc;
+    return 0;
+}
+
 static int add_step(se_normalizer *nz, const cJSON *j, const char *path, int depth)
 {
     const char *type = se_json_type(j);
@@ -31,20 +59,17 @@ static int add_step(se_normalizer *nz, const cJSON *j, const char *path, int dep
         }
         return 0;
     }
+    if (!strcmp(type, "BertNormalizer")) return add_bert(nz, j, what);
     size_t k = 0, nk = sizeof KINDS / sizeof KINDS[0];
     while (k < nk && strcmp(type, KINDS[k].name)) k++;
     if (k == nk)
         return se_fail(SOFTENT_E_FORMAT,
                        "%s: unsupported normalizer type '%s' (softent supports NFC, NFD, NFKC, NFKD, Lowercase, "
-                       "Strip, StripAccents, Prepend, Replace, ByteLevel, Sequence)", path, type);
-    se_norm_step *steps = realloc(nz->steps, (size_t)(nz->n + 1) * sizeof *steps);
-    if (!steps) return se_fail(SOFTENT_E_NOMEM, "out of memory for a normalizer");
-    nz->steps = steps;
-    se_norm_step *st = &steps[nz->n++];
-    memset(st, 0, sizeof *st);
-    st->kind = KINDS[k].kind;
+                       "Strip, StripAccents, Prepend, Replace, ByteLevel, BertNormalizer, Sequence)", path, type);
+    se_norm_step *st = NULL;
+    int rc = push_step(nz, KINDS[k].kind, &st);
+    if (rc) return rc;
     const char *text = NULL;
-    int rc = 0;
     switch (st->kind) {
     case SE_NORM_STRIP:
         if ((rc = se_json_bool(j, "strip_left", 1, &st->left, what)) || (rc = se_json_bool(j, "strip_right", 1, &st->right, what)))
@@ -90,6 +115,7 @@ void se_norm_free(se_normalizer *nz)
 void se_norm_work_free(se_norm_work *w)
 {
     se_buf_free(&w->tmp);
+    se_buf_free(&w->tmp2);
     se_spans_free(&w->matches);
     se_regex_ctx_free(&w->rx);
 }
@@ -168,6 +194,67 @@ static int strip_accents(const char *s, size_t n, se_buf *out)
     return 0;
 }
 
+/* BertNormalizer's is_control: Rust's char::is_other (Cc, Cf, Co; Cs cannot
+ * occur in UTF-8) but for the three whitespace controls.  Unassigned code
+ * points (Cn) are kept: Hugging Face's table of them is of an older Unicode
+ * than utf8proc's, and would drop characters assigned since. */
+static int bert_control(uint32_t c)
+{
+    if (c == '\t' || c == '\n' || c == '\r') return 0;
+    utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
+    return k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_CO;
+}
+
+static int bert_clean(const char *s, size_t n, se_buf *out)
+{
+    for (size_t i = 0; i < n;) {
+        int len;
+        uint32_t c = se_utf8_get(s + i, &len);
+        int rc = 0;
+        if (c == 0 || c == 0xFFFD || bert_control(c)) rc = 0;
+        else if (se_uc_white_space(c)) rc = se_buf_append(out, " ", 1);
+        else rc = se_buf_append(out, s + i, (size_t)len);
+        if (rc) return SOFTENT_E_NOMEM;
+        i += (size_t)len;
+    }
+    return 0;
+}
+
+/* The CJK Unified Ideographs blocks of BERT's _is_chinese_char, as Hugging
+ * Face lists them. */
+static int cjk_ideograph(uint32_t c)
+{
+    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
+           (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+static int bert_chinese(const char *s, size_t n, se_buf *out)
+{
+    for (size_t i = 0; i < n;) {
+        int len;
+        uint32_t c = se_utf8_get(s + i, &len);
+        int wrap = c >= 0x3400 && cjk_ideograph(c);
+        if ((wrap && se_buf_append(out, " ", 1)) || se_buf_append(out, s + i, (size_t)len) || (wrap && se_buf_append(out, " ", 1)))
+            return SOFTENT_E_NOMEM;
+        i += (size_t)len;
+    }
+    return 0;
+}
+
+static int bert_strip_accents(se_norm_work *w, const char *s, size_t n, se_buf *out)
+{
+    w->tmp2.n = 0;
+    int rc = unicode_form(SE_NORM_NFD, s, n, &w->tmp2);
+    for (size_t i = 0; i < w->tmp2.n && !rc;) {
+        int len;
+        uint32_t c = se_utf8_get(w->tmp2.p + i, &len);
+        if (c < 0x300 || utf8proc_category((utf8proc_int32_t)c) != UTF8PROC_CATEGORY_MN) rc = se_buf_append(out, w->tmp2.p + i, (size_t)len);
+        i += (size_t)len;
+    }
+    return rc ? SOFTENT_E_NOMEM : 0;
+}
+
 static int replace(const se_norm_step *st, se_norm_work *w, const char *s, size_t n, se_buf *out)
 {
     w->matches.n = 0;
@@ -202,6 +289,9 @@ static int apply_step(const se_norm_step *st, se_norm_work *w, const char *s, si
         return se_buf_append(out, s, n);
     case SE_NORM_REPLACE: return replace(st, w, s, n, out);
     case SE_NORM_BYTE_LEVEL: return byte_level(s, n, out);
+    case SE_NORM_BERT_CLEAN: return bert_clean(s, n, out);
+    case SE_NORM_BERT_CHINESE: return bert_chinese(s, n, out);
+    case SE_NORM_BERT_STRIP_ACCENTS: return bert_strip_accents(w, s, n, out);
     }
     return 0;
 }

@@ -1,8 +1,8 @@
 /*
  * tokenizer_norm.h - the "normalizer" of tokenizer.json: Unicode forms
  * (NFC, NFD, NFKC, NFKD through utf8proc), Lowercase, Strip, StripAccents,
- * Prepend, Replace, ByteLevel and Sequence (flattened into one list of
- * steps).  Hugging Face applies it to each stretch of text between added
+ * Prepend, Replace, ByteLevel, BertNormalizer (its parts as steps of their
+ * own) and Sequence (flattened into one list of steps).  Hugging Face applies it to each stretch of text between added
  * tokens; so does softent.
  */
 #ifndef SOFTENT_TOKENIZER_NORM_H
@@ -22,7 +22,10 @@ typedef enum {
     SE_NORM_STRIP_ACCENTS,
     SE_NORM_PREPEND,
     SE_NORM_REPLACE,
-    SE_NORM_BYTE_LEVEL
+    SE_NORM_BYTE_LEVEL,
+    SE_NORM_BERT_CLEAN,          /* drop NUL, U+FFFD and controls; whitespace becomes ' ' */
+    SE_NORM_BERT_CHINESE,        /* a space either side of each CJK ideograph */
+    SE_NORM_BERT_STRIP_ACCENTS   /* NFD, then drop nonspacing marks (Mn) */
 } se_norm_kind;
 
 typedef struct {
@@ -45,7 +48,7 @@ void se_norm_free(se_normalizer *nz);
 
 /* Scratch for se_norm_apply, one per thread. */
 typedef struct {
-    se_buf tmp;
+    se_buf tmp, tmp2;
     se_spans matches;
     se_regex_ctx rx;
 } se_norm_work;

@@ -112,6 +112,16 @@ static int add_step(se_pretok *p, const cJSON *j, const char *path, int depth)
         if ((rc = se_regex_compile(&st->re, WHITESPACE_PATTERN, sizeof WHITESPACE_PATTERN - 1, SE_RE_PCRE, what))) return rc;
     } else if (!strcmp(type, "WhitespaceSplit")) {
         st->kind = SE_PRE_WHITESPACE_SPLIT;
+    } else if (!strcmp(type, "BertPreTokenizer")) {
+        /* HF's: split on whitespace (removed), then each punctuation
+         * character on its own */
+        if (p->n + 2 > SE_PRETOK_MAX_STEPS) return se_fail(SOFTENT_E_FORMAT, "%s: more than %d pre-tokenizers", what, SE_PRETOK_MAX_STEPS);
+        st->kind = SE_PRE_WHITESPACE_SPLIT;
+        p->n++;
+        st = &p->steps[p->n];
+        memset(st, 0, sizeof *st);
+        st->kind = SE_PRE_PUNCTUATION;
+        st->behavior = SE_SPLIT_ISOLATED;
     } else if (!strcmp(type, "CharDelimiterSplit")) {
         st->kind = SE_PRE_CHAR_DELIMITER;
         const char *d;
@@ -119,7 +129,7 @@ static int add_step(se_pretok *p, const cJSON *j, const char *path, int depth)
     } else {
         return se_fail(SOFTENT_E_FORMAT,
                        "%s: unsupported pre_tokenizer type '%s' (softent supports Split, ByteLevel, Metaspace, Digits, "
-                       "Punctuation, Whitespace, WhitespaceSplit, CharDelimiterSplit, Sequence)", path, type);
+                       "Punctuation, Whitespace, WhitespaceSplit, CharDelimiterSplit, BertPreTokenizer, Sequence)", path, type);
     }
     p->n++;
     return 0;

@@ -1,8 +1,9 @@
 /*
  * tokenizer_pretok.h - the "pre_tokenizer" of tokenizer.json: Split (regex
  * or string, every split behaviour, invert), ByteLevel, Metaspace, Digits,
- * Punctuation, Whitespace, WhitespaceSplit, CharDelimiterSplit and Sequence
- * (flattened into one list of steps).
+ * Punctuation, Whitespace, WhitespaceSplit, CharDelimiterSplit,
+ * BertPreTokenizer (WhitespaceSplit then Punctuation) and Sequence (flattened
+ * into one list of steps).
  *
  * Hugging Face runs each step over every piece before the next step; since
  * every step treats each piece on its own, softent runs the steps depth

@@ -1,6 +1,7 @@
 /* tokenizer_util.c - buffers, UTF-8, the string map and character classes
  * for the tokenizer (see tokenizer_util.h). */
 #include <stdlib.h>
+#include <cjson/cJSON.h>
 #include <utf8proc.h>
 
 #include "common/error.h"
@@ -241,4 +242,23 @@ int se_uc_word(uint32_t c)
     utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
     return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_ME) || k == UTF8PROC_CATEGORY_ND ||
            k == UTF8PROC_CATEGORY_NL || k == UTF8PROC_CATEGORY_PC;
+}
+
+/* ---- a model's "vocab" ------------------------------------------------------ */
+
+int se_vocab_parse(se_strmap *map, int32_t *max_id, const cJSON *vocab, const char *what)
+{
+    const cJSON *item;
+    if (!cJSON_IsObject(vocab)) return se_fail(SOFTENT_E_FORMAT, "%s: \"vocab\" is not an object", what);
+    if (se_strmap_init(map, (size_t)cJSON_GetArraySize(vocab))) return SOFTENT_E_NOMEM;
+    *max_id = -1;
+    cJSON_ArrayForEach(item, vocab) {
+        double v = item->valuedouble;
+        if (!cJSON_IsNumber(item) || v < 0 || v > INT32_MAX - 1 || v != (double)(int32_t)v)
+            return se_fail(SOFTENT_E_FORMAT, "%s: vocab entry \"%s\" has no valid id", what, item->string);
+        int32_t id = (int32_t)v;
+        if (se_strmap_put(map, item->string, strlen(item->string), id, NULL)) return SOFTENT_E_NOMEM;
+        if (id > *max_id) *max_id = id;
+    }
+    return 0;
 }

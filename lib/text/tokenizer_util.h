@@ -115,6 +115,11 @@ int32_t se_strmap_get(const se_strmap *m, const char *key, size_t n);
 const char *se_strmap_key(const se_strmap *m, const char *key, size_t n);
 void se_strmap_free(se_strmap *m);
 
+/* A tokenizer.json model's "vocab" object (token -> id) into a fresh map,
+ * and the largest id (-1 for none); what names the model in errors. */
+struct cJSON;
+int se_vocab_parse(se_strmap *map, int32_t *max_id, const struct cJSON *vocab, const char *what);
+
 /* ---- character classes (as Rust's char methods define them) -------------- */
 
 int se_uc_white_space(uint32_t c); /* char::is_whitespace: Unicode White_Space */

@@ -86,6 +86,12 @@ def main():
     write_bos_bpe_tokenizer(tok_dir, {b2u[b]: b for b in range(256)} | {"Ġt": 256, "he": 257}, ["Ġ t", "h e"], 299)
     with open(os.path.join(tok_dir, "tokenizer.json"), "rb") as f:
         put(out, "fuzz_tokenizer", "bpe.json", f.read())
+    put(out, "fuzz_tokenizer", "wordpiece.json", json.dumps({
+        "version": "1.0", "added_tokens": [{"id": 0, "content": "[UNK]", "special": True, "normalized": False}],
+        "normalizer": {"type": "BertNormalizer", "lowercase": True}, "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 2], "cls": ["[CLS]", 1]},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "max_input_chars_per_word": 8,
+                  "vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "a": 3, "##b": 4, "ab": 5, "\u4e2d": 6}}}).encode())
     put(out, "fuzz_corpus", "lines.txt", "one document\nanother one, with words\n\n third\r\n")
     put(out, "fuzz_corpus", "docs.jsonl", '{"text": "a document"}\n{"text": "another", "id": 2}\n\n{"body": "x"}\n')
     put(out, "fuzz_preference", "strings.jsonl", '{"prompt": "Q: why?", "chosen": " because", "rejected": " no"}\n'
@@ -123,6 +129,15 @@ def main():
         ("tokenizer.ggml.unknown_token_id", 4, struct.pack("<I", 0)),
         ("tokenizer.ggml.bos_token_id", 4, struct.pack("<I", 1)), ("tokenizer.ggml.add_bos_token", 7, b"\x01")]
     put(out, "fuzz_gguf", "spm.gguf", gguf_bytes(spm_keys, tensors[:1]))
+    # a WordPiece vocabulary as llama.cpp's converter stores it ("\u2581" word starts, bare continuations)
+    wpm = (b"[PAD]", b"[UNK]", b"[CLS]", b"[SEP]", "\u2581a".encode(), b"b", "\u2581ab".encode(), "\u2581,".encode())
+    wpm_keys = [k for k in keys if not k[0].startswith("tokenizer.")] + [
+        ("tokenizer.ggml.model", 8, struct.pack("<Q", 4) + b"bert"),
+        ("tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, len(wpm)) + b"".join(struct.pack("<Q", len(w)) + w for w in wpm)),
+        ("tokenizer.ggml.token_type", 9, struct.pack("<IQ", 5, len(wpm)) + struct.pack(f"<{len(wpm)}i", 3, 3, 3, 3, 1, 1, 1, 1)),
+        ("tokenizer.ggml.unknown_token_id", 4, struct.pack("<I", 1)),
+        ("tokenizer.ggml.cls_token_id", 4, struct.pack("<I", 2)), ("tokenizer.ggml.seperator_token_id", 4, struct.pack("<I", 3))]
+    put(out, "fuzz_gguf", "wpm.gguf", gguf_bytes(wpm_keys, tensors[:1]))
     put(out, "fuzz_gguf", "empty.gguf", gguf_bytes([], []))
     put(out, "fuzz_csv", "labels.csv", "id,label,other\n0,3,a\n1,4,b\n2,3,\"c,d\"\n")
     put(out, "fuzz_csv", "labels.tsv", "label\tx\n1\t2\n3\t4\n")
