@@ -54,6 +54,23 @@ static const struct {
     {"mpt", NFC, BYTE_LEVEL("true"), 0},
     {"command-r", NFC, SEQUENCE("{\"type\": \"Digits\", \"individual_digits\": true}, " BYTE_LEVEL("true")), 0},
     {"starcoder refact", NULL, SEQUENCE("{\"type\": \"Digits\", \"individual_digits\": true}, " BYTE_LEVEL("true")), 0},
+    {"qwen35", NULL,
+     SEQUENCE(SPLIT("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?[\\\\p{L}\\\\p{M}]+|\\\\p{N}| ?[^\\\\s\\\\p{L}\\\\p{M}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+")
+              ", " BYTE_LEVEL("false")), 0},
+    /* DeepSeek's own splits, each isolated, then bytes */
+    {"deepseek-llm", NULL,
+     SEQUENCE(SPLIT("[\\r\\n]") ", "
+              SPLIT("\\\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-ώᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-ΐῖ-Ίῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+") ", "
+              SPLIT("\\\\s?[!-/:-~！-／：-～‘-‟　-。]+") ", "
+              SPLIT("\\\\s+$") ", "
+              SPLIT("[一-龥ࠀ-一가-퟿]+") ", "
+              SPLIT("\\\\p{N}+") ", " BYTE_LEVEL("false")), 0},
+    {"deepseek-coder", NULL,
+     SEQUENCE(SPLIT("[\\r\\n]") ", "
+              SPLIT("\\\\s?\\\\p{L}+") ", "
+              SPLIT("\\\\s?\\\\p{P}+") ", "
+              SPLIT("[一-龥ࠀ-一가-퟿]+") ", "
+              SPLIT("\\\\p{N}") ", " BYTE_LEVEL("false")), 0},
     {"falcon", NULL,
      SEQUENCE("{\"type\": \"Punctuation\", \"behavior\": \"Contiguous\"}, " BYTE_LEVEL("true")
               ", {\"type\": \"Digits\", \"individual_digits\": false}, " SPLIT("[0-9][0-9][0-9]")), 0},
@@ -482,7 +499,8 @@ int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **
     size_t k = 0;
     while (k < sizeof PRE / sizeof *PRE && !name_in(pre, PRE[k].names)) k++;
     if (k == sizeof PRE / sizeof *PRE)
-        return se_fail(SOFTENT_E_FORMAT, "%s: pre-tokenizer '%s' (tokenizer.ggml.pre) is not one softent restates (llama-bpe, qwen2, gpt-2, mpt, starcoder, refact, falcon, command-r); "
+        return se_fail(SOFTENT_E_FORMAT, "%s: pre-tokenizer '%s' (tokenizer.ggml.pre) is not one softent restates (llama-bpe, qwen2, qwen35, gpt-2, mpt, starcoder, refact, falcon, command-r, "
+                       "deepseek-llm, deepseek-coder); "
                        "give the model's tokenizer.json instead", path, pre);
     return restate(g, path, (long)k, json);
 }
