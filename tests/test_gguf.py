@@ -690,7 +690,7 @@ def check_analyze_a_gguf_model():
 
 # the vocabularies whose tokenizer.json softent restates, and those of them with an NFC normalizer
 RESTATED = {"gpt-2", "llama-bpe", "qwen2", "mpt", "starcoder", "refact", "falcon", "command-r", "llama-spm", "phi-3", "bert-bge",
-            "deepseek-llm", "deepseek-coder", "qwen35"}
+            "deepseek-llm", "deepseek-coder", "qwen35", "gemma-4"}
 UNTESTED = {"baichuan"}  # SentencePiece, restated, but without test vectors: it must load and encode
 NFC_VOCABS = {"qwen2", "mpt", "command-r"}
 

@@ -13,7 +13,8 @@
  * A SentencePiece vocabulary ("llama") becomes what transformers'
  * LlamaConverter makes of the sentencepiece model: BPE with byte fallback,
  * its merges every split of a piece into two pieces, ranked by the merged
- * piece's score (highest first), spaces as "▁" with one in front.
+ * piece's score (highest first), spaces as "▁" with one in front.  Gemma
+ * 4's ("gemma4") is the same but for its stored merges and no "▁" in front.
  *
  * A WordPiece vocabulary ("bert") becomes BERT's tokenizer.json: the
  * converter's "phantom space" undone (a word-initial token is stored with
@@ -267,12 +268,14 @@ static int spm_merges(const softent_gguf *g, const char *path, cJSON *model, int
     return rc;
 }
 
-/* llama.cpp's "llama" vocabulary as LlamaConverter's tokenizer.json. */
-static int spm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON *model, int64_t *n_tokens)
+/* llama.cpp's "llama" vocabulary as LlamaConverter's tokenizer.json; with
+ * stored_merges ("gemma4") the file's merges are kept instead of derived
+ * from the scores.  "▁" goes in front unless tokenizer.ggml.add_space_prefix
+ * is false. */
+static int spm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON *model, int64_t *n_tokens, int stored_merges)
 {
     int rc = bpe_model(g, path, 0, model, n_tokens);
     if (rc) return rc;
-    cJSON_DeleteItemFromObject(model, "merges");
     cJSON_ReplaceItemInObject(model, "byte_fallback", cJSON_CreateTrue());
     cJSON_AddBoolToObject(model, "fuse_unk", 1);
     const int64_t uk = softent_gguf_find_key(g, "tokenizer.ggml.unknown_token_id");
@@ -284,9 +287,16 @@ static int spm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON
         softent_gguf_get_string(g, softent_gguf_find_key(g, "tokenizer.ggml.tokens"), unk, &s, &len);
         cJSON_AddItemToObject(model, "unk_token", string_of(s, len));
     }
-    if ((rc = spm_merges(g, path, model, *n_tokens))) return rc;
-    cJSON *norm = cJSON_Parse("{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Prepend\", \"prepend\": \"\u2581\"}, "
-                              "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\u2581\"}]}");
+    if (!stored_merges) {
+        cJSON_DeleteItemFromObject(model, "merges");
+        if ((rc = spm_merges(g, path, model, *n_tokens))) return rc;
+    }
+    const int64_t sp = softent_gguf_find_key(g, "tokenizer.ggml.add_space_prefix");
+    int64_t prefix = 1;
+    if (sp >= 0 && softent_gguf_get_int(g, sp, 0, &prefix)) prefix = 1;
+    cJSON *norm = cJSON_Parse(prefix ? "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Prepend\", \"prepend\": \"\u2581\"}, "
+                                       "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\u2581\"}]}"
+                                     : "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\u2581\"}");
     if (!norm) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     cJSON_AddItemToObject(root, "normalizer", norm);
     cJSON_AddNullToObject(root, "pre_tokenizer");
@@ -452,7 +462,7 @@ static int wpm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON
                                           "\"strip_accents\": null, \"lowercase\": true}", "{\"type\": \"BertPreTokenizer\"}");
 }
 
-enum { SENTENCEPIECE = -1, WORDPIECE = -2 };
+enum { SENTENCEPIECE = -1, WORDPIECE = -2, SENTENCEPIECE_MERGES = -3 };
 
 /* The tokenizer.json of a SentencePiece or WordPiece vocabulary (pre is
  * SENTENCEPIECE or WORDPIECE) or of a byte-level BPE one with the
@@ -466,12 +476,12 @@ static int restate(const softent_gguf *g, const char *path, long pre, char **jso
     }
     cJSON_AddStringToObject(root, "version", "1.0");
     int64_t n_tokens = 0;
-    int rc = pre == SENTENCEPIECE ? spm_model(g, path, root, m, &n_tokens)
+    int rc = pre == SENTENCEPIECE || pre == SENTENCEPIECE_MERGES ? spm_model(g, path, root, m, &n_tokens, pre == SENTENCEPIECE_MERGES)
              : pre == WORDPIECE   ? wpm_model(g, path, root, m, &n_tokens)
                                   : bpe_model(g, path, PRE[pre].ignore_merges, m, &n_tokens);
     if (!rc && pre >= 0) rc = add_components(root, PRE[pre].normalizer, PRE[pre].pre);
     if (!rc) {
-        added_tokens(g, root, n_tokens, pre == SENTENCEPIECE);
+        added_tokens(g, root, n_tokens, pre == SENTENCEPIECE || pre == SENTENCEPIECE_MERGES);
         if (pre == WORDPIECE)
             post_processor(g, root, token_id(g, "tokenizer.ggml.cls_token_id", n_tokens), token_id(g, "tokenizer.ggml.seperator_token_id", n_tokens));
         else
@@ -490,9 +500,10 @@ int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **
         return se_fail(SOFTENT_E_FORMAT, "%s: no tokenizer (tokenizer.ggml.model); give the model's tokenizer.json instead", path);
     if (!strcmp(model, "llama")) return restate(g, path, SENTENCEPIECE, json);
     if (!strcmp(model, "bert")) return restate(g, path, WORDPIECE, json);
+    if (!strcmp(model, "gemma4")) return restate(g, path, SENTENCEPIECE_MERGES, json);
     if (strcmp(model, "gpt2"))
         return se_fail(SOFTENT_E_FORMAT, "%s: tokenizer model '%s' is not supported from GGUF metadata (softent restates byte-level BPE, 'gpt2', "
-                       "SentencePiece, 'llama', and WordPiece, 'bert'); give the model's tokenizer.json instead", path, model);
+                       "SentencePiece, 'llama' and 'gemma4', and WordPiece, 'bert'); give the model's tokenizer.json instead", path, model);
     if (!string_key(g, "tokenizer.ggml.pre", pre, sizeof pre))
         return se_fail(SOFTENT_E_FORMAT, "%s: no tokenizer.ggml.pre, so the pre-tokenizer is unknown (llama.cpp then guesses); "
                        "give the model's tokenizer.json instead", path);
