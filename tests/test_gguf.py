@@ -302,7 +302,7 @@ def check_hidden_states_equal_llama_cpp():
     tokens = rng.integers(0, 299, 48)
     tokens.astype("<i4").tofile(tmp("llama_tokens.bin"))
     models = {"llama": make_models.llama_family("llama", 12, kv_heads=2), "qwen2": make_models.llama_family("qwen2", 5),
-              "llama3": make_models.MODELS["llama"][0]()}
+              "llama3": make_models.MODELS["llama"][0](), "olmo2": make_models.llama_family("olmo2", 7, kv_heads=2)}
     for arch, (config, tensors) in models.items():
         for quant, tol in ((None, 1e-4), ("q8_0", 6e-2)):
             path = tmp(f"oracle-{arch}-{quant}.gguf")
@@ -580,7 +580,19 @@ def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
         heads = config["num_attention_heads"] if ".q_proj." in hf else config["num_key_value_heads"]
         return llama_unpermute(t, heads) if back else llama_permute(t, heads)
 
-    return write_tensors(w, tensors, quant, gguf_name, permute)
+    return write_tensors(w, tensors, quant, gguf_name if arch != "olmo2" else converter_names(gguf.MODEL_ARCH.OLMO2, config), permute)
+
+
+def converter_names(arch, config):
+    """HF name -> GGUF name as llama.cpp's converter maps them (gguf-py's
+    TensorNameMap for the architecture)."""
+    names = gguf.get_tensor_name_map(arch, config["num_hidden_layers"])
+    def name_of(hf):
+        name = names.get_name(hf, try_suffixes=(".weight", ".bias"))
+        if name is None:
+            raise ValueError(f"gguf-py has no name for {hf}")
+        return name
+    return name_of
 
 
 def write_tensors(w, tensors, quant, name_of, reorder):
@@ -629,7 +641,7 @@ def check_gguf_models_equal_their_safetensors():
     """A GGUF model (F32, BF16, Q8_0, Q4_0) runs to the same hidden states as
     the safetensors directory of the weights it holds (the quantised ones as
     ggml dequantises them), for llama (GQA, biases, linear RoPE scaling:
-    q/k un-permuted) and qwen2.  The BF16 pair is stored BF16 on both sides,
+    q/k un-permuted), qwen2 and olmo2.  The BF16 pair is stored BF16 on both sides,
     so that both take the same products by default (bf16 where the CPU has
     the units: docs/models.md), the llama file's q/k rows reordered too."""
     sys.path.insert(0, HERE)
@@ -639,6 +651,8 @@ def check_gguf_models_equal_their_safetensors():
     models = {"llama": make_models.llama_family("llama", 11, kv_heads=2, attention_bias=True, mlp_bias=True,
                                                 extra={"rope_scaling": {"type": "linear", "factor": 2.0}}),
               "qwen2": make_models.llama_family("qwen2", 5, extra={"rope_theta": 1000000.0}),
+              # post-sublayer norms and full-width q/k norms, by the converter's names
+              "olmo2": make_models.llama_family("olmo2", 7, kv_heads=2, extra={"rope_theta": 500000.0}),
               # llama3 scaling: the file holds the converter's rope_freqs.weight instead
               "llama3": make_models.MODELS["llama"][0]()}
     for arch, (config, tensors) in models.items():

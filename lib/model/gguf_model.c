@@ -26,7 +26,7 @@ int se_is_gguf_path(const char *path)
 static const char *model_type_of(const char *arch)
 {
     static const struct { const char *gguf, *hf; } known[] = {
-        {"llama", "llama"}, {"qwen2", "qwen2"}, {"qwen3", "qwen3"}, {"gptneox", "gpt_neox"},
+        {"llama", "llama"}, {"qwen2", "qwen2"}, {"qwen3", "qwen3"}, {"olmo2", "olmo2"}, {"gptneox", "gpt_neox"},
     };
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         if (!strcmp(arch, known[i].gguf)) return known[i].hf;
@@ -100,6 +100,10 @@ static int restate(const softent_gguf *g, const char *path, const char *arch, co
         if (rc) return rc;
     }
     char scaling[32] = "", key[128];
+    double window;
+    if (meta_num(g, arch, "attention.sliding_window", &window) && window > 0)
+        return se_fail(SOFTENT_E_FORMAT, "%s: sliding-window attention (%s.attention.sliding_window, OLMo 3) is not supported in a GGUF "
+                       "file; give the safetensors model instead", path, arch);
     snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
     if (meta_str(g, key, scaling, sizeof scaling) && strcmp(scaling, "none")) {
         double factor;
@@ -121,7 +125,7 @@ int se_gguf_config(se_model_config *cfg, const softent_gguf *g, const char *path
     if (!meta_str(g, "general.architecture", arch, sizeof arch))
         return se_fail(SOFTENT_E_FORMAT, "%s: no general.architecture string: not a model file", path);
     const char *model_type = model_type_of(arch);
-    if (!model_type) return se_fail(SOFTENT_E_FORMAT, "%s: GGUF architecture '%s' is not supported (llama, qwen2, qwen3, gptneox)", path, arch);
+    if (!model_type) return se_fail(SOFTENT_E_FORMAT, "%s: GGUF architecture '%s' is not supported (llama, qwen2, qwen3, olmo2, gptneox)", path, arch);
     cJSON *c = cJSON_CreateObject();
     if (!c) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     int rc = restate(g, path, arch, model_type, c);
@@ -144,6 +148,9 @@ static const name_map LLAMA_BLOCK[] = {
     {"attn_q.bias", "self_attn.q_proj.bias", SE_ROWS_LLAMA_QK}, {"attn_k.bias", "self_attn.k_proj.bias", SE_ROWS_LLAMA_QK},
     {"attn_v.bias", "self_attn.v_proj.bias", 0}, {"attn_output.bias", "self_attn.o_proj.bias", 0},
     {"attn_q_norm.weight", "self_attn.q_norm.weight", 0}, {"attn_k_norm.weight", "self_attn.k_norm.weight", 0},
+    /* olmo2's norms after each sublayer (it has no ffn_norm) */
+    {"post_attention_norm.weight", "post_attention_layernorm.weight", 0},
+    {"post_ffw_norm.weight", "post_feedforward_layernorm.weight", 0},
     {"ffn_gate.weight", "mlp.gate_proj.weight", 0}, {"ffn_up.weight", "mlp.up_proj.weight", 0},
     {"ffn_down.weight", "mlp.down_proj.weight", 0}, {"ffn_gate.bias", "mlp.gate_proj.bias", 0},
     {"ffn_up.bias", "mlp.up_proj.bias", 0}, {"ffn_down.bias", "mlp.down_proj.bias", 0},
