@@ -302,9 +302,11 @@ def check_hidden_states_equal_llama_cpp():
     tokens = rng.integers(0, 299, 48)
     tokens.astype("<i4").tofile(tmp("llama_tokens.bin"))
     models = {"llama": make_models.llama_family("llama", 12, kv_heads=2), "qwen2": make_models.llama_family("qwen2", 5),
-              "llama3": make_models.MODELS["llama"][0](), "olmo2": make_models.llama_family("olmo2", 7, kv_heads=2)}
+              "llama3": make_models.MODELS["llama"][0](), "olmo2": make_models.llama_family("olmo2", 7, kv_heads=2),
+              "gpt2": make_models.gpt2(seed=9)}
     for arch, (config, tensors) in models.items():
-        for quant, tol in ((None, 1e-4), ("q8_0", 6e-2)):
+        # gpt2: llama.cpp takes GELU from an F16 table (as for gptneox below), transformers' gelu_new exactly
+        for quant, tol in ((None, 3e-3 if arch == "gpt2" else 1e-4), ("q8_0", 6e-2)):
             path = tmp(f"oracle-{arch}-{quant}.gguf")
             write_gguf_model(path, config, tensors, quant, tokenizer=True)
             p = run_process([exe, NPM_BINS, path, tmp("llama_tokens.bin"), tmp("llama")], f"llama_states {path}")
@@ -556,6 +558,8 @@ def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
     for llama), 2-D weights in `quant` when given; returns the transformers-
     layout float32 weights the file holds (what softent must recover)."""
     arch = config["model_type"]
+    if arch == "gpt2":
+        return write_gguf_gpt2(path, config, tensors, quant, tokenizer)
     w = gguf.GGUFWriter(path, arch)
     w.add_block_count(config["num_hidden_layers"])
     w.add_context_length(config["max_position_embeddings"])
@@ -581,6 +585,25 @@ def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
         return llama_unpermute(t, heads) if back else llama_permute(t, heads)
 
     return write_tensors(w, tensors, quant, gguf_name if arch != "olmo2" else converter_names(gguf.MODEL_ARCH.OLMO2, config), permute)
+
+
+def write_gguf_gpt2(path, config, tensors, quant=None, tokenizer=False):
+    """GPT2Model of convert_hf_to_gguf: its metadata, the tensors under
+    gguf-py's names, the Conv1D weights ([in, out]) transposed to [out, in]."""
+    w = gguf.GGUFWriter(path, "gpt2")
+    w.add_block_count(config["n_layer"])
+    w.add_context_length(config["n_positions"])
+    w.add_embedding_length(config["n_embd"])
+    w.add_feed_forward_length(4 * config["n_embd"])
+    w.add_head_count(config["n_head"])
+    w.add_layer_norm_eps(config["layer_norm_epsilon"])
+    if tokenizer:
+        (tokenizer if callable(tokenizer) else add_fixture_tokenizer)(w)
+    conv1d = (".c_attn.weight", ".c_proj.weight", ".c_fc.weight")
+    def transpose(hf, t, back=False):
+        return np.ascontiguousarray(t.T) if hf.endswith(conv1d) else t
+    names = converter_names(gguf.MODEL_ARCH.GPT2, {"num_hidden_layers": config["n_layer"]})
+    return write_tensors(w, tensors, quant, names, transpose)
 
 
 def converter_names(arch, config):
@@ -653,6 +676,8 @@ def check_gguf_models_equal_their_safetensors():
               "qwen2": make_models.llama_family("qwen2", 5, extra={"rope_theta": 1000000.0}),
               # post-sublayer norms and full-width q/k norms, by the converter's names
               "olmo2": make_models.llama_family("olmo2", 7, kv_heads=2, extra={"rope_theta": 500000.0}),
+              # Conv1D weights stored transposed
+              "gpt2": make_models.gpt2(seed=8),
               # llama3 scaling: the file holds the converter's rope_freqs.weight instead
               "llama3": make_models.MODELS["llama"][0]()}
     for arch, (config, tensors) in models.items():

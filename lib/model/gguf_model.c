@@ -26,7 +26,7 @@ int se_is_gguf_path(const char *path)
 static const char *model_type_of(const char *arch)
 {
     static const struct { const char *gguf, *hf; } known[] = {
-        {"llama", "llama"}, {"qwen2", "qwen2"}, {"qwen3", "qwen3"}, {"olmo2", "olmo2"}, {"gptneox", "gpt_neox"},
+        {"llama", "llama"}, {"qwen2", "qwen2"}, {"qwen3", "qwen3"}, {"olmo2", "olmo2"}, {"gptneox", "gpt_neox"}, {"gpt2", "gpt2"},
     };
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         if (!strcmp(arch, known[i].gguf)) return known[i].hf;
@@ -70,6 +70,30 @@ static int restate_neox(const softent_gguf *g, const char *path, const char *arc
     return SOFTENT_OK;
 }
 
+/* gpt2's config.json, under its own names. */
+static int restate_gpt2(const softent_gguf *g, const char *path, const char *arch, cJSON *c)
+{
+    static const struct { const char *gguf, *hf; int required; } fields[] = {
+        {"block_count", "n_layer", 1}, {"embedding_length", "n_embd", 1}, {"attention.head_count", "n_head", 1},
+        {"feed_forward_length", "n_inner", 0}, {"context_length", "n_positions", 1}, {"attention.layer_norm_epsilon", "layer_norm_epsilon", 0},
+    };
+    cJSON_AddStringToObject(c, "model_type", "gpt2");
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        double v;
+        if (meta_num(g, arch, fields[i].gguf, &v)) cJSON_AddNumberToObject(c, fields[i].hf, v);
+        else if (fields[i].required) return se_fail(SOFTENT_E_FORMAT, "%s: no metadata key %s.%s", path, arch, fields[i].gguf);
+    }
+    const int64_t embd = softent_gguf_find_tensor(g, "token_embd.weight");
+    softent_gguf_tensor t;
+    if (embd < 0) return se_fail(SOFTENT_E_FORMAT, "%s: no tensor token_embd.weight", path);
+    softent_gguf_tensor_info(g, embd, &t);
+    cJSON_AddNumberToObject(c, "vocab_size", (double)(t.n_dims == 2 ? t.ne[1] : 0));
+    cJSON_AddBoolToObject(c, "tie_word_embeddings", softent_gguf_find_tensor(g, "output.weight") < 0);
+    /* llama.cpp runs every gpt2 with GELU's tanh form, transformers' gelu_new */
+    cJSON_AddStringToObject(c, "activation_function", "gelu_new");
+    return SOFTENT_OK;
+}
+
 /* config.json's fields from the metadata, for se_model_config_parse. */
 static int restate(const softent_gguf *g, const char *path, const char *arch, const char *model_type, cJSON *c)
 {
@@ -80,6 +104,7 @@ static int restate(const softent_gguf *g, const char *path, const char *arch, co
         {"context_length", "max_position_embeddings", 0}, {"attention.layer_norm_rms_epsilon", "rms_norm_eps", 0},
         {"attention.layer_norm_epsilon", "layer_norm_eps", 0}, {"rope.freq_base", "rope_theta", 0},
     };
+    if (!strcmp(model_type, "gpt2")) return restate_gpt2(g, path, arch, c);
     cJSON_AddStringToObject(c, "model_type", model_type);
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
         double v;
@@ -125,7 +150,7 @@ int se_gguf_config(se_model_config *cfg, const softent_gguf *g, const char *path
     if (!meta_str(g, "general.architecture", arch, sizeof arch))
         return se_fail(SOFTENT_E_FORMAT, "%s: no general.architecture string: not a model file", path);
     const char *model_type = model_type_of(arch);
-    if (!model_type) return se_fail(SOFTENT_E_FORMAT, "%s: GGUF architecture '%s' is not supported (llama, qwen2, qwen3, olmo2, gptneox)", path, arch);
+    if (!model_type) return se_fail(SOFTENT_E_FORMAT, "%s: GGUF architecture '%s' is not supported (llama, qwen2, qwen3, olmo2, gptneox, gpt2)", path, arch);
     cJSON *c = cJSON_CreateObject();
     if (!c) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     int rc = restate(g, path, arch, model_type, c);
@@ -169,13 +194,31 @@ static const name_map NEOX_BLOCK[] = {
     {"ffn_down.weight", "mlp.dense_4h_to_h.weight", 0}, {"ffn_down.bias", "mlp.dense_4h_to_h.bias", 0},
 };
 
+/* gpt2's Conv1D weights, which the converter transposes to nn.Linear's layout */
+static const name_map GPT2_GLOBAL[] = {
+    {"token_embd.weight", "transformer.wte.weight", 0}, {"position_embd.weight", "transformer.wpe.weight", 0},
+    {"output_norm.weight", "transformer.ln_f.weight", 0}, {"output_norm.bias", "transformer.ln_f.bias", 0},
+    {"output.weight", "lm_head.weight", 0},
+};
+static const name_map GPT2_BLOCK[] = {
+    {"attn_norm.weight", "ln_1.weight", 0}, {"attn_norm.bias", "ln_1.bias", 0},
+    {"attn_qkv.weight", "attn.c_attn.weight", SE_ROWS_TRANSPOSED}, {"attn_qkv.bias", "attn.c_attn.bias", 0},
+    {"attn_output.weight", "attn.c_proj.weight", SE_ROWS_TRANSPOSED}, {"attn_output.bias", "attn.c_proj.bias", 0},
+    {"ffn_norm.weight", "ln_2.weight", 0}, {"ffn_norm.bias", "ln_2.bias", 0},
+    {"ffn_up.weight", "mlp.c_fc.weight", SE_ROWS_TRANSPOSED}, {"ffn_up.bias", "mlp.c_fc.bias", 0},
+    {"ffn_down.weight", "mlp.c_proj.weight", SE_ROWS_TRANSPOSED}, {"ffn_down.bias", "mlp.c_proj.bias", 0},
+};
+
+#define N_OF(a) (sizeof a / sizeof *a)
+
 void se_gguf_hf_name(const char *model_type, const char *name, int64_t n_heads, int64_t n_kv_heads, char *out, size_t cap,
                      se_rows *rows)
 {
-    const int neox = !strcmp(model_type, "gpt_neox");
-    const name_map *global = neox ? NEOX_GLOBAL : LLAMA_GLOBAL, *block = neox ? NEOX_BLOCK : LLAMA_BLOCK;
-    const size_t n_global = neox ? sizeof NEOX_GLOBAL / sizeof *NEOX_GLOBAL : sizeof LLAMA_GLOBAL / sizeof *LLAMA_GLOBAL;
-    const size_t n_block = neox ? sizeof NEOX_BLOCK / sizeof *NEOX_BLOCK : sizeof LLAMA_BLOCK / sizeof *LLAMA_BLOCK;
+    const int neox = !strcmp(model_type, "gpt_neox"), gpt2 = !strcmp(model_type, "gpt2");
+    const name_map *global = neox ? NEOX_GLOBAL : gpt2 ? GPT2_GLOBAL : LLAMA_GLOBAL, *block = neox ? NEOX_BLOCK : gpt2 ? GPT2_BLOCK : LLAMA_BLOCK;
+    const size_t n_global = neox ? N_OF(NEOX_GLOBAL) : gpt2 ? N_OF(GPT2_GLOBAL) : N_OF(LLAMA_GLOBAL);
+    const size_t n_block = neox ? N_OF(NEOX_BLOCK) : gpt2 ? N_OF(GPT2_BLOCK) : N_OF(LLAMA_BLOCK);
+    const char *layers = neox ? "gpt_neox.layers" : gpt2 ? "transformer.h" : "model.layers";
     *rows = (se_rows){SE_ROWS_AS_STORED, 0};
     snprintf(out, cap, "%s", name);
     for (size_t i = 0; i < n_global; i++)
@@ -187,8 +230,9 @@ void se_gguf_hf_name(const char *model_type, const char *name, int64_t n_heads, 
     if (sscanf(name, "blk.%d.%n", &layer, &used) != 1 || used == 0) return;
     for (size_t i = 0; i < n_block; i++)
         if (!strcmp(name + used, block[i].gguf)) {
-            snprintf(out, cap, "%slayers.%d.%s", neox ? "gpt_neox." : "model.", layer, block[i].hf);
+            snprintf(out, cap, "%s.%d.%s", layers, layer, block[i].hf);
             if (block[i].order == SE_ROWS_NEOX_QKV) *rows = (se_rows){SE_ROWS_NEOX_QKV, n_heads};
+            else if (block[i].order == SE_ROWS_TRANSPOSED) *rows = (se_rows){SE_ROWS_TRANSPOSED, 0};
             /* only llama's converter permutes (qwen's rotation is already transformers') */
             else if (block[i].order == SE_ROWS_LLAMA_QK && !strcmp(model_type, "llama"))
                 *rows = (se_rows){SE_ROWS_LLAMA_QK, strstr(block[i].gguf, "attn_q.") ? n_heads : n_kv_heads};

@@ -25,7 +25,8 @@ int se_gguf_config(se_model_config *cfg, const struct softent_gguf *g, const cha
  * model.layers.3.self_attn.q_proj.weight, ...) into out [cap], for
  * model_type's layout; a name with no counterpart is kept as it is.
  * *rows: how the converter reordered its rows (llama's q and k, gpt_neox's
- * query_key_value), else SE_ROWS_AS_STORED. */
+ * query_key_value, gpt2's transposed Conv1D weights), else
+ * SE_ROWS_AS_STORED. */
 void se_gguf_hf_name(const char *model_type, const char *name, int64_t n_heads, int64_t n_kv_heads, char *out, size_t cap,
                      se_rows *rows);
 

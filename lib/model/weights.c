@@ -163,12 +163,13 @@ int se_st_open(se_st_model **out, const char *dir)
     return SOFTENT_OK;
 }
 
-/* A GGUF tensor as an entry: transformers' shape is ggml's ne reversed. */
+/* A GGUF tensor as an entry: transformers' shape is ggml's ne reversed (a
+ * transposed one's is ne itself). */
 static int gguf_entry(se_st_model *st, const softent_gguf_tensor *gt, const char *hf_name, se_rows rows)
 {
     se_st_tensor t = {.file = st->source, .data = gt->data, .ggml_type = gt->type, .rows = rows};
     t.e.ndim = gt->n_dims;
-    for (int k = 0; k < gt->n_dims; k++) t.e.shape[k] = gt->ne[gt->n_dims - 1 - k];
+    for (int k = 0; k < gt->n_dims; k++) t.e.shape[k] = rows.order == SE_ROWS_TRANSPOSED ? gt->ne[k] : gt->ne[gt->n_dims - 1 - k];
     t.e.numel = gt->n_elements;
     t.e.end = (uint64_t)gt->n_bytes;  /* (begin 0: only the size is meant) */
     t.e.dtype = gt->type == SOFTENT_GGML_F32 ? SOFTENT_F32 : gt->type == SOFTENT_GGML_F16 ? SOFTENT_F16
@@ -200,7 +201,10 @@ int se_st_open_gguf(se_st_model **out, softent_gguf *g, const char *path, const 
         if (rows.order && gt.n_dims == 1 && softent_ggml_block_elems(gt.type) != 1)
             rc = se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' is a %s vector whose elements llama.cpp's converter reordered; softent reorders float vectors only",
                          path, gt.name, softent_ggml_type_name(gt.type));
-        if (!rc && rows.order && (rows.heads <= 0 || gt.n_elements % rows.heads || (gt.n_dims == 2 && gt.ne[1] % rows.heads)))
+        if (!rc && rows.order == SE_ROWS_TRANSPOSED && gt.n_dims != 2)
+            rc = se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' should be a matrix (gpt2's Conv1D weight), not %d-D", path, gt.name, gt.n_dims);
+        if (!rc && (rows.order == SE_ROWS_LLAMA_QK || rows.order == SE_ROWS_NEOX_QKV) &&
+            (rows.heads <= 0 || gt.n_elements % rows.heads || (gt.n_dims == 2 && gt.ne[1] % rows.heads)))
             rc = se_fail(SOFTENT_E_FORMAT, "%s: tensor '%s' does not split into the file's %lld heads", path, gt.name, (long long)rows.heads);
         if (!rc) rc = gguf_entry(st, &gt, name, rows);
     }
@@ -313,8 +317,35 @@ static void gguf_rows(const se_st_tensor *t, int64_t r0, int64_t r1, float *dst)
     }
 }
 
+/* Elements [first, first + n) of a transposed GGUF matrix in transformers'
+ * layout [in, out]: stored row c (length in) holds column c.  Each stored
+ * row is dequantised a block at a time and scattered. */
+static void transposed_to_f32(const se_st_tensor *t, int64_t first, int64_t n, float *dst)
+{
+    const int64_t in = t->e.shape[0], out = t->e.shape[1], qk = softent_ggml_block_elems(t->ggml_type);
+    const int64_t row_bytes = in / qk * softent_ggml_block_bytes(t->ggml_type), block_bytes = softent_ggml_block_bytes(t->ggml_type);
+    const int64_t chunk = qk > 256 ? qk : 256 / qk * qk;  /* whole blocks, at most 256 values (K-quants' block) */
+    #pragma omp parallel for schedule(static) if (in * out > 65536)
+    for (int64_t c = 0; c < out; c++) {
+        float vals[256];
+        const unsigned char *row = (const unsigned char *)t->data + c * row_bytes;
+        for (int64_t r0 = 0; r0 < in; r0 += chunk) {
+            const int64_t len = in - r0 < chunk ? in - r0 : chunk;
+            softent_ggml_dequantize(t->ggml_type, row + r0 / qk * block_bytes, vals, len);
+            for (int64_t r = r0; r < r0 + len; r++) {
+                const int64_t e = r * out + c;
+                if (e >= first && e < first + n) dst[e - first] = vals[r - r0];
+            }
+        }
+    }
+}
+
 void se_st_to_f32(const se_st_tensor *t, int64_t first, int64_t n, float *dst)
 {
+    if (t->rows.order == SE_ROWS_TRANSPOSED) {
+        transposed_to_f32(t, first, n, dst);
+        return;
+    }
     if (t->ggml_type >= 0 && (t->rows.order || t->e.dtype == SOFTENT_UNKNOWN)) {
         const int64_t len = t->e.ndim == 1 ? 1 : t->e.shape[t->e.ndim - 1];
         if (t->e.ndim == 1 && !t->rows.order) {  /* a block-typed vector: one row */

@@ -20,8 +20,9 @@
  * converter's reordering, undone in se_st_to_f32): llama's q/k rows of a
  * head as pairs (j, j + hd/2) for ggml's interleaved rotation; gpt_neox's
  * query_key_value as [q of every head; k ...; v ...], where transformers
- * has each head's q, k, v together. */
-typedef enum { SE_ROWS_AS_STORED, SE_ROWS_LLAMA_QK, SE_ROWS_NEOX_QKV } se_row_order;
+ * has each head's q, k, v together; gpt2's Conv1D weights transposed (the
+ * file has nn.Linear's [out, in], transformers Conv1D's [in, out]). */
+typedef enum { SE_ROWS_AS_STORED, SE_ROWS_LLAMA_QK, SE_ROWS_NEOX_QKV, SE_ROWS_TRANSPOSED } se_row_order;
 typedef struct {
     se_row_order order;
     int64_t heads;           /* the heads the reordering runs over */
