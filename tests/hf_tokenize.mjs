@@ -1,9 +1,11 @@
 // hf_tokenize.mjs - the reference for `softent tokenize`: token ids of each
 // line of a text from Hugging Face's own JavaScript tokenizer
-// (@huggingface/tokenizers, installed in tests/npm by
-// scripts/install-npm-fixtures.sh), printed the way softent prints them.
+// (@huggingface/tokenizers), or with --rust from its Rust library itself
+// (the `tokenizers` Node binding, a prebuilt build of the Rust crate), both
+// installed in tests/npm by scripts/install-npm-fixtures.sh; printed the way
+// softent prints them.
 //
-// usage: node tests/hf_tokenize.mjs tokenizer.json corpus.txt [--no-special] [--time]
+// usage: node tests/hf_tokenize.mjs tokenizer.json corpus.txt [--no-special] [--rust] [--time]
 //   One document per line ("\n" or "\r\n" ends one); the file is decoded as
 //   UTF-8 with invalid bytes read as U+FFFD.  --time writes
 //   {"load_s", "encode_s", "bytes"} to stderr, timing the encode loop alone.
@@ -21,22 +23,30 @@ if (!tokenizerPath || !corpusPath) {
 
 // Resolve the package from tests/npm, where the fixtures script installs it.
 const require = createRequire(new URL("./npm/package.json", import.meta.url));
-const mod = await import(pathToFileURL(require.resolve("@huggingface/tokenizers")).href);
-const Tokenizer = mod.Tokenizer ?? mod.default.Tokenizer; // the CommonJS build comes as a default export
-
+const rust = flags.has("--rust");
+const addSpecial = !flags.has("--no-special");
+let encode;
 const t0 = performance.now();
-const tokenizer = new Tokenizer(JSON.parse(readFileSync(tokenizerPath, "utf8")), {});
+if (rust) {
+  const { Tokenizer } = require("tokenizers");
+  const tokenizer = Tokenizer.fromFile(tokenizerPath);
+  encode = async (line) => (await tokenizer.encode(line, null, { addSpecialTokens: addSpecial })).getIds();
+} else {
+  const mod = await import(pathToFileURL(require.resolve("@huggingface/tokenizers")).href);
+  const Tokenizer = mod.Tokenizer ?? mod.default.Tokenizer; // the CommonJS build comes as a default export
+  const tokenizer = new Tokenizer(JSON.parse(readFileSync(tokenizerPath, "utf8")), {});
+  encode = async (line) => tokenizer.encode(line, { add_special_tokens: addSpecial }).ids;
+}
 const t1 = performance.now();
 
 const text = readFileSync(corpusPath, "utf8");
 const lines = text.split("\n").map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l)); // "\r\n" ends a line too, as softent reads
 if (lines.length && lines[lines.length - 1] === "") lines.pop();
 
-const addSpecial = !flags.has("--no-special");
 const out = new Array(lines.length);
 const t2 = performance.now();
 for (let i = 0; i < lines.length; i++) {
-  out[i] = tokenizer.encode(lines[i], { add_special_tokens: addSpecial }).ids.join(" ");
+  out[i] = (await encode(lines[i])).join(" ");
 }
 const t3 = performance.now();
 

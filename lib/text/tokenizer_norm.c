@@ -27,11 +27,16 @@ static int push_step(se_normalizer *nz, se_norm_kind kind, se_norm_step **out)
 }
 
 /* BertNormalizer in HF's order: clean_text, handle_chinese_chars,
- * strip_accents (null: as lowercase), lowercase. */
+ * strip_accents (null: as lowercase), lowercase.  HF requires the three
+ * booleans. */
 static int add_bert(se_normalizer *nz, const cJSON *j, const char *what)
 {
     int clean, chinese, lower, strip, rc;
     const cJSON *accents = cJSON_GetObjectItemCaseSensitive(j, "strip_accents");
+    static const char *required[] = {"clean_text", "handle_chinese_chars", "lowercase"};
+    for (size_t i = 0; i < sizeof required / sizeof *required; i++)
+        if (!cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(j, required[i])))
+            return se_fail(SOFTENT_E_FORMAT, "%s: no \"%s\" boolean", what, required[i]);
     if ((rc = se_json_bool(j, "clean_text", 1, &clean, what)) || (rc = se_json_bool(j, "handle_chinese_chars", 1, &chinese, what)) ||
         (rc = se_json_bool(j, "lowercase", 1, &lower, what)) || (rc = se_json_bool(j, "strip_accents", 0, &strip, what)))
         return rc;
@@ -194,24 +199,13 @@ static int strip_accents(const char *s, size_t n, se_buf *out)
     return 0;
 }
 
-/* BertNormalizer's is_control: Rust's char::is_other (Cc, Cf, Co; Cs cannot
- * occur in UTF-8) but for the three whitespace controls.  Unassigned code
- * points (Cn) are kept: Hugging Face's table of them is of an older Unicode
- * than utf8proc's, and would drop characters assigned since. */
-static int bert_control(uint32_t c)
-{
-    if (c == '\t' || c == '\n' || c == '\r') return 0;
-    utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
-    return k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_CO;
-}
-
 static int bert_clean(const char *s, size_t n, se_buf *out)
 {
     for (size_t i = 0; i < n;) {
         int len;
         uint32_t c = se_utf8_get(s + i, &len);
         int rc = 0;
-        if (c == 0 || c == 0xFFFD || bert_control(c)) rc = 0;
+        if (se_hf_control(c)) rc = 0;
         else if (se_uc_white_space(c)) rc = se_buf_append(out, " ", 1);
         else rc = se_buf_append(out, s + i, (size_t)len);
         if (rc) return SOFTENT_E_NOMEM;
@@ -249,10 +243,10 @@ static int bert_strip_accents(se_norm_work *w, const char *s, size_t n, se_buf *
     for (size_t i = 0; i < w->tmp2.n && !rc;) {
         int len;
         uint32_t c = se_utf8_get(w->tmp2.p + i, &len);
-        if (c < 0x300 || utf8proc_category((utf8proc_int32_t)c) != UTF8PROC_CATEGORY_MN) rc = se_buf_append(out, w->tmp2.p + i, (size_t)len);
+        if (c < 0x300 || !se_hf_nonspacing_mark(c)) rc = se_buf_append(out, w->tmp2.p + i, (size_t)len);
         i += (size_t)len;
     }
-    return rc ? SOFTENT_E_NOMEM : 0;
+    return rc;
 }
 
 static int replace(const se_norm_step *st, se_norm_work *w, const char *s, size_t n, se_buf *out)

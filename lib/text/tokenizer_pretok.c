@@ -204,7 +204,7 @@ static int runs_from_chars(const se_pre_step *st, const char *s, size_t n, se_sp
         int hit;
         switch (st->kind) {
         case SE_PRE_DIGITS: hit = se_uc_numeric(c); break;
-        case SE_PRE_PUNCTUATION: hit = se_uc_punctuation(c); break;
+        case SE_PRE_PUNCTUATION: hit = se_hf_punctuation(c); break;
         case SE_PRE_WHITESPACE_SPLIT: hit = se_uc_white_space(c); break;
         case SE_PRE_CHAR_DELIMITER: hit = c == st->delimiter; break;
         default: hit = (size_t)st->rep_n <= n - i && !memcmp(s + i, st->rep, (size_t)st->rep_n); break; /* Metaspace */

@@ -124,8 +124,16 @@ int se_vocab_parse(se_strmap *map, int32_t *max_id, const struct cJSON *vocab, c
 
 int se_uc_white_space(uint32_t c); /* char::is_whitespace: Unicode White_Space */
 int se_uc_numeric(uint32_t c);     /* char::is_numeric: Nd, Nl, No */
-int se_uc_punctuation(uint32_t c); /* ASCII punctuation or a P* category */
 int se_uc_mark(uint32_t c);        /* Mn, Mc, Me */
 int se_uc_word(uint32_t c);        /* regex \w: letters, Nl, marks, Nd, Pc, ZWNJ/ZWJ */
+
+/* The classes Hugging Face's Bert components and Punctuation test with the
+ * unicode_categories crate, whose tables are of Unicode 8.0 (characters
+ * assigned or recategorised since differ from utf8proc's):
+ * hf_char_classes.c, generated from the Rust library by
+ * scripts/gen-hf-char-classes.mjs. */
+int se_hf_control(uint32_t c);         /* what clean_text drops: Cc, Cf, Co but tab/LF/CR; NUL, U+FFFD */
+int se_hf_nonspacing_mark(uint32_t c); /* Mn (of characters that are their own NFD) */
+int se_hf_punctuation(uint32_t c);     /* ASCII punctuation or P* */
 
 #endif

@@ -17,14 +17,16 @@ int se_wordpiece_load(se_wordpiece *m, const cJSON *j, const char *path)
     memset(m, 0, sizeof *m);
     m->unk_id = -1;
     snprintf(what, sizeof what, "%s: model WordPiece", path);
+    /* every field is required, as HF's deserializer requires them */
     const char *unk, *prefix;
     const cJSON *max = cJSON_GetObjectItemCaseSensitive(j, "max_input_chars_per_word");
     int rc;
-    if ((rc = se_json_str(j, "unk_token", "[UNK]", &unk, what)) || (rc = se_json_str(j, "continuing_subword_prefix", "##", &prefix, what)))
+    if ((rc = se_json_str(j, "unk_token", NULL, &unk, what)) || (rc = se_json_str(j, "continuing_subword_prefix", NULL, &prefix, what)))
         return rc;
-    if (max && !cJSON_IsNull(max) && !(cJSON_IsNumber(max) && max->valuedouble >= 0 && max->valuedouble <= 1e9))
+    if (!unk || !prefix) return se_fail(SOFTENT_E_FORMAT, "%s: no \"%s\" string", what, unk ? "continuing_subword_prefix" : "unk_token");
+    if (!(cJSON_IsNumber(max) && max->valuedouble >= 0 && max->valuedouble <= 1e9 && max->valuedouble == (double)(int64_t)max->valuedouble))
         return se_fail(SOFTENT_E_FORMAT, "%s: \"max_input_chars_per_word\" is not a count", what);
-    m->max_chars = cJSON_IsNumber(max) ? (int64_t)max->valuedouble : 100;
+    m->max_chars = (int64_t)max->valuedouble;
     if ((rc = dup_str(unk, &m->unk, what)) || (rc = dup_str(prefix, &m->prefix, what)) ||
         (rc = se_vocab_parse(&m->vocab, &m->max_id, cJSON_GetObjectItemCaseSensitive(j, "vocab"), what)))
         goto fail;

@@ -88,9 +88,10 @@ def main():
         put(out, "fuzz_tokenizer", "bpe.json", f.read())
     put(out, "fuzz_tokenizer", "wordpiece.json", json.dumps({
         "version": "1.0", "added_tokens": [{"id": 0, "content": "[UNK]", "special": True, "normalized": False}],
-        "normalizer": {"type": "BertNormalizer", "lowercase": True}, "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "strip_accents": None, "lowercase": True},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
         "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 2], "cls": ["[CLS]", 1]},
-        "model": {"type": "WordPiece", "unk_token": "[UNK]", "max_input_chars_per_word": 8,
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 8,
                   "vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "a": 3, "##b": 4, "ab": 5, "\u4e2d": 6}}}).encode())
     put(out, "fuzz_corpus", "lines.txt", "one document\nanother one, with words\n\n third\r\n")
     put(out, "fuzz_corpus", "docs.jsonl", '{"text": "a document"}\n{"text": "another", "id": 2}\n\n{"body": "x"}\n')
