@@ -70,15 +70,16 @@ static int restate_neox(const softent_gguf *g, const char *path, const char *arc
     return SOFTENT_OK;
 }
 
-/* gpt2's config.json, under its own names. */
-static int restate_gpt2(const softent_gguf *g, const char *path, const char *arch, cJSON *c)
+/* A metadata key {arch}.gguf as config.json's field hf. */
+typedef struct { const char *gguf, *hf; int required; } config_field;
+
+/* model_type, the fields, the vocabulary size (token_embd.weight's) and
+ * whether the embeddings are tied (no output.weight). */
+static int restate_common(const softent_gguf *g, const char *path, const char *arch, const char *model_type, const config_field *fields,
+                          size_t n_fields, cJSON *c)
 {
-    static const struct { const char *gguf, *hf; int required; } fields[] = {
-        {"block_count", "n_layer", 1}, {"embedding_length", "n_embd", 1}, {"attention.head_count", "n_head", 1},
-        {"feed_forward_length", "n_inner", 0}, {"context_length", "n_positions", 1}, {"attention.layer_norm_epsilon", "layer_norm_epsilon", 0},
-    };
-    cJSON_AddStringToObject(c, "model_type", "gpt2");
-    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+    cJSON_AddStringToObject(c, "model_type", model_type);
+    for (size_t i = 0; i < n_fields; i++) {
         double v;
         if (meta_num(g, arch, fields[i].gguf, &v)) cJSON_AddNumberToObject(c, fields[i].hf, v);
         else if (fields[i].required) return se_fail(SOFTENT_E_FORMAT, "%s: no metadata key %s.%s", path, arch, fields[i].gguf);
@@ -89,15 +90,26 @@ static int restate_gpt2(const softent_gguf *g, const char *path, const char *arc
     softent_gguf_tensor_info(g, embd, &t);
     cJSON_AddNumberToObject(c, "vocab_size", (double)(t.n_dims == 2 ? t.ne[1] : 0));
     cJSON_AddBoolToObject(c, "tie_word_embeddings", softent_gguf_find_tensor(g, "output.weight") < 0);
-    /* llama.cpp runs every gpt2 with GELU's tanh form, transformers' gelu_new */
-    cJSON_AddStringToObject(c, "activation_function", "gelu_new");
     return SOFTENT_OK;
+}
+
+/* gpt2's config.json, under its own names. */
+static int restate_gpt2(const softent_gguf *g, const char *path, const char *arch, cJSON *c)
+{
+    static const config_field fields[] = {
+        {"block_count", "n_layer", 1}, {"embedding_length", "n_embd", 1}, {"attention.head_count", "n_head", 1},
+        {"feed_forward_length", "n_inner", 0}, {"context_length", "n_positions", 1}, {"attention.layer_norm_epsilon", "layer_norm_epsilon", 0},
+    };
+    int rc = restate_common(g, path, arch, "gpt2", fields, sizeof fields / sizeof *fields, c);
+    /* llama.cpp runs every gpt2 with GELU's tanh form, transformers' gelu_new */
+    if (!rc) cJSON_AddStringToObject(c, "activation_function", "gelu_new");
+    return rc;
 }
 
 /* config.json's fields from the metadata, for se_model_config_parse. */
 static int restate(const softent_gguf *g, const char *path, const char *arch, const char *model_type, cJSON *c)
 {
-    static const struct { const char *gguf, *hf; int required; } fields[] = {
+    static const config_field fields[] = {
         {"block_count", "num_hidden_layers", 1}, {"embedding_length", "hidden_size", 1},
         {"attention.head_count", "num_attention_heads", 1}, {"attention.head_count_kv", "num_key_value_heads", 0},
         {"attention.key_length", "head_dim", 0}, {"feed_forward_length", "intermediate_size", 1},
@@ -105,25 +117,12 @@ static int restate(const softent_gguf *g, const char *path, const char *arch, co
         {"attention.layer_norm_epsilon", "layer_norm_eps", 0}, {"rope.freq_base", "rope_theta", 0},
     };
     if (!strcmp(model_type, "gpt2")) return restate_gpt2(g, path, arch, c);
-    cJSON_AddStringToObject(c, "model_type", model_type);
-    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
-        double v;
-        if (meta_num(g, arch, fields[i].gguf, &v)) cJSON_AddNumberToObject(c, fields[i].hf, v);
-        else if (fields[i].required) return se_fail(SOFTENT_E_FORMAT, "%s: no metadata key %s.%s", path, arch, fields[i].gguf);
-    }
-    const int64_t embd = softent_gguf_find_tensor(g, "token_embd.weight");
-    softent_gguf_tensor t;
-    if (embd < 0) return se_fail(SOFTENT_E_FORMAT, "%s: no tensor token_embd.weight", path);
-    softent_gguf_tensor_info(g, embd, &t);
-    cJSON_AddNumberToObject(c, "vocab_size", (double)(t.n_dims == 2 ? t.ne[1] : 0));
-    cJSON_AddBoolToObject(c, "tie_word_embeddings", softent_gguf_find_tensor(g, "output.weight") < 0);
+    int rc = restate_common(g, path, arch, model_type, fields, sizeof fields / sizeof *fields, c);
+    if (rc) return rc;
     const int neox = !strcmp(model_type, "gpt_neox");
     cJSON_AddBoolToObject(c, "attention_bias", softent_gguf_find_tensor(g, neox ? "blk.0.attn_qkv.bias" : "blk.0.attn_q.bias") >= 0);
     cJSON_AddBoolToObject(c, "mlp_bias", softent_gguf_find_tensor(g, "blk.0.ffn_up.bias") >= 0);
-    if (neox) {
-        int rc = restate_neox(g, path, arch, c);
-        if (rc) return rc;
-    }
+    if (neox && (rc = restate_neox(g, path, arch, c))) return rc;
     char scaling[32] = "", key[128];
     double window;
     if (meta_num(g, arch, "attention.sliding_window", &window) && window > 0)
