@@ -7,6 +7,12 @@
  * short document, so each model keeps the primitives of the shapes it has
  * run: a layer has at most a handful of shapes, and n changes only with
  * the document's length.
+ *
+ * On a CPU without AVX-512 oneDNN 2.6 has no bf16 matmul at all; bf16
+ * products are then emulated, exactly: the bf16 values widened to float32
+ * (their products are exact in float32) and multiplied by sgemm, which
+ * accumulates in float32 as oneDNN does, only slower (the weights are
+ * widened again for every product).
  */
 #include <cblas.h>
 #include <dnnl.h>
@@ -35,6 +41,9 @@ struct se_matmul {
     cached slot[CACHE_SLOTS];
     uint64_t clock;
     int status;              /* the first failure since se_matmul_status */
+    int emulate;             /* oneDNN has no bf16 matmul here: widen and sgemm */
+    float *wide;             /* [wide_len] scratch of the emulation: x, then W */
+    int64_t wide_len;
 };
 
 int se_bf16_native(void)
@@ -72,6 +81,7 @@ void se_matmul_free(se_matmul *mm)
     for (int i = 0; i < CACHE_SLOTS; i++) slot_free(&mm->slot[i]);
     if (mm->stream) dnnl_stream_destroy(mm->stream);
     if (mm->engine) dnnl_engine_destroy(mm->engine);
+    free(mm->wide);
     free(mm);
 }
 
@@ -138,6 +148,10 @@ static cached *primitive(se_matmul *mm, se_linear f, int64_t n, int accumulate)
     const dnnl_status_t st = make(mm, lru);
     if (st == dnnl_success) return lru;
     slot_free(lru);
+    if (st == dnnl_unimplemented) {  /* no bf16 matmul on this CPU */
+        mm->emulate = 1;
+        return NULL;
+    }
     if (!mm->status)
         mm->status = se_fail(st == dnnl_out_of_memory ? SOFTENT_E_NOMEM : SOFTENT_E_INVALID,
                              "oneDNN cannot make a bf16 product of %lld x %lld by %lld x %lld (dnnl status %d); "
@@ -146,9 +160,49 @@ static cached *primitive(se_matmul *mm, se_linear f, int64_t n, int accumulate)
     return NULL;
 }
 
+static void widen(float *out, const uint16_t *h, int64_t rows, int64_t cols, int64_t ld)
+{
+    #pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < cols; j++) {
+            const uint32_t u = (uint32_t)h[r * ld + j] << 16;
+            memcpy(&out[r * cols + j], &u, sizeof u);
+        }
+}
+
+static void add_bias(float *y, const float *b, int64_t n, int64_t out)
+{
+    #pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < out; j++) y[i * out + j] += b[j];
+}
+
+/* The bf16 product without oneDNN: bf16 x and W widened, sgemm. */
+static void emulate_bf16(se_matmul *mm, float *y, const uint16_t *x, se_linear f, int64_t n, float beta)
+{
+    const int64_t need = n * f.in + f.in * f.out;
+    if (need > mm->wide_len) {
+        float *grown = realloc(mm->wide, (size_t)need * sizeof *grown);
+        if (!grown) {
+            if (!mm->status) mm->status = se_fail(SOFTENT_E_NOMEM, "out of memory for a bf16 product of %lld x %lld", (long long)n, (long long)f.in);
+            return;
+        }
+        mm->wide = grown;
+        mm->wide_len = need;
+    }
+    float *xf = mm->wide, *wf = mm->wide + n * f.in;
+    widen(xf, x, n, f.in, f.in);
+    if (f.conv1d) widen(wf, f.w16, f.in, f.out, f.ld);
+    else widen(wf, f.w16, f.out, f.in, f.ld);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, f.conv1d ? CblasNoTrans : CblasTrans, (int)n, (int)f.out, (int)f.in,
+                1.0f, xf, (int)f.in, wf, f.conv1d ? (int)f.out : (int)f.in, beta, y, (int)f.out);
+    if (f.b) add_bias(y, f.b, n, f.out);
+}
+
 static void run_bf16(se_matmul *mm, float *y, const uint16_t *x, se_linear f, int64_t n, float beta)
 {
-    cached *c = primitive(mm, f, n, beta != 0);
+    cached *c = mm->emulate ? NULL : primitive(mm, f, n, beta != 0);
+    if (!c && mm->emulate) emulate_bf16(mm, y, x, f, n, beta);
     if (!c) return;
     dnnl_memory_set_data_handle(c->src, (void *)x);
     dnnl_memory_set_data_handle(c->wei, (void *)f.w16);
@@ -175,10 +229,7 @@ void se_matmul_run(se_matmul *mm, float *y, se_operand x, se_linear f, int64_t n
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, f.conv1d ? CblasNoTrans : CblasTrans, (int)n, (int)f.out, (int)f.in,
                 1.0f, x.f32, (int)f.in, f.w, (int)f.ld, beta, y, (int)f.out);
-    if (!f.b) return;
-    #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < f.out; j++) y[i * f.out + j] += f.b[j];
+    if (f.b) add_bias(y, f.b, n, f.out);
 }
 
 SE_HOT void se_to_bf16(uint16_t *out, const float *x, int64_t len)

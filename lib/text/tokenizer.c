@@ -4,11 +4,11 @@
  *
  *   text -> UTF-8 repair -> added tokens in the raw text
  *        -> per stretch between them: normalizer -> added tokens in the
- *           normalized text -> pre-tokenizer -> the model (BPE or
- *           WordPiece) per word
+ *           normalized text -> pre-tokenizer -> the model (BPE,
+ *           WordPiece or Unigram) per word
  *        -> truncation -> post-processor (BOS/EOS) -> padding
  *
- * The pieces are in tokenizer_{norm,pretok,bpe,wordpiece,added,regex,util}.c.
+ * The pieces are in tokenizer_{norm,precompiled,pretok,bpe,wordpiece,unigram,added,regex,util}.c.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -21,6 +21,7 @@
 #include "tokenizer_bpe.h"
 #include "tokenizer_json.h"
 #include "tokenizer_pretok.h"
+#include "tokenizer_unigram.h"
 #include "tokenizer_wordpiece.h"
 
 /* Scratch for one encode call. */
@@ -31,6 +32,7 @@ typedef struct {
     se_pretok_work pre;
     se_bpe_work bpe;
     se_buf piece;           /* WordPiece's */
+    se_unigram_work unigram;
     se_ids ids;
 } work;
 
@@ -38,9 +40,10 @@ struct softent_tokenizer {
     char *path;
     se_normalizer norm;
     se_pretok pre;
-    int wordpiece;          /* the model: wp, else bpe */
+    enum { MODEL_BPE, MODEL_WORDPIECE, MODEL_UNIGRAM } model;
     se_bpe bpe;
     se_wordpiece wp;
+    se_unigram unigram;
     se_added added;
     /* The post-processor for one sequence with add_special_tokens: ids
      * before and after it. */
@@ -217,17 +220,24 @@ static int load_model(softent_tokenizer *tok, const cJSON *model)
     /* Files from old versions of tokenizers leave out BPE's type. */
     if (type ? !strcmp(type, "BPE") : cJSON_HasObjectItem(model, "merges")) return se_bpe_load(&tok->bpe, model, tok->path);
     if (type && !strcmp(type, "WordPiece")) {
-        tok->wordpiece = 1;
+        tok->model = MODEL_WORDPIECE;
         return se_wordpiece_load(&tok->wp, model, tok->path);
     }
-    return se_fail(SOFTENT_E_FORMAT, "%s: unsupported model type '%s' (softent supports BPE and WordPiece)", tok->path,
+    if (type && !strcmp(type, "Unigram")) {
+        tok->model = MODEL_UNIGRAM;
+        return se_unigram_load(&tok->unigram, model, tok->path);
+    }
+    return se_fail(SOFTENT_E_FORMAT, "%s: unsupported model type '%s' (softent supports BPE, WordPiece and Unigram)", tok->path,
                    type ? type : "(none)");
 }
 
 static const se_strmap *model_vocab(const softent_tokenizer *tok, int32_t *max_id)
 {
-    *max_id = tok->wordpiece ? tok->wp.max_id : tok->bpe.max_id;
-    return tok->wordpiece ? &tok->wp.vocab : &tok->bpe.vocab;
+    switch (tok->model) {
+    case MODEL_WORDPIECE: *max_id = tok->wp.max_id; return &tok->wp.vocab;
+    case MODEL_UNIGRAM: *max_id = tok->unigram.max_id; return &tok->unigram.vocab;
+    default: *max_id = tok->bpe.max_id; return &tok->bpe.vocab;
+    }
 }
 
 /* Token ids index a table of the largest id + 1 entries: ids far beyond
@@ -355,6 +365,7 @@ static void work_free(work *w)
     se_pretok_work_free(&w->pre);
     se_bpe_work_free(&w->bpe);
     se_buf_free(&w->piece);
+    se_unigram_work_free(&w->unigram);
     se_ids_free(&w->ids);
 }
 
@@ -366,6 +377,7 @@ void softent_tokenizer_free(softent_tokenizer *tok)
     se_pretok_free(&tok->pre);
     se_bpe_free(&tok->bpe);
     se_wordpiece_free(&tok->wp);
+    se_unigram_free(&tok->unigram);
     se_added_free(&tok->added);
     se_ids_free(&tok->before);
     se_ids_free(&tok->after);
@@ -392,7 +404,8 @@ typedef struct {
 static int emit_word(void *ctx, const char *word, size_t n)
 {
     encoder *e = ctx;
-    if (e->tok->wordpiece) return se_wordpiece_encode_word(&e->tok->wp, &e->w->piece, word, n, &e->w->ids);
+    if (e->tok->model == MODEL_WORDPIECE) return se_wordpiece_encode_word(&e->tok->wp, &e->w->piece, word, n, &e->w->ids);
+    if (e->tok->model == MODEL_UNIGRAM) return se_unigram_encode_word(&e->tok->unigram, &e->w->unigram, word, n, &e->w->ids);
     return se_bpe_encode_word(&e->tok->bpe, &e->w->bpe, word, n, e->tok->pre.byte_level_last, &e->w->ids);
 }
 

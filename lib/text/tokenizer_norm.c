@@ -13,6 +13,7 @@ static const struct {
     {"NFC", SE_NORM_NFC}, {"NFD", SE_NORM_NFD}, {"NFKC", SE_NORM_NFKC}, {"NFKD", SE_NORM_NFKD},
     {"Lowercase", SE_NORM_LOWERCASE}, {"Strip", SE_NORM_STRIP}, {"StripAccents", SE_NORM_STRIP_ACCENTS},
     {"Prepend", SE_NORM_PREPEND}, {"Replace", SE_NORM_REPLACE}, {"ByteLevel", SE_NORM_BYTE_LEVEL},
+    {"Precompiled", SE_NORM_PRECOMPILED},
 };
 
 static int push_step(se_normalizer *nz, se_norm_kind kind, se_norm_step **out)
@@ -70,7 +71,7 @@ static int add_step(se_normalizer *nz, const cJSON *j, const char *path, int dep
     if (k == nk)
         return se_fail(SOFTENT_E_FORMAT,
                        "%s: unsupported normalizer type '%s' (softent supports NFC, NFD, NFKC, NFKD, Lowercase, "
-                       "Strip, StripAccents, Prepend, Replace, ByteLevel, BertNormalizer, Sequence)", path, type);
+                       "Strip, StripAccents, Prepend, Replace, ByteLevel, BertNormalizer, Precompiled, Sequence)", path, type);
     se_norm_step *st = NULL;
     int rc = push_step(nz, KINDS[k].kind, &st);
     if (rc) return rc;
@@ -83,6 +84,13 @@ static int add_step(se_normalizer *nz, const cJSON *j, const char *path, int dep
     case SE_NORM_PREPEND:
         if ((rc = se_json_str(j, "prepend", NULL, &text, what))) return rc;
         if (!text) return se_fail(SOFTENT_E_FORMAT, "%s: no \"prepend\" string", what);
+        break;
+    case SE_NORM_PRECOMPILED:
+        if ((rc = se_json_str(j, "precompiled_charsmap", NULL, &text, what))) return rc;
+        if (!text) return se_fail(SOFTENT_E_FORMAT, "%s: no \"precompiled_charsmap\" string", what);
+        rc = se_precompiled_parse(&st->charsmap, text, what);
+        text = NULL;
+        if (rc) return rc;
         break;
     case SE_NORM_REPLACE:
         if ((rc = se_json_str(j, "content", NULL, &text, what))) return rc;
@@ -112,6 +120,7 @@ void se_norm_free(se_normalizer *nz)
     for (int i = 0; i < nz->n; i++) {
         free(nz->steps[i].text);
         se_regex_free(&nz->steps[i].pattern);
+        se_precompiled_free(&nz->steps[i].charsmap);
     }
     free(nz->steps);
     memset(nz, 0, sizeof *nz);
@@ -286,6 +295,7 @@ static int apply_step(const se_norm_step *st, se_norm_work *w, const char *s, si
     case SE_NORM_BERT_CLEAN: return bert_clean(s, n, out);
     case SE_NORM_BERT_CHINESE: return bert_chinese(s, n, out);
     case SE_NORM_BERT_STRIP_ACCENTS: return bert_strip_accents(w, s, n, out);
+    case SE_NORM_PRECOMPILED: return se_precompiled_apply(&st->charsmap, s, n, out);
     }
     return 0;
 }

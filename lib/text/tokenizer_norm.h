@@ -2,7 +2,8 @@
  * tokenizer_norm.h - the "normalizer" of tokenizer.json: Unicode forms
  * (NFC, NFD, NFKC, NFKD through utf8proc), Lowercase, Strip, StripAccents,
  * Prepend, Replace, ByteLevel, BertNormalizer (its parts as steps of their
- * own) and Sequence (flattened into one list of steps).  Hugging Face applies it to each stretch of text between added
+ * own), Precompiled (tokenizer_precompiled.h) and Sequence (flattened into
+ * one list of steps).  Hugging Face applies it to each stretch of text between added
  * tokens; so does softent.
  */
 #ifndef SOFTENT_TOKENIZER_NORM_H
@@ -10,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "tokenizer_precompiled.h"
 #include "tokenizer_regex.h"
 
 typedef enum {
@@ -25,7 +27,8 @@ typedef enum {
     SE_NORM_BYTE_LEVEL,
     SE_NORM_BERT_CLEAN,          /* drop NUL, U+FFFD and controls; whitespace becomes ' ' */
     SE_NORM_BERT_CHINESE,        /* a space either side of each CJK ideograph */
-    SE_NORM_BERT_STRIP_ACCENTS   /* NFD, then drop nonspacing marks (Mn) */
+    SE_NORM_BERT_STRIP_ACCENTS,  /* NFD, then drop nonspacing marks (Mn) */
+    SE_NORM_PRECOMPILED
 } se_norm_kind;
 
 typedef struct {
@@ -34,6 +37,7 @@ typedef struct {
     size_t text_n;
     se_regex pattern;  /* Replace */
     int left, right;   /* Strip */
+    se_precompiled charsmap; /* Precompiled */
 } se_norm_step;
 
 typedef struct {
