@@ -448,6 +448,92 @@ def check_char_classes_are_hugging_faces():
             raise Fail("lib/text/hf_char_classes.c differs from what scripts/gen-hf-char-classes.mjs generates: regenerate it")
 
 
+def unigram_tokenizer_json(vocab_gguf, path):
+    """XLM-R's tokenizer.json (Precompiled and Replace("  +", " "),
+    Metaspace, Unigram, <s> ... </s>) for the llama.cpp "t5" vocabulary
+    of nomic-bert-moe, restated here with gguf-py: its pieces, scores and
+    SentencePiece charsmap."""
+    import base64
+    import numpy as np
+    sys.path.insert(0, os.path.join(ROOT, "tests", "npm", "llama.cpp", "gguf-py"))
+    import gguf
+    r = gguf.GGUFReader(vocab_gguf)
+    def array(key):
+        f = r.fields[key]
+        return [f.parts[i] for i in f.data]
+    toks = [bytes(t).decode() for t in array("tokenizer.ggml.tokens")]
+    scores = [float(x[0]) for x in array("tokenizer.ggml.scores")]
+    types = [int(x[0]) for x in array("tokenizer.ggml.token_type")]
+    charsmap = bytes(np.concatenate(array("tokenizer.ggml.precompiled_charsmap")).astype(np.uint8))
+    def token_id(key):
+        return int(r.fields[key].parts[r.fields[key].data[0]][0])
+    bos, eos = token_id("tokenizer.ggml.bos_token_id"), token_id("tokenizer.ggml.eos_token_id")
+    tj = {"version": "1.0", "truncation": None, "padding": None,
+          "added_tokens": [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+                            "special": True} for i, (t, k) in enumerate(zip(toks, types)) if k == 3],
+          "normalizer": {"type": "Sequence", "normalizers": [
+              {"type": "Precompiled", "precompiled_charsmap": base64.b64encode(charsmap).decode()},
+              {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}]},
+          "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
+          "post_processor": {"type": "TemplateProcessing", "pair": [],
+                             "single": [{"SpecialToken": {"id": toks[bos], "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                                        {"SpecialToken": {"id": toks[eos], "type_id": 0}}],
+                             "special_tokens": {toks[i]: {"id": toks[i], "ids": [i], "tokens": [toks[i]]} for i in (bos, eos)}},
+          "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
+          "model": {"type": "Unigram", "unk_id": token_id("tokenizer.ggml.unknown_token_id"),
+                    "vocab": [[t, x] for t, x in zip(toks, scores)], "byte_fallback": False}}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(tj, f, ensure_ascii=False)
+
+
+def unigram(pieces, unk_id=0, byte_fallback=False, norm=None):
+    tok = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": [], "normalizer": norm,
+           "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": None, "decoder": None,
+           "model": {"type": "Unigram", "unk_id": unk_id, "vocab": [list(p) for p in pieces], "byte_fallback": byte_fallback}}
+    unigram.count = getattr(unigram, "count", 0) + 1
+    path = tmp(f"unigram{unigram.count}.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    return path
+
+
+def check_unigram_and_precompiled():
+    """The Unigram model (best-scoring segmentation, unknown characters at
+    the lowest score less 10 and fused, byte fallback, a piece listed twice)
+    and the Precompiled normalizer (SentencePiece's charsmap, a grapheme
+    cluster at a time): small vocabularies worked out by hand and against
+    Hugging Face's Rust library, then nomic-bert-moe's 250,000-piece
+    XLM-R vocabulary and charsmap (from llama.cpp's test vocabularies) on
+    the 1 MB corpus, every line's ids equal to the Rust library's."""
+    setup()
+    # "abc": a+bc (-1.8) beats ab+c (-2.5), the longest piece first; "ab" beats a+b (-2); x and y are unknown, fused into one <unk>
+    tok = unigram([("<unk>", 0.0), ("a", -1.0), ("b", -1.0), ("c", -1.0), ("ab", -1.5), ("bc", -0.8), ("<0x78>", -5.0)])
+    expect(tok, "abc xyab", ["a", "bc", "<unk>", "ab"])
+    # byte fallback: an unknown run whose every byte has a <0xXX> piece becomes those, else <unk>
+    tok = unigram([("<unk>", 0.0), ("a", -1.0), ("<0x78>", -5.0), ("<0x79>", -5.0)], byte_fallback=True)
+    expect(tok, "xya xza", ["<0x78>", "<0x79>", "a", "<unk>", "a"])
+    texts = write("unigram.txt", "abc xyab ab\u00e9 x\U0001f600a\n aaa bcbc  \n\n")
+    for path in (unigram([("<unk>", 0.0), ("a", -1.0), ("b", -1.5), ("c", -1.0), ("ab", -2.5), ("bc", -2.0), ("a", -0.5), ("aa", -1.2)]),
+                 unigram([("<unk>", 0.0), ("a", -1.0), ("<0x78>", -5.0), ("<0xF0>", -5.0), ("<0x9F>", -5.0), ("<0x98>", -5.0),
+                          ("<0x80>", -5.0)], byte_fallback=True)):
+        ours = run("tokenize", path, texts).stdout
+        with open(node_ids(path, texts, tmp("hf-unigram.txt"), "--rust")) as f:
+            theirs = f.read()
+        if ours != theirs:
+            raise Fail(f"{os.path.basename(path)}: softent {ours!r} vs the Rust library {theirs!r}")
+    tj = tmp("nomic-tokenizer.json")
+    unigram_tokenizer_json(os.path.join(NPM, "..", "llama.cpp", "models", "ggml-vocab-nomic-bert-moe.gguf"), tj)
+    for flags in ((), ("--no-special",)):
+        ours = run("tokenize", tj, CORPUS, *flags).stdout.split("\n")
+        with open(node_ids(tj, CORPUS, tmp("hf-nomic.txt"), "--rust", *flags)) as f:
+            theirs = f.read().split("\n")
+        if ours != theirs:
+            with open(CORPUS, encoding="utf-8", newline="") as f:
+                docs = f.read().split("\n")
+            bad = sum(a != b for a, b in zip(ours, theirs)) + abs(len(ours) - len(theirs))
+            raise Fail(f"nomic-bert-moe {' '.join(flags)}: {bad} documents differ from the Rust library; {first_difference(ours, theirs, docs)}")
+
+
 def broken(name, edit):
     with open(synth(["ab"], "ab")) as f:
         j = json.load(f)
@@ -464,10 +550,19 @@ def check_bad_tokenizer_files():
         good = f.read()
     expect_error(["tokenize", write("truncated.json", good[:len(good) // 2]), text], "truncated.json", "not valid JSON")
     expect_error(["tokenize", write("list.json", "[1, 2]"), text], "list.json")
-    for kind in ("Unigram", "WordLevel"):
+    for kind in ("WordLevel",):
         path = broken(f"{kind}.json", lambda j: j["model"].update(type=kind))
         expect_error(["tokenize", path, text], f"{kind}.json", f"model type '{kind}'")
-    for kind in ("Precompiled", "Nmt"):
+    path = broken("ugm-unk.json", lambda j: j.update(model={"type": "Unigram", "unk_id": 5, "vocab": [["a", -1.0], ["b", -2.0]]}))
+    expect_error(["tokenize", path, text], "ugm-unk.json", "unk_id")
+    path = broken("ugm-entry.json", lambda j: j.update(model={"type": "Unigram", "unk_id": 0, "vocab": [["a", -1.0], ["b"]]}))
+    expect_error(["tokenize", path, text], "ugm-entry.json", "vocab entry 1")
+    import base64
+    for name, charsmap, words in (("not-base64", "%%%%", "base64"), ("trie-too-big", base64.b64encode(b"\xff\xff\x00\x00abcd").decode(), "trie size"),
+                                  ("no-charsmap", None, "precompiled_charsmap")):
+        path = broken(f"pre-{name}.json", lambda j: j.update(normalizer={"type": "Precompiled", "precompiled_charsmap": charsmap}))
+        expect_error(["tokenize", path, text], f"pre-{name}.json", words)
+    for kind in ("Nmt",):
         path = broken(f"norm-{kind}.json", lambda j: j.update(normalizer={"type": kind}))
         expect_error(["tokenize", path, text], f"norm-{kind}.json", f"normalizer type '{kind}'")
     # a WordPiece word that needs the unk token, which the vocabulary lacks (HF: MissingUnkToken)
