@@ -448,44 +448,6 @@ def check_char_classes_are_hugging_faces():
             raise Fail("lib/text/hf_char_classes.c differs from what scripts/gen-hf-char-classes.mjs generates: regenerate it")
 
 
-def unigram_tokenizer_json(vocab_gguf, path):
-    """XLM-R's tokenizer.json (Precompiled and Replace("  +", " "),
-    Metaspace, Unigram, <s> ... </s>) for the llama.cpp "t5" vocabulary
-    of nomic-bert-moe, restated here with gguf-py: its pieces, scores and
-    SentencePiece charsmap."""
-    import base64
-    import numpy as np
-    sys.path.insert(0, os.path.join(ROOT, "tests", "npm", "llama.cpp", "gguf-py"))
-    import gguf
-    r = gguf.GGUFReader(vocab_gguf)
-    def array(key):
-        f = r.fields[key]
-        return [f.parts[i] for i in f.data]
-    toks = [bytes(t).decode() for t in array("tokenizer.ggml.tokens")]
-    scores = [float(x[0]) for x in array("tokenizer.ggml.scores")]
-    types = [int(x[0]) for x in array("tokenizer.ggml.token_type")]
-    charsmap = bytes(np.concatenate(array("tokenizer.ggml.precompiled_charsmap")).astype(np.uint8))
-    def token_id(key):
-        return int(r.fields[key].parts[r.fields[key].data[0]][0])
-    bos, eos = token_id("tokenizer.ggml.bos_token_id"), token_id("tokenizer.ggml.eos_token_id")
-    tj = {"version": "1.0", "truncation": None, "padding": None,
-          "added_tokens": [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
-                            "special": True} for i, (t, k) in enumerate(zip(toks, types)) if k == 3],
-          "normalizer": {"type": "Sequence", "normalizers": [
-              {"type": "Precompiled", "precompiled_charsmap": base64.b64encode(charsmap).decode()},
-              {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}]},
-          "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
-          "post_processor": {"type": "TemplateProcessing", "pair": [],
-                             "single": [{"SpecialToken": {"id": toks[bos], "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                                        {"SpecialToken": {"id": toks[eos], "type_id": 0}}],
-                             "special_tokens": {toks[i]: {"id": toks[i], "ids": [i], "tokens": [toks[i]]} for i in (bos, eos)}},
-          "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
-          "model": {"type": "Unigram", "unk_id": token_id("tokenizer.ggml.unknown_token_id"),
-                    "vocab": [[t, x] for t, x in zip(toks, scores)], "byte_fallback": False}}
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(tj, f, ensure_ascii=False)
-
-
 def unigram(pieces, unk_id=0, byte_fallback=False, norm=None):
     tok = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": [], "normalizer": norm,
            "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": None, "decoder": None,
@@ -497,14 +459,13 @@ def unigram(pieces, unk_id=0, byte_fallback=False, norm=None):
     return path
 
 
-def check_unigram_and_precompiled():
+def check_unigram():
     """The Unigram model (best-scoring segmentation, unknown characters at
     the lowest score less 10 and fused, byte fallback, a piece listed twice)
-    and the Precompiled normalizer (SentencePiece's charsmap, a grapheme
-    cluster at a time): small vocabularies worked out by hand and against
-    Hugging Face's Rust library, then nomic-bert-moe's 250,000-piece
-    XLM-R vocabulary and charsmap (from llama.cpp's test vocabularies) on
-    the 1 MB corpus, every line's ids equal to the Rust library's."""
+    on small vocabularies worked out by hand and against Hugging Face's
+    Rust library.  A real vocabulary and the Precompiled normalizer (a
+    SentencePiece charsmap) run on the 1 MB corpus in test_gguf
+    (check_unigram_equals_hugging_face_on_a_megabyte)."""
     setup()
     # "abc": a+bc (-1.8) beats ab+c (-2.5), the longest piece first; "ab" beats a+b (-2); x and y are unknown, fused into one <unk>
     tok = unigram([("<unk>", 0.0), ("a", -1.0), ("b", -1.0), ("c", -1.0), ("ab", -1.5), ("bc", -0.8), ("<0x78>", -5.0)])
@@ -521,17 +482,6 @@ def check_unigram_and_precompiled():
             theirs = f.read()
         if ours != theirs:
             raise Fail(f"{os.path.basename(path)}: softent {ours!r} vs the Rust library {theirs!r}")
-    tj = tmp("nomic-tokenizer.json")
-    unigram_tokenizer_json(os.path.join(NPM, "..", "llama.cpp", "models", "ggml-vocab-nomic-bert-moe.gguf"), tj)
-    for flags in ((), ("--no-special",)):
-        ours = run("tokenize", tj, CORPUS, *flags).stdout.split("\n")
-        with open(node_ids(tj, CORPUS, tmp("hf-nomic.txt"), "--rust", *flags)) as f:
-            theirs = f.read().split("\n")
-        if ours != theirs:
-            with open(CORPUS, encoding="utf-8", newline="") as f:
-                docs = f.read().split("\n")
-            bad = sum(a != b for a, b in zip(ours, theirs)) + abs(len(ours) - len(theirs))
-            raise Fail(f"nomic-bert-moe {' '.join(flags)}: {bad} documents differ from the Rust library; {first_difference(ours, theirs, docs)}")
 
 
 def broken(name, edit):

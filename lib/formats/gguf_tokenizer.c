@@ -20,8 +20,12 @@
  * converter's "phantom space" undone (a word-initial token is stored with
  * "▁" in front, a continuation without the "##"), BertNormalizer (lowercase,
  * as llama.cpp assumes: GGUF does not record whether a model is cased),
- * BertPreTokenizer, and [CLS] ... [SEP] around each text.  Others are
- * refused by name.
+ * BertPreTokenizer, and [CLS] ... [SEP] around each text.
+ *
+ * A Unigram vocabulary ("t5": T5, XLM-R) becomes XLM-R's tokenizer.json:
+ * Unigram over the pieces and their scores, the SentencePiece charsmap as
+ * the Precompiled normalizer, runs of spaces made one, Metaspace.  Others
+ * are refused by name.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -480,7 +484,117 @@ static int wpm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON
                                           "\"strip_accents\": null, \"lowercase\": true}", "{\"type\": \"BertPreTokenizer\"}");
 }
 
-enum { SENTENCEPIECE = -1, WORDPIECE = -2, SENTENCEPIECE_MERGES = -3 };
+/* ---- Unigram -------------------------------------------------------------- */
+
+/* bytes [n] as base64 (malloc'ed, NUL-terminated), or NULL. */
+static char *base64(const unsigned char *b, size_t n)
+{
+    static const char digit[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i += 3) {
+        const uint32_t v = (uint32_t)b[i] << 16 | (i + 1 < n ? (uint32_t)b[i + 1] << 8 : 0) | (i + 2 < n ? b[i + 2] : 0);
+        *o++ = digit[v >> 18 & 63];
+        *o++ = digit[v >> 12 & 63];
+        *o++ = i + 1 < n ? digit[v >> 6 & 63] : '=';
+        *o++ = i + 2 < n ? digit[v & 63] : '=';
+    }
+    *o = 0;
+    return out;
+}
+
+/* A boolean metadata key, dflt when absent. */
+static int64_t flag(const softent_gguf *g, const char *key, int64_t dflt)
+{
+    const int64_t k = softent_gguf_find_key(g, key);
+    int64_t v = dflt;
+    if (k < 0 || softent_gguf_get_int(g, k, 0, &v)) v = dflt;
+    return v;
+}
+
+/* The normalizer: the charsmap (tokenizer.ggml.precompiled_charsmap, bytes)
+ * as Precompiled, then runs of spaces made one when
+ * tokenizer.ggml.remove_extra_whitespaces says so. */
+static int ugm_normalizer(const softent_gguf *g, const char *path, cJSON *root)
+{
+    const int64_t ck = softent_gguf_find_key(g, "tokenizer.ggml.precompiled_charsmap");
+    int type, et;
+    int64_t n = 0;
+    cJSON *list = cJSON_CreateArray();
+    if (!list) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    cJSON_AddItemToObject(root, "normalizer", cJSON_CreateObject());
+    cJSON *norm = cJSON_GetObjectItem(root, "normalizer");
+    cJSON_AddStringToObject(norm, "type", "Sequence");
+    cJSON_AddItemToObject(norm, "normalizers", list);
+    if (ck >= 0 && softent_gguf_key(g, ck, &type, &et, &n) && type == SOFTENT_GGUF_ARRAY && n > 0) {
+        if (et != SOFTENT_GGUF_U8 && et != SOFTENT_GGUF_I8)
+            return se_fail(SOFTENT_E_FORMAT, "%s: tokenizer.ggml.precompiled_charsmap is not an array of bytes", path);
+        unsigned char *bytes = malloc((size_t)n);
+        if (!bytes) return se_fail(SOFTENT_E_NOMEM, "out of memory for the charsmap");
+        for (int64_t i = 0; i < n; i++) {
+            int64_t v = 0;
+            softent_gguf_get_int(g, ck, i, &v);
+            bytes[i] = (unsigned char)v;
+        }
+        char *text = base64(bytes, (size_t)n);
+        free(bytes);
+        if (!text) return se_fail(SOFTENT_E_NOMEM, "out of memory for the charsmap");
+        cJSON *pre = cJSON_CreateObject();
+        cJSON_AddStringToObject(pre, "type", "Precompiled");
+        cJSON_AddStringToObject(pre, "precompiled_charsmap", text);
+        free(text);
+        cJSON_AddItemToArray(list, pre);
+    }
+    if (flag(g, "tokenizer.ggml.remove_extra_whitespaces", 1)) {
+        cJSON *spaces = cJSON_Parse("{\"type\": \"Replace\", \"pattern\": {\"Regex\": \" {2,}\"}, \"content\": \" \"}");
+        if (!spaces) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+        cJSON_AddItemToArray(list, spaces);
+    }
+    return SOFTENT_OK;
+}
+
+/* llama.cpp's "t5" vocabulary as XLM-R's tokenizer.json. */
+static int ugm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON *model, int64_t *n_tokens)
+{
+    const int64_t tk = softent_gguf_find_key(g, "tokenizer.ggml.tokens"), sk = softent_gguf_find_key(g, "tokenizer.ggml.scores");
+    int type, et, stype, set;
+    int64_t n, ns;
+    if (tk < 0 || !softent_gguf_key(g, tk, &type, &et, &n) || type != SOFTENT_GGUF_ARRAY || et != SOFTENT_GGUF_STRING)
+        return se_fail(SOFTENT_E_FORMAT, "%s: no tokenizer.ggml.tokens array of strings", path);
+    if (sk < 0 || !softent_gguf_key(g, sk, &stype, &set, &ns) || stype != SOFTENT_GGUF_ARRAY || ns != n)
+        return se_fail(SOFTENT_E_FORMAT, "%s: a Unigram vocabulary needs tokenizer.ggml.scores, one a token", path);
+    cJSON_AddStringToObject(model, "type", "Unigram");
+    const int64_t unk = token_id(g, "tokenizer.ggml.unknown_token_id", n);
+    if (unk >= 0) cJSON_AddNumberToObject(model, "unk_id", (double)unk);
+    else cJSON_AddNullToObject(model, "unk_id");
+    cJSON_AddBoolToObject(model, "byte_fallback", 0);
+    cJSON *vocab = cJSON_AddArrayToObject(model, "vocab");
+    for (int64_t i = 0; i < n; i++) {
+        const char *s;
+        size_t len;
+        double score = 0;
+        softent_gguf_get_string(g, tk, i, &s, &len);
+        if (memchr(s, 0, len)) return se_fail(SOFTENT_E_FORMAT, "%s: token %lld of tokenizer.ggml.tokens holds a NUL byte", path, (long long)i);
+        if (softent_gguf_get_float(g, sk, i, &score) || !isfinite(score))
+            return se_fail(SOFTENT_E_FORMAT, "%s: score %lld of tokenizer.ggml.scores is not a finite number", path, (long long)i);
+        cJSON *entry = cJSON_CreateArray();
+        cJSON_AddItemToArray(entry, string_of(s, len));
+        cJSON_AddItemToArray(entry, cJSON_CreateNumber(score));
+        cJSON_AddItemToArray(vocab, entry);
+    }
+    *n_tokens = n;
+    int rc = ugm_normalizer(g, path, root);
+    if (rc) return rc;
+    cJSON *pre = cJSON_CreateObject();
+    cJSON_AddStringToObject(pre, "type", "Metaspace");
+    cJSON_AddStringToObject(pre, "replacement", "\u2581");
+    cJSON_AddStringToObject(pre, "prepend_scheme", flag(g, "tokenizer.ggml.add_space_prefix", 1) ? "always" : "never");
+    cJSON_AddBoolToObject(pre, "split", 1);
+    cJSON_AddItemToObject(root, "pre_tokenizer", pre);
+    return SOFTENT_OK;
+}
+
+enum { SENTENCEPIECE = -1, WORDPIECE = -2, SENTENCEPIECE_MERGES = -3, UNIGRAM = -4 };
 
 /* The tokenizer.json of a SentencePiece or WordPiece vocabulary (pre is
  * SENTENCEPIECE or WORDPIECE) or of a byte-level BPE one with the
@@ -496,12 +610,16 @@ static int restate(const softent_gguf *g, const char *path, long pre, char **jso
     int64_t n_tokens = 0;
     int rc = pre == SENTENCEPIECE || pre == SENTENCEPIECE_MERGES ? spm_model(g, path, root, m, &n_tokens, pre == SENTENCEPIECE_MERGES)
              : pre == WORDPIECE   ? wpm_model(g, path, root, m, &n_tokens)
+             : pre == UNIGRAM     ? ugm_model(g, path, root, m, &n_tokens)
                                   : bpe_model(g, path, PRE[pre].ignore_merges, m, &n_tokens);
     if (!rc && pre >= 0) rc = add_components(root, PRE[pre].normalizer, PRE[pre].pre);
     if (!rc) {
-        added_tokens(g, root, n_tokens, pre == SENTENCEPIECE || pre == SENTENCEPIECE_MERGES, pre == WORDPIECE ? wpm_text : token_string);
+        added_tokens(g, root, n_tokens, pre == SENTENCEPIECE || pre == SENTENCEPIECE_MERGES || pre == UNIGRAM, pre == WORDPIECE ? wpm_text : token_string);
         if (pre == WORDPIECE)
             post_processor(g, root, token_id(g, "tokenizer.ggml.cls_token_id", n_tokens), token_id(g, "tokenizer.ggml.seperator_token_id", n_tokens));
+        else if (pre == UNIGRAM)
+            post_processor(g, root, bos_in_front(g, n_tokens),
+                           flag(g, "tokenizer.ggml.add_eos_token", 0) ? token_id(g, "tokenizer.ggml.eos_token_id", n_tokens) : -1);
         else
             post_processor(g, root, bos_in_front(g, n_tokens), -1);
         if (!(*json = cJSON_PrintUnformatted(root))) rc = se_fail(SOFTENT_E_NOMEM, "out of memory");
@@ -519,9 +637,10 @@ int softent_gguf_tokenizer_json(const softent_gguf *g, const char *path, char **
     if (!strcmp(model, "llama")) return restate(g, path, SENTENCEPIECE, json);
     if (!strcmp(model, "bert")) return restate(g, path, WORDPIECE, json);
     if (!strcmp(model, "gemma4")) return restate(g, path, SENTENCEPIECE_MERGES, json);
+    if (!strcmp(model, "t5")) return restate(g, path, UNIGRAM, json);
     if (strcmp(model, "gpt2"))
         return se_fail(SOFTENT_E_FORMAT, "%s: tokenizer model '%s' is not supported from GGUF metadata (softent restates byte-level BPE, 'gpt2', "
-                       "SentencePiece, 'llama' and 'gemma4', and WordPiece, 'bert'); give the model's tokenizer.json instead", path, model);
+                       "SentencePiece, 'llama' and 'gemma4', WordPiece, 'bert', and Unigram, 't5'); give the model's tokenizer.json instead", path, model);
     if (!string_key(g, "tokenizer.ggml.pre", pre, sizeof pre))
         return se_fail(SOFTENT_E_FORMAT, "%s: no tokenizer.ggml.pre, so the pre-tokenizer is unknown (llama.cpp then guesses); "
                        "give the model's tokenizer.json instead", path);
