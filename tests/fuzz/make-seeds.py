@@ -86,6 +86,22 @@ def main():
     write_bos_bpe_tokenizer(tok_dir, {b2u[b]: b for b in range(256)} | {"Ġt": 256, "he": 257}, ["Ġ t", "h e"], 299)
     with open(os.path.join(tok_dir, "tokenizer.json"), "rb") as f:
         put(out, "fuzz_tokenizer", "bpe.json", f.read())
+    put(out, "fuzz_tokenizer", "unigram.json", json.dumps({
+        "version": "1.0", "added_tokens": [], "normalizer": None, "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581"},
+        "post_processor": None, "model": {"type": "Unigram", "unk_id": 0, "byte_fallback": True,
+                                          "vocab": [["<unk>", 0], ["\u2581a", -1], ["b", -2], ["<0x63>", -3], ["ab", -1.5]]}}).encode())
+    # SentencePiece's charsmap, from a real vocabulary where the npm fixtures are installed
+    charsmap = os.path.join(HERE, "..", "npm", "llama.cpp", "models", "ggml-vocab-nomic-bert-moe.gguf")
+    if os.path.exists(charsmap):
+        import base64
+        sys.path.insert(0, os.path.join(HERE, "..", "npm", "llama.cpp", "gguf-py"))
+        import gguf
+        f = gguf.GGUFReader(charsmap).fields["tokenizer.ggml.precompiled_charsmap"]
+        blob = bytes(np.concatenate([f.parts[i] for i in f.data]).astype(np.uint8))
+        put(out, "fuzz_tokenizer", "precompiled.json", json.dumps({
+            "version": "1.0", "added_tokens": [], "pre_tokenizer": None, "post_processor": None,
+            "normalizer": {"type": "Precompiled", "precompiled_charsmap": base64.b64encode(blob).decode()},
+            "model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0], ["a", -1]]}}).encode())
     put(out, "fuzz_tokenizer", "wordpiece.json", json.dumps({
         "version": "1.0", "added_tokens": [{"id": 0, "content": "[UNK]", "special": True, "normalized": False}],
         "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "strip_accents": None, "lowercase": True},
