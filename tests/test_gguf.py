@@ -303,10 +303,19 @@ def check_hidden_states_equal_llama_cpp():
     tokens.astype("<i4").tofile(tmp("llama_tokens.bin"))
     models = {"llama": make_models.llama_family("llama", 12, kv_heads=2), "qwen2": make_models.llama_family("qwen2", 5),
               "llama3": make_models.MODELS["llama"][0](), "olmo2": make_models.llama_family("olmo2", 7, kv_heads=2),
-              "gpt2": make_models.gpt2(seed=9)}
+              "gpt2": make_models.gpt2(seed=9),
+              # rows of 256 and 512 for the K-quants' 256-value blocks
+              "llama-wide": make_models.llama_family("llama", 13, d=256, heads=4, kv_heads=2, ff=512)}
+    worst = {}
     for arch, (config, tensors) in models.items():
-        # gpt2: llama.cpp takes GELU from an F16 table (as for gptneox below), transformers' gelu_new exactly
-        for quant, tol in ((None, 3e-3 if arch == "gpt2" else 1e-4), ("q8_0", 6e-2)):
+        # gpt2: llama.cpp takes GELU from an F16 table (as for gptneox below), transformers' gelu_new exactly.
+        # F16: llama.cpp rounds the activations to F16 for the product too (1e-3 seen); a K-quant's to Q8_K,
+        # one scale a 256 values where Q8_0 has one a 32, so coarser (5e-2 seen; what softent reads of a K-quant
+        # file is checked exactly against the safetensors model in check_gguf_models_equal_their_safetensors)
+        quants = ((None, 3e-3 if arch == "gpt2" else 1e-4), ("q8_0", 6e-2))
+        if arch == "llama-wide":
+            quants = ((None, 1e-4), ("f16", 1e-2), ("q4_K", 1e-1), ("q6_K", 1e-1))
+        for quant, tol in quants:
             path = tmp(f"oracle-{arch}-{quant}.gguf")
             write_gguf_model(path, config, tensors, quant, tokenizer=True)
             p = run_process([exe, NPM_BINS, path, tmp("llama_tokens.bin"), tmp("llama")], f"llama_states {path}")
@@ -319,9 +328,11 @@ def check_hidden_states_equal_llama_cpp():
                 if mine is None:
                     continue
                 err = np.abs(theirs[l] - mine).max() / np.abs(mine).max()
+                worst[f"{arch} {quant or 'F32'}"] = max(err, worst.get(f"{arch} {quant or 'F32'}", 0))
                 if not err < tol:
                     what = "the final norm" if l == L else f"block {l}"
                     raise Fail(f"{arch} {quant or 'F32'}: {what}'s output differs from llama.cpp's by {err:.2e} relative (tolerance {tol})")
+    print("  worst relative difference from llama.cpp: " + ", ".join(f"{k} {v:.1e}" for k, v in worst.items()))
 
 
 def oracle_program(name):
@@ -756,7 +767,8 @@ def hidden_states(model, tokens):
 
 
 def check_gguf_models_equal_their_safetensors():
-    """A GGUF model (F32, BF16, Q8_0, Q4_0) runs to the same hidden states as
+    """A GGUF model (F32, BF16, Q8_0, Q4_0; F16 and the K-quants on a model
+    of 256-wide rows) runs to the same hidden states as
     the safetensors directory of the weights it holds (the quantised ones as
     ggml dequantises them), for llama (GQA, biases, linear RoPE scaling:
     q/k un-permuted), qwen2 and olmo2.  The BF16 pair is stored BF16 on both sides,
@@ -773,10 +785,12 @@ def check_gguf_models_equal_their_safetensors():
               "olmo2": make_models.llama_family("olmo2", 7, kv_heads=2, extra={"rope_theta": 500000.0}),
               # Conv1D weights stored transposed
               "gpt2": make_models.gpt2(seed=8),
+              # rows of 256 and 512: the K-quants' blocks
+              "llama-wide": make_models.llama_family("llama", 14, d=256, heads=4, kv_heads=2, ff=512),
               # llama3 scaling: the file holds the converter's rope_freqs.weight instead
               "llama3": make_models.MODELS["llama"][0]()}
     for arch, (config, tensors) in models.items():
-        for quant in (None, "bf16", "q8_0", "q4_0"):
+        for quant in (None, "bf16", "q8_0", "q4_0") if arch != "llama-wide" else ("q4_K", "q5_K", "q6_K", "q3_K", "q2_K", "f16"):
             tag = f"{arch}-{quant or 'f32'}"
             held = write_gguf_model(tmp(tag + ".gguf"), config, tensors, quant)
             held.pop("rope_freqs.weight", None)
