@@ -291,8 +291,8 @@ def check_hidden_states_equal_llama_cpp():
     float32): 1e-4 relative for F32 GGUF files, as the issue asks.  For
     Q8_0 llama.cpp's CPU backend quantises the activations to Q8_0 too
     before each product, softent multiplies the dequantised weights in
-    float32; the states then differ by that activation rounding (about 1 %
-    a layer on these small random models), bounded here at 6e-2; the exact
+    float32; the states then differ by that activation rounding (1 to 8 %
+    at worst on these small random models), bounded here at 1e-1; the exact
     check of what softent reads from a quantised file is the
     safetensors comparison above."""
     sys.path.insert(0, HERE)
@@ -305,14 +305,15 @@ def check_hidden_states_equal_llama_cpp():
               "llama3": make_models.MODELS["llama"][0](), "olmo2": make_models.llama_family("olmo2", 7, kv_heads=2),
               "gpt2": make_models.gpt2(seed=9),
               # rows of 256 and 512 for the K-quants' 256-value blocks
-              "llama-wide": make_models.llama_family("llama", 13, d=256, heads=4, kv_heads=2, ff=512)}
+              "llama-wide": make_models.llama_family("llama", 13, d=256, heads=4, kv_heads=2, ff=512),
+              "phi3": make_models.MODELS["phi3"][0]()}
     worst = {}
     for arch, (config, tensors) in models.items():
         # gpt2: llama.cpp takes GELU from an F16 table (as for gptneox below), transformers' gelu_new exactly.
         # F16: llama.cpp rounds the activations to F16 for the product too (1e-3 seen); a K-quant's to Q8_K,
         # one scale a 256 values where Q8_0 has one a 32, so coarser (5e-2 seen; what softent reads of a K-quant
         # file is checked exactly against the safetensors model in check_gguf_models_equal_their_safetensors)
-        quants = ((None, 3e-3 if arch == "gpt2" else 1e-4), ("q8_0", 6e-2))
+        quants = ((None, 3e-3 if arch == "gpt2" else 1e-4), ("q8_0", 1e-1))
         if arch == "llama-wide":
             quants = ((None, 1e-4), ("f16", 1e-2), ("q4_K", 1e-1), ("q6_K", 1e-1))
         for quant, tol in quants:
@@ -666,6 +667,8 @@ def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
     arch = config["model_type"]
     if arch == "gpt2":
         return write_gguf_gpt2(path, config, tensors, quant, tokenizer)
+    if arch == "phi3":
+        return write_gguf_phi3(path, config, tensors, quant, tokenizer)
     w = gguf.GGUFWriter(path, arch)
     w.add_block_count(config["num_hidden_layers"])
     w.add_context_length(config["max_position_embeddings"])
@@ -710,6 +713,36 @@ def write_gguf_gpt2(path, config, tensors, quant=None, tokenizer=False):
         return np.ascontiguousarray(t.T) if hf.endswith(conv1d) else t
     names = converter_names(gguf.MODEL_ARCH.GPT2, {"num_hidden_layers": config["n_layer"]})
     return write_tensors(w, tensors, quant, names, transpose)
+
+
+def write_gguf_phi3(path, config, tensors, quant=None, tokenizer=False):
+    """Phi3MiniModel of convert_hf_to_gguf: its metadata (the rotated
+    dimensions a head, the original context, sliding window 0), the fused
+    qkv and gate/up under gguf-py's names, and longrope's factors as the
+    tensors rope_factors_long/short."""
+    w = gguf.GGUFWriter(path, "phi3")
+    d, heads = config["hidden_size"], config["num_attention_heads"]
+    w.add_context_length(config["max_position_embeddings"])
+    w.add_rope_scaling_orig_ctx_len(config["original_max_position_embeddings"])
+    w.add_embedding_length(d)
+    w.add_feed_forward_length(config["intermediate_size"])
+    w.add_block_count(config["num_hidden_layers"])
+    w.add_head_count(heads)
+    w.add_head_count_kv(config["num_key_value_heads"])
+    w.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    w.add_rope_dimension_count(int(config.get("partial_rotary_factor", 1.0) * d) // heads)
+    w.add_rope_freq_base(config["rope_theta"])
+    w.add_sliding_window(0)
+    if tokenizer:
+        (tokenizer if callable(tokenizer) else add_fixture_tokenizer)(w)
+    scaling = config.get("rope_scaling")
+    if scaling:
+        import math
+        scale = config["max_position_embeddings"] / config["original_max_position_embeddings"]
+        w.add_rope_scaling_attn_factors(math.sqrt(1 + math.log(scale) / math.log(config["original_max_position_embeddings"])) if scale > 1 else 1.0)
+        w.add_tensor("rope_factors_long.weight", np.asarray(scaling["long_factor"], dtype=np.float32))
+        w.add_tensor("rope_factors_short.weight", np.asarray(scaling["short_factor"], dtype=np.float32))
+    return write_tensors(w, tensors, quant, converter_names(gguf.MODEL_ARCH.PHI3, config), lambda hf, t, back=False: t)
 
 
 def converter_names(arch, config):
@@ -787,6 +820,8 @@ def check_gguf_models_equal_their_safetensors():
               "gpt2": make_models.gpt2(seed=8),
               # rows of 256 and 512: the K-quants' blocks
               "llama-wide": make_models.llama_family("llama", 14, d=256, heads=4, kv_heads=2, ff=512),
+              # fused qkv and gate/up, RoPE on 3/4 of each head, longrope (the long factors past 32 tokens)
+              "phi3": make_models.MODELS["phi3"][0](),
               # llama3 scaling: the file holds the converter's rope_freqs.weight instead
               "llama3": make_models.MODELS["llama"][0]()}
     for arch, (config, tensors) in models.items():

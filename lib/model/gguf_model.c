@@ -26,7 +26,7 @@ int se_is_gguf_path(const char *path)
 static const char *model_type_of(const char *arch)
 {
     static const struct { const char *gguf, *hf; } known[] = {
-        {"llama", "llama"}, {"qwen2", "qwen2"}, {"qwen3", "qwen3"}, {"olmo2", "olmo2"}, {"gptneox", "gpt_neox"}, {"gpt2", "gpt2"},
+        {"llama", "llama"}, {"qwen2", "qwen2"}, {"qwen3", "qwen3"}, {"olmo2", "olmo2"}, {"gptneox", "gpt_neox"}, {"gpt2", "gpt2"}, {"phi3", "phi3"},
     };
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         if (!strcmp(arch, known[i].gguf)) return known[i].hf;
@@ -93,6 +93,51 @@ static int restate_common(const softent_gguf *g, const char *path, const char *a
     return SOFTENT_OK;
 }
 
+/* A float32 vector tensor of the file as a JSON list, or NULL (no such
+ * tensor, or not a float32 vector). */
+static cJSON *float_list(const softent_gguf *g, const char *name)
+{
+    const int64_t i = softent_gguf_find_tensor(g, name);
+    softent_gguf_tensor t;
+    if (i < 0) return NULL;
+    softent_gguf_tensor_info(g, i, &t);
+    if (t.type != SOFTENT_GGML_F32 || t.n_dims != 1) return NULL;
+    cJSON *list = cJSON_CreateArray();
+    for (int64_t k = 0; list && k < t.n_elements; k++) {
+        float v;
+        memcpy(&v, (const char *)t.data + 4 * k, sizeof v);
+        cJSON_AddItemToArray(list, cJSON_CreateNumber(v));
+    }
+    return list;
+}
+
+/* phi3's own: the rotated share of each head, its sliding window (which
+ * transformers applies; llama.cpp disables it), and longrope's factors,
+ * which the converter stores as the tensors rope_factors_long/short. */
+static int restate_phi3(const softent_gguf *g, const char *path, const char *arch, cJSON *c)
+{
+    double rot, heads, width, window, orig;
+    if (meta_num(g, arch, "rope.dimension_count", &rot) && meta_num(g, arch, "attention.head_count", &heads) &&
+        meta_num(g, arch, "embedding_length", &width) && heads >= 1 && width >= heads)
+        cJSON_AddNumberToObject(c, "partial_rotary_factor", rot / (double)(int64_t)(width / heads));
+    if (meta_num(g, arch, "attention.sliding_window", &window) && window > 0) cJSON_AddNumberToObject(c, "sliding_window", window);
+    cJSON *lng = float_list(g, "rope_factors_long.weight"), *shrt = float_list(g, "rope_factors_short.weight");
+    if (!lng != !shrt || ((lng || shrt) && !meta_num(g, arch, "rope.scaling.original_context_length", &orig))) {
+        cJSON_Delete(lng);
+        cJSON_Delete(shrt);
+        return se_fail(SOFTENT_E_FORMAT, "%s: longrope needs both float32 rope_factors_long and rope_factors_short and %s.rope.scaling.original_context_length",
+                       path, arch);
+    }
+    if (lng) {
+        cJSON *rs = cJSON_AddObjectToObject(c, "rope_scaling");
+        cJSON_AddStringToObject(rs, "rope_type", "longrope");
+        cJSON_AddItemToObject(rs, "long_factor", lng);
+        cJSON_AddItemToObject(rs, "short_factor", shrt);
+        cJSON_AddNumberToObject(c, "original_max_position_embeddings", orig);
+    }
+    return SOFTENT_OK;
+}
+
 /* gpt2's config.json, under its own names. */
 static int restate_gpt2(const softent_gguf *g, const char *path, const char *arch, cJSON *c)
 {
@@ -123,9 +168,10 @@ static int restate(const softent_gguf *g, const char *path, const char *arch, co
     cJSON_AddBoolToObject(c, "attention_bias", softent_gguf_find_tensor(g, neox ? "blk.0.attn_qkv.bias" : "blk.0.attn_q.bias") >= 0);
     cJSON_AddBoolToObject(c, "mlp_bias", softent_gguf_find_tensor(g, "blk.0.ffn_up.bias") >= 0);
     if (neox && (rc = restate_neox(g, path, arch, c))) return rc;
+    if (!strcmp(model_type, "phi3")) return restate_phi3(g, path, arch, c);
     char scaling[32] = "", key[128];
     double window;
-    if (meta_num(g, arch, "attention.sliding_window", &window) && window > 0)
+    if (strcmp(model_type, "phi3") && meta_num(g, arch, "attention.sliding_window", &window) && window > 0)
         return se_fail(SOFTENT_E_FORMAT, "%s: sliding-window attention (%s.attention.sliding_window, OLMo 3) is not supported in a GGUF "
                        "file; give the safetensors model instead", path, arch);
     snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
@@ -149,7 +195,7 @@ int se_gguf_config(se_model_config *cfg, const softent_gguf *g, const char *path
     if (!meta_str(g, "general.architecture", arch, sizeof arch))
         return se_fail(SOFTENT_E_FORMAT, "%s: no general.architecture string: not a model file", path);
     const char *model_type = model_type_of(arch);
-    if (!model_type) return se_fail(SOFTENT_E_FORMAT, "%s: GGUF architecture '%s' is not supported (llama, qwen2, qwen3, olmo2, gptneox, gpt2)", path, arch);
+    if (!model_type) return se_fail(SOFTENT_E_FORMAT, "%s: GGUF architecture '%s' is not supported (llama, qwen2, qwen3, olmo2, gptneox, gpt2, phi3)", path, arch);
     cJSON *c = cJSON_CreateObject();
     if (!c) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     int rc = restate(g, path, arch, model_type, c);
@@ -208,15 +254,23 @@ static const name_map GPT2_BLOCK[] = {
     {"ffn_down.weight", "mlp.c_proj.weight", SE_ROWS_TRANSPOSED}, {"ffn_down.bias", "mlp.c_proj.bias", 0},
 };
 
+/* phi3's fused q/k/v and gate/up, kept fused by the converter */
+static const name_map PHI3_BLOCK[] = {
+    {"attn_norm.weight", "input_layernorm.weight", 0}, {"ffn_norm.weight", "post_attention_layernorm.weight", 0},
+    {"attn_qkv.weight", "self_attn.qkv_proj.weight", 0}, {"attn_output.weight", "self_attn.o_proj.weight", 0},
+    {"ffn_up.weight", "mlp.gate_up_proj.weight", 0}, {"ffn_down.weight", "mlp.down_proj.weight", 0},
+};
+
 #define N_OF(a) (sizeof a / sizeof *a)
 
 void se_gguf_hf_name(const char *model_type, const char *name, int64_t n_heads, int64_t n_kv_heads, char *out, size_t cap,
                      se_rows *rows)
 {
-    const int neox = !strcmp(model_type, "gpt_neox"), gpt2 = !strcmp(model_type, "gpt2");
-    const name_map *global = neox ? NEOX_GLOBAL : gpt2 ? GPT2_GLOBAL : LLAMA_GLOBAL, *block = neox ? NEOX_BLOCK : gpt2 ? GPT2_BLOCK : LLAMA_BLOCK;
+    const int neox = !strcmp(model_type, "gpt_neox"), gpt2 = !strcmp(model_type, "gpt2"), phi3 = !strcmp(model_type, "phi3");
+    const name_map *global = neox ? NEOX_GLOBAL : gpt2 ? GPT2_GLOBAL : LLAMA_GLOBAL;
+    const name_map *block = neox ? NEOX_BLOCK : gpt2 ? GPT2_BLOCK : phi3 ? PHI3_BLOCK : LLAMA_BLOCK;
     const size_t n_global = neox ? N_OF(NEOX_GLOBAL) : gpt2 ? N_OF(GPT2_GLOBAL) : N_OF(LLAMA_GLOBAL);
-    const size_t n_block = neox ? N_OF(NEOX_BLOCK) : gpt2 ? N_OF(GPT2_BLOCK) : N_OF(LLAMA_BLOCK);
+    const size_t n_block = neox ? N_OF(NEOX_BLOCK) : gpt2 ? N_OF(GPT2_BLOCK) : phi3 ? N_OF(PHI3_BLOCK) : N_OF(LLAMA_BLOCK);
     const char *layers = neox ? "gpt_neox.layers" : gpt2 ? "transformer.h" : "model.layers";
     *rows = (se_rows){SE_ROWS_AS_STORED, 0};
     snprintf(out, cap, "%s", name);
