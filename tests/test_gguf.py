@@ -468,6 +468,10 @@ def unigram_tokenizer_json(vocab_gguf, path):
     charsmap = bytes(np.concatenate(array("tokenizer.ggml.precompiled_charsmap")).astype(np.uint8))
     def token_id(key):
         return int(r.fields[key].parts[r.fields[key].data[0]][0])
+    # the converter pads the vocabulary to the model's size with unused [PADn] pieces, which the
+    # tokenizer.json does not have: the trailing ones are left out
+    while types and types[-1] == 5:
+        toks, scores, types = toks[:-1], scores[:-1], types[:-1]
     bos, eos = token_id("tokenizer.ggml.bos_token_id"), token_id("tokenizer.ggml.eos_token_id")
     tj = {"version": "1.0", "truncation": None, "padding": None,
           "added_tokens": [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,

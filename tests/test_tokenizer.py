@@ -17,6 +17,7 @@ usage: /usr/bin/python3 tests/test_tokenizer.py BUILD_DIR
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -459,6 +460,39 @@ def unigram(pieces, unk_id=0, byte_fallback=False, norm=None):
     return path
 
 
+def charsmap(value, replacements, byte=ord("a")):
+    """A SentencePiece charsmap (darts-clone double array) of one rule, the
+    byte `byte` -> the replacement starting at `value` in replacements:
+    units of [label | has_leaf << 8 | offset << 10], the leaf's value
+    at the node's offset."""
+    import base64
+    units = [0] * 256
+    units[0] = 1 << 10                        # the root: children at offset 1
+    units[1 ^ byte] = byte | 1 << 8 | 1 << 10  # the byte's node: a leaf, value at offset 1 from it
+    units[(1 ^ byte) ^ 1] = value
+    return base64.b64encode(struct.pack("<I", 4 * len(units)) + b"".join(struct.pack("<I", u) for u in units) + replacements).decode()
+
+
+def check_precompiled_rules():
+    """Precompiled on charsmaps of one rule made here: a -> "xy", a -> ""
+    (the value at the end of the replacements), each against Hugging Face's
+    Rust library; a value inside a character, where the Rust library panics,
+    is no rule (the text stays UTF-8)."""
+    setup()
+    pieces = [("<unk>", 0.0), ("\u2581", -1.0), ("a", -2.0), ("b", -2.0), ("x", -2.0), ("y", -2.0), ("xy", -2.5)]
+    texts = write("precompiled.txt", "a\nbab\nab ba\n")
+    for name, value, blob in (("xy", 0, b"xy\0"), ("empty", 3, "\u00e9\0".encode())):
+        path = unigram(pieces, norm={"type": "Precompiled", "precompiled_charsmap": charsmap(value, blob)})
+        ours = run("tokenize", path, texts).stdout
+        with open(node_ids(path, texts, tmp("hf-precompiled.txt"), "--rust")) as f:
+            theirs = f.read()
+        if ours != theirs:
+            raise Fail(f"a -> {name}: softent {ours!r} vs the Rust library {theirs!r}")
+    path = unigram(pieces, norm={"type": "Precompiled", "precompiled_charsmap": charsmap(1, "\u00e9\0".encode())})
+    if ids_of(path, "bab") != [3, 2, 3]:
+        raise Fail(f"a rule whose replacement starts inside a character should be none: 'bab' gave {ids_of(path, 'bab')}")
+
+
 def check_unigram():
     """The Unigram model (best-scoring segmentation, unknown characters at
     the lowest score less 10 and fused, byte fallback, a piece listed twice)
@@ -473,6 +507,10 @@ def check_unigram():
     # byte fallback: an unknown run whose every byte has a <0xXX> piece becomes those, else <unk>
     tok = unigram([("<unk>", 0.0), ("a", -1.0), ("<0x78>", -5.0), ("<0x79>", -5.0)], byte_fallback=True)
     expect(tok, "xya xza", ["<0x78>", "<0x79>", "a", "<unk>", "a"])
+    # a piece of 20,000 bytes and a word of 30,000: one walk down the pieces per position, not every prefix hashed
+    long_piece = unigram([("<unk>", 0.0), ("a", -1.0), ("a" * 20000, -3.0)])
+    if sorted(ids_of(long_piece, "a" * 30000)) != [1] * 10000 + [2]:
+        raise Fail("a word of 30,000 a's should be the 20,000-byte piece and 10,000 a's")
     texts = write("unigram.txt", "abc xyab ab\u00e9 x\U0001f600a\n aaa bcbc  \n\n")
     for path in (unigram([("<unk>", 0.0), ("a", -1.0), ("b", -1.5), ("c", -1.0), ("ab", -2.5), ("bc", -2.0), ("a", -0.5), ("aa", -1.2)]),
                  unigram([("<unk>", 0.0), ("a", -1.0), ("<0x78>", -5.0), ("<0xF0>", -5.0), ("<0x9F>", -5.0), ("<0x98>", -5.0),

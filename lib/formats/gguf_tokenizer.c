@@ -294,9 +294,10 @@ static int spm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON
         cJSON_DeleteItemFromObject(model, "merges");
         if ((rc = spm_merges(g, path, model, *n_tokens))) return rc;
     }
+    /* (llama.cpp: no space prefix for a BPE with stored merges unless told) */
     const int64_t sp = softent_gguf_find_key(g, "tokenizer.ggml.add_space_prefix");
-    int64_t prefix = 1;
-    if (sp >= 0 && softent_gguf_get_int(g, sp, 0, &prefix)) prefix = 1;
+    int64_t prefix = !stored_merges;
+    if (sp >= 0 && softent_gguf_get_int(g, sp, 0, &prefix)) prefix = !stored_merges;
     cJSON *norm = cJSON_Parse(prefix ? "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Prepend\", \"prepend\": \"\u2581\"}, "
                                        "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\u2581\"}]}"
                                      : "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\u2581\"}");
@@ -569,10 +570,23 @@ static int ugm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON
     else cJSON_AddNullToObject(model, "unk_id");
     cJSON_AddBoolToObject(model, "byte_fallback", 0);
     cJSON *vocab = cJSON_AddArrayToObject(model, "vocab");
+    const int64_t tt = softent_gguf_find_key(g, "tokenizer.ggml.token_type");
     for (int64_t i = 0; i < n; i++) {
         const char *s;
         size_t len;
         double score = 0;
+        int64_t ttype = 1;
+        if (tt >= 0 && softent_gguf_get_int(g, tt, i, &ttype)) ttype = 1;
+        if (ttype == 5) {
+            /* the converter's padding up to the model's vocab_size ([PADn],
+             * score -10000), which the tokenizer.json does not have: an empty
+             * piece, which never matches and leaves the lowest score alone */
+            cJSON *entry = cJSON_CreateArray();
+            cJSON_AddItemToArray(entry, cJSON_CreateString(""));
+            cJSON_AddItemToArray(entry, cJSON_CreateNumber(0));
+            cJSON_AddItemToArray(vocab, entry);
+            continue;
+        }
         softent_gguf_get_string(g, tk, i, &s, &len);
         if (memchr(s, 0, len)) return se_fail(SOFTENT_E_FORMAT, "%s: token %lld of tokenizer.ggml.tokens holds a NUL byte", path, (long long)i);
         if (softent_gguf_get_float(g, sk, i, &score) || !isfinite(score))

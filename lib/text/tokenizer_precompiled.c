@@ -86,7 +86,9 @@ static int unit_has_leaf(uint32_t u) { return (u >> 8) & 1; }
 static uint32_t unit_value(uint32_t u) { return u & ((1u << 31) - 1); }
 
 /* The replacement of the first (shortest) rule that s[0..n) starts with, or
- * NULL.  A trie position outside the charsmap ends the search. */
+ * NULL.  A trie position outside the charsmap ends the search, and a
+ * replacement that would start inside a character is none (Hugging Face
+ * panics there): the output stays UTF-8. */
 static const char *transform(const se_precompiled *p, const char *s, size_t n)
 {
     size_t pos = unit_offset(p->units[0]);
@@ -97,10 +99,11 @@ static const char *transform(const se_precompiled *p, const char *s, size_t n)
         const uint32_t u = p->units[pos];
         if (unit_label(u) != c) return NULL;
         pos ^= unit_offset(u);
-        if (pos >= p->n_units) return NULL;
         if (unit_has_leaf(u)) {
+            if (pos >= p->n_units) return NULL;
             const uint32_t v = unit_value(p->units[pos]);
-            return v < p->n_normalized ? p->normalized + v : NULL;
+            /* v == n_normalized: the empty replacement at the end */
+            return v <= p->n_normalized && ((unsigned char)p->normalized[v] & 0xC0) != 0x80 ? p->normalized + v : NULL;
         }
     }
     return NULL;

@@ -8,6 +8,32 @@
 
 #define UNK_PENALTY 10.0  /* HF's K_UNK_PENALTY */
 
+/* Piece s[0..n) into the trie, as id (a later duplicate replaces it). */
+static int trie_insert(se_unigram *m, const char *s, size_t n, int32_t id)
+{
+    int32_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char b = (unsigned char)s[i];
+        int32_t c = m->trie[at].child;
+        while (c >= 0 && m->trie[c].byte != b) c = m->trie[c].sibling;
+        if (c < 0) {
+            if (m->n_nodes == m->trie_cap) {
+                if (m->trie_cap > INT32_MAX / 2) return se_fail(SOFTENT_E_NOMEM, "Unigram: too many piece bytes");
+                se_unigram_node *grown = realloc(m->trie, (size_t)m->trie_cap * 2 * sizeof *grown);
+                if (!grown) return se_fail(SOFTENT_E_NOMEM, "out of memory for the Unigram pieces");
+                m->trie = grown;
+                m->trie_cap *= 2;
+            }
+            c = m->n_nodes++;
+            m->trie[c] = (se_unigram_node){.child = -1, .sibling = m->trie[at].child, .id = -1, .byte = b};
+            m->trie[at].child = c;
+        }
+        at = c;
+    }
+    if (n) m->trie[at].id = id;
+    return 0;
+}
+
 int se_unigram_load(se_unigram *m, const cJSON *j, const char *path)
 {
     char what[512];
@@ -25,10 +51,14 @@ int se_unigram_load(se_unigram *m, const cJSON *j, const char *path)
             return se_fail(SOFTENT_E_FORMAT, "%s: \"unk_id\" is not the id of a piece of the vocabulary", what);
         m->unk_id = (int32_t)unk->valuedouble;
     }
-    if (!(m->score = malloc(((size_t)n + 1) * sizeof *m->score)) || se_strmap_init(&m->vocab, (size_t)n)) {
+    m->trie_cap = 1024;
+    if (!(m->score = malloc(((size_t)n + 1) * sizeof *m->score)) || se_strmap_init(&m->vocab, (size_t)n) ||
+        !(m->trie = malloc((size_t)m->trie_cap * sizeof *m->trie))) {
         rc = se_fail(SOFTENT_E_NOMEM, "%s: out of memory", what);
         goto fail;
     }
+    m->trie[0] = (se_unigram_node){.child = -1, .sibling = -1, .id = -1};
+    m->n_nodes = 1;
     double lowest = INFINITY;
     cJSON_ArrayForEach(item, vocab) {
         const cJSON *piece = cJSON_GetArrayItem(item, 0), *score = cJSON_GetArrayItem(item, 1);
@@ -42,9 +72,9 @@ int se_unigram_load(se_unigram *m, const cJSON *j, const char *path)
             rc = se_fail(SOFTENT_E_NOMEM, "%s: out of memory", what);
             goto fail;
         }
+        if ((rc = trie_insert(m, piece->valuestring, len, m->n_pieces))) goto fail;
         m->score[m->n_pieces++] = score->valuedouble;
         if (score->valuedouble < lowest) lowest = score->valuedouble;
-        if (len > m->longest) m->longest = len;
     }
     m->max_id = m->n_pieces - 1;
     m->unk_score = lowest - UNK_PENALTY;
@@ -58,6 +88,7 @@ void se_unigram_free(se_unigram *m)
 {
     se_strmap_free(&m->vocab);
     free(m->score);
+    free(m->trie);
     memset(m, 0, sizeof *m);
 }
 
@@ -129,9 +160,15 @@ int se_unigram_encode_word(const se_unigram *m, se_unigram_work *w, const char *
         const size_t ch = (size_t)se_utf8_len((unsigned char)s[at]) <= n - at ? (size_t)se_utf8_len((unsigned char)s[at]) : n - at;
         const double here = w->best[at];
         int single = 0;
-        /* every piece that starts here: each prefix up to the longest piece */
-        for (size_t len = 1; len <= n - at && len <= m->longest; len++) {
-            int32_t id = se_strmap_get(&m->vocab, s + at, len);
+        /* every piece that starts here, in one walk down the trie */
+        int32_t node = 0;
+        for (size_t len = 1; len <= n - at; len++) {
+            const unsigned char b = (unsigned char)s[at + len - 1];
+            int32_t c = m->trie[node].child;
+            while (c >= 0 && m->trie[c].byte != b) c = m->trie[c].sibling;
+            if (c < 0) break;
+            node = c;
+            const int32_t id = m->trie[node].id;
             if (id < 0) continue;
             offer(w, at + len, at, id, here + m->score[id]);
             single |= len == ch;

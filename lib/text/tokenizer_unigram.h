@@ -13,15 +13,24 @@
 
 #include "tokenizer_util.h"
 
+/* A byte trie of the pieces, so that the pieces starting at a position are
+ * found in one walk that stops where no piece goes on (as HF's trie). */
+typedef struct {
+    int32_t child, sibling;  /* first child, next sibling (-1: none) */
+    int32_t id;              /* the piece ending here, -1: none */
+    unsigned char byte;
+} se_unigram_node;
+
 typedef struct {
     se_strmap vocab;         /* piece -> id (a later duplicate wins, as HF's map) */
+    se_unigram_node *trie;   /* [n_nodes], node 0 the root */
+    int32_t n_nodes, trie_cap;
     int32_t max_id;          /* largest id, -1 when empty */
     double *score;           /* [n_pieces] */
     int32_t n_pieces;
     int32_t unk_id;          /* -1: none (an error once a word needs it, as HF) */
     int byte_fallback;
     double unk_score;        /* the lowest score less 10 */
-    size_t longest;          /* bytes of the longest piece */
 } se_unigram;
 
 /* j: the "model" object. */
