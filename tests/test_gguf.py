@@ -354,9 +354,7 @@ def check_tokenizers_equal_llama_tokenize_on_a_megabyte():
     NFC normalizer of qwen2's, mpt's and command-r's tokenizer.json, so it is given the
     text in NFC for those (softent's NFC is checked against Hugging Face's
     in test_tokenizer)."""
-    corpus = tmp("megabyte.txt")
-    size = 200000 if "asan" in BUILD else 1000000  # the sanitizer build reads a fifth: the same code, five times slower
-    subprocess.run(["/usr/bin/python3", os.path.join(HERE, "make_corpus.py"), corpus, "--size", str(size)], check=True, capture_output=True)
+    corpus = megabyte_corpus()
     with open(corpus, "rb") as f:
         lines = f.read().decode("utf-8").split("\n")
     with open(tmp("megabyte_nfc.txt"), "w", encoding="utf-8") as f:
@@ -452,22 +450,62 @@ def check_wordpiece_tokens_by_type():
         raise Fail(f"'Hellos, xfoo foo qq' gave {got}, want 2 4 5 7 1 6 6 1 3")
 
 
+# GGUF value types: numpy dtype of the fixed-size ones (GGUF's numbering)
+GGUF_SCALARS = {0: "<u1", 1: "<i1", 2: "<u2", 3: "<i2", 4: "<u4", 5: "<i4", 6: "<f4", 7: "<u1", 10: "<u8", 11: "<i8", 12: "<f8"}
+
+
+def gguf_metadata(path):
+    """A GGUF file's metadata, read straight from the format (v2/v3): scalars
+    as numbers, strings as str, arrays of numbers as numpy arrays, arrays of
+    strings as lists.  gguf-py builds an object per array element and takes
+    half a minute over a 250,000-token vocabulary; this takes a second."""
+    data = np.fromfile(path, dtype=np.uint8)
+    buf, at = data.tobytes(), 24
+    if buf[:4] != b"GGUF":
+        raise Fail(f"{path}: not a GGUF file")
+    n_kv = struct.unpack_from("<Q", buf, 16)[0]
+    def string():
+        nonlocal at
+        n = struct.unpack_from("<Q", buf, at)[0]
+        at += 8 + n
+        return buf[at - n:at].decode()
+    def value(kind):
+        nonlocal at
+        if kind == 8:
+            return string()
+        if kind == 9:
+            elem, count = struct.unpack_from("<IQ", buf, at)
+            at += 12
+            if elem == 8:
+                return [string() for _ in range(count)]
+            a = np.frombuffer(buf, dtype=GGUF_SCALARS[elem], count=count, offset=at)
+            at += a.nbytes
+            return a
+        v = np.frombuffer(buf, dtype=GGUF_SCALARS[kind], count=1, offset=at)[0]
+        at += np.dtype(GGUF_SCALARS[kind]).itemsize
+        return v.item()
+    meta = {}
+    for _ in range(n_kv):
+        key = string()
+        kind = struct.unpack_from("<I", buf, at)[0]
+        at += 4
+        meta[key] = value(kind)
+    return meta
+
+
 def unigram_tokenizer_json(vocab_gguf, path):
     """XLM-R's tokenizer.json (Precompiled and Replace("  +", " "),
     Metaspace, Unigram, <s> ... </s>) for the llama.cpp "t5" vocabulary
-    of nomic-bert-moe, restated here with gguf-py: its pieces, scores and
-    SentencePiece charsmap."""
+    of nomic-bert-moe, restated here from the file's metadata (gguf_metadata):
+    its pieces, scores and SentencePiece charsmap."""
     import base64
-    r = gguf.GGUFReader(vocab_gguf)
-    def array(key):
-        f = r.fields[key]
-        return [f.parts[i] for i in f.data]
-    toks = [bytes(t).decode() for t in array("tokenizer.ggml.tokens")]
-    scores = [float(x[0]) for x in array("tokenizer.ggml.scores")]
-    types = [int(x[0]) for x in array("tokenizer.ggml.token_type")]
-    charsmap = bytes(np.concatenate(array("tokenizer.ggml.precompiled_charsmap")).astype(np.uint8))
+    meta = gguf_metadata(vocab_gguf)
+    toks = meta["tokenizer.ggml.tokens"]
+    scores = [float(x) for x in meta["tokenizer.ggml.scores"]]
+    types = [int(x) for x in meta["tokenizer.ggml.token_type"]]
+    charsmap = meta["tokenizer.ggml.precompiled_charsmap"].astype(np.uint8).tobytes()
     def token_id(key):
-        return int(r.fields[key].parts[r.fields[key].data[0]][0])
+        return int(meta[key])
     # the converter pads the vocabulary to the model's size with unused [PADn] pieces, which the
     # tokenizer.json does not have: the trailing ones are left out
     while types and types[-1] == 5:
@@ -491,6 +529,40 @@ def unigram_tokenizer_json(vocab_gguf, path):
         json.dump(tj, f, ensure_ascii=False)
 
 
+def megabyte_corpus():
+    """The tokenizer tests' corpus of this machine's text (tests/make_corpus.py),
+    made once: 1 MB, a fifth of it in the sanitizer build (the same code,
+    five times slower)."""
+    corpus = tmp("megabyte.txt")
+    if not os.path.exists(corpus):
+        size = 200000 if "asan" in BUILD else 1000000
+        subprocess.run(["/usr/bin/python3", os.path.join(HERE, "make_corpus.py"), corpus, "--size", str(size)], check=True, capture_output=True)
+    return corpus
+
+
+def equals_hugging_face_on_a_megabyte(vocab, tokenizer_json, oracles):
+    """softent on the GGUF vocabulary and on tokenizer_json (restated from it
+    independently) against Hugging Face running tokenizer_json (oracles:
+    hf_tokenize.mjs flags, "--rust" for the Rust library, none for the JS
+    port), with and without special tokens: every line's ids equal."""
+    corpus = megabyte_corpus()
+    ours_of = {}
+    for oracle in oracles:
+        for special in ((), ("--no-special",)):
+            theirs = run_process(["node", os.path.join(HERE, "hf_tokenize.mjs"), tokenizer_json, corpus, *oracle, *special],
+                                 f"node tests/hf_tokenize.mjs {' '.join(oracle)}").stdout
+            for source in (vocab, tokenizer_json):
+                if (source, special) not in ours_of:
+                    ours_of[source, special] = run_process([os.path.join(BUILD, "softent"), "tokenize", source, corpus, *special],
+                                                           f"softent tokenize {source}").stdout
+                ours = ours_of[source, special]
+                if ours != theirs:
+                    a, b = ours.split("\n"), theirs.split("\n")
+                    bad = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+                    raise Fail(f"{os.path.basename(source)} {' '.join(special)}: {len(bad)} of {len(b)} lines differ from Hugging Face's "
+                               f"({' '.join(oracle) or 'JavaScript'}), the first line {bad[0] if bad else min(len(a), len(b))}")
+
+
 def check_unigram_equals_hugging_face_on_a_megabyte():
     """nomic-bert-moe's vocabulary (llama.cpp's "t5": Unigram, 250,000
     pieces, a SentencePiece charsmap), restated by softent from the GGUF
@@ -499,43 +571,20 @@ def check_unigram_equals_hugging_face_on_a_megabyte():
     tests' corpus, with and without <s>/</s>: every line equal, softent's
     on that tokenizer.json too.  (llama_tokenize differs where SentencePiece
     and Hugging Face do: see check_tokenizers_equal_llama_tokenize_on_a_megabyte.)"""
-    vocab = os.path.join(LLAMA, "models", "ggml-vocab-nomic-bert-moe.gguf")
-    corpus, tj = tmp("ugm-corpus.txt"), tmp("nomic-tokenizer.json")
-    size = 200000 if "asan" in BUILD else 1000000
-    subprocess.run(["/usr/bin/python3", os.path.join(HERE, "make_corpus.py"), corpus, "--size", str(size)], check=True, capture_output=True)
-    unigram_tokenizer_json(vocab, tj)
-    for flags in ((), ("--no-special",)):
-        theirs = run_process(["node", os.path.join(HERE, "hf_tokenize.mjs"), tj, corpus, "--rust", *flags], "node tests/hf_tokenize.mjs --rust").stdout
-        for source in (vocab, tj):
-            ours = run_process([os.path.join(BUILD, "softent"), "tokenize", source, corpus, *flags], f"softent tokenize {source}").stdout
-            if ours != theirs:
-                a, b = ours.split("\n"), theirs.split("\n")
-                bad = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
-                raise Fail(f"{os.path.basename(source)} {' '.join(flags)}: {len(bad)} of {len(b)} lines differ from the Rust library's, "
-                           f"the first line {bad[0] if bad else min(len(a), len(b))}")
+    tj = tmp("nomic-tokenizer.json")
+    unigram_tokenizer_json(os.path.join(LLAMA, "models", "ggml-vocab-nomic-bert-moe.gguf"), tj)
+    equals_hugging_face_on_a_megabyte(os.path.join(LLAMA, "models", "ggml-vocab-nomic-bert-moe.gguf"), tj, [("--rust",)])
 
 
 def check_wordpiece_equals_hugging_face_on_a_megabyte():
     """The bge vocabulary (llama.cpp's "bert"), restated by softent from the
     GGUF metadata, against Hugging Face's Rust library and JavaScript port
-    running the tokenizer.json restated independently (bert_tokenizer_json), on the
-    tokenizer tests' corpus, with and without [CLS]/[SEP]: every line's ids
-    equal, softent's on that tokenizer.json too."""
-    vocab = os.path.join(LLAMA, "models", "ggml-vocab-bert-bge.gguf")
-    corpus, tj = tmp("wpm-corpus.txt"), tmp("bge-tokenizer.json")
-    size = 200000 if "asan" in BUILD else 1000000
-    subprocess.run(["/usr/bin/python3", os.path.join(HERE, "make_corpus.py"), corpus, "--size", str(size)], check=True, capture_output=True)
-    bert_tokenizer_json(vocab, tj)
-    for flags in ((), ("--no-special",), ("--rust",), ("--no-special", "--rust")):
-        theirs = run_process(["node", os.path.join(HERE, "hf_tokenize.mjs"), tj, corpus, *flags], "node tests/hf_tokenize.mjs").stdout
-        flags = tuple(f for f in flags if f != "--rust")
-        for source in (vocab, tj):
-            ours = run_process([os.path.join(BUILD, "softent"), "tokenize", source, corpus, *flags], f"softent tokenize {source}").stdout
-            if ours != theirs:
-                a, b = ours.split("\n"), theirs.split("\n")
-                bad = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
-                raise Fail(f"{os.path.basename(source)} {' '.join(flags)}: {len(bad)} of {len(b)} lines differ from Hugging Face's, "
-                           f"the first line {bad[0] if bad else min(len(a), len(b))}")
+    running the tokenizer.json restated independently (bert_tokenizer_json),
+    on the tokenizer tests' corpus, with and without [CLS]/[SEP]: every
+    line's ids equal, softent's on that tokenizer.json too."""
+    tj = tmp("bge-tokenizer.json")
+    bert_tokenizer_json(os.path.join(LLAMA, "models", "ggml-vocab-bert-bge.gguf"), tj)
+    equals_hugging_face_on_a_megabyte(os.path.join(LLAMA, "models", "ggml-vocab-bert-bge.gguf"), tj, [("--rust",), ()])
 
 
 FIXTURE_MERGES = ["Ġ t", "h e"]  # a fixture tokenizer's merges (llama.cpp needs some)
