@@ -173,6 +173,18 @@ def ids_of(tokenizer, text, *flags):
     return json.loads(p.stdout)["ids"]
 
 
+def tokenizer_file(kind, tok):
+    """tok as a tokenizer.json of its own (kind1.json, kind2.json, ...)."""
+    tokenizer_file.count[kind] = tokenizer_file.count.get(kind, 0) + 1
+    path = tmp(f"{kind}{tokenizer_file.count[kind]}.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    return path
+
+
+tokenizer_file.count = {}
+
+
 def synth(pieces, chars="", pre=None, norm=None, added=(), post=None, merges=(), ignore_merges=True, **model):
     """A BPE tokenizer whose vocabulary holds every character of `chars` and
     every expected piece whole: with ignore_merges, a word that is a piece
@@ -194,11 +206,7 @@ def synth(pieces, chars="", pre=None, norm=None, added=(), post=None, merges=(),
                  "lstrip": False, "rstrip": False, "normalized": False, "special": True}
         entry.update(flags)
         tok["added_tokens"].append(entry)
-    synth.count = getattr(synth, "count", 0) + 1
-    path = tmp(f"synth{synth.count}.json")
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(tok, f, ensure_ascii=False)
-    return path
+    return tokenizer_file("synth", tok)
 
 
 def expect(tokenizer, text, want, *flags):
@@ -382,11 +390,7 @@ def wordpiece(pieces, norm=None, pre=None, **model):
            "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
                      "vocab": vocab}}
     tok["model"].update(model)
-    wordpiece.count = getattr(wordpiece, "count", 0) + 1
-    path = tmp(f"wordpiece{wordpiece.count}.json")
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(tok, f, ensure_ascii=False)
-    return path
+    return tokenizer_file("wordpiece", tok)
 
 
 def check_wordpiece_and_bert_normalizer():
@@ -453,11 +457,7 @@ def unigram(pieces, unk_id=0, byte_fallback=False, norm=None):
     tok = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": [], "normalizer": norm,
            "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": None, "decoder": None,
            "model": {"type": "Unigram", "unk_id": unk_id, "vocab": [list(p) for p in pieces], "byte_fallback": byte_fallback}}
-    unigram.count = getattr(unigram, "count", 0) + 1
-    path = tmp(f"unigram{unigram.count}.json")
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(tok, f, ensure_ascii=False)
-    return path
+    return tokenizer_file("unigram", tok)
 
 
 def charsmap(value, replacements, byte=ord("a")):

@@ -271,6 +271,15 @@ static int spm_merges(const softent_gguf *g, const char *path, cJSON *model, int
     return rc;
 }
 
+/* A boolean metadata key, dflt when absent. */
+static int64_t flag(const softent_gguf *g, const char *key, int64_t dflt)
+{
+    const int64_t k = softent_gguf_find_key(g, key);
+    int64_t v = dflt;
+    if (k < 0 || softent_gguf_get_int(g, k, 0, &v)) v = dflt;
+    return v;
+}
+
 /* llama.cpp's "llama" vocabulary as LlamaConverter's tokenizer.json; with
  * stored_merges ("gemma4") the file's merges are kept instead of derived
  * from the scores.  "▁" goes in front unless tokenizer.ggml.add_space_prefix
@@ -295,9 +304,7 @@ static int spm_model(const softent_gguf *g, const char *path, cJSON *root, cJSON
         if ((rc = spm_merges(g, path, model, *n_tokens))) return rc;
     }
     /* (llama.cpp: no space prefix for a BPE with stored merges unless told) */
-    const int64_t sp = softent_gguf_find_key(g, "tokenizer.ggml.add_space_prefix");
-    int64_t prefix = !stored_merges;
-    if (sp >= 0 && softent_gguf_get_int(g, sp, 0, &prefix)) prefix = !stored_merges;
+    const int64_t prefix = flag(g, "tokenizer.ggml.add_space_prefix", !stored_merges);
     cJSON *norm = cJSON_Parse(prefix ? "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Prepend\", \"prepend\": \"\u2581\"}, "
                                        "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\u2581\"}]}"
                                      : "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\u2581\"}");
@@ -405,10 +412,7 @@ static int64_t token_id(const softent_gguf *g, const char *key, int64_t n_tokens
 /* BOS in front when tokenizer.ggml.add_bos_token says so. */
 static int64_t bos_in_front(const softent_gguf *g, int64_t n_tokens)
 {
-    const int64_t ab = softent_gguf_find_key(g, "tokenizer.ggml.add_bos_token");
-    int64_t add_bos = 0;
-    if (ab < 0 || softent_gguf_get_int(g, ab, 0, &add_bos) || !add_bos) return -1;
-    return token_id(g, "tokenizer.ggml.bos_token_id", n_tokens);
+    return flag(g, "tokenizer.ggml.add_bos_token", 0) ? token_id(g, "tokenizer.ggml.bos_token_id", n_tokens) : -1;
 }
 
 /* A normalizer (JSON; NULL for none) and a pre-tokenizer into root. */
@@ -502,15 +506,6 @@ static char *base64(const unsigned char *b, size_t n)
     }
     *o = 0;
     return out;
-}
-
-/* A boolean metadata key, dflt when absent. */
-static int64_t flag(const softent_gguf *g, const char *key, int64_t dflt)
-{
-    const int64_t k = softent_gguf_find_key(g, key);
-    int64_t v = dflt;
-    if (k < 0 || softent_gguf_get_int(g, k, 0, &v)) v = dflt;
-    return v;
 }
 
 /* The normalizer: the charsmap (tokenizer.ggml.precompiled_charsmap, bytes)
