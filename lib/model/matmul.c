@@ -11,8 +11,8 @@
  * On a CPU without AVX-512 oneDNN 2.6 has no bf16 matmul at all; bf16
  * products are then emulated, exactly: the bf16 values widened to float32
  * (their products are exact in float32) and multiplied by sgemm, which
- * accumulates in float32 as oneDNN does, only slower (the weights are
- * widened again for every product).
+ * accumulates in float32 as oneDNN does, a little slower than float32
+ * products (the weights are widened again for every product).
  */
 #include <cblas.h>
 #include <dnnl.h>
