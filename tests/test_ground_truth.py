@@ -65,7 +65,8 @@ def corrected_within_ten_percent(spread):
 def check_curve_against_numpy():
     """The curve correction equals its definition computed in NumPy from the
     oracle's soft assignments, rows in the same order, on samples where the
-    levels read from few samples (past the fully sampled ones) matter."""
+    levels read from few samples (past the fully sampled ones) matter, and
+    on one whose blocks of rows bring many readings."""
     for spread, n in ((2.0, 2000), (1.0, 8000)):
         mix, _ = mixture(spread)
         z, y = mix.sample(n, seed=4242)
@@ -75,6 +76,15 @@ def check_curve_against_numpy():
         want, levels = oracle.curve_mi(p, y, 100)
         if not abs(s["curve"]["I"] - want) < 1e-6:
             raise Fail(f"spread {spread}: curve I {s['curve']['I']} vs NumPy {want} ({levels} levels)")
+    # 1500 values over 8000 rows: a block of rows brings more readings than
+    # the estimator copies aside at once, so it reads them in rounds
+    z, _ = mixture(1.0)[0].sample(8000, seed=4243)
+    y = np.random.default_rng(4243).integers(0, 1500, len(z))
+    r = estimate_json(save_npy("cv_z.npy", z), "--labels", "y=" + save_npy("cv_y.npy", y.astype(np.int64)))
+    p, _ = oracle.soft_assign(z, oracle.reference_points(0, 100, 32), r["settings"]["eps"])
+    want, levels = oracle.curve_mi(p, y, 100)
+    if not abs(r["label_sets"][0]["curve"]["I"] - want) < 1e-6:
+        raise Fail(f"1500 values: curve I {r['label_sets'][0]['curve']['I']} vs NumPy {want} ({levels} levels)")
 
 
 def check_null_over_corrects_rare_values():

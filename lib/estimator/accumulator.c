@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/fastmath.h"
+#include "common/hugepages.h"
 #include "permute.h"
 #include "common/threads.h"
 
@@ -181,7 +182,7 @@ void softent_acc_free(softent_acc *acc)
     free(acc->total);
     free(acc->total_sq);
     free(acc->pending);
-    free(acc->slot_buf);
+    free(acc->work.base);
     free(acc->scores);
     free(acc->prob);
     free(acc->row_h);
@@ -307,12 +308,27 @@ static int64_t stored_values(const se_labelset *s, int streaming)
     return n;
 }
 
+/* The readings whose sums a round copies aside: about 256 KB of them (and
+ * one more per set, for readings on the round's last row). */
+static int64_t snap_cap(int64_t m)
+{
+    const int64_t cap = ((int64_t)1 << 15) / m;
+    return cap < 16 ? 16 : cap;
+}
+
+/* The bytes reserve_block_work takes for the accumulator's threads. */
+static int64_t block_work_bytes(const softent_acc *acc)
+{
+    const int64_t B = acc->block, K = acc->n_sets, m = acc->m;
+    return (snap_cap(m) + K) * m * 8 + 4 * K * 8 + K * B * (int64_t)sizeof(se_reading) + B * (3 * K + se_max_threads()) * 4;
+}
+
 int64_t softent_acc_memory(const softent_acc *acc)
 {
     const int64_t m = acc->m, R = acc->p.null_perms;
     int64_t bytes = (int64_t)sizeof *acc + m * acc->d * 4 + m * 8;
     bytes += acc->block * (m * 4 + m * 8 + 9) + acc->pending_tiles * acc->tile * acc->d * 4;
-    bytes += acc->block * (se_max_threads() + acc->n_sets) * 4;  /* the slots of a block (slot_buf) */
+    bytes += block_work_bytes(acc);
     for (int k = 0; k < acc->n_sets; k++) {
         const se_labelset *s = &acc->sets[k];
         int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s, acc->streaming);
@@ -345,7 +361,7 @@ int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m, int flags)
 {
     const int with_curve = flags & SE_SUMS_CURVE, with_sq = flags & SE_SUMS_SQ;
     memset(s, 0, sizeof *s);
-    s->sums = calloc((size_t)(n_stored * m) + 1, sizeof *s->sums);
+    s->sums = se_calloc_huge((size_t)(n_stored * m) + 1, sizeof *s->sums);
     s->seen = calloc((size_t)n_stored + 1, sizeof *s->seen);
     s->kept_total = calloc((size_t)m, sizeof *s->kept_total);
     s->kept_sq = calloc((size_t)m, sizeof *s->kept_sq);
@@ -354,7 +370,7 @@ int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m, int flags)
         s->labelled = calloc((size_t)n_stored + 1, sizeof *s->labelled);
         s->before = calloc((size_t)n_stored + 1, sizeof *s->before);
     }
-    if (with_sq) s->sq = calloc((size_t)(n_stored * m) + 1, sizeof *s->sq);
+    if (with_sq) s->sq = se_calloc_huge((size_t)(n_stored * m) + 1, sizeof *s->sq);
     if (!s->sums || !s->seen || !s->kept_total || !s->kept_sq || (with_curve && (!s->last_h || !s->labelled || !s->before)) ||
         (with_sq && !s->sq)) {
         se_sums_free(s);
@@ -387,6 +403,8 @@ int se_sums_reserve(se_sums *s, int64_t n, int64_t m)
     if (!rc && s->before) rc = grow_zeroed(&s->before, sizeof *s->before, s->cap, cap, 1);
     if (!rc && s->sq) rc = grow_zeroed(&s->sq, sizeof *s->sq, s->cap, cap, m);
     if (rc) return se_fail(SOFTENT_E_NOMEM, "out of memory for %lld label vectors of %lld bins", (long long)cap, (long long)m);
+    se_advise_huge(s->sums, (size_t)(cap * m) * sizeof *s->sums);
+    se_advise_huge(s->sq, (size_t)(cap * m) * sizeof *s->sq);
     s->cap = cap;
     return SOFTENT_OK;
 }
@@ -524,99 +542,234 @@ SE_HOT static void score_tile(softent_acc *acc, const float *z, int64_t row0, in
     }
 }
 
-/* Add columns j0..j1 of each usable, kept row's p to total, and p^2 to sq.
- * Rows are summed in order, so the result does not depend on how columns
- * are split. */
-SE_HOT static void add_columns(double *total, double *sq, const double *prob, const unsigned char *valid,
-                        const int32_t *slot_of_row, int64_t n, int64_t m, int64_t j0, int64_t j1)
+/* A set that drops values keeps the totals of the rows it keeps; so does a
+ * streaming one (a value without a label may still arrive, after which the
+ * measures read the kept totals, so they are kept from the first row). */
+static int keeps_totals(const softent_acc *acc, const se_labelset *s)
 {
-    for (int64_t i = 0; i < n; i++) {
-        if (!valid[i] || (slot_of_row && slot_of_row[i] == SLOT_DROPPED)) continue;
-        const double *p = prob + i * m;
-        for (int64_t j = j0; j < j1; j++) {
-            total[j] += p[j];
-            sq[j] += p[j] * p[j];
-        }
+    return s->lab->n_dropped > 0 || acc->streaming;
+}
+
+/* sum[j] += p[j] and, with sq, sq[j] += p[j]^2, for j in [j0, j1). */
+static inline void add_row(double *restrict sum, double *restrict sq, const double *restrict p, int64_t j0, int64_t j1)
+{
+    for (int64_t j = j0; j < j1; j++) sum[j] += p[j];
+    if (sq)
+        for (int64_t j = j0; j < j1; j++) sq[j] += p[j] * p[j];
+}
+
+/* rows [n], indices into slots, sorted by slot, stably: least significant
+ * digit first, 11 bits a pass; scratch [n]. */
+static void sort_by_slot(int32_t *rows, int32_t *scratch, int64_t n, const int32_t *slots, int32_t max_slot)
+{
+    enum { BITS = 11, DIGITS = 1 << BITS };
+    int32_t *src = rows, *dst = scratch;
+    for (int shift = 0; n > 1 && (shift == 0 || max_slot >> shift > 0); shift += BITS) {
+        int64_t start[DIGITS + 1] = {0};
+        for (int64_t i = 0; i < n; i++) start[((slots[src[i]] >> shift) & (DIGITS - 1)) + 1]++;
+        for (int b = 0; b < DIGITS; b++) start[b + 1] += start[b];
+        for (int64_t i = 0; i < n; i++) dst[start[(slots[src[i]] >> shift) & (DIGITS - 1)]++] = src[i];
+        int32_t *t = src;
+        src = dst, dst = t;
     }
+    if (src != rows) memcpy(rows, src, (size_t)n * sizeof *rows);
+}
+
+/* Set s's bookkeeping of a block's rows, in row order: the counts, the
+ * singletons' entropies, and the rows that reach a reading of the bias
+ * curve (a value's first row's H, then at every power of two of its count
+ * the rise since the last, while all its rows so far were usable; a
+ * reading of a value with rows in earlier shards waits for the merge).
+ * The sums themselves are added column by column (add_columns). */
+static void count_block(const softent_acc *acc, se_labelset *s, const int32_t *slots, int64_t n, se_reading *readings,
+                        int64_t *n_readings, int32_t *snap_at, int32_t *by_slot, int64_t *n_by_slot, int32_t *scratch)
+{
+    se_sums *sums = &s->real;
+    int64_t nr = 0, nb = 0;
+    int32_t max_slot = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const int32_t slot = slots[i];
+        snap_at[i] = -1;
+        if (slot == SLOT_DROPPED) continue;
+        if (slot == SLOT_SINGLE) {
+            if (!acc->valid[i]) continue;
+            sums->kept_rows++;
+            sums->single_h += acc->row_h[i];
+            sums->single_seen++;
+            continue;
+        }
+        if (sums->labelled) sums->labelled[slot]++;
+        if (!acc->valid[i]) continue;  /* labelled all the same: its value's chain of readings ends */
+        sums->kept_rows++;
+        by_slot[nb++] = (int32_t)i;
+        max_slot = slot > max_slot ? slot : max_slot;
+        const int64_t seen = ++sums->seen[slot];
+        if (!sums->last_h) continue;
+        if (seen == 1) sums->last_h[slot] = acc->row_h[i];  /* streaming reads it as the value's H */
+        const int64_t count = sums->labelled[slot], before = sums->before[slot];
+        if (count & (count - 1) || seen != count - before || (count == 1 && before == 0)) continue;
+        readings[nr++] = (se_reading){(int32_t)i, slot, __builtin_ctzll((unsigned long long)count), before > 0};
+    }
+    *n_readings = nr;
+    *n_by_slot = nb;
+    sort_by_slot(by_slot, scratch, nb, slots, max_slot);
 }
 
 /* A reading that waits for the earlier shards' rows: slot's local sum at
- * count 2^level.  Rare (a value has at most one per power of two), so one
- * lock is enough; merges sort them. */
+ * count 2^level; merges sort them. */
 static void defer_reading(se_sums *sums, int32_t slot, int level, const double *sum, int64_t m)
 {
-    #pragma omp critical
-    {
-        if (sums->n_deferred == sums->deferred_cap) {
-            int64_t cap = sums->deferred_cap ? 2 * sums->deferred_cap : 64;
-            se_deferred *d = realloc(sums->deferred, (size_t)cap * sizeof *d);
-            if (d) sums->deferred = d;
-            double *ds = d ? realloc(sums->deferred_sums, (size_t)(cap * m) * sizeof *ds) : NULL;
-            if (ds) sums->deferred_sums = ds;
-            if (d && ds) sums->deferred_cap = cap;
-        }
-        /* out of memory: the reading is lost, as a value whose rows were
-         * unusable loses it; the curve has one sample fewer */
-        if (sums->n_deferred < sums->deferred_cap) {
-            sums->deferred[sums->n_deferred] = (se_deferred){slot, level};
-            memcpy(sums->deferred_sums + sums->n_deferred * m, sum, (size_t)m * sizeof *sum);
-            sums->n_deferred++;
+    if (sums->n_deferred == sums->deferred_cap) {
+        int64_t cap = sums->deferred_cap ? 2 * sums->deferred_cap : 64;
+        se_deferred *d = realloc(sums->deferred, (size_t)cap * sizeof *d);
+        if (d) sums->deferred = d;
+        double *ds = d ? realloc(sums->deferred_sums, (size_t)(cap * m) * sizeof *ds) : NULL;
+        if (ds) sums->deferred_sums = ds;
+        if (d && ds) sums->deferred_cap = cap;
+    }
+    /* out of memory: the reading is lost, as a value whose rows were
+     * unusable loses it; the curve has one sample fewer */
+    if (sums->n_deferred < sums->deferred_cap) {
+        sums->deferred[sums->n_deferred] = (se_deferred){slot, level};
+        memcpy(sums->deferred_sums + sums->n_deferred * m, sum, (size_t)m * sizeof *sum);
+        sums->n_deferred++;
+    }
+}
+
+/* add_block's scratch for `threads` threads (kept from call to call: a
+ * batch of a document's rows would otherwise map and zero fresh pages every
+ * time). */
+static int reserve_block_work(softent_acc *acc, int threads)
+{
+    se_block_work *w = &acc->work;
+    const int64_t B = acc->block, K = acc->n_sets, m = acc->m, cap = snap_cap(m);
+    if (w->base && w->n_sets == K && w->threads >= threads) return SOFTENT_OK;
+    /* widest elements first, so that each part stays aligned */
+    const size_t snaps = (size_t)((cap + K) * m), counts = (size_t)(4 * K), readings = (size_t)(K * B);
+    const size_t ints = (size_t)(B * (3 * K + threads));
+    char *base = malloc(snaps * sizeof(double) + counts * sizeof(int64_t) + readings * sizeof(se_reading) + ints * sizeof(int32_t));
+    if (!base) return se_fail(SOFTENT_E_NOMEM, "out of memory for a block of %lld rows", (long long)B);
+    free(w->base);
+    *w = (se_block_work){.base = base, .block = B, .n_sets = K, .threads = threads, .snap_cap = cap};
+    w->snap = (double *)base;
+    w->n_readings = (int64_t *)(w->snap + snaps);
+    w->next_reading = w->n_readings + K;
+    w->round_stop = w->next_reading + K;
+    w->n_by_slot = w->round_stop + K;
+    w->readings = (se_reading *)(w->n_by_slot + K);
+    w->slots = (int32_t *)(w->readings + readings);
+    w->snap_at = w->slots + K * B;
+    w->by_slot = w->snap_at + K * B;
+    w->permuted = w->by_slot + K * B;
+    return SOFTENT_OK;
+}
+
+/* The next round of a block's rows: as many as take no more
+ * readings than the copies hold, each set's readings of the round numbered
+ * into snap_at.  Returns where the round ends. */
+static int64_t plan_round(softent_acc *acc, int64_t n)
+{
+    se_block_work *w = &acc->work;
+    const int64_t K = acc->n_sets, B = w->block;
+    int64_t *at = w->round_stop, end = n, taken = 0;
+    for (int64_t k = 0; k < K; k++) at[k] = w->next_reading[k];
+    /* the readings in row order, merged across the sets */
+    while (taken < w->snap_cap) {
+        int64_t best = -1;
+        for (int64_t k = 0; k < K; k++)
+            if (at[k] < w->n_readings[k] && (best < 0 || w->readings[k * B + at[k]].row < w->readings[best * B + at[best]].row)) best = k;
+        if (best < 0) break;
+        end = w->readings[best * B + at[best]++].row + 1;
+        taken++;
+    }
+    if (taken < w->snap_cap) end = n;
+    int32_t copy = 0;
+    for (int64_t k = 0; k < K; k++) {
+        while (at[k] < w->n_readings[k] && w->readings[k * B + at[k]].row < end) at[k]++;  /* the round's last row */
+        for (int64_t r = w->next_reading[k]; r < at[k]; r++) w->snap_at[k * B + w->readings[k * B + r].row] = copy++;
+    }
+    return end;
+}
+
+enum { PREFETCH_AHEAD = 8 };
+
+/* Columns [j0, j1) of rows [from, to) into the totals and every set's sums.
+ * Each sum takes its rows in row order, so that none depends on how the
+ * columns are split; a set's sums take their rows a value at a time, so
+ * that each value's sum is fetched once a block rather than once a row.
+ * The sums the round's readings need are copied aside as they stand after
+ * their row. */
+SE_HOT static void add_columns(softent_acc *acc, int64_t from, int64_t to, int64_t j0, int64_t j1)
+{
+    const se_block_work *w = &acc->work;
+    const int64_t m = acc->m, B = w->block;
+    for (int64_t i = from; i < to; i++) {
+        if (!acc->valid[i]) continue;
+        const double *p = acc->prob + i * m;
+        add_row(acc->total, acc->total_sq, p, j0, j1);
+        for (int k = 0; k < acc->n_sets; k++)
+            if (keeps_totals(acc, &acc->sets[k]) && w->slots[k * B + i] != SLOT_DROPPED)
+                add_row(acc->sets[k].real.kept_total, acc->sets[k].real.kept_sq, p, j0, j1);
+    }
+    for (int k = 0; k < acc->n_sets; k++) {
+        se_sums *sums = &acc->sets[k].real;
+        const int32_t *rows = w->by_slot + k * B, *slots = w->slots + k * B, *snap_at = w->snap_at + k * B;
+        const int64_t ne = w->n_by_slot[k];
+        for (int64_t e = 0; e < ne; e++) {
+            const int64_t i = rows[e];
+            /* the values ahead, fetched while this one is added: the sums
+             * of a value seen rarely are in memory, not in cache (the rows
+             * streaming through evict them) */
+            if (e + PREFETCH_AHEAD < ne && slots[rows[e + PREFETCH_AHEAD]] != slots[rows[e + PREFETCH_AHEAD - 1]])
+                for (int64_t j = j0; j < j1; j += 8) __builtin_prefetch(sums->sums + slots[rows[e + PREFETCH_AHEAD]] * m + j, 1);
+            if (i < from || i >= to) continue;
+            const int64_t slot = slots[i];
+            double *sum = sums->sums + slot * m;
+            add_row(sum, sums->sq ? sums->sq + slot * m : NULL, acc->prob + i * m, j0, j1);
+            if (snap_at[i] >= 0) memcpy(w->snap + snap_at[i] * m + j0, sum + j0, (size_t)(j1 - j0) * sizeof *sum);
         }
     }
 }
 
-/* The bias curve's reading of a value that has just had a usable row: its
- * first row's H, then at every power of two the rise since the last, while
- * all its rows so far were usable. */
-static void read_curve(se_sums *sums, int32_t slot, double row_h, int64_t m)
+/* Set k's readings of the round: each value's H from its copied sum. */
+static void read_round(softent_acc *acc, int k)
 {
-    const int64_t n = sums->labelled[slot], before = sums->before[slot];
-    if (sums->seen[slot] == 1) sums->last_h[slot] = row_h;  /* streaming reads it as the value's H */
-    if (n & (n - 1) || sums->seen[slot] != n - before) return;
-    const int level = __builtin_ctzll((unsigned long long)n);
-    const double *sum = sums->sums + (int64_t)slot * m;
-    if (before > 0) { defer_reading(sums, slot, level, sum, m); return; }
-    if (n == 1) return;
-    const double h = se_entropy(sum, m);
-    se_curve_add(&sums->curve, level - 1, h - sums->last_h[slot]);
-    sums->last_h[slot] = h;
+    se_block_work *w = &acc->work;
+    se_sums *sums = &acc->sets[k].real;
+    const int64_t m = acc->m, B = w->block;
+    for (int64_t r = w->next_reading[k]; r < w->round_stop[k]; r++) {
+        const se_reading *g = &w->readings[k * B + r];
+        const double *sum = w->snap + (int64_t)w->snap_at[k * B + g->row] * m;
+        if (g->deferred) {
+            defer_reading(sums, g->slot, g->level, sum, m);
+            continue;
+        }
+        const double h = se_entropy(sum, m);
+        se_curve_add(&sums->curve, g->level - 1, h - sums->last_h[g->slot]);
+        sums->last_h[g->slot] = h;
+    }
+    w->next_reading[k] = w->round_stop[k];
 }
 
-/* Accumulate one label assignment (real or permuted) of a block:
- * slot_of_row[i] is row i's slot.  Thread t of T owns slots s with
- * s % T == t and columns [t*m/T, (t+1)*m/T) of kept_total, so every sum is
- * taken in row order whatever the thread count. */
-SE_HOT static void add_sums(se_sums *sums, const softent_acc *acc, const se_labelset *s, const int32_t *slot_of_row,
-                     int64_t n, int tid, int nthreads)
+/* One permutation's sums of a block, whole rows on one thread: slots[i] is
+ * row i's permuted slot. */
+SE_HOT static void add_permuted(se_sums *sums, const softent_acc *acc, const se_labelset *s, const int32_t *slots, int64_t n)
 {
     const int64_t m = acc->m;
+    const int keep = keeps_totals(acc, s);
     for (int64_t i = 0; i < n; i++) {
-        int32_t slot = slot_of_row[i];
-        if (slot < 0 || slot % nthreads != tid) continue;
-        if (sums->labelled) sums->labelled[slot]++;
-        if (!acc->valid[i]) continue;  /* labelled all the same: its value's chain of readings ends */
-        double *dst = sums->sums + (int64_t)slot * m;
+        const int32_t slot = slots[i];
+        if (!acc->valid[i] || slot == SLOT_DROPPED) continue;
         const double *p = acc->prob + i * m;
-        for (int64_t j = 0; j < m; j++) dst[j] += p[j];
-        if (sums->sq) {
-            double *sq = sums->sq + (int64_t)slot * m;
-            for (int64_t j = 0; j < m; j++) sq[j] += p[j] * p[j];
-        }
-        sums->seen[slot]++;
-        if (sums->last_h) read_curve(sums, slot, acc->row_h[i], m);
-    }
-    /* streaming: a value without a label may still arrive, after which the
-     * measures read the kept totals, so they are kept from the first row */
-    if (s->lab->n_dropped > 0 || acc->streaming)
-        add_columns(sums->kept_total, sums->kept_sq, acc->prob, acc->valid, slot_of_row, n, m, m * tid / nthreads, m * (tid + 1) / nthreads);
-    if (tid != 0) return;
-    for (int64_t i = 0; i < n; i++) {
-        if (!acc->valid[i] || slot_of_row[i] == SLOT_DROPPED) continue;
         sums->kept_rows++;
-        if (slot_of_row[i] == SLOT_SINGLE) {
+        if (keep) add_row(sums->kept_total, sums->kept_sq, p, 0, m);
+        if (slot == SLOT_SINGLE) {
             sums->single_h += acc->row_h[i];
             sums->single_seen++;
+            continue;
         }
+        sums->seen[slot]++;
+        add_row(sums->sums + (int64_t)slot * m, sums->sq ? sums->sq + (int64_t)slot * m : NULL, p, 0, m);
     }
 }
 
@@ -650,13 +803,13 @@ static void take_probs(softent_acc *acc, const float *p, int64_t i0, int64_t i1)
 
 /* Score n <= block rows starting at global row0 (tile aligned, or the end of
  * the stream), or take their soft assignments p, and accumulate them into
- * every label set and permutation, in one parallel region.  slot_buf holds
- * [n_sets + threads, block] ints. */
-static void add_block(softent_acc *acc, const float *z, const float *probs, int64_t n, int64_t row0, int32_t *slot_buf)
+ * every label set and permutation, in one parallel region. */
+static void add_block(softent_acc *acc, const float *z, const float *probs, int64_t n, int64_t row0)
 {
-    const int64_t m = acc->m, tile = acc->tile, B = acc->block;
+    se_block_work *w = &acc->work;
+    const int64_t m = acc->m, tile = acc->tile, B = w->block;
     const int R = acc->p.null_perms;
-    int64_t skipped = 0;
+    int64_t skipped = 0, round_end = 0;
 
     #pragma omp parallel reduction(+ : skipped)
     {
@@ -676,27 +829,41 @@ static void add_block(softent_acc *acc, const float *z, const float *probs, int6
                 for (int64_t j = 0; j < m; j++) rs->p[(row0 + i) * m + j] = acc->valid[i] ? (float)acc->prob[i * m + j] : 0.0f;
             }
         }
-
-        /* Each label set's slots, then its sums; the implicit barrier of
-         * the slot loop is the only wait per set. */
-        for (int k = 0; k < acc->n_sets; k++) {
-            se_labelset *s = &acc->sets[k];
-            int32_t *slots = slot_buf + k * B;
-            #pragma omp for schedule(static)
-            for (int64_t i = 0; i < n; i++) {
-                int32_t v = s->lab->row_value[row0 + i];
-                slots[i] = s->lab->value_slot[v];
-                if (slots[i] == SLOT_SINGLE && acc->valid[i] && s->value_h) s->value_h[v] = acc->row_h[i];
+        #pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++)
+            for (int k = 0; k < acc->n_sets; k++) {
+                se_labelset *s = &acc->sets[k];
+                const int32_t v = s->lab->row_value[row0 + i];
+                w->slots[k * B + i] = s->lab->value_slot[v];
+                if (w->slots[k * B + i] == SLOT_SINGLE && acc->valid[i] && s->value_h) s->value_h[v] = acc->row_h[i];
             }
-            add_sums(&s->real, acc, s, slots, n, tid, nt);
+        #pragma omp for schedule(dynamic, 1)
+        for (int k = 0; k < acc->n_sets; k++) {
+            count_block(acc, &acc->sets[k], w->slots + k * B, n, w->readings + k * B, &w->n_readings[k], w->snap_at + k * B,
+                        w->by_slot + k * B, &w->n_by_slot[k], w->permuted + tid * B);
+            w->next_reading[k] = 0;
         }
-        add_columns(acc->total, acc->total_sq, acc->prob, acc->valid, NULL, n, m, m * tid / nt, m * (tid + 1) / nt);
+
+        /* The sums, a share of the columns of every row to each thread (a
+         * split by value would leave one thread the most frequent value's
+         * rows), in rounds that end where the copies of the sums the
+         * curve reads are full: almost always one. */
+        const int64_t j0 = m * tid / nt, j1 = m * (tid + 1) / nt;
+        for (int64_t from = 0, to; from < n; from = to) {
+            #pragma omp single
+            round_end = plan_round(acc, n);
+            to = round_end;  /* read before the barrier: the next round's single rewrites it */
+            add_columns(acc, from, to, j0, j1);
+            #pragma omp barrier
+            #pragma omp for schedule(dynamic, 1)
+            for (int k = 0; k < acc->n_sets; k++) read_round(acc, k);
+        }
         if (tid == 0)
             for (int64_t i = 0; i < n; i++) skipped += !acc->valid[i];
 
         /* Each permutation is one thread's whole job, so its sums are taken
          * in row order as in the real pass. */
-        int32_t *mine = slot_buf + (acc->n_sets + tid) * B;
+        int32_t *mine = w->permuted + tid * B;
         for (int k = 0; k < acc->n_sets && R > 0 && acc->sets[k].null; k++) {
             se_labelset *s = &acc->sets[k];
             #pragma omp for schedule(dynamic, 1) nowait
@@ -705,7 +872,7 @@ static void add_block(softent_acc *acc, const float *z, const float *probs, int6
                 se_permutation_init(&perm, (uint64_t)acc->null_units.n, acc->p.null_seed, (uint64_t)r);
                 for (int64_t i = 0; i < n; i++)
                     mine[i] = s->lab->value_slot[s->lab->row_value[se_null_source(&acc->null_units, &perm, row0 + i)]];
-                add_sums(&s->null[r], acc, s, mine, n, 0, 1);
+                add_permuted(&s->null[r], acc, s, mine, n);
             }
         }
     }
@@ -769,18 +936,11 @@ int se_acc_add_rows(softent_acc *acc, const float *z, const float *p, int64_t n,
         if (rc) return rc;
     }
     acc->resampled = 0;
-    /* (kept from call to call: a batch of a document's rows would
-     * otherwise map and zero fresh pages every time) */
-    const int64_t need = acc->block * (threads + acc->n_sets);
-    if (need > acc->slot_buf_len) {
-        int32_t *grown = realloc(acc->slot_buf, (size_t)need * sizeof *grown);
-        if (!grown) return se_fail(SOFTENT_E_NOMEM, "out of memory");
-        acc->slot_buf = grown;
-        acc->slot_buf_len = need;
-    }
+    int rc = reserve_block_work(acc, threads);
+    if (rc) return rc;
     for (int64_t off = 0; off < n; off += acc->block) {
         int64_t b = n - off < acc->block ? n - off : acc->block;
-        add_block(acc, z ? z + off * acc->d : NULL, p ? p + off * acc->m : NULL, b, row0 + off, acc->slot_buf);
+        add_block(acc, z ? z + off * acc->d : NULL, p ? p + off * acc->m : NULL, b, row0 + off);
     }
     return SOFTENT_OK;
 }

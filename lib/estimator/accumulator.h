@@ -87,6 +87,33 @@ typedef struct se_labelset {
     se_replicates rep;   /* the replayed null and the bootstrap */
 } se_labelset;
 
+/* A reading of the bias curve that a block's rows reach: row `row` brings
+ * the value in `slot` to count 2^level.  Its sum at that row is copied
+ * aside while the sums are added, and read after. */
+typedef struct {
+    int32_t row, slot, level, deferred; /* deferred: waits for earlier shards */
+} se_reading;
+
+/* add_block's scratch, one allocation carved up; the sizes fix what it was
+ * made for (block rows, label sets, threads). */
+typedef struct {
+    void *base;
+    int64_t block, n_sets, threads, snap_cap;
+    int32_t *slots;      /* [n_sets, block] each row's slot in each set */
+    int32_t *snap_at;    /* [n_sets, block] where row's reading of the set is
+                          * copied this round, or -1 */
+    int32_t *by_slot;    /* [n_sets, block] the usable rows with a stored
+                          * slot, sorted by slot (in row order within one) */
+    int64_t *n_by_slot;  /* [n_sets] */
+    int32_t *permuted;   /* [threads, block] a permutation's slots, per
+                          * thread; before that, the sort's scratch */
+    se_reading *readings;/* [n_sets, block] each set's readings, in row order */
+    int64_t *n_readings; /* [n_sets] */
+    int64_t *next_reading; /* [n_sets] the first not yet read */
+    int64_t *round_stop; /* [n_sets] one past the round's last */
+    double *snap;        /* [snap_cap + n_sets, m] the round's copied sums */
+} se_block_work;
+
 struct softent_acc {
     softent_params p;    /* eps resolved */
     int64_t m, d;
@@ -132,8 +159,7 @@ struct softent_acc {
     int64_t pending_tiles; /* tiles in the window: the threads, within a memory cap */
     float *pending;      /* [pending_tiles * tile, d] rows of the window under way */
     int64_t pending_row0, pending_n;
-    int32_t *slot_buf;   /* [slot_buf_len] each block's rows' slots (add_block) */
-    int64_t slot_buf_len;
+    se_block_work work;  /* add_block's scratch, sized at the first rows */
     float *scores;       /* [block, m] */
     double *prob;        /* [block, m] soft assignments */
     double *row_h;       /* [block] H(p_i) */

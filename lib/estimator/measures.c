@@ -5,8 +5,12 @@
 
 #include "accumulator.h"
 #include "common/error.h"
+#include "common/fastmath.h"
 
-double se_entropy(const double *c, int64_t m)
+/* (the bias curve takes one of these per value at every power of two of
+ * its count: with libm's scalar log they were a third of the estimator's
+ * time outside the product) */
+SE_HOT double se_entropy(const double *c, int64_t m)
 {
     double total = 0;
     for (int64_t j = 0; j < m; j++) total += c[j];
@@ -14,7 +18,7 @@ double se_entropy(const double *c, int64_t m)
     double h = 0;
     for (int64_t j = 0; j < m; j++) {
         double q = c[j] / total;
-        h -= q * log(fmax(q, 1e-9));
+        h -= q * se_log_pos(q > 1e-9 ? q : 1e-9);
     }
     return h / log((double)m);
 }

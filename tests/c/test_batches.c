@@ -53,7 +53,7 @@ static softent_acc *pass(int64_t first, int threads, const int64_t *sizes, int n
     int set;
     if (softent_acc_new(&acc, &p, D, NULL)) return NULL;
     for (int k = 0; k < 2; k++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "s%d", k);
         if (softent_acc_add_labelset(acc, name, 1, &set) || softent_acc_count(acc, set, keys[k], N)) {
             softent_acc_free(acc);

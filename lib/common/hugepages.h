@@ -1,0 +1,42 @@
+/*
+ * hugepages.h - advice to back a large array read at random with 2 MB
+ * pages.  The per-value sums are such arrays: rows of the label values in
+ * the order the positions bring them, and with 4 KB pages nearly every one
+ * is a TLB miss (the estimator's sums took a third less time with 2 MB
+ * pages, 100,000 rows x 4 label sets x 5000 values).  Advice only: where
+ * the kernel does not take it nothing else changes.
+ */
+#ifndef SOFTENT_COMMON_HUGEPAGES_H
+#define SOFTENT_COMMON_HUGEPAGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* The whole 2 MB pages inside [p, p + bytes). */
+static inline void se_advise_huge(void *p, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20, lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (p && hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p, (void)bytes;
+#endif
+}
+
+/* calloc(n, size), 2 MB aligned and advised when that is at least a huge
+ * page, so that all of it can be (free() releases it either way). */
+static inline void *se_calloc_huge(size_t n, size_t size)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (size && n > ((size_t)-1 - huge) / size) return NULL;
+    if (n * size < huge) return calloc(n, size);
+    void *p;
+    if (posix_memalign(&p, huge, n * size)) return NULL;
+    se_advise_huge(p, n * size);
+    return memset(p, 0, n * size);
+}
+
+#endif
