@@ -664,9 +664,9 @@ static int reserve_block_work(softent_acc *acc, int threads)
     return SOFTENT_OK;
 }
 
-/* The next round of a block's rows: as many as take no more
- * readings than the copies hold, each set's readings of the round numbered
- * into snap_at.  Returns where the round ends. */
+/* The next round of a block's rows: as many as bring no more readings than
+ * the copies hold, each set's readings of the round numbered into snap_at.
+ * Returns where the round ends. */
 static int64_t plan_round(softent_acc *acc, int64_t n)
 {
     se_block_work *w = &acc->work;
@@ -691,8 +691,6 @@ static int64_t plan_round(softent_acc *acc, int64_t n)
     return end;
 }
 
-enum { PREFETCH_AHEAD = 8 };
-
 /* Columns [j0, j1) of rows [from, to) into the totals and every set's sums.
  * Each sum takes its rows in row order, so that none depends on how the
  * columns are split; a set's sums take their rows a value at a time, so
@@ -714,14 +712,8 @@ SE_HOT static void add_columns(softent_acc *acc, int64_t from, int64_t to, int64
     for (int k = 0; k < acc->n_sets; k++) {
         se_sums *sums = &acc->sets[k].real;
         const int32_t *rows = w->by_slot + k * B, *slots = w->slots + k * B, *snap_at = w->snap_at + k * B;
-        const int64_t ne = w->n_by_slot[k];
-        for (int64_t e = 0; e < ne; e++) {
+        for (int64_t e = 0; e < w->n_by_slot[k]; e++) {
             const int64_t i = rows[e];
-            /* the values ahead, fetched while this one is added: the sums
-             * of a value seen rarely are in memory, not in cache (the rows
-             * streaming through evict them) */
-            if (e + PREFETCH_AHEAD < ne && slots[rows[e + PREFETCH_AHEAD]] != slots[rows[e + PREFETCH_AHEAD - 1]])
-                for (int64_t j = j0; j < j1; j += 8) __builtin_prefetch(sums->sums + slots[rows[e + PREFETCH_AHEAD]] * m + j, 1);
             if (i < from || i >= to) continue;
             const int64_t slot = slots[i];
             double *sum = sums->sums + slot * m;

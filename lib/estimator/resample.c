@@ -217,23 +217,6 @@ static void fill(se_sums *buf, const softent_acc *acc, const se_labelset *s, con
     buf->single_h = single_h;
 }
 
-/* se_entropy with the vectorised log: the null's entropies are most of its
- * cost. */
-SE_HOT static double replicate_entropy(const double *c, int64_t m)
-{
-    double total = 0;
-    for (int64_t j = 0; j < m; j++) total += c[j];
-    if (!(total > 0)) return NAN;
-    const double inv = 1.0 / total;
-    double h = 0;
-    #pragma omp simd reduction(+ : h)
-    for (int64_t j = 0; j < m; j++) {
-        double q = c[j] * inv, qf = q > 1e-9 ? q : 1e-9;
-        h -= q * se_log_pos(qf);
-    }
-    return h / log((double)m);
-}
-
 /* The plug-in I of a filled buffer; hbuf [n_stored] is scratch. */
 static double replicate_mi(const softent_acc *acc, const se_labelset *s, const se_sums *buf, double *hbuf)
 {
@@ -242,7 +225,7 @@ static double replicate_mi(const softent_acc *acc, const se_labelset *s, const s
     /* the entropies in parallel, their sum in slot order (thread-count free) */
     #pragma omp parallel for schedule(static)
     for (int64_t slot = 0; slot < n_stored; slot++)
-        hbuf[slot] = buf->seen[slot] ? replicate_entropy(buf->sums + slot * m, m) : 0;
+        hbuf[slot] = buf->seen[slot] ? se_entropy(buf->sums + slot * m, m) : 0;
     double plug = 0, weight = 0;
     for (int64_t slot = 0; slot < n_stored; slot++) {
         const int64_t seen = buf->seen[slot];
