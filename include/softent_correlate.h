@@ -49,9 +49,9 @@ SOFTENT_API double softent_corr_p_t(double r, double df);
  * b and j (docs/correlate.md gives it exactly), mod n. */
 SOFTENT_API int64_t softent_bootstrap_index(uint64_t seed, int64_t b, int64_t j, int64_t n);
 
-/* Two-sided permutation p-value of r(x, y): y permuted by the
- * permutations 0..R-1 keyed by seed (lib/estimator/permute), p = (1 + #{
- * |r_perm| >= |r| - 1e-12}) / (R + 1). */
+/* Two-sided permutation p-value of r(x, y): y permuted by R Fisher-Yates
+ * shuffles drawn from PCG64 seeded by seed (the same R for every call with
+ * that seed), p = (1 + #{|r_perm| >= |r| - 1e-12}) / (R + 1). */
 SOFTENT_API int softent_corr_p_perm(const double *x, const double *y, int64_t n, int spearman, int64_t R, uint64_t seed,
                                     double *p);
 /* Percentile bootstrap interval of r(x, y) at level (e.g. 0.95) over B
@@ -61,6 +61,19 @@ SOFTENT_API int softent_corr_p_perm(const double *x, const double *y, int64_t n,
  * NaN when fewer than 2 resamples are defined. */
 SOFTENT_API int softent_corr_bootstrap(const double *x, const double *y, int64_t n, int spearman, int64_t B, uint64_t seed,
                                        double level, double *lo, double *hi, int64_t *skipped);
+
+/* The partial correlation's two tests (x, y, z, k and spearman as in
+ * softent_partial_corr).  The permutation p-value is Freedman and Lane's:
+ * y's residuals on [1, z] permuted by the R shuffles of
+ * softent_corr_p_perm and projected off [1, z] again, p = (1 + #{|r_perm| >= |r| - 1e-12}) /
+ * (R + 1).  The bootstrap resamples whole models (x, y and every covariate
+ * together, softent_bootstrap_index) and ranks within each resample; a
+ * resample with collinear covariates or a constant column is skipped and
+ * counted in *skipped. */
+SOFTENT_API int softent_partial_p_perm(const double *x, const double *y, int64_t n, const double *z, int k, int spearman,
+                                       int64_t R, uint64_t seed, double *p);
+SOFTENT_API int softent_partial_bootstrap(const double *x, const double *y, int64_t n, const double *z, int k, int spearman,
+                                          int64_t B, uint64_t seed, double level, double *lo, double *hi, int64_t *skipped);
 
 /* ---- inputs --------------------------------------------------------------- */
 
@@ -124,8 +137,8 @@ typedef struct {
     int64_t n;
     double spearman, spearman_p_t, spearman_p_perm, spearman_lo, spearman_hi;
     double pearson, pearson_p_t, pearson_p_perm, pearson_lo, pearson_hi;
-    double partial, partial_p_t;     /* NaN without covariates */
-    int64_t boot_skipped_s, boot_skipped_p;
+    double partial, partial_p_t, partial_p_perm, partial_lo, partial_hi; /* NaN without covariates */
+    int64_t boot_skipped_s, boot_skipped_p, boot_skipped_partial;
 } softent_corr_stat;
 
 typedef struct {

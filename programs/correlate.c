@@ -84,7 +84,7 @@ static void print_table(const softent_corr_results *res, const softent_corr_stud
     printf("values: %s\n", any_plugin ? "plug-in (a result without corrected values: biased upward)" : "corrected (the headline correction of each result)");
     printf("%-16s %3s  %8s %-17s %8s %9s  %8s %-17s %8s %9s", "measure", "n", "spearman", p->bootstrap ? "[CI]" : "", "p_perm", "p_t",
            "pearson", p->bootstrap ? "[CI]" : "", "p_perm", "p_t");
-    if (st->n_covariates) printf("  %8s %9s", "partial", "p_t");
+    if (st->n_covariates) printf("  %8s %-17s %8s %9s", "partial", p->bootstrap ? "[CI]" : "", "p_perm", "p_t");
     printf("\n");
     int any_ci0 = 0;
     for (int m = 0; m < res->n_measures; m++) {
@@ -103,8 +103,11 @@ static void print_table(const softent_corr_results *res, const softent_corr_stud
         printf("%-16s %3lld  %8s %-17s %8s %9s  %8s %-17s %8s %9s", res->measures[m], (long long)c->n, r1, ci1, pp1, pt1, r2, ci2, pp2, pt2);
         if (st->n_covariates) {
             fmt(r1, sizeof r1, "%.3f", c->partial);
+            fmt(lo, sizeof lo, "%.2f", c->partial_lo), fmt(hi, sizeof hi, "%.2f", c->partial_hi);
+            snprintf(ci1, sizeof ci1, p->bootstrap ? "[%s, %s]" : "", lo, hi);
+            fmt(pp1, sizeof pp1, "%.4f", c->partial_p_perm);
             fmt(pt1, sizeof pt1, "%.3g", c->partial_p_t);
-            printf("  %8s %9s", r1, pt1);
+            printf("  %8s %-17s %8s %9s", r1, ci1, pp1, pt1);
         }
         if (ci_includes_0(c->spearman_lo, c->spearman_hi)) printf("  CI includes 0"), any_ci0 = 1;
         printf("\n");
@@ -118,7 +121,7 @@ static void print_table(const softent_corr_results *res, const softent_corr_stud
     if (st->n_covariates) {
         printf("partial: Spearman given");
         for (int c = 0; c < st->n_covariates; c++) printf("%s %s", c ? "," : "", st->covariates[c]);
-        printf(" (residuals of rank regressions), p_t on n - 2 - %d df\n", st->n_covariates);
+        printf(" (residuals of rank regressions), p_perm by Freedman-Lane, p_t on n - 2 - %d df\n", st->n_covariates);
     }
     if (res->notes[0]) printf("note: %s\n", res->notes);
     if (st->n_targets > 2) {
@@ -211,10 +214,10 @@ static int corr_write_json(const char *path, char **files, int n_files, const so
             cJSON_AddItemToObject(o, "pearson", corr_json(c->pearson, c->pearson_p_t, c->pearson_p_perm, c->pearson_lo, c->pearson_hi));
             cJSON_AddNumberToObject(o, "bootstrap_skipped", (double)(c->boot_skipped_s + c->boot_skipped_p));
             if (st->n_covariates) {
-                cJSON *pc = cJSON_AddObjectToObject(o, "partial_spearman");
-                cli_json_number(pc, "r", c->partial);
-                cli_json_number(pc, "p_t", c->partial_p_t);
+                cJSON *pc = corr_json(c->partial, c->partial_p_t, c->partial_p_perm, c->partial_lo, c->partial_hi);
+                cJSON_AddItemToObject(o, "partial_spearman", pc);
                 cJSON_AddNumberToObject(pc, "df", (double)(c->n - 2 - st->n_covariates));
+                cJSON_AddNumberToObject(pc, "bootstrap_skipped", (double)c->boot_skipped_partial);
             } else cJSON_AddNullToObject(o, "partial_spearman");
             cJSON_AddItemToArray(cs, o);
         }
@@ -265,6 +268,9 @@ static int corr_write_csv(const char *path, const softent_corr_results *res, con
             if (st->n_covariates) {
                 csv_value(cf.f, base, order, tn, "partial_spearman", c->partial);
                 csv_value(cf.f, base, order, tn, "partial_spearman_p_t", c->partial_p_t);
+                csv_value(cf.f, base, order, tn, "partial_spearman_p_perm", c->partial_p_perm);
+                csv_value(cf.f, base, order, tn, "partial_spearman_ci_lo", c->partial_lo);
+                csv_value(cf.f, base, order, tn, "partial_spearman_ci_hi", c->partial_hi);
             }
         }
     }

@@ -39,8 +39,13 @@ def verdict(c):
     lo, hi = s["ci"] if s["ci"] else (None, None)
     interval = f"[{lo:.2f}, {hi:.2f}]" if lo is not None else "[undefined]"
     stats = f"Spearman r = {s['r']:.2f} {interval}, p_perm = {s['p_perm']:.3g}"
-    if c.get("partial_spearman") and c["partial_spearman"]["r"] is not None:
-        stats += f"; given the parameter count, partial r = {c['partial_spearman']['r']:.2f}"
+    ps = c.get("partial_spearman")
+    if ps and ps["r"] is not None:
+        stats += f"; given the parameter count, partial r = {ps['r']:.2f}"
+        if ps.get("ci") and ps["ci"][0] is not None:
+            stats += f" [{ps['ci'][0]:.2f}, {ps['ci'][1]:.2f}]"
+        if ps.get("p_perm") is not None:
+            stats += f", p_perm = {ps['p_perm']:.3g}"
     if not s["ci_includes_0"] and s["p_perm"] < 0.05:
         return ("predicted" if s["r"] > 0 else "predicted, inversely,"), stats
     return "did not predict", stats

@@ -237,25 +237,102 @@ def check_bootstrap_against_numpy_same_resamples():
 
 
 def check_permutation_p_against_exact():
-    """n = 6: all 720 permutations give the exact permutation p; softent's
-    Monte Carlo p from R seeded permutations is within its binomial error."""
+    """n = 7: all 5040 permutations give the exact permutation p; softent's
+    Monte Carlo p from R seeded permutations is within its binomial error
+    (keyed Feistel permutations, not uniform on 7 items, failed this)."""
     rng = np.random.default_rng(8)
-    n, R = 6, 20000
+    n, R = 7, 20000
     x = rng.random(n)
     bench = np.clip(0.2 + 0.5 * x + 0.4 * rng.random(n), 0, 1)
     paths, values = synth_set("exact", x, 1)
     scores = write_wide(tmp("exact/scores.csv"), [f"m{i}" for i in range(n)], ["score"], bench.reshape(-1, 1))
     r, _ = correlate(tmp("exact/out"), paths, scores, "--permutations", R, "--bootstrap", 0, "--no-figures")
+    perms = np.array(list(itertools.permutations(range(n))))
+
+    def abs_r(a, b):  # |Pearson r| of a against each row of b
+        a, b = a - a.mean(), b - b.mean(axis=-1, keepdims=True)
+        return np.abs(b @ a) / np.sqrt((a @ a) * np.einsum("...i,...i->...", b, b))
+
     for measure in ("optimality_n1", "complexity_n1", "H"):
         xm = np.array([v[measure] for v in values])
-        for kind, fn in (("spearman", lambda a, b: scipy_pair(a, b)[0]), ("pearson", lambda a, b: scipy_pair(a, b)[2])):
-            r0 = abs(fn(xm, bench))
-            hits = sum(abs(fn(xm, bench[list(p)])) >= r0 - 1e-12 for p in itertools.permutations(range(n)))
-            exact = hits / math.factorial(n)
+        for kind, tr in (("spearman", stats.rankdata), ("pearson", np.asarray)):
+            a, b = tr(xm), tr(bench)
+            exact = float(np.mean(abs_r(a, b[perms]) >= abs_r(a, b) - 1e-12))
             got = stat(r, measure, "score")[kind]["p_perm"]
             tol = 5 * math.sqrt(exact * (1 - exact) / R) + 2 / R
             if abs(got - exact) > tol:
                 raise Fail(f"{measure} {kind}: p_perm {got} vs exact {exact} (tolerance {tol:.2g})")
+
+
+def partial_residual_maker(cov):
+    """The projection off [1, rank(covariates)] as a matrix."""
+    n = cov.shape[0]
+    design = np.column_stack([np.ones(n)] + [stats.rankdata(cov[:, j]) for j in range(cov.shape[1])])
+    return np.eye(n) - design @ np.linalg.pinv(design)
+
+
+def check_partial_permutation_p_against_exact_freedman_lane():
+    """n = 7: the exact Freedman-Lane p over all 5040 permutations of the
+    score's rank residuals (NumPy); softent's Monte Carlo p from R seeded
+    permutations is within its binomial error."""
+    rng = np.random.default_rng(21)
+    n, R = 7, 20000
+    x = rng.random(n)
+    cov = rng.random((n, 1)) * 1e9
+    bench = np.clip(0.2 + 0.3 * x + 0.3 * cov[:, 0] / 1e9 + 0.3 * rng.random(n), 0, 1)
+    paths, values = synth_set("pexact", x, 1)
+    scores = write_wide(tmp("pexact/scores.csv"), [f"m{i}" for i in range(n)], ["score", "params"], np.column_stack([bench, cov]))
+    r, table = correlate(tmp("pexact/out"), paths, scores, "--permutations", R, "--bootstrap", 0, "--no-figures", "--covariate", "params")
+    M = partial_residual_maker(cov)
+    perms = np.array(list(itertools.permutations(range(n))))
+    for measure in ("optimality_n1", "complexity_n1", "H"):
+        ex = M @ stats.rankdata([v[measure] for v in values])
+        ey = M @ stats.rankdata(bench)
+        r0 = abs(ex @ ey) / math.sqrt((ex @ ex) * (ey @ ey))
+        eyp = ey[perms] @ M.T  # each permuted residual projected again
+        rp = np.abs(eyp @ ex) / np.sqrt((ex @ ex) * np.einsum("ij,ij->i", eyp, eyp))
+        exact = float(np.mean(rp >= r0 - 1e-12))
+        got = stat(r, measure, "score")["partial_spearman"]["p_perm"]
+        tol = 5 * math.sqrt(exact * (1 - exact) / R) + 2 / R
+        if abs(got - exact) > tol:
+            raise Fail(f"{measure} partial: p_perm {got} vs exact Freedman-Lane {exact} (tolerance {tol:.2g})")
+    if "Freedman-Lane" not in table:
+        raise Fail("the table does not say how the partial p_perm is computed")
+
+
+def check_partial_bootstrap_against_numpy_same_resamples():
+    rng = np.random.default_rng(23)
+    n, B, seed = 12, 300, 7
+    x = rng.random(n)
+    cov = np.zeros((n, 1))
+    cov[[3, 8], 0] = 1  # about one resample in nine has a constant covariate
+    bench = np.clip(0.2 + 0.4 * x + 0.1 * cov[:, 0] + 0.2 * rng.random(n), 0, 1)
+    paths, values = synth_set("pboot", x, 1)
+    scores = write_wide(tmp("pboot/scores.csv"), [f"m{i}" for i in range(n)], ["score", "params"], np.column_stack([bench, cov]))
+    r, _ = correlate(tmp("pboot/out"), paths, scores, "--permutations", 0, "--bootstrap", B, "--seed", seed, "--level", 0.9,
+                     "--no-figures", "--covariate", "params")
+    idx = np.array([[bootstrap_index(seed, b, j, n) for j in range(n)] for b in range(B)])
+    for measure in ("optimality_n1", "complexity_n1"):
+        xm = np.array([v[measure] for v in values])
+        got_r = []
+        for b in range(B):
+            cs = cov[idx[b]]
+            if np.all(cs == cs[0]):
+                continue  # collinear with the intercept
+            M = partial_residual_maker(cs)
+            rx, ry = stats.rankdata(xm[idx[b]]), stats.rankdata(bench[idx[b]])
+            ex, ey = M @ rx, M @ ry
+            if ex @ ex <= 1e-20 * (rx @ rx) or ey @ ey <= 1e-20 * (ry @ ry):
+                continue
+            got_r.append(float(ex @ ey / math.sqrt((ex @ ex) * (ey @ ey))))
+        c = stat(r, measure, "score")["partial_spearman"]
+        want = np.percentile(got_r, [5, 95])
+        close(f"{measure} partial CI low", c["ci"][0], want[0], 1e-9)
+        close(f"{measure} partial CI high", c["ci"][1], want[1], 1e-9)
+        if c["bootstrap_skipped"] != B - len(got_r):
+            raise Fail(f"partial bootstrap_skipped {c['bootstrap_skipped']}, want {B - len(got_r)}")
+        if B - len(got_r) == 0:
+            raise Fail("no resample was skipped: the test does not reach the skip path")
 
 
 def check_permutation_p_uniform_under_independence_small_when_strong():

@@ -10,7 +10,7 @@
 
 #include "common/error.h"
 #include "common/hash.h"
-#include "estimator/permute.h"
+#include "common/rng.h"
 #include "softent_correlate.h"
 
 typedef struct {
@@ -114,42 +114,141 @@ static int orthonormal_basis(const double *z, int k, int64_t n, double *q)
     return 0;
 }
 
-int softent_partial_corr(const double *x, const double *y, int64_t n, const double *z, int k, int spearman, double *r)
+/* A uniform integer in [0, bound), bound >= 1 (Lemire's multiply and
+ * reject: no modulo bias). */
+static uint64_t uniform_below(se_pcg64 *rng, uint64_t bound)
 {
-    *r = NAN;
+    __extension__ typedef unsigned __int128 u128;
+    u128 m = (u128)se_pcg64_next64(rng) * bound;
+    if ((uint64_t)m < bound) {
+        const uint64_t floor = -bound % bound;
+        while ((uint64_t)m < floor) m = (u128)se_pcg64_next64(rng) * bound;
+    }
+    return (uint64_t)(m >> 64);
+}
+
+/* The next permutation of the stream: a Fisher-Yates shuffle of [0, n),
+ * uniform over all n! orders, which a permutation p-value needs on the
+ * few models correlate sees (the estimator's keyed Feistel permutations,
+ * lib/estimator/permute, are not uniform on a handful of items). */
+static void next_permutation(se_pcg64 *rng, int64_t *perm, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) perm[i] = i;
+    for (int64_t i = n - 1; i > 0; i--) {
+        const int64_t j = (int64_t)uniform_below(rng, (uint64_t)i + 1);
+        const int64_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+/* The residuals ex, ey [n] of x and y (of their ranks, and the covariates'
+ * ranks, when spearman) on [1, z], with the orthonormal basis q [k + 1, n]
+ * they were taken on and the squared norms nx, ny before the projection.
+ * buf holds 2 k + 3 columns of n; ex, ey and q point into it. */
+typedef struct {
+    double *ex, *ey, *q;
+    double nx, ny;
+} partial_residuals;
+
+static int residuals_on_covariates(partial_residuals *pr, double *buf, const double *x, const double *y, int64_t n, const double *z,
+                                   int k, int spearman)
+{
+    const size_t N = (size_t)n;
+    double *zz = buf + 2 * N;
+    pr->ex = buf;
+    pr->ey = buf + N;
+    pr->q = zz + N * (size_t)k;
+    int rc = SOFTENT_OK;
+    if (spearman) {
+        rc = softent_ranks(x, n, pr->ex);
+        if (!rc) rc = softent_ranks(y, n, pr->ey);
+        for (int c = 0; c < k && !rc; c++) rc = softent_ranks(z + N * (size_t)c, n, zz + N * (size_t)c);
+    } else {
+        memcpy(pr->ex, x, sizeof *pr->ex * N);
+        memcpy(pr->ey, y, sizeof *pr->ey * N);
+        if (k) memcpy(zz, z, sizeof *zz * N * (size_t)k);
+    }
+    if (rc) return rc;
+    if (orthonormal_basis(zz, k, n, pr->q)) return se_fail(SOFTENT_E_INVALID, "partial correlation: the covariates are collinear");
+    pr->nx = pr->ny = 0;
+    for (size_t i = 0; i < N; i++) pr->nx += pr->ex[i] * pr->ex[i], pr->ny += pr->ey[i] * pr->ey[i];
+    residual(pr->ex, pr->q, k + 1, n);
+    residual(pr->ey, pr->q, k + 1, n);
+    return SOFTENT_OK;
+}
+
+/* The cosine of two residuals (their mean is 0: the intercept is in the
+ * basis), NaN when either is at rounding level against its norm before the
+ * projection (x or y fully explained by the covariates). */
+static double residual_corr(const double *ex, const double *ey, int64_t n, double nx, double ny)
+{
+    double sxx = 0, syy = 0, sxy = 0;
+    for (int64_t i = 0; i < n; i++) sxx += ex[i] * ex[i], syy += ey[i] * ey[i], sxy += ex[i] * ey[i];
+    if (!(sxx > 1e-24 * nx && syy > 1e-24 * ny)) return NAN;
+    const double v = sxy / sqrt(sxx * syy);
+    return v > 1 ? 1 : v < -1 ? -1 : v;
+}
+
+static int check_partial_args(int64_t n, const double *z, int k)
+{
     if (k < 0 || n < (int64_t)k + 3 || (k && !z))
         return se_fail(SOFTENT_E_INVALID, "partial correlation: %lld models for %d covariates (need at least %d)", (long long)n, k,
                        k + 3);
-    const size_t N = (size_t)n;
-    double *buf = malloc(sizeof *buf * N * (size_t)(2 * k + 3));
+    return SOFTENT_OK;
+}
+
+int softent_partial_corr(const double *x, const double *y, int64_t n, const double *z, int k, int spearman, double *r)
+{
+    *r = NAN;
+    int rc = check_partial_args(n, z, k);
+    if (rc) return rc;
+    double *buf = malloc(sizeof *buf * (size_t)n * (size_t)(2 * k + 3));
     if (!buf) return se_fail(SOFTENT_E_NOMEM, "partial correlation: out of memory");
-    double *rx = buf, *ry = rx + N, *zz = ry + N, *q = zz + N * (size_t)k;
-    int rc = SOFTENT_OK;
-    if (spearman) {
-        rc = softent_ranks(x, n, rx);
-        if (!rc) rc = softent_ranks(y, n, ry);
-        for (int c = 0; c < k && !rc; c++) rc = softent_ranks(z + N * (size_t)c, n, zz + N * (size_t)c);
-    } else {
-        memcpy(rx, x, sizeof *rx * N);
-        memcpy(ry, y, sizeof *ry * N);
-        if (k) memcpy(zz, z, sizeof *zz * N * (size_t)k);
+    partial_residuals pr;
+    rc = residuals_on_covariates(&pr, buf, x, y, n, z, k, spearman);
+    if (!rc) *r = residual_corr(pr.ex, pr.ey, n, pr.nx, pr.ny);
+    free(buf);
+    return rc;
+}
+
+int softent_partial_p_perm(const double *x, const double *y, int64_t n, const double *z, int k, int spearman, int64_t R,
+                           uint64_t seed, double *p)
+{
+    *p = NAN;
+    int rc = check_partial_args(n, z, k);
+    if (rc) return rc;
+    if (R < 1) return se_fail(SOFTENT_E_INVALID, "permutation p-value: R = %lld", (long long)R);
+    const size_t N = (size_t)n;
+    double *buf = malloc(sizeof *buf * N * (size_t)(2 * k + 4));
+    int64_t *perm = malloc(sizeof *perm * N);
+    if (!buf || !perm) {
+        free(buf), free(perm);
+        return se_fail(SOFTENT_E_NOMEM, "permutation p-value: out of memory");
     }
-    if (!rc && orthonormal_basis(zz, k, n, q)) rc = se_fail(SOFTENT_E_INVALID, "partial correlation: the covariates are collinear");
+    double *eyp = buf + N * (size_t)(2 * k + 3);
+    partial_residuals pr;
+    rc = residuals_on_covariates(&pr, buf, x, y, n, z, k, spearman);
+    const double r0 = rc ? NAN : residual_corr(pr.ex, pr.ey, n, pr.nx, pr.ny);
+    if (!rc && isnan(r0)) rc = se_fail(SOFTENT_E_INVALID, "permutation p-value: x or y is explained by the covariates");
     if (!rc) {
-        double nx = 0, ny = 0;
-        for (size_t i = 0; i < N; i++) nx += rx[i] * rx[i], ny += ry[i] * ry[i];
-        residual(rx, q, k + 1, n);
-        residual(ry, q, k + 1, n);
-        /* the residuals have mean 0 (the intercept is in the basis): r is their cosine */
-        double sxx = 0, syy = 0, sxy = 0;
-        for (size_t i = 0; i < N; i++) sxx += rx[i] * rx[i], syy += ry[i] * ry[i], sxy += rx[i] * ry[i];
-        /* a residual at rounding level: x or y is fully explained by the covariates */
-        if (sxx > 1e-24 * nx && syy > 1e-24 * ny) {
-            const double v = sxy / sqrt(sxx * syy);
-            *r = v > 1 ? 1 : v < -1 ? -1 : v;
+        /* Freedman and Lane: y's residuals permuted and added back to its
+         * fit, which, projected off [1, z] again, is the permuted residual
+         * projected off [1, z]. */
+        se_pcg64 rng;
+        se_pcg64_seed_numpy(&rng, seed);
+        int64_t hits = 0;
+        for (int64_t b = 0; b < R; b++) {
+            next_permutation(&rng, perm, n);
+            for (size_t i = 0; i < N; i++) eyp[i] = pr.ey[perm[i]];
+            residual(eyp, pr.q, k + 1, n);
+            const double r = residual_corr(pr.ex, eyp, n, pr.nx, pr.ny);
+            if (!isnan(r) && fabs(r) >= fabs(r0) - 1e-12) hits++;
         }
+        *p = (double)(1 + hits) / (double)(R + 1);
     }
     free(buf);
+    free(perm);
     return rc;
 }
 
@@ -215,7 +314,11 @@ int softent_corr_p_perm(const double *x, const double *y, int64_t n, int spearma
     if (n < 2 || R < 1) return se_fail(SOFTENT_E_INVALID, "permutation p-value: n = %lld, R = %lld", (long long)n, (long long)R);
     const size_t N = (size_t)n;
     double *buf = malloc(sizeof *buf * N * 3);
-    if (!buf) return se_fail(SOFTENT_E_NOMEM, "permutation p-value: out of memory");
+    int64_t *perm = malloc(sizeof *perm * N);
+    if (!buf || !perm) {
+        free(buf), free(perm);
+        return se_fail(SOFTENT_E_NOMEM, "permutation p-value: out of memory");
+    }
     double *a = buf, *b = a + N, *bp = b + N;
     int rc = SOFTENT_OK;
     if (spearman) {
@@ -229,17 +332,19 @@ int softent_corr_p_perm(const double *x, const double *y, int64_t n, int spearma
         const double r0 = softent_pearson(a, b, n);
         if (isnan(r0)) rc = se_fail(SOFTENT_E_INVALID, "permutation p-value: a constant column");
         else {
+            se_pcg64 rng;
+            se_pcg64_seed_numpy(&rng, seed);
             int64_t hits = 0;
             for (int64_t k = 0; k < R; k++) {
-                se_permutation perm;
-                se_permutation_init(&perm, (uint64_t)n, seed, (uint64_t)k);
-                for (size_t i = 0; i < N; i++) bp[i] = b[se_permutation_apply(&perm, i)];
+                next_permutation(&rng, perm, n);
+                for (size_t i = 0; i < N; i++) bp[i] = b[perm[i]];
                 if (fabs(softent_pearson(a, bp, n)) >= fabs(r0) - 1e-12) hits++;
             }
             *p = (double)(1 + hits) / (double)(R + 1);
         }
     }
     free(buf);
+    free(perm);
     return rc;
 }
 
@@ -258,35 +363,107 @@ static double percentile(const double *v, int64_t m, double q)
     return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
 }
 
-int softent_corr_bootstrap(const double *x, const double *y, int64_t n, int spearman, int64_t B, uint64_t seed, double level,
-                           double *lo, double *hi, int64_t *skipped)
+/* A statistic of the models picked by idx [n]: *r, NaN where undefined on
+ * that resample. */
+typedef int (*resample_stat)(void *ctx, const int64_t *idx, int64_t n, double *r);
+
+/* The percentile interval of f over B resamples (softent_bootstrap_index). */
+static int percentile_bootstrap(resample_stat f, void *ctx, int64_t n, int64_t B, uint64_t seed, double level, double *lo,
+                                double *hi, int64_t *skipped)
 {
     *lo = *hi = NAN;
     *skipped = 0;
     if (n < 2 || B < 1 || !(level > 0 && level < 1))
         return se_fail(SOFTENT_E_INVALID, "bootstrap: n = %lld, B = %lld, level %g", (long long)n, (long long)B, level);
-    const size_t N = (size_t)n;
-    double *xs = malloc(sizeof *xs * N), *ys = malloc(sizeof *ys * N), *rs = malloc(sizeof *rs * (size_t)B);
-    if (!xs || !ys || !rs) {
-        free(xs), free(ys), free(rs);
+    int64_t *idx = malloc(sizeof *idx * (size_t)n);
+    double *rs = malloc(sizeof *rs * (size_t)B);
+    if (!idx || !rs) {
+        free(idx), free(rs);
         return se_fail(SOFTENT_E_NOMEM, "bootstrap: out of memory");
     }
     int64_t m = 0;
-    for (int64_t b = 0; b < B; b++) {
-        for (int64_t j = 0; j < n; j++) {
-            const int64_t i = softent_bootstrap_index(seed, b, j, n);
-            xs[j] = x[i];
-            ys[j] = y[i];
-        }
-        const double r = spearman ? softent_spearman(xs, ys, n) : softent_pearson(xs, ys, n);
+    int rc = SOFTENT_OK;
+    for (int64_t b = 0; b < B && !rc; b++) {
+        for (int64_t j = 0; j < n; j++) idx[j] = softent_bootstrap_index(seed, b, j, n);
+        double r = NAN;
+        rc = f(ctx, idx, n, &r);
         if (isnan(r)) (*skipped)++;
         else rs[m++] = r;
     }
-    if (m >= 2) {
+    if (!rc && m >= 2) {
         qsort(rs, (size_t)m, sizeof *rs, cmp_double);
         *lo = percentile(rs, m, (1 - level) / 2);
         *hi = percentile(rs, m, 1 - (1 - level) / 2);
     }
-    free(xs), free(ys), free(rs);
+    free(idx), free(rs);
+    return rc;
+}
+
+typedef struct {
+    const double *x, *y, *z; /* [n], [n], [k, n] */
+    int k, spearman;
+    double *xs, *ys, *zs;    /* the resample: [n], [n], [k, n] */
+} resample_data;
+
+static void pick(const double *v, const int64_t *idx, int64_t n, double *out)
+{
+    for (int64_t j = 0; j < n; j++) out[j] = v[idx[j]];
+}
+
+static int pair_on_resample(void *ctx, const int64_t *idx, int64_t n, double *r)
+{
+    resample_data *d = ctx;
+    pick(d->x, idx, n, d->xs);
+    pick(d->y, idx, n, d->ys);
+    *r = d->spearman ? softent_spearman(d->xs, d->ys, n) : softent_pearson(d->xs, d->ys, n);
     return SOFTENT_OK;
+}
+
+static int partial_on_resample(void *ctx, const int64_t *idx, int64_t n, double *r)
+{
+    resample_data *d = ctx;
+    pick(d->x, idx, n, d->xs);
+    pick(d->y, idx, n, d->ys);
+    for (int c = 0; c < d->k; c++) pick(d->z + (size_t)c * (size_t)n, idx, n, d->zs + (size_t)c * (size_t)n);
+    const int rc = softent_partial_corr(d->xs, d->ys, n, d->zs, d->k, d->spearman, r);
+    /* a resample whose covariates are collinear has no partial correlation: skipped, as a constant one is */
+    if (rc == SOFTENT_E_INVALID) {
+        se_clear_error();
+        return SOFTENT_OK;
+    }
+    return rc;
+}
+
+static int bootstrap_on(resample_stat f, const double *x, const double *y, int64_t n, const double *z, int k, int spearman,
+                        int64_t B, uint64_t seed, double level, double *lo, double *hi, int64_t *skipped)
+{
+    const size_t N = (size_t)(n > 0 ? n : 1);
+    double *buf = malloc(sizeof *buf * N * (size_t)(2 + k));
+    if (!buf) {
+        *lo = *hi = NAN;
+        *skipped = 0;
+        return se_fail(SOFTENT_E_NOMEM, "bootstrap: out of memory");
+    }
+    resample_data d = {x, y, z, k, spearman, buf, buf + N, buf + 2 * N};
+    const int rc = percentile_bootstrap(f, &d, n, B, seed, level, lo, hi, skipped);
+    free(buf);
+    return rc;
+}
+
+int softent_corr_bootstrap(const double *x, const double *y, int64_t n, int spearman, int64_t B, uint64_t seed, double level,
+                           double *lo, double *hi, int64_t *skipped)
+{
+    return bootstrap_on(pair_on_resample, x, y, n, NULL, 0, spearman, B, seed, level, lo, hi, skipped);
+}
+
+int softent_partial_bootstrap(const double *x, const double *y, int64_t n, const double *z, int k, int spearman, int64_t B,
+                              uint64_t seed, double level, double *lo, double *hi, int64_t *skipped)
+{
+    const int rc = check_partial_args(n, z, k);
+    if (rc) {
+        *lo = *hi = NAN;
+        *skipped = 0;
+        return rc;
+    }
+    return bootstrap_on(partial_on_resample, x, y, n, z, k, spearman, B, seed, level, lo, hi, skipped);
 }

@@ -194,7 +194,7 @@ int softent_corr_study_run(softent_corr_study *st, const softent_corr_results *r
             c->pearson_p_t = softent_corr_p_t(c->pearson, n - 2);
             c->spearman_p_perm = c->pearson_p_perm = NAN;
             c->spearman_lo = c->spearman_hi = c->pearson_lo = c->pearson_hi = NAN;
-            c->partial = c->partial_p_t = NAN;
+            c->partial = c->partial_p_t = c->partial_p_perm = c->partial_lo = c->partial_hi = NAN;
             if (p->permutations > 0) {
                 rc = softent_corr_p_perm(x, y, n, 1, p->permutations, p->seed, &c->spearman_p_perm);
                 if (!rc) rc = softent_corr_p_perm(x, y, n, 0, p->permutations, p->seed, &c->pearson_p_perm);
@@ -212,6 +212,11 @@ int softent_corr_study_run(softent_corr_study *st, const softent_corr_results *r
                     rc = se_fail(rc, "%s: %s", csv, detail);
                 }
                 else c->partial_p_t = softent_corr_p_t(c->partial, n - 2 - n_cov);
+                if (!rc && p->permutations > 0 && !isnan(c->partial))
+                    rc = softent_partial_p_perm(x, y, n, st->cov, n_cov, 1, p->permutations, p->seed, &c->partial_p_perm);
+                if (!rc && p->bootstrap > 0)
+                    rc = softent_partial_bootstrap(x, y, n, st->cov, n_cov, 1, p->bootstrap, p->seed, p->level, &c->partial_lo,
+                                                   &c->partial_hi, &c->boot_skipped_partial);
             }
         }
     }
