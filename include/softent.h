@@ -145,7 +145,16 @@ typedef struct {
                                       * runs, each group's only among
                                       * themselves (a paired design: swap
                                       * chosen and rejected within a pair) */
+    int64_t null_reservoir;          /* the scaled null instead of
+                                      * permutations: rows of a uniform
+                                      * sample it keeps (4 m + 16 bytes a
+                                      * row; SOFTENT_NULL_RESERVOIR, 16384,
+                                      * is the CLI's); 0 = none.  Not with
+                                      * null_perms, null_groups, shards or
+                                      * state files */
 } softent_params;
+
+#define SOFTENT_NULL_RESERVOIR 16384
 
 SOFTENT_API softent_params softent_default_params(void);
 
@@ -323,8 +332,11 @@ typedef struct {
     /* the leading-order (Miller-Madow) correction with each value's own
      * variance (correction TAYLOR only, else NaN) */
     double mi_taylor;
-    /* the permutation null (null_perms > 0) */
+    /* the permutation null (null_perms > 0), or the scaled null (null_scaled
+     * > 0: its mean and sd without permutations, the p-value from the
+     * normal tail; lib/estimator/scaled_null.h) */
     int null_perms;
+    int64_t null_scaled;   /* reservoir rows behind the scaled null; 0: none */
     double mi_null_mean, mi_null_sd;
     double mi_null_corrected; /* mi - mi_null_mean */
     double p_value;        /* (1 + #{I_null >= I}) / (R + 1) */

@@ -135,7 +135,11 @@ int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd
         if (softent_pref_positions_parse(arg, &o->pref.positions)) return cli_usage_error(cmd, "--preference-positions %s", softent_last_error());
         return 0;
     }
-    return is_estimator_option(c) ? estimator_option(&a->params, &o->threads, c, arg, cmd) : cli_usage_error(cmd, "unknown option");
+    if (!is_estimator_option(c)) return cli_usage_error(cmd, "unknown option");
+    const int rc = estimator_option(&a->params, &o->threads, c, arg, cmd);
+    if (!rc && a->params.null_reservoir)
+        return cli_usage_error(cmd, "--null scaled: only `softent estimate` has the scaled null so far; use --null R here");
+    return rc;
 }
 
 int analysis_parse_args(int argc, char **argv, analysis_options *o, const char **out, const char *usage, const char *cmd)

@@ -33,8 +33,17 @@ int estimator_option(softent_params *p, int *threads, int c, const char *arg, co
         if (!parse_i64(arg, 1, INT64_MAX, &p->min_count)) return cli_usage_error(cmd, "--min-count %s: need an integer >= 1", arg);
         return 0;
     case OPT_NULL:
-        if (!parse_i64(arg, 0, 100000, &v)) return cli_usage_error(cmd, "--null %s: need R in 0..100000", arg);
+        if (!strncmp(arg, "scaled", 6)) {
+            p->null_perms = 0;
+            p->null_reservoir = SOFTENT_NULL_RESERVOIR;
+            if (arg[6] == ':' && !parse_i64(arg + 7, 2, (int64_t)1 << 26, &p->null_reservoir))
+                return cli_usage_error(cmd, "--null %s: need scaled:ROWS, ROWS in 2..2^26", arg);
+            if (arg[6] && arg[6] != ':') return cli_usage_error(cmd, "--null %s: use R (permutations) or scaled[:ROWS]", arg);
+            return 0;
+        }
+        if (!parse_i64(arg, 0, 100000, &v)) return cli_usage_error(cmd, "--null %s: need R in 0..100000, or scaled[:ROWS]", arg);
         p->null_perms = (int)v;
+        p->null_reservoir = 0;
         return 0;
     case OPT_NULLSEED:
         if (!parse_i64(arg, 0, INT64_MAX, &v)) return cli_usage_error(cmd, "--null-seed %s: need a non-negative integer", arg);

@@ -19,7 +19,7 @@ static int has_null(const softent_acc *acc)
 {
     softent_params p;
     softent_acc_params(acc, &p);
-    return p.null_perms > 0;
+    return p.null_perms > 0 || p.null_reservoir > 0;
 }
 
 static softent_correction correction_of(const softent_acc *acc)
@@ -226,11 +226,16 @@ int write_table(const softent_acc *acc, const run_info *info, FILE *f)
         fprintf(f, "corrected: each value's H(Z|X=x) raised by its own leading-order bias sum_j var_j / (2 n mean_j)\n"
                "(Miller-Madow for soft counts; values under 5 rows take the pooled one); read it first.\n");
     else if (p.correction == SOFTENT_CORRECT_NULL)
-        fprintf(f, "corrected: I(X;Z) minus the mean I of %d label permutations (the null); read it first.\n", p.null_perms);
+        fprintf(f, p.null_reservoir ? "corrected: I(X;Z) minus the scaled null's mean I under a label permutation; read it first.\n"
+                                    : "corrected: I(X;Z) minus the mean I of %d label permutations (the null); read it first.\n", p.null_perms);
     if (corrected) fprintf(f, "The plug-in I(X;Z) is biased upward, most for label sets with many rare values.\n");
     else fprintf(f, "plug-in values only (--correction none): biased upward, most for label sets with many rare values.\n");
     if (undefined) fprintf(f, "-: not enough data for the correction (no label value seen twice)\n");
-    if (with_null)
+    if (with_null && p.null_reservoir)
+        fprintf(f, "null: scaled (no permutations): the mean and sd of I under a label permutation from a sample of %lld rows\n"
+                   "(docs/statistics.md, seed %llu); p from the normal tail, (I - mean) / sd\n",
+                (long long)p.null_reservoir, (unsigned long long)p.null_seed);
+    else if (with_null)
         fprintf(f, "null: %d label permutations (seed %llu); p = (1 + #{I_null >= I}) / (R + 1)\n",
                p.null_perms, (unsigned long long)p.null_seed);
     if (p.bootstrap > 0)
@@ -256,6 +261,7 @@ static cJSON *settings_json(const softent_acc *acc, const run_info *info)
     cJSON_AddStringToObject(o, "weighting", weighting_name(p.weighting));
     cJSON_AddNumberToObject(o, "min_count", (double)p.min_count);
     cJSON_AddNumberToObject(o, "null_perms", p.null_perms);
+    cJSON_AddNumberToObject(o, "null_reservoir", (double)p.null_reservoir);
     cJSON_AddNumberToObject(o, "null_seed", (double)p.null_seed);
     cJSON_AddStringToObject(o, "correction", softent_correction_name(p.correction));
     cJSON_AddStringToObject(o, "units", units_name(info->units));
@@ -301,9 +307,11 @@ static cJSON *labelset_json(const softent_acc *acc, int k, const run_info *info)
     cli_json_number(c, "H_cond", in_units(acc, info, m.H_cond_curve));
     cJSON_AddNumberToObject(c, "levels", m.curve_levels);
     if (m.correction == SOFTENT_CORRECT_TAYLOR) cli_json_number(o, "I_taylor", in_units(acc, info, m.mi_taylor));
-    if (m.null_perms > 0) {
+    if (m.null_perms > 0 || m.null_scaled > 0) {
         cJSON *n = cJSON_AddObjectToObject(o, "null");
         cJSON_AddNumberToObject(n, "perms", m.null_perms);
+        cJSON_AddStringToObject(n, "method", m.null_scaled ? "scaled" : "permutations");
+        if (m.null_scaled) cJSON_AddNumberToObject(n, "reservoir_rows", (double)m.null_scaled);
         cJSON_AddNumberToObject(n, "I_null_mean", in_units(acc, info, m.mi_null_mean));
         cJSON_AddNumberToObject(n, "I_null_sd", in_units(acc, info, m.mi_null_sd));
         cJSON_AddNumberToObject(n, "I_corrected", in_units(acc, info, m.mi_null_corrected));
@@ -396,7 +404,7 @@ int write_csv(const softent_acc *acc, const run_info *info, const char *path)
             {"I_null_mean", in_units(acc, info, m.mi_null_mean)}, {"I_null_sd", in_units(acc, info, m.mi_null_sd)},
             {"I_null_corrected", in_units(acc, info, m.mi_null_corrected)}, {"p_value", m.p_value},
         };
-        int n_rows = m.null_perms > 0 ? 12 : 8;
+        int n_rows = m.null_perms > 0 || m.null_scaled > 0 ? 12 : 8;
         for (int i = 0; i < n_rows; i++) {
             fprintf(f, "%s,,%s,", m.name, rows[i].name);
             put_csv_number(f, rows[i].v);

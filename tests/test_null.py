@@ -14,7 +14,7 @@ import numpy as np
 
 import oracle
 import table
-from common import Fail, estimate_json, main, run, save_npy, tmp
+from common import Fail, close, estimate_json, expect_error, main, run, save_npy, tmp
 
 
 def zipf_tokens(n, v, seed):
@@ -119,6 +119,48 @@ def check_null_over_groups():
         raise Fail(f"grouped null mean {null['I_null_mean']:.6f} vs NumPy document permutations {np.mean(ref):.6f} (se {se:.2g})")
     if not 0.6 < null["I_null_sd"] / np.std(ref, ddof=1) < 1.6:
         raise Fail(f"grouped null sd {null['I_null_sd']:.3g} vs NumPy document permutations {np.std(ref, ddof=1):.3g}")
+
+
+def check_scaled_null_matches_exact_null():
+    """The scaled null (no permutations) against the exact one with R = 200
+    on the clustered mixture with Zipf token labels: unigram, bigram and
+    cluster sets, prob and uniform weighting, min-count 2; a reservoir that
+    holds every row and one of 512 of the 8000 rows.  Means within one exact
+    null sd (the issue asks two), sds within 25%."""
+    import synthetic
+    n = 8000
+    z, lab = synthetic.Mixture(spread=1.0).sample(n, 3)
+    tok = zipf_tokens(n + 1, 3000, 4)
+    zf = save_npy("sn_z.npy", z)
+    sets = ["--labels", "clu=" + save_npy("sn_clu.npy", lab), "--labels", "uni=" + save_npy("sn_uni.npy", tok[:n]),
+            "--labels", "bi=" + save_npy("sn_bi.npy", np.stack([tok[:n], tok[1:]], axis=1))]
+    worst = 0.0
+    for extra in ((), ("--min-count", 2), ("--weighting", "uniform")):
+        exact = estimate_json(zf, *sets, "--null", 200, *extra)
+        for reservoir in ("scaled", "scaled:512"):
+            scaled = estimate_json(zf, *sets, "--null", reservoir, *extra)
+            for a, b in zip(exact["label_sets"], scaled["label_sets"]):
+                ne, ns = a["null"], b["null"]
+                if ns["method"] != "scaled" or ns["perms"] != 0:
+                    raise Fail(f"scaled null reported as {ns['method']} with {ns['perms']} permutations")
+                diff = abs(ns["I_null_mean"] - ne["I_null_mean"]) / ne["I_null_sd"]
+                ratio = ns["I_null_sd"] / ne["I_null_sd"]
+                worst = max(worst, diff)
+                where = f"{a['name']} {' '.join(map(str, extra))} {reservoir}"
+                if diff > 1:
+                    raise Fail(f"{where}: scaled null mean {ns['I_null_mean']:.5f} vs exact {ne['I_null_mean']:.5f} (sd {ne['I_null_sd']:.5f})")
+                if not 0.75 < ratio < 1.33:
+                    raise Fail(f"{where}: scaled null sd {ns['I_null_sd']:.5f} vs exact {ne['I_null_sd']:.5f}")
+                close(f"{where} corrected", ns["I_corrected"], b["I"] - ns["I_null_mean"], 1e-12)
+    print(f"  worst |scaled - exact| null mean: {worst:.2f} exact null sd")
+
+
+def check_scaled_null_refusals():
+    z = save_npy("sr_z.npy", np.random.default_rng(1).standard_normal((300, 8)).astype(np.float32))
+    y = "y=" + save_npy("sr_y.npy", np.arange(300) % 7)
+    expect_error(["estimate", z, "--labels", y, "--null", "scaled:1"], "scaled", code=2)
+    expect_error(["estimate", z, "--labels", y, "--null", "scaledx"], "scaled", code=2)
+    expect_error(["estimate", z, "--labels", y, "--null", "scaled", "--save-state", tmp("sr.state")], "scaled")
 
 
 def check_optimality_over_independent_labels():

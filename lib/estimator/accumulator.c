@@ -71,8 +71,14 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
     if (p.m < 2) return se_fail(SOFTENT_E_INVALID, "m = %lld reference points: need m >= 2", (long long)p.m);
     if (p.null_perms < 0 || p.null_perms > 100000) return se_fail(SOFTENT_E_INVALID, "null permutations must be in 0..100000, got %d", p.null_perms);
     if ((unsigned)p.correction > SOFTENT_CORRECT_TAYLOR) return se_fail(SOFTENT_E_INVALID, "unknown correction %d", (int)p.correction);
-    if (p.correction == SOFTENT_CORRECT_NULL && p.null_perms < 2)
-        return se_fail(SOFTENT_E_INVALID, "the null correction needs a null of at least 2 permutations (--null R)");
+    if (p.null_reservoir < 0 || p.null_reservoir > ((int64_t)1 << 26))
+        return se_fail(SOFTENT_E_INVALID, "the scaled null's reservoir must hold 0..2^26 rows, got %lld", (long long)p.null_reservoir);
+    if (p.null_reservoir > 0 && p.null_reservoir < 2)
+        return se_fail(SOFTENT_E_INVALID, "the scaled null's reservoir needs at least 2 rows");
+    if (p.null_reservoir > 0 && (p.null_perms > 0 || p.null_groups || p.null_sums))
+        return se_fail(SOFTENT_E_INVALID, "the scaled null replaces the permutations: give --null R or --null scaled, not both (and not with --null-groups)");
+    if (p.correction == SOFTENT_CORRECT_NULL && p.null_perms < 2 && p.null_reservoir == 0)
+        return se_fail(SOFTENT_E_INVALID, "the null correction needs a null of at least 2 permutations (--null R) or the scaled null (--null scaled)");
     if (p.bootstrap < 0 || p.bootstrap > 100000 || p.bootstrap == 1)
         return se_fail(SOFTENT_E_INVALID, "bootstrap replicates must be 0 (none) or 2..100000, got %d (an interval needs at least 2; use 200 or more)", p.bootstrap);
     if (!(p.level > 0 && p.level < 1)) return se_fail(SOFTENT_E_INVALID, "the interval level must lie strictly between 0 and 1, got %g", p.level);
@@ -104,6 +110,10 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
     acc->prob = malloc((size_t)(B * m) * sizeof *acc->prob);
     acc->row_h = malloc((size_t)B * sizeof *acc->row_h);
     acc->valid = malloc((size_t)B);
+    if (p.null_reservoir > 0 && se_reservoir_init(&acc->reservoir, p.null_reservoir, m)) {
+        softent_acc_free(acc);
+        return SOFTENT_E_NOMEM;
+    }
     if (!acc->w || !acc->total || !acc->total_sq || !acc->pending || !acc->scores || !acc->prob || !acc->row_h || !acc->valid) {
         softent_acc_free(acc);
         return se_fail(SOFTENT_E_NOMEM, "out of memory for the accumulator (m = %lld, d = %lld)", (long long)m, (long long)d);
@@ -174,6 +184,7 @@ void softent_acc_free(softent_acc *acc)
         free(acc->groups);
     }
     se_rowstore_free(&acc->rowstore);
+    se_reservoir_free(&acc->reservoir);
     free(acc->null_units.first);
     free(acc->null_units.block);
     free(acc->null_units.block_end);
@@ -328,7 +339,7 @@ int64_t softent_acc_memory(const softent_acc *acc)
     const int64_t m = acc->m, R = acc->p.null_perms;
     int64_t bytes = (int64_t)sizeof *acc + m * acc->d * 4 + m * 8;
     bytes += acc->block * (m * 4 + m * 8 + 9) + acc->pending_tiles * acc->tile * acc->d * 4;
-    bytes += block_work_bytes(acc);
+    bytes += block_work_bytes(acc) + se_reservoir_bytes(acc->p.null_reservoir, m);
     for (int k = 0; k < acc->n_sets; k++) {
         const se_labelset *s = &acc->sets[k];
         int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s, acc->streaming);
@@ -868,6 +879,7 @@ static void add_block(softent_acc *acc, const float *z, const float *probs, int6
             }
         }
     }
+    if (acc->reservoir.cap) se_reservoir_offer(&acc->reservoir, acc->p.null_seed, row0, n, m, acc->prob, acc->row_h, acc->valid);
     acc->skipped += skipped;
     acc->rows += n;
 }
@@ -904,6 +916,8 @@ static void note_rows(softent_acc *acc, int64_t row0, int64_t n)
 
 int softent_acc_set_first_row(softent_acc *acc, int64_t first_row)
 {
+    if (acc->p.null_reservoir > 0)
+        return se_fail(SOFTENT_E_INVALID, "the scaled null (--null scaled) is not carried in state files or across shards yet; use --null R there");
     if (acc->loaded || acc->streaming)
         return se_fail(SOFTENT_E_ORDER, "a shard's first row is set on a fresh accumulator of counted labels");
     if (acc->rows_first >= 0 || acc->pending_n > 0) return se_fail(SOFTENT_E_ORDER, "set a shard's first row before adding rows");
@@ -969,7 +983,9 @@ int softent_acc_finish(softent_acc *acc)
                      (long long)acc->rows_end);
     if (!rc && acc->streaming && acc->null_replayed && !acc->resampled) rc = se_null_units_init(acc);
     if (!rc && acc->streaming && !acc->resampled && (acc->null_replayed || acc->p.bootstrap > 0)) rc = se_stream_replay_slots(acc);
-    return rc ? rc : se_resample(acc);
+    if (!rc) rc = se_resample(acc);
+    if (!rc && acc->reservoir.cap) rc = se_scaled_null_run(acc);
+    return rc;
 }
 
 int softent_acc_add_probs(softent_acc *acc, const float *p, int64_t n, int64_t row0)

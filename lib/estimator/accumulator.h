@@ -11,6 +11,7 @@
 #include "curve.h"
 #include "keytable.h"
 #include "resample.h"
+#include "scaled_null.h"
 #include "softent.h"
 
 /* value_slot codes for values that hold no m-vector */
@@ -85,6 +86,7 @@ typedef struct se_labelset {
     se_sums *null;       /* [null_perms] the same sums under permuted labels,
                           * kept in-stream (params.null_sums); else NULL */
     se_replicates rep;   /* the replayed null and the bootstrap */
+    se_scaled_null scaled; /* params.null_reservoir: the scaled null */
 } se_labelset;
 
 /* A reading of the bias curve that a block's rows reach: row `row` brings
@@ -135,6 +137,7 @@ struct softent_acc {
                           * each row its own group */
     se_null_units null_units; /* what the null permutes (at freeze) */
     se_rowstore rowstore;
+    se_reservoir reservoir; /* params.null_reservoir: the scaled null's sample */
     int shard;           /* softent_acc_set_first_row: rows before rows_first
                           * are other shards' */
     int64_t rows_first;  /* the shard's first row, or the lowest added; -1

@@ -19,6 +19,8 @@
 
 int softent_acc_checkpoint(softent_acc *acc, const char *path)
 {
+    if (acc->p.null_reservoir > 0)
+        return se_fail(SOFTENT_E_INVALID, "the scaled null (--null scaled) is not carried in state files or across shards yet; use --null R there");
     if (acc->loaded || acc->streaming)
         return se_fail(SOFTENT_E_ORDER, "%s: only an accumulator of counted labels that is still taking rows is checkpointed", path);
     int rc = se_acc_freeze(acc);
@@ -115,6 +117,8 @@ int softent_acc_resume(softent_acc *acc, const char *path)
 
 int softent_acc_serialize(softent_acc *acc, void **data, size_t *size)
 {
+    if (acc->p.null_reservoir > 0)
+        return se_fail(SOFTENT_E_INVALID, "the scaled null (--null scaled) is not carried in state files or across shards yet; use --null R there");
     *data = NULL, *size = 0;
     if (acc->loaded || acc->streaming)
         return se_fail(SOFTENT_E_ORDER, "only an accumulator of counted labels that is still taking rows is serialised");

@@ -192,6 +192,7 @@ static double taylor_mi(const softent_acc *acc, const se_labelset *s)
 }
 
 static void null_information(const softent_acc *acc, const se_labelset *s, softent_labelset_measures *out);
+static void scaled_null_information(const softent_acc *acc, const se_labelset *s, softent_labelset_measures *out);
 static void intervals(const softent_acc *acc, int set, softent_labelset_measures *out);
 
 int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measures *out)
@@ -237,6 +238,7 @@ static void intervals(const softent_acc *acc, int set, softent_labelset_measures
 {
     out->H_lo = out->H_hi = out->mi_lo = out->mi_hi = out->mi_corrected_lo = out->mi_corrected_hi = NAN;
     out->mi_corrected_fixed_sd = out->correction == SOFTENT_CORRECT_CURVE ? se_curve_sd(acc, &acc->sets[set])
+                               : out->correction == SOFTENT_CORRECT_NULL && out->null_scaled ? acc->sets[set].scaled.mean_sd
                                : out->correction == SOFTENT_CORRECT_NULL ? out->mi_null_sd / sqrt((double)out->null_perms) : 0;
     const int B = acc->sets[set].rep.boot ? acc->p.bootstrap : 0;
     out->bootstrap = B;
@@ -294,10 +296,32 @@ void softent_interval(const double *v, int n, double est, double level, double e
     se_interval(v, n, est, level, extra_sd, lo, hi);
 }
 
+/* The scaled null: the same fields, the p-value from the normal tail. */
+static void scaled_null_information(const softent_acc *acc, const se_labelset *s, softent_labelset_measures *out)
+{
+    out->null_scaled = acc->reservoir.n;
+    if (!s->scaled.done) return;
+    if (out->n_kept_values <= 1 || !isfinite(s->scaled.mean)) {
+        out->mi_null_mean = out->mi;  /* one value: as the exact null gives it */
+        out->mi_null_sd = 0;
+        out->mi_null_corrected = 0;
+        out->p_value = 1;
+        return;
+    }
+    out->mi_null_mean = s->scaled.mean;
+    out->mi_null_sd = s->scaled.sd;
+    out->mi_null_corrected = out->mi - out->mi_null_mean;
+    out->p_value = out->mi_null_sd > 0 ? 0.5 * erfc((out->mi - out->mi_null_mean) / (out->mi_null_sd * sqrt(2.0))) : NAN;
+}
+
 /* The permutation null: its mean and sd, the corrected I and the p-value. */
 static void null_information(const softent_acc *acc, const se_labelset *s, softent_labelset_measures *out)
 {
     const int R = acc->p.null_perms;
+    if (acc->p.null_reservoir > 0) {
+        scaled_null_information(acc, s, out);
+        return;
+    }
     if (R == 0 || (!s->null && !s->rep.null_mi)) return;
     if (out->n_kept_values <= 1) {
         /* one value: every shuffle is the same labelling, so the null is

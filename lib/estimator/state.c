@@ -122,6 +122,8 @@ static void put_rows(stream *st, const softent_acc *acc)
 
 int softent_acc_save(const softent_acc *acc, const char *path)
 {
+    if (acc->p.null_reservoir > 0)
+        return se_fail(SOFTENT_E_INVALID, "the scaled null (--null scaled) is not carried in state files or across shards yet; use --null R there");
     if (!acc->frozen) return se_fail(SOFTENT_E_ORDER, "%s: nothing accumulated yet to save", path);
     if (acc->null_replayed)
         return se_fail(SOFTENT_E_ORDER, "%s: this accumulator's null is replayed from its rows, which a state does not hold; "
@@ -566,6 +568,8 @@ static int merge_fits(const softent_acc *dst, const softent_acc *src)
 
 int softent_acc_mergeable(const softent_acc *dst, const softent_acc *src)
 {
+    if (dst->p.null_reservoir > 0)
+        return se_fail(SOFTENT_E_INVALID, "the scaled null (--null scaled) is not carried in state files or across shards yet; use --null R there");
     int rc = se_acc_check_finished(dst);
     if (rc || (rc = se_acc_check_finished(src))) return rc;
     return se_acc_compatible(dst, src);
