@@ -20,7 +20,7 @@ class Params(ctypes.Structure):
     _fields_ = [("m", c_int64), ("seed", c_uint64), ("calibration", c_int), ("eps", c_double), ("weighting", c_int),
                 ("min_count", c_int64), ("null_perms", c_int), ("null_seed", c_uint64), ("max_memory", c_int64),
                 ("per_value", c_int), ("correction", c_int), ("null_sums", c_int), ("bootstrap", c_int),
-                ("bootstrap_seed", c_uint64), ("level", c_double), ("null_groups", c_int)]
+                ("bootstrap_seed", c_uint64), ("level", c_double), ("null_groups", c_int), ("null_reservoir", c_int64)]
 
 
 class Summary(ctypes.Structure):
@@ -33,7 +33,7 @@ class Measures(ctypes.Structure):
                 ("n_stored", c_int64), ("rows", c_int64), ("H", c_double), ("H_cond", c_double), ("mi", c_double),
                 ("regularity", c_double), ("correction", c_int), ("mi_corrected", c_double), ("H_curve", c_double),
                 ("H_cond_curve", c_double), ("mi_curve", c_double), ("curve_levels", c_int), ("mi_taylor", c_double),
-                ("null_perms", c_int), ("mi_null_mean", c_double), ("mi_null_sd", c_double),
+                ("null_perms", c_int), ("null_scaled", c_int64), ("mi_null_mean", c_double), ("mi_null_sd", c_double),
                 ("mi_null_corrected", c_double), ("p_value", c_double), ("bootstrap", c_int), ("H_lo", c_double),
                 ("H_hi", c_double), ("mi_lo", c_double), ("mi_hi", c_double), ("mi_corrected_lo", c_double),
                 ("mi_corrected_hi", c_double), ("mi_corrected_fixed_sd", c_double)]
