@@ -114,19 +114,6 @@ static int orthonormal_basis(const double *z, int k, int64_t n, double *q)
     return 0;
 }
 
-/* A uniform integer in [0, bound), bound >= 1 (Lemire's multiply and
- * reject: no modulo bias). */
-static uint64_t uniform_below(se_pcg64 *rng, uint64_t bound)
-{
-    __extension__ typedef unsigned __int128 u128;
-    u128 m = (u128)se_pcg64_next64(rng) * bound;
-    if ((uint64_t)m < bound) {
-        const uint64_t floor = -bound % bound;
-        while ((uint64_t)m < floor) m = (u128)se_pcg64_next64(rng) * bound;
-    }
-    return (uint64_t)(m >> 64);
-}
-
 /* The next permutation of the stream: a Fisher-Yates shuffle of [0, n),
  * uniform over all n! orders, which a permutation p-value needs on the
  * few models correlate sees (the estimator's keyed Feistel permutations,
@@ -135,7 +122,7 @@ static void next_permutation(se_pcg64 *rng, int64_t *perm, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) perm[i] = i;
     for (int64_t i = n - 1; i > 0; i--) {
-        const int64_t j = (int64_t)uniform_below(rng, (uint64_t)i + 1);
+        const int64_t j = (int64_t)se_pcg64_below(rng, (uint64_t)i + 1);
         const int64_t t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;

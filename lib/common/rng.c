@@ -223,3 +223,14 @@ double se_standard_normal(se_pcg64 *rng) {
             return x;
     }
 }
+
+uint64_t se_pcg64_below(se_pcg64 *rng, uint64_t bound)
+{
+    __extension__ typedef unsigned __int128 u128;
+    u128 x = (u128)se_pcg64_next64(rng) * bound;
+    if ((uint64_t)x < bound) {
+        const uint64_t floor = -bound % bound;
+        while ((uint64_t)x < floor) x = (u128)se_pcg64_next64(rng) * bound;
+    }
+    return (uint64_t)(x >> 64);
+}

@@ -17,6 +17,9 @@ __extension__ typedef struct { unsigned __int128 state, inc; } se_pcg64;
 void se_pcg64_seed_numpy(se_pcg64 *rng, uint64_t seed);   /* as default_rng(seed) */
 uint64_t se_pcg64_next64(se_pcg64 *rng);
 double se_pcg64_next_double(se_pcg64 *rng);               /* uniform in [0, 1) */
+/* Uniform in [0, bound), bound >= 1, without modulo bias (Lemire's
+ * multiply and reject). */
+uint64_t se_pcg64_below(se_pcg64 *rng, uint64_t bound);
 double se_standard_normal(se_pcg64 *rng);                 /* numpy's ziggurat */
 
 #endif /* SOFTENT_RNG_H */

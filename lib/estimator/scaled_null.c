@@ -115,18 +115,6 @@ typedef struct {
     double *ell;       /* [r->n] each reservoir row's linear term */
 } pool;
 
-/* A uniform integer in [0, bound) (Lemire). */
-static uint64_t uniform_below(se_pcg64 *rng, uint64_t bound)
-{
-    __extension__ typedef unsigned __int128 u128;
-    u128 x = (u128)se_pcg64_next64(rng) * bound;
-    if ((uint64_t)x < bound) {
-        const uint64_t floor = -bound % bound;
-        while ((uint64_t)x < floor) x = (u128)se_pcg64_next64(rng) * bound;
-    }
-    return (uint64_t)(x >> 64);
-}
-
 /* S subsets of n reservoir rows, the regression of their entropies on the
  * two controls.  Returns 1 when out of memory. */
 static int estimate_law(const pool *P, subset_law *L, uint64_t seed)
@@ -147,7 +135,7 @@ static int estimate_law(const pool *P, subset_law *L, uint64_t seed)
         memset(sum, 0, sizeof *sum * (size_t)m);
         double hsum = 0, lsum = 0;
         for (int64_t k = 0; k < n; k++) {
-            const int64_t j = k + (int64_t)uniform_below(&rng, (uint64_t)(M - k));
+            const int64_t j = k + (int64_t)se_pcg64_below(&rng, (uint64_t)(M - k));
             const int32_t tmp = idx[k];
             idx[k] = idx[j];
             idx[j] = tmp;
