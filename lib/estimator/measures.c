@@ -191,6 +191,17 @@ static double taylor_mi(const softent_acc *acc, const se_labelset *s)
     return result;
 }
 
+/* Values seen at least once with their label kept. */
+static int64_t kept_values(const se_labelset *s)
+{
+    int64_t n = s->real.single_seen; /* each singleton seen is one value */
+    for (int64_t v = 0; v < s->lab->table.n; v++) {
+        const int32_t slot = s->lab->value_slot[v];
+        if (slot >= 0 && s->real.seen[slot] > 0) n++;
+    }
+    return n;
+}
+
 static void null_information(const softent_acc *acc, const se_labelset *s, softent_labelset_measures *out);
 static void scaled_null_information(const softent_acc *acc, const se_labelset *s, softent_labelset_measures *out);
 static void intervals(const softent_acc *acc, int set, softent_labelset_measures *out);
@@ -213,11 +224,7 @@ int softent_acc_labelset(const softent_acc *acc, int set, softent_labelset_measu
     out->H_curve = out->H_cond_curve = out->mi_curve = out->mi_corrected = out->mi_taylor = NAN;
     out->curve_levels = -1;
     if (!acc->frozen) return SOFTENT_OK;
-    for (int64_t v = 0; v < s->lab->table.n; v++) {
-        int32_t slot = s->lab->value_slot[v];
-        if (slot >= 0 && s->real.seen[slot] > 0) out->n_kept_values++;
-    }
-    out->n_kept_values += s->real.single_seen; /* each singleton seen is one value */
+    out->n_kept_values = kept_values(s);
     out->rows = s->real.kept_rows;
     information(acc, s, &s->real, &out->H, &out->H_cond);
     out->mi = out->H - out->H_cond;
@@ -266,8 +273,13 @@ int softent_acc_replicates(const softent_acc *acc, int set, int what, double *ou
      * sample's correction (the curve has its own replicates) */
     double shift = 0;
     if (what == 2 && acc->p.correction == SOFTENT_CORRECT_NULL) {
+        /* null_information reads the plug-in I and the kept values (one
+         * value: the null is I itself); left zero, the shift was 0 */
         softent_labelset_measures m;
         memset(&m, 0, sizeof m);
+        double H, curve;
+        se_point_measures(acc, s, &H, &m.mi, &curve);
+        m.n_kept_values = kept_values(s);
         null_information(acc, s, &m);
         shift = -m.mi_null_mean;
     } else if (what == 2 && acc->p.correction == SOFTENT_CORRECT_TAYLOR) {
