@@ -138,7 +138,9 @@ static void table_row(FILE *f, const softent_acc *acc, const run_info *info, int
     }
     if (with_null) {
         table_cell(f, acc, info, m.mi_null_sd, 10, 0);
-        table_cell(f, acc, info, m.p_value, 8, 1);
+        /* the scaled null's p is a normal tail: below 1e-4 it is a z-score, not a frequency */
+        if (m.null_scaled && m.p_value < 1e-4) fprintf(f, " %8s", "<1e-4");
+        else table_cell(f, acc, info, m.p_value, 8, 1);
     }
     if (corrected) fprintf(f, " |");
     table_cell(f, acc, info, m.mi, 10, 0);
@@ -231,10 +233,11 @@ int write_table(const softent_acc *acc, const run_info *info, FILE *f)
     if (corrected) fprintf(f, "The plug-in I(X;Z) is biased upward, most for label sets with many rare values.\n");
     else fprintf(f, "plug-in values only (--correction none): biased upward, most for label sets with many rare values.\n");
     if (undefined) fprintf(f, "-: not enough data for the correction (no label value seen twice)\n");
-    if (with_null && p.null_reservoir)
-        fprintf(f, "null: scaled (no permutations): the mean and sd of I under a label permutation from a sample of %lld rows\n"
-                   "(docs/statistics.md, seed %llu); p from the normal tail, (I - mean) / sd\n",
-                (long long)p.null_reservoir, (unsigned long long)p.null_seed);
+    softent_labelset_measures m0;
+    if (with_null && p.null_reservoir && !softent_acc_labelset(acc, 0, &m0))
+        fprintf(f, "null: scaled (no permutations): the mean and sd of I under a label permutation from a sample of %lld\n"
+                   "of the %lld rows (docs/statistics.md, seed %llu); p from the normal tail of (I - mean) / sd\n",
+                (long long)m0.null_scaled, (long long)(s.rows - s.skipped), (unsigned long long)p.null_seed);
     else if (with_null)
         fprintf(f, "null: %d label permutations (seed %llu); p = (1 + #{I_null >= I}) / (R + 1)\n",
                p.null_perms, (unsigned long long)p.null_seed);
