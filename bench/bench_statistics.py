@@ -5,6 +5,8 @@ job's last checkpoint and held-out chapters (make demo writes them), with
   2. --bootstrap 200 (linearised, over documents),
   3. --null 100 (replayed exactly from the stored rows),
   4. --null 100 --bootstrap 200,
+  5. --null scaled (the null's mean and sd from a sample of rows),
+  6. --null scaled --bootstrap 200,
 
 wall time and peak RSS of each, interleaved over --rounds rounds, medians
 quoted with the ratios to (1).  Targets (issue 8): at most +50% wall time
@@ -23,7 +25,8 @@ import tempfile
 import time
 
 MODES = [("no statistics", []), ("--bootstrap 200", ["--bootstrap", "200"]), ("--null 100", ["--null", "100"]),
-         ("--null 100 --bootstrap 200", ["--null", "100", "--bootstrap", "200"])]
+         ("--null 100 --bootstrap 200", ["--null", "100", "--bootstrap", "200"]), ("--null scaled", ["--null", "scaled"]),
+         ("--null scaled --bootstrap 200", ["--null", "scaled", "--bootstrap", "200"])]
 
 
 def measure(softent, model, corpus, extra, out):
@@ -72,14 +75,18 @@ def main():
     # the extrapolation: the statistics' extra time grows with positions x
     # label sets x layer states x replicates; their memory is the stored rows
     t0, m0 = per[MODES[0][0]]
-    t2, m2 = per[MODES[3][0]]
     P = 10000 * 512
-    extra_t = (t2 - t0) * (P / positions) * (8 / 6) * (33 / 5)
     rows_gb = P * 100 * 4 * 33 / 1e9
     print(f"\npaper-like scale ({P} positions, orders 1-4 in and out, 33 layer states, m = 100), from the 10x run:")
-    print(f"  --null 100 --bootstrap 200 adds about {extra_t / 3600:.1f} hours on this machine ({os.cpu_count()} threads)"
-          f" and {rows_gb:.0f} GB of stored rows (4 m bytes a position and layer state);")
-    print(f"  measured here: +{t2 - t0:.1f} s and +{m2 - m0:.0f} MB over {positions} positions x 6 label sets x 5 layer states.")
+    for name, rows in ((MODES[3][0], True), (MODES[4][0], False), (MODES[5][0], True)):
+        t2, m2 = per[name]
+        extra_t = (t2 - t0) * (P / positions) * (8 / 6) * (33 / 5)
+        # the scaled null's sample is fixed (16384 rows a layer state); the
+        # bootstrap's and the exact null's stored rows grow with positions
+        mem = f"{rows_gb:.0f} GB of stored rows (4 m bytes a position and layer state)" if rows else \
+            f"{16384 * 404 * 33 / 1e6:.0f} MB of samples (16384 rows a layer state)"
+        print(f"  {name} adds about {extra_t / 3600:.2f} hours on this machine ({os.cpu_count()} threads) and {mem};")
+        print(f"    measured here: +{t2 - t0:.1f} s and +{m2 - m0:.0f} MB over {positions} positions x 6 label sets x 5 layer states.")
 
 
 if __name__ == "__main__":

@@ -136,10 +136,7 @@ int analysis_option(analysis_options *o, int c, const char *arg, const char *cmd
         return 0;
     }
     if (!is_estimator_option(c)) return cli_usage_error(cmd, "unknown option");
-    const int rc = estimator_option(&a->params, &o->threads, c, arg, cmd);
-    if (!rc && a->params.null_reservoir)
-        return cli_usage_error(cmd, "--null scaled: only `softent estimate` has the scaled null so far; use --null R here");
-    return rc;
+    return estimator_option(&a->params, &o->threads, c, arg, cmd);
 }
 
 int analysis_parse_args(int argc, char **argv, analysis_options *o, const char **out, const char *usage, const char *cmd)

@@ -176,8 +176,12 @@ void analysis_to_units(softent_analysis_result *r, const analysis_options *o);
 void preference_to_units(softent_preference_result *p, const analysis_options *o);
 /* "fractions of log m", "in nats" or "in bits", for the tables' headers. */
 const char *analysis_units_phrase(const analysis_options *o);
-/* Whether r ran a permutation null; with one the corrected I is the headline. */
+/* Whether m (or r's label sets) had a null: permutations or the scaled null. */
+static inline int analysis_null_ran(const softent_labelset_measures *m) { return m->null_perms > 0 || m->null_scaled > 0; }
 int analysis_has_null(const softent_analysis_result *r);
+/* "a 100-permutation null" or "the scaled null of 14514 sampled rows", for
+ * the tables' notes; buf holds it. */
+const char *analysis_null_phrase(const softent_labelset_measures *m, char *buf, size_t size);
 /* The figures' error bars: the bootstrap interval when one ran, else
  * +- 2 null sd with a null, else none (FIG_BARS_*). */
 int analysis_bars(const softent_analysis_result *r);

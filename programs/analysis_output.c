@@ -63,7 +63,14 @@ const char *analysis_units_phrase(const analysis_options *o)
 /* JSON has no NaN: an undefined value (no null run, I(in) <= 0) is null. */
 int analysis_has_null(const softent_analysis_result *r)
 {
-    return r->n_layers > 0 && r->n_orders > 0 && r->layers[0].in[0].null_perms > 0;
+    return r->n_layers > 0 && r->n_orders > 0 && analysis_null_ran(&r->layers[0].in[0]);
+}
+
+const char *analysis_null_phrase(const softent_labelset_measures *m, char *buf, size_t size)
+{
+    if (m->null_scaled > 0) snprintf(buf, size, "the scaled null of %lld sampled rows", (long long)m->null_scaled);
+    else snprintf(buf, size, "a %d-permutation null", m->null_perms);
+    return buf;
 }
 
 int analysis_bars(const softent_analysis_result *r)
@@ -99,13 +106,15 @@ const char *analysis_basis(const softent_analysis_result *r)
 
 static void add_null(cJSON *o, const softent_labelset_measures *m)
 {
-    if (m->null_perms == 0) return;
+    if (!analysis_null_ran(m)) return;
     cJSON *n = cJSON_AddObjectToObject(o, "null");
     cli_json_number(n, "I_null_mean", m->mi_null_mean);
     cli_json_number(n, "I_null_sd", m->mi_null_sd);
     cli_json_number(n, "I_corrected", m->mi_null_corrected);
     cli_json_number(n, "p_value", m->p_value);
     cJSON_AddNumberToObject(n, "permutations", m->null_perms);
+    cJSON_AddStringToObject(n, "method", m->null_scaled ? "scaled" : "permutations");
+    if (m->null_scaled) cJSON_AddNumberToObject(n, "reservoir_rows", (double)m->null_scaled);
 }
 
 /* The label set's own rows and H over them: with min-count they differ
@@ -271,6 +280,7 @@ cJSON *analysis_settings_json(const analysis_options *o, double eps)
                             "a position is kept for order n (in both in{n} and out{n}) when its input and its output n-gram "
                             "each occur >= min_count times among all positions");
     cJSON_AddNumberToObject(st, "null_perms", p->null_perms);
+    cJSON_AddNumberToObject(st, "null_reservoir", (double)p->null_reservoir);
     cJSON_AddNumberToObject(st, "null_seed", (double)p->null_seed);
     cJSON_AddStringToObject(st, "correction", softent_correction_name(p->correction));
     cJSON_AddNumberToObject(st, "bootstrap", p->bootstrap);
@@ -325,7 +335,7 @@ void analysis_labelset_csv(FILE *f, const char *model, const char *checkpoint, c
         csv_row(f, model, checkpoint, layer, set, n, "I_corrected_lo", m->mi_corrected_lo);
         csv_row(f, model, checkpoint, layer, set, n, "I_corrected_hi", m->mi_corrected_hi);
     }
-    if (m->null_perms == 0) return;
+    if (!analysis_null_ran(m)) return;
     csv_row(f, model, checkpoint, layer, set, n, "I_null_corrected", m->mi_null_corrected);
     csv_row(f, model, checkpoint, layer, set, n, "p_value", m->p_value);
     csv_row(f, model, checkpoint, layer, set, n, "I_null_mean", m->mi_null_mean);
@@ -427,7 +437,7 @@ int analysis_figure_values(const softent_analysis_result *r, int **layers, doubl
 void figure_point(double *v, const softent_labelset_measures *in, const softent_labelset_measures *out, double opt,
                   double opt_corrected)
 {
-    const int null = in->null_perms > 0;
+    const int null = analysis_null_ran(in);
     v[FIG_I_IN] = in->mi, v[FIG_I_OUT] = out->mi, v[FIG_OPT] = opt;
     v[FIG_IC_IN] = analysis_headline(in), v[FIG_IC_OUT] = analysis_headline(out);
     v[FIG_OPT_C] = opt_corrected;
@@ -507,9 +517,11 @@ void analysis_table_notes(FILE *f, const softent_analysis_result *r, int undefin
     else if (r->layers[0].in[0].correction == SOFTENT_CORRECT_TAYLOR)
         fprintf(f, "corrected = plug-in I with each value's entropy raised by its own leading-order bias (Miller-Madow "
                    "for soft counts; the headline); plug-in values beside them\n");
-    else if (r->layers[0].in[0].correction == SOFTENT_CORRECT_NULL)
-        fprintf(f, "corrected = plug-in I minus the mean of a %d-permutation null (the headline); plug-in values beside them\n",
-                r->layers[0].in[0].null_perms);
+    else if (r->layers[0].in[0].correction == SOFTENT_CORRECT_NULL) {
+        char null[64];
+        fprintf(f, "corrected = plug-in I minus the mean of %s (the headline); plug-in values beside them\n",
+                analysis_null_phrase(&r->layers[0].in[0], null, sizeof null));
+    }
     else
         fprintf(f, "corrected = plug-in I with each value's entropy raised by its bias curve J(n) (docs/statistics.md; "
                    "the headline); plug-in values beside them\n");

@@ -179,7 +179,7 @@ static int parse_options(int argc, char **argv, options *o)
         return cli_usage_error("estimate", "--shard splits the rows by hand; under mpirun the ranks split them (drop --shard)");
     if (cli_mpi_size() > 1) o->ranks = cli_mpi_size(), o->shard_i = cli_mpi_rank(), o->shard_k = o->ranks;
     /* a saved state carries the null's sums so that shards merge it */
-    if (o->state || o->shard) o->params.null_sums = 1;
+    if ((o->state || o->shard) && o->params.null_perms > 0) o->params.null_sums = 1;
     if ((o->state || o->shard) && o->params.bootstrap > 0)
         return cli_usage_error("estimate", "--bootstrap with --save-state or --shard: a state does not hold the rows a bootstrap resamples; "
                                "bootstrap a single-process run");

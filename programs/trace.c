@@ -300,7 +300,7 @@ static void compressing_layers(FILE *f, const checkpoint *ck, int n, int k, cons
         for (int i = 0; i < n; i++) {
             const softent_labelset_measures *m = &ck[i].result.layers[s].in[k];
             v[i] = analysis_headline(m);
-            sd[i] = m->null_perms > 0 ? m->mi_null_sd : NAN;
+            sd[i] = analysis_null_ran(m) ? m->mi_null_sd : NAN;
             rep[i] = B > 0 ? softent_analysis_layer_replicates(&ck[i].result, s, k) : NULL;
             fixed[i] = m->mi_corrected_fixed_sd;
         }
@@ -322,10 +322,12 @@ static void summary_head(FILE *f, const softent_analysis_result *r0, int n)
         fprintf(f, "Compression: complexity rises to a peak, then falls, each change's %g%% bootstrap interval (over documents,\n"
                    "%d replicates paired across checkpoints) excluding 0, while validation loss still falls. \"noise\" below\n"
                    "is the lower half-width of the change's interval.\n", 100 * r0->level, r0->bootstrap);
-    else if (analysis_has_null(r0))
+    else if (analysis_has_null(r0)) {
+        char null[64];
         fprintf(f, "Compression: complexity rises to a peak, then falls by more than 2 x sqrt(sd_peak^2 + sd_end^2) of the\n"
-                   "layer-mean sds of a %d-permutation null (the null's spread, not a confidence interval), while validation\n"
-                   "loss still falls.\n", r0->layers[0].in[0].null_perms);
+                   "layer-mean sds of %s (the null's spread, not a confidence interval), while validation\n"
+                   "loss still falls.\n", analysis_null_phrase(&r0->layers[0].in[0], null, sizeof null));
+    }
     else
         fprintf(f, "No bootstrap and no null: no noise estimate to judge changes against (use --bootstrap B or --null R).\n");
     if (n < 2) fprintf(f, "A single checkpoint: no trajectory, so no conclusion about fitting or compression.\n");

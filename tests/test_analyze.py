@@ -252,6 +252,38 @@ def check_corrected_values_against_oracle():
         raise Fail(f"mean row {c[:3]} | {pl[:3]} vs {lm}")
 
 
+def check_scaled_null_matches_exact_null():
+    """analyze --null scaled against the exact null of 200 permutations on
+    the same hidden states, every layer and label set of orders 1-3: the
+    means within 1 exact-null sd (the exact mean is itself known to
+    sd / sqrt(200)), the sds within 20%; with --correction null the headline
+    is I less the scaled null's mean; the null's JSON names its method."""
+    d = model("gpt2")
+    args = [d, tmp("corpus.txt"), "--ngrams", "1,2,3", "--max-length", 48, "--bins", 32, "--correction", "null", "--quiet"]
+    got = {}
+    for null in ("200", "scaled"):
+        out = tmp("out_null_" + null)
+        run("analyze", *args, "--out", out, "--null", null)
+        with open(os.path.join(out, "analysis.json")) as f:
+            got[null] = json.load(f)
+    compared = 0
+    for le, ls in zip(got["200"]["layers"], got["scaled"]["layers"]):
+        for oe, os_ in zip(le["orders"], ls["orders"]):
+            for io in ("in", "out"):
+                e, s = oe[io]["null"], os_[io]["null"]
+                what = f"layer {le['layer']} {io}{oe['n']}"
+                if s["method"] != "scaled" or e["method"] != "permutations" or s["permutations"] != 0:
+                    raise Fail(f"{what}: null methods {e['method']}, {s['method']}")
+                if abs(s["I_null_mean"] - e["I_null_mean"]) > e["I_null_sd"] or abs(s["I_null_sd"] / e["I_null_sd"] - 1) > 0.2:
+                    raise Fail(f"{what}: scaled null {s['I_null_mean']:.6f} +- {s['I_null_sd']:.6f} vs exact "
+                               f"{e['I_null_mean']:.6f} +- {e['I_null_sd']:.6f}")
+                if abs(os_[io]["I_corrected"] - (os_[io]["I"] - s["I_null_mean"])) > 1e-12:
+                    raise Fail(f"{what}: the headline {os_[io]['I_corrected']} is not I less the scaled null's mean")
+                compared += 1
+    if compared != 2 * 3 * len(got["200"]["layers"]):
+        raise Fail(f"compared {compared} label sets")
+
+
 def check_min_count_uses_the_same_rows():
     """With --min-count 2 and 3, in{n} and out{n} are measured over the same
     positions: those whose input and output n-grams each occur >= K times

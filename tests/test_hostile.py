@@ -102,9 +102,9 @@ def resealed(name, raw):
 # the state header: magic 8, kind 4, m 8, d 8, seed 8, calibration 4,
 # eps 8, weighting 4, min_count 8, null_perms 4, null_seed 8, per_value 4,
 # correction 4, bootstrap 4, bootstrap_seed 8, level 8, null_groups 4,
-# null_sums 4; then w [m, d] float32, total [m], total_sq [m], rows,
-# skipped, rows_first, rows_end
-M, D, HEAD, D_AT = 4, 4, 108, 20
+# null_sums 4, null_reservoir 8; then w [m, d] float32, total [m],
+# total_sq [m], rows, skipped, rows_first, rows_end
+M, D, HEAD, D_AT = 4, 4, 116, 20
 TOTAL = HEAD + M * D * 4
 ROWS = TOTAL + 2 * M * 8
 
@@ -126,6 +126,18 @@ def check_states():
     # a state spans at most 2^48 rows (rows_first and rows_end, after rows and skipped)
     raw[ROWS + 16:ROWS + 32] = struct.pack("<qq", 0, 2**62 + 1)
     expect_error(["report", resealed("h_bigrows.state", raw)], "h_bigrows.state", "row range")
+    # the scaled null's sample (20 of the 64 rows) ends the file: its last
+    # row's last soft assignment, its capacity in the header
+    good = state_bytes("h_sc", "--null", "scaled:20")
+    raw = bytearray(good)
+    raw[-12:-8] = struct.pack("<f", 2.0)
+    expect_error(["report", resealed("h_sc_p.state", raw)], "h_sc_p.state", "corrupt scaled-null sample")
+    raw = bytearray(good)
+    raw[HEAD - 8:HEAD] = struct.pack("<q", 2**40)
+    expect_error(["report", resealed("h_sc_cap.state", raw)], "h_sc_cap.state", "corrupt header")
+    raw = bytearray(good)
+    raw[HEAD - 8:HEAD] = struct.pack("<q", 10)  # fewer than the 20 rows it holds
+    expect_error(["report", resealed("h_sc_few.state", raw)], "h_sc_few.state", "corrupt scaled-null sample")
 
 
 def check_valid_files_still_load():

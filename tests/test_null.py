@@ -160,7 +160,8 @@ def check_scaled_null_refusals():
     y = "y=" + save_npy("sr_y.npy", np.arange(300) % 7)
     expect_error(["estimate", z, "--labels", y, "--null", "scaled:1"], "scaled", code=2)
     expect_error(["estimate", z, "--labels", y, "--null", "scaledx"], "scaled", code=2)
-    expect_error(["estimate", z, "--labels", y, "--null", "scaled", "--save-state", tmp("sr.state")], "scaled")
+    g = save_npy("sr_g.npy", np.arange(300) // 10)
+    expect_error(["estimate", z, "--labels", y, "--null", "scaled", "--groups", g, "--null-groups"], "--null-groups", "--null R", code=2)
 
 
 def check_optimality_over_independent_labels():

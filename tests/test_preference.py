@@ -277,6 +277,9 @@ def check_bad_input():
     expect_error(["analyze", d, corpus(), "--preference-positions", "middle"], "--preference-positions", "response, last or all")
     expect_error(["analyze", d, corpus(), "--preference-fields", "a,b"], "--preference-fields", "PROMPT,CHOSEN,REJECTED")
     expect_error(["trace", d, corpus(), "--preference", tmp("bad0.jsonl")], "--preference", "analyze")
+    path = write_jsonl("good.jsonl", [good] * 4)
+    expect_error(["analyze", d, corpus(), "--out", tmp("x"), "--bins", 8, "--preference", path, "--null", "scaled"],
+                 "exact null over pairs", "--null R")
 
 
 main(globals())

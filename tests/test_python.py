@@ -136,6 +136,17 @@ def check_torch_tensors_against_oracle():
             close(f"torch {dtype} (on_device={on_device}): I", r["I(X;Z)/y"], ref["sets"]["y"]["I"], TOL if not on_device else 1e-5)
 
 
+def fill(acc, mode, z, y):
+    """acc given rows z labelled y: counted first, or streamed in batches."""
+    if mode == "counted":
+        acc.count({"y": y})
+        acc.update(z)
+    else:
+        for i in range(0, len(z), 512):
+            acc.update(z[i:i + 512], labels={"y": y[i:i + 512]})
+    return acc
+
+
 def check_against_the_cli():
     z, y, _ = data(n=3000, values=300)
     zp, yp = tmp("cli_z.npy"), tmp("cli_y.npy")
@@ -147,14 +158,7 @@ def check_against_the_cli():
         cli = json.load(f)
     ls = cli["label_sets"][0]
     for mode in ("stream", "counted"):
-        acc = softent.Accumulator(16, bins=32, null=6, bootstrap=25)
-        if mode == "counted":
-            acc.count({"y": y})
-            acc.update(z)
-        else:
-            for i in range(0, len(z), 512):
-                acc.update(z[i:i + 512], labels={"y": y[i:i + 512]})
-        r = acc.results()
+        r = fill(softent.Accumulator(16, bins=32, null=6, bootstrap=25), mode, z, y).results()
         tol = 1e-12
         close(f"{mode}: H", r["H(Z)"], cli["H"], 1e-12)
         close(f"{mode}: I", r["I(X;Z)/y"], ls["I"], 1e-12)
@@ -163,6 +167,28 @@ def check_against_the_cli():
         close(f"{mode}: null sd", r["I_null_sd/y"], ls["null"]["I_null_sd"], tol)
         close(f"{mode}: p", r["p_value/y"], ls["null"]["p_value"], 0)
         close(f"{mode}: interval", r["I_corrected_interval/y"], ls["interval"]["I_corrected"], tol)
+
+
+def check_scaled_null_against_the_cli():
+    """null="scaled:ROWS": the CLI's --null scaled:ROWS in both label modes,
+    and through save() and load()."""
+    z, y, _ = data(n=3000, values=300)
+    zp, yp = tmp("cls_z.npy"), tmp("cls_y.npy")
+    np.save(zp, z)
+    np.save(yp, y)
+    out = tmp("cls.json")
+    run("estimate", zp, "--labels", f"y={yp}", "--bins", 32, "--null", "scaled:500", "--json", out, "--quiet")
+    with open(out) as f:
+        null = json.load(f)["label_sets"][0]["null"]
+    for mode in ("stream", "counted"):
+        acc = fill(softent.Accumulator(16, bins=32, null="scaled:500"), mode, z, y)
+        r = acc.results()
+        close(f"{mode}: scaled null mean", r["I_null_mean/y"], null["I_null_mean"], 1e-12)
+        close(f"{mode}: scaled null sd", r["I_null_sd/y"], null["I_null_sd"], 1e-12)
+        if mode == "counted":
+            acc.save(tmp("cls.state"))
+            r = softent.Accumulator.load(tmp("cls.state")).results()
+            close("loaded: scaled null mean", r["I_null_mean/y"], null["I_null_mean"], 1e-12)
 
 
 def check_streaming_equals_counted():

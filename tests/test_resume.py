@@ -37,15 +37,20 @@ def numbers(out):
     return r
 
 
-def uninterrupted():
-    out = tmp("resume_whole")
+# the scaled null's sample (fewer rows than the corpus has) travels in the
+# checkpoint too
+SCALED = [a if a != 5 else "scaled:150" for a in ARGS]
+
+
+def uninterrupted(args=ARGS):
+    out = tmp("resume_whole" if args is ARGS else "resume_whole_scaled")
     if not os.path.exists(os.path.join(out, "analysis.json")):
-        run("analyze", model("llama"), corpus(), "--out", out, *ARGS, "--quiet")
+        run("analyze", model("llama"), corpus(), "--out", out, *args, "--quiet")
     return numbers(out)
 
 
-def start(out, *extra):
-    return subprocess.Popen([SOFTENT, "analyze", model("llama"), corpus(), "--out", out, *map(str, ARGS), "--quiet", *map(str, extra)],
+def start(out, *extra, args=ARGS):
+    return subprocess.Popen([SOFTENT, "analyze", model("llama"), corpus(), "--out", out, *map(str, args), "--quiet", *map(str, extra)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -66,12 +71,12 @@ def wait_for_checkpoint(out, proc, docs, where="checkpoint"):
     raise Fail("no checkpoint appeared")
 
 
-def resume_and_compare(out, what):
-    p = run("analyze", model("llama"), corpus(), "--out", out, *ARGS, "--quiet", "--resume")
+def resume_and_compare(out, what, args=ARGS):
+    p = run("analyze", model("llama"), corpus(), "--out", out, *args, "--quiet", "--resume")
     m = re.search(r"resumed the run saved in .* after (\d+) documents", p.stderr)
     if not m or int(m.group(1)) < 2:
         raise Fail(f"{what}: the run did not take up its checkpoint: {p.stderr!r}")
-    if numbers(out) != uninterrupted():
+    if numbers(out) != uninterrupted(args):
         raise Fail(f"{what}: the resumed analysis.json differs from the uninterrupted run's")
     if os.path.exists(os.path.join(out, "checkpoint")):
         raise Fail(f"{what}: the checkpoint is still there after the run finished")
@@ -103,6 +108,20 @@ def check_sigint_saves_and_resumes():
     if proc.returncode != 128 + signal.SIGINT or "--resume" not in err or "saved in" not in err:
         raise Fail(f"SIGINT: exit {proc.returncode}, stderr {err!r}")
     resume_and_compare(out, "SIGINT")
+
+
+def check_scaled_null_resumes():
+    out = tmp("resume_scaled")
+    shutil.rmtree(out, ignore_errors=True)
+    proc = start(out, "--checkpoint-every", 3, args=SCALED)
+    wait_for_checkpoint(out, proc, 3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode != 128 + signal.SIGINT:
+        raise Fail(f"SIGINT: exit {proc.returncode}, stderr {err!r}")
+    resume_and_compare(out, "SIGINT with the scaled null", SCALED)
+    if numbers(out)["layers"][1]["orders"][0]["in"]["null"]["reservoir_rows"] != 150:
+        raise Fail("the resumed run has no scaled null of 150 rows")
 
 
 def check_resume_refuses_other_settings():

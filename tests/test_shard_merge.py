@@ -25,8 +25,8 @@ def corpus():
     return repeated_corpus(2)
 
 
-def shard(cmd, i, k, *args):
-    out = tmp(f"{cmd}_s{i}of{k}")
+def shard(cmd, i, k, *args, name=None):
+    out = tmp(f"{name or cmd}_s{i}of{k}")
     shutil.rmtree(out, ignore_errors=True)
     p = run(cmd, *args, "--out", out, "--shard", f"{i}/{k}")
     if "softent merge" not in p.stderr:
@@ -47,6 +47,23 @@ def check_analyze_shards_merge_to_one_process():
             raise Fail(f"the merge wrote no {name}")
     if not all(os.path.exists(os.path.join(s, "shard.json")) for s in dirs):
         raise Fail("the merge removed its shards")
+
+
+def check_scaled_null_shards_merge_to_one_process():
+    """The scaled null's sample (200 of the rows, fewer than the corpus has)
+    travels in the shards' saved parts and merges to the one process's."""
+    d = model("llama")
+    args = [a if a != 5 else "scaled:200" for a in AARGS] + ["--correction", "null"]
+    one = tmp("shard_scaled_one")
+    run("analyze", d, corpus(), "--out", one, *args)
+    a = results(os.path.join(one, "analysis.json"))
+    null = a["layers"][1]["orders"][0]["in"]["null"]
+    if null["method"] != "scaled" or null["reservoir_rows"] != 200:
+        raise Fail(f"analyze --null scaled:200 gave the null {null}")
+    dirs = [shard("analyze", i, 3, d, corpus(), *args, name="scaled") for i in range(3)]
+    out = tmp("shard_scaled_merged")
+    run("merge", dirs[1], dirs[2], dirs[0], "-o", out)
+    same_numbers(a, results(os.path.join(out, "analysis.json")), "3 shards of a scaled null merged")
 
 
 def check_empty_shards_merge():

@@ -127,6 +127,32 @@ def check_four_shards_equal_one_pass():
     assert_close(whole, flat(report_json(tmp("merged.state"))), 1e-12, "merged shards vs one pass")
 
 
+def check_scaled_null_shards_equal_one_pass():
+    """The scaled null's sample (the rows of smallest keyed hash, here 600 of
+    6000) merges across shards to the one pass's sample, which is drawn in
+    key order whatever the arrival: 1, 2 and 5 shards merged in a shuffled
+    order give the one pass's null mean and sd to 1e-9 (the pool's sums are
+    added in another order), and the state reports what the run printed."""
+    z, uni, bi = data()
+    args = [z, "--labels", "uni=" + uni, "--labels", "bi=" + bi, "--null", "scaled:600", "--correction", "null"]
+    direct = estimate_json(*args)
+    whole = flat(estimate_json(*args, "--save-state", tmp("sc_whole.state")))
+    assert_close(flat(direct), whole, 0, "--save-state vs a run without one")
+    assert_close(whole, flat(report_json(tmp("sc_whole.state"))), 0, "the saved state reported")
+    if "I_null_mean" not in " ".join(whole) or direct["label_sets"][0]["null"]["reservoir_rows"] != 600:
+        raise Fail(f"no scaled null of 600 rows in {direct['label_sets'][0].get('null')}")
+    rng = np.random.default_rng(3)
+    for k in (1, 2, 5):
+        states = shards(args, k, f"sc{k}_")
+        order = list(rng.permutation(k))
+        run("merge", *[states[i] for i in order], "-o", tmp("sc_merged.state"))
+        assert_close(whole, flat(report_json(tmp("sc_merged.state"))), 1e-9, f"{k} scaled-null shards merged in order {order} vs one pass")
+    other = shards([a if a != "scaled:600" else "scaled:700" for a in args], 2, "sc_other")
+    p = run("merge", states[0], other[1], "-o", tmp("sc_bad.state"), ok=False)
+    if p.returncode != 1 or "different settings" not in p.stderr:
+        raise Fail(f"merging scaled nulls of 600 and 700 rows: exit {p.returncode}, {p.stderr!r}")
+
+
 def check_taylor_shards_merge():
     """--correction taylor keeps per-value sums of squares: shards saved and
     merged give the one pass's corrected I (and a state of another

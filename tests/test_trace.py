@@ -194,6 +194,22 @@ def check_verdict_on_constructed_series():
             raise Fail(f"{[os.path.basename(o) for o in order]}: want '{words}': {v}")
 
 
+def check_scaled_null_judges_changes():
+    """--null scaled gives trace the null's sd without permutations: 8, 1, 8
+    still fits then compresses, its noise 2 x sqrt(sd_peak^2 + sd_end^2) of
+    the scaled null's sds, and the summary says which null it was."""
+    train_run()
+    s1, s8 = os.path.join(RUN, "step-1"), os.path.join(RUN, "step-8")
+    _, summary, t = trace_text(tmp("trace_818s"), s8, s1, s8, null="scaled")
+    v = verdict(summary)
+    if not v.strip().startswith("Fit, then compress") or "layer-mean sds of the scaled null of" not in summary:
+        raise Fail(f"8, 1, 8 with the scaled null: {summary}")
+    sd = [c["layer_mean"]["orders"][0]["I_in_null_sd"] for c in t["checkpoints"]]
+    noise = 2 * math.sqrt(sd[1] ** 2 + sd[2] ** 2)
+    if not all(x > 0 for x in sd) or f"(noise {noise:.4f})" not in v:
+        raise Fail(f"8, 1, 8 with the scaled null: the noise should be {noise:.4f} from the sds {sd}: {v}")
+
+
 def check_bootstrap_judges_changes():
     """With --bootstrap the changes are judged by their intervals, from
     replicates paired across checkpoints: 8, 1, 8 still fits then

@@ -268,6 +268,9 @@ int softent_preference_read(softent_analysis_corpus **out, const softent_analysi
 {
     *out = NULL;
     if (p->max_length < 2) return se_fail(SOFTENT_E_INVALID, "max_length %lld: need >= 2", (long long)p->max_length);
+    if (p->params.null_reservoir > 0)
+        return se_fail(SOFTENT_E_INVALID, "preference information needs the exact null over pairs (its labels belong to whole "
+                       "responses; the scaled null permutes rows): use --null R");
     if ((unsigned)pp->positions > SOFTENT_PREF_ALL) return se_fail(SOFTENT_E_INVALID, "unknown preference positions %d", (int)pp->positions);
     softent_analysis_corpus *c = calloc(1, sizeof *c);
     if (!c) return se_fail(SOFTENT_E_NOMEM, "out of memory");

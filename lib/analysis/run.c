@@ -380,7 +380,7 @@ static void layer_means(softent_analysis_result *r)
             r->mean_in_fixed_sd[k] += l->in[k].mi_corrected_fixed_sd, r->mean_out_fixed_sd[k] += l->out[k].mi_corrected_fixed_sd;
         }
     }
-    const int null = r->n_layers > 0 && r->layers[0].in[0].null_perms > 0;
+    const int null = r->n_layers > 0 && (r->layers[0].in[0].null_perms > 0 || r->layers[0].in[0].null_scaled > 0);
     const int corrected = r->n_layers > 0 && r->layers[0].in[0].correction != SOFTENT_CORRECT_NONE;
     const double n = r->n_mean ? r->n_mean : NAN;
     r->mean_H /= n;

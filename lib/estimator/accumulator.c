@@ -110,10 +110,7 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
     acc->prob = malloc((size_t)(B * m) * sizeof *acc->prob);
     acc->row_h = malloc((size_t)B * sizeof *acc->row_h);
     acc->valid = malloc((size_t)B);
-    if (p.null_reservoir > 0 && se_reservoir_init(&acc->reservoir, p.null_reservoir, m)) {
-        softent_acc_free(acc);
-        return SOFTENT_E_NOMEM;
-    }
+    se_reservoir_init(&acc->reservoir, p.null_reservoir);
     if (!acc->w || !acc->total || !acc->total_sq || !acc->pending || !acc->scores || !acc->prob || !acc->row_h || !acc->valid) {
         softent_acc_free(acc);
         return se_fail(SOFTENT_E_NOMEM, "out of memory for the accumulator (m = %lld, d = %lld)", (long long)m, (long long)d);
@@ -916,8 +913,6 @@ static void note_rows(softent_acc *acc, int64_t row0, int64_t n)
 
 int softent_acc_set_first_row(softent_acc *acc, int64_t first_row)
 {
-    if (acc->p.null_reservoir > 0)
-        return se_fail(SOFTENT_E_INVALID, "the scaled null (--null scaled) is not carried in state files or across shards yet; use --null R there");
     if (acc->loaded || acc->streaming)
         return se_fail(SOFTENT_E_ORDER, "a shard's first row is set on a fresh accumulator of counted labels");
     if (acc->rows_first >= 0 || acc->pending_n > 0) return se_fail(SOFTENT_E_ORDER, "set a shard's first row before adding rows");
@@ -943,6 +938,7 @@ int se_acc_add_rows(softent_acc *acc, const float *z, const float *p, int64_t n,
     }
     acc->resampled = 0;
     int rc = reserve_block_work(acc, threads);
+    if (!rc && acc->reservoir.cap) rc = se_reservoir_reserve(&acc->reservoir, acc->reservoir.n + n, acc->m);
     if (rc) return rc;
     for (int64_t off = 0; off < n; off += acc->block) {
         int64_t b = n - off < acc->block ? n - off : acc->block;

@@ -19,8 +19,6 @@
 
 int softent_acc_checkpoint(softent_acc *acc, const char *path)
 {
-    if (acc->p.null_reservoir > 0)
-        return se_fail(SOFTENT_E_INVALID, "the scaled null (--null scaled) is not carried in state files or across shards yet; use --null R there");
     if (acc->loaded || acc->streaming)
         return se_fail(SOFTENT_E_ORDER, "%s: only an accumulator of counted labels that is still taking rows is checkpointed", path);
     int rc = se_acc_freeze(acc);
@@ -42,6 +40,7 @@ static const char *differing_setting(const softent_params *a, const softent_para
     SAME(weighting, "weighting", int, "%d")
     SAME(min_count, "min-count", long long, "%lld")
     SAME(null_perms, "null", int, "%d")
+    SAME(null_reservoir, "null scaled:ROWS", long long, "%lld")
     SAME(null_seed, "null-seed", unsigned long long, "%llu")
     SAME(null_groups, "null-groups", int, "%d")
     SAME(bootstrap, "bootstrap", int, "%d")
@@ -64,7 +63,7 @@ static int rows_fit(const softent_acc *acc, const softent_acc *shard, const char
 }
 
 /* Move what `from` accumulated into `to` (same layout: checked). */
-static void transplant(softent_acc *to, softent_acc *from)
+static int transplant(softent_acc *to, softent_acc *from)
 {
     const int64_t m = to->m;
     memcpy(to->total, from->total, (size_t)m * sizeof *to->total);
@@ -84,6 +83,9 @@ static void transplant(softent_acc *to, softent_acc *from)
     se_rowstore rows = to->rowstore;
     to->rowstore = from->rowstore, from->rowstore = rows;
     to->resampled = 0;
+    /* into the fresh run's reservoir, which has its full capacity (the
+     * checkpoint's has room for the rows it held) */
+    return se_reservoir_merge(&to->reservoir, &from->reservoir, m);
 }
 
 int softent_acc_resume(softent_acc *acc, const char *path)
@@ -110,15 +112,13 @@ int softent_acc_resume(softent_acc *acc, const char *path)
         snprintf(why, sizeof why, "%s", softent_last_error());
         rc = se_fail(SOFTENT_E_MISMATCH, "%s does not belong to this run: %s", path, why);
     }
-    if (!rc) transplant(acc, saved);
+    if (!rc) rc = transplant(acc, saved);
     softent_acc_free(saved);
     return rc;
 }
 
 int softent_acc_serialize(softent_acc *acc, void **data, size_t *size)
 {
-    if (acc->p.null_reservoir > 0)
-        return se_fail(SOFTENT_E_INVALID, "the scaled null (--null scaled) is not carried in state files or across shards yet; use --null R there");
     *data = NULL, *size = 0;
     if (acc->loaded || acc->streaming)
         return se_fail(SOFTENT_E_ORDER, "only an accumulator of counted labels that is still taking rows is serialised");

@@ -14,19 +14,28 @@ int64_t se_reservoir_bytes(int64_t cap, int64_t m)
     return cap * (int64_t)(sizeof(uint64_t) + sizeof(int32_t) + sizeof(float) * (size_t)(m + 1));
 }
 
-int se_reservoir_init(se_reservoir *r, int64_t cap, int64_t m)
+int se_reservoir_reserve(se_reservoir *r, int64_t rows, int64_t m)
+{
+    if (rows <= r->alloc) return SOFTENT_OK;
+    if (rows < 2 * r->alloc) rows = 2 * r->alloc;
+    if (rows > r->cap) rows = r->cap;
+    uint64_t *key = realloc(r->key, sizeof *r->key * (size_t)rows);
+    if (key) r->key = key;
+    int32_t *slot = key ? realloc(r->slot, sizeof *r->slot * (size_t)rows) : NULL;
+    if (slot) r->slot = slot;
+    float *p = slot ? realloc(r->p, sizeof *r->p * (size_t)(rows * m)) : NULL;
+    if (p) r->p = p;
+    float *h = p ? realloc(r->h, sizeof *r->h * (size_t)rows) : NULL;
+    if (h) r->h = h;
+    if (!h) return se_fail(SOFTENT_E_NOMEM, "out of memory for the scaled null's reservoir of %lld rows", (long long)rows);
+    r->alloc = rows;
+    return SOFTENT_OK;
+}
+
+void se_reservoir_init(se_reservoir *r, int64_t cap)
 {
     memset(r, 0, sizeof *r);
     r->cap = cap;
-    r->key = malloc(sizeof *r->key * (size_t)cap);
-    r->slot = malloc(sizeof *r->slot * (size_t)cap);
-    r->p = malloc(sizeof *r->p * (size_t)(cap * m));
-    r->h = malloc(sizeof *r->h * (size_t)cap);
-    if (!r->key || !r->slot || !r->p || !r->h) {
-        se_reservoir_free(r);
-        return se_fail(SOFTENT_E_NOMEM, "out of memory for the scaled null's reservoir of %lld rows", (long long)cap);
-    }
-    return SOFTENT_OK;
 }
 
 void se_reservoir_free(se_reservoir *r)
@@ -66,10 +75,21 @@ static void sift_up(se_reservoir *r, int64_t k)
     }
 }
 
-static void keep(se_reservoir *r, int32_t slot, const double *p, double h, int64_t m)
+/* The slot a row of this key goes to, or -1 when the cap held keys are all
+ * smaller (the caller has reserved room). */
+static int32_t admit(se_reservoir *r, uint64_t key)
 {
-    for (int64_t j = 0; j < m; j++) r->p[(int64_t)slot * m + j] = (float)p[j];
-    r->h[slot] = (float)h;
+    if (r->n < r->cap) {
+        const int32_t slot = (int32_t)r->n;
+        r->key[r->n] = key, r->slot[r->n] = slot;
+        sift_up(r, r->n++);
+        return slot;
+    }
+    if (key >= r->key[0]) return -1;
+    const int32_t slot = r->slot[0];
+    r->key[0] = key;
+    sift_down(r, 0);
+    return slot;
 }
 
 void se_reservoir_offer(se_reservoir *r, uint64_t seed, int64_t row0, int64_t n, int64_t m, const double *p, const double *h,
@@ -80,19 +100,65 @@ void se_reservoir_offer(se_reservoir *r, uint64_t seed, int64_t row0, int64_t n,
         if (!valid[i]) continue;
         r->h_sum += h[i];
         r->offered++;
-        /* the rows with the cap smallest keys are a uniform sample, whatever the batching */
-        const uint64_t key = se_mix64(salt ^ se_mix64((uint64_t)(row0 + i)));
-        if (r->n < r->cap) {
-            r->key[r->n] = key;
-            r->slot[r->n] = (int32_t)r->n;
-            keep(r, (int32_t)r->n, p + i * m, h[i], m);
-            sift_up(r, r->n++);
-        } else if (key < r->key[0]) {
-            r->key[0] = key;
-            keep(r, r->slot[0], p + i * m, h[i], m);
-            sift_down(r, 0);
-        }
+        /* the rows with the cap smallest keys are a uniform sample, whatever
+         * the batching; the key is a bijection of the row index, so no two
+         * rows share one */
+        const int32_t slot = admit(r, se_mix64(salt ^ se_mix64((uint64_t)(row0 + i))));
+        if (slot < 0) continue;
+        for (int64_t j = 0; j < m; j++) r->p[(int64_t)slot * m + j] = (float)p[i * m + j];
+        r->h[slot] = (float)h[i];
     }
+}
+
+int se_reservoir_take(se_reservoir *r, uint64_t key, const float *p, float h, int64_t m)
+{
+    int rc = se_reservoir_reserve(r, r->n + 1, m);
+    if (rc) return rc;
+    const int32_t slot = admit(r, key);
+    if (slot >= 0) {
+        memcpy(r->p + (int64_t)slot * m, p, sizeof *p * (size_t)m);
+        r->h[slot] = h;
+    }
+    return SOFTENT_OK;
+}
+
+int se_reservoir_merge(se_reservoir *dst, const se_reservoir *src, int64_t m)
+{
+    int rc = SOFTENT_OK;
+    for (int64_t k = 0; k < src->n && !rc; k++)
+        rc = se_reservoir_take(dst, src->key[k], src->p + (int64_t)src->slot[k] * m, src->h[src->slot[k]], m);
+    if (!rc) dst->h_sum += src->h_sum, dst->offered += src->offered;
+    return rc;
+}
+
+static int descending_key(const void *a, const void *b)
+{
+    const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x < y) - (x > y);
+}
+
+int se_reservoir_sort(se_reservoir *r, int64_t m)
+{
+    if (r->n == 0) return SOFTENT_OK;
+    /* (key, slot) pairs sorted by key, then the rows moved into key order */
+    uint64_t *pair = malloc(sizeof *pair * 2 * (size_t)r->n);
+    float *p = malloc(sizeof *p * (size_t)(r->alloc * m));
+    float *h = malloc(sizeof *h * (size_t)r->alloc);
+    if (!pair || !p || !h) {
+        free(pair), free(p), free(h);
+        return se_fail(SOFTENT_E_NOMEM, "out of memory for the scaled null's reservoir");
+    }
+    for (int64_t k = 0; k < r->n; k++) pair[2 * k] = r->key[k], pair[2 * k + 1] = (uint64_t)r->slot[k];
+    qsort(pair, (size_t)r->n, 2 * sizeof *pair, descending_key);
+    for (int64_t k = 0; k < r->n; k++) {
+        const int64_t from = (int64_t)pair[2 * k + 1];
+        memcpy(p + k * m, r->p + from * m, sizeof *p * (size_t)m);
+        h[k] = r->h[from];
+        r->key[k] = pair[2 * k], r->slot[k] = (int32_t)k;
+    }
+    free(pair), free(r->p), free(r->h);
+    r->p = p, r->h = h;
+    return SOFTENT_OK;
 }
 
 /* ---- the law of a random n-subset's entropy ------------------------------ */
@@ -337,6 +403,8 @@ int se_scaled_null_run(softent_acc *acc)
     const int64_t m = acc->m, M = r->n;
     for (int k = 0; k < acc->n_sets; k++) acc->sets[k].scaled.done = 0;
     if (r->offered < 2 || M < 1) return SOFTENT_OK;
+    int rc = se_reservoir_sort(&acc->reservoir, m);
+    if (rc) return rc;
     pool P = {r, m, r->offered, 0, r->h_sum / (double)r->offered, 0, NULL};
     P.H_mu = se_entropy(acc->total, m);
     P.T_N = se_taylor_bias(acc->total, acc->total_sq, P.N, m);
@@ -346,7 +414,7 @@ int se_scaled_null_run(softent_acc *acc)
     subset_law *grid = calloc((size_t)(size ? size : 1), sizeof *grid);
     count_class **cls = calloc((size_t)(acc->n_sets ? acc->n_sets : 1), sizeof *cls);
     int64_t *n_cls = calloc((size_t)(acc->n_sets ? acc->n_sets : 1), sizeof *n_cls);
-    int rc = P.ell && lmu && grid && cls && n_cls ? SOFTENT_OK : se_fail(SOFTENT_E_NOMEM, "out of memory for the scaled null");
+    rc = P.ell && lmu && grid && cls && n_cls ? SOFTENT_OK : se_fail(SOFTENT_E_NOMEM, "out of memory for the scaled null");
     if (!rc) {
         /* l_i = grad H(mu) . (p_i - mu), efficiency: its pool mean is exactly 0 */
         const double inv_log_m = 1.0 / log((double)m);

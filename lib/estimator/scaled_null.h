@@ -27,7 +27,8 @@ struct softent_acc;
 /* A uniform sample of the usable rows' soft assignments. */
 typedef struct {
     int64_t cap;       /* rows it keeps (params.null_reservoir) */
-    int64_t n;         /* rows held (<= cap) */
+    int64_t n;         /* rows held (<= alloc) */
+    int64_t alloc;     /* rows allocated (<= cap): grown as rows arrive */
     uint64_t *key;     /* [cap] max-heap of the held rows' keys */
     int32_t *slot;     /* [cap] where heap entry k's row lies in p */
     float *p;          /* [cap, m] */
@@ -43,13 +44,26 @@ typedef struct {
     double mean_sd;    /* the Monte Carlo error of mean */
 } se_scaled_null;
 
-int se_reservoir_init(se_reservoir *r, int64_t cap, int64_t m);
+/* An empty reservoir of capacity cap (nothing allocated yet). */
+void se_reservoir_init(se_reservoir *r, int64_t cap);
 void se_reservoir_free(se_reservoir *r);
+/* Room for `rows` rows (at most cap), grown geometrically. */
+int se_reservoir_reserve(se_reservoir *r, int64_t rows, int64_t m);
 /* Offer rows [0, n) of a block starting at global row0: p [n, m] (double),
- * h [n] (efficiency), valid [n]; in row order. */
+ * h [n] (efficiency), valid [n]; in row order, with room reserved for n
+ * more rows. */
 void se_reservoir_offer(se_reservoir *r, uint64_t seed, int64_t row0, int64_t n, int64_t m, const double *p, const double *h,
                         const unsigned char *valid);
 int64_t se_reservoir_bytes(int64_t cap, int64_t m);
+/* Row p [m], of key `key`, where it is among the cap smallest keys so far
+ * (a state file's or another shard's rows; no row is offered twice). */
+int se_reservoir_take(se_reservoir *r, uint64_t key, const float *p, float h, int64_t m);
+/* src's rows and sums into dst's: the sample one pass over both would hold. */
+int se_reservoir_merge(se_reservoir *dst, const se_reservoir *src, int64_t m);
+/* The held rows in descending key order, slot k holding heap entry k (still
+ * a max-heap): the order no longer depends on how the rows arrived, so one
+ * pass, a resumed one and merged shards draw the same subsets. */
+int se_reservoir_sort(se_reservoir *r, int64_t m);
 
 /* Every label set's scaled null, into its se_labelset.scaled. */
 int se_scaled_null_run(struct softent_acc *acc);

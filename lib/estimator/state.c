@@ -4,7 +4,8 @@
  * A state file is little-endian binary: the magic "SOFTENT\x03", the
  * settings and reference points, the totals and the rows spanned, then per
  * label set its keys, counts, slots, sums (real and null) and the bias
- * curve's bookkeeping, and last an FNV-1a 64 checksum of
+ * curve's bookkeeping, then the scaled null's reservoir (its rows' keys,
+ * entropies and soft assignments), and last an FNV-1a 64 checksum of
  * every byte before it, so a truncated or corrupted file is refused rather
  * than read as numbers.  Files are written atomically (common/fs.h).
  */
@@ -22,8 +23,9 @@
 
 /* Version 2 added the sums of squares and the bias curve; version 3 the
  * rows a state holds, and the curve's per-value counts and deferred
- * readings, so that shards merge to one pass's curve. */
-static const char MAGIC[8] = {'S', 'O', 'F', 'T', 'E', 'N', 'T', 3};
+ * readings, so that shards merge to one pass's curve; version 4 the scaled
+ * null's reservoir. */
+static const char MAGIC[8] = {'S', 'O', 'F', 'T', 'E', 'N', 'T', 4};
 
 typedef struct {
     FILE *f;
@@ -120,10 +122,18 @@ static void put_rows(stream *st, const softent_acc *acc)
     put(st, acc->rowstore.p + first * acc->m, (size_t)(n * acc->m) * sizeof *acc->rowstore.p);
 }
 
+/* The scaled null's sample, in heap order: keys, entropies, rows. */
+static void put_reservoir(stream *st, const se_reservoir *r, int64_t m)
+{
+    PUT(st, r->n);
+    PUT(st, r->h_sum);
+    put(st, r->key, (size_t)r->n * sizeof *r->key);
+    for (int64_t k = 0; k < r->n; k++) PUT(st, r->h[r->slot[k]]);
+    for (int64_t k = 0; k < r->n; k++) put(st, r->p + (int64_t)r->slot[k] * m, (size_t)m * sizeof *r->p);
+}
+
 int softent_acc_save(const softent_acc *acc, const char *path)
 {
-    if (acc->p.null_reservoir > 0)
-        return se_fail(SOFTENT_E_INVALID, "the scaled null (--null scaled) is not carried in state files or across shards yet; use --null R there");
     if (!acc->frozen) return se_fail(SOFTENT_E_ORDER, "%s: nothing accumulated yet to save", path);
     if (acc->null_replayed)
         return se_fail(SOFTENT_E_ORDER, "%s: this accumulator's null is replayed from its rows, which a state does not hold; "
@@ -149,6 +159,7 @@ static int write_to(FILE *f, const char *name, const softent_acc *acc, int kind)
     PUT(&st, weighting); PUT(&st, p->min_count); PUT(&st, null_perms); PUT(&st, p->null_seed); PUT(&st, per_value);
     PUT(&st, correction);
     PUT(&st, bootstrap); PUT(&st, p->bootstrap_seed); PUT(&st, p->level); PUT(&st, null_groups); PUT(&st, null_sums);
+    PUT(&st, p->null_reservoir);
     put(&st, acc->w, (size_t)(m * acc->d) * sizeof *acc->w);
     put(&st, acc->total, (size_t)m * sizeof *acc->total);
     put(&st, acc->total_sq, (size_t)m * sizeof *acc->total_sq);
@@ -172,6 +183,7 @@ static int write_to(FILE *f, const char *name, const softent_acc *acc, int kind)
         put_sums(&st, &s->real, s->lab->n_stored, m);
         for (int r = 0; s->null && r < p->null_perms; r++) put_sums(&st, &s->null[r], s->lab->n_stored, m);
     }
+    if (p->null_reservoir > 0) put_reservoir(&st, &acc->reservoir, m);
     if (kind == SE_STATE_CHECKPOINT) put_rows(&st, acc);
     uint64_t checksum = st.hash;
     if (!st.failed && fwrite(&checksum, sizeof checksum, 1, st.f) != 1) st.failed = 1;
@@ -348,6 +360,36 @@ static int get_rows(stream *st, softent_acc *acc)
     return st->failed ? se_fail(SOFTENT_E_FORMAT, "%s: truncated or corrupt stored rows", st->path) : SOFTENT_OK;
 }
 
+/* The scaled null's sample into acc's empty reservoir of capacity cap (its
+ * room is what the file holds, so a corrupt header's capacity allocates
+ * nothing). */
+static int get_reservoir(stream *st, softent_acc *acc, int64_t cap)
+{
+    const int64_t m = acc->m;
+    int64_t n;
+    double h_sum;
+    GET(st, n);
+    GET(st, h_sum);
+    const int64_t usable = acc->rows - acc->skipped;
+    if (st->failed || n < 0 || n > cap || n > usable || !fits(st, n, 12 + 4 * m) || !(h_sum >= 0 && h_sum <= 1.001 * (double)usable))
+        return se_fail(SOFTENT_E_FORMAT, "%s: truncated or corrupt scaled-null sample", st->path);
+    se_reservoir *r = &acc->reservoir;
+    int rc = se_reservoir_reserve(r, n, m);
+    if (rc) return rc;
+    r->n = n, r->h_sum = h_sum, r->offered = usable;
+    get(st, r->key, (size_t)n * sizeof *r->key);
+    get(st, r->h, (size_t)n * sizeof *r->h);
+    get(st, r->p, (size_t)(n * m) * sizeof *r->p);
+    for (int64_t k = 0; k < n && !st->failed; k++) {
+        r->slot[k] = (int32_t)k;
+        /* a max-heap of distinct keys, rows of soft assignments */
+        if ((k > 0 && r->key[(k - 1) / 2] <= r->key[k]) || !(r->h[k] >= 0 && r->h[k] <= 1.001f)) st->failed = 1;
+        for (int64_t j = 0; j < m && !st->failed; j++)
+            if (!(r->p[k * m + j] >= 0 && r->p[k * m + j] <= 1)) st->failed = 1;
+    }
+    return st->failed ? se_fail(SOFTENT_E_FORMAT, "%s: truncated or corrupt scaled-null sample", st->path) : SOFTENT_OK;
+}
+
 /* A state of `size` bytes from f (named path in errors). */
 static int read_from(FILE *f, uint64_t size, const char *path, int want, softent_acc **out)
 {
@@ -375,9 +417,12 @@ static int read_from(FILE *f, uint64_t size, const char *path, int want, softent
     GET(&st, weighting); GET(&st, p.min_count); GET(&st, null_perms); GET(&st, p.null_seed); GET(&st, per_value);
     GET(&st, correction);
     GET(&st, bootstrap); GET(&st, p.bootstrap_seed); GET(&st, p.level); GET(&st, null_groups); GET(&st, null_sums);
+    int64_t null_reservoir;
+    GET(&st, null_reservoir);
+    const int scaled_ok = null_reservoir == 0 || (sane(null_reservoir, 2, (int64_t)1 << 26) && null_perms == 0 && null_groups == 0 && null_sums == 0);
     if (st.failed || !sane(m, 2, 100000000) || !sane(d, 2, 100000000) || m * d > ((int64_t)1 << 34) ||
         !sane(calibration, 0, 3) || !sane(weighting, 0, 1) || !sane(null_perms, 0, 100000) || !sane(per_value, 0, 1) ||
-        !sane(correction, 0, SOFTENT_CORRECT_TAYLOR) || (correction == SOFTENT_CORRECT_NULL && null_perms < 2) ||
+        !sane(correction, 0, SOFTENT_CORRECT_TAYLOR) || (correction == SOFTENT_CORRECT_NULL && null_perms < 2 && null_reservoir == 0) || !scaled_ok ||
         !sane(p.min_count, 0, INT64_MAX) || !(p.eps > 0) || !isfinite(p.eps) || !fits(&st, m * d, (int64_t)sizeof(float)) ||
         !sane(bootstrap, 0, 100000) || bootstrap == 1 || !(p.level > 0 && p.level < 1) || !sane(null_groups, 0, 2) || !sane(null_sums, 0, 1)) {
         return se_fail(SOFTENT_E_FORMAT, "%s: corrupt header", path);
@@ -390,7 +435,8 @@ static int read_from(FILE *f, uint64_t size, const char *path, int want, softent
     p.correction = (softent_correction)correction;
     /* a state holds its null as sums and no rows (no bootstrap); a
      * checkpoint is what the run had */
-    p.null_sums = kind == SE_STATE_PLAIN ? 1 : null_sums;
+    p.null_sums = kind == SE_STATE_PLAIN && null_reservoir == 0 ? 1 : null_sums;
+    p.null_reservoir = null_reservoir;
     p.bootstrap = kind == SE_STATE_PLAIN ? 0 : bootstrap;
     p.null_groups = kind == SE_STATE_PLAIN ? 0 : null_groups;
     float *w = malloc((size_t)(m * d) * sizeof *w);
@@ -415,6 +461,7 @@ static int read_from(FILE *f, uint64_t size, const char *path, int want, softent
         rc = se_fail(SOFTENT_E_FORMAT, "%s: corrupt row range (%lld..%lld for %lld rows)", path, (long long)acc->rows_first,
                      (long long)acc->rows_end, (long long)acc->rows);
     if (!rc) rc = load_sets(acc, &st);
+    if (!rc && null_reservoir > 0) rc = get_reservoir(&st, acc, null_reservoir);
     if (!rc && kind == SE_STATE_CHECKPOINT) rc = get_rows(&st, acc);
     if (!rc) {
         uint64_t expect = st.hash, checksum;
@@ -424,6 +471,8 @@ static int read_from(FILE *f, uint64_t size, const char *path, int want, softent
         else if ((extra = fgetc(st.f)) != EOF) rc = se_fail(SOFTENT_E_FORMAT, "%s: trailing bytes after the state", path);
     }
     if (!rc) rc = check_values(acc, path);
+    /* a state is reported as it stands; a checkpoint's run finishes later */
+    if (!rc && kind == SE_STATE_PLAIN && null_reservoir > 0) rc = se_scaled_null_run(acc);
     if (rc) { softent_acc_free(acc); return rc; }
     acc->frozen = 1;
     acc->loaded = 1;
@@ -568,8 +617,6 @@ static int merge_fits(const softent_acc *dst, const softent_acc *src)
 
 int softent_acc_mergeable(const softent_acc *dst, const softent_acc *src)
 {
-    if (dst->p.null_reservoir > 0)
-        return se_fail(SOFTENT_E_INVALID, "the scaled null (--null scaled) is not carried in state files or across shards yet; use --null R there");
     int rc = se_acc_check_finished(dst);
     if (rc || (rc = se_acc_check_finished(src))) return rc;
     return se_acc_compatible(dst, src);
@@ -584,7 +631,7 @@ int se_acc_compatible(const softent_acc *dst, const softent_acc *src)
                        "counted on the same full label arrays (softent_acc_count)");
     if (dst->m != src->m || dst->d != src->d || a->eps != b->eps || a->weighting != b->weighting ||
         (a->correction == SOFTENT_CORRECT_TAYLOR) != (b->correction == SOFTENT_CORRECT_TAYLOR) ||
-        a->min_count != b->min_count || a->null_perms != b->null_perms || a->null_seed != b->null_seed ||
+        a->min_count != b->min_count || a->null_perms != b->null_perms || a->null_reservoir != b->null_reservoir || a->null_seed != b->null_seed ||
         (a->per_value != 0) != (b->per_value != 0))
         return se_fail(SOFTENT_E_MISMATCH, "states were made with different settings (m, d, eps, weighting, min-count, null or per-value)");
     if (memcmp(dst->w, src->w, (size_t)(dst->m * dst->d) * sizeof *dst->w) != 0)
@@ -662,6 +709,7 @@ int se_acc_merge_into(softent_acc *dst, const softent_acc *src, int partial)
         dst->rows_end = dst->rows_next = L->rows_end;
         dst->shard = E->shard;
     }
+    if (dst->p.null_reservoir > 0 && (rc = se_reservoir_merge(&dst->reservoir, &src->reservoir, m))) return rc;
     for (int64_t j = 0; j < m; j++) dst->total[j] += src->total[j];
     for (int64_t j = 0; j < m; j++) dst->total_sq[j] += src->total_sq[j];
     dst->rows += src->rows;
@@ -674,7 +722,8 @@ int se_acc_merge_into(softent_acc *dst, const softent_acc *src, int partial)
         for (int64_t v = 0; x->value_h && v < x->lab->table.n; v++)
             if (isnan(x->value_h[v])) x->value_h[v] = y->value_h[v];
     }
-    return SOFTENT_OK;
+    /* a loaded state is reported as it stands; a run's accumulator finishes */
+    return dst->loaded && dst->p.null_reservoir > 0 ? se_scaled_null_run(dst) : SOFTENT_OK;
 }
 
 static int merge(softent_acc *dst, const softent_acc *src, int partial)

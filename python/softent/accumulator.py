@@ -77,7 +77,12 @@ class Accumulator:
         if correction not in _lib.CORRECTIONS:
             raise ValueError(f"correction {correction!r}: use curve, taylor, null or none")
         p.weighting, p.correction = _lib.WEIGHTINGS[weighting], _lib.CORRECTIONS[correction]
-        p.min_count, p.null_perms, p.null_seed = int(min_count), int(null), int(null_seed)
+        p.min_count, p.null_seed = int(min_count), int(null_seed)
+        if isinstance(null, str) and null.split(":")[0] == "scaled":
+            # the scaled null: a sample of rows instead of permutations
+            p.null_reservoir = int(null.split(":")[1]) if ":" in null else 16384
+        else:
+            p.null_perms = int(null)
         p.bootstrap, p.bootstrap_seed, p.level, p.null_groups = int(bootstrap), int(bootstrap_seed), float(level), int(null_groups)
         p.max_memory, p.per_value = int(max_memory_mb * 1e6), int(bool(per_value))
         w = None
@@ -348,7 +353,7 @@ class Accumulator:
             out[f"I_curve/{name}"] = m["mi_curve"]
             out[f"rows/{name}"] = m["rows"]
             out[f"values/{name}"] = m["n_values"]
-            if m["null_perms"]:
+            if m["null_perms"] or m["null_scaled"]:
                 out[f"I_null_mean/{name}"] = m["mi_null_mean"]
                 out[f"I_null_sd/{name}"] = m["mi_null_sd"]
                 out[f"p_value/{name}"] = m["p_value"]

@@ -164,8 +164,9 @@ def main():
     zf, yf = os.path.join(tmp, "z.npy"), os.path.join(tmp, "y.npy")
     np.save(zf, rng.standard_normal((300, 8)).astype(np.float32))
     np.save(yf, rng.integers(0, 5, 300))
+    # a shard's state holds deferred curve readings, a scaled null's its sample
     for extra, name in (([], "plain.state"), (["--null", "3"], "null.state"), (["--correction", "taylor"], "taylor.state"),
-                        (["--shard", "1/2"], "shard.state")):  # a shard's state holds deferred curve readings
+                        (["--shard", "1/2"], "shard.state"), (["--null", "scaled:6"], "scaled.state")):
         state = os.path.join(out, "fuzz_state")
         os.makedirs(state, exist_ok=True)
         subprocess.run([softent, "estimate", zf, "--labels", f"y={yf}", "--bins", "8", "--save-state",
