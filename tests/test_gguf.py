@@ -306,14 +306,15 @@ def check_hidden_states_equal_llama_cpp():
               "gpt2": make_models.gpt2(seed=9),
               # rows of 256 and 512 for the K-quants' 256-value blocks
               "llama-wide": make_models.llama_family("llama", 13, d=256, heads=4, kv_heads=2, ff=512),
-              "phi3": make_models.MODELS["phi3"][0]()}
+              "phi3": make_models.MODELS["phi3"][0](), **gemma_models(make_models)}
     worst = {}
     for arch, (config, tensors) in models.items():
-        # gpt2: llama.cpp takes GELU from an F16 table (as for gptneox below), transformers' gelu_new exactly.
+        # gpt2 and gemma: llama.cpp takes GELU from an F16 table (as for gptneox below), transformers' tanh form exactly
+        # (2.8e-4 and 1.7e-4 seen).
         # F16: llama.cpp rounds the activations to F16 for the product too (1e-3 seen); a K-quant's to Q8_K,
         # one scale a 256 values where Q8_0 has one a 32, so coarser (5e-2 seen; what softent reads of a K-quant
         # file is checked exactly against the safetensors model in check_gguf_models_equal_their_safetensors)
-        quants = ((None, 3e-3 if arch == "gpt2" else 1e-4), ("q8_0", 1e-1))
+        quants = ((None, 3e-3 if arch == "gpt2" else 1e-3 if arch.startswith("gemma") else 1e-4), ("q8_0", 1e-1))
         if arch == "llama-wide":
             quants = ((None, 1e-4), ("f16", 1e-2), ("q4_K", 1e-1), ("q6_K", 1e-1))
         for quant, tol in quants:
@@ -722,6 +723,8 @@ def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
         return write_gguf_gpt2(path, config, tensors, quant, tokenizer)
     if arch == "phi3":
         return write_gguf_phi3(path, config, tensors, quant, tokenizer)
+    if arch.startswith("gemma"):
+        return write_gguf_gemma(path, config, tensors, quant, tokenizer)
     w = gguf.GGUFWriter(path, arch)
     w.add_block_count(config["num_hidden_layers"])
     w.add_context_length(config["max_position_embeddings"])
@@ -766,6 +769,61 @@ def write_gguf_gpt2(path, config, tensors, quant=None, tokenizer=False):
         return np.ascontiguousarray(t.T) if hf.endswith(conv1d) else t
     names = converter_names(gguf.MODEL_ARCH.GPT2, {"num_hidden_layers": config["n_layer"]})
     return write_tensors(w, tensors, quant, names, transpose)
+
+
+def write_gguf_gemma(path, config, tensors, quant=None, tokenizer=False):
+    """GemmaModel, Gemma2Model and Gemma3Model of llama.cpp's converter: their
+    metadata (no query_pre_attn_scalar: llama.cpp takes head_dim outside the
+    27B models), each norm's weight stored as 1 + w, no lm_head; gemma3's
+    sliding layers as the list of booleans llama.cpp reads (the converter
+    writes none and llama.cpp then slides five layers in six), its global
+    layers' linear RoPE scaling and its sliding ones' base."""
+    model_type = config["model_type"]
+    arch = {"gemma": "gemma", "gemma2": "gemma2", "gemma3_text": "gemma3"}[model_type]
+    w = gguf.GGUFWriter(path, arch)
+    n_layers, head_dim = config["num_hidden_layers"], config["head_dim"]
+    w.add_context_length(config["max_position_embeddings"])
+    w.add_embedding_length(config["hidden_size"])
+    w.add_block_count(n_layers)
+    w.add_feed_forward_length(config["intermediate_size"])
+    w.add_head_count(config["num_attention_heads"])
+    w.add_head_count_kv(config["num_key_value_heads"])
+    w.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    w.add_key_length(head_dim)
+    w.add_value_length(head_dim)
+    if model_type == "gemma2":
+        w.add_attn_logit_softcapping(config["attn_logit_softcapping"])
+        w.add_final_logit_softcapping(config["final_logit_softcapping"])
+        w.add_sliding_window(config["sliding_window"])
+    if model_type == "gemma3_text":
+        w.add_rope_freq_base(config["rope_theta"])
+        w.add_sliding_window(config["sliding_window"])
+        pattern = config["sliding_window_pattern"]
+        w.add_sliding_window_pattern([(l + 1) % pattern != 0 for l in range(n_layers)])
+        w.add_rope_freq_base_swa(config["rope_local_base_freq"])
+        if config.get("rope_scaling"):
+            w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+            w.add_rope_scaling_factor(config["rope_scaling"]["factor"])
+    else:
+        w.add_rope_freq_base(config["rope_theta"])
+    if tokenizer:
+        (tokenizer if callable(tokenizer) else add_fixture_tokenizer)(w)
+    names = converter_names({"gemma": gguf.MODEL_ARCH.GEMMA, "gemma2": gguf.MODEL_ARCH.GEMMA2, "gemma3": gguf.MODEL_ARCH.GEMMA3}[arch], config)
+    def plus_one(hf, t, back=False):
+        return t if not hf.endswith("norm.weight") else t - 1 if back else t + 1
+    return write_tensors(w, {k: v for k, v in tensors.items() if k != "lm_head.weight"}, quant, names, plus_one)
+
+
+def gemma_models(make_models):
+    """The gemma fixtures, their query_pre_attn_scalar head_dim as a GGUF
+    file implies for these (non-27B) models."""
+    out = {}
+    for name in ("gemma", "gemma2", "gemma3"):
+        config, tensors = make_models.MODELS[name][0]()
+        if "query_pre_attn_scalar" in config:
+            config = dict(config, query_pre_attn_scalar=config["head_dim"])
+        out[name] = (config, tensors)
+    return out
 
 
 def write_gguf_phi3(path, config, tensors, quant=None, tokenizer=False):
@@ -876,7 +934,10 @@ def check_gguf_models_equal_their_safetensors():
               # fused qkv and gate/up, RoPE on 3/4 of each head, longrope (the long factors past 32 tokens)
               "phi3": make_models.MODELS["phi3"][0](),
               # llama3 scaling: the file holds the converter's rope_freqs.weight instead
-              "llama3": make_models.MODELS["llama"][0]()}
+              "llama3": make_models.MODELS["llama"][0](),
+              # norms stored 1 + w; gemma2's soft-capping and sliding window; gemma3's q/k norms, sliding
+              # layers by the file's pattern with their own RoPE base, and linear scaling on the global one
+              **gemma_models(make_models)}
     for arch, (config, tensors) in models.items():
         for quant in (None, "bf16", "q8_0", "q4_0") if arch != "llama-wide" else ("q4_K", "q5_K", "q6_K", "q3_K", "q2_K", "f16"):
             tag = f"{arch}-{quant or 'f32'}"

@@ -6,7 +6,9 @@
  * ggml's interleaved rotation equals transformers' rotate_half, and
  * gpt_neox's regroups query_key_value by q, k, v; the reordering is undone
  * when those weights are converted (weights.c), so the forward pass sees
- * transformers' layout.
+ * transformers' layout.  Gemma's converter stores each norm's weight as
+ * 1 + w (llama.cpp multiplies by the weight alone), so a GGUF gemma runs
+ * with no norm offset.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@ static const char *model_type_of(const char *arch)
 {
     static const struct { const char *gguf, *hf; } known[] = {
         {"llama", "llama"}, {"qwen2", "qwen2"}, {"qwen3", "qwen3"}, {"olmo2", "olmo2"}, {"gptneox", "gpt_neox"}, {"gpt2", "gpt2"}, {"phi3", "phi3"},
+        {"gemma", "gemma"}, {"gemma2", "gemma2"}, {"gemma3", "gemma3_text"},
     };
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         if (!strcmp(arch, known[i].gguf)) return known[i].hf;
@@ -138,6 +141,60 @@ static int restate_phi3(const softent_gguf *g, const char *path, const char *arc
     return SOFTENT_OK;
 }
 
+static int is_gemma(const char *model_type) { return !strncmp(model_type, "gemma", 5); }
+
+/* gemma2's and gemma3's own.  The file has no query_pre_attn_scalar:
+ * llama.cpp takes d / heads for the 27B models (known by their 46 and 62
+ * layers) and head_dim for the others, which is what their configs say,
+ * and so does softent.  The sliding layers: gemma2's every other one from
+ * the first, gemma3's all but every sliding_window_pattern-th (6), or the
+ * pattern's list of booleans; gemma3's sliding layers' RoPE base is
+ * rope.freq_base_swa (10000 when absent, as in both llama.cpp and
+ * transformers). */
+static int restate_gemma2(const softent_gguf *g, const char *path, const char *arch, const char *model_type, cJSON *c)
+{
+    const int g3 = !strcmp(model_type, "gemma3_text");
+    double layers = 0, width = 0, heads = 1, head_dim = 0, v;
+    meta_num(g, arch, "block_count", &layers), meta_num(g, arch, "embedding_length", &width);
+    meta_num(g, arch, "attention.head_count", &heads);
+    if (!meta_num(g, arch, "attention.key_length", &head_dim)) head_dim = 256;
+    const int big = layers == (g3 ? 62 : 46);
+    cJSON_AddNumberToObject(c, "query_pre_attn_scalar", big && heads >= 1 ? (double)(int64_t)(width / heads) : head_dim);
+    if (meta_num(g, arch, "attn_logit_softcapping", &v)) cJSON_AddNumberToObject(c, "attn_logit_softcapping", v);
+    else if (g3) cJSON_AddNullToObject(c, "attn_logit_softcapping");
+    if (meta_num(g, arch, "final_logit_softcapping", &v)) cJSON_AddNumberToObject(c, "final_logit_softcapping", v);
+    else cJSON_AddNullToObject(c, "final_logit_softcapping");
+    if (meta_num(g, arch, "rope.freq_base_swa", &v)) cJSON_AddNumberToObject(c, "rope_local_base_freq", v);
+    /* no window: no sliding layers (gemma2's default window is llama.cpp's too) */
+    if (meta_num(g, arch, "attention.sliding_window", &v)) cJSON_AddNumberToObject(c, "sliding_window", v);
+    else if (g3) cJSON_AddNumberToObject(c, "sliding_window", 0);
+    char key[128];
+    snprintf(key, sizeof key, "%s.attention.sliding_window_pattern", arch);
+    const int64_t k = softent_gguf_find_key(g, key);
+    if (k < 0) return SOFTENT_OK;
+    int type, elem;
+    int64_t n;
+    softent_gguf_key(g, k, &type, &elem, &n);
+    if (type != SOFTENT_GGUF_ARRAY) {
+        if (softent_gguf_get_float(g, k, 0, &v) || !(v >= 0 && v <= 1e6))
+            return se_fail(SOFTENT_E_FORMAT, "%s: %s must be a layer count in 0..1e6", path, key);
+        /* llama.cpp: layer l slides when l % n < n - 1 (n = 0: every layer) */
+        cJSON *types = cJSON_AddArrayToObject(c, "layer_types");
+        for (int64_t l = 0; l < (int64_t)layers; l++)
+            cJSON_AddItemToArray(types, cJSON_CreateString(v == 0 || l % (int64_t)v < (int64_t)v - 1 ? "sliding_attention" : "full_attention"));
+        return SOFTENT_OK;
+    }
+    if (n != (int64_t)layers)
+        return se_fail(SOFTENT_E_FORMAT, "%s: %s must be a layer count or one boolean a layer (%lld layers, not %lld)", path, key,
+                       (long long)layers, (long long)n);
+    cJSON *types = cJSON_AddArrayToObject(c, "layer_types");
+    for (int64_t l = 0; l < n; l++) {
+        if (softent_gguf_get_float(g, k, l, &v)) return se_fail(SOFTENT_E_FORMAT, "%s: %s[%lld] is not a boolean", path, key, (long long)l);
+        cJSON_AddItemToArray(types, cJSON_CreateString(v != 0 ? "sliding_attention" : "full_attention"));
+    }
+    return SOFTENT_OK;
+}
+
 /* gpt2's config.json, under its own names. */
 static int restate_gpt2(const softent_gguf *g, const char *path, const char *arch, cJSON *c)
 {
@@ -169,9 +226,11 @@ static int restate(const softent_gguf *g, const char *path, const char *arch, co
     cJSON_AddBoolToObject(c, "mlp_bias", softent_gguf_find_tensor(g, "blk.0.ffn_up.bias") >= 0);
     if (neox && (rc = restate_neox(g, path, arch, c))) return rc;
     if (!strcmp(model_type, "phi3")) return restate_phi3(g, path, arch, c);
+    const int gemma2 = is_gemma(model_type) && strcmp(model_type, "gemma");
+    if (gemma2 && (rc = restate_gemma2(g, path, arch, model_type, c))) return rc;
     char scaling[32] = "", key[128];
     double window;
-    if (strcmp(model_type, "phi3") && meta_num(g, arch, "attention.sliding_window", &window) && window > 0)
+    if (!gemma2 && meta_num(g, arch, "attention.sliding_window", &window) && window > 0)
         return se_fail(SOFTENT_E_FORMAT, "%s: sliding-window attention (%s.attention.sliding_window, OLMo 3) is not supported in a GGUF "
                        "file; give the safetensors model instead", path, arch);
     snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
@@ -195,12 +254,13 @@ int se_gguf_config(se_model_config *cfg, const softent_gguf *g, const char *path
     if (!meta_str(g, "general.architecture", arch, sizeof arch))
         return se_fail(SOFTENT_E_FORMAT, "%s: no general.architecture string: not a model file", path);
     const char *model_type = model_type_of(arch);
-    if (!model_type) return se_fail(SOFTENT_E_FORMAT, "%s: GGUF architecture '%s' is not supported (llama, qwen2, qwen3, olmo2, gptneox, gpt2, phi3)", path, arch);
+    if (!model_type) return se_fail(SOFTENT_E_FORMAT, "%s: GGUF architecture '%s' is not supported (llama, qwen2, qwen3, olmo2, gptneox, gpt2, phi3, gemma, gemma2, gemma3)", path, arch);
     cJSON *c = cJSON_CreateObject();
     if (!c) return se_fail(SOFTENT_E_NOMEM, "out of memory");
     int rc = restate(g, path, arch, model_type, c);
     if (!rc) rc = se_model_config_parse(cfg, c, path);
     cJSON_Delete(c);
+    if (!rc && is_gemma(model_type)) cfg->norm_offset = 0;  /* the file's norms are 1 + w */
     return rc;
 }
 
@@ -281,6 +341,11 @@ void se_gguf_hf_name(const char *model_type, const char *name, int64_t n_heads, 
         }
     int layer, used = 0;
     if (sscanf(name, "blk.%d.%n", &layer, &used) != 1 || used == 0) return;
+    /* gemma2's and gemma3's norm before the MLP (llama's ffn_norm follows attention) */
+    if (is_gemma(model_type) && strcmp(model_type, "gemma") && !strcmp(name + used, "ffn_norm.weight")) {
+        snprintf(out, cap, "%s.%d.pre_feedforward_layernorm.weight", layers, layer);
+        return;
+    }
     for (size_t i = 0; i < n_block; i++)
         if (!strcmp(name + used, block[i].gguf)) {
             snprintf(out, cap, "%s.%d.%s", layers, layer, block[i].hf);
