@@ -714,6 +714,17 @@ def llama3_rope_factors(config):
     return np.array(out, dtype=np.float32)
 
 
+def add_shape(w, config):
+    """The metadata every llama-like converter writes: layers, widths, heads, epsilon."""
+    w.add_block_count(config["num_hidden_layers"])
+    w.add_context_length(config["max_position_embeddings"])
+    w.add_embedding_length(config["hidden_size"])
+    w.add_feed_forward_length(config["intermediate_size"])
+    w.add_head_count(config["num_attention_heads"])
+    w.add_head_count_kv(config["num_key_value_heads"])
+    w.add_layer_norm_rms_eps(config["rms_norm_eps"])
+
+
 def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
     """A GGUF file as llama.cpp's converter writes this model (q/k permuted
     for llama), 2-D weights in `quant` when given; returns the transformers-
@@ -726,13 +737,7 @@ def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
     if arch.startswith("gemma"):
         return write_gguf_gemma(path, config, tensors, quant, tokenizer)
     w = gguf.GGUFWriter(path, arch)
-    w.add_block_count(config["num_hidden_layers"])
-    w.add_context_length(config["max_position_embeddings"])
-    w.add_embedding_length(config["hidden_size"])
-    w.add_feed_forward_length(config["intermediate_size"])
-    w.add_head_count(config["num_attention_heads"])
-    w.add_head_count_kv(config["num_key_value_heads"])
-    w.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    add_shape(w, config)
     w.add_rope_freq_base(config["rope_theta"])
     scaling = config.get("rope_scaling")
     if scaling and scaling.get("rope_type", scaling.get("type")) == "llama3":
@@ -782,13 +787,7 @@ def write_gguf_gemma(path, config, tensors, quant=None, tokenizer=False):
     arch = {"gemma": "gemma", "gemma2": "gemma2", "gemma3_text": "gemma3"}[model_type]
     w = gguf.GGUFWriter(path, arch)
     n_layers, head_dim = config["num_hidden_layers"], config["head_dim"]
-    w.add_context_length(config["max_position_embeddings"])
-    w.add_embedding_length(config["hidden_size"])
-    w.add_block_count(n_layers)
-    w.add_feed_forward_length(config["intermediate_size"])
-    w.add_head_count(config["num_attention_heads"])
-    w.add_head_count_kv(config["num_key_value_heads"])
-    w.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    add_shape(w, config)
     w.add_key_length(head_dim)
     w.add_value_length(head_dim)
     if model_type == "gemma2":
@@ -833,14 +832,8 @@ def write_gguf_phi3(path, config, tensors, quant=None, tokenizer=False):
     tensors rope_factors_long/short."""
     w = gguf.GGUFWriter(path, "phi3")
     d, heads = config["hidden_size"], config["num_attention_heads"]
-    w.add_context_length(config["max_position_embeddings"])
+    add_shape(w, config)
     w.add_rope_scaling_orig_ctx_len(config["original_max_position_embeddings"])
-    w.add_embedding_length(d)
-    w.add_feed_forward_length(config["intermediate_size"])
-    w.add_block_count(config["num_hidden_layers"])
-    w.add_head_count(heads)
-    w.add_head_count_kv(config["num_key_value_heads"])
-    w.add_layer_norm_rms_eps(config["rms_norm_eps"])
     w.add_rope_dimension_count(int(config.get("partial_rotary_factor", 1.0) * d) // heads)
     w.add_rope_freq_base(config["rope_theta"])
     w.add_sliding_window(0)
