@@ -306,7 +306,13 @@ def check_hidden_states_equal_llama_cpp():
               "gpt2": make_models.gpt2(seed=9),
               # rows of 256 and 512 for the K-quants' 256-value blocks
               "llama-wide": make_models.llama_family("llama", 13, d=256, heads=4, kv_heads=2, ff=512),
-              "phi3": make_models.MODELS["phi3"][0](), **gemma_models(make_models)}
+              "phi3": make_models.MODELS["phi3"][0](), **gemma_models(make_models),
+              # yarn: base 100 and an original context of 512 put the ramp (half-dimensions 1 to 8) inside
+              # the head's 8 (llama.cpp's qwen2 has no head_dim of its own, so the fixture's 32 would not
+              # load, and reads no yarn_beta_fast: it takes 32, as here)
+              "qwen2-yarn": make_models.llama_family("qwen2", 15, extra={
+                  "rope_theta": 100.0, "max_position_embeddings": 2048,
+                  "rope_scaling": {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 512}})}
     worst = {}
     for arch, (config, tensors) in models.items():
         # gpt2 and gemma: llama.cpp takes GELU from an F16 table (as for gptneox below), transformers' tanh form exactly
@@ -715,7 +721,8 @@ def llama3_rope_factors(config):
 
 
 def add_shape(w, config):
-    """The metadata every llama-like converter writes: layers, widths, heads, epsilon."""
+    """The metadata every llama-like converter writes: layers, widths, heads
+    (and their width, when the config gives it), epsilon."""
     w.add_block_count(config["num_hidden_layers"])
     w.add_context_length(config["max_position_embeddings"])
     w.add_embedding_length(config["hidden_size"])
@@ -723,6 +730,9 @@ def add_shape(w, config):
     w.add_head_count(config["num_attention_heads"])
     w.add_head_count_kv(config["num_key_value_heads"])
     w.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    if "head_dim" in config:
+        w.add_key_length(config["head_dim"])
+        w.add_value_length(config["head_dim"])
 
 
 def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
@@ -742,6 +752,15 @@ def write_gguf_model(path, config, tensors, quant=None, tokenizer=False):
     scaling = config.get("rope_scaling")
     if scaling and scaling.get("rope_type", scaling.get("type")) == "llama3":
         tensors = dict(tensors, **{"rope_freqs.weight": llama3_rope_factors(config)})
+    elif scaling and scaling.get("rope_type", scaling.get("type")) == "yarn":
+        # as TextModel.set_gguf_parameters writes it
+        w.add_rope_scaling_type(gguf.RopeScalingType.YARN)
+        w.add_rope_scaling_factor(scaling["factor"])
+        w.add_rope_scaling_orig_ctx_len(scaling["original_max_position_embeddings"])
+        for key, add in (("beta_fast", w.add_rope_scaling_yarn_beta_fast), ("beta_slow", w.add_rope_scaling_yarn_beta_slow),
+                         ("attention_factor", w.add_rope_scaling_yarn_attn_factor)):
+            if key in scaling:
+                add(scaling[key])
     elif scaling:
         w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
         w.add_rope_scaling_factor(scaling["factor"])
@@ -786,10 +805,8 @@ def write_gguf_gemma(path, config, tensors, quant=None, tokenizer=False):
     model_type = config["model_type"]
     arch = {"gemma": "gemma", "gemma2": "gemma2", "gemma3_text": "gemma3"}[model_type]
     w = gguf.GGUFWriter(path, arch)
-    n_layers, head_dim = config["num_hidden_layers"], config["head_dim"]
+    n_layers = config["num_hidden_layers"]
     add_shape(w, config)
-    w.add_key_length(head_dim)
-    w.add_value_length(head_dim)
     if model_type == "gemma2":
         w.add_attn_logit_softcapping(config["attn_logit_softcapping"])
         w.add_final_logit_softcapping(config["final_logit_softcapping"])
@@ -930,7 +947,9 @@ def check_gguf_models_equal_their_safetensors():
               "llama3": make_models.MODELS["llama"][0](),
               # norms stored 1 + w; gemma2's soft-capping and sliding window; gemma3's q/k norms, sliding
               # layers by the file's pattern with their own RoPE base, and linear scaling on the global one
-              **gemma_models(make_models)}
+              **gemma_models(make_models),
+              # yarn's factor, original context and beta_fast from the metadata
+              "qwen2-yarn": make_models.MODELS["qwen2-yarn"][0]()}
     for arch, (config, tensors) in models.items():
         for quant in (None, "bf16", "q8_0", "q4_0") if arch != "llama-wide" else ("q4_K", "q5_K", "q6_K", "q3_K", "q2_K", "f16"):
             tag = f"{arch}-{quant or 'f32'}"

@@ -195,6 +195,32 @@ static int restate_gemma2(const softent_gguf *g, const char *path, const char *a
     return SOFTENT_OK;
 }
 
+/* yarn's rope_scaling as transformers reads it.  llama.cpp applies the
+ * whole ramp (ext_factor 1, transformers' only one) and its default
+ * attention scale 0.1 ln(factor) + 1; the converter stores transformers'
+ * attention_factor, when a config has one, as yarn_attn_factor, which
+ * llama.cpp then overrides and softent, following transformers, keeps. */
+static int restate_yarn(const softent_gguf *g, const char *path, const char *arch, cJSON *c)
+{
+    double factor, v;
+    if (!meta_num(g, arch, "rope.scaling.factor", &factor))
+        return se_fail(SOFTENT_E_FORMAT, "%s: yarn RoPE scaling needs %s.rope.scaling.factor", path, arch);
+    if ((meta_num(g, arch, "rope.scaling.yarn_ext_factor", &v) && v != 1) ||
+        (meta_num(g, arch, "rope.scaling.yarn_log_multiplier", &v) && v != 0) || (meta_num(g, arch, "rope.scaling.attn_factor", &v) && v != 1))
+        return se_fail(SOFTENT_E_FORMAT, "%s: yarn with an ext_factor other than 1, a log multiplier or a further attention factor "
+                       "(%s.rope.scaling.yarn_ext_factor, yarn_log_multiplier, attn_factor) is not supported", path, arch);
+    cJSON *rs = cJSON_AddObjectToObject(c, "rope_scaling");
+    cJSON_AddStringToObject(rs, "rope_type", "yarn");
+    cJSON_AddNumberToObject(rs, "factor", factor);
+    static const struct { const char *gguf, *hf; } keys[] = {
+        {"rope.scaling.original_context_length", "original_max_position_embeddings"}, {"rope.scaling.yarn_beta_fast", "beta_fast"},
+        {"rope.scaling.yarn_beta_slow", "beta_slow"}, {"rope.scaling.yarn_attn_factor", "attention_factor"},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (meta_num(g, arch, keys[i].gguf, &v)) cJSON_AddNumberToObject(rs, keys[i].hf, v);
+    return SOFTENT_OK;
+}
+
 /* gpt2's config.json, under its own names. */
 static int restate_gpt2(const softent_gguf *g, const char *path, const char *arch, cJSON *c)
 {
@@ -234,10 +260,12 @@ static int restate(const softent_gguf *g, const char *path, const char *arch, co
         return se_fail(SOFTENT_E_FORMAT, "%s: sliding-window attention (%s.attention.sliding_window, OLMo 3) is not supported in a GGUF "
                        "file; give the safetensors model instead", path, arch);
     snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
-    if (meta_str(g, key, scaling, sizeof scaling) && strcmp(scaling, "none")) {
+    if (meta_str(g, key, scaling, sizeof scaling) && !strcmp(scaling, "yarn")) {
+        if ((rc = restate_yarn(g, path, arch, c))) return rc;
+    } else if (meta_str(g, key, scaling, sizeof scaling) && strcmp(scaling, "none")) {
         double factor;
         if (strcmp(scaling, "linear") || !meta_num(g, arch, "rope.scaling.factor", &factor))
-            return se_fail(SOFTENT_E_FORMAT, "%s: RoPE scaling '%s' in a GGUF file is not supported (linear, with its factor)", path, scaling);
+            return se_fail(SOFTENT_E_FORMAT, "%s: RoPE scaling '%s' in a GGUF file is not supported (linear or yarn, with its factor)", path, scaling);
         cJSON *rs = cJSON_AddObjectToObject(c, "rope_scaling");
         cJSON_AddStringToObject(rs, "rope_type", "linear");
         cJSON_AddNumberToObject(rs, "factor", factor);
