@@ -150,8 +150,14 @@ typedef struct {
                                       * sample it keeps (4 m + 16 bytes a
                                       * row; SOFTENT_NULL_RESERVOIR, 16384,
                                       * is the CLI's); 0 = none.  Not with
-                                      * null_perms, null_groups, shards or
-                                      * state files */
+                                      * null_perms or null_groups */
+    const char *spill_dir;           /* the stored soft assignments that
+                                      * null_perms and bootstrap replay (4 m
+                                      * bytes a row) in an unlinked file in
+                                      * this directory instead of memory:
+                                      * page cache, which the kernel writes
+                                      * out under pressure; NULL = memory.
+                                      * Copied; not kept in state files */
 } softent_params;
 
 #define SOFTENT_NULL_RESERVOIR 16384

@@ -63,6 +63,9 @@ static const char USAGE[] =
     "  --threads N          threads (default: all cores)\n"
     COMPUTE_HELP
     "  --max-memory MB      refuse a run whose accumulators would need more\n"
+    "  --spill-dir DIR      keep the rows the null and bootstrap replay (4 x bins\n"
+    "                       bytes a position and layer) in an unlinked file in DIR\n"
+    "                       (page cache, written out under pressure), not memory\n"
     "  -h, --help           this help\n";
 
 static void print_table(FILE *f, const softent_analysis_result *r)

@@ -62,6 +62,8 @@ static const char USAGE[] =
     "  --batch N              rows read at a time (default 8192)\n"
     "  --threads N            threads (default: all cores)\n"
     "  --max-memory MB        refuse a run whose accumulator would need more\n"
+    "  --spill-dir DIR        keep the rows the null and bootstrap replay in an\n"
+    "                         unlinked file in DIR (page cache) instead of memory\n"
     "  --quiet                no table (on stdout, or on stderr when --json or\n"
     "                         --csv is -)\n"
     "  -h, --help             this help\n";

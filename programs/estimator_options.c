@@ -1,6 +1,8 @@
 /* estimator_options.c - the estimator's options, parsed once (see estimator_options.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "estimator_options.h"
@@ -77,6 +79,13 @@ int estimator_option(softent_params *p, int *threads, int c, const char *arg, co
         if (!parse_i64(arg, 1, INT64_MAX / 1000000, &v)) return cli_usage_error(cmd, "--max-memory %s: need megabytes", arg);
         p->max_memory = v * 1000000; /* MB, as every message prints it */
         return 0;
+    case OPT_SPILL: {
+        struct stat st;
+        if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode) || access(arg, W_OK | X_OK) != 0)
+            return cli_usage_error(cmd, "--spill-dir %s: not a directory this process can write to", arg);
+        p->spill_dir = arg;
+        return 0;
+    }
     }
     return cli_usage_error(cmd, "unknown option");
 }

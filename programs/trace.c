@@ -43,7 +43,7 @@ static const char USAGE[] =
     "  --max-length N, --max-docs N, --max-tokens N, --ngrams LIST, --layers SPEC,\n"
     "  --text-field NAME, --bins M, --seed S, --calibration MODE, --weighting W,\n"
     "  --min-count K, --null R, --null-seed S, --correction C, --threads N,\n"
-    "  --max-memory MB, --labels NAME=PATH, --units U, --quiet, --json PATH,\n"
+    "  --max-memory MB, --spill-dir DIR, --labels NAME=PATH, --units U, --quiet, --json PATH,\n"
     "  --checkpoint-every N, --checkpoint-seconds T, --resume, --shard I/K,\n"
     "  --compute C\n"
     "                       as for softent analyze; a checkpoint saves the step\n"

@@ -71,8 +71,8 @@ def wait_for_checkpoint(out, proc, docs, where="checkpoint"):
     raise Fail("no checkpoint appeared")
 
 
-def resume_and_compare(out, what, args=ARGS):
-    p = run("analyze", model("llama"), corpus(), "--out", out, *args, "--quiet", "--resume")
+def resume_and_compare(out, what, args=ARGS, extra=()):
+    p = run("analyze", model("llama"), corpus(), "--out", out, *args, "--quiet", "--resume", *extra)
     m = re.search(r"resumed the run saved in .* after (\d+) documents", p.stderr)
     if not m or int(m.group(1)) < 2:
         raise Fail(f"{what}: the run did not take up its checkpoint: {p.stderr!r}")
@@ -122,6 +122,27 @@ def check_scaled_null_resumes():
     resume_and_compare(out, "SIGINT with the scaled null", SCALED)
     if numbers(out)["layers"][1]["orders"][0]["in"]["null"]["reservoir_rows"] != 150:
         raise Fail("the resumed run has no scaled null of 150 rows")
+
+
+def check_spilled_rows_resume():
+    """--spill-dir keeps the stored rows in an unlinked file: the numbers are
+    the in-memory run's, a resumed run spills its checkpoint's rows too, and
+    nothing is left in the directory."""
+    spill = tmp("spill")
+    os.makedirs(spill, exist_ok=True)
+    out = tmp("resume_spill")
+    shutil.rmtree(out, ignore_errors=True)
+    proc = start(out, "--checkpoint-every", 3, "--spill-dir", spill)
+    wait_for_checkpoint(out, proc, 3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode != 128 + signal.SIGINT:
+        raise Fail(f"SIGINT: exit {proc.returncode}, stderr {err!r}")
+    resume_and_compare(out, "SIGINT with --spill-dir", extra=("--spill-dir", spill))
+    if os.listdir(spill):
+        raise Fail(f"--spill-dir left {os.listdir(spill)}")
+    expect_error(["analyze", model("llama"), corpus(), "--out", out, "--spill-dir", tmp("no-such-dir")], "--spill-dir", "not a directory",
+                 code=2)
 
 
 def check_resume_refuses_other_settings():

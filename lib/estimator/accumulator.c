@@ -111,6 +111,12 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
     acc->row_h = malloc((size_t)B * sizeof *acc->row_h);
     acc->valid = malloc((size_t)B);
     se_reservoir_init(&acc->reservoir, p.null_reservoir);
+    acc->p.spill_dir = NULL;
+    if (p.spill_dir && se_rowstore_spill(&acc->rowstore, p.spill_dir)) {
+        softent_acc_free(acc);
+        return SOFTENT_E_NOMEM;
+    }
+    acc->p.spill_dir = acc->rowstore.spill_dir;  /* the accumulator's own copy */
     if (!acc->w || !acc->total || !acc->total_sq || !acc->pending || !acc->scores || !acc->prob || !acc->row_h || !acc->valid) {
         softent_acc_free(acc);
         return se_fail(SOFTENT_E_NOMEM, "out of memory for the accumulator (m = %lld, d = %lld)", (long long)m, (long long)d);
@@ -359,7 +365,8 @@ int64_t softent_acc_memory(const softent_acc *acc)
             int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s, acc->streaming);
             max_stored = stored > max_stored ? stored : max_stored;
         }
-        bytes += n * (m * 4 + 5 + (acc->null_replayed ? 8 : 0) + (acc->p.bootstrap ? 4 : 0)) + max_stored * (m * 8 + 8);
+        /* (spilled, the rows' m floats are page cache, not counted) */
+        bytes += n * ((acc->rowstore.spill_dir ? 0 : m * 4) + 5 + (acc->null_replayed ? 8 : 0) + (acc->p.bootstrap ? 4 : 0)) + max_stored * (m * 8 + 8);
         if (acc->groups && acc->groups->refs == 1) bytes += (int64_t)acc->groups->cap * 8;
     }
     return bytes;
@@ -828,6 +835,7 @@ static void add_block(softent_acc *acc, const float *z, const float *probs, int6
                 rs->h[row0 + i] = acc->valid[i] ? (float)acc->row_h[i] : 0.0f;
                 for (int64_t j = 0; j < m; j++) rs->p[(row0 + i) * m + j] = acc->valid[i] ? (float)acc->prob[i * m + j] : 0.0f;
             }
+            if (tid == 0) se_rowstore_release(&acc->rowstore, row0, row0 + n, m);
         }
         #pragma omp for schedule(static)
         for (int64_t i = 0; i < n; i++)

@@ -62,6 +62,20 @@ static int rows_fit(const softent_acc *acc, const softent_acc *shard, const char
     return SOFTENT_OK;
 }
 
+/* src's stored rows into dst's, at their global indices. */
+static int take_rows(softent_acc *dst, const softent_acc *src)
+{
+    if (!src->rowstore.p || src->rows_end <= src->rows_first) return SOFTENT_OK;
+    int rc = se_rowstore_reserve(&dst->rowstore, src->rows_end, dst->m);
+    if (rc) return rc;
+    const int64_t first = src->rows_first, n = src->rows_end - first, m = dst->m;
+    memcpy(dst->rowstore.ok + first, src->rowstore.ok + first, (size_t)n);
+    memcpy(dst->rowstore.h + first, src->rowstore.h + first, (size_t)n * sizeof *dst->rowstore.h);
+    memcpy(dst->rowstore.p + first * m, src->rowstore.p + first * m, (size_t)(n * m) * sizeof *dst->rowstore.p);
+    se_rowstore_release(&dst->rowstore, first, first + n, m);
+    return SOFTENT_OK;
+}
+
 /* Move what `from` accumulated into `to` (same layout: checked). */
 static int transplant(softent_acc *to, softent_acc *from)
 {
@@ -80,8 +94,13 @@ static int transplant(softent_acc *to, softent_acc *from)
         for (int r = 0; x->null && y->null && r < to->p.null_perms; r++) swap = x->null[r], x->null[r] = y->null[r], y->null[r] = swap;
         if (x->value_h && y->value_h) memcpy(x->value_h, y->value_h, (size_t)x->lab->table.n * sizeof *x->value_h);
     }
-    se_rowstore rows = to->rowstore;
-    to->rowstore = from->rowstore, from->rowstore = rows;
+    if (to->rowstore.spill_dir) {
+        int rc = take_rows(to, from);  /* into the run's spill file */
+        if (rc) return rc;
+    } else {
+        se_rowstore rows = to->rowstore;
+        to->rowstore = from->rowstore, from->rowstore = rows;
+    }
     to->resampled = 0;
     /* into the fresh run's reservoir, which has its full capacity (the
      * checkpoint's has room for the rows it held) */
@@ -125,19 +144,6 @@ int softent_acc_serialize(softent_acc *acc, void **data, size_t *size)
     int rc = se_acc_freeze(acc);
     if (!rc) rc = se_acc_flush(acc);
     return rc ? rc : se_state_write_buffer(acc, SE_STATE_CHECKPOINT, data, size);
-}
-
-/* src's stored rows into dst's, at their global indices. */
-static int take_rows(softent_acc *dst, const softent_acc *src)
-{
-    if (!src->rowstore.p || src->rows_end <= src->rows_first) return SOFTENT_OK;
-    int rc = se_rowstore_reserve(&dst->rowstore, src->rows_end, dst->m);
-    if (rc) return rc;
-    const int64_t first = src->rows_first, n = src->rows_end - first, m = dst->m;
-    memcpy(dst->rowstore.ok + first, src->rowstore.ok + first, (size_t)n);
-    memcpy(dst->rowstore.h + first, src->rowstore.h + first, (size_t)n * sizeof *dst->rowstore.h);
-    memcpy(dst->rowstore.p + first * m, src->rowstore.p + first * m, (size_t)(n * m) * sizeof *dst->rowstore.p);
-    return SOFTENT_OK;
 }
 
 /* A loaded shard (`what` names it) added into dst. */

@@ -1,7 +1,13 @@
 /* resample.c - the replayed null and the bootstrap (see resample.h). */
+#define _GNU_SOURCE /* mremap */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "accumulator.h"
 #include "common/error.h"
@@ -10,12 +16,44 @@
 #include "common/threads.h"
 #include "permute.h"
 
+int se_rowstore_spill(se_rowstore *rs, const char *dir)
+{
+    if (rs->cap) return se_fail(SOFTENT_E_ORDER, "the stored rows are spilled from the first row on");
+    free(rs->spill_dir);
+    if (!(rs->spill_dir = strdup(dir))) return se_fail(SOFTENT_E_NOMEM, "out of memory");
+    return SOFTENT_OK;
+}
+
+/* p's mapping grown to `bytes`: the file's blocks allocated first, so that
+ * a full disk is an error here rather than a SIGBUS on a later write. */
+static int spill_grow(se_rowstore *rs, size_t bytes)
+{
+    if (!rs->mapped) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/softent-rows-XXXXXX", rs->spill_dir);
+        if ((rs->fd = mkstemp(path)) < 0)
+            return se_fail(SOFTENT_E_IO, "%s: cannot create a file for the stored rows (--spill-dir): %s", rs->spill_dir, strerror(errno));
+        unlink(path); /* gone with the process, whatever ends it */
+    }
+    int err = posix_fallocate(rs->fd, (off_t)rs->mapped, (off_t)(bytes - rs->mapped));
+    if (err) return se_fail(SOFTENT_E_IO, "%s: no room for %zu MB of stored rows (--spill-dir): %s", rs->spill_dir, bytes >> 20, strerror(err));
+    void *p = rs->mapped ? mremap(rs->p, rs->mapped, bytes, MREMAP_MAYMOVE) : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, rs->fd, 0);
+    if (p == MAP_FAILED) return se_fail(SOFTENT_E_NOMEM, "%s: cannot map %zu MB of stored rows: %s", rs->spill_dir, bytes >> 20, strerror(errno));
+    rs->p = p;
+    rs->mapped = bytes;
+    return SOFTENT_OK;
+}
+
 int se_rowstore_reserve(se_rowstore *rs, int64_t n, int64_t m)
 {
     if (n <= rs->cap) return SOFTENT_OK;
     int64_t cap = rs->cap ? rs->cap : 4096;
     while (cap < n) cap *= 2;
-    float *p = realloc(rs->p, (size_t)(cap * m) * sizeof *p);
+    if (rs->spill_dir) {
+        int rc = spill_grow(rs, (size_t)(cap * m) * sizeof *rs->p);
+        if (rc) return rc;
+    }
+    float *p = rs->spill_dir ? rs->p : realloc(rs->p, (size_t)(cap * m) * sizeof *p);
     if (p) rs->p = p;
     float *h = realloc(rs->h, (size_t)cap * sizeof *h);
     if (h) rs->h = h;
@@ -27,9 +65,23 @@ int se_rowstore_reserve(se_rowstore *rs, int64_t n, int64_t m)
     return SOFTENT_OK;
 }
 
+void se_rowstore_release(const se_rowstore *rs, int64_t r0, int64_t r1, int64_t m)
+{
+    if (!rs->mapped || r1 <= r0) return;
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t from = ((size_t)(r0 * m) * sizeof *rs->p + page - 1) / page * page, to = (size_t)(r1 * m) * sizeof *rs->p / page * page;
+    if (to > from) madvise((char *)rs->p + from, to - from, MADV_DONTNEED);
+}
+
 void se_rowstore_free(se_rowstore *rs)
 {
-    free(rs->p);
+    if (rs->mapped) {
+        munmap(rs->p, rs->mapped);
+        close(rs->fd);
+    } else {
+        free(rs->p);
+    }
+    free(rs->spill_dir);
     free(rs->h);
     free(rs->ok);
     memset(rs, 0, sizeof *rs);
@@ -193,23 +245,27 @@ static void fill(se_sums *buf, const softent_acc *acc, const se_labelset *s, con
             buf->kept_sq[j] = shared ? acc->total_sq[j] : 0;
         }
         const int64_t cj0 = shared ? j1 : j0; /* no columns to sum with the real totals */
-        for (int64_t i = 0; i < n; i++) {
-            if (!rs->ok[i]) continue;
-            const int32_t slot = se_replay_slots(s->lab)[s->lab->row_value[src[i]]];
-            if (slot == SLOT_DROPPED) continue;
-            const float *p = rs->p + i * m;
-            if (slot >= 0 && slot % nt == tid) {
-                add_row(buf->sums + (int64_t)slot * m, p, m);
-                buf->seen[slot]++;
+        for (int64_t c0 = 0; c0 < n; c0 += SE_ROWSTORE_CHUNK) {
+            const int64_t c1 = n - c0 < SE_ROWSTORE_CHUNK ? n : c0 + SE_ROWSTORE_CHUNK;
+            for (int64_t i = c0; i < c1; i++) {
+                if (!rs->ok[i]) continue;
+                const int32_t slot = se_replay_slots(s->lab)[s->lab->row_value[src[i]]];
+                if (slot == SLOT_DROPPED) continue;
+                const float *p = rs->p + i * m;
+                if (slot >= 0 && slot % nt == tid) {
+                    add_row(buf->sums + (int64_t)slot * m, p, m);
+                    buf->seen[slot]++;
+                }
+                for (int64_t j = cj0; j < j1; j++) {
+                    buf->kept_total[j] += p[j];
+                    buf->kept_sq[j] += (double)p[j] * p[j];
+                }
+                if (tid == 0) {
+                    kept_rows++;
+                    if (slot == SLOT_SINGLE) single_seen++, single_h += rs->h[i];
+                }
             }
-            for (int64_t j = cj0; j < j1; j++) {
-                buf->kept_total[j] += p[j];
-                buf->kept_sq[j] += (double)p[j] * p[j];
-            }
-            if (tid == 0) {
-                kept_rows++;
-                if (slot == SLOT_SINGLE) single_seen++, single_h += rs->h[i];
-            }
+            se_rowstore_release(rs, c0, c1, m);  /* by each thread: the last one to read it drops it */
         }
     }
     buf->kept_rows = shared ? acc->rows - acc->skipped : kept_rows;
@@ -357,29 +413,33 @@ static void influence(const softent_acc *acc, const se_labelset *s, const double
     }
     Hc = (Hc + s->real.single_h * log_m) / N;
     Cbar = top >= 0 ? (Cbar + (double)s->real.single_seen * J[0]) / N : 0;
-    #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        if_h[i] = if_i[i] = if_c[i] = 0;
-        if (!rs->ok[i]) continue;
-        const int32_t slot = se_replay_slots(s->lab)[s->lab->row_value[i]];
-        if (slot == SLOT_DROPPED) continue;
-        const float *p = rs->p + i * m;
-        const double a = row_a(p, q, lq, m);
-        double b = 0, h, nx, jx;
-        if (slot >= 0) {
-            const double *sum = s->real.sums + (int64_t)slot * m;
-            double ssum = 0;
-            for (int64_t j = 0; j < m; j++) ssum += sum[j];
-            b = row_b(p, sum, ssum, m);
-            h = hx[slot], nx = (double)s->real.seen[slot];
-        } else {
-            h = (double)rs->h[i] * log_m, nx = 1;
+    for (int64_t c0 = 0; c0 < n; c0 += SE_ROWSTORE_CHUNK) {
+        const int64_t c1 = n - c0 < SE_ROWSTORE_CHUNK ? n : c0 + SE_ROWSTORE_CHUNK;
+        #pragma omp parallel for schedule(static)
+        for (int64_t i = c0; i < c1; i++) {
+            if_h[i] = if_i[i] = if_c[i] = 0;
+            if (!rs->ok[i]) continue;
+            const int32_t slot = se_replay_slots(s->lab)[s->lab->row_value[i]];
+            if (slot == SLOT_DROPPED) continue;
+            const float *p = rs->p + i * m;
+            const double a = row_a(p, q, lq, m);
+            double b = 0, h, nx, jx;
+            if (slot >= 0) {
+                const double *sum = s->real.sums + (int64_t)slot * m;
+                double ssum = 0;
+                for (int64_t j = 0; j < m; j++) ssum += sum[j];
+                b = row_b(p, sum, ssum, m);
+                h = hx[slot], nx = (double)s->real.seen[slot];
+            } else {
+                h = (double)rs->h[i] * log_m, nx = 1;
+            }
+            jx = top >= 0 ? se_curve_bias(J, top, (int64_t)nx) : 0;
+            const double ii = uniform ? a - N / (K * nx) * b : a - (h - Hc) - b;
+            if_h[i] = a / log_m;
+            if_i[i] = ii / log_m;
+            if_c[i] = if_i[i] - (uniform ? 0 : jx - Cbar);
         }
-        jx = top >= 0 ? se_curve_bias(J, top, (int64_t)nx) : 0;
-        const double ii = uniform ? a - N / (K * nx) * b : a - (h - Hc) - b;
-        if_h[i] = a / log_m;
-        if_i[i] = ii / log_m;
-        if_c[i] = if_i[i] - (uniform ? 0 : jx - Cbar);
+        se_rowstore_release(rs, c0, c1, m);
     }
 }
 
@@ -401,9 +461,13 @@ static int bootstrap(softent_acc *acc, double *hx, double *influences)
     {
         const double log_m = log((double)m), N = (double)(acc->rows - acc->skipped), H = se_entropy(acc->total, m);
         pool_logs(acc->total, m, q, lq);
-        #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < n; i++)
-            if_h[i] = acc->rowstore.ok[i] ? row_a(acc->rowstore.p + i * m, q, lq, m) / log_m : 0;
+        for (int64_t c0 = 0; c0 < n; c0 += SE_ROWSTORE_CHUNK) {
+            const int64_t c1 = n - c0 < SE_ROWSTORE_CHUNK ? n : c0 + SE_ROWSTORE_CHUNK;
+            #pragma omp parallel for schedule(static)
+            for (int64_t i = c0; i < c1; i++)
+                if_h[i] = acc->rowstore.ok[i] ? row_a(acc->rowstore.p + i * m, q, lq, m) / log_m : 0;
+            se_rowstore_release(&acc->rowstore, c0, c1, m);
+        }
         #pragma omp parallel for schedule(dynamic, 4)
         for (int b = 0; b < B; b++) {
             const double *x[1] = {if_h};

@@ -51,12 +51,18 @@ int se_null_units_init(struct softent_acc *acc);
 struct se_permutation;
 int64_t se_null_source(const se_null_units *u, const struct se_permutation *perm, int64_t i);
 
-/* The rows' soft assignments, by global row index. */
+/* The rows' soft assignments, by global row index: in memory, or (with a
+ * spill directory) p in a shared mapping of an unlinked file there, whose
+ * pages the kernel writes out and drops under memory pressure, so that
+ * they count as page cache rather than as the process's own memory. */
 typedef struct {
     float *p;         /* [cap, m] */
     float *h;         /* [cap] H(p_i), efficiency */
     unsigned char *ok;/* [cap] row was stored (usable) */
     int64_t cap;
+    char *spill_dir;  /* owned; NULL: p in memory */
+    int fd;           /* the spill file, when mapped > 0 */
+    size_t mapped;    /* bytes of p's mapping (0: none) */
 } se_rowstore;
 
 /* Per label set: what the replicates gave. */
@@ -69,6 +75,15 @@ enum { SE_BOOT_H, SE_BOOT_MI, SE_BOOT_MI_CURVE, SE_BOOT_NV };
 
 /* Room for rows [0, n) (grows geometrically). */
 int se_rowstore_reserve(se_rowstore *rs, int64_t n, int64_t m);
+/* Store p in a file in dir from now on (before any row is stored). */
+int se_rowstore_spill(se_rowstore *rs, const char *dir);
+/* Rows [r0, r1) are done with for now: a spilled store's whole pages among
+ * them leave the process (the file keeps them; the next access reads them
+ * back), so that reading the rows through does not hold them all.  Safe
+ * while other threads read them; a store in memory is untouched. */
+void se_rowstore_release(const se_rowstore *rs, int64_t r0, int64_t r1, int64_t m);
+/* The rows a replay reads between two releases. */
+#define SE_ROWSTORE_CHUNK 65536
 void se_rowstore_free(se_rowstore *rs);
 
 /* The Poisson(1) weight of group g in bootstrap replicate b. */

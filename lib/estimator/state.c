@@ -120,6 +120,7 @@ static void put_rows(stream *st, const softent_acc *acc)
     put(st, acc->rowstore.ok + first, (size_t)n);
     put(st, acc->rowstore.h + first, (size_t)n * sizeof *acc->rowstore.h);
     put(st, acc->rowstore.p + first * acc->m, (size_t)(n * acc->m) * sizeof *acc->rowstore.p);
+    se_rowstore_release(&acc->rowstore, first, acc->rows_end, acc->m);
 }
 
 /* The scaled null's sample, in heap order: keys, entropies, rows. */
@@ -357,6 +358,7 @@ static int get_rows(stream *st, softent_acc *acc)
         for (int64_t j = 0; j < acc->m && !st->failed; j++)
             if (!(p[j] >= 0 && p[j] <= 1)) st->failed = 1;
     }
+    se_rowstore_release(&acc->rowstore, first, first + n, acc->m);
     return st->failed ? se_fail(SOFTENT_E_FORMAT, "%s: truncated or corrupt stored rows", st->path) : SOFTENT_OK;
 }
 

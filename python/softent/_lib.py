@@ -20,7 +20,8 @@ class Params(ctypes.Structure):
     _fields_ = [("m", c_int64), ("seed", c_uint64), ("calibration", c_int), ("eps", c_double), ("weighting", c_int),
                 ("min_count", c_int64), ("null_perms", c_int), ("null_seed", c_uint64), ("max_memory", c_int64),
                 ("per_value", c_int), ("correction", c_int), ("null_sums", c_int), ("bootstrap", c_int),
-                ("bootstrap_seed", c_uint64), ("level", c_double), ("null_groups", c_int), ("null_reservoir", c_int64)]
+                ("bootstrap_seed", c_uint64), ("level", c_double), ("null_groups", c_int), ("null_reservoir", c_int64),
+                ("spill_dir", c_char_p)]
 
 
 class Summary(ctypes.Structure):

@@ -60,7 +60,7 @@ class Accumulator:
 
     def __init__(self, d, bins=100, seed=0, calibration="exact", eps=None, weighting="prob", min_count=1, null=0,
                  null_seed=0, correction="curve", bootstrap=0, bootstrap_seed=0, level=0.95, null_groups=0,
-                 max_memory_mb=0, per_value=False, refpoints=None):
+                 max_memory_mb=0, per_value=False, refpoints=None, spill_dir=None):
         p = lib.softent_default_params()
         p.m, p.seed = int(bins), int(seed)
         if isinstance(calibration, (int, float)) and not isinstance(calibration, bool):
@@ -85,6 +85,8 @@ class Accumulator:
             p.null_perms = int(null)
         p.bootstrap, p.bootstrap_seed, p.level, p.null_groups = int(bootstrap), int(bootstrap_seed), float(level), int(null_groups)
         p.max_memory, p.per_value = int(max_memory_mb * 1e6), int(bool(per_value))
+        spill = str(spill_dir).encode() if spill_dir is not None else None  # (the C accumulator copies it)
+        p.spill_dir = spill
         w = None
         if refpoints is not None:
             refpoints = np.ascontiguousarray(refpoints, dtype=np.float32)
