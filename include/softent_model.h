@@ -32,7 +32,8 @@ typedef struct softent_model softent_model;
 
 /* dir holds config.json and model.safetensors, or a sharded
  * model.safetensors.index.json with its shards; or dir is a .gguf file
- * (llama, qwen2, qwen3; docs/gguf.md), its metadata the config.  Every tensor the
+ * (llama, qwen2, qwen3, olmo2, phi3, gpt2, gptneox, gemma, gemma2, gemma3;
+ * docs/gguf.md), its metadata the config.  Every tensor the
  * architecture needs is looked up and its shape and dtype checked here. */
 SOFTENT_API int softent_model_load(softent_model **out, const char *dir);
 SOFTENT_API void softent_model_free(softent_model *model);

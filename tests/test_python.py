@@ -59,8 +59,9 @@ def close(what, got, want, tol):
 
 
 def check_struct_layouts_match_the_header():
-    fields = {"softent_params": _lib.Params, "softent_summary": _lib.Summary, "softent_labelset_measures": _lib.Measures}
-    src = ['#include <stdio.h>', '#include <stddef.h>', '#include "softent.h"', "int main(void) {"]
+    fields = {"softent_params": _lib.Params, "softent_summary": _lib.Summary, "softent_labelset_measures": _lib.Measures,
+              "softent_model_config": _lib.ModelConfig}
+    src = ['#include <stdio.h>', '#include <stddef.h>', '#include "softent.h"', '#include "softent_model.h"', "int main(void) {"]
     for cname, py in fields.items():
         src.append(f'printf("{cname} size %zu\\n", sizeof({cname}));')
         for f, _ in py._fields_:
@@ -400,6 +401,57 @@ def check_layer_accumulators_equal_analyze():
     for lg, lo in zip(results[0]["layers"], results[1]["layers"]):
         for og, oo in zip(lg["orders"], lo["orders"]):
             close(f"batch 7 right vs 3 left, layer {lg['layer']}", [og["I_in"], og["I_out"]], [oo["I_in"], oo["I_out"]], 1e-12)
+
+
+def check_gguf_model_and_tokenizer():
+    """softent.Model and softent.Tokenizer on a Q8_0 GGUF file (the
+    fixture's tokenizer in its metadata): the ids are `softent tokenize`'s,
+    the hidden states the C forward driver's bit for bit (layers asked for
+    alone too), and LayerAccumulators fed them give `softent analyze`'s
+    numbers on the same file."""
+    from softent.torch import LayerAccumulators
+    import make_models
+    import test_gguf
+    gg = tmp("py.gguf")
+    test_gguf.write_gguf_model(gg, *make_models.llama_family("llama", 12, kv_heads=2), "q8_0", tokenizer=True)
+    with open("/usr/share/common-licenses/GPL-3") as f:
+        lines = [" ".join(l.split()) for l in f if len(l.split()) >= 3][:20]
+    corpus = tmp("py_gguf_corpus.txt")
+    with open(corpus, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    tok, model = softent.Tokenizer(gg), softent.Model(gg)
+    if model.config["arch"] != "llama" or model.config["n_layers"] != 2 or model.compute != "float32":
+        raise Fail(f"config {model.config}, compute {model.compute}")
+    cli = [[int(t) for t in l.split()] for l in run("tokenize", gg, corpus).stdout.splitlines()]
+    seqs = [tok.encode(l) for l in lines]
+    if [list(s) for s in seqs] != cli:
+        raise Fail("softent.Tokenizer's ids differ from softent tokenize's")
+    states = model.hidden_states(seqs[0])
+    want = test_gguf.hidden_states(gg, seqs[0]).reshape(3, len(seqs[0]), -1)  # [(L + 1) n, d] as the driver saves it
+    if len(states) != 3 or not all(np.array_equal(s, w) for s, w in zip(states, want)):
+        raise Fail("softent.Model's hidden states differ from the forward driver's")
+    only = model.hidden_states(seqs[0], layers=[1])
+    if only[0] is not None or only[2] is not None or not np.array_equal(only[1], want[1]):
+        raise Fail("hidden_states(layers=[1]) did not give layer 1 alone")
+    out = tmp("py_gguf_analyze")
+    run("analyze", gg, corpus, "--out", out, "--ngrams", "1,2", "--bins", 16, "--max-length", 48, "--quiet")
+    with open(os.path.join(out, "analysis.json")) as f:
+        expect = json.load(f)
+    la = LayerAccumulators(None, ngrams=(1, 2), bins=16)
+    for s in seqs:
+        s = s[:48]
+        hs = [torch.from_numpy(h)[None] for h in model.hidden_states(s)]
+        la.add_hidden_states(hs, torch.from_numpy(s.astype(np.int64))[None])
+    got = la.results()
+    for lg, lw in zip(got["layers"], expect["layers"]):
+        for og, ow in zip(lg["orders"], lw["orders"]):
+            close(f"layer {lg['layer']} n={og['n']}: I_in, I_out", [og["I_in"], og["I_out"]], [ow["I_in"], ow["I_out"]], 1e-9)
+    try:
+        softent.Model(corpus)
+        raise Fail("softent.Model opened a text file")
+    except (ValueError, OSError) as e:
+        if "py_gguf_corpus.txt" not in str(e):
+            raise Fail(f"the error does not name the file: {e}")
 
 
 def check_layer_accumulators_hooks_and_correlate():

@@ -11,6 +11,7 @@ soft_h's SoftEntropyAccumulator.
 """
 from ._lib import SoftentError
 from .accumulator import Accumulator, calibrate
+from .model import Model, Tokenizer
 
 __version__ = "0.1.0"
-__all__ = ["Accumulator", "calibrate", "SoftentError"]
+__all__ = ["Accumulator", "calibrate", "Model", "Tokenizer", "SoftentError"]

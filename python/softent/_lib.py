@@ -40,6 +40,14 @@ class Measures(ctypes.Structure):
                 ("mi_corrected_hi", c_double), ("mi_corrected_fixed_sd", c_double)]
 
 
+class ModelConfig(ctypes.Structure):
+    _fields_ = [("arch", ctypes.c_char * 32), ("n_layers", c_int), ("d_model", c_int), ("n_heads", c_int), ("n_kv_heads", c_int),
+                ("head_dim", c_int), ("d_ff", c_int), ("vocab_size", c_int), ("max_positions", c_int)]
+
+
+# softent_hidden_fn: (layer, h [n, d], n, d, user) -> nonzero to stop
+HIDDEN_FN = ctypes.CFUNCTYPE(c_int, c_int, P(ctypes.c_float), c_int64, c_int64, ctypes.c_void_p)
+
 CALIBRATIONS = {"exact": 0, "bound": 1, "leading": 2, "fixed": 3}
 WEIGHTINGS = {"prob": 0, "uniform": 1}
 CORRECTIONS = {"curve": 0, "null": 1, "none": 2, "taylor": 3}
@@ -96,6 +104,17 @@ _PROTOTYPES = {
     "softent_acc_absorb": (c_int, [_VOIDP, _VOIDP, ctypes.c_size_t]),
     "softent_acc_replicates": (c_int, [_VOIDP, c_int, c_int, P(c_double)]),
     "softent_interval": (None, [P(c_double), c_int, c_double, c_double, c_double, P(c_double), P(c_double)]),
+    "softent_analysis_tokenizer_load": (c_int, [P(_VOIDP), c_char_p]),
+    "softent_tokenizer_encode": (c_int, [_VOIDP, c_char_p, ctypes.c_size_t, c_int, P(P(ctypes.c_int32)), P(c_int64)]),
+    "softent_tokenizer_vocab_size": (c_int64, [_VOIDP]),
+    "softent_tokenizer_token": (c_char_p, [_VOIDP, ctypes.c_int32]),
+    "softent_tokenizer_free": (None, [_VOIDP]),
+    "softent_model_load": (c_int, [P(_VOIDP), c_char_p]),
+    "softent_model_free": (None, [_VOIDP]),
+    "softent_model_get_config": (c_int, [_VOIDP, P(ModelConfig)]),
+    "softent_model_set_compute": (c_int, [_VOIDP, c_int]),
+    "softent_model_get_compute": (c_int, [_VOIDP]),
+    "softent_model_forward": (c_int, [_VOIDP, P(ctypes.c_int32), c_int64, HIDDEN_FN, _VOIDP, P(ctypes.c_float)]),
 }
 for _name, (_res, _args) in _PROTOTYPES.items():
     _f = getattr(lib, _name)
