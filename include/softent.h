@@ -58,6 +58,10 @@ typedef enum {
 SOFTENT_API const char *softent_strerror(int status);
 /* The detail of the last failure on this thread ("" when none). */
 SOFTENT_API const char *softent_last_error(void);
+/* Free what a call malloc'ed for the caller (token ids, a serialised
+ * state): free() from C, this from another language, whose own free may
+ * not be the library's allocator (a sanitizer's, say). */
+SOFTENT_API void softent_free(void *p);
 
 /* ---- temperature -------------------------------------------------------- */
 

@@ -6,6 +6,8 @@
 #include "buf.h"
 #include "error.h"
 
+void softent_free(void *p) { free(p); }
+
 int se_grow(void *pp, size_t *cap, size_t need, size_t elem)
 {
     void **p = pp;

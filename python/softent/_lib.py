@@ -104,6 +104,7 @@ _PROTOTYPES = {
     "softent_acc_absorb": (c_int, [_VOIDP, _VOIDP, ctypes.c_size_t]),
     "softent_acc_replicates": (c_int, [_VOIDP, c_int, c_int, P(c_double)]),
     "softent_interval": (None, [P(c_double), c_int, c_double, c_double, c_double, P(c_double), P(c_double)]),
+    "softent_free": (None, [_VOIDP]),
     "softent_analysis_tokenizer_load": (c_int, [P(_VOIDP), c_char_p]),
     "softent_tokenizer_encode": (c_int, [_VOIDP, c_char_p, ctypes.c_size_t, c_int, P(P(ctypes.c_int32)), P(c_int64)]),
     "softent_tokenizer_vocab_size": (c_int64, [_VOIDP]),

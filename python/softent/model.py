@@ -13,7 +13,6 @@ The states feed Accumulator.update or LayerAccumulators.add_hidden_states
 like PyTorch's; docs/python.md.
 """
 import ctypes
-import ctypes.util
 import threading
 
 import numpy as np
@@ -24,8 +23,6 @@ from ._lib import check, lib
 COMPUTES = {"auto": 0, "float32": 1, "bf16": 2}
 _STOP = 0x50F7  # what the callback returns to stop a pass: no status code of the library's
 _COMPUTE_NAMES = {1: "float32", 2: "bf16"}
-_libc = ctypes.CDLL(ctypes.util.find_library("c"))
-_libc.free.argtypes = [ctypes.c_void_p]
 
 
 class Tokenizer:
@@ -53,7 +50,7 @@ class Tokenizer:
         try:
             return np.ctypeslib.as_array(ids, shape=(n.value,)).copy() if n.value else np.zeros(0, np.int32)
         finally:
-            _libc.free(ctypes.cast(ids, ctypes.c_void_p))
+            lib.softent_free(ctypes.cast(ids, ctypes.c_void_p))
 
     @property
     def vocab_size(self):
