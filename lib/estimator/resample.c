@@ -246,7 +246,7 @@ static void fill(se_sums *buf, const softent_acc *acc, const se_labelset *s, con
         }
         const int64_t cj0 = shared ? j1 : j0; /* no columns to sum with the real totals */
         for (int64_t c0 = 0; c0 < n; c0 += SE_ROWSTORE_CHUNK) {
-            const int64_t c1 = n - c0 < SE_ROWSTORE_CHUNK ? n : c0 + SE_ROWSTORE_CHUNK;
+            const int64_t c1 = se_chunk_end(c0, n);
             for (int64_t i = c0; i < c1; i++) {
                 if (!rs->ok[i]) continue;
                 const int32_t slot = se_replay_slots(s->lab)[s->lab->row_value[src[i]]];
@@ -414,7 +414,7 @@ static void influence(const softent_acc *acc, const se_labelset *s, const double
     Hc = (Hc + s->real.single_h * log_m) / N;
     Cbar = top >= 0 ? (Cbar + (double)s->real.single_seen * J[0]) / N : 0;
     for (int64_t c0 = 0; c0 < n; c0 += SE_ROWSTORE_CHUNK) {
-        const int64_t c1 = n - c0 < SE_ROWSTORE_CHUNK ? n : c0 + SE_ROWSTORE_CHUNK;
+        const int64_t c1 = se_chunk_end(c0, n);
         #pragma omp parallel for schedule(static)
         for (int64_t i = c0; i < c1; i++) {
             if_h[i] = if_i[i] = if_c[i] = 0;
@@ -462,7 +462,7 @@ static int bootstrap(softent_acc *acc, double *hx, double *influences)
         const double log_m = log((double)m), N = (double)(acc->rows - acc->skipped), H = se_entropy(acc->total, m);
         pool_logs(acc->total, m, q, lq);
         for (int64_t c0 = 0; c0 < n; c0 += SE_ROWSTORE_CHUNK) {
-            const int64_t c1 = n - c0 < SE_ROWSTORE_CHUNK ? n : c0 + SE_ROWSTORE_CHUNK;
+            const int64_t c1 = se_chunk_end(c0, n);
             #pragma omp parallel for schedule(static)
             for (int64_t i = c0; i < c1; i++)
                 if_h[i] = acc->rowstore.ok[i] ? row_a(acc->rowstore.p + i * m, q, lq, m) / log_m : 0;

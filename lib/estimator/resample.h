@@ -82,8 +82,10 @@ int se_rowstore_spill(se_rowstore *rs, const char *dir);
  * back), so that reading the rows through does not hold them all.  Safe
  * while other threads read them; a store in memory is untouched. */
 void se_rowstore_release(const se_rowstore *rs, int64_t r0, int64_t r1, int64_t m);
-/* The rows a replay reads between two releases. */
+/* The rows a replay reads between two releases, and where the chunk from
+ * row c0 of n ends. */
 #define SE_ROWSTORE_CHUNK 65536
+static inline int64_t se_chunk_end(int64_t c0, int64_t n) { return n - c0 < SE_ROWSTORE_CHUNK ? n : c0 + SE_ROWSTORE_CHUNK; }
 void se_rowstore_free(se_rowstore *rs);
 
 /* The Poisson(1) weight of group g in bootstrap replicate b. */

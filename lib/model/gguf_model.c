@@ -260,9 +260,10 @@ static int restate(const softent_gguf *g, const char *path, const char *arch, co
         return se_fail(SOFTENT_E_FORMAT, "%s: sliding-window attention (%s.attention.sliding_window, OLMo 3) is not supported in a GGUF "
                        "file; give the safetensors model instead", path, arch);
     snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
-    if (meta_str(g, key, scaling, sizeof scaling) && !strcmp(scaling, "yarn")) {
+    const int scaled = meta_str(g, key, scaling, sizeof scaling) && strcmp(scaling, "none");
+    if (scaled && !strcmp(scaling, "yarn")) {
         if ((rc = restate_yarn(g, path, arch, c))) return rc;
-    } else if (meta_str(g, key, scaling, sizeof scaling) && strcmp(scaling, "none")) {
+    } else if (scaled) {
         double factor;
         if (strcmp(scaling, "linear") || !meta_num(g, arch, "rope.scaling.factor", &factor))
             return se_fail(SOFTENT_E_FORMAT, "%s: RoPE scaling '%s' in a GGUF file is not supported (linear or yarn, with its factor)", path, scaling);
