@@ -33,9 +33,11 @@ DNNL_LIBS  := -ldnnl
 
 # -fno-trapping-math lets the compiler if-convert (and so vectorise) the
 # softmax loops; softent never reads floating-point exception flags.
+# -ffp-contract=off: the AVX-512 clones of SE_HOT (lib/common/fastmath.h)
+# round as the others do, without fused multiply-adds.
 # -fvisibility=hidden: only what SOFTENT_API marks leaves the library.
 # -fPIC: the same objects make the shared library.
-CFLAGS  += -std=gnu11 $(OPT) -g -Wall -Wextra -fopenmp -fno-trapping-math -fvisibility=hidden -fPIC \
+CFLAGS  += -std=gnu11 $(OPT) -g -Wall -Wextra -fopenmp -fno-trapping-math -ffp-contract=off -fvisibility=hidden -fPIC \
            -Iinclude -Ilib $(BLAS_CFLAGS) -MMD -MP
 LDLIBS  += $(BLAS_LIBS) $(DNNL_LIBS) $(PKG_LIBS) -lm
 LDFLAGS += -fopenmp

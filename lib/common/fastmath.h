@@ -1,9 +1,11 @@
 /*
  * fastmath.h - the few transcendental functions of the hot loops, written
  * in straight-line arithmetic that the compiler vectorises (libm's exp is a
- * scalar call), and SE_HOT, which gives a hot loop an AVX2 clone chosen at
- * load time.  The clones are built without FMA, so both round the same
- * products and results do not depend on the machine.
+ * scalar call), and SE_HOT, which gives a hot loop AVX-512 and AVX2 clones
+ * chosen at load time.  Nothing is contracted into FMAs (-ffp-contract=off:
+ * AVX-512F implies them), so every clone rounds the same products; only
+ * the order in which a reduction adds its lanes follows the vector width,
+ * a difference of an ulp or two.
  */
 #ifndef SOFTENT_COMMON_FASTMATH_H
 #define SOFTENT_COMMON_FASTMATH_H
@@ -14,7 +16,7 @@
 /* GCC's clones; clang (which builds only the fuzzers) goes without them:
  * clang 14 leaves hidden target_clones functions unresolved at link. */
 #if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__clang__)
-#define SE_HOT __attribute__((target_clones("avx2", "default")))
+#define SE_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define SE_HOT
 #endif

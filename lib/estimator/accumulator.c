@@ -509,6 +509,16 @@ SE_HOT static void score_tile(softent_acc *acc, const float *z, int64_t row0, in
     const int64_t m = acc->m, d = acc->d, tile = acc->tile, q0 = (row0 + i0) % tile;
     const double log_floor = log(1e-9), inv_log_m = 1.0 / log((double)m);
     const float *whole = z + (i0 - q0) * d;  /* where the tile's first row would be */
+    /* the rows' squared norms first, in row_h until their entropies replace
+     * them: read before the product, the rows are in cache when it packs
+     * them (read after it, they came from memory twice) */
+    for (int64_t i = i0; i < i1; i++) {
+        const float *x = z + i * d;
+        double ss = 0;
+        #pragma omp simd reduction(+ : ss)
+        for (int64_t j = 0; j < d; j++) ss += (double)x[j] * x[j];
+        acc->row_h[i] = ss;
+    }
     if (i1 - i0 < tile && whole >= acc->pending && whole < acc->pending + acc->pending_tiles * tile * d) {
         /* an incomplete tile, at its place in the pending window: scored
          * at the full shape (i0 = 0 here: flush_pending makes it a block
@@ -521,38 +531,36 @@ SE_HOT static void score_tile(softent_acc *acc, const float *z, int64_t row0, in
                     z + i0 * d, (int)d, acc->w, (int)d, 0.0f, acc->scores + i0 * m, (int)m);
     }
     for (int64_t i = i0; i < i1; i++) {
-        const float *x = z + i * d;
-        double ss = 0;
-        #pragma omp simd reduction(+ : ss)
-        for (int64_t j = 0; j < d; j++) ss += (double)x[j] * x[j];
+        const double ss = acc->row_h[i];
         acc->valid[i] = ss > 0 && isfinite(ss);
         if (!acc->valid[i]) continue;
         const double scale = 1.0 / (sqrt(ss) * acc->p.eps);
         const float *restrict s = acc->scores + i * m;
         double *restrict p = acc->prob + i * m;
-        double mx = -INFINITY, sum = 0, pa = 0, under = 0;
-        #pragma omp simd reduction(max : mx)
-        for (int64_t j = 0; j < m; j++) mx = s[j] * scale > mx ? s[j] * scale : mx;
+        /* the largest score scaled is the largest scaled score (scale > 0) */
+        float top = -INFINITY;
+        #pragma omp simd reduction(max : top)
+        for (int64_t j = 0; j < m; j++) top = s[j] > top ? s[j] : top;
+        const double mx = top * scale;
+        /* a_j = scores shifted to max 0; p_j = exp(a_j) / sum exp */
+        double sum = 0;
+        #pragma omp simd reduction(+ : sum)
+        for (int64_t j = 0; j < m; j++) {
+            p[j] = se_exp_nonpos(s[j] * scale - mx);
+            sum += p[j];
+        }
         /* float32 dot products of rows near FLT_MAX can overflow: such a row
          * is skipped like a non-finite one rather than turned into NaN. */
-        if (!isfinite(mx)) { acc->valid[i] = 0; continue; }
-        /* a_j = scores shifted to max 0; e_j = exp(a_j); p_j = e_j / sum e */
-        #pragma omp simd reduction(+ : sum, pa)
-        for (int64_t j = 0; j < m; j++) {
-            double a = s[j] * scale - mx, e = se_exp_nonpos(a);
-            p[j] = e;
-            sum += e;
-            pa += e * a;
-        }
+        if (!isfinite(mx) || !isfinite(sum)) { acc->valid[i] = 0; continue; }
+        /* -sum p log max(p, 1e-9) without m logs: log p_j = a_j - log sum */
         const double norm = 1.0 / sum, log_sum = log(sum);
-        #pragma omp simd reduction(+ : under)
+        double h = 0;
+        #pragma omp simd reduction(+ : h)
         for (int64_t j = 0; j < m; j++) {
+            const double log_p = (s[j] * scale - mx) - log_sum;
             p[j] *= norm;
-            under += p[j] < 1e-9 ? p[j] * ((s[j] * scale - mx) - log_sum - log_floor) : 0.0;
+            h -= p[j] * (log_p > log_floor ? log_p : log_floor);
         }
-        /* -sum p log max(p, 1e-9) without m logs: log p_j = a_j - log sum,
-         * and the entries under the floor are put back on it. */
-        double h = log_sum - pa * norm + under;
         acc->row_h[i] = h * inv_log_m;
     }
 }
@@ -565,29 +573,31 @@ static int keeps_totals(const softent_acc *acc, const se_labelset *s)
     return s->lab->n_dropped > 0 || acc->streaming;
 }
 
-/* sum[j] += p[j] and, with sq, sq[j] += p[j]^2, for j in [j0, j1). */
-static inline void add_row(double *restrict sum, double *restrict sq, const double *restrict p, int64_t j0, int64_t j1)
+/* The columns of a row of m sums that thread t of nt adds to: [cut(t),
+ * cut(t + 1)), each cut moved up to a cache line of the row, so that no
+ * two threads write one line (the line at the middle of the totals, written
+ * by both threads for every row, cost more than the additions). */
+typedef struct { int t, nt; } se_share;
+static inline int64_t line_cut(const double *row, int64_t m, int k, int nt)
 {
-    for (int64_t j = j0; j < j1; j++) sum[j] += p[j];
-    if (sq)
-        for (int64_t j = j0; j < j1; j++) sq[j] += p[j] * p[j];
+    if (k <= 0) return 0;
+    if (k >= nt) return m;
+    const int64_t j = m * k / nt + (int64_t)((64 - (uintptr_t)(row + m * k / nt) % 64) % 64) / sizeof *row;
+    return j < m ? j : m;
 }
 
-/* rows [n], indices into slots, sorted by slot, stably: least significant
- * digit first, 11 bits a pass; scratch [n]. */
-static void sort_by_slot(int32_t *rows, int32_t *scratch, int64_t n, const int32_t *slots, int32_t max_slot)
+/* sum[j] += p[j], for thread share's columns j of the row sum [m]. */
+static inline void add_row(double *restrict sum, const double *restrict p, int64_t m, se_share share)
 {
-    enum { BITS = 11, DIGITS = 1 << BITS };
-    int32_t *src = rows, *dst = scratch;
-    for (int shift = 0; n > 1 && (shift == 0 || max_slot >> shift > 0); shift += BITS) {
-        int64_t start[DIGITS + 1] = {0};
-        for (int64_t i = 0; i < n; i++) start[((slots[src[i]] >> shift) & (DIGITS - 1)) + 1]++;
-        for (int b = 0; b < DIGITS; b++) start[b + 1] += start[b];
-        for (int64_t i = 0; i < n; i++) dst[start[(slots[src[i]] >> shift) & (DIGITS - 1)]++] = src[i];
-        int32_t *t = src;
-        src = dst, dst = t;
-    }
-    if (src != rows) memcpy(rows, src, (size_t)n * sizeof *rows);
+    const int64_t j1 = line_cut(sum, m, share.t + 1, share.nt);
+    for (int64_t j = line_cut(sum, m, share.t, share.nt); j < j1; j++) sum[j] += p[j];
+}
+
+/* sq[j] += p[j]^2, likewise. */
+static inline void add_row_sq(double *restrict sq, const double *restrict p, int64_t m, se_share share)
+{
+    const int64_t j1 = line_cut(sq, m, share.t + 1, share.nt);
+    for (int64_t j = line_cut(sq, m, share.t, share.nt); j < j1; j++) sq[j] += p[j] * p[j];
 }
 
 /* Set s's bookkeeping of a block's rows, in row order: the counts, the
@@ -597,11 +607,10 @@ static void sort_by_slot(int32_t *rows, int32_t *scratch, int64_t n, const int32
  * reading of a value with rows in earlier shards waits for the merge).
  * The sums themselves are added column by column (add_columns). */
 static void count_block(const softent_acc *acc, se_labelset *s, const int32_t *slots, int64_t n, se_reading *readings,
-                        int64_t *n_readings, int32_t *snap_at, int32_t *by_slot, int64_t *n_by_slot, int32_t *scratch)
+                        int64_t *n_readings, int32_t *snap_at)
 {
     se_sums *sums = &s->real;
-    int64_t nr = 0, nb = 0;
-    int32_t max_slot = 0;
+    int64_t nr = 0;
     for (int64_t i = 0; i < n; i++) {
         const int32_t slot = slots[i];
         snap_at[i] = -1;
@@ -616,8 +625,6 @@ static void count_block(const softent_acc *acc, se_labelset *s, const int32_t *s
         if (sums->labelled) sums->labelled[slot]++;
         if (!acc->valid[i]) continue;  /* labelled all the same: its value's chain of readings ends */
         sums->kept_rows++;
-        by_slot[nb++] = (int32_t)i;
-        max_slot = slot > max_slot ? slot : max_slot;
         const int64_t seen = ++sums->seen[slot];
         if (!sums->last_h) continue;
         if (seen == 1) sums->last_h[slot] = acc->row_h[i];  /* streaming reads it as the value's H */
@@ -626,8 +633,6 @@ static void count_block(const softent_acc *acc, se_labelset *s, const int32_t *s
         readings[nr++] = (se_reading){(int32_t)i, slot, __builtin_ctzll((unsigned long long)count), before > 0};
     }
     *n_readings = nr;
-    *n_by_slot = nb;
-    sort_by_slot(by_slot, scratch, nb, slots, max_slot);
 }
 
 /* A reading that waits for the earlier shards' rows: slot's local sum at
@@ -660,8 +665,8 @@ static int reserve_block_work(softent_acc *acc, int threads)
     const int64_t B = acc->block, K = acc->n_sets, m = acc->m, cap = snap_cap(m);
     if (w->base && w->n_sets == K && w->threads >= threads) return SOFTENT_OK;
     /* widest elements first, so that each part stays aligned */
-    const size_t snaps = (size_t)((cap + K) * m), counts = (size_t)(4 * K), readings = (size_t)(K * B);
-    const size_t ints = (size_t)(B * (3 * K + threads));
+    const size_t snaps = (size_t)((cap + K) * m), counts = (size_t)(3 * K), readings = (size_t)(K * B);
+    const size_t ints = (size_t)(B * (2 * K + threads));
     char *base = malloc(snaps * sizeof(double) + counts * sizeof(int64_t) + readings * sizeof(se_reading) + ints * sizeof(int32_t));
     if (!base) return se_fail(SOFTENT_E_NOMEM, "out of memory for a block of %lld rows", (long long)B);
     free(w->base);
@@ -670,12 +675,10 @@ static int reserve_block_work(softent_acc *acc, int threads)
     w->n_readings = (int64_t *)(w->snap + snaps);
     w->next_reading = w->n_readings + K;
     w->round_stop = w->next_reading + K;
-    w->n_by_slot = w->round_stop + K;
-    w->readings = (se_reading *)(w->n_by_slot + K);
+    w->readings = (se_reading *)(w->round_stop + K);
     w->slots = (int32_t *)(w->readings + readings);
     w->snap_at = w->slots + K * B;
-    w->by_slot = w->snap_at + K * B;
-    w->permuted = w->by_slot + K * B;
+    w->permuted = w->snap_at + K * B;
     return SOFTENT_OK;
 }
 
@@ -706,34 +709,54 @@ static int64_t plan_round(softent_acc *acc, int64_t n)
     return end;
 }
 
-/* Columns [j0, j1) of rows [from, to) into the totals and every set's sums.
- * Each sum takes its rows in row order, so that none depends on how the
- * columns are split; a set's sums take their rows a value at a time, so
- * that each value's sum is fetched once a block rather than once a row.
- * The sums the round's readings need are copied aside as they stand after
- * their row. */
-SE_HOT static void add_columns(softent_acc *acc, int64_t from, int64_t to, int64_t j0, int64_t j1)
+/* The sums the row AHEAD rows on adds to, requested before they are needed:
+ * a value's sums lie anywhere in its set's table, where no hardware
+ * prefetcher looks. */
+enum { AHEAD = 8 };
+static inline void prefetch_columns(const double *sum, int64_t m, se_share share)
+{
+    const int64_t j0 = line_cut(sum, m, share.t, share.nt), j1 = line_cut(sum, m, share.t + 1, share.nt);
+    for (int64_t j = j0; j < j1; j += 8) __builtin_prefetch(sum + j, 1, 3);
+    if (j1 > j0) __builtin_prefetch(sum + j1 - 1, 1, 3);
+}
+
+/* Thread share's columns of rows [from, to) into the totals and every set's sums,
+ * a row at a time: each sum takes its rows in row order, so that none
+ * depends on how the columns are split, and each row's soft assignments
+ * are read once for all the sets (taking a set's rows a value at a time
+ * instead read the block's assignments once a set, from beyond the L2
+ * cache: 30 % slower at four sets).  The sums the round's readings need
+ * are copied aside as they stand after their row. */
+SE_HOT static void add_columns(softent_acc *acc, int64_t from, int64_t to, se_share share)
 {
     const se_block_work *w = &acc->work;
     const int64_t m = acc->m, B = w->block;
     for (int64_t i = from; i < to; i++) {
+        if (i + AHEAD < to)
+            for (int k = 0; k < acc->n_sets; k++) {
+                const int32_t slot = w->slots[k * B + i + AHEAD];
+                if (slot >= 0) prefetch_columns(acc->sets[k].real.sums + (int64_t)slot * m, m, share);
+            }
         if (!acc->valid[i]) continue;
         const double *p = acc->prob + i * m;
-        add_row(acc->total, acc->total_sq, p, j0, j1);
-        for (int k = 0; k < acc->n_sets; k++)
-            if (keeps_totals(acc, &acc->sets[k]) && w->slots[k * B + i] != SLOT_DROPPED)
-                add_row(acc->sets[k].real.kept_total, acc->sets[k].real.kept_sq, p, j0, j1);
-    }
-    for (int k = 0; k < acc->n_sets; k++) {
-        se_sums *sums = &acc->sets[k].real;
-        const int32_t *rows = w->by_slot + k * B, *slots = w->slots + k * B, *snap_at = w->snap_at + k * B;
-        for (int64_t e = 0; e < w->n_by_slot[k]; e++) {
-            const int64_t i = rows[e];
-            if (i < from || i >= to) continue;
-            const int64_t slot = slots[i];
+        add_row(acc->total, p, m, share);
+        add_row_sq(acc->total_sq, p, m, share);
+        for (int k = 0; k < acc->n_sets; k++) {
+            se_sums *sums = &acc->sets[k].real;
+            const int64_t slot = w->slots[k * B + i];
+            if (slot != SLOT_DROPPED && keeps_totals(acc, &acc->sets[k])) {
+                add_row(sums->kept_total, p, m, share);
+                add_row_sq(sums->kept_sq, p, m, share);
+            }
+            if (slot < 0) continue;  /* dropped, or a singleton's own H */
             double *sum = sums->sums + slot * m;
-            add_row(sum, sums->sq ? sums->sq + slot * m : NULL, acc->prob + i * m, j0, j1);
-            if (snap_at[i] >= 0) memcpy(w->snap + snap_at[i] * m + j0, sum + j0, (size_t)(j1 - j0) * sizeof *sum);
+            add_row(sum, p, m, share);
+            if (sums->sq) add_row_sq(sums->sq + slot * m, p, m, share);
+            const int32_t at = w->snap_at[k * B + i];
+            if (at >= 0) {
+                const int64_t j0 = line_cut(sum, m, share.t, share.nt), j1 = line_cut(sum, m, share.t + 1, share.nt);
+                memcpy(w->snap + (int64_t)at * m + j0, sum + j0, (size_t)(j1 - j0) * sizeof *sum);
+            }
         }
     }
 }
@@ -764,19 +787,24 @@ SE_HOT static void add_permuted(se_sums *sums, const softent_acc *acc, const se_
 {
     const int64_t m = acc->m;
     const int keep = keeps_totals(acc, s);
+    const se_share whole = {0, 1};
     for (int64_t i = 0; i < n; i++) {
         const int32_t slot = slots[i];
         if (!acc->valid[i] || slot == SLOT_DROPPED) continue;
         const double *p = acc->prob + i * m;
         sums->kept_rows++;
-        if (keep) add_row(sums->kept_total, sums->kept_sq, p, 0, m);
+        if (keep) {
+            add_row(sums->kept_total, p, m, whole);
+            add_row_sq(sums->kept_sq, p, m, whole);
+        }
         if (slot == SLOT_SINGLE) {
             sums->single_h += acc->row_h[i];
             sums->single_seen++;
             continue;
         }
         sums->seen[slot]++;
-        add_row(sums->sums + (int64_t)slot * m, sums->sq ? sums->sq + (int64_t)slot * m : NULL, p, 0, m);
+        add_row(sums->sums + (int64_t)slot * m, p, m, whole);
+        if (sums->sq) add_row_sq(sums->sq + (int64_t)slot * m, p, m, whole);
     }
 }
 
@@ -847,8 +875,7 @@ static void add_block(softent_acc *acc, const float *z, const float *probs, int6
             }
         #pragma omp for schedule(dynamic, 1)
         for (int k = 0; k < acc->n_sets; k++) {
-            count_block(acc, &acc->sets[k], w->slots + k * B, n, w->readings + k * B, &w->n_readings[k], w->snap_at + k * B,
-                        w->by_slot + k * B, &w->n_by_slot[k], w->permuted + tid * B);
+            count_block(acc, &acc->sets[k], w->slots + k * B, n, w->readings + k * B, &w->n_readings[k], w->snap_at + k * B);
             w->next_reading[k] = 0;
         }
 
@@ -856,12 +883,12 @@ static void add_block(softent_acc *acc, const float *z, const float *probs, int6
          * split by value would leave one thread the most frequent value's
          * rows), in rounds that end where the copies of the sums the
          * curve reads are full: almost always one. */
-        const int64_t j0 = m * tid / nt, j1 = m * (tid + 1) / nt;
+        const se_share share = {tid, nt};
         for (int64_t from = 0, to; from < n; from = to) {
             #pragma omp single
             round_end = plan_round(acc, n);
             to = round_end;  /* read before the barrier: the next round's single rewrites it */
-            add_columns(acc, from, to, j0, j1);
+            add_columns(acc, from, to, share);
             #pragma omp barrier
             #pragma omp for schedule(dynamic, 1)
             for (int k = 0; k < acc->n_sets; k++) read_round(acc, k);
@@ -1015,6 +1042,19 @@ int se_acc_check_finished(const softent_acc *acc)
     return SOFTENT_OK;
 }
 
+/* dst [n, d] = src [n, d], a share of the rows to each thread: one thread
+ * alone copying a document's rows into the window left the others idle for
+ * a quarter of the product's time. */
+static void copy_rows(float *restrict dst, const float *restrict src, int64_t n, int64_t d)
+{
+    const int threads = n * d < ((int64_t)1 << 16) ? 1 : se_max_threads();
+    #pragma omp parallel for schedule(static) num_threads(threads)
+    for (int t = 0; t < threads; t++) {
+        const int64_t r0 = n * t / threads, r1 = n * (t + 1) / threads;
+        memcpy(dst + r0 * d, src + r0 * d, (size_t)((r1 - r0) * d) * sizeof *src);
+    }
+}
+
 int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0)
 {
     if (acc->loaded) return se_fail(SOFTENT_E_ORDER, "a state loaded from a file can be merged and reported, not extended");
@@ -1042,7 +1082,7 @@ int softent_acc_add(softent_acc *acc, const float *z, int64_t n, int64_t row0)
         if (acc->pending_n == 0) acc->pending_row0 = row0;
         const int64_t base = acc->pending_row0 / tile * tile, at = acc->pending_row0 + acc->pending_n;
         const int64_t room = base + window - at, take = n < room ? n : room;
-        memcpy(acc->pending + (at - base) * d, z, (size_t)(take * d) * sizeof *z);
+        copy_rows(acc->pending + (at - base) * d, z, take, d);
         acc->pending_n += take;
         z += take * d, n -= take, row0 += take;
         if (take == room && (rc = flush_pending(acc))) return rc;

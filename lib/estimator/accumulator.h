@@ -104,11 +104,8 @@ typedef struct {
     int32_t *slots;      /* [n_sets, block] each row's slot in each set */
     int32_t *snap_at;    /* [n_sets, block] where row's reading of the set is
                           * copied this round, or -1 */
-    int32_t *by_slot;    /* [n_sets, block] the usable rows with a stored
-                          * slot, sorted by slot (in row order within one) */
-    int64_t *n_by_slot;  /* [n_sets] */
     int32_t *permuted;   /* [threads, block] a permutation's slots, per
-                          * thread; before that, the sort's scratch */
+                          * thread */
     se_reading *readings;/* [n_sets, block] each set's readings, in row order */
     int64_t *n_readings; /* [n_sets] */
     int64_t *next_reading; /* [n_sets] the first not yet read */
