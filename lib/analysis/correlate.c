@@ -114,21 +114,6 @@ static int orthonormal_basis(const double *z, int k, int64_t n, double *q)
     return 0;
 }
 
-/* The next permutation of the stream: a Fisher-Yates shuffle of [0, n),
- * uniform over all n! orders, which a permutation p-value needs on the
- * few models correlate sees (the estimator's keyed Feistel permutations,
- * lib/estimator/permute, are not uniform on a handful of items). */
-static void next_permutation(se_pcg64 *rng, int64_t *perm, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++) perm[i] = i;
-    for (int64_t i = n - 1; i > 0; i--) {
-        const int64_t j = (int64_t)se_pcg64_below(rng, (uint64_t)i + 1);
-        const int64_t t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-}
-
 /* The residuals ex, ey [n] of x and y (of their ranks, and the covariates'
  * ranks, when spearman) on [1, z], with the orthonormal basis q [k + 1, n]
  * they were taken on and the squared norms nx, ny before the projection.
@@ -226,7 +211,7 @@ int softent_partial_p_perm(const double *x, const double *y, int64_t n, const do
         se_pcg64_seed_numpy(&rng, seed);
         int64_t hits = 0;
         for (int64_t b = 0; b < R; b++) {
-            next_permutation(&rng, perm, n);
+            se_pcg64_shuffle(&rng, perm, n);
             for (size_t i = 0; i < N; i++) eyp[i] = pr.ey[perm[i]];
             residual(eyp, pr.q, k + 1, n);
             const double r = residual_corr(pr.ex, eyp, n, pr.nx, pr.ny);
@@ -323,7 +308,7 @@ int softent_corr_p_perm(const double *x, const double *y, int64_t n, int spearma
             se_pcg64_seed_numpy(&rng, seed);
             int64_t hits = 0;
             for (int64_t k = 0; k < R; k++) {
-                next_permutation(&rng, perm, n);
+                se_pcg64_shuffle(&rng, perm, n);
                 for (size_t i = 0; i < N; i++) bp[i] = b[perm[i]];
                 if (fabs(softent_pearson(a, bp, n)) >= fabs(r0) - 1e-12) hits++;
             }

@@ -234,3 +234,15 @@ uint64_t se_pcg64_below(se_pcg64 *rng, uint64_t bound)
     }
     return (uint64_t)(x >> 64);
 }
+
+void se_pcg64_shuffle(se_pcg64 *rng, int64_t *perm, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) perm[i] = i;
+    for (int64_t i = n - 1; i > 0; i--) {
+        const int64_t j = (int64_t)se_pcg64_below(rng, (uint64_t)i + 1);
+        const int64_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+

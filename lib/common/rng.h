@@ -21,5 +21,8 @@ double se_pcg64_next_double(se_pcg64 *rng);               /* uniform in [0, 1) *
  * multiply and reject). */
 uint64_t se_pcg64_below(se_pcg64 *rng, uint64_t bound);
 double se_standard_normal(se_pcg64 *rng);                 /* numpy's ziggurat */
+/* perm [n] = a Fisher-Yates shuffle of [0, n): uniform over all n! orders
+ * (permutation p-values need that on a handful of items). */
+void se_pcg64_shuffle(se_pcg64 *rng, int64_t *perm, int64_t n);
 
 #endif /* SOFTENT_RNG_H */

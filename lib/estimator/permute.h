@@ -6,7 +6,11 @@
  * would cost R*N words; instead each permutation is a keyed bijection (a
  * Feistel network on the smallest power of two >= n, its two halves taking
  * turns, walked in cycles until it lands inside [0, n)), so perm(i) costs a
- * few hashes and every shard computes the same permutation.
+ * few hashes and every shard computes the same permutation.  Up to
+ * SE_PERMUTE_SHUFFLE_MAX points, where a Feistel network's few bits leave
+ * its permutations measurably non-uniform (chi-square over ordered pairs,
+ * tests/test_permute.py), perm(i) instead replays a keyed Fisher-Yates
+ * shuffle: exact, and O(n) a call.
  */
 #ifndef SOFTENT_PERMUTE_H
 #define SOFTENT_PERMUTE_H
@@ -14,6 +18,8 @@
 #include <stdint.h>
 
 #include "common/hash.h"
+
+enum { SE_PERMUTE_SHUFFLE_MAX = 32 };
 
 typedef struct se_permutation {
     uint64_t n;
