@@ -443,6 +443,8 @@ def check_gguf_model_and_tokenizer():
         hs = [torch.from_numpy(h)[None] for h in model.hidden_states(s)]
         la.add_hidden_states(hs, torch.from_numpy(s.astype(np.int64))[None])
     got = la.results()
+    if got["model"]["arch"] is not None or got["model"]["path"] != "hidden states":
+        raise Fail(f"a LayerAccumulators without a model names one: {got['model']}")
     for lg, lw in zip(got["layers"], expect["layers"]):
         for og, ow in zip(lg["orders"], lw["orders"]):
             close(f"layer {lg['layer']} n={og['n']}: I_in, I_out", [og["I_in"], og["I_out"]], [ow["I_in"], ow["I_out"]], 1e-9)

@@ -49,7 +49,9 @@ class LayerAccumulators:
         self.n_max = self.orders[-1]
         self.layers_spec = layers
         self.args = accumulator_args
-        self.name = name or type(model).__name__
+        # no model: the caller hands over hidden states (add_hidden_states)
+        self.arch = type(model).__name__ if model is not None else None
+        self.name = name or self.arch or "hidden states"
         self.acc = {}          # layer index -> Accumulator
         self.documents = self.tokens = self.positions = 0
         self._hooks, self._captured = [], {}
@@ -216,7 +218,7 @@ class LayerAccumulators:
         headline = {"curve": "corrected (curve: J(n) from the running means of each value)", "null": "corrected (I - null mean)",
                     "taylor": "corrected (taylor: Miller-Madow from each value's own variance)",
                     "none": "plug-in (--correction none: biased upward)"}[m0["correction"]]
-        out = {"softent_version": "0.1.0", "command": "analyze", "model": {"path": self.name, "arch": type(self.model).__name__},
+        out = {"softent_version": "0.1.0", "command": "analyze", "model": {"path": self.name, "arch": self.arch},
                "corpus": {"documents_read": self.documents, "tokens": self.tokens, "positions": self.positions},
                "settings": {"ngrams": self.orders, "m": first["m"], "eps": first["eps"], "units": "efficiency: entropy / log(m)",
                             "positions": "t in [n_max - 1, len - n_max) of each document", "source": "softent.torch.LayerAccumulators"},
