@@ -12,7 +12,8 @@
  * known: the replayed null and the bootstrap.  What needs it before the
  * first row is refused: min_count > 1 (a value's slot depends on its final
  * count), the null kept in-stream (params.null_sums), and labels shared
- * between accumulators.
+ * between accumulators.  A set keeps the totals of its labelled rows from
+ * its first unlabelled value on, starting from the totals.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -68,12 +69,19 @@ static int extend_slots(softent_acc *acc, se_labelset *s)
     for (int64_t v = old; v < nv; v++) stored += lab->table.keys[v * lab->table.arity] != SOFTENT_NO_LABEL;
     int rc = se_sums_reserve(&s->real, stored, acc->m);
     if (rc) return rc;
+    const int dropping = lab->n_dropped > 0;
     for (int64_t v = old; v < nv; v++) {
         if (s->value_h) s->value_h[v] = NAN;
         if (lab->table.keys[v * lab->table.arity] == SOFTENT_NO_LABEL) lab->value_slot[v] = SLOT_DROPPED, lab->n_dropped++;
         else lab->value_slot[v] = (int32_t)lab->n_stored++;
     }
     lab->n_values_slotted = nv;
+    if (!dropping && lab->n_dropped > 0) {
+        /* the first unlabelled value: every row so far (scored or waiting
+         * in the window, whose rows count from here) was kept */
+        memcpy(s->real.kept_total, acc->total, (size_t)acc->m * sizeof *acc->total);
+        memcpy(s->real.kept_sq, acc->total_sq, (size_t)acc->m * sizeof *acc->total_sq);
+    }
     return SOFTENT_OK;
 }
 
