@@ -28,7 +28,7 @@ BLAS_CFLAGS := $(shell $(BLAS_PC) --cflags openblas 2>/dev/null || echo -I/usr/i
 BLAS_LIBS  := $(shell $(BLAS_PC) --libs openblas 2>/dev/null || echo -L$(BLAS_DIR) -lopenblas) -Wl,-rpath,$(BLAS_DIR)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs libcjson libpcre2-8 libutf8proc zlib 2>/dev/null || echo -lcjson -lpcre2-8 -lutf8proc -lz)
 # oneDNN (Debian's libdnnl-dev, no pkg-config file): the forward pass's bf16
-# products on AMX / AVX512-BF16 (lib/model/matmul.c).
+# products on AMX / AVX512-BF16 and the estimator's opt-in bf16 product (lib/common/matmul.c).
 DNNL_LIBS  := -ldnnl
 
 # -fno-trapping-math lets the compiler if-convert (and so vectorise) the
@@ -104,11 +104,11 @@ $(BUILD)/tests/libfull_disk.so: tests/c/full_disk.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -fPIC -shared -o $@ $< -ldl
 
-# The partial build: the estimator with its common layer, OpenBLAS and libm
-# alone (no cJSON, PCRE2, utf8proc).  tests/test_layering.py runs it.
+# The partial build: the estimator with its common layer, OpenBLAS, oneDNN
+# and libm alone (no cJSON, PCRE2, utf8proc).  tests/test_layering.py runs it.
 $(BUILD)/tests/estimator_only: tests/c/estimator_only.c $(ESTIMATOR_ONLY_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(BLAS_LIBS) -lm
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(BLAS_LIBS) $(DNNL_LIBS) -lm
 
 $(BUILD)/%.o: %.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)

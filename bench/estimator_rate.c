@@ -3,7 +3,7 @@
  * sgemm at the same product shape, in one process (issue: the estimator at
  * the sgemm limit).  Built and run by bench/run.sh.
  *
- * estimator_rate N D M SETS BATCH ROUNDS
+ * estimator_rate N D M SETS BATCH ROUNDS [PRODUCT]
  *   N rows of D random normal floats, in memory; SETS label sets of Zipf
  *   unigrams (counted first, untimed); the rows go to softent_acc_add in
  *   batches of BATCH rows (as analyze hands over a document's positions),
@@ -12,7 +12,9 @@
  *   tiles of softent_tile_rows(D) rows by the M x D reference points, as
  *   score_tile does, in one parallel region.  The two alternate for ROUNDS
  *   rounds; prints each side's median rows/s and the median of the paired
- *   fractions (estimator rate / product rate).
+ *   fractions (estimator rate / product rate).  PRODUCT f32 (default) or
+ *   bf16 is the estimator's params.product; the product alone stays the
+ *   float32 sgemm, the machine's rate the issue measures against.
  */
 #include <cblas.h>
 #include <math.h>
@@ -44,10 +46,12 @@ static double median(double *v, int n)
 }
 
 /* One estimator pass over z [n, d]: seconds, or -1 on failure. */
-static double estimator_pass(const float *z, const int64_t *keys, int sets, int64_t n, int64_t d, int64_t m, int64_t batch)
+static double estimator_pass(const float *z, const int64_t *keys, int sets, int64_t n, int64_t d, int64_t m, int64_t batch,
+                             softent_product product)
 {
     softent_params p = softent_default_params();
     p.m = m;
+    p.product = product;
     softent_acc *acc;
     if (softent_acc_new(&acc, &p, d, NULL)) return -1;
     for (int k = 0; k < sets; k++) {
@@ -81,7 +85,11 @@ static double product_pass(const float *z, const float *w, float *scores, int64_
 
 int main(int argc, char **argv)
 {
-    if (argc != 7) { fprintf(stderr, "usage: estimator_rate N D M SETS BATCH ROUNDS\n"); return 2; }
+    softent_product product = SOFTENT_PRODUCT_F32;
+    if ((argc != 7 && argc != 8) || (argc == 8 && softent_product_parse(argv[7], &product))) {
+        fprintf(stderr, "usage: estimator_rate N D M SETS BATCH ROUNDS [f32|bf16]\n");
+        return 2;
+    }
     const int64_t n = atoll(argv[1]), d = atoll(argv[2]), m = atoll(argv[3]), batch = atoll(argv[5]);
     const int sets = atoi(argv[4]), rounds = atoi(argv[6]);
     if (n < 1 || d < 1 || m < 2 || sets < 0 || batch < 1 || rounds < 1 || rounds > 64) { fprintf(stderr, "estimator_rate: bad arguments\n"); return 2; }
@@ -102,13 +110,13 @@ int main(int argc, char **argv)
     }
     double est[64], prod[64], frac[64];
     for (int r = 0; r < rounds; r++) {
-        const double te = estimator_pass(z, keys, sets, n, d, m, batch);
+        const double te = estimator_pass(z, keys, sets, n, d, m, batch, product);
         if (te < 0) { fprintf(stderr, "estimator_rate: %s\n", softent_last_error()); return 1; }
         const double tp = product_pass(z, w, scores, n, d, m);
         est[r] = n / te, prod[r] = n / tp, frac[r] = tp / te;
     }
-    printf("estimator_rows_per_s %.0f product_rows_per_s %.0f fraction %.3f threads %d\n", median(est, rounds), median(prod, rounds),
-           median(frac, rounds), omp_get_max_threads());
+    printf("estimator_rows_per_s %.0f product_rows_per_s %.0f fraction %.3f threads %d product %s\n", median(est, rounds),
+           median(prod, rounds), median(frac, rounds), omp_get_max_threads(), softent_product_name(product));
     free(z), free(w), free(scores), free(keys), free(normal);
     return 0;
 }

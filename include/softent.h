@@ -118,6 +118,21 @@ SOFTENT_API const char *softent_correction_name(softent_correction c);
 /* Parse "curve", "taylor", "null" or "none". */
 SOFTENT_API int softent_correction_parse(const char *s, softent_correction *c);
 
+/* The arithmetic of the d-wide product of rows and reference points,
+ * z.w_j (docs/estimator.md compares them). */
+typedef enum {
+    SOFTENT_PRODUCT_F32 = 0,   /* float32, by sgemm */
+    SOFTENT_PRODUCT_BF16 = 1   /* rows and points rounded to bf16, float32
+                                * accumulation (oneDNN, on AMX or AVX512-BF16;
+                                * emulated exactly elsewhere): about 4x the
+                                * float32 rate on AMX; opt-in, since the
+                                * rounding moves H and I slightly */
+} softent_product;
+
+SOFTENT_API const char *softent_product_name(softent_product p);
+/* Parse "f32" or "bf16". */
+SOFTENT_API int softent_product_parse(const char *s, softent_product *p);
+
 typedef struct {
     int64_t m;                       /* reference points (bins); 100 */
     uint64_t seed;                   /* reference points' seed; 0 */
@@ -162,6 +177,7 @@ typedef struct {
                                       * page cache, which the kernel writes
                                       * out under pressure; NULL = memory.
                                       * Copied; not kept in state files */
+    softent_product product;         /* the product's arithmetic; F32 */
 } softent_params;
 
 #define SOFTENT_NULL_RESERVOIR 16384

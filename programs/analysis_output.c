@@ -275,6 +275,7 @@ cJSON *analysis_settings_json(const analysis_options *o, double eps)
     cJSON_AddStringToObject(st, "calibration", softent_calibration_name(p->calibration));
     cJSON_AddNumberToObject(st, "eps", eps);
     cJSON_AddStringToObject(st, "weighting", p->weighting == SOFTENT_WEIGHT_UNIFORM ? "uniform" : "prob");
+    cJSON_AddStringToObject(st, "product", softent_product_name(p->product));
     cJSON_AddNumberToObject(st, "min_count", (double)p->min_count);
     cJSON_AddStringToObject(st, "min_count_rule",
                             "a position is kept for order n (in both in{n} and out{n}) when its input and its output n-gram "

@@ -66,6 +66,8 @@ static const char USAGE[] =
     "  --spill-dir DIR      keep the rows the null and bootstrap replay (4 x bins\n"
     "                       bytes a position and layer) in an unlinked file in DIR\n"
     "                       (page cache, written out under pressure), not memory\n"
+    "  --product P          the estimator's product: f32 (default) or bf16, as for\n"
+    "                       softent estimate (independent of --compute)\n"
     "  -h, --help           this help\n";
 
 static void print_table(FILE *f, const softent_analysis_result *r)

@@ -64,6 +64,10 @@ static const char USAGE[] =
     "  --max-memory MB        refuse a run whose accumulator would need more\n"
     "  --spill-dir DIR        keep the rows the null and bootstrap replay in an\n"
     "                         unlinked file in DIR (page cache) instead of memory\n"
+    "  --product P            the rows' product with the reference points: f32\n"
+    "                         (default) or bf16 (rows and points rounded to bf16,\n"
+    "                         float32 sums; about 4x faster on AMX, opt-in since\n"
+    "                         it moves H and I slightly: docs/estimator.md)\n"
     "  --quiet                no table (on stdout, or on stderr when --json or\n"
     "                         --csv is -)\n"
     "  -h, --help             this help\n";

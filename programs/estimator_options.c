@@ -86,6 +86,11 @@ int estimator_option(softent_params *p, int *threads, int c, const char *arg, co
         p->spill_dir = arg;
         return 0;
     }
+    case OPT_PRODUCT:
+        if (softent_product_parse(arg, &p->product))
+            return cli_usage_error(cmd, "--product %s: use f32 (the default) or bf16 (opt-in: about 4x faster on AMX, "
+                                   "moves H and I slightly; docs/estimator.md)", arg);
+        return 0;
     }
     return cli_usage_error(cmd, "unknown option");
 }

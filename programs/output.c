@@ -195,9 +195,10 @@ int write_table(const softent_acc *acc, const run_info *info, FILE *f)
     softent_acc_params(acc, &p);
     fprintf(f, "softent %s: %s: %lld rows x %lld dims, %lld skipped (zero or non-finite norm)\n",
            SOFTENT_VERSION, info->input, (long long)s.rows, (long long)s.d, (long long)s.skipped);
-    fprintf(f, "m = %lld reference points (%s), eps = %.10f (%s), weighting %s, min-count %lld\n",
+    fprintf(f, "m = %lld reference points (%s), eps = %.10f (%s), weighting %s, min-count %lld%s\n",
            (long long)s.m, info->refpoints ? info->refpoints : "gaussian", s.eps,
-           softent_calibration_name(p.calibration), weighting_name(p.weighting), (long long)p.min_count);
+           softent_calibration_name(p.calibration), weighting_name(p.weighting), (long long)p.min_count,
+           p.product == SOFTENT_PRODUCT_BF16 ? ", bf16 products" : "");
     if (info->units == UNITS_EFFICIENCY)
         fprintf(f, "entropies are efficiencies: fractions of log m = %.4f nats\n\n", log((double)s.m));
     else
@@ -262,6 +263,7 @@ static cJSON *settings_json(const softent_acc *acc, const run_info *info)
     cJSON_AddStringToObject(o, "calibration", softent_calibration_name(p.calibration));
     cJSON_AddNumberToObject(o, "eps", p.eps);
     cJSON_AddStringToObject(o, "weighting", weighting_name(p.weighting));
+    cJSON_AddStringToObject(o, "product", softent_product_name(p.product));
     cJSON_AddNumberToObject(o, "min_count", (double)p.min_count);
     cJSON_AddNumberToObject(o, "null_perms", p.null_perms);
     cJSON_AddNumberToObject(o, "null_reservoir", (double)p.null_reservoir);

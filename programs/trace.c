@@ -45,7 +45,7 @@ static const char USAGE[] =
     "  --min-count K, --null R, --null-seed S, --correction C, --threads N,\n"
     "  --max-memory MB, --spill-dir DIR, --labels NAME=PATH, --units U, --quiet, --json PATH,\n"
     "  --checkpoint-every N, --checkpoint-seconds T, --resume, --shard I/K,\n"
-    "  --compute C\n"
+    "  --compute C, --product P\n"
     "                       as for softent analyze; a checkpoint saves the step\n"
     "                       under way and keeps each finished step's accumulators\n"
     "                       (OUT/checkpoint/step-N) until the trace ends, so that\n"

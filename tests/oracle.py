@@ -18,12 +18,22 @@ def reference_points(seed, m, d):
     return (w / np.linalg.norm(w, axis=1, keepdims=True)).astype(np.float32)
 
 
-def soft_assign(z, w, eps):
+def round_bf16(x):
+    """x rounded to bfloat16 (to nearest even) by PyTorch, back as float64."""
+    import torch
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(torch.bfloat16).double().numpy()
+
+
+def soft_assign(z, w, eps, product="f32"):
+    """Soft assignments in float64; product "bf16" rounds z and w to bf16
+    for the product z.w_j alone (the norms stay those of z)."""
     z = np.asarray(z, dtype=np.float64)
     norms = np.linalg.norm(z, axis=1)
     keep = np.isfinite(norms) & (norms > 0)
-    zn = z[keep] / norms[keep, None]
-    s = zn @ np.asarray(w, dtype=np.float64).T / eps
+    w = np.asarray(w, dtype=np.float64)
+    if product == "bf16":
+        z, w = round_bf16(z), round_bf16(w)
+    s = (z[keep] @ w.T) / norms[keep, None] / eps
     s -= s.max(axis=1, keepdims=True)
     p = np.exp(s)
     return p / p.sum(axis=1, keepdims=True), keep
@@ -60,8 +70,8 @@ def labelset_measures(p, labels, weighting="prob", min_count=1):
     return {"H": H, "H_cond": H_cond, "I": H - H_cond, "rows": int(kept.sum())}
 
 
-def measures(z, w, eps, label_sets=None, weighting="prob", min_count=1):
-    p, keep = soft_assign(z, w, eps)
+def measures(z, w, eps, label_sets=None, weighting="prob", min_count=1, product="f32"):
+    p, keep = soft_assign(z, w, eps, product)
     out = {"H": entropy(p.sum(axis=0)), "skipped": int((~keep).sum()), "sets": {}}
     for name, labels in (label_sets or {}).items():
         labels = np.asarray(labels)[keep]

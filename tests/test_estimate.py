@@ -183,6 +183,32 @@ def check_json_records_settings():
     close("optimality of identical sets", r["optimality"][0]["value"], 1.0, 1e-12)
 
 
+def check_bf16_product():
+    """--product bf16 equals the float64 oracle whose product rounds rows
+    and points to bf16 (PyTorch's rounding) to 1e-8, where the float32
+    product lies farther from it; batching and threads move nothing."""
+    z, y, pairs = synthetic(n=5000, d=256, k=40)
+    zp = save_npy("bf_z.npy", z)
+    args = [zp, "--labels", "y=" + save_npy("bf_y.npy", y), "--labels", "pair=" + save_npy("bf_pair.npy", pairs)]
+    r = estimate_json(*args, "--product", "bf16")
+    if r["settings"].get("product") != "bf16":
+        raise Fail(f"settings.product = {r['settings'].get('product')!r}, want 'bf16'")
+    w = oracle.reference_points(0, 100, 256)
+    want = oracle.measures(z, w, r["settings"]["eps"], {"y": y, "pair": pairs}, product="bf16")
+    flat = lambda res: [res["H"]] + [s[k] for s in res["label_sets"] for k in ("H_cond", "I")]
+    expect = [want["H"]] + [want["sets"][n][k] for n in ("y", "pair") for k in ("H_cond", "I")]
+    gap = max(abs(a - b) for a, b in zip(flat(r), expect))
+    f32_gap = max(abs(a - b) for a, b in zip(flat(estimate_json(*args)), expect))
+    if not gap <= 1e-8 or not f32_gap > 10 * max(gap, 1e-9):
+        raise Fail(f"bf16 product: {gap:.3g} from the bf16 oracle (want <= 1e-8); the float32 product {f32_gap:.3g} (want > 10x that)")
+    for batch, threads in ((100, 1), (1500, 2)):
+        if flat(estimate_json(*args, "--product", "bf16", "--batch", batch, threads=threads)) != flat(r):
+            raise Fail(f"bf16 product: --batch {batch} with {threads} threads changed the numbers")
+    p = run("estimate", zp, "--product", "f16", ok=False)
+    if p.returncode != 2 or "--product f16" not in p.stderr:
+        raise Fail(f"--product f16: exit {p.returncode}, stderr {p.stderr!r}")
+
+
 def check_refpoints_roundtrip():
     z, y = digits()
     zp = save_npy("digits.npy", z)

@@ -102,9 +102,10 @@ def resealed(name, raw):
 # the state header: magic 8, kind 4, m 8, d 8, seed 8, calibration 4,
 # eps 8, weighting 4, min_count 8, null_perms 4, null_seed 8, per_value 4,
 # correction 4, bootstrap 4, bootstrap_seed 8, level 8, null_groups 4,
-# null_sums 4, null_reservoir 8; then w [m, d] float32, total [m],
-# total_sq [m], rows, skipped, rows_first, rows_end
-M, D, HEAD, D_AT = 4, 4, 116, 20
+# null_sums 4, null_reservoir 8, product 4; then w [m, d] float32,
+# total [m], total_sq [m], rows, skipped, rows_first, rows_end
+M, D, HEAD, D_AT = 4, 4, 120, 20
+RESERVOIR_AT, PRODUCT_AT = HEAD - 12, HEAD - 4
 TOTAL = HEAD + M * D * 4
 ROWS = TOTAL + 2 * M * 8
 
@@ -133,11 +134,14 @@ def check_states():
     raw[-12:-8] = struct.pack("<f", 2.0)
     expect_error(["report", resealed("h_sc_p.state", raw)], "h_sc_p.state", "corrupt scaled-null sample")
     raw = bytearray(good)
-    raw[HEAD - 8:HEAD] = struct.pack("<q", 2**40)
+    raw[RESERVOIR_AT:RESERVOIR_AT + 8] = struct.pack("<q", 2**40)
     expect_error(["report", resealed("h_sc_cap.state", raw)], "h_sc_cap.state", "corrupt header")
     raw = bytearray(good)
-    raw[HEAD - 8:HEAD] = struct.pack("<q", 10)  # fewer than the 20 rows it holds
+    raw[RESERVOIR_AT:RESERVOIR_AT + 8] = struct.pack("<q", 10)  # fewer than the 20 rows it holds
     expect_error(["report", resealed("h_sc_few.state", raw)], "h_sc_few.state", "corrupt scaled-null sample")
+    raw = bytearray(good)
+    raw[PRODUCT_AT:PRODUCT_AT + 4] = struct.pack("<i", 7)  # no such product
+    expect_error(["report", resealed("h_product.state", raw)], "h_product.state", "corrupt header")
 
 
 def check_valid_files_still_load():

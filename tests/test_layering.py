@@ -1,7 +1,7 @@
 """The layers of lib/ (docs/architecture.md), checked as zstd checks its
 partial builds: every #include in lib/LAYER reaches only the layers below
 it and the public headers it may use; the estimator-only program, linked
-from lib/common and lib/estimator objects with OpenBLAS and libm alone,
+from lib/common and lib/estimator objects with OpenBLAS, oneDNN and libm alone,
 needs no other library and gives the NumPy oracle's numbers; the archive
 exports the softent_* API and nothing else."""
 import os
@@ -29,7 +29,8 @@ ALLOWED = {
 }
 # system headers of a library that only some layers link
 THIRD_PARTY = {"cjson/": {"formats", "text", "model", "train", "analysis"},
-               "pcre2": {"text"}, "utf8proc": {"text"}, "zlib.h": {"text"}, "cblas": {"estimator", "model", "train"}}
+               "pcre2": {"text"}, "utf8proc": {"text"}, "zlib.h": {"text"},
+               "cblas": {"common", "estimator", "model", "train"}, "dnnl": {"common"}}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 

@@ -137,6 +137,34 @@ def check_torch_tensors_against_oracle():
             close(f"torch {dtype} (on_device={on_device}): I", r["I(X;Z)/y"], ref["sets"]["y"]["I"], TOL if not on_device else 1e-5)
 
 
+def check_bf16_product():
+    """product="bf16": the C path and the torch path (on_device) both equal
+    the oracle whose product rounds to bf16, and stand apart from float32."""
+    import torch
+    z, y, _ = data(d=128)
+    eps, w = softent.calibrate(128, 32), oracle.reference_points(0, 32, 128)
+    want = oracle.measures(z, w, eps, {"y": y}, product="bf16")
+    f32 = oracle.measures(z, w, eps, {"y": y})
+    apart = max(abs(f32["H"] - want["H"]), abs(f32["sets"]["y"]["I"] - want["sets"]["y"]["I"]))
+    for on_device in (False, True):
+        acc = softent.Accumulator(128, bins=32, product="bf16")
+        if acc.product != "bf16":
+            raise Fail(f"Accumulator(product='bf16').product = {acc.product!r}")
+        for i in range(0, len(z), 1000):
+            acc.update(torch.from_numpy(z[i:i + 1000]), labels={"y": y[i:i + 1000]}, on_device=on_device)
+        r, tol = acc.results(), 1e-8
+        close(f"bf16 (on_device={on_device}): H", r["H(Z)"], want["H"], tol)
+        close(f"bf16 (on_device={on_device}): I", r["I(X;Z)/y"], want["sets"]["y"]["I"], tol)
+        if not apart > 10 * tol:
+            raise Fail(f"bf16 and float32 oracles only {apart:.3g} apart: the check cannot tell them apart at {tol}")
+    try:
+        softent.Accumulator(128, product="f16")
+        raise Fail("Accumulator(product='f16') was accepted")
+    except ValueError as e:
+        if "bf16" not in str(e):
+            raise Fail(f"Accumulator(product='f16'): {e}")
+
+
 def fill(acc, mode, z, y):
     """acc given rows z labelled y: counted first, or streamed in batches."""
     if mode == "counted":

@@ -3,7 +3,7 @@ tiny or with unusable rows) equal one pass, the bias curve included; a
 shard given twice and missing shards are refused by name; batch size
 and thread count do not move the numbers; a saved state reports the same
 numbers, its table led by the corrected I; merging refuses states that
-cannot be combined."""
+cannot be combined; a state of the previous format still reads."""
 import json
 
 import numpy as np
@@ -225,10 +225,37 @@ def check_merge_refuses_mismatches():
     run("estimate", z, "--labels", "uni=" + uni, "--save-state", tmp("a.state"), "--quiet")
     run("estimate", z, "--labels", "uni=" + uni, "--seed", 1, "--save-state", tmp("b.state"), "--quiet")
     run("estimate", z, "--labels", "uni=" + bi, "--save-state", tmp("c.state"), "--quiet")
-    for other, word in ((tmp("b.state"), "reference points"), (tmp("c.state"), "label")):
+    run("estimate", z, "--labels", "uni=" + uni, "--product", "bf16", "--save-state", tmp("d.state"), "--quiet")
+    for other, word in ((tmp("b.state"), "reference points"), (tmp("c.state"), "label"), (tmp("d.state"), "product")):
         p = run("merge", tmp("a.state"), other, "-o", tmp("x.state"), ok=False)
         if p.returncode == 0 or word not in p.stderr:
             raise Fail(f"merging with {other}: exit {p.returncode}, stderr {p.stderr!r}")
+
+
+def fnv1a64(data):
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def check_version_4_state_reads_as_float32():
+    """A state of the format before the product was recorded (version 4:
+    this version's file less that field) reads as float32 products; the
+    bf16 one reports its product."""
+    z, uni, _ = data()
+    run("estimate", z, "--labels", "uni=" + uni, "--save-state", tmp("v5.state"), "--quiet")
+    run("estimate", z, "--labels", "uni=" + uni, "--product", "bf16", "--save-state", tmp("v5b.state"), "--quiet")
+    blob = open(tmp("v5.state"), "rb").read()
+    at = 116  # the product (int32) follows the header's other fields
+    if blob[7] != 5 or blob[at:at + 4] != b"\0\0\0\0" or open(tmp("v5b.state"), "rb").read()[at:at + 4] != b"\1\0\0\0":
+        raise Fail("the version 5 header is not laid out as this test assumes")
+    old = blob[:7] + b"\4" + blob[8:at] + blob[at + 4:-8]
+    open(tmp("v4.state"), "wb").write(old + fnv1a64(old).to_bytes(8, "little"))
+    want, got = report_json(tmp("v5.state")), report_json(tmp("v4.state"))
+    assert_close(flat(want), flat(got), 0, "a version 4 state")
+    if got["settings"].get("product") != "f32" or report_json(tmp("v5b.state"))["settings"].get("product") != "bf16":
+        raise Fail(f"settings.product of the version 4 state {got['settings'].get('product')!r}, want f32 (and bf16 for the bf16 one)")
 
 
 def check_corrupt_state():

@@ -1,5 +1,4 @@
 /* accumulator.c - counting pass and the streaming hot path (see accumulator.h). */
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +83,7 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
     if (!(p.level > 0 && p.level < 1)) return se_fail(SOFTENT_E_INVALID, "the interval level must lie strictly between 0 and 1, got %g", p.level);
     if (p.min_count < 0) return se_fail(SOFTENT_E_INVALID, "min-count must be >= 0, got %lld", (long long)p.min_count);
     if (p.weighting != SOFTENT_WEIGHT_PROB && p.weighting != SOFTENT_WEIGHT_UNIFORM) return se_fail(SOFTENT_E_INVALID, "unknown weighting %d", (int)p.weighting);
+    if (p.product != SOFTENT_PRODUCT_F32 && p.product != SOFTENT_PRODUCT_BF16) return se_fail(SOFTENT_E_INVALID, "unknown product %d", (int)p.product);
     if (p.calibration == SOFTENT_CAL_FIXED) {
         if (!(p.eps > 0) || !isfinite(p.eps)) return se_fail(SOFTENT_E_INVALID, "a fixed temperature must be a positive number, got %g", p.eps);
     } else {
@@ -140,6 +140,8 @@ int softent_acc_new(softent_acc **out, const softent_params *params, int64_t d, 
             for (int64_t j = 0; j < d; j++) acc->w[i * d + j] = (float)(src[j] * scale);
         }
     }
+    int rc = se_product_init(&acc->product, p.product, acc->w, m, d, acc->tile);
+    if (rc) { softent_acc_free(acc); return rc; }
     *out = acc;
     return SOFTENT_OK;
 }
@@ -192,6 +194,7 @@ void softent_acc_free(softent_acc *acc)
     free(acc->null_units.block);
     free(acc->null_units.block_end);
     free(acc->boot_H);
+    se_product_free(&acc->product);
     free(acc->w);
     free(acc->total);
     free(acc->total_sq);
@@ -499,7 +502,7 @@ int se_acc_freeze(softent_acc *acc)
     return SOFTENT_OK;
 }
 
-/* Score rows [i0, i1) of the block z: one sgemm of the raw rows against W,
+/* Score rows [i0, i1) of the block z: one product of the raw rows and W,
  * then per row the softmax of a_j = (z.w_j / |z|) / eps in double, and the
  * row's entropy.  Scaling the scores by 1/|z| instead of normalising z
  * first saves a pass over the rows and rounds the same.  Runs on one
@@ -509,26 +512,16 @@ SE_HOT static void score_tile(softent_acc *acc, const float *z, int64_t row0, in
     const int64_t m = acc->m, d = acc->d, tile = acc->tile, q0 = (row0 + i0) % tile;
     const double log_floor = log(1e-9), inv_log_m = 1.0 / log((double)m);
     const float *whole = z + (i0 - q0) * d;  /* where the tile's first row would be */
-    /* the rows' squared norms first, in row_h until their entropies replace
-     * them: read before the product, the rows are in cache when it packs
-     * them (read after it, they came from memory twice) */
-    for (int64_t i = i0; i < i1; i++) {
-        const float *x = z + i * d;
-        double ss = 0;
-        #pragma omp simd reduction(+ : ss)
-        for (int64_t j = 0; j < d; j++) ss += (double)x[j] * x[j];
-        acc->row_h[i] = ss;
-    }
+    /* the rows' squared norms land in row_h until their entropies replace them */
     if (i1 - i0 < tile && whole >= acc->pending && whole < acc->pending + acc->pending_tiles * tile * d) {
         /* an incomplete tile, at its place in the pending window: scored
          * at the full shape (i0 = 0 here: flush_pending makes it a block
          * of its own) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)tile, (int)m, (int)d, 1.0f,
-                    whole, (int)d, acc->w, (int)d, 0.0f, acc->scores, (int)m);
+        se_product_run(&acc->product, se_thread_id(), acc->scores, acc->row_h, whole, tile, acc->w);
         memmove(acc->scores, acc->scores + q0 * m, (size_t)((i1 - i0) * m) * sizeof *acc->scores);
+        memmove(acc->row_h, acc->row_h + q0, (size_t)(i1 - i0) * sizeof *acc->row_h);
     } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)m, (int)d, 1.0f,
-                    z + i0 * d, (int)d, acc->w, (int)d, 0.0f, acc->scores + i0 * m, (int)m);
+        se_product_run(&acc->product, se_thread_id(), acc->scores + i0 * m, acc->row_h + i0, z + i0 * d, i1 - i0, acc->w);
     }
     for (int64_t i = i0; i < i1; i++) {
         const double ss = acc->row_h[i];
@@ -975,13 +968,14 @@ int se_acc_add_rows(softent_acc *acc, const float *z, const float *p, int64_t n,
     }
     acc->resampled = 0;
     int rc = reserve_block_work(acc, threads);
+    if (!rc && z) rc = se_product_reserve(&acc->product, threads);
     if (!rc && acc->reservoir.cap) rc = se_reservoir_reserve(&acc->reservoir, acc->reservoir.n + n, acc->m);
-    if (rc) return rc;
-    for (int64_t off = 0; off < n; off += acc->block) {
+    for (int64_t off = 0; off < n && !rc; off += acc->block) {
         int64_t b = n - off < acc->block ? n - off : acc->block;
         add_block(acc, z ? z + off * acc->d : NULL, p ? p + off * acc->m : NULL, b, row0 + off);
+        rc = se_product_status(&acc->product);
     }
-    return SOFTENT_OK;
+    return rc;
 }
 
 /* Score the held rows of the window, the rest of their tiles zero: an

@@ -10,6 +10,7 @@
 
 #include "curve.h"
 #include "keytable.h"
+#include "product.h"
 #include "resample.h"
 #include "scaled_null.h"
 #include "softent.h"
@@ -117,6 +118,7 @@ struct softent_acc {
     softent_params p;    /* eps resolved */
     int64_t m, d;
     float *w;            /* [m, d] unit rows */
+    se_product product;  /* z w^T in float32 or bf16 (params.product) */
     double *total;       /* [m] sum of p over all rows */
     double *total_sq;    /* [m] sum of p^2 over all rows */
     int64_t rows, skipped;
@@ -146,7 +148,7 @@ struct softent_acc {
     int resampled;       /* replicates are current */
     double *boot_H;      /* [bootstrap] H(Z) per replicate */
     /* Rows are scored a tile at a time, tiles aligned to global row indices
-     * (row r lies in tile r / tile), each tile one single-threaded sgemm of
+     * (row r lies in tile r / tile), each tile one single-threaded product of
      * fixed shape [tile, d]: a row's scores then do not depend on batch
      * sizes, shard boundaries or thread counts, so neither do the results.
      * Rows that arrive in pieces smaller than a window of pending_tiles

@@ -48,6 +48,7 @@ static const char *differing_setting(const softent_params *a, const softent_para
     SAME(level, "level", double, "%g")
     SAME(correction, "correction", int, "%d")
     SAME(per_value, "per-value", int, "%d")
+    SAME(product, "product", int, "%d")
 #undef SAME
     return NULL;
 }

@@ -25,7 +25,10 @@
  * rows a state holds, and the curve's per-value counts and deferred
  * readings, so that shards merge to one pass's curve; version 4 the scaled
  * null's reservoir. */
-static const char MAGIC[8] = {'S', 'O', 'F', 'T', 'E', 'N', 'T', 4};
+/* Version 5 added the product's arithmetic; a version 4 file is read as
+ * float32 products, all it could hold. */
+static const char MAGIC[8] = {'S', 'O', 'F', 'T', 'E', 'N', 'T', 5};
+enum { OLDEST_READ = 4 };
 
 typedef struct {
     FILE *f;
@@ -161,6 +164,8 @@ static int write_to(FILE *f, const char *name, const softent_acc *acc, int kind)
     PUT(&st, correction);
     PUT(&st, bootstrap); PUT(&st, p->bootstrap_seed); PUT(&st, p->level); PUT(&st, null_groups); PUT(&st, null_sums);
     PUT(&st, p->null_reservoir);
+    int32_t product = p->product;
+    PUT(&st, product);
     put(&st, acc->w, (size_t)(m * acc->d) * sizeof *acc->w);
     put(&st, acc->total, (size_t)m * sizeof *acc->total);
     put(&st, acc->total_sq, (size_t)m * sizeof *acc->total_sq);
@@ -399,11 +404,12 @@ static int read_from(FILE *f, uint64_t size, const char *path, int want, softent
     stream st = {f, path, SE_FNV1A64_INIT, 0, size};
     char magic[8];
     get(&st, magic, sizeof magic);
-    if (!st.failed && memcmp(magic, MAGIC, 7) == 0 && magic[7] >= 1 && magic[7] < MAGIC[7]) {
+    if (!st.failed && memcmp(magic, MAGIC, 7) == 0 && magic[7] >= 1 && magic[7] < OLDEST_READ) {
         return se_fail(SOFTENT_E_FORMAT, "%s: a state file from an older softent (version %d; this one reads version %d); accumulate it again",
                        path, magic[7], MAGIC[7]);
     }
-    if (st.failed || memcmp(magic, MAGIC, sizeof MAGIC) != 0) {
+    const int version = magic[7];
+    if (st.failed || memcmp(magic, MAGIC, 7) != 0 || version < OLDEST_READ || version > MAGIC[7]) {
         return se_fail(SOFTENT_E_FORMAT, "%s: not a softent state file (bad magic)", path);
     }
     int32_t kind;
@@ -421,12 +427,15 @@ static int read_from(FILE *f, uint64_t size, const char *path, int want, softent
     GET(&st, bootstrap); GET(&st, p.bootstrap_seed); GET(&st, p.level); GET(&st, null_groups); GET(&st, null_sums);
     int64_t null_reservoir;
     GET(&st, null_reservoir);
+    int32_t product = SOFTENT_PRODUCT_F32;
+    if (version >= 5) GET(&st, product);
     const int scaled_ok = null_reservoir == 0 || (sane(null_reservoir, 2, (int64_t)1 << 26) && null_perms == 0 && null_groups == 0 && null_sums == 0);
     if (st.failed || !sane(m, 2, 100000000) || !sane(d, 2, 100000000) || m * d > ((int64_t)1 << 34) ||
         !sane(calibration, 0, 3) || !sane(weighting, 0, 1) || !sane(null_perms, 0, 100000) || !sane(per_value, 0, 1) ||
         !sane(correction, 0, SOFTENT_CORRECT_TAYLOR) || (correction == SOFTENT_CORRECT_NULL && null_perms < 2 && null_reservoir == 0) || !scaled_ok ||
         !sane(p.min_count, 0, INT64_MAX) || !(p.eps > 0) || !isfinite(p.eps) || !fits(&st, m * d, (int64_t)sizeof(float)) ||
-        !sane(bootstrap, 0, 100000) || bootstrap == 1 || !(p.level > 0 && p.level < 1) || !sane(null_groups, 0, 2) || !sane(null_sums, 0, 1)) {
+        !sane(bootstrap, 0, 100000) || bootstrap == 1 || !(p.level > 0 && p.level < 1) || !sane(null_groups, 0, 2) || !sane(null_sums, 0, 1) ||
+        !sane(product, 0, SOFTENT_PRODUCT_BF16)) {
         return se_fail(SOFTENT_E_FORMAT, "%s: corrupt header", path);
     }
     p.m = m;
@@ -439,6 +448,7 @@ static int read_from(FILE *f, uint64_t size, const char *path, int want, softent
      * checkpoint is what the run had */
     p.null_sums = kind == SE_STATE_PLAIN && null_reservoir == 0 ? 1 : null_sums;
     p.null_reservoir = null_reservoir;
+    p.product = (softent_product)product;
     p.bootstrap = kind == SE_STATE_PLAIN ? 0 : bootstrap;
     p.null_groups = kind == SE_STATE_PLAIN ? 0 : null_groups;
     float *w = malloc((size_t)(m * d) * sizeof *w);
@@ -634,8 +644,8 @@ int se_acc_compatible(const softent_acc *dst, const softent_acc *src)
     if (dst->m != src->m || dst->d != src->d || a->eps != b->eps || a->weighting != b->weighting ||
         (a->correction == SOFTENT_CORRECT_TAYLOR) != (b->correction == SOFTENT_CORRECT_TAYLOR) ||
         a->min_count != b->min_count || a->null_perms != b->null_perms || a->null_reservoir != b->null_reservoir || a->null_seed != b->null_seed ||
-        (a->per_value != 0) != (b->per_value != 0))
-        return se_fail(SOFTENT_E_MISMATCH, "states were made with different settings (m, d, eps, weighting, min-count, null or per-value)");
+        (a->per_value != 0) != (b->per_value != 0) || a->product != b->product)
+        return se_fail(SOFTENT_E_MISMATCH, "states were made with different settings (m, d, eps, weighting, min-count, null, per-value or product)");
     if (memcmp(dst->w, src->w, (size_t)(dst->m * dst->d) * sizeof *dst->w) != 0)
         return se_fail(SOFTENT_E_MISMATCH, "states use different reference points");
     if (dst->n_sets != src->n_sets) return se_fail(SOFTENT_E_MISMATCH, "states have different label sets");

@@ -15,7 +15,7 @@
 #ifndef SOFTENT_MODEL_INTERNAL_H
 #define SOFTENT_MODEL_INTERNAL_H
 
-#include "matmul.h"
+#include "common/matmul.h"
 #include "model_config.h"
 #include "softent_model.h"
 #include "weights.h"

@@ -21,7 +21,7 @@ class Params(ctypes.Structure):
                 ("min_count", c_int64), ("null_perms", c_int), ("null_seed", c_uint64), ("max_memory", c_int64),
                 ("per_value", c_int), ("correction", c_int), ("null_sums", c_int), ("bootstrap", c_int),
                 ("bootstrap_seed", c_uint64), ("level", c_double), ("null_groups", c_int), ("null_reservoir", c_int64),
-                ("spill_dir", c_char_p)]
+                ("spill_dir", c_char_p), ("product", c_int)]
 
 
 class Summary(ctypes.Structure):
@@ -50,6 +50,7 @@ HIDDEN_FN = ctypes.CFUNCTYPE(c_int, c_int, P(ctypes.c_float), c_int64, c_int64, 
 
 CALIBRATIONS = {"exact": 0, "bound": 1, "leading": 2, "fixed": 3}
 WEIGHTINGS = {"prob": 0, "uniform": 1}
+PRODUCTS = {"f32": 0, "bf16": 1}
 CORRECTIONS = {"curve": 0, "null": 1, "none": 2, "taylor": 3}
 CORRECTION_NAMES = {v: k for k, v in CORRECTIONS.items()}
 NO_LABEL = -(2 ** 63)

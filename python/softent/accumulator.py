@@ -60,7 +60,7 @@ class Accumulator:
 
     def __init__(self, d, bins=100, seed=0, calibration="exact", eps=None, weighting="prob", min_count=1, null=0,
                  null_seed=0, correction="curve", bootstrap=0, bootstrap_seed=0, level=0.95, null_groups=0,
-                 max_memory_mb=0, per_value=False, refpoints=None, spill_dir=None):
+                 max_memory_mb=0, per_value=False, refpoints=None, spill_dir=None, product="f32"):
         p = lib.softent_default_params()
         p.m, p.seed = int(bins), int(seed)
         if isinstance(calibration, (int, float)) and not isinstance(calibration, bool):
@@ -76,7 +76,9 @@ class Accumulator:
             raise ValueError(f"weighting {weighting!r}: use prob or uniform")
         if correction not in _lib.CORRECTIONS:
             raise ValueError(f"correction {correction!r}: use curve, taylor, null or none")
-        p.weighting, p.correction = _lib.WEIGHTINGS[weighting], _lib.CORRECTIONS[correction]
+        if product not in _lib.PRODUCTS:
+            raise ValueError(f"product {product!r}: use f32 or bf16 (docs/estimator.md)")
+        p.weighting, p.correction, p.product = _lib.WEIGHTINGS[weighting], _lib.CORRECTIONS[correction], _lib.PRODUCTS[product]
         p.min_count, p.null_seed = int(min_count), int(null_seed)
         if isinstance(null, str) and null.split(":")[0] == "scaled":
             # the scaled null: a sample of rows instead of permutations
@@ -222,7 +224,12 @@ class Accumulator:
         zf = z.detach().to(torch.float32)
         if zf.ndim != 2 or zf.shape[1] != self.d:
             raise ValueError(f"rows must be [n, {self.d}], got shape {tuple(zf.shape)}")
-        scores = (zf @ w.T) / (torch.linalg.vector_norm(zf, dim=1, keepdim=True) * self.eps)
+        if self.product == "bf16":
+            # the C library's bf16 product: both sides rounded, float32 sums
+            w, zp = w.to(torch.bfloat16).float(), zf.to(torch.bfloat16).float()
+        else:
+            zp = zf
+        scores = (zp @ w.T) / (torch.linalg.vector_norm(zf, dim=1, keepdim=True) * self.eps)
         return np.ascontiguousarray(torch.softmax(scores, dim=1).cpu().numpy(), dtype=np.float32)
 
     def update(self, z, labels=None, groups=None, on_device=None, start=None):
@@ -293,6 +300,11 @@ class Accumulator:
     @property
     def eps(self):
         return self._params().eps
+
+    @property
+    def product(self):
+        """The product's arithmetic: "f32" or "bf16"."""
+        return {v: k for k, v in _lib.PRODUCTS.items()}[self._params().product]
 
     @property
     def bins(self):

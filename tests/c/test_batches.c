@@ -6,7 +6,8 @@
  * the whole stream and for shards that start inside a tile.  Every measure, the
  * replayed null's and the bootstrap's included, equals the one-batch
  * single-thread pass bit for bit: rows are scored in tiles aligned to
- * their global index, whatever gathers them (accumulator.h).
+ * their global index, whatever gathers them (accumulator.h).  So for
+ * float32 products and for bf16 ones (oneDNN's, one primitive a thread).
  */
 #include <math.h>
 #include <omp.h>
@@ -22,6 +23,7 @@
 
 static float z[N * D];
 static int64_t keys[2][N];
+static softent_product product;  /* the passes' params.product */
 
 static void make_rows(void)
 {
@@ -49,6 +51,7 @@ static softent_acc *pass(int64_t first, int threads, const int64_t *sizes, int n
     p.m = 16;
     p.null_perms = 3;
     p.bootstrap = 5;
+    p.product = product;
     softent_acc *acc = NULL;
     int set;
     if (softent_acc_new(&acc, &p, D, NULL)) return NULL;
@@ -130,9 +133,17 @@ static void every_batching_and_thread_count_gives_the_same_bits(void)
     }
 }
 
+static void the_same_with_bf16_products(void)
+{
+    product = SOFTENT_PRODUCT_BF16;
+    every_batching_and_thread_count_gives_the_same_bits();
+    product = SOFTENT_PRODUCT_F32;
+}
+
 int main(void)
 {
     make_rows();
     RUN(every_batching_and_thread_count_gives_the_same_bits);
+    RUN(the_same_with_bf16_products);
     return CHECKS_DONE();
 }

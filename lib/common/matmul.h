@@ -1,17 +1,19 @@
 /*
- * matmul.h - the forward pass's weight products, y = beta y + x W^T + b,
- * in one of two arithmetics:
+ * matmul.h - products y = beta y + x W^T + b (the forward pass's weight
+ * products, the estimator's rows against its reference points), in one of
+ * two arithmetics:
  *   float32: OpenBLAS sgemm on float32 weights (as transformers computes
  *            a float32 model);
  *   bf16:    oneDNN's matmul on bf16 weights and inputs, float32
  *            accumulation and output (as transformers' bf16 matmuls
  *            accumulate), on the CPU's AMX or AVX512-BF16 units.
- * Everything else in the forward pass stays float32 in both.
+ * Everything around the products stays float32 in both.
  */
-#ifndef SOFTENT_MODEL_MATMUL_H
-#define SOFTENT_MODEL_MATMUL_H
+#ifndef SOFTENT_COMMON_MATMUL_H
+#define SOFTENT_COMMON_MATMUL_H
 
 #include <stdint.h>
+#include <string.h>
 
 /* A weight matrix W as nn.Linear stores it, [out, in] (y = x W^T), or as
  * gpt2's Conv1D does, [in, out] (y = x W); ld is its row stride, so that a
@@ -34,7 +36,8 @@ typedef struct {
 } se_operand;
 
 /* oneDNN's engine, stream and a cache of the primitives made for the
- * shapes seen; one per model (a model runs one pass at a time). */
+ * shapes seen; one per model (a model runs one pass at a time), one per
+ * thread of an accumulator: a se_matmul is used by one thread at a time. */
 typedef struct se_matmul se_matmul;
 
 /* Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX), as
@@ -52,8 +55,21 @@ void se_matmul_free(se_matmul *mm);
 void se_matmul_run(se_matmul *mm, float *y, se_operand x, se_linear f, int64_t n, float beta);
 int se_matmul_status(se_matmul *mm);
 
-/* out [len] = x [len] rounded to bf16, to nearest even (torch's
- * .to(torch.bfloat16)); NaN stays NaN.  Threaded. */
+/* x rounded to bf16, to nearest even (torch's .to(torch.bfloat16)); NaN
+ * stays NaN. */
+static inline uint16_t se_bf16_of(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    /* round half to even on the 16 bits dropped; a NaN keeps a mantissa
+     * bit so that it does not round to infinity */
+    const uint32_t nan = (u & 0x7fffffffu) > 0x7f800000u;
+    return nan ? (uint16_t)((u >> 16) | 0x40) : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+}
+
+/* out [len] = x [len] rounded to bf16 (se_bf16_of): threaded, or on the
+ * calling thread alone (inside a parallel region). */
 void se_to_bf16(uint16_t *out, const float *x, int64_t len);
+void se_to_bf16_serial(uint16_t *out, const float *x, int64_t len);
 
 #endif

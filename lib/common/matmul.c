@@ -1,10 +1,10 @@
 /*
- * matmul.c - the forward pass's weight products (see matmul.h): float32
+ * matmul.c - the products of matmul.h: float32
  * through cblas_sgemm, bf16 through oneDNN's matmul primitive.
  *
  * oneDNN makes a primitive per problem shape (JIT-compiled brgemm kernels
  * for AMX or AVX512-BF16), which costs far more than one product of a
- * short document, so each model keeps the primitives of the shapes it has
+ * short document, so each model (and each accumulator thread) keeps the primitives of the shapes it has
  * run: a layer has at most a handful of shapes, and n changes only with
  * the document's length.
  *
@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/error.h"
-#include "common/fastmath.h"
+#include "error.h"
+#include "fastmath.h"
 #include "matmul.h"
 
 enum { CACHE_SLOTS = 48 };
@@ -235,12 +235,11 @@ void se_matmul_run(se_matmul *mm, float *y, se_operand x, se_linear f, int64_t n
 SE_HOT void se_to_bf16(uint16_t *out, const float *x, int64_t len)
 {
     #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < len; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], sizeof u);
-        /* round half to even on the 16 bits dropped; a NaN keeps a
-         * mantissa bit so that it does not round to infinity */
-        const uint32_t nan = (u & 0x7fffffffu) > 0x7f800000u;
-        out[i] = nan ? (uint16_t)((u >> 16) | 0x40) : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
-    }
+    for (int64_t i = 0; i < len; i++) out[i] = se_bf16_of(x[i]);
+}
+
+SE_HOT void se_to_bf16_serial(uint16_t *out, const float *x, int64_t len)
+{
+    #pragma omp simd
+    for (int64_t i = 0; i < len; i++) out[i] = se_bf16_of(x[i]);
 }
