@@ -2,8 +2,8 @@
 
 In one run, on the same N x 768 float32 rows (default 200,000), m = 100,
 four label sets (input/output unigram and bigram of a Zipf token stream):
-  1. softent.Accumulator.update in-process, streaming labels, batch 4096,
-     against soft_h's accumulator algorithm with its numpy backend and with
+  1. softent.Accumulator.update in-process, streaming labels, batch 4096
+     (float32 products, and the opt-in product="bf16"), against soft_h's accumulator algorithm with its numpy backend and with
      its torch-CPU backend at the same batch (restated in
      bench_estimate.numpy_accumulator and torch_accumulator below; the
      baselines run on the first --baseline-rows rows and are compared as
@@ -106,8 +106,8 @@ def main():
     cli = [os.path.join(args.build, "softent"), "estimate", os.path.join(tmp, "z.npy"), *label_args, "--quiet", "--json",
            os.path.join(tmp, "cli.json")]
 
-    def streaming():
-        acc = softent.Accumulator(d, bins=m)
+    def streaming(product="f32"):
+        acc = softent.Accumulator(d, bins=m, product=product)
         for b0 in range(0, n, batch):
             acc.update(z[b0:b0 + batch], labels={k: v[b0:b0 + batch] for k, v in sets.items()})
         acc.results()
@@ -130,9 +130,10 @@ def main():
             lib.softent_acc_add(h, z[b0:b0 + batch].ctypes.data_as(as_float), min(batch, n - b0), b0)
         acc.results()
 
-    t = {k: [] for k in ("stream", "counted", "direct", "counted_65536", "cli", "numpy", "torch")}
+    t = {k: [] for k in ("stream", "stream_bf16", "counted", "direct", "counted_65536", "cli", "numpy", "torch")}
     for _ in range(args.rounds):
         t["stream"].append(timed(streaming))
+        t["stream_bf16"].append(timed(lambda: streaming("bf16")))
         t["numpy"].append(baseline("numpy"))
         t["counted"].append(timed(counted))
         t["direct"].append(timed(direct))
@@ -146,6 +147,7 @@ def main():
         print(f"  {k:14s} {med[k]:8.2f} s  {rate[k]:10.0f} rows/s" + (f"  (on {nb} rows)" if k in ("numpy", "torch") else ""))
     faster = max(rate["numpy"], rate["torch"])
     print(f"softent.Accumulator.update (streaming) / the faster soft_h backend: {rate['stream'] / faster:.1f}x (target >= 10x)")
+    print(f"  the same with product='bf16' (opt-in): {rate['stream_bf16'] / faster:.1f}x")
     print(f"Python wrapper overhead (counted, batch {batch}) over bare ctypes calls: {100 * (med['counted'] / med['direct'] - 1):+.1f} % (target < 10 %)")
     print(f"Python counted mode vs softent estimate: batch {batch} {100 * (med['counted'] / med['cli'] - 1):+.1f} %, "
           f"batch 65536 {100 * (med['counted_65536'] / med['cli'] - 1):+.1f} %")

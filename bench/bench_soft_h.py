@@ -5,7 +5,8 @@ sgemm limit).
 In one run, on the same 100,000 x 768 float32 rows in an .npy file, m = 100,
 four label sets (input/output unigram and bigram of a Zipf token stream, V
 = 5000), end to end with the file read included:
-  1. softent estimate (the command, every label set from .npy files);
+  1. softent estimate (the command, every label set from .npy files),
+     with float32 products (the default) and with --product bf16 (opt-in);
   2. soft_h's SoftEntropyAccumulator with its numpy backend, and
   3. with its torch-CPU backend: its update loop (per batch: normalise,
      product, softmax, then for each label set a sum over the rows of each
@@ -89,19 +90,21 @@ def main():
         subprocess.run(cmd, check=True, env=env)  # warm the page cache
         print(f"== softent estimate against soft_h's accumulator: {n} x {d} float32, m = {m}, 4 label sets, "
               f"batches of 4096, {a.threads} threads, best of {a.rounds}", flush=True)
-        best = {"softent": 1e30, "numpy": 1e30, "torch": 1e30}
+        best = {"softent": 1e30, "softent_bf16": 1e30, "numpy": 1e30, "torch": 1e30}
         for _ in range(a.rounds):
-            t0 = time.perf_counter()
-            subprocess.run(cmd, check=True, env=env)
-            best["softent"] = min(best["softent"], time.perf_counter() - t0)
+            for name, extra in (("softent", []), ("softent_bf16", ["--product", "bf16"])):
+                t0 = time.perf_counter()
+                subprocess.run(cmd + extra, check=True, env=env)
+                best[name] = min(best[name], time.perf_counter() - t0)
             for backend in ("numpy", "torch"):
                 p = subprocess.run([sys.executable, __file__, a.build, "--child", backend, "--work", work, "--threads", str(a.threads)],
                                    capture_output=True, text=True, check=True, env=env)
                 best[backend] = min(best[backend], float(p.stdout.split()[-1]))
         for k, t in best.items():
-            print(f"{k:8s}: {n / t:12,.0f} rows/s  ({t:.2f} s)")
+            print(f"{k:12s}: {n / t:12,.0f} rows/s  ({t:.2f} s)")
         faster = min(best["numpy"], best["torch"])
         print(f"ratio softent / faster soft_h backend: {faster / best['softent']:.1f}x   (target >= 15x)", flush=True)
+        print(f"ratio softent --product bf16 / faster soft_h backend: {faster / best['softent_bf16']:.1f}x", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

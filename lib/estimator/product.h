@@ -18,6 +18,7 @@ typedef struct {
     softent_product kind;
     int64_t m, d, tile;
     int threads;             /* the threads reserved for */
+    int avx512;              /* the CPU has AVX-512F (the rounding's own loop) */
     uint16_t *w16;           /* [m, d] the reference points in bf16 (BF16), else NULL; owned */
     uint16_t *rows16;        /* [threads, tile, d] each thread's rows in bf16 (BF16); owned */
     se_matmul **mm;          /* [threads] each thread's oneDNN primitives (BF16); owned */
