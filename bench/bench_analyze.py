@@ -13,7 +13,8 @@ byte), so each document is --len bytes of real text.
 
 Then analyze against the forward pass alone (tests/forward_driver --time
 --no-logits on the same tokens), with float32 and with bf16 products
-(--compute), alternating for --rounds rounds: medians of each, and of the
+(--compute), and bf16 ones with the estimator's opt-in bf16 product
+(--product bf16), alternating for --rounds rounds: medians of each, and of the
 paired ratio analyze / forward (target <= 1.15; analyze's time includes
 loading, tokenizing, the estimator and writing the outputs and figures).
 
@@ -74,19 +75,21 @@ def against_forward(a, model, corpus_path, docs, work, env):
     tokens = os.path.join(work, "tokens.bin")
     np.concatenate([np.frombuffer(d.encode(), dtype=np.uint8)[:a.doc_len] for d in docs]).astype("<i4").tofile(tokens)
     print(f"== analyze against the forward alone ({a.rounds} rounds, medians)", flush=True)
-    for compute in ("f32", "bf16"):
+    for compute, product in (("f32", "f32"), ("bf16", "f32"), ("bf16", "bf16")):
         t_an, t_fw, ratios = [], [], []
         for _ in range(a.rounds):
             t0 = time.perf_counter()
             subprocess.run([os.path.join(a.build, "softent"), "analyze", model, corpus_path, "--out", os.path.join(work, "out"),
-                            "--max-length", str(a.doc_len), "--compute", compute, "--quiet"], check=True, env=env, stdout=subprocess.DEVNULL)
+                            "--max-length", str(a.doc_len), "--compute", compute, "--product", product, "--quiet"],
+                           check=True, env=env, stdout=subprocess.DEVNULL)
             t_an.append(time.perf_counter() - t0)
             p = subprocess.run([os.path.join(a.build, "tests", "forward_driver"), "--compute", compute, "--time", str(a.doc_len),
                                 "--no-logits", model, tokens, "-"], check=True, env=env, capture_output=True, text=True)
             f = p.stdout.split()
             t_fw.append(float(f[f.index("seconds") + 1]) + float(f[f.index("load_s") + 1]))
             ratios.append(t_an[-1] / t_fw[-1])
-        print(f"{compute:4s} products: analyze {statistics.median(t_an):6.2f} s, forward alone {statistics.median(t_fw):6.2f} s "
+        print(f"{compute:4s} forward, {product:4s} estimator products: analyze {statistics.median(t_an):6.2f} s, "
+              f"forward alone {statistics.median(t_fw):6.2f} s "
               f"(load included), ratio {statistics.median(ratios):.2f} (target <= 1.15)", flush=True)
 
 
