@@ -345,7 +345,7 @@ int64_t softent_acc_memory(const softent_acc *acc)
     const int64_t m = acc->m, R = acc->p.null_perms;
     int64_t bytes = (int64_t)sizeof *acc + m * acc->d * 4 + m * 8;
     bytes += acc->block * (m * 4 + m * 8 + 9) + acc->pending_tiles * acc->tile * acc->d * 4;
-    bytes += block_work_bytes(acc) + se_reservoir_bytes(acc->p.null_reservoir, m);
+    bytes += block_work_bytes(acc) + se_reservoir_bytes(acc->p.null_reservoir, m) + se_product_bytes(&acc->product, se_max_threads());
     for (int k = 0; k < acc->n_sets; k++) {
         const se_labelset *s = &acc->sets[k];
         int64_t stored = s->lab->frozen ? s->lab->n_stored : stored_values(s, acc->streaming);

@@ -142,6 +142,12 @@ int se_product_reserve(se_product *pr, int threads)
     return SOFTENT_OK;
 }
 
+int64_t se_product_bytes(const se_product *pr, int threads)
+{
+    if (pr->kind == SOFTENT_PRODUCT_F32) return 0;
+    return pr->m * pr->d * 2 + (int64_t)threads * pr->tile * pr->d * 2;
+}
+
 void se_product_free(se_product *pr)
 {
     for (int t = 0; t < pr->threads; t++) se_matmul_free(pr->mm[t]);

@@ -29,6 +29,9 @@ int se_product_init(se_product *pr, softent_product kind, const float *w, int64_
 /* Room for `threads` threads' products (idempotent when it has it). */
 int se_product_reserve(se_product *pr, int threads);
 void se_product_free(se_product *pr);
+/* The bytes it holds with room for `threads` threads (oneDNN's own
+ * primitives aside). */
+int64_t se_product_bytes(const se_product *pr, int threads);
 
 /* scores [n, m] = z [n, d] w^T and ss [n] the rows' squared norms (of
  * the float32 rows, in double), for n <= tile rows, on thread tid (single
