@@ -7,6 +7,7 @@ import csv
 import gzip
 import json
 import math
+import os
 import struct
 
 import numpy as np
@@ -204,6 +205,22 @@ def check_bf16_product():
     for batch, threads in ((100, 1), (1500, 2)):
         if flat(estimate_json(*args, "--product", "bf16", "--batch", batch, threads=threads)) != flat(r):
             raise Fail(f"bf16 product: --batch {batch} with {threads} threads changed the numbers")
+    # every path, forced: the generic rounding loop (SOFTENT_ISA), oneDNN's
+    # AVX512-BF16 kernels without AMX, its own emulation on AVX-512, and
+    # none from oneDNN at all (AVX2: softent's, widened bf16 and sgemm)
+    for var, value in (("SOFTENT_ISA", "generic"), ("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16"), ("ONEDNN_MAX_CPU_ISA", "AVX512_CORE"),
+                       ("ONEDNN_MAX_CPU_ISA", "AVX2")):
+        saved = os.environ.get(var)
+        os.environ[var] = value
+        try:
+            forced = max(abs(a - b) for a, b in zip(flat(estimate_json(*args, "--product", "bf16")), expect))
+        finally:
+            if saved is None:
+                os.environ.pop(var)
+            else:
+                os.environ[var] = saved
+        if not forced <= 1e-8:
+            raise Fail(f"bf16 product with {var}={value}: {forced:.3g} from the bf16 oracle (want <= 1e-8)")
     p = run("estimate", zp, "--product", "f16", ok=False)
     if p.returncode != 2 or "--product f16" not in p.stderr:
         raise Fail(f"--product f16: exit {p.returncode}, stderr {p.stderr!r}")
