@@ -380,13 +380,14 @@ int se_sums_alloc(se_sums *s, int64_t n_stored, int64_t m, int flags)
     const int with_curve = flags & SE_SUMS_CURVE, with_sq = flags & SE_SUMS_SQ;
     memset(s, 0, sizeof *s);
     s->sums = se_calloc_huge((size_t)(n_stored * m) + 1, sizeof *s->sums);
-    s->seen = calloc((size_t)n_stored + 1, sizeof *s->seen);
-    s->kept_total = calloc((size_t)m, sizeof *s->kept_total);
-    s->kept_sq = calloc((size_t)m, sizeof *s->kept_sq);
+    /* every array here is read before it is written: se_calloc_huge */
+    s->seen = se_calloc_huge((size_t)n_stored + 1, sizeof *s->seen);
+    s->kept_total = se_calloc_huge((size_t)m, sizeof *s->kept_total);
+    s->kept_sq = se_calloc_huge((size_t)m, sizeof *s->kept_sq);
     if (with_curve) {
-        s->last_h = calloc((size_t)n_stored + 1, sizeof *s->last_h);
-        s->labelled = calloc((size_t)n_stored + 1, sizeof *s->labelled);
-        s->before = calloc((size_t)n_stored + 1, sizeof *s->before);
+        s->last_h = se_calloc_huge((size_t)n_stored + 1, sizeof *s->last_h);
+        s->labelled = se_calloc_huge((size_t)n_stored + 1, sizeof *s->labelled);
+        s->before = se_calloc_huge((size_t)n_stored + 1, sizeof *s->before);
     }
     if (with_sq) s->sq = se_calloc_huge((size_t)(n_stored * m) + 1, sizeof *s->sq);
     if (!s->sums || !s->seen || !s->kept_total || !s->kept_sq || (with_curve && (!s->last_h || !s->labelled || !s->before)) ||
