@@ -35,28 +35,41 @@ static int write_script(const char *dir, const char *name, const char *body, con
     if (se_atomic_open(&gp, path)) return -1;
     fprintf(gp.f, "# softent figure; %s with: gnuplot %s.gp (from %s)\n", verb, name, dir);
     fprintf(gp.f, "if (!exists(\"term\")) term = \"pngcairo size 1200,900 font 'sans,11'\"; if (!exists(\"ext\")) ext = \"png\"\n");
-    fprintf(gp.f, "set terminal @term\nset output '%s.'.ext\n%s", name, body);
+    /* reset first and the output closed last: softent draws its figures'
+     * scripts in one gnuplot, one after another */
+    fprintf(gp.f, "reset\nset terminal @term\nset output '%s.'.ext\n%s", name, body);
+    fprintf(gp.f, "%sset output\n", body[0] && body[strlen(body) - 1] != '\n' ? "\n" : "");
     return se_atomic_commit(&gp) ? -1 : 0;
 }
 
-/* Run the script once per terminal, the two at once: PNG and SVG of the
- * same figure, each drawn under a temporary name and then put in place as
- * every file softent writes is (a figure is never seen half drawn). */
-static int draw(const char *dir, const char *name)
+enum { MAX_BATCH = 16 };
+static const char *const terms[][2] = {
+    {"pngcairo size 1200,900 font 'sans,11'", "png"},
+    {"svg size 1200,900 dynamic font 'sans,11'", "svg"},
+};
+
+/* DIR/NAME.EXT, or its temporary name while drawn (tmp). */
+static void output_path(char *out, size_t size, const char *dir, const char *name, int t, int tmp)
 {
-    static const char *terms[][2] = {
-        {"pngcairo size 1200,900 font 'sans,11'", "png"},
-        {"svg size 1200,900 dynamic font 'sans,11'", "svg"},
-    };
-    char tmp[2][4096], path[2][4096];
+    if (tmp) snprintf(out, size, "%s/%s.%s.tmp.%d", dir, name, terms[t][1], (int)getpid());
+    else snprintf(out, size, "%s/%s.%s", dir, name, terms[t][1]);
+}
+
+/* Draw the scripts of n figures, PNG and SVG: one gnuplot per terminal for
+ * all of them, the two at once (one process pays gnuplot's start, cairo's
+ * fonts among it, once: an analysis's four figures took 0.24 s a pair at
+ * a time), each file drawn under a temporary name and then put in place
+ * as every file softent writes is (a figure is never seen half drawn). */
+static int draw(const char *dir, char (*names)[64], int n)
+{
     pid_t pid[2] = {-1, -1};
     for (int t = 0; t < 2; t++) {
-        char cmd[8192], tmp_ext[64];
-        snprintf(tmp_ext, sizeof tmp_ext, "%s.tmp.%d", terms[t][1], (int)getpid());
-        snprintf(tmp[t], sizeof tmp[t], "%s/%s.%s", dir, name, tmp_ext);
-        snprintf(path[t], sizeof path[t], "%s/%s.%s", dir, name, terms[t][1]);
-        snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot -e \"term = \\\"%s\\\"; ext = '%s'\" '%s.gp' 2>/dev/null", dir,
-                 terms[t][0], tmp_ext, name);
+        char cmd[8192];
+        int len = snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot -e \"term = \\\"%s\\\"; ext = '%s.tmp.%d'\"", dir, terms[t][0],
+                           terms[t][1], (int)getpid());
+        for (int i = 0; i < n && len < (int)sizeof cmd; i++) len += snprintf(cmd + len, sizeof cmd - (size_t)len, " '%s.gp'", names[i]);
+        if (len + 16 >= (int)sizeof cmd) return -1;
+        snprintf(cmd + len, sizeof cmd - (size_t)len, " 2>/dev/null");
         char *argv[] = {"sh", "-c", cmd, NULL};
         if (posix_spawn(&pid[t], "/bin/sh", NULL, NULL, argv, environ) != 0) pid[t] = -1;
     }
@@ -64,21 +77,28 @@ static int draw(const char *dir, const char *name)
     for (int t = 0; t < 2; t++) {
         int status = -1;
         while (pid[t] > 0 && waitpid(pid[t], &status, 0) < 0 && errno == EINTR) {}
-        if (pid[t] < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            unlink(tmp[t]);
-            if (!rc) rc = -1;
-        }
+        if (pid[t] < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) rc = -1;
     }
-    for (int t = 0; t < 2 && !rc; t++)
-        if (se_atomic_adopt(tmp[t], path[t])) rc = -3; /* drawn, but not put in place (a full disk) */
-    if (rc) unlink(tmp[1]);
+    char tmp[4096], path[4096];
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < 2; t++) {
+            output_path(tmp, sizeof tmp, dir, names[i], t, 1);
+            output_path(path, sizeof path, dir, names[i], t, 0);
+            if (rc) unlink(tmp);
+            else if (se_atomic_adopt(tmp, path)) rc = -3; /* drawn, but not put in place (a full disk) */
+        }
+    if (rc == -3)
+        for (int i = 0; i < n; i++)
+            for (int t = 0; t < 2; t++) output_path(tmp, sizeof tmp, dir, names[i], t, 1), unlink(tmp);
     return rc;
 }
 
 int figures_render(const char *dir, const char *name, const char *body)
 {
     if (!gnuplot_available()) return write_script(dir, name, body, "render") ? -1 : 1;
-    return write_script(dir, name, body, "rerun") || draw(dir, name) ? -1 : 0;
+    char one[1][64];
+    snprintf(one[0], sizeof one[0], "%s", name);
+    return write_script(dir, name, body, "rerun") || draw(dir, one, 1) ? -1 : 0;
 }
 
 /* The figures of one call: every script is written, drawn when gnuplot is
@@ -89,11 +109,13 @@ typedef struct {
     int draw, status;
     char *warning;
     size_t size;
+    int n;                      /* figures written, waiting to be drawn */
+    char names[MAX_BATCH][64];
 } figure_run;
 
 static figure_run figures_begin(const char *dir, char *warning, size_t size)
 {
-    figure_run fr = {dir, gnuplot_available(), 0, warning, size};
+    figure_run fr = {.dir = dir, .draw = gnuplot_available(), .warning = warning, .size = size};
     warning[0] = '\0';
     if (!fr.draw) {
         fr.status = 1;
@@ -103,13 +125,42 @@ static figure_run figures_begin(const char *dir, char *warning, size_t size)
     return fr;
 }
 
-static void figure(figure_run *fr, const char *name, const char *body)
+/* The first failure is the warning. */
+static void note_failure(figure_run *fr, const char *name, int failed)
 {
-    const int failed = write_script(fr->dir, name, body, fr->draw ? "rerun" : "render") ? -2 : fr->draw ? draw(fr->dir, name) : 0;
     if (!failed || fr->status < 0) return;
     fr->status = -1;
     if (failed == -2 || failed == -3) snprintf(fr->warning, fr->size, "%s", softent_last_error());
     else snprintf(fr->warning, fr->size, "gnuplot failed drawing %s/%s (run gnuplot %s.gp in %s to see why)", fr->dir, name, name, fr->dir);
+}
+
+/* Draw the figures waiting; where gnuplot fails, each on its own, to name
+ * the one that fails. */
+static void draw_waiting(figure_run *fr)
+{
+    const int rc = fr->n ? draw(fr->dir, fr->names, fr->n) : 0;
+    if (rc == -1)
+        for (int i = 0; i < fr->n; i++) note_failure(fr, fr->names[i], draw(fr->dir, fr->names + i, 1));
+    else note_failure(fr, fr->names[0], rc);
+    fr->n = 0;
+}
+
+/* The figure's script, written now; drawn with the others by figures_end. */
+static void figure(figure_run *fr, const char *name, const char *body)
+{
+    if (write_script(fr->dir, name, body, fr->draw ? "rerun" : "render")) {
+        note_failure(fr, name, -2);
+        return;
+    }
+    if (!fr->draw) return;
+    if (fr->n == MAX_BATCH) draw_waiting(fr);
+    snprintf(fr->names[fr->n++], sizeof fr->names[0], "%s", name);
+}
+
+static int figures_end(figure_run *fr)
+{
+    draw_waiting(fr);
+    return fr->status;
 }
 
 #define PLUGIN_ONLY "plug-in (no correction: biased upward)"
@@ -301,7 +352,7 @@ int figures_write(const char *dir, const figure_data *fd, char *warning, size_t 
         snprintf(name, sizeof name, "plane_n%d", fd->orders[k]);
         figure(&fr, name, body);
     }
-    return fr.status;
+    return figures_end(&fr);
 }
 
 /* The information plane over training for order k: a point per checkpoint. */
@@ -353,7 +404,7 @@ int figures_write_trajectory(const char *dir, const trajectory_data *td, char *w
 
     int known_loss = 0;
     for (int i = 0; i < td->n_points; i++) known_loss += td->val_loss[i] == td->val_loss[i];
-    if (known_loss == 0) return fr.status; /* no loss log: nothing to plot against */
+    if (known_loss == 0) return figures_end(&fr); /* no loss log: nothing to plot against */
     n = snprintf(body, sizeof body,
                  "%sset title '%s: validation loss against optimality'\nset xlabel 'optimality I(out)/I(in) (layer mean), %s'\n"
                  "set ylabel 'validation loss (nats/token)'\nset logscale cb\nset cblabel 'step'\nplot ",
@@ -367,5 +418,5 @@ int figures_write_trajectory(const char *dir, const trajectory_data *td, char *w
     }
     snprintf(body + n, sizeof body - (size_t)n, "\n");
     figure(&fr, "loss_optimality", body);
-    return fr.status;
+    return figures_end(&fr);
 }

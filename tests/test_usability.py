@@ -173,6 +173,33 @@ def check_degenerate_settings():
     expect_error(["analyze", model, corpus, "--min-count", 100000, "--out", tmp("x")], "--min-count 100000", "leaves no position")
 
 
+def check_a_figure_gnuplot_fails_on():
+    """The figures are drawn in one gnuplot per terminal; one that fails
+    (a gnuplot that refuses plane_n2.gp) is named in the error (exit 1),
+    and the others are drawn as the real gnuplot draws them alone."""
+    model, corpus = fixture()
+    fake = tmp("u_fakegnuplot")
+    os.makedirs(fake, exist_ok=True)
+    with open(os.path.join(fake, "gnuplot"), "w") as f:
+        f.write('#!/bin/sh\nfor a in "$@"; do [ "$a" = plane_n2.gp ] && exit 1; done\nexec /usr/bin/gnuplot "$@"\n')
+    os.chmod(os.path.join(fake, "gnuplot"), 0o755)
+    out, alone = tmp("u_gnuplot_fails"), tmp("u_gnuplot_alone")
+    p = subprocess.run([os.path.abspath(SOFTENT), "analyze", model, corpus, "--out", out, "--bins", "8"],
+                       capture_output=True, text=True, env=dict(os.environ, PATH=fake + ":" + os.environ["PATH"]))
+    if p.returncode != 1 or "gnuplot failed drawing" not in p.stderr or "plane_n2" not in p.stderr:
+        raise Fail(f"a figure gnuplot fails on: exit {p.returncode}, stderr {p.stderr!r}")
+    drawn = sorted(f for f in os.listdir(out) if f.endswith((".png", ".svg")))
+    want = sorted(f"{n}.{e}" for n in ("layers", "plane_n1", "plane_n3") for e in ("png", "svg"))
+    if drawn != want:
+        raise Fail(f"figures drawn {drawn}, want {want} (no temporary files, no plane_n2)")
+    run("analyze", model, corpus, "--out", alone, "--bins", "8")
+    for name in ("layers", "plane_n1"):  # plane_n1 is drawn after layers in the same gnuplot
+        subprocess.run(["gnuplot", "-e", "term = \"svg size 1200,900 dynamic font 'sans,11'\"; ext = 'alone.svg'", name + ".gp"],
+                       cwd=alone, check=True)
+        if open(os.path.join(alone, name + ".alone.svg"), "rb").read() != open(os.path.join(alone, name + ".svg"), "rb").read():
+            raise Fail(f"{name}.svg drawn with the others differs from its script drawn alone")
+
+
 def check_without_gnuplot():
     model, corpus = fixture()
     out = tmp("u_nognuplot")
