@@ -85,6 +85,8 @@ void se_matmul_free(se_matmul *mm)
     free(mm);
 }
 
+int se_matmul_failed(const se_matmul *mm) { return mm->status != 0; }
+
 int se_matmul_status(se_matmul *mm)
 {
     const int rc = mm ? mm->status : SOFTENT_OK;

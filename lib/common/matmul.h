@@ -54,6 +54,8 @@ void se_matmul_free(se_matmul *mm);
  * checks it between layers. */
 void se_matmul_run(se_matmul *mm, float *y, se_operand x, se_linear f, int64_t n, float beta);
 int se_matmul_status(se_matmul *mm);
+/* Whether a failure is recorded (without clearing it). */
+int se_matmul_failed(const se_matmul *mm);
 
 /* x rounded to bf16, to nearest even (torch's .to(torch.bfloat16)); NaN
  * stays NaN. */

@@ -8,6 +8,7 @@
  * The norms that scale the scores stay those of the float32 rows.
  */
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,6 +177,10 @@ void se_product_run(se_product *pr, int tid, float *scores, double *ss, const fl
     (pr->avx512 ? norms_bf16_avx512 : norms_bf16)(ss, x16, z, n, d);
     const se_linear points = {.w16 = pr->w16, .in = d, .out = m, .ld = d};
     se_matmul_run(pr->mm[tid], scores, (se_operand){.f32 = z, .bf16 = x16}, points, n, 0.0f);
+    /* a product that failed left the scores unset: NaN makes its rows
+     * unusable rather than wrong (the add then returns the failure) */
+    if (se_matmul_failed(pr->mm[tid]))
+        for (int64_t i = 0; i < n * m; i++) scores[i] = NAN;
 }
 
 int se_product_status(se_product *pr)
