@@ -157,6 +157,7 @@ def check_resume_refuses_other_settings():
     other[other.index("--null") + 1] = "6"
     expect_error(base + other, "--null", "the checkpoint has 5, this run 6")
     expect_error(base + [str(a) for a in ARGS] + ["--layers", "0,1"], "other layers", "--layers")
+    expect_error(base + [str(a) for a in ARGS] + ["--product", "bf16"], "--product", "the checkpoint has f32, this run bf16")
     expect_error(["analyze", model("gpt2"), corpus(), "--out", out, "--quiet", "--resume", *map(str, ARGS)], "checkpoint")
     # the products' arithmetic: the bf16 fixture ran with bf16 products (where the CPU has them)
     with open("/proc/cpuinfo") as f:

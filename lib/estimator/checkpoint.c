@@ -48,8 +48,11 @@ static const char *differing_setting(const softent_params *a, const softent_para
     SAME(level, "level", double, "%g")
     SAME(correction, "correction", int, "%d")
     SAME(per_value, "per-value", int, "%d")
-    SAME(product, "product", int, "%d")
 #undef SAME
+    if (a->product != b->product) {
+        snprintf(buf, size, "--product (the checkpoint has %s, this run %s)", softent_product_name(b->product), softent_product_name(a->product));
+        return buf;
+    }
     return NULL;
 }
 
