@@ -62,15 +62,18 @@ static void output_path(char *out, size_t size, const char *dir, const char *nam
  * as every file softent writes is (a figure is never seen half drawn). */
 static int draw(const char *dir, char (*names)[64], int n)
 {
+    char cmd[2][8192];
+    for (int t = 0; t < 2; t++) {  /* both commands first: none runs unless both fit */
+        const size_t size = sizeof cmd[t];
+        size_t len = (size_t)snprintf(cmd[t], size, "cd '%s' && gnuplot -e \"term = \\\"%s\\\"; ext = '%s.tmp.%d'\"", dir,
+                                      terms[t][0], terms[t][1], (int)getpid());
+        for (int i = 0; i < n && len < size; i++) len += (size_t)snprintf(cmd[t] + len, size - len, " '%s.gp'", names[i]);
+        if (len + 16 >= size) return -1;
+        snprintf(cmd[t] + len, size - len, " 2>/dev/null");
+    }
     pid_t pid[2] = {-1, -1};
     for (int t = 0; t < 2; t++) {
-        char cmd[8192];
-        int len = snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot -e \"term = \\\"%s\\\"; ext = '%s.tmp.%d'\"", dir, terms[t][0],
-                           terms[t][1], (int)getpid());
-        for (int i = 0; i < n && len < (int)sizeof cmd; i++) len += snprintf(cmd + len, sizeof cmd - (size_t)len, " '%s.gp'", names[i]);
-        if (len + 16 >= (int)sizeof cmd) return -1;
-        snprintf(cmd + len, sizeof cmd - (size_t)len, " 2>/dev/null");
-        char *argv[] = {"sh", "-c", cmd, NULL};
+        char *argv[] = {"sh", "-c", cmd[t], NULL};
         if (posix_spawn(&pid[t], "/bin/sh", NULL, NULL, argv, environ) != 0) pid[t] = -1;
     }
     int rc = 0;

@@ -1,12 +1,13 @@
 /*
- * matmul.c - the products of matmul.h: float32
- * through cblas_sgemm, bf16 through oneDNN's matmul primitive.
+ * matmul.c - the products of matmul.h: float32 through cblas_sgemm,
+ * bf16 through oneDNN's matmul primitive.
  *
  * oneDNN makes a primitive per problem shape (JIT-compiled brgemm kernels
  * for AMX or AVX512-BF16), which costs far more than one product of a
- * short document, so each model (and each accumulator thread) keeps the primitives of the shapes it has
- * run: a layer has at most a handful of shapes, and n changes only with
- * the document's length.
+ * short document, so each model, and each thread of an accumulator, keeps
+ * the primitives of the shapes it has run: a layer has at most a handful
+ * of shapes, n changing only with the document's length, and an
+ * accumulator's tiles two (a whole tile and the stream's last).
  *
  * On a CPU without AVX-512 oneDNN 2.6 has no bf16 matmul at all; bf16
  * products are then emulated, exactly: the bf16 values widened to float32

@@ -108,7 +108,7 @@ class Accumulator:
         self._mode = None      # "stream", "counted" or "loaded"
         self._rows = 0         # rows added
         self._counted = 0      # rows counted (counted mode)
-        self._device_w = {}    # torch device -> reference points there
+        self._device_w = {}    # torch device -> reference points there (rounded as the product is)
 
     @classmethod
     def load(cls, path):
@@ -218,17 +218,15 @@ class Accumulator:
         """Soft assignments of torch rows on their own device: the d-wide
         product and the softmax run there (float32), only [n, m] cross."""
         import torch
+        bf16 = self.product == "bf16"  # the C library's bf16 product: both sides rounded, float32 sums
         w = self._device_w.get(z.device)
         if w is None:
-            w = self._device_w[z.device] = torch.from_numpy(self.refpoints).to(z.device)
+            w = torch.from_numpy(self.refpoints).to(z.device)
+            w = self._device_w[z.device] = w.to(torch.bfloat16).float() if bf16 else w
         zf = z.detach().to(torch.float32)
         if zf.ndim != 2 or zf.shape[1] != self.d:
             raise ValueError(f"rows must be [n, {self.d}], got shape {tuple(zf.shape)}")
-        if self.product == "bf16":
-            # the C library's bf16 product: both sides rounded, float32 sums
-            w, zp = w.to(torch.bfloat16).float(), zf.to(torch.bfloat16).float()
-        else:
-            zp = zf
+        zp = zf.to(torch.bfloat16).float() if bf16 else zf
         scores = (zp @ w.T) / (torch.linalg.vector_norm(zf, dim=1, keepdim=True) * self.eps)
         return np.ascontiguousarray(torch.softmax(scores, dim=1).cpu().numpy(), dtype=np.float32)
 
